@@ -1,0 +1,49 @@
+"""cffi build script for the C kernel, ``fastrelu._ckernel`` (API mode).
+
+Wired into the build through setuptools' ``cffi_modules`` (see setup.py).  We chose
+that over ``cffi-gen-src`` plus a compiled build backend because it is the wiring
+cffi documents, needs nothing beyond setuptools and cffi at build time, and works
+the same for ``pip install .`` and ``pip install -e .``.
+
+Environment variables read at build time:
+
+FASTRELU_MARCH_NATIVE=1
+    compile for the build machine (``-march=native``) instead of the portable
+    build whose hot loop is cloned for AVX-512, AVX2 and baseline x86-64.
+"""
+
+import os
+import pathlib
+import sys
+
+from cffi import FFI
+
+HERE = pathlib.Path(__file__).resolve().parent
+# setuptools wants source paths relative to the project root, where it runs us.
+SRC = os.path.relpath(HERE)
+
+ffibuilder = FFI()
+ffibuilder.cdef((HERE / "kernel.h").read_text())
+
+# -ffp-contract=fast lets the multiply-adds fuse, as Numba's fastmath={"contract"}
+# does in the twin (see src/fastrelu/_config.py); nothing else of -ffast-math:
+# NaN and inf keep their meaning.
+compile_args = ["-O3", "-fopenmp", "-ffp-contract=fast", "-std=c99"]
+macros = []
+if os.environ.get("FASTRELU_MARCH_NATIVE", "0") not in ("", "0"):
+    compile_args.append("-march=native")
+    macros.append(("FASTRELU_NATIVE", "1"))
+
+ffibuilder.set_source(
+    "fastrelu._ckernel",
+    '#include "kernel.h"\n',
+    sources=[os.path.join(SRC, "kernel.c")],
+    include_dirs=[SRC],
+    define_macros=macros,
+    extra_compile_args=compile_args,
+    extra_link_args=["-fopenmp"],
+    depends=[os.path.join(SRC, "kernel.h"), os.path.join(SRC, "sweep_kernel.inc")],
+)
+
+if __name__ == "__main__":  # pragma: no cover - manual build for development
+    ffibuilder.compile(verbose=True, tmpdir=sys.argv[1] if len(sys.argv) > 1 else ".")

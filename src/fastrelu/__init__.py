@@ -1,0 +1,29 @@
+"""fastrelu: look inside scalar ReLU networks.
+
+Evaluate a one-input, one-output network over a 1-D grid and get, at every point,
+the output, the slope dy/dx and the number of hidden units that are off.
+
+>>> import fastrelu
+>>> net = fastrelu.Network.random(hidden=1000, seed=0)
+>>> res = fastrelu.sweep(net)                      # x from -100 to 100, step 0.01
+>>> res.y.shape, res.negative.dtype
+((20001,), dtype('int32'))
+"""
+
+from ._dispatch import BackendInfo, backends
+from ._network import Network
+from ._result import SweepResult
+from ._sweep import sweep
+
+__version__ = "0.1.0"
+__all__ = ["BackendInfo", "Network", "SweepResult", "backends", "sweep"]
+
+
+def __getattr__(name):
+    # fastrelu.backend: the backend backend="auto" runs, found on first use so that
+    # importing fastrelu stays cheap.
+    if name == "backend":
+        from ._dispatch import select
+
+        return select("auto")[0]
+    raise AttributeError(f"module 'fastrelu' has no attribute {name!r}")

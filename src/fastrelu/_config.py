@@ -1,0 +1,43 @@
+"""Compile-time and run-time settings shared by every backend, named once.
+
+Environment variables
+---------------------
+FASTRELU_BACKEND
+    The backend used when ``backend="auto"`` (the default) is asked for.
+FASTRELU_NUMBA_CACHE
+    ``0`` switches Numba's on-disk cache off (a stale or read-only cache is a known
+    source of crashes); anything else, or unset, keeps it on.
+"""
+
+import os
+
+# Tiling of the brute-force kernels; csrc/kernel.c holds the same numbers (a test
+# checks) so that the Numba and C twins block their loops identically.
+TILE = 64  # grid points held in vector registers while hidden units stream past
+HBLOCK = 4096  # hidden units per block: their parameters stay in cache
+CHUNK_TILES = 16  # tiles per unit of parallel work
+
+# Only fused multiply-add is allowed to change rounding.  Never "nnan"/"ninf":
+# NaN and inf must keep their meaning, and "reassoc" would change summation order
+# (the twins sum every point's units in order j = 0..H-1, as the C build does).
+FASTMATH = frozenset({"contract"})
+
+NUMBA_CACHE = os.environ.get("FASTRELU_NUMBA_CACHE", "1").strip() not in ("0", "false", "no", "off")
+
+
+def jit(*, parallel=False):
+    """Return the project's ``numba.njit`` decorator.
+
+    One place for the compile options every Numba kernel uses: on-disk cache
+    (unless ``FASTRELU_NUMBA_CACHE=0``), the fastmath flags above, numpy's error
+    model (no exceptions from the hot loop) and no GIL.
+    """
+    import numba  # only the Numba backend pays for the import
+
+    return numba.njit(
+        cache=NUMBA_CACHE,
+        fastmath=set(FASTMATH),
+        error_model="numpy",
+        nogil=True,
+        parallel=parallel,
+    )

@@ -1,0 +1,123 @@
+"""The backend registry: which implementations exist, which can run here, which to use.
+
+A backend is a module with ``sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope,
+negative)``, ``get_num_threads()`` and ``set_num_threads(n)``.  It is imported the
+first time it is needed, never at ``import fastrelu``; an import that fails makes
+the backend unavailable (with the error as the reason), not fastrelu.
+"""
+
+import importlib
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+ENV_VAR = "FASTRELU_BACKEND"
+
+
+@dataclass(frozen=True)
+class BackendInfo:
+    """What ``fastrelu.backends()`` says of one backend."""
+
+    name: str
+    available: bool
+    reason: str
+    description: str
+
+
+class _Backend:
+    def __init__(self, name, module, description):
+        self.name, self.module_name, self.description = name, module, description
+        self._module = self._reason = None
+
+    def load(self):
+        """The backend's module, or None if it cannot be imported here (see ``reason``)."""
+        if self._module is None and self._reason is None:
+            try:
+                self._module = importlib.import_module(self.module_name, __package__)
+            except Exception as exc:  # ImportError, or a broken build raising anything else
+                self._reason = f"{type(exc).__name__}: {exc}"
+        return self._module
+
+    @property
+    def reason(self):
+        self.load()
+        return self._reason or ""
+
+
+# In order of preference for backend="auto": the C kernel needs no JIT compile and
+# is as fast as Numba or faster (benchmarks/README.md); numpy is the last resort.
+_REGISTRY = {}
+
+
+def register(name, module, description):
+    """Add a backend (a module importable relative to this package) to the registry."""
+    _REGISTRY[name] = _Backend(name, module, description)
+
+
+register("cffi", "._kernel_c", "C kernel with OpenMP, built by cffi")
+register("numba", "._kernel_numba", "Numba parallel kernel (prange)")
+register("numpy", "._reference", "numpy reference (single-threaded, the truth for tests)")
+
+
+def _forget():
+    """Forget what was imported, so the next call imports again (for tests)."""
+    for b in _REGISTRY.values():
+        b._module = b._reason = None
+
+
+def backends():
+    """Every registered backend and whether it can run here.
+
+    Returns
+    -------
+    dict of str to BackendInfo
+        In ``backend="auto"``'s order of preference; ``reason`` says why an
+        unavailable backend is missing.
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> fastrelu.backends()["numpy"].available
+    True
+    """
+    return {n: BackendInfo(n, b.load() is not None, b.reason, b.description) for n, b in _REGISTRY.items()}
+
+
+def select(backend="auto"):
+    """Return ``(name, module)`` of the backend to run for ``backend``.
+
+    ``"auto"`` means ``$FASTRELU_BACKEND`` when that is set, otherwise the first
+    available backend in order of preference.
+    """
+    if not isinstance(backend, str):
+        raise TypeError(f"backend must be a str, got {type(backend).__name__}")
+    source = "backend"
+    if backend == "auto":
+        env = os.environ.get(ENV_VAR, "").strip()
+        if env and env != "auto":
+            backend, source = env, f"${ENV_VAR}"
+    if backend == "auto":
+        for b in _REGISTRY.values():
+            if b.load() is not None:
+                return b.name, b._module
+        raise RuntimeError("no fastrelu backend is available: " + "; ".join(f"{n}: {b.reason}" for n, b in _REGISTRY.items()))
+    if backend not in _REGISTRY:
+        raise ValueError(f"{source} must be one of {['auto', *_REGISTRY]}, got {backend!r}")
+    b = _REGISTRY[backend]
+    if b.load() is None:
+        raise RuntimeError(f"backend {backend!r} is not available: {b.reason}")
+    return b.name, b._module
+
+
+@contextmanager
+def thread_limit(module, threads):
+    """Run the body with ``threads`` threads in ``module``, then restore the previous setting."""
+    if threads is None:
+        yield
+        return
+    previous = module.get_num_threads()
+    module.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        module.set_num_threads(previous)

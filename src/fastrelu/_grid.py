@@ -1,0 +1,70 @@
+"""The 1-D grid a sweep runs over: ``x_i = start + i*step``, or ``num`` points, or given points."""
+
+import numpy as np
+
+from ._validate import as_finite_scalar, as_float_array, as_positive_int
+
+DEFAULT_STEP = 0.01
+# Points per block when a grid is written out, so that building a float32 grid of
+# 10**9 points needs no float64 copy of it.
+_BLOCK = 1 << 20
+
+
+class Grid:
+    """A planned grid: its size is known before anything is allocated.
+
+    ``start + i*step`` for ``i`` in ``range(n)`` (each point computed directly, so no
+    rounding accumulates), with the last point set to ``stop`` exactly when ``pin_stop``;
+    or, when ``points`` is given, those points.
+    """
+
+    __slots__ = ("n", "start", "step", "stop", "pin_stop", "points")
+
+    def __init__(self, n, start=0.0, step=0.0, stop=None, pin_stop=False, points=None):
+        self.n, self.start, self.step, self.stop, self.pin_stop, self.points = n, start, step, stop, pin_stop, points
+
+    def build(self, dtype):
+        """The grid as a new (or, for given points, possibly shared) array of ``dtype``."""
+        if self.points is not None:
+            return np.ascontiguousarray(self.points, dtype)
+        x = np.empty(self.n, dtype)
+        for i0 in range(0, self.n, _BLOCK):
+            i = np.arange(i0, min(i0 + _BLOCK, self.n), dtype=np.float64)
+            x[i0 : i0 + _BLOCK] = self.start + i * self.step
+        if self.pin_stop:
+            x[-1] = self.stop
+        return x
+
+
+def plan_grid(start, stop, step, num, x):
+    """Check the grid arguments of ``sweep`` and return a ``Grid`` (nothing allocated yet
+    except the validated copy of an explicit ``x``)."""
+    if x is not None:
+        if step is not None or num is not None:
+            raise TypeError("give the grid either as x or as start/stop with step or num, not both")
+        points = as_float_array(x, "x")
+        if points.shape[0] == 0:
+            raise ValueError("x must hold at least one point, got an empty array")
+        return Grid(points.shape[0], points=points)
+    if step is not None and num is not None:
+        raise TypeError("give step or num, not both")
+    start = as_finite_scalar(start, "start")
+    stop = as_finite_scalar(stop, "stop")
+    if stop < start:
+        raise ValueError(f"stop must be >= start, got start={start} and stop={stop}")
+    if num is not None:
+        num = as_positive_int(num, "num")
+        # numpy.linspace's points: start + i*delta, the last one exactly stop
+        delta = (stop - start) / (num - 1) if num > 1 else 0.0
+        return Grid(num, start, delta, stop, pin_stop=num > 1)
+    step = DEFAULT_STEP if step is None else as_finite_scalar(step, "step")
+    if step <= 0:
+        raise ValueError(f"step must be > 0, got {step}")
+    with np.errstate(over="ignore"):
+        q = (stop - start) / step
+    if not np.isfinite(q) or q >= 2.0**62:
+        raise ValueError(f"the grid from {start} to {stop} in steps of {step} has too many points")
+    k = round(q)
+    on_grid = abs(q - k) <= 8 * np.finfo(np.float64).eps * max(1.0, k)
+    n = (k if on_grid else int(np.floor(q))) + 1
+    return Grid(n, start, step, stop, pin_stop=on_grid and n > 1)

@@ -1,0 +1,31 @@
+"""cffi backend: calls the OpenMP C kernel compiled from csrc/ (``fastrelu._ckernel``).
+
+Importing this module fails with ImportError when the extension was not built;
+the dispatcher records that as the reason the backend is unavailable.
+"""
+
+import numpy as np
+
+from ._ckernel import ffi, lib
+
+_CTYPES = {np.dtype(np.float64): ("double[]", lib.sweep_kernel_f64), np.dtype(np.float32): ("float[]", lib.sweep_kernel_f32)}
+
+
+def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
+    ctype, kernel = _CTYPES[x.dtype]
+
+    def ptr(a):
+        return ffi.from_buffer(ctype, a)
+
+    kernel(
+        ptr(x), x.shape[0], ptr(w1), ptr(b1), ptr(w2), b2, ptr(c), w1.shape[0], alpha,
+        ptr(y), ptr(slope), ffi.from_buffer("int32_t[]", negative),
+    )
+
+
+def get_num_threads():
+    return lib.get_num_threads()
+
+
+def set_num_threads(n):
+    lib.set_num_threads(n)

@@ -1,0 +1,80 @@
+"""Numba backend: the twin of csrc/sweep_kernel.inc.
+
+Read it line by line against the C file: same arguments in the same order (the C
+one also takes the lengths), same loops, same names.  Arrays in, arrays out; the
+caller (``fastrelu._sweep``) has validated, converted and allocated everything.
+"""
+
+import numba
+import numpy as np
+from numba import prange
+
+from ._config import CHUNK_TILES, HBLOCK, TILE, jit
+
+
+@jit()
+def sweep_chunk(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
+    n = x.shape[0]
+    h = w1.shape[0]
+    # typed constants: an untyped 0 or 1 would promote float32 work to float64
+    zero = x.dtype.type(0)
+    one = x.dtype.type(1)
+    xt = np.empty(TILE, x.dtype)
+    yt = np.empty(TILE, x.dtype)
+    st = np.empty(TILE, x.dtype)
+    nt = np.empty(TILE, x.dtype)
+    for j0 in range(0, h, HBLOCK):
+        j1 = min(j0 + HBLOCK, h)
+        for i0 in range(0, n, TILE):
+            m = min(n - i0, TILE)
+            for t in range(TILE):
+                xt[t] = x[i0 + min(t, m - 1)]
+                yt[t] = zero
+                st[t] = zero
+                nt[t] = zero
+            for j in range(j0, j1):
+                w1j = w1[j]
+                b1j = b1[j]
+                w2j = w2[j]
+                cj = c[j]
+                aw2j = alpha * w2j
+                acj = alpha * cj
+                for t in range(TILE):
+                    z = w1j * xt[t] + b1j
+                    on = z > zero
+                    yt[t] += (w2j if on else aw2j) * z
+                    st[t] += cj if on else acj
+                    nt[t] += zero if on else one
+            for t in range(m):
+                if j0 == 0:
+                    y[i0 + t] = b2 + yt[t]
+                    slope[i0 + t] = st[t]
+                    negative[i0 + t] = np.int32(nt[t])
+                else:
+                    y[i0 + t] += yt[t]
+                    slope[i0 + t] += st[t]
+                    negative[i0 + t] += np.int32(nt[t])
+
+
+@jit(parallel=True)
+def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
+    n = x.shape[0]
+    chunk = TILE * CHUNK_TILES
+    nchunks = (n + chunk - 1) // chunk
+    for k in prange(nchunks):
+        i0 = k * chunk
+        i1 = min(n, i0 + chunk)
+        sweep_chunk(x[i0:i1], w1, b1, w2, b2, c, alpha, y[i0:i1], slope[i0:i1], negative[i0:i1])
+
+
+def get_num_threads():
+    return numba.get_num_threads()
+
+
+def set_num_threads(n):
+    if n > numba.config.NUMBA_NUM_THREADS:
+        raise ValueError(
+            f"threads={n} is more than the {numba.config.NUMBA_NUM_THREADS} threads Numba was "
+            "started with (NUMBA_NUM_THREADS)"
+        )
+    numba.set_num_threads(n)

@@ -1,0 +1,124 @@
+"""``fastrelu.sweep``: validate, plan the grid, check memory, allocate, dispatch."""
+
+import os
+
+import numpy as np
+
+from ._dispatch import select, thread_limit
+from ._grid import plan_grid
+from ._network import Network
+from ._result import SweepResult
+from ._validate import as_dtype, as_positive_int
+
+
+def _available_memory():
+    """Bytes of memory available now, or None where that cannot be told."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_memory(n, dtype, grid_given):
+    """Refuse, before allocating, a sweep whose outputs would not fit in memory."""
+    per_point = dtype.itemsize * (2 if grid_given else 3) + np.dtype(np.int32).itemsize
+    need = n * per_point
+    available = _available_memory()
+    if available is not None and need > available:
+        raise ValueError(
+            f"a sweep of {n:,} points in {dtype.name} needs {need / 2**30:,.1f} GiB for x, y, slope and "
+            f"negative, but only {available / 2**30:,.1f} GiB of memory is available; use fewer points"
+        )
+
+
+def _check_range(params, x, dtype):
+    """Refuse a network and grid whose pre-activations or output could overflow ``dtype``."""
+    w1, b1, w2, b2 = (np.abs(a.astype(np.float64)) for a in params[:4])
+    xmax = float(np.max(np.abs(x))) if x.size else 0.0
+    with np.errstate(over="ignore"):
+        z = w1 * xmax + b1
+        bound = float(np.sum(w2 * z)) + float(b2)
+        slope_bound = float(np.sum(w2 * w1))
+    limit = float(np.finfo(dtype).max) / 4
+    if not (float(np.max(z)) < limit and bound < limit and slope_bound < limit):
+        raise ValueError(
+            f"the network's pre-activations or output could overflow {dtype.name} on this grid "
+            f"(|x| up to {xmax:g}); use smaller weights, a narrower grid or float64"
+        )
+
+
+def sweep(net, start=-100.0, stop=100.0, step=None, *, num=None, x=None, backend="auto", dtype=None, threads=None):
+    """Evaluate ``net`` at every point of a 1-D grid: output, slope and negative units.
+
+    Parameters
+    ----------
+    net : Network
+        The network to sweep.
+    start, stop : float, default -100.0, 100.0
+        Ends of the grid.  ``stop`` is included when it lies on the grid (within
+        rounding).
+    step : float, optional
+        Spacing: ``x_i = start + i*step``, each point computed directly so no
+        rounding accumulates.  Defaults to 0.01 when neither ``num`` nor ``x`` is
+        given.
+    num : int, optional
+        Instead of ``step``: ``num`` evenly spaced points from ``start`` to ``stop``,
+        as ``numpy.linspace`` places them.
+    x : array_like, optional
+        Instead of a regular grid: these points (1-D, any order).
+    backend : str, default "auto"
+        ``"auto"`` (``$FASTRELU_BACKEND`` if set, else the fastest available), or a
+        name from ``fastrelu.backends()``.
+    dtype : {None, "float64", "float32"}
+        Precision of the whole computation; None means the network's dtype.
+    threads : int, optional
+        Number of threads; None keeps the backend's setting (all cores unless
+        ``NUMBA_NUM_THREADS`` or ``OMP_NUM_THREADS`` say otherwise).  The previous
+        setting is restored afterwards, even on error.
+
+    Returns
+    -------
+    SweepResult
+
+    Raises
+    ------
+    TypeError, ValueError
+        For bad arguments, naming the argument; ValueError also when the outputs
+        would not fit in the available memory (checked before allocating).
+    RuntimeError
+        When an explicitly requested backend is not available here.
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> net = fastrelu.Network.random(hidden=1000, seed=0)
+    >>> res = fastrelu.sweep(net, start=-100.0, stop=100.0, step=0.01)
+    >>> len(res), float(res.x[10000])
+    (20001, 0.0)
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a fastrelu.Network, got {type(net).__name__}")
+    dtype = net.dtype if dtype is None else as_dtype(dtype)
+    if threads is not None:
+        threads = as_positive_int(threads, "threads")
+    grid = plan_grid(start, stop, step, num, x)
+    _check_memory(grid.n, dtype, grid.points is not None)
+    name, kernel = select(backend)
+    xs = grid.build(dtype)
+    params = net._kernel_params(dtype)
+    _check_range(params, xs, dtype)
+    y, slope = np.empty_like(xs), np.empty_like(xs)
+    negative = np.empty(xs.shape, np.int32)
+    with thread_limit(kernel, threads):
+        kernel.sweep_kernel(xs, *params, y, slope, negative)
+    return SweepResult(xs, y, slope, negative, network=net, backend=name)
+
+
+

@@ -1,0 +1,65 @@
+"""Argument checks shared by the public functions: one clear error, naming the argument."""
+
+import operator
+
+import numpy as np
+
+DTYPES = {"float64": np.dtype(np.float64), "float32": np.dtype(np.float32)}
+
+
+def as_dtype(dtype, name="dtype"):
+    """Return ``numpy.float64`` or ``numpy.float32`` for anything naming one of them."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in DTYPES.values():
+        raise ValueError(f"{name} must be float64 or float32, got {dtype!r}")
+    return dt
+
+
+def as_float_array(a, name, dtype=None, ndim=1):
+    """A finite float array with ``ndim`` dimensions (a fresh copy is not promised)."""
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of real numbers: {exc}") from None
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    if dtype is None:
+        dtype = arr.dtype if arr.dtype in DTYPES.values() else np.dtype(np.float64)
+    with np.errstate(over="ignore"):
+        out = arr.astype(dtype, copy=False)
+    finite = np.isfinite(out)
+    if not finite.all():
+        i = int(np.flatnonzero(~finite.ravel())[0])
+        orig = arr.ravel()[i]
+        if np.isfinite(orig):
+            raise ValueError(f"{name}[{i}] = {orig!r} overflows {dtype}")
+        raise ValueError(f"{name} must be finite, but {name}[{i}] is {orig}")
+    return out
+
+
+def as_finite_scalar(v, name):
+    """A finite Python float."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
+    v = float(v)
+    if not np.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    return v
+
+
+def as_positive_int(v, name):
+    """An int >= 1."""
+    if isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer, got bool")
+    try:
+        v = operator.index(v)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {type(v).__name__}") from None
+    if v < 1:
+        raise ValueError(f"{name} must be >= 1, got {v}")
+    return v
