@@ -25,8 +25,8 @@ class BackendInfo:
 
 
 class _Backend:
-    def __init__(self, name, module, description):
-        self.name, self.module_name, self.description = name, module, description
+    def __init__(self, name, module, description, prefer):
+        self.name, self.module_name, self.description, self.prefer = name, module, description, prefer
         self._module = self._reason = None
 
     def load(self):
@@ -49,9 +49,14 @@ class _Backend:
 _REGISTRY = {}
 
 
-def register(name, module, description):
-    """Add a backend (a module importable relative to this package) to the registry."""
-    _REGISTRY[name] = _Backend(name, module, description)
+def register(name, module, description, *, prefer=None):
+    """Add a backend (a module importable relative to this package) to the registry.
+
+    ``prefer(net, n)``, if given, says whether ``"auto"`` should use this backend for
+    a sweep of ``net`` over ``n`` points (when it is not suitable, or not faster);
+    without it the backend suits every request.
+    """
+    _REGISTRY[name] = _Backend(name, module, description, prefer)
 
 
 register("cffi", "._kernel_c", "C kernel with OpenMP, built by cffi")
@@ -83,11 +88,12 @@ def backends():
     return {n: BackendInfo(n, b.load() is not None, b.reason, b.description) for n, b in _REGISTRY.items()}
 
 
-def select(backend="auto"):
+def select(backend="auto", net=None, n=None):
     """Return ``(name, module)`` of the backend to run for ``backend``.
 
     ``"auto"`` means ``$FASTRELU_BACKEND`` when that is set, otherwise the first
-    available backend in order of preference.
+    available backend, in order of preference, that prefers a sweep of ``net``
+    over ``n`` points (see ``register``).
     """
     if not isinstance(backend, str):
         raise TypeError(f"backend must be a str, got {type(backend).__name__}")
@@ -98,7 +104,7 @@ def select(backend="auto"):
             backend, source = env, f"${ENV_VAR}"
     if backend == "auto":
         for b in _REGISTRY.values():
-            if b.load() is not None:
+            if (b.prefer is None or net is None or b.prefer(net, n)) and b.load() is not None:
                 return b.name, b._module
         raise RuntimeError("no fastrelu backend is available: " + "; ".join(f"{n}: {b.reason}" for n, b in _REGISTRY.items()))
     if backend not in _REGISTRY:

@@ -110,7 +110,7 @@ def sweep(net, start=-100.0, stop=100.0, step=None, *, num=None, x=None, backend
         threads = as_positive_int(threads, "threads")
     grid = plan_grid(start, stop, step, num, x)
     _check_memory(grid.n, dtype, grid.points is not None)
-    name, kernel = select(backend)
+    name, kernel = select(backend, net, grid.n)
     xs = grid.build(dtype)
     params = net._kernel_params(dtype)
     _check_range(params, xs, dtype)
