@@ -224,7 +224,9 @@ class Network:
     @classmethod
     def load(cls, path):
         """Load a network saved by ``Network.save`` (or a result's network from ``SweepResult.save``)."""
-        return cls._from_npz(_open_npz(path, "network"), str(path))
+        with _open_npz(path, "network") as data:
+            prefix = "network_" if "w1" not in data and "network_w1" in data else ""
+            return cls._from_npz(data, str(path), prefix)
 
     @classmethod
     def _from_npz(cls, data, where, prefix=""):

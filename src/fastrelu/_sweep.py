@@ -38,9 +38,10 @@ def _check_memory(n, dtype, grid_given):
         )
 
 
-def _check_range(params, x, dtype):
-    """Refuse a network and grid whose pre-activations or output could overflow ``dtype``."""
-    w1, b1, w2, b2 = (np.abs(a.astype(np.float64)) for a in params[:4])
+def _check_range(net, x, dtype):
+    """Refuse a network and grid whose pre-activations, output or slope could overflow ``dtype``."""
+    w1, b1, w2 = (np.abs(a.astype(np.float64)) for a in (net.w1, net.b1, net.w2))
+    b2 = abs(net.b2)
     xmax = float(np.max(np.abs(x))) if x.size else 0.0
     with np.errstate(over="ignore"):
         z = w1 * xmax + b1
@@ -112,8 +113,8 @@ def sweep(net, start=-100.0, stop=100.0, step=None, *, num=None, x=None, backend
     _check_memory(grid.n, dtype, grid.points is not None)
     name, kernel = select(backend, net, grid.n)
     xs = grid.build(dtype)
+    _check_range(net, xs, dtype)
     params = net._kernel_params(dtype)
-    _check_range(params, xs, dtype)
     y, slope = np.empty_like(xs), np.empty_like(xs)
     negative = np.empty(xs.shape, np.int32)
     with thread_limit(kernel, threads):

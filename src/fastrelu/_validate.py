@@ -10,10 +10,11 @@ DTYPES = {"float64": np.dtype(np.float64), "float32": np.dtype(np.float32)}
 def as_dtype(dtype, name="dtype"):
     """Return ``numpy.float64`` or ``numpy.float32`` for anything naming one of them."""
     try:
-        dt = np.dtype(dtype)
+        dt = np.dtype(dtype) if dtype is not None else None
     except TypeError:
         dt = None
-    if dt not in DTYPES.values():
+    # (np.dtype compares equal to None, hence the explicit identity test)
+    if dt is None or dt not in DTYPES.values():
         raise ValueError(f"{name} must be float64 or float32, got {dtype!r}")
     return dt
 
@@ -37,8 +38,8 @@ def as_float_array(a, name, dtype=None, ndim=1):
         i = int(np.flatnonzero(~finite.ravel())[0])
         orig = arr.ravel()[i]
         if np.isfinite(orig):
-            raise ValueError(f"{name}[{i}] = {orig!r} overflows {dtype}")
-        raise ValueError(f"{name} must be finite, but {name}[{i}] is {orig}")
+            raise ValueError(f"{name}[{i}] = {orig.item()!r} overflows {dtype}")
+        raise ValueError(f"{name} must be finite, but {name}[{i}] is {orig.item()}")
     return out
 
 
