@@ -1,0 +1,80 @@
+"""The agreement rule itself: tight enough to catch real errors, loose only near kinks."""
+
+import numpy as np
+import pytest
+
+import fastrelu
+from fastrelu import SweepResult
+from fastrelu._compare import compare
+
+
+def _altered(res, **fields):
+    arrays = {f: np.array(getattr(res, f)) for f in ("x", "y", "slope", "negative")}
+    for name, change in fields.items():
+        change(arrays[name])
+    return SweepResult(**arrays, network=res.network, backend="altered")
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return fastrelu.sweep(fastrelu.Network.random(4096, seed=0), num=2001, backend="numpy")
+
+
+def test_identical_results_agree(ref):
+    agreement = compare(ref, ref)
+    assert agreement.ok and agreement.worst_y == 0 and "agrees" in str(agreement)
+
+
+def test_one_unit_missing_is_caught(ref):
+    # dropping the smallest single term anywhere is far outside the rounding bound
+    net = ref.network
+    z = net.w1 * ref.x[1000] + net.b1
+    smallest = np.min(np.abs(net.w2 * z)[z > 0])
+
+    def drop(y):
+        y[1000] -= smallest
+
+    agreement = compare(_altered(ref, y=drop), ref)
+    assert not agreement.ok and agreement.y_errors == 1 and "DISAGREES" in str(agreement)
+
+
+def test_an_error_of_a_few_thousand_ulps_of_the_sum_is_caught(ref):
+    scale = np.abs(ref.network.w2).sum()  # ~ the size of the terms at x ~ 1
+
+    def nudge(y):
+        y[1000] += 1e-9 * scale
+
+    assert not compare(_altered(ref, y=nudge), ref).ok
+
+
+def test_count_and_slope_errors_are_caught_away_from_kinks(ref):
+    def off_by_one(n):
+        n[5] += 1
+
+    def slope_off(s):
+        s[7] += 1e-9
+
+    assert compare(_altered(ref, negative=off_by_one), ref).negative_errors == 1
+    assert compare(_altered(ref, slope=slope_off), ref).slope_errors == 1
+
+
+def test_count_may_differ_only_within_rounding_of_a_kink():
+    net = fastrelu.Network([1.0, 1.0], [0.0, -0.5], [1.0, 2.0])
+    ref = fastrelu.sweep(net, x=[-1.0, 0.0, 0.5, 1.0], backend="numpy")
+
+    def flip(n):
+        n[1] -= 1  # x = 0 sits on the first unit's kink
+        n[2] -= 1  # x = 0.5 on the second's
+
+    agreement = compare(_altered(ref, negative=flip), ref)
+    assert agreement.ok and agreement.near_kink == 2
+    agreement = compare(_altered(ref, negative=lambda n: n.__setitem__(3, 0)), ref)
+    assert agreement.ok  # unchanged: x=1 already has no negative unit
+    agreement = compare(_altered(ref, negative=lambda n: n.__setitem__(3, 1)), ref)
+    assert not agreement.ok
+
+
+def test_different_grids_are_refused(ref):
+    other = fastrelu.sweep(ref.network, num=2000, backend="numpy")
+    with pytest.raises(ValueError, match="same grid"):
+        compare(other, ref)
