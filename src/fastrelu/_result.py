@@ -75,6 +75,20 @@ class SweepResult:
     def __repr__(self):
         return f"SweepResult(points={len(self)}, hidden={self.network.hidden}, dtype={self.dtype.name}, backend={self.backend!r})"
 
+    def plot(self, **kwargs):
+        """A figure of this result: ``fastrelu.plot.sweep_figure(self, **kwargs)``.
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> res = fastrelu.sweep(fastrelu.Network.random(20, seed=0), -5, 5, 0.01)
+        >>> fig = res.plot(seed=0, kinks=True)
+        >>> fig.savefig("sweep.png")  # doctest: +SKIP
+        """
+        from .plot import sweep_figure  # matplotlib only when a figure is asked for
+
+        return sweep_figure(self, **kwargs)
+
     def save(self, path):
         """Save to a ``.npz`` file with its network; ``SweepResult.load`` reads it back.
 
