@@ -291,7 +291,8 @@ def _draw_zoom(ax, x, y, changes, zoom, columns, kink_positions):
     xs, ys = x[s:e], y[s:e]
     keep = column_indices(xs, ys, columns) if xs.shape[0] > _AUTO_POINTS_PER_COLUMN * columns else slice(None)
     # Where does the full curve pass, in axes fractions?  Count reduced points per corner.
-    xr, yr = x[column_indices(x, y, 400)], y[column_indices(x, y, 400)]
+    coarse = column_indices(x, y, 400)
+    xr, yr = x[coarse], y[coarse]
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     fx, fy = (xr - x0) / (x1 - x0), (yr - y0) / (y1 - y0)
@@ -334,8 +335,8 @@ def _draw_result(axes, res, columns, reduce, kinks, labels=True, zoom=None):
         iy = islope = ineg = slice(None)
     ax_y, ax_s, ax_n = axes
     ax_y.plot(x[iy], y[iy], color=COLORS["output"], lw=1.4, gid="output")
-    ax_s.plot(x[islope], slope[islope], color=COLORS["slope"], lw=1.2, drawstyle="steps-post", gid="slope")
-    ax_n.plot(x[ineg], negative[ineg], color=COLORS["negative"], lw=1.2, drawstyle="steps-post", gid="negative")
+    ax_s.plot(x[islope], slope[islope], color=COLORS["slope"], lw=1.2, drawstyle="steps-post", gid="slope", snap=False)
+    ax_n.plot(x[ineg], negative[ineg], color=COLORS["negative"], lw=1.2, drawstyle="steps-post", gid="negative", snap=False)
     ax_n.yaxis.set_major_locator(MaxNLocator(integer=True))
     if labels:
         ax_y.set_ylabel("output  y")
