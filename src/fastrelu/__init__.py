@@ -11,12 +11,13 @@ the output, the slope dy/dx and the number of hidden units that are off.
 """
 
 from ._dispatch import BackendInfo, backends
+from ._exact import Regions, kinks, regions
 from ._network import Network
 from ._result import SweepResult
 from ._sweep import sweep
 
 __version__ = "0.1.0"
-__all__ = ["BackendInfo", "Network", "SweepResult", "backends", "sweep"]
+__all__ = ["BackendInfo", "Network", "Regions", "SweepResult", "backends", "kinks", "regions", "sweep"]
 
 
 def __getattr__(name):

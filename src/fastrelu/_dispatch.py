@@ -11,6 +11,8 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from ._exact import prefer_exact
+
 ENV_VAR = "FASTRELU_BACKEND"
 
 
@@ -59,6 +61,9 @@ def register(name, module, description, *, prefer=None):
     _REGISTRY[name] = _Backend(name, module, description, prefer)
 
 
+# exact: sorts the H switch points once, then O(1) per grid point; auto uses it
+# unless the brute-force kernels are cheaper (tiny H; see _exact.prefer_exact).
+register("exact", "._kernel_exact", "switch points sorted once, O((N + H) log H), exact to rounding", prefer=prefer_exact)
 register("cffi", "._kernel_c", "C kernel with OpenMP, built by cffi")
 register("numba", "._kernel_numba", "Numba parallel kernel (prange)")
 register("numpy", "._reference", "numpy reference (single-threaded, the truth for tests)")
