@@ -38,11 +38,11 @@ def _check_memory(n, dtype, grid_given):
         )
 
 
-def _check_range(net, x, dtype):
-    """Refuse a network and grid whose pre-activations, output or slope could overflow ``dtype``."""
+def _check_range(net, xmax, dtype):
+    """Refuse a network and grid (``|x| <= xmax``) whose pre-activations, output or slope
+    could overflow ``dtype``."""
     w1, b1, w2 = (np.abs(a.astype(np.float64)) for a in (net.w1, net.b1, net.w2))
     b2 = abs(net.b2)
-    xmax = float(np.max(np.abs(x))) if x.size else 0.0
     with np.errstate(over="ignore"):
         z = w1 * xmax + b1
         bound = float(np.sum(w2 * z)) + float(b2)
@@ -113,7 +113,7 @@ def sweep(net, start=-100.0, stop=100.0, step=None, *, num=None, x=None, backend
     _check_memory(grid.n, dtype, grid.points is not None)
     name, kernel = select(backend, net, grid.n)
     xs = grid.build(dtype)
-    _check_range(net, xs, dtype)
+    _check_range(net, grid.bound(xs), dtype)
     params = net._kernel_params(dtype)
     y, slope = np.empty_like(xs), np.empty_like(xs)
     negative = np.empty(xs.shape, np.int32)
