@@ -1,0 +1,240 @@
+"""The ``fastrelu`` command: every subcommand in a real subprocess on small sizes,
+readable outputs, ``bench`` catching a broken backend, one-line errors."""
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastrelu
+from fastrelu.__main__ import main
+
+SUBCOMMANDS = ["sweep", "compare", "plot", "bench", "backends"]
+
+
+def run(args, cwd, env_extra=None, script=None):
+    env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "FASTRELU_DEBUG")}
+    env["DISPLAY"] = ":987"  # a display that does not exist: a window would fail
+    env.update(env_extra or {})
+    cmd = [sys.executable, "-c", script] if script else [sys.executable, "-m", "fastrelu", *args]
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def assert_one_line_error(out):
+    assert out.returncode != 0
+    assert "Traceback" not in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("fastrelu")
+    return lines[0]
+
+
+# -- every subcommand in a subprocess ----------------------------------------------
+
+
+def test_no_arguments_runs_the_demo(tmp_path):
+    out = run([], tmp_path)
+    assert out.returncode == 0, out.stderr
+    png = tmp_path / "fastrelu-sweep.png"
+    assert png.read_bytes().startswith(b"\x89PNG") and png.stat().st_size > 10_000
+    for word in ("points        20,001", "hidden units", "backend", "pairs/s", "slope changes", "y range"):
+        assert word in out.stdout
+
+
+def test_console_script(tmp_path):
+    exe = shutil.which("fastrelu") or str(Path(sys.executable).with_name("fastrelu"))
+    assert os.path.exists(exe), "the fastrelu console script is not installed"
+    out = subprocess.run([exe, "sweep", "--hidden", "4", "--num", "101", "--plot", "s.svg"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "s.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_sweep_saves_a_readable_result(tmp_path):
+    out = run(["sweep", "--hidden", "16", "--seed", "5", "--start", "-3", "--stop", "3", "--step", "0.5",
+               "--backend", "numpy", "--out", "r.npz"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert not (tmp_path / "fastrelu-sweep.png").exists()  # --out alone: no figure
+    res = fastrelu.SweepResult.load(tmp_path / "r.npz")
+    ref = fastrelu.sweep(fastrelu.Network.random(16, seed=5), -3, 3, 0.5, backend="numpy")
+    assert res.network == ref.network and res.backend == "numpy"
+    np.testing.assert_array_equal(res.y, ref.y)
+    assert "points        13" in out.stdout and f"slope changes {np.count_nonzero(ref.slope_changes)}" in out.stdout
+
+
+def test_sweep_loaded_network_float32_to_pdf(tmp_path):
+    fastrelu.Network.random(6, seed=1).save(tmp_path / "net.npz")
+    out = run(["sweep", "--network", "net.npz", "--num", "501", "--dtype", "float32", "--threads", "1",
+               "--plot", "f.pdf", "--out", "r.npz", "--no-kinks", "--no-zoom"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "f.pdf").read_bytes().startswith(b"%PDF")
+    assert fastrelu.SweepResult.load(tmp_path / "r.npz").dtype == np.float32
+    assert "float32" in out.stdout and "net.npz" in out.stdout
+
+
+def test_plot_a_saved_result(tmp_path):
+    fastrelu.sweep(fastrelu.Network.random(5, seed=0), -2, 2, num=401).save(tmp_path / "res.npz")
+    out = run(["plot", "res.npz"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "res.png").stat().st_size > 1000
+    out = run(["plot", "res.npz", "--plot", "res.svg", "--title", "hello", "--zoom", "-1", "1"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "hello" in (tmp_path / "res.svg").read_text()
+
+
+def test_compare(tmp_path):
+    out = run(["compare", "--hidden", "10", "--seed", "2", "--num", "1001"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "fastrelu-compare.png").stat().st_size > 10_000
+    out = run(["compare", "--hidden", "10", "--start", "-5", "--stop", "5", "--step", "0.1", "--plot", "c.svg"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "linear twin" in (tmp_path / "c.svg").read_text()
+
+
+def test_bench_all_backends_agree(tmp_path):
+    out = run(["bench", "--num", "3000", "--hidden", "64", "--repeat", "1"], tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    for name, info in fastrelu.backends().items():
+        assert any(row.startswith(name) for row in out.stdout.splitlines()), name
+        if info.available:
+            assert f"{name} " in out.stdout and "DISAGREES" not in out.stdout
+    assert "vs numpy" in out.stdout and "pairs/s" in out.stdout
+
+
+BROKEN = """
+import sys
+sys.path.insert(0, {folder!r})
+from fastrelu._dispatch import register
+register("broken", "brokenkernel", "deliberately wrong at one point")
+from fastrelu.__main__ import main
+sys.exit(main(["bench", "--num", "2000", "--hidden", "50", "--repeat", "1"]))
+"""
+
+BROKEN_KERNEL = """
+from fastrelu import _reference
+
+
+def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
+    _reference.sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative)
+    {damage}
+
+
+get_num_threads = _reference.get_num_threads
+set_num_threads = _reference.set_num_threads
+"""
+
+
+@pytest.mark.parametrize("damage, verdict", [
+    ("y[len(y) // 2] += 1e-6", "DISAGREES"),
+    ("negative[:] = 0", "DISAGREES"),
+    ("raise RuntimeError('kernel exploded')", "FAILED: RuntimeError: kernel exploded"),
+])
+def test_bench_flags_a_broken_backend(tmp_path, damage, verdict):
+    (tmp_path / "brokenkernel.py").write_text(BROKEN_KERNEL.format(damage=damage))
+    out = run([], tmp_path, script=BROKEN.format(folder=str(tmp_path)))
+    assert out.returncode == 1, out.stdout + out.stderr
+    row = next(r for r in out.stdout.splitlines() if r.startswith("broken"))
+    assert verdict in row
+    assert "Traceback" not in out.stderr and "disagree" in out.stderr
+    # the good backends still agree in the same table
+    assert all("DISAGREES" not in r for r in out.stdout.splitlines() if r.startswith("numpy"))
+
+
+def test_backends(tmp_path):
+    out = run(["backends"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    for name in fastrelu.backends():
+        assert any(row.startswith(name) for row in out.stdout.splitlines())
+    assert "auto chooses" in out.stdout
+    out = run(["backends"], tmp_path, env_extra={"FASTRELU_BACKEND": "numpy"})
+    assert "auto chooses  numpy" in out.stdout and "$FASTRELU_BACKEND=numpy" in out.stdout
+
+
+@pytest.mark.parametrize("sub", [None, *SUBCOMMANDS])
+def test_help_with_an_example(tmp_path, sub):
+    out = run(["--help"] if sub is None else [sub, "--help"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "examples:" in out.stdout and "fastrelu" in out.stdout
+
+
+# -- errors: one line, non-zero, no traceback ------------------------------------------
+
+
+def test_errors_in_a_subprocess_are_one_line(tmp_path):
+    (tmp_path / "notes.npz").write_bytes(b"not a zip file")
+    for args, words in [
+        (["sweep", "--hidden", "0"], "hidden must be >= 1"),
+        (["plot", "missing.npz"], "no such file"),
+        (["plot", "notes.npz"], "not a fastrelu result"),
+        (["bench", "--num", "zero"], "invalid int value"),
+    ]:
+        line = assert_one_line_error(run(args, tmp_path))
+        assert words in line, line
+
+
+BAD = [
+    (["sweep", "--step", "-1"], "step must be > 0"),
+    (["sweep", "--step", "0.1", "--num", "5"], "not allowed with argument"),
+    (["sweep", "--start", "1", "--stop", "0"], "stop must be >= start"),
+    (["sweep", "--plot", "figure.jpg"], ".png, .svg or .pdf"),
+    (["sweep", "--plot", "no/such/folder/f.png"], "no such folder"),
+    (["sweep", "--out", "result.zarr"], "must end in .npz"),
+    (["sweep", "--backend", "nope"], "backend must be one of"),
+    (["sweep", "--activation", "tanh"], "invalid choice"),
+    (["sweep", "--network", "missing.npz"], "no such file"),
+    (["sweep", "--network", "x.npz", "--hidden", "3"], "leave them out with --network"),
+    (["sweep", "--threads", "0"], "threads must be >= 1"),
+    (["sweep", "--dtype", "float16"], "invalid choice"),
+    (["sweep", "--hidden", "2.5"], "invalid int value"),
+    (["sweep", "--nonsense"], "unrecognized arguments"),
+    (["swep"], "invalid choice"),
+    (["bench", "--backends", "nope"], "unknown backend 'nope'"),
+    (["bench", "--repeat", "0"], "--repeat must be >= 1"),
+    (["plot"], "required"),
+    (["compare", "--zoom", "1"], "expected 2 arguments"),
+]
+
+
+@pytest.mark.parametrize("args, words", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_arguments(args, words, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FASTRELU_DEBUG", raising=False)
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code != 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fastrelu"), err
+    assert words in lines[0], lines[0]
+    assert not any(p.suffix in (".png", ".npz") for p in tmp_path.iterdir())  # failed before writing
+
+
+def test_bad_arguments_fail_before_the_sweep(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    calls = []
+    monkeypatch.setattr("fastrelu._sweep.sweep", lambda *a, **k: calls.append(1))
+    assert main(["sweep", "--plot", "figure.gif"]) != 0
+    assert calls == []
+
+
+def test_help_and_version_return_zero(capsys):
+    assert main(["--version"]) == 0
+    assert fastrelu.__version__ in capsys.readouterr().out
+    assert main(["sweep", "-h"]) == 0
+    assert "--hidden" in capsys.readouterr().out
+
+
+def test_bare_options_go_to_the_demo(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["--hidden", "3", "--num", "51"]) == 0
+    assert (tmp_path / "fastrelu-sweep.png").exists()
+    assert "hidden units  3" in capsys.readouterr().out
+
+
+def test_main_is_wired_as_the_console_script():
+    text = textwrap.dedent(Path(__file__).resolve().parents[1].joinpath("pyproject.toml").read_text())
+    assert 'fastrelu = "fastrelu.__main__:main"' in text
