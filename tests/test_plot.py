@@ -80,11 +80,14 @@ def test_kink_markers_sit_at_the_kinks(small):
     fig = sweep_figure(small, kinks=True)
     marks = [c for c in fig.axes[0].collections if c.get_gid() == "kinks"]
     assert len(marks) == 1
-    positions = np.array([seg[0, 0] for seg in marks[0].get_segments()])
+    positions = np.sort([seg[0, 0] for seg in marks[0].get_segments()])
     grid_kinks = small.x[small.slope_changes]
-    assert len(positions) == len(grid_kinks) > 0
-    # exact kinks lie between the grid point where the slope changes and the one before
-    np.testing.assert_allclose(np.sort(positions), grid_kinks, atol=0.01 + 1e-9)
+    assert len(grid_kinks) > 0 and len(positions) > 0
+    # a marker is either the grid point where the slope changes or the exact kink
+    # (fastrelu.kinks) just before it: each within one step of the other side's
+    step = 0.01 + 1e-9
+    assert all(np.min(np.abs(grid_kinks - p)) <= step for p in positions)
+    assert all(np.min(np.abs(positions - g)) <= step for g in grid_kinks)
     assert all(any(c.get_gid() == "kinks" for c in ax.collections) for ax in fig.axes[:3])
     assert not any(c.get_gid() == "kinks" for c in sweep_figure(small).axes[0].collections)
 

@@ -366,7 +366,11 @@ def _draw_result(axes, res, columns, reduce, kinks, labels=True, zoom=None):
     n_changes = int(np.count_nonzero(changes))
     note = f"{n_changes:,} slope change{'s' if n_changes != 1 else ''} on the grid"
     if kinks and n:
-        note += f"; {'exact kinks' if exact else 'grid points where it changes'} marked"
+        if exact:
+            k = int(np.count_nonzero((positions >= x[0]) & (positions <= x[-1])))
+            note += f"; {k:,} exact kink{'s' if k != 1 else ''} marked"
+        else:
+            note += "; marked at the grid points"
     ax_s.text(0.01, 0.95, note, transform=ax_s.transAxes, va="top", ha="left", fontsize="small",
               bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="none", alpha=0.8))
     return marked
@@ -484,8 +488,10 @@ def compare_figure(net, start=-100.0, stop=100.0, step=None, *, num=None, x=None
         axes = _check_axes(axes, (3, 2))
         fig = axes[0, 0].figure
     columns = _columns_for(fig, columns)
-    _draw_result(axes[:, 0], res, columns, reduce, kinks, zoom=zoom)
+    # The twin first: the rows share y, and the zoom inset (left) picks its corner
+    # from the final limits.
     _draw_result(axes[:, 1], twin, columns, reduce, False, labels=False)
+    _draw_result(axes[:, 0], res, columns, reduce, kinks, zoom=zoom)
     left = "with ReLU" if net.activation == "relu" else f"with {net.activation}"
     axes[0, 0].set_title(left, fontsize="medium")
     axes[0, 1].set_title("linear twin (same weights, no ReLU)", fontsize="medium")
