@@ -247,7 +247,7 @@ def cmd_bench(args):
 def _version_of(name):
     from importlib import metadata
 
-    package = {"numba": "numba", "cffi": "cffi", "numpy": "numpy", "exact": "numpy"}.get(name)
+    package = {"numba": "numba", "cffi": "cffi", "numpy": "numpy", "exact": "numba"}.get(name)
     if package is None:
         return ""
     try:
