@@ -42,11 +42,11 @@ def _check(net, start, stop):
     return start, stop
 
 
-def _analyse(net):
+def _analyse(net, lines=True):
     """The network's sorted ``Events`` and their ``(positions, slope change)`` per distinct switch point."""
     from ._kernel_exact import prepare, switch_groups
 
-    ev = prepare(net.w1, net.b1, net.w2, net.b2, net.alpha)
+    ev = prepare(net.w1, net.b1, net.w2, net.b2, net.alpha, lines=lines)
     starts, change = switch_groups(ev)
     return ev, ev.ts[starts], change
 
@@ -90,7 +90,7 @@ def kinks(net, start=None, stop=None, *, boundaries=False):
     array([], dtype=float64)
     """
     start, stop = _check(net, start, stop)
-    _, pos, change = _analyse(net)
+    _, pos, change = _analyse(net, lines=False)
     if not boundaries:
         pos = pos[change != 0]
     return pos[(pos >= start) & (pos <= stop)].copy()

@@ -20,8 +20,6 @@ gives the exact side; only ``x == t_j`` can be ambiguous, and there the sign of
 the correctly rounded ``fma(w1, x, b1)`` decides, which is the exact sign.
 """
 
-import os
-
 import numpy as np
 from numba import prange, types
 from numba.extending import intrinsic
@@ -92,30 +90,94 @@ def _unit_terms(w1, b1, w2, onoff):
 
 
 @jit()
-def _build(order, t, w1, b1, w2, b2, alpha, ts, sw1, sb1, sw2, state, neg):
-    """Fill the sorted event arrays and the prefix states (see ``prepare``)."""
+def _pack_keys(u, bits, keys):
+    """Sort keys for the switch points whose float64 bit patterns are ``u``.
+
+    The bits are mapped so that unsigned order is numeric order (negatives flipped,
+    positives with the sign bit set), the low ``bits`` bits are replaced by the
+    point's position: a plain integer sort (much faster than an argsort) then gives
+    the permutation, sorted up to the dropped low bits of each point.
+    """
+    top = np.uint64(1) << np.uint64(63)
+    sh = np.uint64(bits)
+    for i in range(u.shape[0]):
+        v = u[i]
+        v = ~v if v & top else v | top
+        keys[i] = ((v >> sh) << sh) | np.uint64(i)
+
+
+@jit()
+def _unpack_keys(keys, bits, t, pos, ts):
+    """Positions and switch points in sorted order; False if finishing the sort was too costly.
+
+    Points that shared their kept high bits may be out of order; they are adjacent,
+    so an insertion pass finishes the sort.  Its cost is bounded: a degenerate
+    network with very many nearly equal switch points falls back to an argsort.
+    """
+    mask = (np.uint64(1) << np.uint64(bits)) - np.uint64(1)
+    m = keys.shape[0]
+    budget = 8 * m + 64
+    for k in range(m):
+        i = np.int64(keys[k] & mask)
+        v = t[i]
+        q = k
+        while q > 0 and ts[q - 1] > v:
+            ts[q] = ts[q - 1]
+            pos[q] = pos[q - 1]
+            q -= 1
+            budget -= 1
+        if budget < 0:
+            return False
+        ts[q] = v
+        pos[q] = i
+    return True
+
+
+def _sort_switches(t):
+    """The permutation that sorts ``t`` and ``t`` sorted (float64, no NaN, no -0.0)."""
+    m = t.shape[0]
+    bits = max(1, (m - 1).bit_length())
+    keys = np.empty(m, np.uint64)
+    _pack_keys(t.view(np.uint64), bits, keys)
+    keys.sort()
+    pos = np.empty(m, np.int64)
+    ts = np.empty(m, np.float64)
+    if not _unpack_keys(keys, bits, t, pos, ts):
+        pos = np.argsort(t)
+        ts = t[pos]
+    return pos, ts
+
+
+@jit()
+def _build(w1, b1, w2, b2, alpha, units, pos, sw1, sb1, sw2, state, neg):
+    """Gather the switching units' weights in sorted order and fill the prefix states.
+
+    ``units`` (m, 3) holds the switching units' ``w1, b1, w2`` side by side, so the
+    random-order gather below touches one cache line per unit, not three.
+    """
     h = w1.shape[0]
-    m = order.shape[0]
+    m = pos.shape[0]
     gain = 1.0 - alpha  # what turning on adds, as a multiple of the unit's line
+    for k in range(m):
+        j = pos[k]
+        sw1[k], sb1[k], sw2[k] = units[j, 0], units[j, 1], units[j, 2]
+    if state.shape[0] == 0:  # kinks() needs no lines
+        return
     # state at x = -inf: b2, units with w1 > 0 off, w1 < 0 on, w1 == 0 on iff b1 > 0
-    ah, al, bh, bl = 0.0, 0.0, np.float64(b2), 0.0
+    ah, al, bh, bl = 0.0, 0.0, b2, 0.0
     off = 0
     for j in range(h):
-        u1, v1, u2 = np.float64(w1[j]), np.float64(b1[j]), np.float64(w2[j])
-        on = v1 > 0.0 if u1 == 0.0 else u1 < 0.0
+        on = b1[j] > 0.0 if w1[j] == 0.0 else w1[j] < 0.0
         if not on:
             off += 1
-        ch, cl, dh, dl = _unit_terms(u1, v1, u2, 1.0 if on else alpha)
+        ch, cl, dh, dl = _unit_terms(w1[j], b1[j], w2[j], 1.0 if on else alpha)
         ah, al = _dd_add(ah, al, ch, cl)
         bh, bl = _dd_add(bh, bl, dh, dl)
     state[0, 0], state[0, 1], state[0, 2], state[0, 3] = ah, al, bh, bl
     neg[0] = off
     for k in range(m):
-        j = order[k]
-        u1, v1, u2 = np.float64(w1[j]), np.float64(b1[j]), np.float64(w2[j])
-        ts[k], sw1[k], sb1[k], sw2[k] = t[j], u1, v1, u2
-        turns_on = u1 > 0.0
-        ch, cl, dh, dl = _unit_terms(u1, v1, u2, gain if turns_on else -gain)
+        turns_on = sw1[k] > 0.0
+        ch, cl, dh, dl = _unit_terms(sw1[k], sb1[k], sw2[k], gain if turns_on else -gain)
         ah, al = _dd_add(ah, al, ch, cl)
         bh, bl = _dd_add(bh, bl, dh, dl)
         off += -1 if turns_on else 1
@@ -138,56 +200,26 @@ class Events:
         self.ts, self.sw1, self.sb1, self.sw2, self.state, self.neg, self.alpha = ts, sw1, sb1, sw2, state, neg, alpha
 
 
-def _argsort(t):
-    # numpy's sort is single-threaded; sorting halves in two threads (numpy drops the
-    # GIL while sorting) and merging them nearly halves the time for large H.
-    if t.shape[0] < (1 << 20) or min(get_num_threads(), os.cpu_count() or 1) < 2:
-        return np.argsort(t)
-    from concurrent.futures import ThreadPoolExecutor
-
-    half = t.shape[0] // 2
-    with ThreadPoolExecutor(2) as pool:
-        lo, hi = pool.map(np.argsort, (t[:half], t[half:]))
-    out = np.empty(t.shape[0], np.int64)
-    _merge(t, lo, hi, half, out)
-    return out
-
-
-@jit()
-def _merge(t, lo, hi, half, out):
-    i = j = 0
-    n1, n2 = lo.shape[0], hi.shape[0]
-    for k in range(n1 + n2):
-        if j >= n2 or (i < n1 and t[lo[i]] <= t[half + hi[j]]):
-            out[k] = lo[i]
-            i += 1
-        else:
-            out[k] = half + hi[j]
-            j += 1
-
-
-def prepare(w1, b1, w2, b2, alpha):
+def prepare(w1, b1, w2, b2, alpha, lines=True):
     """Sort the switch points of units ``(w1, b1, w2)`` and build their ``Events``.
 
     ``w1, b1, w2`` may be float32 or float64; everything is computed in float64.
+    ``lines=False`` skips the prefix states (``state`` and ``neg`` are then empty).
     """
-    w1f = np.asarray(w1, np.float64)
-    switching = w1f != 0
-    # the correctly rounded quotient (float32 operands are exact in float64); the
-    # entries of units with w1 == 0 are never read
-    t = np.zeros(w1f.shape[0], np.float64)
-    np.divide(-np.asarray(b1, np.float64), w1f, out=t, where=switching)
-    t += 0.0  # -0.0 -> 0.0: the same point, and users should not see "-0."
-    if switching.all():
-        order = _argsort(t)
-    else:
-        idx = np.flatnonzero(switching)
-        order = idx[_argsort(t[idx])]
-    m = order.shape[0]
-    ts, sw1, sb1, sw2 = (np.empty(m, np.float64) for _ in range(4))
-    state = np.empty((m + 1, 4), np.float64)
-    neg = np.empty(m + 1, np.int32)
-    _build(order, t, w1, b1, w2, float(b2), float(alpha), ts, sw1, sb1, sw2, state, neg)
+    w1, b1, w2 = (np.ascontiguousarray(a, np.float64) for a in (w1, b1, w2))
+    idx = np.flatnonzero(w1 != 0)
+    # the correctly rounded quotient (float32 operands are exact in float64);
+    # + 0.0 turns -0.0 into 0.0: the same point, and users should not see "-0."
+    units = np.empty((idx.shape[0], 3), np.float64)
+    for col, a in enumerate((w1, b1, w2)):
+        units[:, col] = a[idx]
+    t = -units[:, 1] / units[:, 0] + 0.0
+    pos, ts = _sort_switches(t)
+    m = ts.shape[0]
+    sw1, sb1, sw2 = (np.empty(m, np.float64) for _ in range(3))
+    state = np.empty((m + 1 if lines else 0, 4), np.float64)
+    neg = np.empty(m + 1 if lines else 0, np.int32)
+    _build(w1, b1, w2, float(b2), float(alpha), units, pos, sw1, sb1, sw2, state, neg)
     return Events(ts, sw1, sb1, sw2, state, neg, float(alpha))
 
 
@@ -205,29 +237,23 @@ def _count_below(ts, x):
 
 
 @jit()
-def _point(k, xi, ts, sw1, sb1, sw2, state, neg, alpha):
-    """``y, slope, negative`` at ``xi`` given ``k`` = number of switch points ``< xi``."""
+def _at_switch(k, xi, ts, sw1, sb1, sw2, state, neg, alpha):
+    """The state at ``xi == ts[k]``: the units switching exactly there are not yet
+    applied in ``state[k]``; apply those that the exact sign of ``w1*xi + b1`` says
+    have switched (``w1 > 0``: on iff > 0; ``w1 < 0``: off iff <= 0)."""
     ah, al, bh, bl = state[k, 0], state[k, 1], state[k, 2], state[k, 3]
     off = neg[k]
-    m = ts.shape[0]
-    # units switching exactly at xi: not yet applied; apply those the exact sign
-    # of w1*xi + b1 says have switched (w1 > 0: on iff > 0; w1 < 0: off iff <= 0)
+    gain = 1.0 - alpha
     j = k
-    while j < m and ts[j] == xi:
+    while j < ts.shape[0] and ts[j] == xi:
         u1 = sw1[j]
-        z = _fma(u1, xi, sb1[j])
-        if (u1 > 0.0) == (z > 0.0):
-            gain = 1.0 - alpha
+        if (u1 > 0.0) == (_fma(u1, xi, sb1[j]) > 0.0):
             ch, cl, dh, dl = _unit_terms(u1, sb1[j], sw2[j], gain if u1 > 0.0 else -gain)
             ah, al = _dd_add(ah, al, ch, cl)
             bh, bl = _dd_add(bh, bl, dh, dl)
             off += -1 if u1 > 0.0 else 1
         j += 1
-    p, e = _two_prod(ah, xi)
-    e += al * xi
-    s, f = _two_sum(p, bh)
-    f += e + bl
-    return s + f, ah + al, off
+    return ah, al, bh, bl, off
 
 
 @jit(parallel=True)
@@ -252,10 +278,18 @@ def _evaluate(x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, negative):
                     k += 1
             else:
                 k = _count_below(ts, xi)
-            yi, si, ni = _point(k, xi, ts, sw1, sb1, sw2, state, neg, alpha)
-            y[i] = yi
-            slope[i] = si
-            negative[i] = ni
+            if k < m and ts[k] == xi:  # rare: kept out of the hot path
+                ah, al, bh, bl, off = _at_switch(k, xi, ts, sw1, sb1, sw2, state, neg, alpha)
+            else:
+                ah, al, bh, bl, off = state[k, 0], state[k, 1], state[k, 2], state[k, 3], neg[k]
+            # y = A*x + B in double-double, rounded once
+            p, e = _two_prod(ah, xi)
+            e += al * xi
+            s, f = _two_sum(p, bh)
+            f += e + bl
+            y[i] = s + f
+            slope[i] = ah + al
+            negative[i] = off
 
 
 def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
