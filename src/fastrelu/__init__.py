@@ -14,10 +14,10 @@ from ._dispatch import BackendInfo, backends
 from ._exact import Regions, kinks, regions
 from ._network import Network
 from ._result import SweepResult
-from ._sweep import sweep
+from ._sweep import sweep, sweep_chunks
 
 __version__ = "0.1.0"
-__all__ = ["BackendInfo", "Network", "Regions", "SweepResult", "backends", "kinks", "regions", "sweep"]
+__all__ = ["BackendInfo", "Network", "Regions", "SweepResult", "backends", "kinks", "regions", "sweep", "sweep_chunks"]
 
 
 def __getattr__(name):

@@ -24,28 +24,37 @@ class Grid:
     def __init__(self, n, start=0.0, step=0.0, stop=None, pin_stop=False, points=None):
         self.n, self.start, self.step, self.stop, self.pin_stop, self.points = n, start, step, stop, pin_stop, points
 
-    def build(self, dtype):
-        """The grid as a new (or, for given points, possibly shared) array of ``dtype``."""
+    def build(self, dtype, lo=0, hi=None):
+        """Points ``lo`` to ``hi`` (default: all) of the grid as a new array of ``dtype``
+        (for given points, possibly a view of them)."""
+        hi = self.n if hi is None else hi
         if self.points is not None:
-            return np.ascontiguousarray(self.points, dtype)
-        x = np.empty(self.n, dtype)
-        offsets = np.arange(min(_BLOCK, self.n), dtype=np.float64)
+            return np.ascontiguousarray(self.points[lo:hi], dtype)
+        x = np.empty(hi - lo, dtype)
+        offsets = np.arange(min(_BLOCK, hi - lo), dtype=np.float64)
         scratch = np.empty_like(offsets)
-        for i0 in range(0, self.n, _BLOCK):
-            m = min(_BLOCK, self.n - i0)
+        for i0 in range(lo, hi, _BLOCK):
+            m = min(_BLOCK, hi - i0)
             # start + i*step in float64 (i is exact), rounded once to dtype
             np.add(offsets[:m], i0, out=scratch[:m])
             np.multiply(scratch[:m], self.step, out=scratch[:m])
-            np.add(scratch[:m], self.start, out=x[i0 : i0 + m])
-        if self.pin_stop:
+            np.add(scratch[:m], self.start, out=x[i0 - lo : i0 - lo + m])
+        if self.pin_stop and hi == self.n and hi > lo:
             x[-1] = self.stop
         return x
 
-    def bound(self, x):
-        """``max(|x|)`` of this grid built as ``x``, without a pass over it when it is regular."""
+    def bound(self):
+        """``max(|x|)`` over the grid (no pass over the points when it is regular)."""
         if self.points is not None:
-            return max(abs(float(x.min())), abs(float(x.max())))
-        return max(abs(float(x[0])), abs(float(x[-1])))
+            return max(abs(float(self.points.min())), abs(float(self.points.max())))
+        last = self.stop if self.pin_stop else self.start + (self.n - 1) * self.step
+        return max(abs(self.start), abs(last))
+
+    def params(self):
+        """The grid as plain data (for a store's attributes), or None for given points."""
+        if self.points is not None:
+            return None
+        return {"n": self.n, "start": self.start, "step": self.step, "stop": self.stop, "pin_stop": self.pin_stop}
 
 
 def plan_grid(start, stop, step, num, x):

@@ -1,11 +1,12 @@
 """``fastrelu.sweep``: validate, plan the grid, check memory, allocate, dispatch."""
 
 import os
+from typing import NamedTuple
 
 import numpy as np
 
 from ._dispatch import select, thread_limit
-from ._grid import plan_grid
+from ._grid import Grid, plan_grid
 from ._network import Network
 from ._result import SweepResult
 from ._validate import as_dtype, as_positive_int
@@ -55,7 +56,44 @@ def _check_range(net, xmax, dtype):
         )
 
 
-def sweep(net, start=-100.0, stop=100.0, step=None, *, num=None, x=None, backend="auto", dtype=None, threads=None):
+class _Plan(NamedTuple):
+    """A checked request: everything a chunk of it needs, nothing allocated."""
+
+    net: Network
+    grid: Grid
+    dtype: np.dtype
+    backend: str
+    kernel: object
+    threads: object
+
+
+def plan_sweep(net, start, stop, step, num, x, backend, dtype, threads):
+    """Check every argument of a sweep once and choose its backend."""
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a fastrelu.Network, got {type(net).__name__}")
+    dtype = net.dtype if dtype is None else as_dtype(dtype)
+    if threads is not None:
+        threads = as_positive_int(threads, "threads")
+    grid = plan_grid(start, stop, step, num, x)
+    name, kernel = select(backend, net, grid.n)
+    _check_range(net, grid.bound(), dtype)
+    return _Plan(net, grid, dtype, name, kernel, threads)
+
+
+def run(plan, lo=0, hi=None):
+    """Sweep points ``lo`` to ``hi`` of a planned grid: build, allocate, run the kernel."""
+    xs = plan.grid.build(plan.dtype, lo, hi)
+    y, slope = np.empty_like(xs), np.empty_like(xs)
+    negative = np.empty(xs.shape, np.int32)
+    with thread_limit(plan.kernel, plan.threads):
+        plan.kernel.sweep_kernel(xs, *plan.net._kernel_params(plan.dtype), y, slope, negative)
+    return SweepResult(xs, y, slope, negative, network=plan.net, backend=plan.backend)
+
+
+def sweep(
+    net, start=-100.0, stop=100.0, step=None, *, num=None, x=None, backend="auto", dtype=None, threads=None,
+    out=None, chunk=None, client=None, progress=False, overwrite=False,
+):
     """Evaluate ``net`` at every point of a 1-D grid: output, slope and negative units.
 
     Parameters
@@ -83,10 +121,28 @@ def sweep(net, start=-100.0, stop=100.0, step=None, *, num=None, x=None, backend
         Number of threads; None keeps the backend's setting (all cores unless
         ``NUMBA_NUM_THREADS`` or ``OMP_NUM_THREADS`` say otherwise).  The previous
         setting is restored afterwards, even on error.
+    out : str or os.PathLike, optional
+        Write the result to disk instead of holding it in memory.  A path ending
+        in ``.npz`` saves the in-memory result there (``SweepResult.save``); any
+        other path is a Zarr store (a folder) written chunk by chunk, so memory stays
+        bounded by ``chunk`` whatever the grid size, and an interrupted sweep started
+        again with the same arguments finishes only the missing chunks.
+    chunk : int, optional
+        Points per chunk of a Zarr store (default 2**22).
+    client : dask.distributed.Client, optional
+        Run the chunks of a Zarr store as tasks on this cluster; each worker writes
+        its own chunks and runs its kernel on its own threads.
+    progress : bool, default False
+        Show a progress bar (chunks and pairs/s) while writing a Zarr store.
+    overwrite : bool, default False
+        Replace an existing Zarr store made with other arguments instead of
+        refusing it.
 
     Returns
     -------
     SweepResult
+        In memory; or, for a Zarr ``out``, a ``StoredResult`` with the same fields
+        read lazily from the store.
 
     Raises
     ------
@@ -104,22 +160,37 @@ def sweep(net, start=-100.0, stop=100.0, step=None, *, num=None, x=None, backend
     >>> len(res), float(res.x[10000])
     (20001, 0.0)
     """
-    if not isinstance(net, Network):
-        raise TypeError(f"net must be a fastrelu.Network, got {type(net).__name__}")
-    dtype = net.dtype if dtype is None else as_dtype(dtype)
-    if threads is not None:
-        threads = as_positive_int(threads, "threads")
-    grid = plan_grid(start, stop, step, num, x)
-    _check_memory(grid.n, dtype, grid.points is not None)
-    name, kernel = select(backend, net, grid.n)
-    xs = grid.build(dtype)
-    _check_range(net, grid.bound(xs), dtype)
-    params = net._kernel_params(dtype)
-    y, slope = np.empty_like(xs), np.empty_like(xs)
-    negative = np.empty(xs.shape, np.int32)
-    with thread_limit(kernel, threads):
-        kernel.sweep_kernel(xs, *params, y, slope, negative)
-    return SweepResult(xs, y, slope, negative, network=net, backend=name)
+    plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads)
+    if out is not None and not str(out).endswith(".npz"):
+        from ._store import sweep_to_store
+
+        return sweep_to_store(plan, out, chunk=chunk, client=client, progress=progress, overwrite=overwrite)
+    for name, value in (("chunk", chunk), ("client", client), ("progress", progress or None), ("overwrite", overwrite or None)):
+        if value is not None:
+            raise TypeError(f"{name} goes with a Zarr store: out='result.zarr'")
+    _check_memory(plan.grid.n, plan.dtype, plan.grid.points is not None)
+    res = run(plan)
+    if out is not None:
+        res.save(out)
+    return res
 
 
+def sweep_chunks(net, start=-100.0, stop=100.0, step=None, *, chunk, num=None, x=None, backend="auto", dtype=None, threads=None):
+    """Sweep chunk by chunk, yielding each chunk as an in-memory ``SweepResult``.
 
+    For reducing a sweep too large for memory on the fly, without storing it.
+    Arguments as for ``sweep``; ``chunk`` is the number of points per chunk.  All
+    arguments are checked before the first chunk is computed.
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> net = fastrelu.Network.random(100, seed=0)
+    >>> peak = max(float(c.y.max()) for c in fastrelu.sweep_chunks(net, chunk=5000))
+    >>> peak == float(fastrelu.sweep(net).y.max())
+    True
+    """
+    plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads)
+    chunk = as_positive_int(chunk, "chunk")
+    _check_memory(min(chunk, plan.grid.n), plan.dtype, plan.grid.points is not None)
+    return (run(plan, lo, min(lo + chunk, plan.grid.n)) for lo in range(0, plan.grid.n, chunk))
