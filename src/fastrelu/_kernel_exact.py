@@ -20,6 +20,10 @@ gives the exact side; only ``x == t_j`` can be ambiguous, and there the sign of
 the correctly rounded ``fma(w1, x, b1)`` decides, which is the exact sign.
 """
 
+import weakref
+from fractions import Fraction
+
+import numba
 import numpy as np
 from numba import prange, types
 from numba.extending import intrinsic
@@ -36,7 +40,7 @@ _CHUNK = 1 << 16
 
 
 @intrinsic
-def _fma(typingctx, a, b, c):
+def _fma_llvm(typingctx, a, b, c):
     """``a*b + c`` with one rounding (LLVM's fma; a single instruction on any CPU with FMA)."""
     sig = types.float64(types.float64, types.float64, types.float64)
 
@@ -44,6 +48,14 @@ def _fma(typingctx, a, b, c):
         return builder.fma(*args)
 
     return sig, codegen
+
+
+def _fma_python(a, b, c):
+    """The same in plain Python, for NUMBA_DISABLE_JIT=1 (coverage runs): exact, then rounded once."""
+    return float(Fraction(a) * Fraction(b) + Fraction(c))
+
+
+_fma = _fma_python if numba.config.DISABLE_JIT else _fma_llvm
 
 
 @jit()
@@ -292,9 +304,38 @@ def _evaluate(x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, negative):
             negative[i] = off
 
 
+def _root(a):
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+# The last network's Events, so that a sweep run chunk by chunk sorts once.  Keyed
+# on the read-only arrays a Network owns (weakly: the entry dies with the network),
+# never on writeable arrays, whose contents could change under the same object.
+_cache = {"key": None, "events": None}
+
+
+def _events_for(w1, b1, w2, b2, alpha):
+    roots = [_root(a) for a in (w1, b1, w2)]
+    if any(r.flags.writeable for r in roots):
+        return prepare(w1, b1, w2, b2, alpha)
+    key = _cache["key"]
+    if key is not None and all(ref() is r for ref, r in zip(key[0], roots)) and key[1] == (float(b2), float(alpha)):
+        return _cache["events"]
+    ev = prepare(w1, b1, w2, b2, alpha)
+    _cache["key"] = ([weakref.ref(r, _drop) for r in roots], (float(b2), float(alpha)))
+    _cache["events"] = ev
+    return ev
+
+
+def _drop(_ref):
+    _cache["key"] = _cache["events"] = None
+
+
 def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
     """Same interface as the brute-force kernels; ``c`` is not used (products are taken exactly)."""
-    ev = prepare(w1, b1, w2, b2, alpha)
+    ev = _events_for(w1, b1, w2, b2, alpha)
     _evaluate(x, ev.ts, ev.sw1, ev.sb1, ev.sw2, ev.state, ev.neg, ev.alpha, y, slope, negative)
 
 
