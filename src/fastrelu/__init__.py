@@ -14,10 +14,11 @@ from ._dispatch import BackendInfo, backends
 from ._exact import Regions, kinks, regions
 from ._network import Network
 from ._result import SweepResult
+from ._store import StoredResult, open_result
 from ._sweep import sweep, sweep_chunks
 
 __version__ = "0.1.0"
-__all__ = ["BackendInfo", "Network", "Regions", "SweepResult", "backends", "kinks", "regions", "sweep", "sweep_chunks"]
+__all__ = ["BackendInfo", "Network", "Regions", "SweepResult", "backends", "kinks", "regions", "sweep", "sweep_chunks", "StoredResult", "open_result"]
 
 
 def __getattr__(name):

@@ -1,0 +1,301 @@
+"""Sweeps larger than memory: a Zarr store written chunk by chunk, resumable, and
+optionally spread over a Dask cluster.
+
+Layout of a store (a Zarr v3 group):
+
+* arrays ``x``, ``y``, ``slope`` (the sweep's dtype), ``negative`` (int32), each of
+  the grid's length and chunked by the sweep's ``chunk``;
+* arrays ``network/w1``, ``network/b1``, ``network/w2``, ``network/b2`` and, for a
+  grid of given points, ``points``: everything a worker needs to compute any chunk
+  is in the store itself, so nothing large travels through a Dask client;
+* array ``done`` (one bool per chunk, one Zarr chunk each): a chunk counts as
+  written only once all four of its arrays are written *and then* its flag is.
+  A sweep started again finishes the chunks whose flag is missing;
+* attributes: the format, the grid, dtype, chunk, backend and activation, and a
+  fingerprint of all of them with the network's weights, so that a store made by
+  another request is refused rather than overwritten.
+"""
+
+import hashlib
+import json
+import os
+import time
+
+import numpy as np
+
+from ._grid import Grid
+from ._network import Network
+from ._validate import as_positive_int
+
+FORMAT = "fastrelu.StoredResult/1"
+DEFAULT_CHUNK = 1 << 22  # 4 Mi points: ~120 MB of outputs in float64, ~2 s of H=1000 work
+FIELDS = ("x", "y", "slope", "negative")
+
+
+def _zarr():
+    try:
+        import zarr
+    except ImportError as exc:  # pragma: no cover - the 'scale' extra is installed in CI
+        raise ImportError(f"writing a Zarr store needs zarr: pip install 'fastrelu[scale]' ({exc})") from None
+    return zarr
+
+
+def _compressors():
+    # lz4 with byte shuffle: ~3x faster than zstd at the same ratio on sweep outputs,
+    # so that writing stays well behind computing
+    return [_zarr().codecs.BloscCodec(cname="lz4", clevel=1, shuffle="shuffle")]
+
+
+def _fingerprint(net, grid, dtype, chunk, backend):
+    h = hashlib.sha256()
+    for a in (net.w1, net.b1, net.w2, np.float64(net.b2)):
+        h.update(np.ascontiguousarray(a).tobytes())
+    if grid.points is not None:
+        h.update(np.ascontiguousarray(grid.points).tobytes())
+    h.update(json.dumps([net.activation, grid.params(), grid.n, dtype.name, chunk, backend]).encode())
+    return h.hexdigest()
+
+
+def _open_existing(path, fingerprint, overwrite):
+    """The store at ``path`` if it was made by the same request; None if there is none."""
+    zarr = _zarr()
+    if not os.path.exists(path) or (os.path.isdir(path) and not os.listdir(path)):
+        return None
+    try:
+        root = zarr.open_group(path, mode="r+")
+        attrs = dict(root.attrs)
+    except Exception as exc:
+        if overwrite:
+            return None
+        raise ValueError(f"out={os.fspath(path)!r} exists and is not a fastrelu result store ({exc}); use overwrite=True to replace it") from None
+    if attrs.get("format") != FORMAT:
+        if overwrite:
+            return None
+        raise ValueError(f"out={os.fspath(path)!r} exists and is not a fastrelu result store; use overwrite=True to replace it")
+    if attrs.get("fingerprint") != fingerprint:
+        if overwrite:
+            return None
+        raise ValueError(
+            f"out={os.fspath(path)!r} holds a sweep of another network, grid, dtype, chunk or backend; "
+            "use the same arguments to resume it, or overwrite=True to replace it"
+        )
+    return root
+
+
+def _create(path, plan, chunk, fingerprint):
+    zarr = _zarr()
+    n, dtype = plan.grid.n, plan.dtype
+    try:
+        root = zarr.open_group(path, mode="w")
+    except (OSError, PermissionError) as exc:
+        raise ValueError(f"cannot write out={os.fspath(path)!r}: {exc}") from None
+    for name in FIELDS:
+        root.create_array(
+            name, shape=(n,), chunks=(min(chunk, n),), dtype=np.int32 if name == "negative" else dtype,
+            compressors=_compressors(), fill_value=0,
+        )
+    net = plan.net
+    for name, value in (("w1", net.w1), ("b1", net.b1), ("w2", net.w2), ("b2", np.array([net.b2], net.dtype))):
+        root.create_array(f"network/{name}", data=np.ascontiguousarray(value), compressors=None)
+    if plan.grid.points is not None:
+        root.create_array("points", data=np.ascontiguousarray(plan.grid.points), chunks=(min(chunk, n),), compressors=_compressors())
+    root.create_array("done", shape=(-(-n // chunk),), chunks=(1,), dtype=bool, fill_value=False, compressors=None)
+    # the attributes go last: a store whose creation was interrupted has none, and is
+    # then refused as "not a fastrelu result store" rather than resumed half-made
+    root.attrs.update(
+        {
+            "format": FORMAT, "fingerprint": fingerprint, "grid": plan.grid.params(), "n": n,
+            "dtype": dtype.name, "chunk": chunk, "backend": plan.backend, "activation": net.activation,
+        }
+    )
+    return root
+
+
+def _network_from(root, activation):
+    w1, b1, w2, b2 = (root[f"network/{k}"][:] for k in ("w1", "b1", "w2", "b2"))
+    return Network(w1, b1, w2, float(b2[0]), activation)
+
+
+def _plan_from(root, threads=None):
+    """Rebuild the sweep's plan from a store (on a Dask worker, say)."""
+    from ._dispatch import select
+    from ._sweep import _Plan
+
+    attrs = root.attrs
+    net = _network_from(root, attrs["activation"])
+    grid = Grid(attrs["n"], points=root["points"][:]) if attrs["grid"] is None else Grid(**attrs["grid"])
+    name, kernel = select(attrs["backend"])
+    return _Plan(net, grid, np.dtype(attrs["dtype"]), name, kernel, threads)
+
+
+def write_chunk(root, plan, chunk, k):
+    """Compute chunk ``k``, write its four arrays, then mark it done."""
+    from ._sweep import run
+
+    lo = k * chunk
+    res = run(plan, lo, min(lo + chunk, plan.grid.n))
+    for name in FIELDS:
+        root[name][lo : lo + len(res)] = getattr(res, name)
+    root["done"][k] = True
+    return len(res)
+
+
+def _worker_threads():
+    """The Dask worker's own thread budget (so workers x threads never exceeds the
+    cores), or None outside a worker."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().state.nthreads
+    except (ImportError, ValueError, AttributeError):
+        return None
+
+
+def _dask_task(path, k, threads):
+    """One chunk on a Dask worker: everything it needs is read from the store."""
+    zarr = _zarr()
+    root = zarr.open_group(path, mode="r+")
+    plan = _plan_from(root, _worker_threads() if threads is None else threads)
+    return write_chunk(root, plan, root.attrs["chunk"], k)
+
+
+class _Progress:
+    """A tqdm bar counting chunks and showing pairs/s, or nothing."""
+
+    def __init__(self, enabled, total, hidden):
+        self.bar, self.hidden, self.points, self.t0 = None, hidden, 0, time.perf_counter()
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, unit="chunk", desc="fastrelu sweep")
+
+    def update(self, points):
+        self.points += points
+        if self.bar is not None:
+            rate = self.points * self.hidden / max(time.perf_counter() - self.t0, 1e-9)
+            self.bar.set_postfix_str(f"{rate:.3g} pairs/s", refresh=False)
+            self.bar.update(1)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def sweep_to_store(plan, out, *, chunk=None, client=None, progress=False, overwrite=False):
+    """Run a planned sweep into the Zarr store ``out``; see ``fastrelu.sweep``."""
+    from ._sweep import _check_memory
+
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
+    chunk = DEFAULT_CHUNK if chunk is None else as_positive_int(chunk, "chunk")
+    chunk = min(chunk, plan.grid.n)
+    _check_memory(chunk, plan.dtype, plan.grid.points is not None)
+    path = os.fspath(out)
+    fingerprint = _fingerprint(plan.net, plan.grid, plan.dtype, chunk, plan.backend)
+    root = _open_existing(path, fingerprint, overwrite)
+    if root is None:
+        root = _create(path, plan, chunk, fingerprint)
+    todo = np.flatnonzero(~root["done"][:]).tolist()
+    bar = _Progress(progress, len(todo), plan.net.hidden)
+    try:
+        if client is None:
+            for k in todo:
+                bar.update(write_chunk(root, plan, chunk, k))
+        else:
+            from distributed import as_completed
+
+            futures = client.map(_dask_task, [path] * len(todo), todo, [plan.threads] * len(todo), pure=False)
+            for future in as_completed(futures):
+                bar.update(future.result())
+    finally:
+        bar.close()
+    result = StoredResult(path)
+    result.computed = tuple(todo)
+    return result
+
+
+class StoredResult:
+    """A sweep held in a Zarr store: the fields of ``SweepResult``, read lazily.
+
+    ``x``, ``y``, ``slope`` and ``negative`` are ``zarr.Array`` objects: index them
+    (``res.y[:1000]``) to read just that part.  ``load()`` reads everything into a
+    ``SweepResult``; ``chunks()`` yields it piece by piece.
+
+    Examples
+    --------
+    >>> import fastrelu, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "res.zarr")
+    >>> res = fastrelu.sweep(fastrelu.Network.random(8, seed=0), num=1000, out=path, chunk=300)
+    >>> len(res), res.y[:3].shape
+    (1000, (3,))
+    >>> bool((res.load().y == fastrelu.sweep(res.network, num=1000, backend=res.backend).y).all())
+    True
+    """
+
+    def __init__(self, path):
+        zarr = _zarr()
+        try:
+            root = zarr.open_group(os.fspath(path), mode="r")
+            attrs = dict(root.attrs)
+        except Exception as exc:
+            raise ValueError(f"{os.fspath(path)!r} is not a fastrelu result store: {exc}") from None
+        if attrs.get("format") != FORMAT:
+            raise ValueError(f"{os.fspath(path)!r} is not a fastrelu result store")
+        self.path, self._root = os.fspath(path), root
+        self.x, self.y, self.slope, self.negative = (root[name] for name in FIELDS)
+        self.network = _network_from(root, attrs["activation"])
+        self.backend, self.chunk = attrs["backend"], attrs["chunk"]
+        self.computed = ()
+
+    @property
+    def dtype(self):
+        return np.dtype(self.y.dtype)
+
+    @property
+    def complete(self):
+        """Whether every chunk has been written."""
+        return bool(self._root["done"][:].all())
+
+    def __len__(self):
+        return self.x.shape[0]
+
+    def __repr__(self):
+        return f"StoredResult({self.path!r}, points={len(self)}, hidden={self.network.hidden}, dtype={self.dtype.name}, backend={self.backend!r})"
+
+    def chunks(self):
+        """Yield the stored sweep as in-memory ``SweepResult`` pieces, one per chunk."""
+        from ._result import SweepResult
+
+        for lo in range(0, len(self), self.chunk):
+            sl = slice(lo, lo + self.chunk)
+            yield SweepResult(self.x[sl], self.y[sl], self.slope[sl], self.negative[sl], network=self.network, backend=self.backend)
+
+    def load(self):
+        """Read the whole sweep into memory as a ``SweepResult``."""
+        from ._result import SweepResult
+
+        if not self.complete:
+            raise ValueError(f"{self.path!r} is incomplete: run the same sweep again to finish it")
+        return SweepResult(self.x[:], self.y[:], self.slope[:], self.negative[:], network=self.network, backend=self.backend)
+
+
+def open_result(path):
+    """Open a saved sweep: a Zarr store as a lazy ``StoredResult``, an ``.npz`` file as a ``SweepResult``.
+
+    Examples
+    --------
+    >>> import fastrelu, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "res.npz")
+    >>> _ = fastrelu.sweep(fastrelu.Network.random(8, seed=0), num=50, out=path)
+    >>> len(fastrelu.open_result(path))
+    50
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    if os.fspath(path).endswith(".npz"):
+        from ._result import SweepResult
+
+        return SweepResult.load(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such file or store: {os.fspath(path)!r}")
+    return StoredResult(path)

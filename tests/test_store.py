@@ -1,0 +1,203 @@
+"""Sweeps into Zarr stores: equal to the in-memory sweep, resumable, refused when they
+belong to another request, and the same on a Dask cluster."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import fastrelu
+from fastrelu import StoredResult
+
+NET = fastrelu.Network.random(300, seed=7)
+
+
+def assert_same(stored, mem):
+    assert len(stored) == len(mem) and stored.backend == mem.backend and stored.network == mem.network
+    for field in ("x", "y", "slope", "negative"):
+        a = getattr(stored, field)[:]
+        assert a.dtype == getattr(mem, field).dtype
+        np.testing.assert_array_equal(a, getattr(mem, field), err_msg=field)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("chunk", [1, 777, 10_000, 20_001, 10**6])
+def test_store_equals_in_memory_sweep(tmp_path, backend, dtype, chunk):
+    num = 20_001 if chunk > 1 else 50
+    res = fastrelu.sweep(NET, num=num, backend=backend, dtype=dtype, out=tmp_path / "r.zarr", chunk=chunk)
+    assert isinstance(res, StoredResult) and res.complete
+    assert res.computed == tuple(range(-(-num // min(chunk, num))))
+    assert_same(res, fastrelu.sweep(NET, num=num, backend=backend, dtype=dtype))
+    assert_same(fastrelu.open_result(tmp_path / "r.zarr"), res.load())
+
+
+def test_explicit_points_in_a_store(tmp_path, rng):
+    x = rng.uniform(-10, 10, 1001)
+    res = fastrelu.sweep(NET, x=x, out=tmp_path / "p.zarr", chunk=100, backend="cffi")
+    assert_same(res, fastrelu.sweep(NET, x=x, backend="cffi"))
+
+
+def test_chunks_iterators_equal_the_whole(tmp_path):
+    whole = fastrelu.sweep(NET, num=5003, backend="numba")
+    pieces = list(fastrelu.sweep_chunks(NET, num=5003, chunk=1000, backend="numba"))
+    assert [len(p) for p in pieces] == [1000] * 5 + [3]
+    for field in ("x", "y", "slope", "negative"):
+        np.testing.assert_array_equal(np.concatenate([getattr(p, field) for p in pieces]), getattr(whole, field))
+    stored = fastrelu.sweep(NET, num=5003, out=tmp_path / "c.zarr", chunk=1000, backend="numba")
+    np.testing.assert_array_equal(np.concatenate([c.y for c in stored.chunks()]), whole.y)
+
+
+def test_npz_out_saves_the_in_memory_result(tmp_path):
+    res = fastrelu.sweep(NET, num=101, out=tmp_path / "r.npz")
+    assert isinstance(res, fastrelu.SweepResult)
+    np.testing.assert_array_equal(fastrelu.open_result(tmp_path / "r.npz").y, res.y)
+
+
+def test_a_finished_store_is_not_recomputed_and_another_request_is_refused(tmp_path):
+    path = tmp_path / "r.zarr"
+    fastrelu.sweep(NET, num=3000, out=path, chunk=1000, backend="cffi")
+    again = fastrelu.sweep(NET, num=3000, out=path, chunk=1000, backend="cffi")
+    assert again.computed == ()
+    for change in ({"num": 3001}, {"chunk": 999}, {"backend": "numba"}, {"dtype": "float32"}):
+        args = {"num": 3000, "chunk": 1000, "backend": "cffi", **change}
+        with pytest.raises(ValueError, match="holds a sweep of another network, grid"):
+            fastrelu.sweep(NET, out=path, **args)
+    with pytest.raises(ValueError, match="another network"):
+        fastrelu.sweep(fastrelu.Network.random(300, seed=8), num=3000, out=path, chunk=1000, backend="cffi")
+    replaced = fastrelu.sweep(NET, num=3001, out=path, chunk=1000, backend="cffi", overwrite=True)
+    assert len(replaced) == 3001 and replaced.computed == (0, 1, 2, 3)
+
+
+def test_bad_store_arguments(tmp_path):
+    with pytest.raises(ValueError, match="chunk must be >= 1, got 0"):
+        fastrelu.sweep(NET, num=10, out=tmp_path / "a.zarr", chunk=0)
+    with pytest.raises(TypeError, match="chunk must be an integer"):
+        fastrelu.sweep(NET, num=10, out=tmp_path / "a.zarr", chunk=2.5)
+    with pytest.raises(TypeError, match="chunk goes with a Zarr store"):
+        fastrelu.sweep(NET, num=10, chunk=5)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match="cannot write out="):
+        fastrelu.sweep(NET, num=10, out=tmp_path / "file" / "r.zarr")
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "data.txt").write_text("not zarr")
+    with pytest.raises(ValueError, match="not a fastrelu result store"):
+        fastrelu.sweep(NET, num=10, out=tmp_path / "junk")
+    with pytest.raises(ValueError, match="not a fastrelu result store"):
+        fastrelu.open_result(tmp_path / "junk")
+    with pytest.raises(FileNotFoundError, match="no such file or store"):
+        fastrelu.open_result(tmp_path / "missing.zarr")
+    with pytest.raises(TypeError, match="out must be a path"):
+        fastrelu.sweep(NET, num=10, out=3)
+
+
+def test_incomplete_store_cannot_be_loaded_whole(tmp_path):
+    res = fastrelu.sweep(NET, num=3000, out=tmp_path / "r.zarr", chunk=1000, backend="cffi")
+    res._root.store  # noqa: B018  (the store is open read-only here; flip a flag through a writable handle)
+    import zarr
+
+    zarr.open_group(tmp_path / "r.zarr", mode="r+")["done"][1] = False
+    with pytest.raises(ValueError, match="incomplete"):
+        fastrelu.open_result(tmp_path / "r.zarr").load()
+
+
+def test_progress_bar(tmp_path, capsys):
+    fastrelu.sweep(NET, num=3000, out=tmp_path / "r.zarr", chunk=1000, progress=True)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "chunk" in err and "pairs/s" in err
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys, fastrelu
+    net = fastrelu.Network.random(4000, seed=1)
+    fastrelu.sweep(net, num=100_000, out=sys.argv[1], chunk=5_000, backend="numpy")
+    """
+)
+
+
+def test_resume_after_kill_finishes_only_missing_chunks(tmp_path):
+    import zarr
+
+    path = str(tmp_path / "r.zarr")
+    child = subprocess.Popen([sys.executable, "-c", CHILD, path])
+    try:
+        deadline = time.monotonic() + 120
+        done = 0
+        while time.monotonic() < deadline and child.poll() is None:
+            try:
+                done = int(zarr.open_group(path, mode="r")["done"][:].sum())
+            except Exception:
+                done = 0
+            if done >= 3:
+                break
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    finally:
+        if child.poll() is None:
+            child.kill()
+    flags = zarr.open_group(path, mode="r")["done"][:]
+    assert 3 <= flags.sum() < flags.size, "the sweep was not interrupted part way"
+    before = set(np.flatnonzero(flags).tolist())
+    net = fastrelu.Network.random(4000, seed=1)
+    res = fastrelu.sweep(net, num=100_000, out=path, chunk=5_000, backend="numpy")
+    # nothing lost, nothing repeated
+    assert set(res.computed) == set(range(flags.size)) - before
+    assert res.complete
+    assert_same(res, fastrelu.sweep(net, num=100_000, backend="numpy"))
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed", reason="CI installs dask[distributed]; see pyproject's test extra")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            yield client
+
+
+def test_dask_equals_local(tmp_path, dask_client):
+    res = fastrelu.sweep(NET, num=200_001, out=tmp_path / "d.zarr", chunk=30_000, backend="cffi", client=dask_client)
+    assert res.complete and len(res.computed) == 7
+    assert_same(res, fastrelu.sweep(NET, num=200_001, backend="cffi"))
+    # each worker runs its kernel on its own thread budget: 2 workers x 1 thread
+    from fastrelu._store import _worker_threads
+
+    assert dask_client.gather(dask_client.map(lambda i: _worker_threads(), range(4), pure=False)) == [1] * 4
+    assert _worker_threads() is None
+
+
+def test_dask_worker_killed_mid_sweep(tmp_path, dask_client):
+    import threading
+
+    import zarr
+
+    path = str(tmp_path / "k.zarr")
+    net = fastrelu.Network.random(2000, seed=2)
+    result = {}
+
+    def run():
+        result["res"] = fastrelu.sweep(net, num=150_000, out=path, chunk=10_000, backend="numpy", client=dask_client)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if zarr.open_group(path, mode="r")["done"][:].sum() >= 2:
+                break
+        except Exception:
+            pass
+        time.sleep(0.02)
+    # SIGKILL one worker process mid-sweep: its chunks in flight are lost and rerun elsewhere
+    pids = dask_client.run(os.getpid)
+    os.kill(pids[sorted(pids)[0]], signal.SIGKILL)
+    thread.join(300)
+    assert not thread.is_alive()
+    res = result["res"]
+    assert res.complete
+    assert_same(res, fastrelu.sweep(net, num=150_000, backend="numpy"))
