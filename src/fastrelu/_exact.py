@@ -180,7 +180,10 @@ def regions(net, start=None, stop=None, *, boundaries=False):
     Regions
         ``len(kinks(net, start, stop)) + 1`` pieces, minus one for each kink at
         ``start`` or ``stop`` themselves (a piece ends there anyway).  A sweep agrees
-        with the pieces at every grid point strictly inside one.
+        with the pieces at every grid point strictly inside one, with one exception:
+        exactly at an activation boundary that is not a kink, the sweep's slope counts
+        the units switching there as off (the project's convention), which can differ
+        from the piece's slope when their changes cancel; ``y`` agrees there too.
 
     Examples
     --------
