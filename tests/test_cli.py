@@ -183,7 +183,6 @@ BAD = [
     (["sweep", "--start", "1", "--stop", "0"], "stop must be >= start"),
     (["sweep", "--plot", "figure.jpg"], ".png, .svg or .pdf"),
     (["sweep", "--plot", "no/such/folder/f.png"], "no such folder"),
-    (["sweep", "--out", "result.zarr"], "must end in .npz"),
     (["sweep", "--backend", "nope"], "backend must be one of"),
     (["sweep", "--activation", "tanh"], "invalid choice"),
     (["sweep", "--network", "missing.npz"], "no such file"),

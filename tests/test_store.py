@@ -201,3 +201,61 @@ def test_dask_worker_killed_mid_sweep(tmp_path, dask_client):
     res = result["res"]
     assert res.complete
     assert_same(res, fastrelu.sweep(net, num=150_000, backend="numpy"))
+
+
+def _pixels(fig):
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(int)
+
+
+def test_a_stored_sweep_draws_like_the_full_one(tmp_path):
+    # read chunk by chunk through the pixel-column reduction, inset included
+    from fastrelu.plot import sweep_figure
+
+    net = fastrelu.Network.random(100, seed=0)
+    stored = fastrelu.sweep(net, out=tmp_path / "p.zarr", chunk=3000)
+    full = stored.load()
+    for kw in ({}, {"kinks": True, "zoom": "auto"}):
+        a, b = sweep_figure(stored, **kw), sweep_figure(full, reduce=False, **kw)
+        for ax_a, ax_b in zip(a.axes, b.axes):
+            np.testing.assert_allclose(ax_a.get_ylim(), ax_b.get_ylim(), rtol=1e-12)
+            np.testing.assert_allclose(ax_a.get_xlim(), ax_b.get_xlim(), rtol=1e-12)
+        diff = np.abs(_pixels(a) - _pixels(b)).max(axis=2)
+        assert diff.max() <= 96 and (diff > 32).mean() <= 1e-4
+        assert a._suptitle.get_text() == b._suptitle.get_text()
+    assert stored.plot().axes[0].get_lines()[0].get_color() == "tab:blue"
+
+
+def test_command_line_with_a_store(tmp_path):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "fastrelu", *args], cwd=tmp_path, capture_output=True, text=True)
+
+    first = run("sweep", "--hidden", "32", "--num", "100001", "--out", "r.zarr", "--chunk", "30000", "--no-progress")
+    assert first.returncode == 0, first.stderr
+    assert "4 computed now, 4 in all" in first.stdout
+    again = run("sweep", "--hidden", "32", "--num", "100001", "--out", "r.zarr", "--chunk", "30000", "--no-progress")
+    assert "0 computed now, 4 in all" in again.stdout
+    assert [ln for ln in first.stdout.splitlines() if ln.startswith(("slope", "y range"))] == [
+        ln for ln in again.stdout.splitlines() if ln.startswith(("slope", "y range"))
+    ]
+    other = run("sweep", "--hidden", "33", "--num", "100001", "--out", "r.zarr", "--chunk", "30000")
+    assert other.returncode == 2 and other.stderr.count("\n") == 1 and "another network" in other.stderr
+    drawn = run("plot", "r.zarr")
+    assert drawn.returncode == 0, drawn.stderr
+    assert (tmp_path / "r.png").stat().st_size > 10_000
+    bad = run("sweep", "--num", "10", "--chunk", "5")
+    assert bad.returncode == 2 and "--chunk goes with a Zarr store" in bad.stderr
+    bad = run("sweep", "--num", "10", "--workers", "2", "--out", "r.npz")
+    assert bad.returncode == 2 and "--scheduler and --workers go with a Zarr store" in bad.stderr
+
+
+def test_command_line_on_a_local_dask_cluster(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "fastrelu", "sweep", "--hidden", "16", "--num", "50001", "--out", "d.zarr",
+         "--chunk", "10000", "--workers", "2", "--backend", "cffi", "--no-progress"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "on the Dask cluster" in out.stdout and "6 computed now, 6 in all" in out.stdout
+    net = fastrelu.Network.random(16, seed=0)
+    assert_same(fastrelu.open_result(tmp_path / "d.zarr"), fastrelu.sweep(net, num=50001, backend="cffi"))

@@ -130,31 +130,77 @@ def _rate(pairs, seconds):
 # -- subcommands -----------------------------------------------------------------------
 
 
+def _summary(res):
+    """Slope changes and the range of y, read chunk by chunk from a stored result."""
+    if isinstance(res.x, np.ndarray):
+        return int(np.count_nonzero(res.slope_changes)), float(res.y.min()), float(res.y.max())
+    changes, lo, hi, last = 0, np.inf, -np.inf, None
+    for piece in res.chunks():
+        changes += int(np.count_nonzero(piece.slope_changes)) + int(last is not None and piece.slope[0] != last)
+        lo, hi, last = min(lo, float(piece.y.min())), max(hi, float(piece.y.max())), piece.slope[-1]
+    return changes, lo, hi
+
+
+def _cluster(args):
+    """A Dask client for --scheduler or --workers, or None; closed by the caller."""
+    if args.scheduler is None and args.workers is None:
+        return None
+    if args.out is None or args.out.lower().endswith(".npz"):
+        raise CommandError("--scheduler and --workers go with a Zarr store: --out result.zarr")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise CommandError("--scheduler and --workers need dask.distributed: pip install 'fastrelu[scale]'") from None
+    if args.scheduler is not None:
+        return Client(args.scheduler, timeout="10s")
+    if args.workers < 1:
+        raise CommandError(f"--workers must be >= 1, got {args.workers}")
+    # single-threaded worker processes, one per core by default: no oversubscription
+    cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    return Client(cluster)
+
+
 def cmd_sweep(args):
     from ._sweep import sweep
 
-    if args.out is not None and not args.out.lower().endswith(".npz"):
-        raise CommandError(f"--out {args.out!r}: the result file name must end in .npz")
+    stored = args.out is not None and not args.out.lower().endswith(".npz")
+    if not stored and args.chunk is not None:
+        raise CommandError("--chunk goes with a Zarr store: --out result.zarr")
     plot = args.plot
     if plot is None and args.out is None:
         plot = DEMO_FIGURE  # the demo: nothing asked for, so draw the figure
     _check_figure(plot)
     net, seed = _network(args)
-    t0 = time.perf_counter()
-    res = sweep(net, **_grid(args), backend=args.backend, dtype=args.dtype, threads=args.threads)
-    seconds = time.perf_counter() - t0
+    extra = {}
+    client = _cluster(args)
+    if stored:
+        extra = dict(out=args.out, chunk=args.chunk, client=client, progress=args.progress, overwrite=args.overwrite)
+    elif args.out is not None:
+        extra = dict(out=args.out)
+    try:
+        t0 = time.perf_counter()
+        res = sweep(net, **_grid(args), backend=args.backend, dtype=args.dtype, threads=args.threads, **extra)
+        seconds = time.perf_counter() - t0
+    finally:
+        if client is not None:
+            cluster = getattr(client, "cluster", None)
+            client.close()
+            if cluster is not None:
+                cluster.close()
     n, h = len(res), net.hidden
-    changes = int(np.count_nonzero(res.slope_changes))
-    threads = _threads_of(res.backend)
+    changes, ymin, ymax = _summary(res)
+    threads = _threads_of(res.backend) if client is None else None
     what = f"{net.activation}" + (f", seed {seed}" if seed is not None else f", from {args.network}")
     print(f"points        {n:,}  (x from {float(res.x[0]):g} to {float(res.x[-1]):g})")
     print(f"hidden units  {h:,}  ({what}, {res.dtype.name})")
-    print(f"backend       {res.backend}" + (f"  ({threads} thread{'s' if threads != 1 else ''})" if threads else ""))
+    print(f"backend       {res.backend}" + (f"  ({threads} thread{'s' if threads != 1 else ''})" if threads else "")
+          + ("  (on the Dask cluster)" if client is not None else ""))
     print(f"time          {seconds:.3f} s  ({_rate(n * h, seconds)} pairs/s)")
+    if stored:
+        print(f"chunks        {len(res.computed):,} computed now, {-(-n // res.chunk):,} in all")
     print(f"slope changes {changes:,}")
-    print(f"y range       [{float(res.y.min()):.6g}, {float(res.y.max()):.6g}]")
+    print(f"y range       [{ymin:.6g}, {ymax:.6g}]")
     if args.out is not None:
-        res.save(args.out)
         print(f"result        {args.out}")
     if plot is not None:
         fig = res.plot(seed=seed, kinks=args.kinks, zoom=_zoom(args), title=args.title)
@@ -174,11 +220,11 @@ def cmd_compare(args):
 
 
 def cmd_plot(args):
-    from ._result import SweepResult
+    from ._store import open_result
 
-    plot = args.plot or os.path.splitext(args.result)[0] + ".png"
+    plot = args.plot or os.path.splitext(args.result.rstrip("/"))[0] + ".png"
     _check_figure(plot)
-    res = SweepResult.load(args.result)
+    res = open_result(args.result)
     fig = res.plot(kinks=args.kinks, zoom=_zoom(args), title=args.title)
     _save(fig, plot, args.dpi)
     return 0
@@ -289,6 +335,8 @@ _EXAMPLES = {
   fastrelu sweep                                    # the demo: writes fastrelu-sweep.png
   fastrelu sweep --hidden 1000 --seed 3 --plot big.svg
   fastrelu sweep --num 100000000 --out result.npz   # save the arrays, no figure
+  fastrelu sweep --num 1000000000 --hidden 1000 --out result.zarr --chunk 10000000 --workers 2
+  fastrelu plot result.zarr                         # the figure, read chunk by chunk
   fastrelu sweep --network net.npz --start -5 --stop 5 --step 0.001 --backend numba""",
     "compare": """examples:
   fastrelu compare                                  # writes fastrelu-compare.png
@@ -326,8 +374,16 @@ def build_parser():
     _add_network_options(p)
     _add_grid_options(p)
     g = p.add_argument_group("output")
-    # Room for issue 5: --out result.zarr with --chunk/--scheduler/--workers.
-    g.add_argument("--out", metavar="RESULT.npz", help="save x, y, slope, negative and the network here")
+    g.add_argument("--out", metavar="RESULT",
+                   help="save x, y, slope, negative and the network here: RESULT.npz in memory, any other name "
+                        "a Zarr store written chunk by chunk (resumes if interrupted)")
+    g.add_argument("--chunk", type=int, metavar="N", help="points per chunk of a Zarr store (default 4194304)")
+    g.add_argument("--overwrite", action="store_true", help="replace a Zarr store made with other arguments")
+    g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                   help="progress bar while writing a Zarr store (default on)")
+    g = p.add_argument_group("cluster (Zarr stores only)")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="run the chunks on this Dask scheduler (tcp://host:8786)")
+    g.add_argument("--workers", type=int, metavar="K", help="start a local Dask cluster of K single-threaded workers")
     _add_figure_options(p, None, f" (default {DEMO_FIGURE} unless --out is given)")
     p.set_defaults(func=cmd_sweep)
 
@@ -338,8 +394,9 @@ def build_parser():
     _add_figure_options(p, COMPARE_FIGURE, f" (default {COMPARE_FIGURE})")
     p.set_defaults(func=cmd_compare)
 
-    p = add("plot", "draw a saved result", "Draw a result saved by 'fastrelu sweep --out' or SweepResult.save.")
-    p.add_argument("result", metavar="RESULT.npz", help="the saved result")
+    p = add("plot", "draw a saved result", "Draw a result saved by 'fastrelu sweep --out' or SweepResult.save; "
+            "a Zarr store is read chunk by chunk, so it may be larger than memory.")
+    p.add_argument("result", metavar="RESULT", help="the saved result: RESULT.npz or a Zarr store")
     _add_figure_options(p, None, " (default RESULT.png)")
     p.set_defaults(func=cmd_plot)
 

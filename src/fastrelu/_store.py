@@ -164,7 +164,7 @@ class _Progress:
 
     def __init__(self, enabled, total, hidden):
         self.bar, self.hidden, self.points, self.t0 = None, hidden, 0, time.perf_counter()
-        if enabled:
+        if enabled and total:
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=total, unit="chunk", desc="fastrelu sweep")
@@ -261,6 +261,12 @@ class StoredResult:
 
     def __repr__(self):
         return f"StoredResult({self.path!r}, points={len(self)}, hidden={self.network.hidden}, dtype={self.dtype.name}, backend={self.backend!r})"
+
+    def plot(self, **kwargs):
+        """Draw the stored sweep, read chunk by chunk: ``fastrelu.plot.sweep_figure(self, **kwargs)``."""
+        from .plot import sweep_figure
+
+        return sweep_figure(self, **kwargs)
 
     def chunks(self):
         """Yield the stored sweep as in-memory ``SweepResult`` pieces, one per chunk."""

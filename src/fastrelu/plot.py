@@ -69,7 +69,7 @@ def _column_bounds(x, columns, lo=None, hi=None):
     return starts[keep], ends[keep]
 
 
-def column_indices(x, v, columns):
+def column_indices(x, v, columns, lo=None, hi=None):
     """Indices of the points that draw ``v`` against sorted ``x`` at ``columns`` columns.
 
     Splits the x range into ``columns`` equal columns and keeps, in each, the
@@ -86,6 +86,9 @@ def column_indices(x, v, columns):
         Values at ``x``.
     columns : int
         Number of columns (at least the number of pixels across the axes).
+    lo, hi : float, optional
+        The x range the columns split (default: the ends of ``x``); give the
+        whole sweep's range to reduce it piece by piece.
 
     Returns
     -------
@@ -101,7 +104,7 @@ def column_indices(x, v, columns):
     array([0, 1, 3, 4, 5, 7])
     """
     x, v = np.asarray(x), np.asarray(v)
-    starts, ends = _column_bounds(x, int(columns))
+    starts, ends = _column_bounds(x, int(columns), lo, hi)
     keep = np.empty((starts.shape[0], 4), np.intp)
     keep[:, 0] = starts
     keep[:, 3] = ends - 1
@@ -164,6 +167,40 @@ def step_indices(x, v, columns, changes=None):
     if at.shape[0] > _MAX_STEPS_PER_COLUMN * columns:
         return column_indices(x, v, columns)
     return np.unique(np.concatenate(([0], at, [n - 1])))
+
+
+def _reduce_stored(stored, columns):
+    """A stored sweep (``StoredResult``) reduced chunk by chunk to the points that draw it.
+
+    Each chunk keeps its column extremes of y (columns of the *whole* sweep's x
+    range), every point where the slope or the count changes (or their column
+    extremes where changes are denser than pixels) and its first and last point, so
+    a jump between chunks is kept too.  Returns the reduced ``SweepResult`` and the
+    number of slope changes of the full sweep.
+    """
+    from ._result import SweepResult
+
+    lo, hi = float(stored.x[0]), float(stored.x[-1])
+    kept, n_changes, last = [], 0, None
+    for piece in stored.chunks():
+        x = piece.x
+        if not _is_sorted(x) or (last is not None and x[0] < last[0]):
+            raise ValueError("a stored sweep is drawn chunk by chunk only over sorted x")
+        changes = np.array(piece.slope_changes)
+        if last is not None:
+            changes[0] = piece.slope[0] != last[1]
+        n_changes += int(np.count_nonzero(changes))
+        at = np.flatnonzero(changes)
+        if at.shape[0] > _MAX_STEPS_PER_COLUMN * columns:
+            at = column_indices(x, piece.slope, columns, lo, hi)
+        at_neg = _changes(piece.negative)
+        if at_neg.shape[0] > _MAX_STEPS_PER_COLUMN * columns:
+            at_neg = column_indices(x, piece.negative, columns, lo, hi)
+        idx = np.unique(np.concatenate((column_indices(x, piece.y, columns, lo, hi), at, at_neg, [0, len(x) - 1])))
+        kept.append([getattr(piece, f)[idx] for f in ("x", "y", "slope", "negative")])
+        last = (float(x[-1]), piece.slope[-1])
+    x, y, slope, negative = (np.concatenate(parts) for parts in zip(*kept))
+    return SweepResult(x, y, slope, negative, network=stored.network, backend=stored.backend), n_changes
 
 
 # -- drawing -----------------------------------------------------------------------
@@ -281,14 +318,37 @@ def _auto_zoom(x, changes):
     return lo, hi
 
 
-def _draw_zoom(ax, x, y, changes, zoom, columns, kink_positions):
-    """An inset of the output over ``zoom``, in the corner of ``ax`` the curve leaves emptiest."""
-    lo, hi = zoom
+def _window(x, y, lo, hi):
+    """The points of sorted ``x`` (and ``y``) from ``lo`` to just past ``hi``."""
     s, e = np.searchsorted(x, [lo, hi], side="left")
     e = min(e + 1, x.shape[0])
-    if e - s < 2:
+    return x[s:e], y[s:e]
+
+
+def _stored_window(stored, lo, hi, columns):
+    """The output of a stored sweep from ``lo`` to ``hi``, read chunk by chunk and
+    reduced to ``columns`` columns of that window (for the zoom inset)."""
+    xs, ys = [], []
+    for i0 in range(0, len(stored), stored.chunk):
+        x = stored.x[i0 : i0 + stored.chunk]
+        if x[-1] < lo or x[0] > hi:
+            continue
+        x, y = _window(x, stored.y[i0 : i0 + stored.chunk], lo, hi)
+        keep = column_indices(x, y, columns, lo, hi)
+        xs.append(x[keep])
+        ys.append(y[keep])
+    return (np.concatenate(xs), np.concatenate(ys)) if xs else (np.zeros(0), np.zeros(0))
+
+
+def _draw_zoom(ax, x, y, changes, zoom, columns, kink_positions, window=None):
+    """An inset of the output over ``zoom``, in the corner of ``ax`` the curve leaves emptiest.
+
+    ``window(lo, hi)``, when given, supplies the inset's points (for a stored sweep,
+    whose ``x`` and ``y`` here are already reduced to the whole range's columns)."""
+    lo, hi = zoom
+    xs, ys = _window(x, y, lo, hi) if window is None else window(lo, hi)
+    if xs.shape[0] < 2:
         return None
-    xs, ys = x[s:e], y[s:e]
     keep = column_indices(xs, ys, columns) if xs.shape[0] > _AUTO_POINTS_PER_COLUMN * columns else slice(None)
     # Where does the full curve pass, in axes fractions?  Count reduced points per corner.
     coarse = column_indices(x, y, 400)
@@ -319,8 +379,11 @@ def _draw_zoom(ax, x, y, changes, zoom, columns, kink_positions):
     return inset
 
 
-def _draw_result(axes, res, columns, reduce, kinks, labels=True, zoom=None):
-    """Draw the three panels of ``res`` into the three ``axes``; return the number of kinks marked."""
+def _draw_result(axes, res, columns, reduce, kinks, labels=True, zoom=None, n_changes=None, window=None):
+    """Draw the three panels of ``res`` into the three ``axes``; return the number of kinks marked.
+
+    ``n_changes`` is the number of slope changes to report when ``res`` is already a
+    reduction of a larger sweep."""
     from matplotlib.ticker import MaxNLocator
 
     x, y, slope, negative, changes = _ordered(res)
@@ -362,8 +425,8 @@ def _draw_result(axes, res, columns, reduce, kinks, labels=True, zoom=None):
         lo, hi = (float(v) for v in zoom)
         if not hi > lo:
             raise ValueError(f"zoom must be (lo, hi) with lo < hi, got {zoom!r}")
-        _draw_zoom(ax_y, x, y, changes, (lo, hi), columns, positions)
-    n_changes = int(np.count_nonzero(changes))
+        _draw_zoom(ax_y, x, y, changes, (lo, hi), columns, positions, window)
+    n_changes = int(np.count_nonzero(changes)) if n_changes is None else n_changes
     note = f"{n_changes:,} slope change{'s' if n_changes != 1 else ''} on the grid"
     if kinks and n:
         if exact:
@@ -382,8 +445,9 @@ def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=False, zoom=Non
 
     Parameters
     ----------
-    res : SweepResult
-        The sweep to draw.
+    res : SweepResult or StoredResult
+        The sweep to draw; a stored one (a Zarr store) is read chunk by chunk
+        through the reduction, so it may be larger than memory.
     axes : sequence of three matplotlib Axes, optional
         Draw into these (output, slope, negative) instead of a new figure; the
         figure of the first is returned.
@@ -434,9 +498,17 @@ def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=False, zoom=Non
         axes = _check_axes(axes, (3,))
         fig = axes[0].figure
     columns = _columns_for(fig, columns)
-    _draw_result(axes, res, columns, reduce, kinks, zoom=zoom)
     if title is None:
         title = f"{_describe_network(res.network, seed)}\n{_describe_grid(res.x)}"
+    n_changes = window = None
+    if not isinstance(res.x, np.ndarray):  # a StoredResult: its arrays live in a Zarr store
+        stored = res
+        res, n_changes = _reduce_stored(stored, columns)
+
+        def window(lo, hi):
+            return _stored_window(stored, lo, hi, columns)
+
+    _draw_result(axes, res, columns, reduce, kinks, zoom=zoom, n_changes=n_changes, window=window)
     fig.suptitle(title)
     return fig
 
