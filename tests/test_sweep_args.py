@@ -106,3 +106,10 @@ def test_overflow_is_refused_not_a_silent_inf(dtype):
     net = Network([big], [0.0], [big]).astype(dtype) if dtype == "float64" else Network(np.float32([big]), [0.0], [big])
     with pytest.raises(ValueError, match=f"could overflow {dtype}"):
         fastrelu.sweep(net, num=5)
+
+
+def test_the_callers_grid_stays_writable():
+    x = np.linspace(-1.0, 1.0, 11)
+    res = fastrelu.sweep(NET, x=x)
+    x[0] = 5.0  # still the caller's to change
+    assert x.flags.writeable and not res.x.flags.writeable

@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_dtype, as_finite_scalar, as_float_array, as_positive_int
+from ._validate import as_dtype, as_finite_scalar, as_float_array, as_positive_int, readonly
 
 # The slope of each activation on the negative side (z <= 0); the positive side
 # has slope 1.  This is what the kernels take, so a new piecewise-linear
@@ -20,12 +20,6 @@ class Layer(NamedTuple):
 
     weight: np.ndarray
     bias: np.ndarray
-
-
-def _readonly(a):
-    a = np.array(a, copy=True)
-    a.flags.writeable = False
-    return a
 
 
 class Network:
@@ -75,8 +69,8 @@ class Network:
         if not np.isfinite(b2).all():
             raise ValueError(f"b2 = {b2!r} overflows {dtype}")
         self._layers = (
-            Layer(_readonly(w1[:, None]), _readonly(b1)),
-            Layer(_readonly(w2[None, :]), _readonly(b2)),
+            Layer(readonly(w1[:, None].copy()), readonly(b1.copy())),
+            Layer(readonly(w2[None, :].copy()), readonly(b2.copy())),
         )
         self._activation = activation
 

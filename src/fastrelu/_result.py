@@ -3,13 +3,9 @@
 import numpy as np
 
 from ._network import Network, _open_npz
+from ._validate import readonly
 
 _FORMAT = "fastrelu.SweepResult/1"
-
-
-def _readonly(a):
-    a.flags.writeable = False
-    return a
 
 
 class SweepResult:
@@ -43,8 +39,8 @@ class SweepResult:
     __slots__ = ("x", "y", "slope", "negative", "network", "backend", "_slope_changes")
 
     def __init__(self, x, y, slope, negative, *, network, backend):
-        self.x, self.y, self.slope = (_readonly(np.asarray(a)) for a in (x, y, slope))
-        self.negative = _readonly(np.asarray(negative, np.int32))
+        self.x, self.y, self.slope = (readonly(np.asarray(a)) for a in (x, y, slope))
+        self.negative = readonly(np.asarray(negative, np.int32))
         if not (self.x.shape == self.y.shape == self.slope.shape == self.negative.shape) or self.x.ndim != 1:
             raise ValueError("x, y, slope and negative must be 1-D arrays of one length")
         self.network, self.backend = network, backend
@@ -66,7 +62,7 @@ class SweepResult:
         if self._slope_changes is None:
             mask = np.zeros(len(self), bool)
             np.not_equal(self.slope[1:], self.slope[:-1], out=mask[1:])
-            self._slope_changes = _readonly(mask)
+            self._slope_changes = readonly(mask)
         return self._slope_changes
 
     def __len__(self):

@@ -64,3 +64,11 @@ def as_positive_int(v, name):
     if v < 1:
         raise ValueError(f"{name} must be >= 1, got {v}")
     return v
+
+
+def readonly(a):
+    """A read-only view of ``a`` (results and networks are immutable); ``a`` itself,
+    which may be the caller's array, stays as it was."""
+    view = np.asarray(a).view()
+    view.flags.writeable = False
+    return view
