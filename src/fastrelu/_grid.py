@@ -25,11 +25,11 @@ class Grid:
         self.n, self.start, self.step, self.stop, self.pin_stop, self.points = n, start, step, stop, pin_stop, points
 
     def build(self, dtype, lo=0, hi=None):
-        """Points ``lo`` to ``hi`` (default: all) of the grid as a new array of ``dtype``
-        (for given points, possibly a view of them)."""
+        """Points ``lo`` to ``hi`` (default: all) of the grid as a new array of ``dtype``."""
         hi = self.n if hi is None else hi
         if self.points is not None:
-            return np.ascontiguousarray(self.points[lo:hi], dtype)
+            # a copy: the result must not change when the caller reuses their array
+            return np.array(self.points[lo:hi], dtype, order="C", copy=True)
         x = np.empty(hi - lo, dtype)
         offsets = np.arange(min(_BLOCK, hi - lo), dtype=np.float64)
         scratch = np.empty_like(offsets)
