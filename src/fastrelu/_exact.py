@@ -215,6 +215,13 @@ def prefer_exact(net, n):
     """Whether ``backend="auto"`` should run the exact backend for ``net`` over ``n`` points.
 
     It applies to every ``Network`` (one hidden layer, piecewise-linear activation).
-    Crossover measured against the cffi kernel (float64, 2 threads): TODO
     """
-    return True
+    # Measured against the cffi kernel, float64, 2 threads, best of 40, switch points
+    # sorted afresh every call (benchmarks/README_exact.md):
+    #   H=1..16:  cffi 0.07-0.13 ms vs exact 0.10-0.16 ms at N <= 1e4 (exact pays ~30 us
+    #             of set-up in Python), about equal (11-12 ms, both just writing outputs)
+    #             at N = 1e6: a tie, except that the set-up is pure loss for a few units;
+    #   H=64:     N=1e4 exact 0.16 vs cffi 0.19 ms; N=1e6 9.5 vs 24 ms;
+    #   H=256:    N=1e4 0.17 vs 0.37 ms; N=1e6 12 vs 48 ms, and the gap grows as N*H.
+    # Below ~100 points both take < 0.1 ms, so n does not change the choice.
+    return net.hidden >= 8
