@@ -22,8 +22,9 @@ __all__ = ["BackendInfo", "Network", "Regions", "SweepResult", "backends", "kink
 
 
 def __getattr__(name):
-    # fastrelu.backend: the backend backend="auto" runs, found on first use so that
-    # importing fastrelu stays cheap.
+    # fastrelu.backend: the first available backend in auto's order of preference
+    # (for a given request auto may pass over it: exact leaves tiny layers to cffi),
+    # found on first use so that importing fastrelu stays cheap.
     if name == "backend":
         from ._dispatch import select
 
