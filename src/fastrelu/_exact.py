@@ -217,7 +217,7 @@ def prefer_exact(net, n):
     It applies to every ``Network`` (one hidden layer, piecewise-linear activation).
     """
     # Measured against the cffi kernel, float64, 2 threads, best of 40, switch points
-    # sorted afresh every call (benchmarks/README_exact.md):
+    # sorted afresh every call (benchmarks/README.md):
     #   H=1..16:  cffi 0.07-0.13 ms vs exact 0.10-0.16 ms at N <= 1e4 (exact pays ~30 us
     #             of set-up in Python), about equal (11-12 ms, both just writing outputs)
     #             at N = 1e6: a tie, except that the set-up is pure loss for a few units;
