@@ -3,7 +3,7 @@
 Every timed round of a sweep sorts the switch points afresh (the backend's cache of
 the last network is cleared in the untimed setup), so the times include the sort.
 The brute-force cffi kernel cannot do these sizes in reasonable time (10^14 pairs);
-``test_cffi_throughput`` measures its pairs/s on a wide network so that README_exact.md
+``test_cffi_throughput`` measures its pairs/s on a wide network so that benchmarks/README.md
 can extrapolate.  Run:  python -m pytest benchmarks/bench_exact.py --benchmark-only
 """
 
