@@ -189,7 +189,7 @@ def sweep_to_store(plan, out, *, chunk=None, client=None, progress=False, overwr
         raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
     chunk = DEFAULT_CHUNK if chunk is None else as_positive_int(chunk, "chunk")
     chunk = min(chunk, plan.grid.n)
-    _check_memory(chunk, plan.dtype, plan.grid.points is not None)
+    _check_memory(chunk, plan.dtype)
     path = os.fspath(out)
     fingerprint = _fingerprint(plan.net, plan.grid, plan.dtype, chunk, plan.backend)
     root = _open_existing(path, fingerprint, overwrite)

@@ -27,15 +27,16 @@ def _available_memory():
         return None
 
 
-def _check_memory(n, dtype, grid_given):
+def _check_memory(n, dtype):
     """Refuse, before allocating, a sweep whose outputs would not fit in memory."""
-    per_point = dtype.itemsize * (2 if grid_given else 3) + np.dtype(np.int32).itemsize
+    per_point = dtype.itemsize * 3 + np.dtype(np.int32).itemsize  # x, y, slope; negative
     need = n * per_point
     available = _available_memory()
     if available is not None and need > available:
         raise ValueError(
             f"a sweep of {n:,} points in {dtype.name} needs {need / 2**30:,.1f} GiB for x, y, slope and "
-            f"negative, but only {available / 2**30:,.1f} GiB of memory is available; use fewer points"
+            f"negative, but only {available / 2**30:,.1f} GiB of memory is available; use fewer points, "
+            "or out='result.zarr' to write it to disk chunk by chunk"
         )
 
 
@@ -168,7 +169,7 @@ def sweep(
     for name, value in (("chunk", chunk), ("client", client), ("progress", progress or None), ("overwrite", overwrite or None)):
         if value is not None:
             raise TypeError(f"{name} goes with a Zarr store: out='result.zarr'")
-    _check_memory(plan.grid.n, plan.dtype, plan.grid.points is not None)
+    _check_memory(plan.grid.n, plan.dtype)
     res = run(plan)
     if out is not None:
         res.save(out)
@@ -192,5 +193,5 @@ def sweep_chunks(net, start=-100.0, stop=100.0, step=None, *, chunk, num=None, x
     """
     plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads)
     chunk = as_positive_int(chunk, "chunk")
-    _check_memory(min(chunk, plan.grid.n), plan.dtype, plan.grid.points is not None)
+    _check_memory(min(chunk, plan.grid.n), plan.dtype)
     return (run(plan, lo, min(lo + chunk, plan.grid.n)) for lo in range(0, plan.grid.n, chunk))
