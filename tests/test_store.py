@@ -88,6 +88,9 @@ def test_bad_store_arguments(tmp_path):
     with pytest.raises(ValueError, match="not a fastrelu result store"):
         fastrelu.sweep(NET, num=10, out=tmp_path / "junk")
     with pytest.raises(ValueError, match="not a fastrelu result store"):
+        fastrelu.sweep(NET, num=10, out=tmp_path / "junk", overwrite=True)  # never deleted
+    assert (tmp_path / "junk" / "data.txt").exists()
+    with pytest.raises(ValueError, match="not a fastrelu result store"):
         fastrelu.open_result(tmp_path / "junk")
     with pytest.raises(FileNotFoundError, match="no such file or store"):
         fastrelu.open_result(tmp_path / "missing.zarr")

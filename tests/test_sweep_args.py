@@ -113,3 +113,13 @@ def test_the_callers_grid_stays_writable():
     res = fastrelu.sweep(NET, x=x)
     x[0] = 5.0  # still the caller's to change, and the result does not change with it
     assert x.flags.writeable and not res.x.flags.writeable and res.x[0] == -1.0
+
+
+def test_float32_range_is_checked_for_weights_and_grid():
+    # a weight or a grid end beyond float32 would turn into inf and NaN, not an answer
+    with pytest.raises(ValueError, match="could overflow float32"):
+        fastrelu.sweep(Network([0.0, 1.0], [0.0, 0.0], [1e39, 1.0]), num=2, dtype="float32")
+    with pytest.raises(ValueError, match="beyond the range of float32"):
+        fastrelu.sweep(Network([1e-30], [0.0], [1.0]), -1e39, 1e39, num=3, dtype="float32")
+    with pytest.raises(ValueError, match="spans more than float64"):
+        fastrelu.sweep(NET, -1e308, 1e308, num=3)

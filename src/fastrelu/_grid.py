@@ -75,6 +75,8 @@ def plan_grid(start, stop, step, num, x):
         raise ValueError(f"stop must be >= start, got start={start} and stop={stop}")
     if num is not None:
         num = as_positive_int(num, "num")
+        if not np.isfinite(stop - start):
+            raise ValueError(f"the grid from {start} to {stop} spans more than float64 can hold")
         # numpy.linspace's points: start + i*delta, the last one exactly stop
         delta = (stop - start) / (num - 1) if num > 1 else 0.0
         return Grid(num, start, delta, stop, pin_stop=num > 1)

@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_dtype, as_finite_scalar, as_float_array, as_positive_int, readonly
+from ._validate import as_dtype, as_finite_scalar, as_float_array, as_positive_int
 
 # The slope of each activation on the negative side (z <= 0); the positive side
 # has slope 1.  This is what the kernels take, so a new piecewise-linear
@@ -20,6 +20,14 @@ class Layer(NamedTuple):
 
     weight: np.ndarray
     bias: np.ndarray
+
+
+def _frozen_copy(a):
+    # the copy itself is read-only (not a view of a writable one), so backends can
+    # tell a network's arrays never change and cache what they derive from them
+    a = a.copy()
+    a.flags.writeable = False
+    return a
 
 
 class Network:
@@ -69,8 +77,8 @@ class Network:
         if not np.isfinite(b2).all():
             raise ValueError(f"b2 = {b2!r} overflows {dtype}")
         self._layers = (
-            Layer(readonly(w1[:, None].copy()), readonly(b1.copy())),
-            Layer(readonly(w2[None, :].copy()), readonly(b2.copy())),
+            Layer(_frozen_copy(w1[:, None]), _frozen_copy(b1)),
+            Layer(_frozen_copy(w2[None, :]), _frozen_copy(b2)),
         )
         self._activation = activation
 

@@ -65,13 +65,10 @@ def _open_existing(path, fingerprint, overwrite):
         root = zarr.open_group(path, mode="r+")
         attrs = dict(root.attrs)
     except Exception as exc:
-        if overwrite:
-            return None
-        raise ValueError(f"out={os.fspath(path)!r} exists and is not a fastrelu result store ({exc}); use overwrite=True to replace it") from None
+        raise ValueError(f"out={os.fspath(path)!r} exists and is not a fastrelu result store ({exc}); choose another path") from None
     if attrs.get("format") != FORMAT:
-        if overwrite:
-            return None
-        raise ValueError(f"out={os.fspath(path)!r} exists and is not a fastrelu result store; use overwrite=True to replace it")
+        # never replace what fastrelu did not write: zarr's mode="w" deletes the folder
+        raise ValueError(f"out={os.fspath(path)!r} exists and is not a fastrelu result store; choose another path")
     if attrs.get("fingerprint") != fingerprint:
         if overwrite:
             return None

@@ -50,7 +50,10 @@ def _check_range(net, xmax, dtype):
         bound = float(np.sum(w2 * z)) + float(b2)
         slope_bound = float(np.sum(w2 * w1))
     limit = float(np.finfo(dtype).max) / 4
-    if not (float(np.max(z)) < limit and bound < limit and slope_bound < limit):
+    if not np.isfinite(xmax) or xmax >= limit:
+        raise ValueError(f"the grid reaches |x| = {xmax:g}, beyond the range of {dtype.name}; use a narrower grid or float64")
+    weights_max = max(float(w1.max()), float(b1.max()), float(w2.max()), b2)
+    if not (weights_max < limit and float(np.max(z)) < limit and bound < limit and slope_bound < limit):
         raise ValueError(
             f"the network's pre-activations or output could overflow {dtype.name} on this grid "
             f"(|x| up to {xmax:g}); use smaller weights, a narrower grid or float64"
