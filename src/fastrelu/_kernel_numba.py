@@ -92,8 +92,9 @@ def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
     nchunks = (n + chunk - 1) // chunk
     for k in prange(nchunks):
         i0 = k * chunk
-        i1 = min(n, i0 + chunk)
-        sweep_chunk(x[i0:i1], w1, b1, w2, b2, c, alpha, y[i0:i1], slope[i0:i1], negative[i0:i1])
+        m = min(n - i0, chunk)
+        # prange schedules statically; the C twin's OpenMP loop takes chunks dynamically
+        sweep_chunk(x[i0 : i0 + m], w1, b1, w2, b2, c, alpha, y[i0 : i0 + m], slope[i0 : i0 + m], negative[i0 : i0 + m])
 
 
 def get_num_threads():
