@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu._compare import compare
-from fastrelu._dispatch import _REGISTRY
+from fastrelu.backends.agreement import compare
+from fastrelu.backends.registry import _REGISTRY
 
 ALL_BACKENDS = list(_REGISTRY)
 

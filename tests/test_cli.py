@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu.__main__ import main
+from fastrelu.cli.main import main
 
 SUBCOMMANDS = ["sweep", "compare", "plot", "bench", "backends"]
 
@@ -109,14 +109,14 @@ def test_bench_all_backends_agree(tmp_path):
 BROKEN = """
 import sys
 sys.path.insert(0, {folder!r})
-from fastrelu._dispatch import register
+from fastrelu.backends.registry import register
 register("broken", "brokenkernel", "deliberately wrong at one point")
-from fastrelu.__main__ import main
+from fastrelu.cli.main import main
 sys.exit(main(["bench", "--num", "2000", "--hidden", "50", "--repeat", "1"]))
 """
 
 BROKEN_KERNEL = """
-from fastrelu import _reference
+from fastrelu.backends import reference as _reference
 
 
 def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
@@ -236,4 +236,4 @@ def test_bare_options_go_to_the_demo(capsys, tmp_path, monkeypatch):
 
 def test_main_is_wired_as_the_console_script():
     text = textwrap.dedent(Path(__file__).resolve().parents[1].joinpath("pyproject.toml").read_text())
-    assert 'fastrelu = "fastrelu.__main__:main"' in text
+    assert 'fastrelu = "fastrelu.cli:main"' in text

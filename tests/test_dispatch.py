@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu import _dispatch
+from fastrelu.backends import registry as _dispatch
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_auto_chooses_by_the_request():
 
 
 def test_missing_numba_falls_back(monkeypatch, fresh_registry):
-    _hide(monkeypatch, "numba", "fastrelu._kernel_numba")
+    _hide(monkeypatch, "numba", "fastrelu.backends.numba_kernel")
     info = fastrelu.backends()["numba"]
     assert not info.available and "numba" in info.reason
     net = fastrelu.Network.random(8, seed=0)
@@ -50,17 +50,17 @@ def test_missing_numba_falls_back(monkeypatch, fresh_registry):
 
 
 def test_missing_c_module_falls_back(monkeypatch, fresh_registry):
-    _hide(monkeypatch, "fastrelu._ckernel", "fastrelu._kernel_c")
+    _hide(monkeypatch, "fastrelu._ckernel", "fastrelu.backends.cffi_kernel")
     assert not fastrelu.backends()["cffi"].available
     net = fastrelu.Network.random(8, seed=0)
     assert fastrelu.sweep(net, num=5).backend not in ("cffi",)
 
 
 def test_only_numpy_left(monkeypatch, fresh_registry):
-    _hide(monkeypatch, "numba", "fastrelu._kernel_numba", "fastrelu._ckernel", "fastrelu._kernel_c")
+    _hide(monkeypatch, "numba", "fastrelu.backends.numba_kernel", "fastrelu._ckernel", "fastrelu.backends.cffi_kernel")
     for name in list(_dispatch._REGISTRY):
         if name != "numpy":
-            monkeypatch.setattr(_dispatch._REGISTRY[name], "module_name", "fastrelu._kernel_c")
+            monkeypatch.setattr(_dispatch._REGISTRY[name], "module_name", "fastrelu.backends.cffi_kernel")
     assert [n for n, i in fastrelu.backends().items() if i.available] == ["numpy"]
     assert fastrelu.sweep(fastrelu.Network.random(8, seed=0), num=5).backend == "numpy"
 

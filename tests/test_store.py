@@ -168,7 +168,7 @@ def test_dask_equals_local(tmp_path, dask_client):
     assert res.complete and len(res.computed) == 7
     assert_same(res, fastrelu.sweep(NET, num=200_001, backend="cffi"))
     # each worker runs its kernel on its own thread budget: 2 workers x 1 thread
-    from fastrelu._store import _worker_threads
+    from fastrelu.store.zarr_store import _worker_threads
 
     assert dask_client.gather(dask_client.map(lambda i: _worker_threads(), range(4), pure=False)) == [1] * 4
     assert _worker_threads() is None

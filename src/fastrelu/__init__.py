@@ -10,11 +10,11 @@ the output, the slope dy/dx and the number of hidden units that are off.
 ((20001,), dtype('int32'))
 """
 
-from ._dispatch import BackendInfo, backends
-from ._exact import Regions, kinks, regions
-from ._network import Network
+from .backends.registry import BackendInfo, backends
+from .analysis.exact import Regions, kinks, regions
+from .model.network import Network
 from ._result import SweepResult
-from ._store import StoredResult, open_result
+from .store.zarr_store import StoredResult, open_result
 from ._sweep import sweep, sweep_chunks
 
 __version__ = "0.1.0"
@@ -26,7 +26,7 @@ def __getattr__(name):
     # (for a given request auto may pass over it: exact leaves tiny layers to cffi),
     # found on first use so that importing fastrelu stays cheap.
     if name == "backend":
-        from ._dispatch import select
+        from .backends.registry import select
 
         return select("auto")[0]
     raise AttributeError(f"module 'fastrelu' has no attribute {name!r}")

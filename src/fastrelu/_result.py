@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ._network import Network, _open_npz
+from .model.network import Network, _open_npz
 from ._validate import readonly
 
 _FORMAT = "fastrelu.SweepResult/1"

@@ -5,9 +5,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._dispatch import select, thread_limit
+from .backends.registry import select, thread_limit
 from ._grid import Grid, plan_grid
-from ._network import Network
+from .model.network import Network
 from ._result import SweepResult
 from ._validate import as_dtype, as_positive_int
 
@@ -166,7 +166,7 @@ def sweep(
     """
     plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads)
     if out is not None and not str(out).endswith(".npz"):
-        from ._store import sweep_to_store
+        from .store.zarr_store import sweep_to_store
 
         return sweep_to_store(plan, out, chunk=chunk, client=client, progress=progress, overwrite=overwrite)
     for name, value in (("chunk", chunk), ("client", client), ("progress", progress or None), ("overwrite", overwrite or None)):

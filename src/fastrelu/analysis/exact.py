@@ -9,14 +9,14 @@ Two notions that are easy to confuse:
   slope changes cancel give boundaries that are not kinks.
 
 ``kinks(net)`` gives the kinks, ``kinks(net, boundaries=True)`` the boundaries.
-The numerical work (sorting, exact sums) lives in ``fastrelu._kernel_exact``,
+The numerical work (sorting, exact sums) lives in ``fastrelu.backends.exact_kernel``,
 imported on first use so that ``import fastrelu`` does not load Numba.
 """
 
 import numpy as np
 
-from ._network import Network
-from ._validate import as_finite_scalar
+from ..model.network import Network
+from .._validate import as_finite_scalar
 
 __all__ = ["Regions", "kinks", "regions"]
 
@@ -44,7 +44,7 @@ def _check(net, start, stop):
 
 def _analyse(net, lines=True):
     """The network's sorted ``Events`` and their ``(positions, slope change)`` per distinct switch point."""
-    from ._kernel_exact import prepare, switch_groups
+    from ..backends.exact_kernel import prepare, switch_groups
 
     ev = prepare(net.w1, net.b1, net.w2, net.b2, net.alpha, lines=lines)
     starts, change = switch_groups(ev)

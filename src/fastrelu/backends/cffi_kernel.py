@@ -6,7 +6,7 @@ the dispatcher records that as the reason the backend is unavailable.
 
 import numpy as np
 
-from ._ckernel import ffi, lib
+from .._ckernel import ffi, lib
 
 _CTYPES = {np.dtype(np.float64): ("double[]", lib.sweep_kernel_f64), np.dtype(np.float32): ("float[]", lib.sweep_kernel_f32)}
 

@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_dtype, as_finite_scalar, as_float_array, as_positive_int
+from .._validate import as_dtype, as_finite_scalar, as_float_array, as_positive_int
 
 # The slope of each activation on the negative side (z <= 0); the positive side
 # has slope 1.  This is what the kernels take, so a new piecewise-linear
@@ -199,7 +199,7 @@ class Network:
         >>> Network([1.0], [0.0], [1.0])([-1.0, 3.0])
         array([0., 3.])
         """
-        from ._reference import forward
+        from ..backends.reference import forward
 
         x = np.asarray(x)
         flat = as_float_array(x.reshape(-1), "x", self.dtype)

@@ -28,8 +28,8 @@ import numpy as np
 from numba import prange, types
 from numba.extending import intrinsic
 
-from ._config import jit
-from ._kernel_numba import get_num_threads, set_num_threads  # one Numba thread pool for both
+from .._config import jit
+from .numba_kernel import get_num_threads, set_num_threads  # one Numba thread pool for both
 
 __all__ = ["Events", "prepare", "switch_groups", "sweep_kernel", "get_num_threads", "set_num_threads"]
 

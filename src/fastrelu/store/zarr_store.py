@@ -23,9 +23,9 @@ import time
 
 import numpy as np
 
-from ._grid import Grid
-from ._network import Network
-from ._validate import as_positive_int
+from .._grid import Grid
+from ..model.network import Network
+from .._validate import as_positive_int
 
 FORMAT = "fastrelu.StoredResult/1"
 DEFAULT_CHUNK = 1 << 22  # 4 Mi points: ~120 MB of outputs in float64, ~2 s of H=1000 work
@@ -115,8 +115,8 @@ def _network_from(root, activation):
 
 def _plan_from(root, threads=None):
     """Rebuild the sweep's plan from a store (on a Dask worker, say)."""
-    from ._dispatch import select
-    from ._sweep import _Plan
+    from ..backends.registry import select
+    from .._sweep import _Plan
 
     attrs = root.attrs
     net = _network_from(root, attrs["activation"])
@@ -127,7 +127,7 @@ def _plan_from(root, threads=None):
 
 def write_chunk(root, plan, chunk, k):
     """Compute chunk ``k``, write its four arrays, then mark it done."""
-    from ._sweep import run
+    from .._sweep import run
 
     lo = k * chunk
     res = run(plan, lo, min(lo + chunk, plan.grid.n))
@@ -180,7 +180,7 @@ class _Progress:
 
 def sweep_to_store(plan, out, *, chunk=None, client=None, progress=False, overwrite=False):
     """Run a planned sweep into the Zarr store ``out``; see ``fastrelu.sweep``."""
-    from ._sweep import _check_memory
+    from .._sweep import _check_memory
 
     if not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
@@ -261,13 +261,13 @@ class StoredResult:
 
     def plot(self, **kwargs):
         """Draw the stored sweep, read chunk by chunk: ``fastrelu.plot.sweep_figure(self, **kwargs)``."""
-        from .plot import sweep_figure
+        from ..plot import sweep_figure
 
         return sweep_figure(self, **kwargs)
 
     def chunks(self):
         """Yield the stored sweep as in-memory ``SweepResult`` pieces, one per chunk."""
-        from ._result import SweepResult
+        from .._result import SweepResult
 
         for lo in range(0, len(self), self.chunk):
             sl = slice(lo, lo + self.chunk)
@@ -275,7 +275,7 @@ class StoredResult:
 
     def load(self):
         """Read the whole sweep into memory as a ``SweepResult``."""
-        from ._result import SweepResult
+        from .._result import SweepResult
 
         if not self.complete:
             raise ValueError(f"{self.path!r} is incomplete: run the same sweep again to finish it")
@@ -296,7 +296,7 @@ def open_result(path):
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     if os.fspath(path).endswith(".npz"):
-        from ._result import SweepResult
+        from .._result import SweepResult
 
         return SweepResult.load(path)
     if not os.path.exists(path):

@@ -178,7 +178,7 @@ def _reduce_stored(stored, columns):
     a jump between chunks is kept too.  Returns the reduced ``SweepResult`` and the
     number of slope changes of the full sweep.
     """
-    from ._result import SweepResult
+    from .._result import SweepResult
 
     lo, hi = float(stored.x[0]), float(stored.x[-1])
     kept, n_changes, last = [], 0, None
@@ -547,7 +547,7 @@ def compare_figure(net, start=-100.0, stop=100.0, step=None, *, num=None, x=None
     >>> len(fig.axes)
     6
     """
-    from ._sweep import sweep
+    from .._sweep import sweep
 
     grid = dict(num=num, x=x, backend=backend, dtype=dtype, threads=threads)
     res = sweep(net, start, stop, step, **grid)

@@ -11,7 +11,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ._exact import prefer_exact
+from ..analysis.exact import prefer_exact
 
 ENV_VAR = "FASTRELU_BACKEND"
 
@@ -63,10 +63,10 @@ def register(name, module, description, *, prefer=None):
 
 # exact: sorts the H switch points once, then O(1) per grid point; auto uses it
 # unless the brute-force kernels are cheaper (tiny H; see _exact.prefer_exact).
-register("exact", "._kernel_exact", "switch points sorted once, O((N + H) log H), exact to rounding", prefer=prefer_exact)
-register("cffi", "._kernel_c", "C kernel with OpenMP, built by cffi")
-register("numba", "._kernel_numba", "Numba parallel kernel (prange)")
-register("numpy", "._reference", "numpy reference (single-threaded, the truth for tests)")
+register("exact", ".exact_kernel", "switch points sorted once, O((N + H) log H), exact to rounding", prefer=prefer_exact)
+register("cffi", ".cffi_kernel", "C kernel with OpenMP, built by cffi")
+register("numba", ".numba_kernel", "Numba parallel kernel (prange)")
+register("numpy", ".reference", "numpy reference (single-threaded, the truth for tests)")
 
 
 def _forget():

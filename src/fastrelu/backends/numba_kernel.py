@@ -11,7 +11,7 @@ from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from ._config import CHUNK_TILES, HBLOCK, TILE, jit
+from .._config import CHUNK_TILES, HBLOCK, TILE, jit
 
 
 # The tile's accumulators must live in registers, as the C twin's local arrays do.

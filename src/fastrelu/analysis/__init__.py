@@ -1,0 +1,5 @@
+"""Exact analysis of piecewise-linear networks: kinks, activation boundaries, linear pieces."""
+
+from .exact import Regions, kinks, regions
+
+__all__ = ["Regions", "kinks", "regions"]
