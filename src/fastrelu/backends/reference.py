@@ -36,3 +36,61 @@ def forward(net, x):
     y, slope = np.empty_like(x), np.empty_like(x)
     sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, np.empty(x.shape, np.int32))
     return y
+
+
+def unpack_layers(widths, weights, biases):
+    """The flat parameter arrays of ``sweep_deep`` as per-layer ``(W, b)``, W shaped (out, in)."""
+    layers, iw, ib = [], 0, 0
+    for k in range(len(widths) - 1):
+        fan_in, fan_out = int(widths[k]), int(widths[k + 1])
+        layers.append((weights[iw : iw + fan_out * fan_in].reshape(fan_out, fan_in), biases[ib : ib + fan_out]))
+        iw += fan_out * fan_in
+        ib += fan_out
+    return layers
+
+
+def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
+    """The deep kernel's contract, in plain numpy: a network of a scalar ``t`` through every layer.
+
+    Parameters (arrays in, arrays out, as the twins take them)
+    ----------
+    t : (N,) float64 or float32
+        The points.
+    widths : (L + 2,) int64
+        ``[1, h1, ..., hL, out]``: the first layer takes the scalar ``t``.
+    weights, biases : flat arrays of the dtype
+        Every layer's ``W`` (``widths[k+1] x widths[k]``, row-major) and ``b``, one after the other.
+    alpha : (h1 + ... + hL,)
+        Each hidden unit's slope for pre-activations ``z <= 0`` (1 for ``z > 0``).
+    lo, hi : (L,)
+        Each hidden layer's clamp (``-inf``/``inf`` for none): ``a = clip(v, lo, hi)`` where
+        ``v = z if z > 0 else alpha*z``; ``da/dz`` is that of ``v`` where ``lo < v < hi``
+        and 0 elsewhere (PyTorch's Hardtanh gradient is 0 at both ends).
+    y, slope : (N, out)
+        Output and ``dy/dt``, written.
+    negative : (N, L) int32
+        Hidden units with ``z <= 0`` in each layer, written.
+    """
+    layers = unpack_layers(widths, weights, biases)
+    depth = len(layers) - 1
+    rows = max(1, _BLOCK_ELEMENTS // max(int(np.max(widths)), 1))
+    for i0 in range(0, t.shape[0], rows):
+        a = t[i0 : i0 + rows, None]
+        da = np.ones_like(a)
+        u0 = 0
+        for k in range(depth):
+            w, b = layers[k]
+            z = a @ w.T + b
+            dz = da @ w.T
+            al = alpha[u0 : u0 + w.shape[0]]
+            u0 += w.shape[0]
+            on = z > 0
+            v = np.where(on, z, al * z)
+            dv = np.where(on, dz, al * dz)
+            inside = (v > lo[k]) & (v < hi[k])
+            a = np.clip(v, lo[k], hi[k])
+            da = np.where(inside, dv, 0)
+            negative[i0 : i0 + rows, k] = np.count_nonzero(~on, axis=1)
+        w, b = layers[depth]
+        y[i0 : i0 + rows] = a @ w.T + b
+        slope[i0 : i0 + rows] = da @ w.T
