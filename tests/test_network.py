@@ -84,7 +84,7 @@ def test_load_bad_files(tmp_path):
         (([], [], []), {}, ValueError, "at least one hidden unit"),
         ((["a"], [0.0], [1.0]), {}, TypeError, "w1 must hold real numbers"),
         (([1j], [0.0], [1.0]), {}, TypeError, "w1 must hold real numbers"),
-        (([1.0], [0.0], [1.0]), {"activation": "tanh"}, ValueError, r"activation must be one of \['linear', 'relu'\]"),
+        (([1.0], [0.0], [1.0]), {"activation": "tanh"}, ValueError, "activation must be one of"),
         (([1.0], [0.0], [1.0]), {"b2": "1"}, TypeError, "b2 must be a real number"),
     ],
 )

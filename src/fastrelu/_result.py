@@ -13,12 +13,20 @@ class SweepResult:
 
     Attributes
     ----------
-    x, y, slope : ndarray, shape (N,)
-        Grid points, output and slope dy/dx, all of one float dtype.
+    x : ndarray, shape (N,)
+        Grid points: ``x`` itself for a network of a scalar, the coordinate ``t`` along
+        the line ``x0 + t*(x1 - x0)`` for a sweep ``along=(x0, x1)``.
+    y, slope : ndarray, shape (N,), or (N, out) for several outputs
+        Output and slope dy/dx (dy/dt along a line), of ``x``'s float dtype.
     negative : ndarray of int32, shape (N,)
-        Number of hidden units with pre-activation ``<= 0``.
+        Number of hidden units, over all hidden layers, with pre-activation ``<= 0``.
+    negative_by_layer : ndarray of int32, shape (N, depth)
+        The same count for each hidden layer.
     network : Network
-        The network that was swept.
+        The network that was swept, as a function of ``x`` (along a line: the network
+        with the line folded into its first layer, ``Network.along``).
+    along : (ndarray, ndarray) or None
+        The line's ends ``(x0, x1)``, or None.
     backend : str
         Name of the backend that computed the result.
 
@@ -36,14 +44,24 @@ class SweepResult:
     (array([-1.,  0.,  1.]), array([0., 0., 1.]), array([1, 1, 0], dtype=int32))
     """
 
-    __slots__ = ("x", "y", "slope", "negative", "network", "backend", "_slope_changes")
+    __slots__ = ("x", "y", "slope", "negative", "negative_by_layer", "network", "backend", "along", "_slope_changes")
 
-    def __init__(self, x, y, slope, negative, *, network, backend):
+    def __init__(self, x, y, slope, negative, *, network, backend, negative_by_layer=None, along=None):
         self.x, self.y, self.slope = (readonly(np.asarray(a)) for a in (x, y, slope))
         self.negative = readonly(np.asarray(negative, np.int32))
-        if not (self.x.shape == self.y.shape == self.slope.shape == self.negative.shape) or self.x.ndim != 1:
-            raise ValueError("x, y, slope and negative must be 1-D arrays of one length")
+        n = self.x.shape[0] if self.x.ndim == 1 else -1
+        value_shape = (n,) if network.out_features == 1 else (n, network.out_features)
+        if self.x.ndim != 1 or self.negative.shape != (n,) or self.y.shape != value_shape or self.slope.shape != value_shape:
+            raise ValueError(f"x and negative must be 1-D arrays of one length, y and slope of shape {value_shape}")
+        if negative_by_layer is None:
+            if network.depth != 1:
+                raise ValueError("negative_by_layer is needed for a network of several hidden layers")
+            negative_by_layer = self.negative[:, None]
+        self.negative_by_layer = readonly(np.asarray(negative_by_layer, np.int32))
+        if self.negative_by_layer.shape != (n, network.depth):
+            raise ValueError(f"negative_by_layer must have shape ({n}, {network.depth})")
         self.network, self.backend = network, backend
+        self.along = None if along is None else tuple(readonly(np.asarray(a, np.float64)) for a in along)
         self._slope_changes = None
 
     @property
@@ -58,10 +76,11 @@ class SweepResult:
 
     @property
     def slope_changes(self):
-        """Boolean mask: the slope differs from the previous point's (False at the first)."""
+        """Boolean mask: the slope (of any output) differs from the previous point's (False at the first)."""
         if self._slope_changes is None:
             mask = np.zeros(len(self), bool)
-            np.not_equal(self.slope[1:], self.slope[:-1], out=mask[1:])
+            changed = self.slope[1:] != self.slope[:-1]
+            mask[1:] = changed if changed.ndim == 1 else changed.any(axis=1)
             self._slope_changes = readonly(mask)
         return self._slope_changes
 
@@ -69,7 +88,9 @@ class SweepResult:
         return self.x.shape[0]
 
     def __repr__(self):
-        return f"SweepResult(points={len(self)}, hidden={self.network.hidden}, dtype={self.dtype.name}, backend={self.backend!r})"
+        shape = f"hidden={self.network.hidden}" if self.network.depth == 1 else f"widths={list(self.network.widths)}"
+        line = "" if self.along is None else ", along a line"
+        return f"SweepResult(points={len(self)}, {shape}, dtype={self.dtype.name}, backend={self.backend!r}{line})"
 
     def plot(self, **kwargs):
         """A figure of this result: ``fastrelu.plot.sweep_figure(self, **kwargs)``.
@@ -98,7 +119,11 @@ class SweepResult:
         True
         """
         net = {"network_" + k: v for k, v in self.network._arrays().items()}
-        np.savez(path, format=np.array(_FORMAT), x=self.x, y=self.y, slope=self.slope, negative=self.negative, backend=np.array(self.backend), **net)
+        line = {} if self.along is None else {"along_x0": self.along[0], "along_x1": self.along[1]}
+        np.savez(
+            path, format=np.array(_FORMAT), x=self.x, y=self.y, slope=self.slope, negative=self.negative,
+            negative_by_layer=self.negative_by_layer, backend=np.array(self.backend), **line, **net,
+        )
 
     @classmethod
     def load(cls, path):
@@ -107,4 +132,9 @@ class SweepResult:
             if "format" not in data or str(data["format"]) != _FORMAT:
                 raise ValueError(f"{str(path)!r} is not a fastrelu result (.npz) file")
             network = Network._from_npz(data, str(path), prefix="network_")
-            return cls(data["x"], data["y"], data["slope"], data["negative"], network=network, backend=str(data["backend"]))
+            by_layer = data["negative_by_layer"] if "negative_by_layer" in data else None
+            along = (data["along_x0"], data["along_x1"]) if "along_x0" in data else None
+            return cls(
+                data["x"], data["y"], data["slope"], data["negative"], network=network, backend=str(data["backend"]),
+                negative_by_layer=by_layer, along=along,
+            )

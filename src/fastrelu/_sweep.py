@@ -27,9 +27,11 @@ def _available_memory():
         return None
 
 
-def _check_memory(n, dtype):
+def _check_memory(n, dtype, net=None):
     """Refuse, before allocating, a sweep whose outputs would not fit in memory."""
-    per_point = dtype.itemsize * 3 + np.dtype(np.int32).itemsize  # x, y, slope; negative
+    out, depth = (1, 1) if net is None else (net.out_features, net.depth)
+    # x, y, slope; negative and its split by layer
+    per_point = dtype.itemsize * (1 + 2 * out) + np.dtype(np.int32).itemsize * (1 + (depth if depth > 1 else 0))
     need = n * per_point
     available = _available_memory()
     if available is not None and need > available:
@@ -40,30 +42,44 @@ def _check_memory(n, dtype):
         )
 
 
+def magnitudes(net, xmax):
+    """Per layer, bounds on ``|z|`` of every unit over ``|t| <= xmax`` (float64, may be inf)."""
+    m = np.array([xmax])
+    bounds = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k, (w, b) in enumerate(net.layers):
+            m = np.abs(w.astype(np.float64)) @ m + np.abs(b.astype(np.float64))
+            bounds.append(m)
+            if k < net.depth:
+                alpha, lo, hi = net.activations[k].kernel_form(m.shape[0])
+                m = np.minimum(m * np.maximum(1.0, np.abs(alpha)), max(abs(lo), abs(hi)) if np.isfinite(lo) and np.isfinite(hi) else np.inf)
+    return bounds
+
+
 def _check_range(net, xmax, dtype):
-    """Refuse a network and grid (``|x| <= xmax``) whose pre-activations, output or slope
+    """Refuse a network and grid (``|t| <= xmax``) whose pre-activations, output or slope
     could overflow ``dtype``."""
-    w1, b1, w2 = (np.abs(a.astype(np.float64)) for a in (net.w1, net.b1, net.w2))
-    b2 = abs(net.b2)
-    with np.errstate(over="ignore"):
-        z = w1 * xmax + b1
-        bound = float(np.sum(w2 * z)) + float(b2)
-        slope_bound = float(np.sum(w2 * w1))
     limit = float(np.finfo(dtype).max) / 4
     if not np.isfinite(xmax) or xmax >= limit:
         raise ValueError(f"the grid reaches |x| = {xmax:g}, beyond the range of {dtype.name}; use a narrower grid or float64")
-    weights_max = max(float(w1.max()), float(b1.max()), float(w2.max()), b2)
-    if not (weights_max < limit and float(np.max(z)) < limit and bound < limit and slope_bound < limit):
-        raise ValueError(
-            f"the network's pre-activations or output could overflow {dtype.name} on this grid "
-            f"(|x| up to {xmax:g}); use smaller weights, a narrower grid or float64"
-        )
+    for k, (w, b) in enumerate(net.layers):
+        if max(float(np.abs(w).max()), float(np.abs(b).max())) >= limit:
+            raise ValueError(f"layers[{k}]'s weights are beyond the range of {dtype.name}; use float64")
+    for k, (value, slope) in enumerate(zip(magnitudes(net, xmax), magnitudes(net, 1.0))):
+        # the slope's bound is the value's bound of the network without biases at |t| = 1
+        if not (np.max(value) < limit and np.max(slope) < limit):
+            where = "output" if k == net.depth else f"layer {k} pre-activations"
+            raise ValueError(
+                f"the network's {where} could overflow {dtype.name} on this grid "
+                f"(|t| up to {xmax:g}); use smaller weights, a narrower grid or float64"
+            )
 
 
 class _Plan(NamedTuple):
     """A checked request: everything a chunk of it needs, nothing allocated."""
 
-    net: Network
+    net: Network  # a network of the grid coordinate (a line folded in)
+    along: object  # (x0, x1) or None
     grid: Grid
     dtype: np.dtype
     backend: str
@@ -71,31 +87,74 @@ class _Plan(NamedTuple):
     threads: object
 
 
-def plan_sweep(net, start, stop, step, num, x, backend, dtype, threads):
-    """Check every argument of a sweep once and choose its backend."""
+def on_line(net, along):
+    """``net`` as a function of one coordinate: itself for a scalar network, else folded
+    along ``along = (x0, x1)``; with the line as checked."""
     if not isinstance(net, Network):
         raise TypeError(f"net must be a fastrelu.Network, got {type(net).__name__}")
+    if along is None:
+        if net.in_features != 1:
+            raise ValueError(
+                f"the network takes {net.in_features} inputs: give along=(x0, x1), the line x0 + t*(x1 - x0) to sweep"
+            )
+        return net, None
+    from .model.line import check_line
+
+    x0, x1 = check_line(along, net.in_features)
+    return net.along(x0, x1), (x0, x1)
+
+
+def plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along=None):
+    """Check every argument of a sweep once and choose its backend."""
+    net, along = on_line(net, along)
     dtype = net.dtype if dtype is None else as_dtype(dtype)
     if threads is not None:
         threads = as_positive_int(threads, "threads")
+    if x is not None and (start is not None or stop is not None):
+        raise TypeError("give the grid either as x or as start/stop, not both")
+    start, stop = default_range(start, stop, along)
+    if along is not None and step is None and num is None and x is None:
+        num = DEFAULT_LINE_POINTS
     grid = plan_grid(start, stop, step, num, x)
     name, kernel = select(backend, net, grid.n)
     _check_range(net, grid.bound(), dtype)
-    return _Plan(net, grid, dtype, name, kernel, threads)
+    return _Plan(net, along, grid, dtype, name, kernel, threads)
+
+
+DEFAULT_LINE_POINTS = 20_001  # along a line: as many points as the classic demo's grid
+
+
+def default_range(start, stop, along):
+    """``start`` and ``stop``, None meaning -100 and 100 (t = 0 and 1 along a line)."""
+    lo, hi = (0.0, 1.0) if along is not None else (-100.0, 100.0)
+    return (lo if start is None else start), (hi if stop is None else stop)
 
 
 def run(plan, lo=0, hi=None):
     """Sweep points ``lo`` to ``hi`` of a planned grid: build, allocate, run the kernel."""
     xs = plan.grid.build(plan.dtype, lo, hi)
-    y, slope = np.empty_like(xs), np.empty_like(xs)
-    negative = np.empty(xs.shape, np.int32)
-    with thread_limit(plan.kernel, plan.threads):
-        plan.kernel.sweep_kernel(xs, *plan.net._kernel_params(plan.dtype), y, slope, negative)
-    return SweepResult(xs, y, slope, negative, network=plan.net, backend=plan.backend)
+    net, n = plan.net, xs.shape[0]
+    if net._scalar_form() is not None:
+        # one hidden layer of a scalar: the kernels that stream the hidden units
+        y, slope = np.empty_like(xs), np.empty_like(xs)
+        negative = np.empty(n, np.int32)
+        with thread_limit(plan.kernel, plan.threads):
+            plan.kernel.sweep_kernel(xs, *net._kernel_params(plan.dtype), y, slope, negative)
+        by_layer = negative[:, None]
+    else:
+        y = np.empty((n, net.out_features), plan.dtype)
+        slope = np.empty_like(y)
+        by_layer = np.empty((n, net.depth), np.int32)
+        with thread_limit(plan.kernel, plan.threads):
+            plan.kernel.sweep_deep(xs, *net._deep_params(plan.dtype), y, slope, by_layer)
+        negative = by_layer[:, 0] if net.depth == 1 else by_layer.sum(axis=1, dtype=np.int32)
+        if net.out_features == 1:
+            y, slope = y[:, 0], slope[:, 0]
+    return SweepResult(xs, y, slope, negative, network=net, backend=plan.backend, negative_by_layer=by_layer, along=plan.along)
 
 
 def sweep(
-    net, start=-100.0, stop=100.0, step=None, *, num=None, x=None, backend="auto", dtype=None, threads=None,
+    net, start=None, stop=None, step=None, *, num=None, x=None, along=None, backend="auto", dtype=None, threads=None,
     out=None, chunk=None, client=None, progress=False, overwrite=False,
 ):
     """Evaluate ``net`` at every point of a 1-D grid: output, slope and negative units.
@@ -104,7 +163,7 @@ def sweep(
     ----------
     net : Network
         The network to sweep.
-    start, stop : float, default -100.0, 100.0
+    start, stop : float, default -100.0, 100.0 (0.0, 1.0 with ``along``)
         Ends of the grid.  ``stop`` is included when it lies on the grid (within
         rounding).
     step : float, optional
@@ -116,6 +175,10 @@ def sweep(
         as ``numpy.linspace`` places them.
     x : array_like, optional
         Instead of a regular grid: these points (1-D, any order).
+    along : (x0, x1), optional
+        Sweep the line ``x(t) = x0 + t*(x1 - x0)`` through input space, over a grid of
+        ``t`` (20,001 points from 0 to 1 unless told otherwise).  Needed when the network
+        takes more than one input; ``x0`` and ``x1`` are vectors of ``in_features``.
     backend : str, default "auto"
         ``"auto"`` (``$FASTRELU_BACKEND`` if set, else the fastest available), or a
         name from ``fastrelu.backends()``.
@@ -163,8 +226,15 @@ def sweep(
     >>> res = fastrelu.sweep(net, start=-100.0, stop=100.0, step=0.01)
     >>> len(res), float(res.x[10000])
     (20001, 0.0)
+
+    A deep network of 3 inputs and 2 outputs, along the line from x0 to x1:
+
+    >>> deep = fastrelu.Network.random([3, 32, 32, 2], seed=0)
+    >>> res = fastrelu.sweep(deep, along=([0, 0, 0], [1, 2, 3]), num=1001)
+    >>> res.y.shape, res.slope.shape, res.negative_by_layer.shape
+    ((1001, 2), (1001, 2), (1001, 2))
     """
-    plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads)
+    plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along)
     if out is not None and not str(out).endswith(".npz"):
         from .store.zarr_store import sweep_to_store
 
@@ -172,14 +242,14 @@ def sweep(
     for name, value in (("chunk", chunk), ("client", client), ("progress", progress or None), ("overwrite", overwrite or None)):
         if value is not None:
             raise TypeError(f"{name} goes with a Zarr store: out='result.zarr'")
-    _check_memory(plan.grid.n, plan.dtype)
+    _check_memory(plan.grid.n, plan.dtype, plan.net)
     res = run(plan)
     if out is not None:
         res.save(out)
     return res
 
 
-def sweep_chunks(net, start=-100.0, stop=100.0, step=None, *, chunk, num=None, x=None, backend="auto", dtype=None, threads=None):
+def sweep_chunks(net, start=None, stop=None, step=None, *, chunk, num=None, x=None, along=None, backend="auto", dtype=None, threads=None):
     """Sweep chunk by chunk, yielding each chunk as an in-memory ``SweepResult``.
 
     For reducing a sweep too large for memory on the fly, without storing it.
@@ -194,7 +264,7 @@ def sweep_chunks(net, start=-100.0, stop=100.0, step=None, *, chunk, num=None, x
     >>> peak == float(fastrelu.sweep(net).y.max())
     True
     """
-    plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads)
+    plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along)
     chunk = as_positive_int(chunk, "chunk")
-    _check_memory(min(chunk, plan.grid.n), plan.dtype)
+    _check_memory(min(chunk, plan.grid.n), plan.dtype, plan.net)
     return (run(plan, lo, min(lo + chunk, plan.grid.n)) for lo in range(0, plan.grid.n, chunk))

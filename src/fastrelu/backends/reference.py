@@ -30,14 +30,6 @@ def set_num_threads(n):
     """The reference is single-threaded; a thread count is accepted and ignored."""
 
 
-def forward(net, x):
-    """The output of ``net`` at the 1-D array ``x`` (in ``x``'s dtype)."""
-    w1, b1, w2, b2, c, alpha = net._kernel_params(x.dtype)
-    y, slope = np.empty_like(x), np.empty_like(x)
-    sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, np.empty(x.shape, np.int32))
-    return y
-
-
 def unpack_layers(widths, weights, biases):
     """The flat parameter arrays of ``sweep_deep`` as per-layer ``(W, b)``, W shaped (out, in)."""
     layers, iw, ib = [], 0, 0
@@ -72,25 +64,44 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
         Hidden units with ``z <= 0`` in each layer, written.
     """
     layers = unpack_layers(widths, weights, biases)
-    depth = len(layers) - 1
     rows = max(1, _BLOCK_ELEMENTS // max(int(np.max(widths)), 1))
     for i0 in range(0, t.shape[0], rows):
         a = t[i0 : i0 + rows, None]
-        da = np.ones_like(a)
-        u0 = 0
-        for k in range(depth):
-            w, b = layers[k]
-            z = a @ w.T + b
+        y[i0 : i0 + rows], slope[i0 : i0 + rows] = _forward(layers, alpha, lo, hi, a, np.ones_like(a), negative[i0 : i0 + rows])
+
+
+def _forward(layers, alpha, lo, hi, a, da=None, negative=None):
+    """Inputs ``a`` (rows, in) through every layer; with a tangent ``da`` and counts when given."""
+    depth = len(layers) - 1
+    u0 = 0
+    for k in range(depth):
+        w, b = layers[k]
+        z = a @ w.T + b
+        al = alpha[u0 : u0 + w.shape[0]]
+        u0 += w.shape[0]
+        on = z > 0
+        v = np.where(on, z, al * z)
+        a = np.clip(v, lo[k], hi[k])
+        if da is not None:
             dz = da @ w.T
-            al = alpha[u0 : u0 + w.shape[0]]
-            u0 += w.shape[0]
-            on = z > 0
-            v = np.where(on, z, al * z)
-            dv = np.where(on, dz, al * dz)
             inside = (v > lo[k]) & (v < hi[k])
-            a = np.clip(v, lo[k], hi[k])
-            da = np.where(inside, dv, 0)
-            negative[i0 : i0 + rows, k] = np.count_nonzero(~on, axis=1)
-        w, b = layers[depth]
-        y[i0 : i0 + rows] = a @ w.T + b
-        slope[i0 : i0 + rows] = da @ w.T
+            da = np.where(inside, np.where(on, dz, al * dz), 0)
+        if negative is not None:
+            negative[:, k] = np.count_nonzero(~on, axis=1)
+    w, b = layers[depth]
+    return a @ w.T + b, (None if da is None else da @ w.T)
+
+
+def forward(net, x):
+    """The outputs (rows, out) of ``net`` at the inputs ``x`` (rows, in), in ``x``'s dtype."""
+    dtype = x.dtype
+    forms = [act.kernel_form(layer.bias.shape[0]) for act, layer in zip(net.activations, net.layers)]
+    alpha = np.concatenate([f[0] for f in forms]).astype(dtype)
+    lo = np.array([f[1] for f in forms], dtype)
+    hi = np.array([f[2] for f in forms], dtype)
+    layers = [(w.astype(dtype, copy=False), b.astype(dtype, copy=False)) for w, b in net.layers]
+    rows = max(1, _BLOCK_ELEMENTS // max(net.widths))
+    out = np.empty((x.shape[0], net.out_features), dtype)
+    for i0 in range(0, x.shape[0], rows):
+        out[i0 : i0 + rows] = _forward(layers, alpha, lo, hi, x[i0 : i0 + rows])[0]
+    return out

@@ -1,7 +1,10 @@
 """The backend registry: which implementations exist, which can run here, which to use.
 
-A backend is a module with ``sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope,
-negative)``, ``get_num_threads()`` and ``set_num_threads(n)``.  It is imported the
+A backend is a module with ``get_num_threads()``, ``set_num_threads(n)`` and two
+kernels: ``sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative)`` for one
+hidden layer of a scalar (the classic case, which streams the hidden units), and
+``sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative)`` for
+every other network (see ``fastrelu.backends.reference.sweep_deep``).  It is imported the
 first time it is needed, never at ``import fastrelu``; an import that fails makes
 the backend unavailable (with the error as the reason), not fastrelu.
 """
@@ -107,9 +110,10 @@ def select(backend="auto", net=None, n=None):
         env = os.environ.get(ENV_VAR, "").strip()
         if env and env != "auto":
             backend, source = env, f"${ENV_VAR}"
+    deep = net is not None and net._scalar_form() is None
     if backend == "auto":
         for b in _REGISTRY.values():
-            if (b.prefer is None or net is None or b.prefer(net, n)) and b.load() is not None:
+            if (b.prefer is None or net is None or b.prefer(net, n)) and b.load() is not None and _can_run(b._module, deep):
                 return b.name, b._module
         raise RuntimeError("no fastrelu backend is available: " + "; ".join(f"{n}: {b.reason}" for n, b in _REGISTRY.items()))
     if backend not in _REGISTRY:
@@ -117,7 +121,15 @@ def select(backend="auto", net=None, n=None):
     b = _REGISTRY[backend]
     if b.load() is None:
         raise RuntimeError(f"backend {backend!r} is not available: {b.reason}")
+    if not _can_run(b._module, deep):
+        raise RuntimeError(f"backend {backend!r} cannot sweep this network (widths {net.widths}): it has no deep kernel")
     return b.name, b._module
+
+
+def _can_run(module, deep):
+    """Whether a backend module has the kernel a request needs: ``sweep_kernel`` for one
+    hidden layer of a scalar, ``sweep_deep`` for every other network."""
+    return hasattr(module, "sweep_deep") if deep else hasattr(module, "sweep_kernel")
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """The model: networks, their layers and activations."""
 
-from .network import Network
+from .activations import NAMES, Activation
+from .network import Layer, Network
 
-__all__ = ["Network"]
+__all__ = ["Activation", "Layer", "NAMES", "Network"]

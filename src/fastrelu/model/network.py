@@ -1,18 +1,20 @@
-"""``Network``: a scalar-in, scalar-out network with one hidden layer."""
+"""``Network``: a piecewise-linear network, as a stack of dense layers and activations.
 
+The layers are kept as PyTorch keeps ``nn.Linear`` (``weight`` shaped (out, in)),
+one activation after every layer but the last.  The classic case, one hidden
+layer of a scalar, keeps its short constructor ``Network(w1, b1, w2, b2)``.
+"""
+
+import json
 import os
 from typing import NamedTuple
 
 import numpy as np
 
 from .._validate import as_dtype, as_finite_scalar, as_float_array, as_positive_int
+from .activations import Activation, as_activation
 
-# The slope of each activation on the negative side (z <= 0); the positive side
-# has slope 1.  This is what the kernels take, so a new piecewise-linear
-# activation (leaky ReLU, say) is one more entry here.
-ACTIVATIONS = {"relu": 0.0, "linear": 1.0}
-
-_FORMAT = "fastrelu.Network/1"
+_FORMAT = "fastrelu.Network/2"  # /1 (one hidden layer: w1, b1, w2, b2, activation) is still read
 
 
 class Layer(NamedTuple):
@@ -25,13 +27,17 @@ class Layer(NamedTuple):
 def _frozen_copy(a):
     # the copy itself is read-only (not a view of a writable one), so backends can
     # tell a network's arrays never change and cache what they derive from them
-    a = a.copy()
+    a = np.array(a, copy=True)
     a.flags.writeable = False
     return a
 
 
 class Network:
-    """A scalar ReLU network ``y = b2 + sum_j w2[j] * act(w1[j] * x + b1[j])``.
+    """A piecewise-linear network: dense layers with an activation after each hidden one.
+
+    ``Network(w1, b1, w2, b2)`` is the classic one-hidden-layer network of a scalar,
+    ``y = b2 + sum_j w2[j] * act(w1[j] * x + b1[j])``; ``Network.from_layers``,
+    ``Network.random(widths)`` and ``Network.from_torch`` build deep ones.
 
     Parameters
     ----------
@@ -40,30 +46,32 @@ class Network:
         Copied; float32 stays float32, anything else becomes float64.
     b2 : float, default 0.0
         Output bias.
-    activation : {"relu", "linear"}, default "relu"
-        ``"linear"`` is the identity: the network is then a straight line.
+    activation : str or Activation, default "relu"
+        ``"relu"``, ``"linear"`` (the identity: the network is a straight line),
+        ``"leaky_relu"``, ``"prelu"``, ``"hardtanh"``, ``"relu6"``, or an
+        ``Activation`` with parameters (see ``fastrelu.model.Activation``).
 
     Notes
     -----
-    A network is immutable: its arrays are read-only copies.  The layers are kept
-    as a tuple (``net.layers``) in PyTorch's ``nn.Linear`` layout so that deeper
-    networks can be added later without changing this interface.
+    A network is immutable: its arrays are read-only copies.
 
     Examples
     --------
     >>> import fastrelu
     >>> net = fastrelu.Network([1.0, -1.0], [0.0, 1.0], [2.0, 3.0], b2=0.5)
-    >>> net.hidden
-    2
+    >>> net.hidden, net.widths
+    (2, (1, 2, 1))
     >>> float(net(2.0))  # 0.5 + 2*relu(2) + 3*relu(-1)
     4.5
+    >>> deep = fastrelu.Network.random([3, 16, 16, 2], seed=0)
+    >>> deep.depth, deep.hidden, deep([1.0, 0.0, -1.0]).shape
+    (2, 32, (2,))
     """
 
-    __slots__ = ("_layers", "_activation")
+    __slots__ = ("_layers", "_activations", "_derived")
 
     def __init__(self, w1, b1, w2, b2=0.0, activation="relu"):
-        if not isinstance(activation, str) or activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        act = as_activation(activation)
         w1 = as_float_array(w1, "w1")
         dtype = w1.dtype
         b1 = as_float_array(b1, "b1", dtype)
@@ -76,27 +84,95 @@ class Network:
         b2 = np.asarray([b2], dtype)
         if not np.isfinite(b2).all():
             raise ValueError(f"b2 = {b2!r} overflows {dtype}")
-        self._layers = (
-            Layer(_frozen_copy(w1[:, None]), _frozen_copy(b1)),
-            Layer(_frozen_copy(w2[None, :]), _frozen_copy(b2)),
-        )
-        self._activation = activation
+        self._setup([Layer(w1[:, None], b1), Layer(w2[None, :], b2)], [act])
+
+    def _setup(self, layers, activations):
+        self._layers = tuple(Layer(_frozen_copy(w), _frozen_copy(b)) for w, b in layers)
+        self._activations = tuple(activations)
+        for k, act in enumerate(self._activations):
+            act.kernel_form(self._layers[k].bias.shape[0])  # a PReLU with the wrong number of slopes fails here
+        self._derived = {}
 
     @classmethod
-    def random(cls, hidden, *, seed=None, activation="relu", dtype="float64"):
-        """A network initialised as a fresh PyTorch ``nn.Sequential(nn.Linear(1, H), nn.ReLU(), nn.Linear(H, 1))``.
+    def _make(cls, layers, activations):
+        net = cls.__new__(cls)
+        net._setup(layers, activations)
+        return net
 
-        Each layer's weights and biases are uniform in ``+-1/sqrt(fan_in)``: ``U(-1, 1)``
-        for the hidden layer, ``U(-1/sqrt(H), 1/sqrt(H))`` for the output layer, drawn
-        in float64 from ``numpy.random.default_rng(seed)`` in the order w1, b1, w2, b2.
+    @classmethod
+    def from_layers(cls, layers, activations="relu", *, dtype=None):
+        """A network from its dense layers and the activations between them.
 
         Parameters
         ----------
-        hidden : int
-            Number of hidden units H (>= 1).
+        layers : sequence of (weight, bias)
+            At least two layers; ``weight`` shaped (out, in) as in ``nn.Linear``,
+            ``bias`` shaped (out,) or None (zeros).  Each layer's ``in`` is the
+            previous layer's ``out``.
+        activations : str, Activation or sequence of them, default "relu"
+            One for every layer but the last (or one for all of them).
+        dtype : {None, "float64", "float32"}
+            None: float32 if every array is float32, float64 otherwise.
+
+        Examples
+        --------
+        >>> import numpy as np, fastrelu
+        >>> net = fastrelu.Network.from_layers(
+        ...     [(np.eye(2), np.zeros(2)), (np.ones((2, 2)), None), (np.ones((1, 2)), [1.0])],
+        ...     activations=["relu", "leaky_relu"])
+        >>> net.widths, [str(a) for a in net.activations]
+        ((2, 2, 2, 1), ['relu', 'leaky_relu'])
+        >>> float(net([1.0, -1.0]))   # relu -> (1, 0); both units get 1 -> (1, 1); 1 + 1 + 1
+        3.0
+        """
+        if isinstance(layers, (str, bytes)) or not hasattr(layers, "__len__"):
+            raise TypeError(f"layers must be a sequence of (weight, bias) pairs, got {type(layers).__name__}")
+        if len(layers) < 2:
+            raise ValueError(f"a network needs at least two layers (one hidden layer), got {len(layers)}")
+        arrays = []
+        for k, layer in enumerate(layers):
+            if isinstance(layer, (str, bytes)) or not hasattr(layer, "__len__") or len(layer) != 2:
+                raise TypeError(f"layers[{k}] must be a (weight, bias) pair")
+            arrays.append(layer)
+        if dtype is None:
+            all32 = all(np.asarray(a).dtype == np.float32 for w, b in arrays for a in ((w,) if b is None else (w, b)))
+            dtype = np.dtype(np.float32) if all32 else np.dtype(np.float64)
+        else:
+            dtype = as_dtype(dtype)
+        built = []
+        for k, (w, b) in enumerate(arrays):
+            w = as_float_array(w, f"layers[{k}].weight", dtype, ndim=2)
+            if 0 in w.shape:
+                raise ValueError(f"layers[{k}].weight is empty (shape {w.shape})")
+            b = np.zeros(w.shape[0], dtype) if b is None else as_float_array(b, f"layers[{k}].bias", dtype)
+            if b.shape != (w.shape[0],):
+                raise ValueError(f"layers[{k}].bias must have shape ({w.shape[0]},) to match its weight {w.shape}, got {b.shape}")
+            if k and w.shape[1] != built[-1].weight.shape[0]:
+                raise ValueError(
+                    f"layers[{k}].weight takes {w.shape[1]} inputs but layers[{k - 1}] has {built[-1].weight.shape[0]} outputs"
+                )
+            built.append(Layer(w, b))
+        return cls._make(built, _activation_list(activations, len(built) - 1))
+
+    @classmethod
+    def random(cls, widths=None, *, hidden=None, seed=None, activation="relu", dtype="float64"):
+        """A network initialised as PyTorch initialises ``nn.Linear`` layers.
+
+        Each layer's weight and bias are uniform in ``+-1/sqrt(fan_in)``, drawn in
+        float64 from ``numpy.random.default_rng(seed)``, layer by layer, weight (row by
+        row) then bias.  ``Network.random(hidden=H)`` (or ``Network.random(H)``) is
+        ``[1, H, 1]``, the classic demo, drawn exactly as before deep networks came.
+
+        Parameters
+        ----------
+        widths : int or sequence of int
+            ``[in, h1, ..., hL, out]`` (at least three entries), or the number of
+            hidden units H of a ``[1, H, 1]`` network.
+        hidden : int, optional
+            The same as ``widths=[1, hidden, 1]``.
         seed : None, int or numpy.random.Generator
             Seed for ``numpy.random.default_rng``.
-        activation : {"relu", "linear"}
+        activation : str or Activation, or one per hidden layer
         dtype : {"float64", "float32"}
 
         Examples
@@ -104,73 +180,219 @@ class Network:
         >>> net = Network.random(1000, seed=0)
         >>> net.hidden, net.dtype
         (1000, dtype('float64'))
+        >>> Network.random([784, 256, 256, 10], seed=0, activation="leaky_relu").widths
+        (784, 256, 256, 10)
         """
-        hidden = as_positive_int(hidden, "hidden")
+        if (widths is None) == (hidden is None):
+            raise TypeError("give widths=[in, h1, ..., out] or hidden=H, one of them")
+        if widths is None or not hasattr(widths, "__len__"):  # a number: the hidden units of [1, H, 1]
+            widths = [1, as_positive_int(hidden if widths is None else widths, "hidden"), 1]
+        if isinstance(widths, (str, bytes)):
+            raise TypeError(f"widths must be a list of layer widths [in, h1, ..., out], got {type(widths).__name__}")
+        widths = [as_positive_int(w, f"widths[{k}]") for k, w in enumerate(widths)]
+        if len(widths) < 3:
+            raise ValueError(f"widths must have at least three entries [in, hidden, out], got {widths}")
         dtype = as_dtype(dtype)
         rng = np.random.default_rng(seed)
-        bound2 = 1.0 / np.sqrt(hidden)
-        w1 = rng.uniform(-1.0, 1.0, hidden)
-        b1 = rng.uniform(-1.0, 1.0, hidden)
-        w2 = rng.uniform(-bound2, bound2, hidden)
-        b2 = rng.uniform(-bound2, bound2)
-        return cls(w1.astype(dtype), b1.astype(dtype), w2.astype(dtype), float(dtype.type(b2)), activation)
+        layers = []
+        for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+            bound = 1.0 / np.sqrt(fan_in)
+            w = rng.uniform(-bound, bound, (fan_out, fan_in))
+            b = rng.uniform(-bound, bound, fan_out)
+            layers.append(Layer(w.astype(dtype), b.astype(dtype)))
+        return cls._make(layers, _activation_list(activation, len(layers) - 1))
 
-    # -- the constructor's arguments, read-only ------------------------------------
-    @property
-    def w1(self):
-        """Input weights, shape (H,)."""
-        return self._layers[0].weight[:, 0]
+    @classmethod
+    def from_torch(cls, module, *, dtype=None):
+        """A network from a PyTorch ``nn.Sequential`` of piecewise-linear layers.
 
-    @property
-    def b1(self):
-        """Hidden biases, shape (H,)."""
-        return self._layers[0].bias
+        See ``fastrelu.model.torch.from_torch`` for what is accepted and how
+        ``BatchNorm1d``, ``Dropout`` and consecutive affine layers are folded.
 
-    @property
-    def w2(self):
-        """Output weights, shape (H,)."""
-        return self._layers[1].weight[0]
+        Examples
+        --------
+        >>> import torch  # doctest: +SKIP
+        >>> model = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))  # doctest: +SKIP
+        >>> fastrelu.Network.from_torch(model).widths  # doctest: +SKIP
+        (2, 8, 1)
+        """
+        from .torch import from_torch  # torch is imported here, never by import fastrelu
 
-    @property
-    def b2(self):
-        """Output bias, a float."""
-        return float(self._layers[1].bias[0])
+        return from_torch(module, dtype=dtype)
 
-    @property
-    def activation(self):
-        """``"relu"`` or ``"linear"``."""
-        return self._activation
+    def to_torch(self):
+        """The network as a ``torch.nn.Sequential`` (``Linear`` and activation modules, float64 or float32).
 
+        Examples
+        --------
+        >>> Network.random([2, 4, 1], seed=0).to_torch()  # doctest: +SKIP
+        Sequential(
+          (0): Linear(in_features=2, out_features=4, bias=True)
+          (1): ReLU()
+          (2): Linear(in_features=4, out_features=1, bias=True)
+        )
+        """
+        from .torch import to_torch
+
+        return to_torch(self)
+
+    # -- shape ----------------------------------------------------------------------
     @property
     def layers(self):
         """The layers as a tuple of ``Layer(weight, bias)``, weight shaped (out, in)."""
         return self._layers
 
     @property
+    def activations(self):
+        """One ``Activation`` per hidden layer."""
+        return self._activations
+
+    @property
+    def widths(self):
+        """``(in, h1, ..., hL, out)``."""
+        return (self._layers[0].weight.shape[1], *(layer.bias.shape[0] for layer in self._layers))
+
+    @property
+    def in_features(self):
+        """Number of inputs."""
+        return self._layers[0].weight.shape[1]
+
+    @property
+    def out_features(self):
+        """Number of outputs."""
+        return self._layers[-1].bias.shape[0]
+
+    @property
+    def depth(self):
+        """Number of hidden layers."""
+        return len(self._layers) - 1
+
+    @property
     def hidden(self):
-        """Number of hidden units H."""
-        return self._layers[0].bias.shape[0]
+        """Number of hidden units in all hidden layers."""
+        return sum(layer.bias.shape[0] for layer in self._layers[:-1])
 
     @property
     def dtype(self):
         """The dtype of the weights (float64 or float32)."""
         return self._layers[0].bias.dtype
 
+    # -- the one-hidden-layer scalar network's names -----------------------------------
+    def _classic(self, name):
+        if self.widths[0] != 1 or self.depth != 1 or self.out_features != 1:
+            raise ValueError(
+                f"{name} is defined for one-hidden-layer networks of a scalar, widths (1, H, 1); "
+                f"this network has widths {self.widths}: use net.layers"
+            )
+
+    @property
+    def w1(self):
+        """Input weights, shape (H,), of a ``(1, H, 1)`` network."""
+        self._classic("w1")
+        return self._layers[0].weight[:, 0]
+
+    @property
+    def b1(self):
+        """Hidden biases, shape (H,), of a ``(1, H, 1)`` network."""
+        self._classic("b1")
+        return self._layers[0].bias
+
+    @property
+    def w2(self):
+        """Output weights, shape (H,), of a ``(1, H, 1)`` network."""
+        self._classic("w2")
+        return self._layers[1].weight[0]
+
+    @property
+    def b2(self):
+        """Output bias, a float, of a ``(1, H, 1)`` network."""
+        self._classic("b2")
+        return float(self._layers[1].bias[0])
+
+    @property
+    def activation(self):
+        """The activation's name (``str(Activation)``) when every hidden layer has the same one."""
+        first = self._activations[0]
+        if any(a != first for a in self._activations[1:]):
+            raise ValueError("the hidden layers have different activations: use net.activations")
+        return str(first)
+
     @property
     def alpha(self):
-        """The activation's slope for pre-activations <= 0 (0 for ReLU, 1 for linear)."""
-        return ACTIVATIONS[self._activation]
+        """The activation's slope for pre-activations <= 0 (0 for ReLU, 1 for linear), when it is one number."""
+        form = self._scalar_form()
+        if form is None:
+            raise ValueError("this network's activations have no single slope for z <= 0: use net.activations")
+        return form
 
+    def _scalar_form(self):
+        """alpha when the network is (1, H, 1) with one slope for z <= 0 and no clamp
+        (what the one-layer kernels take), else None."""
+        if self.widths[0] != 1 or self.depth != 1 or self.out_features != 1:
+            return None
+        alpha, lo, hi = self._activations[0].kernel_form(self.hidden)
+        if np.isfinite(lo) or np.isfinite(hi) or not (alpha == alpha[0]).all():
+            return None
+        return float(alpha[0])
+
+    # -- what the kernels take ---------------------------------------------------------
     def _kernel_params(self, dtype):
-        """The kernels' parameters ``(w1, b1, w2, b2, c, alpha)`` in ``dtype``.
+        """The one-layer kernels' parameters ``(w1, b1, w2, b2, c, alpha)`` in ``dtype``.
 
         ``c = w2 * w1`` is each unit's contribution to the slope when active.
         """
-        w1, b1, w2 = (np.ascontiguousarray(a, dtype) for a in (self.w1, self.b1, self.w2))
-        return w1, b1, w2, dtype.type(self.b2), w2 * w1, dtype.type(self.alpha)
+        key = ("classic", dtype)
+        if key not in self._derived:
+            alpha = self.alpha
+            w1, b1, w2 = (_frozen_copy(np.ascontiguousarray(a, dtype)) for a in (self.w1, self.b1, self.w2))
+            self._derived[key] = (w1, b1, w2, dtype.type(self.b2), _frozen_copy(w2 * w1), dtype.type(alpha))
+        return self._derived[key]
+
+    def _deep_params(self, dtype):
+        """The deep kernels' parameters ``(widths, weights, biases, alpha, lo, hi)`` in ``dtype``
+        (see ``fastrelu.backends.reference.sweep_deep``); the network must take a scalar."""
+        if self.in_features != 1:
+            raise ValueError(f"a network of {self.in_features} inputs is swept along a line: give along=(x0, x1)")
+        key = ("deep", dtype)
+        if key not in self._derived:
+            forms = [act.kernel_form(layer.bias.shape[0]) for act, layer in zip(self._activations, self._layers)]
+            params = (
+                np.asarray(self.widths, np.int64),
+                np.concatenate([layer.weight.ravel() for layer in self._layers]).astype(dtype),
+                np.concatenate([layer.bias for layer in self._layers]).astype(dtype),
+                np.concatenate([f[0] for f in forms]).astype(dtype),
+                np.array([f[1] for f in forms], dtype),
+                np.array([f[2] for f in forms], dtype),
+            )
+            self._derived[key] = tuple(_frozen_copy(np.ascontiguousarray(p)) for p in params)
+        return self._derived[key]
+
+    # -- derived networks -----------------------------------------------------------
+    def along(self, x0, x1):
+        """The network as a function of ``t`` on the line ``x(t) = x0 + t*(x1 - x0)``.
+
+        The first layer is folded with the line (``W @ (x1 - x0)`` and ``W @ x0 + b``,
+        in float64), so the result takes a scalar and every scalar tool (``sweep``,
+        ``kinks``, ``regions``, figures) works on it; ``t = 0`` is ``x0`` and ``t = 1``
+        is ``x1``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> net = Network.random([3, 8, 2], seed=0)
+        >>> x0, x1 = np.zeros(3), np.ones(3)
+        >>> line = net.along(x0, x1)
+        >>> line.widths
+        (1, 8, 2)
+        >>> bool(np.allclose(line(0.25), net(x0 + 0.25 * (x1 - x0))))
+        True
+        """
+        from .line import fold_line
+
+        return fold_line(self, x0, x1)
 
     def linear(self):
-        """The same weights with the identity activation: the network's straight-line twin.
+        """The same weights with every activation the identity: the network's straight-line twin.
 
         Examples
         --------
@@ -181,18 +403,28 @@ class Network:
         return self.with_activation("linear")
 
     def with_activation(self, activation):
-        """The same weights with another activation."""
-        return Network(self.w1, self.b1, self.w2, self.b2, activation)
+        """The same weights with ``activation`` (one for all hidden layers, or one each)."""
+        return Network._make(self._layers, _activation_list(activation, self.depth))
 
     def astype(self, dtype):
         """The same network with weights converted to ``dtype`` (float64 or float32)."""
         dtype = as_dtype(dtype)
         if dtype == self.dtype:
             return self
-        return Network(self.w1.astype(dtype), self.b1.astype(dtype), self.w2.astype(dtype), self.b2, self._activation)
+        layers = [Layer(w.astype(dtype), b.astype(dtype)) for w, b in self._layers]
+        for k, (w, b) in enumerate(layers):
+            for name, a in (("weight", w), ("bias", b)):
+                if not np.isfinite(a).all():
+                    raise ValueError(f"layers[{k}].{name} overflows {dtype.name}")
+        return Network._make(layers, self._activations)
 
     def __call__(self, x):
-        """The output at ``x`` (scalar or array), computed by the numpy reference.
+        """The output at ``x``, computed by the numpy reference.
+
+        ``x`` is one input (a number when the network takes one, else a vector of
+        ``in_features``) or a batch of them (leading axes).  The output has the
+        batch's shape, with a trailing axis of ``out_features`` when there is more
+        than one output.
 
         Examples
         --------
@@ -202,12 +434,23 @@ class Network:
         from ..backends.reference import forward
 
         x = np.asarray(x)
-        flat = as_float_array(x.reshape(-1), "x", self.dtype)
-        return forward(self, flat).reshape(x.shape)
+        n_in = self.in_features
+        if n_in == 1:
+            batch = x.shape
+        else:
+            if x.ndim == 0 or x.shape[-1] != n_in:
+                raise ValueError(f"x must have {n_in} features in its last axis, got shape {x.shape}")
+            batch = x.shape[:-1]
+        flat = as_float_array(x.reshape(-1, n_in), "x", self.dtype, ndim=2)
+        y = forward(self, flat)
+        return y.reshape(batch if self.out_features == 1 else (*batch, self.out_features))
 
     # -- persistence ---------------------------------------------------------------
     def _arrays(self):
-        return {"w1": self.w1, "b1": self.b1, "w2": self.w2, "b2": self._layers[1].bias, "activation": np.array(self._activation)}
+        arrays = {"activations": np.array(json.dumps([a.to_json() for a in self._activations]))}
+        for k, (w, b) in enumerate(self._layers):
+            arrays[f"weight_{k}"], arrays[f"bias_{k}"] = w, b
+        return arrays
 
     def save(self, path):
         """Save to a ``.npz`` file (no pickles); ``Network.load`` reads it back.
@@ -215,7 +458,7 @@ class Network:
         Examples
         --------
         >>> import tempfile, os
-        >>> net = Network.random(3, seed=1)
+        >>> net = Network.random([2, 5, 5, 1], seed=1, activation="leaky_relu")
         >>> path = os.path.join(tempfile.mkdtemp(), "net.npz")
         >>> net.save(path)
         >>> Network.load(path) == net
@@ -227,29 +470,57 @@ class Network:
     def load(cls, path):
         """Load a network saved by ``Network.save`` (or a result's network from ``SweepResult.save``)."""
         with _open_npz(path, "network") as data:
-            prefix = "network_" if "w1" not in data and "network_w1" in data else ""
+            prefix = "network_" if "network_activations" in data or "network_w1" in data else ""
             return cls._from_npz(data, str(path), prefix)
 
     @classmethod
     def _from_npz(cls, data, where, prefix=""):
+        if prefix + "w1" in data:  # format /1: one hidden layer of a scalar
+            try:
+                fields = {k: data[prefix + k] for k in ("w1", "b1", "w2", "b2", "activation")}
+            except KeyError as exc:
+                raise ValueError(f"{where} is not a fastrelu network: no {exc.args[0]!r} array") from None
+            return cls(fields["w1"], fields["b1"], fields["w2"], fields["b2"].reshape(-1)[0].item(), str(fields["activation"]))
+        if prefix + "activations" not in data:
+            raise ValueError(f"{where} is not a fastrelu network: no 'activations' array")
         try:
-            fields = {k: data[prefix + k] for k in ("w1", "b1", "w2", "b2", "activation")}
-        except KeyError as exc:
-            raise ValueError(f"{where} is not a fastrelu network: no {exc.args[0]!r} array") from None
-        return cls(fields["w1"], fields["b1"], fields["w2"], fields["b2"].reshape(-1)[0].item(), str(fields["activation"]))
+            acts = [Activation.from_json(s) for s in json.loads(str(data[prefix + "activations"]))]
+            layers = [(data[f"{prefix}weight_{k}"], data[f"{prefix}bias_{k}"]) for k in range(len(acts) + 1)]
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ValueError(f"{where} is not a readable fastrelu network: {exc}") from None
+        return cls.from_layers(layers, acts)
 
     # -- comparison and display ----------------------------------------------------
     def __eq__(self, other):
         if not isinstance(other, Network):
             return NotImplemented
-        return self._activation == other._activation and all(
-            a.dtype == b.dtype and np.array_equal(a, b) for la, lb in zip(self._layers, other._layers) for a, b in zip(la, lb)
+        return (
+            self._activations == other._activations
+            and len(self._layers) == len(other._layers)
+            and all(a.dtype == b.dtype and np.array_equal(a, b) for la, lb in zip(self._layers, other._layers) for a, b in zip(la, lb))
         )
 
     __hash__ = None
 
     def __repr__(self):
-        return f"Network(hidden={self.hidden}, activation={self._activation!r}, dtype={self.dtype.name})"
+        try:
+            act = repr(self.activation)
+        except ValueError:
+            act = "[" + ", ".join(str(a) for a in self._activations) + "]"
+        if self.widths[0] == 1 and self.depth == 1 and self.out_features == 1:
+            return f"Network(hidden={self.hidden}, activation={act}, dtype={self.dtype.name})"
+        return f"Network(widths={list(self.widths)}, activation={act}, dtype={self.dtype.name})"
+
+
+def _activation_list(activations, depth):
+    """One ``Activation`` per hidden layer from one spec or a sequence of ``depth`` of them."""
+    if isinstance(activations, (str, Activation)):
+        return [as_activation(activations)] * depth
+    if not hasattr(activations, "__len__"):
+        raise TypeError(f"activation must be a name, an Activation or a list of them, got {type(activations).__name__}")
+    if len(activations) != depth:
+        raise ValueError(f"{len(activations)} activations given for {depth} hidden layers")
+    return [as_activation(a, f"activations[{k}]") for k, a in enumerate(activations)]
 
 
 def _open_npz(path, what):

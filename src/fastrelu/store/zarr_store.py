@@ -3,16 +3,19 @@ optionally spread over a Dask cluster.
 
 Layout of a store (a Zarr v3 group):
 
-* arrays ``x``, ``y``, ``slope`` (the sweep's dtype), ``negative`` (int32), each of
-  the grid's length and chunked by the sweep's ``chunk``;
-* arrays ``network/w1``, ``network/b1``, ``network/w2``, ``network/b2`` and, for a
-  grid of given points, ``points``: everything a worker needs to compute any chunk
-  is in the store itself, so nothing large travels through a Dask client;
+* arrays ``x``, ``y``, ``slope`` (the sweep's dtype; ``y`` and ``slope`` with a
+  second axis for several outputs), ``negative`` and ``negative_by_layer`` (int32,
+  the second of shape (N, depth)), each of the grid's length and chunked by the
+  sweep's ``chunk``;
+* arrays ``network/weight_k``, ``network/bias_k`` (every layer of the network as
+  swept: along a line, with the line folded into its first layer) and, for a grid
+  of given points, ``points``: everything a worker needs to compute any chunk is in
+  the store itself, so nothing large travels through a Dask client;
 * array ``done`` (one bool per chunk, one Zarr chunk each): a chunk counts as
   written only once all four of its arrays are written *and then* its flag is.
   A sweep started again finishes the chunks whose flag is missing;
-* attributes: the format, the grid, dtype, chunk, backend and activation, and a
-  fingerprint of all of them with the network's weights, so that a store made by
+* attributes: the format, the grid, dtype, chunk, backend, activations and line,
+  and a fingerprint of all of them with the network's weights, so that a store made by
   another request is refused rather than overwritten.
 """
 
@@ -27,9 +30,9 @@ from .._grid import Grid
 from ..model.network import Network
 from .._validate import as_positive_int
 
-FORMAT = "fastrelu.StoredResult/1"
+FORMAT = "fastrelu.StoredResult/2"
 DEFAULT_CHUNK = 1 << 22  # 4 Mi points: ~120 MB of outputs in float64, ~2 s of H=1000 work
-FIELDS = ("x", "y", "slope", "negative")
+FIELDS = ("x", "y", "slope", "negative", "negative_by_layer")
 
 
 def _zarr():
@@ -46,14 +49,20 @@ def _compressors():
     return [_zarr().codecs.BloscCodec(cname="lz4", clevel=1, shuffle="shuffle")]
 
 
-def _fingerprint(net, grid, dtype, chunk, backend):
-    h = hashlib.sha256()
-    for a in (net.w1, net.b1, net.w2, np.float64(net.b2)):
-        h.update(np.ascontiguousarray(a).tobytes())
+def _fingerprint(net, along, grid, dtype, chunk, backend):
+    h = hashlib.sha256(FORMAT.encode())
+    arrays = net._arrays()
+    for name in sorted(arrays):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(arrays[name]).tobytes())
     if grid.points is not None:
         h.update(np.ascontiguousarray(grid.points).tobytes())
-    h.update(json.dumps([net.activation, grid.params(), grid.n, dtype.name, chunk, backend]).encode())
+    h.update(json.dumps([_line_attr(along), grid.params(), grid.n, dtype.name, chunk, backend]).encode())
     return h.hexdigest()
+
+
+def _line_attr(along):
+    return None if along is None else [np.asarray(a, np.float64).tolist() for a in along]
 
 
 def _open_existing(path, fingerprint, overwrite):
@@ -86,13 +95,17 @@ def _create(path, plan, chunk, fingerprint):
         root = zarr.open_group(path, mode="w")
     except (OSError, PermissionError) as exc:
         raise ValueError(f"cannot write out={os.fspath(path)!r}: {exc}") from None
+    net = plan.net
+    out = () if net.out_features == 1 else (net.out_features,)
+    shapes = {"x": (), "y": out, "slope": out, "negative": (), "negative_by_layer": (net.depth,)}
     for name in FIELDS:
         root.create_array(
-            name, shape=(n,), chunks=(min(chunk, n),), dtype=np.int32 if name == "negative" else dtype,
-            compressors=_compressors(), fill_value=0,
+            name, shape=(n, *shapes[name]), chunks=(min(chunk, n), *shapes[name]),
+            dtype=np.int32 if name.startswith("negative") else dtype, compressors=_compressors(), fill_value=0,
         )
-    net = plan.net
-    for name, value in (("w1", net.w1), ("b1", net.b1), ("w2", net.w2), ("b2", np.array([net.b2], net.dtype))):
+    arrays = net._arrays()
+    activations = str(arrays.pop("activations"))
+    for name, value in arrays.items():
         root.create_array(f"network/{name}", data=np.ascontiguousarray(value), compressors=None)
     if plan.grid.points is not None:
         root.create_array("points", data=np.ascontiguousarray(plan.grid.points), chunks=(min(chunk, n),), compressors=_compressors())
@@ -102,15 +115,23 @@ def _create(path, plan, chunk, fingerprint):
     root.attrs.update(
         {
             "format": FORMAT, "fingerprint": fingerprint, "grid": plan.grid.params(), "n": n,
-            "dtype": dtype.name, "chunk": chunk, "backend": plan.backend, "activation": net.activation,
+            "dtype": dtype.name, "chunk": chunk, "backend": plan.backend, "activations": activations,
+            "along": _line_attr(plan.along),
         }
     )
     return root
 
 
-def _network_from(root, activation):
-    w1, b1, w2, b2 = (root[f"network/{k}"][:] for k in ("w1", "b1", "w2", "b2"))
-    return Network(w1, b1, w2, float(b2[0]), activation)
+def _network_from(root):
+    attrs = root.attrs
+    depth = len(json.loads(attrs["activations"]))
+    arrays = {f"{kind}_{k}": root[f"network/{kind}_{k}"][:] for k in range(depth + 1) for kind in ("weight", "bias")}
+    return Network._from_npz({**arrays, "activations": np.array(attrs["activations"])}, "the store")
+
+
+def _along_from(root):
+    along = root.attrs.get("along")
+    return None if along is None else tuple(np.array(a, np.float64) for a in along)
 
 
 def _plan_from(root, threads=None):
@@ -119,14 +140,14 @@ def _plan_from(root, threads=None):
     from .._sweep import _Plan
 
     attrs = root.attrs
-    net = _network_from(root, attrs["activation"])
+    net = _network_from(root)
     grid = Grid(attrs["n"], points=root["points"][:]) if attrs["grid"] is None else Grid(**attrs["grid"])
-    name, kernel = select(attrs["backend"])
-    return _Plan(net, grid, np.dtype(attrs["dtype"]), name, kernel, threads)
+    name, kernel = select(attrs["backend"], net)
+    return _Plan(net, _along_from(root), grid, np.dtype(attrs["dtype"]), name, kernel, threads)
 
 
 def write_chunk(root, plan, chunk, k):
-    """Compute chunk ``k``, write its four arrays, then mark it done."""
+    """Compute chunk ``k``, write its arrays, then mark it done."""
     from .._sweep import run
 
     lo = k * chunk
@@ -186,9 +207,9 @@ def sweep_to_store(plan, out, *, chunk=None, client=None, progress=False, overwr
         raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
     chunk = DEFAULT_CHUNK if chunk is None else as_positive_int(chunk, "chunk")
     chunk = min(chunk, plan.grid.n)
-    _check_memory(chunk, plan.dtype)
+    _check_memory(chunk, plan.dtype, plan.net)
     path = os.fspath(out)
-    fingerprint = _fingerprint(plan.net, plan.grid, plan.dtype, chunk, plan.backend)
+    fingerprint = _fingerprint(plan.net, plan.along, plan.grid, plan.dtype, chunk, plan.backend)
     root = _open_existing(path, fingerprint, overwrite)
     if root is None:
         root = _create(path, plan, chunk, fingerprint)
@@ -214,7 +235,7 @@ def sweep_to_store(plan, out, *, chunk=None, client=None, progress=False, overwr
 class StoredResult:
     """A sweep held in a Zarr store: the fields of ``SweepResult``, read lazily.
 
-    ``x``, ``y``, ``slope`` and ``negative`` are ``zarr.Array`` objects: index them
+    ``x``, ``y``, ``slope``, ``negative`` and ``negative_by_layer`` are ``zarr.Array`` objects: index them
     (``res.y[:1000]``) to read just that part.  ``load()`` reads everything into a
     ``SweepResult``; ``chunks()`` yields it piece by piece.
 
@@ -239,8 +260,9 @@ class StoredResult:
         if attrs.get("format") != FORMAT:
             raise ValueError(f"{os.fspath(path)!r} is not a fastrelu result store")
         self.path, self._root = os.fspath(path), root
-        self.x, self.y, self.slope, self.negative = (root[name] for name in FIELDS)
-        self.network = _network_from(root, attrs["activation"])
+        self.x, self.y, self.slope, self.negative, self.negative_by_layer = (root[name] for name in FIELDS)
+        self.network = _network_from(root)
+        self.along = _along_from(root)
         self.backend, self.chunk = attrs["backend"], attrs["chunk"]
         self.computed = ()
 
@@ -266,20 +288,33 @@ class StoredResult:
         return sweep_figure(self, **kwargs)
 
     def chunks(self):
-        """Yield the stored sweep as in-memory ``SweepResult`` pieces, one per chunk."""
+        """Yield the stored sweep as in-memory ``SweepResult`` pieces, one per chunk.
+
+        Raises ValueError, before yielding it, at a chunk that was never written (an
+        interrupted sweep): unwritten points are never handed out as zeros.
+        """
+        done = self._root["done"][:]
+        for k, lo in enumerate(range(0, len(self), self.chunk)):
+            if not done[k]:
+                raise ValueError(
+                    f"{self.path!r} is incomplete: points {lo:,} to {min(lo + self.chunk, len(self)) - 1:,} were never "
+                    "written; run the same sweep again to finish it"
+                )
+            yield self._result(slice(lo, lo + self.chunk))
+
+    def _result(self, sl):
         from .._result import SweepResult
 
-        for lo in range(0, len(self), self.chunk):
-            sl = slice(lo, lo + self.chunk)
-            yield SweepResult(self.x[sl], self.y[sl], self.slope[sl], self.negative[sl], network=self.network, backend=self.backend)
+        return SweepResult(
+            self.x[sl], self.y[sl], self.slope[sl], self.negative[sl], network=self.network, backend=self.backend,
+            negative_by_layer=self.negative_by_layer[sl], along=self.along,
+        )
 
     def load(self):
         """Read the whole sweep into memory as a ``SweepResult``."""
-        from .._result import SweepResult
-
         if not self.complete:
             raise ValueError(f"{self.path!r} is incomplete: run the same sweep again to finish it")
-        return SweepResult(self.x[:], self.y[:], self.slope[:], self.negative[:], network=self.network, backend=self.backend)
+        return self._result(slice(None))
 
 
 def open_result(path):
