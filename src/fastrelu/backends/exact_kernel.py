@@ -378,3 +378,6 @@ def switch_groups(ev):
     change = np.empty(m, np.float64)
     g = _groups(ev.ts, ev.sw1, ev.sw2, ev.alpha, starts, change)
     return starts[:g], change[:g]
+
+
+from .exact_deep import sweep_deep, walk  # noqa: E402  (deep networks of a scalar: the layer-by-layer walk)

@@ -1,0 +1,793 @@
+"""exact backend for deep networks of a scalar: walk the line layer by layer, once.
+
+The network takes a scalar ``t`` (a line through input space is folded into the first
+layer by the caller).  Every pre-activation is then piecewise linear in ``t``, and so is
+the output.  ``walk`` finds the pieces on ``[start, stop]`` exactly up to rounding,
+layer by layer; ``sweep_deep`` reads each grid point off its piece.
+
+Representation
+--------------
+On each piece ``p`` between edges ``te[p] < te[p+1]`` the pre-activations of the layer
+being walked are affine, ``z = S[p] * t + C[p]`` (one row of slopes and one of intercepts
+per piece, float64).  A unit of hidden layer ``k`` has breakpoints in ``z`` at 0 and at
+the layer's finite clamps ``lo``, ``hi``; between them (its *region*) the activation is
+affine, ``a = g * z + o``.  The walk of layer ``k``:
+
+1. *Scan.*  For every piece and unit the crossing of each breakpoint ``b`` is
+   ``t* = (b - C) / S`` (one correctly rounded division; with exact ``S``, ``C`` the
+   edge is the exact crossing rounded once).  A crossing splits the piece where
+   ``te[p] < t* < te[p+1]``.  The region of a unit is *carried* from piece to piece and
+   updated at each crossing to the side its slope goes to; it is never re-evaluated at
+   an edge.  Where a piece's own map puts the unit on another side at the piece's start
+   than the one carried in, the unit crosses exactly at that edge (e.g. every unit of a
+   bias-free network at ``t = 0``): the crossing is merged into that existing edge.
+   When floating point contradicts itself around an edge (the map on the left
+   crosses just before it, the map on the right just after it, in the same
+   direction), the carried region wins and the double crossing is dropped
+   (``LinePieces.suppressed`` counts these; they cannot occur in exact arithmetic).
+   Crossings that fall on the same float64 ``t`` are merged into one edge.
+2. *Split.*  The new pieces inherit the parent's map (the same affine function: the new
+   edge's pre-activations are interpolated, not re-evaluated).
+3. *Next layer, by rank-one updates.*  Across an edge created by one crossing the maps
+   of every later layer change by ``q (x) (ds, dc)``: a vector ``q`` times the change
+   ``(ds, dc)`` of the crossing unit's activation map.  ``q`` is carried per edge and
+   pushed through each later layer (``q <- W (g * q)``), one matrix-vector product per
+   edge and layer, all edges at once as one matrix-matrix product.  A new edge of layer
+   ``k`` needs none there (its ``q`` at layer ``k+1`` is a column of ``W``).  The maps of
+   the pieces follow by a prefix sum of the changes, in double-double, restarted from a
+   full product at *anchor* pieces: the first one, every ``K``-th one (so that the
+   rounding of the ``q`` stays bounded) and the one after each edge where several units
+   cross (those edges carry the change of slope instead, ``dS``; they are *complex*).
+   The work is about one row per edge of the matrix-matrix product per layer, i.e. the
+   vertex-times-fan-in-times-fan-out floor, and the memory ``O(pieces x widest layer)``.
+
+Exactness.  The arithmetic is float64 throughout (float32 networks are walked in
+float64).  Each ``S``, ``C`` is computed from the activation pattern alone (never from
+rounded edges), so on networks whose weights are short dyadic numbers every slope and
+intercept is exact and every edge is the exact crossing correctly rounded.
+
+Kinks.  An edge is a *kink* when the output's slope changes there.  The change is
+carried as its own vector (``q * ds`` or ``dS``), never taken as the difference of two
+rounded slopes, so a pattern change that only feeds dead units (gain 0) or zero weights
+gives an exact zero: a boundary that is not a kink.  The rule is: kink iff that carried
+change is nonzero in some output.  A change that cancels in exact arithmetic but not in
+float64 (two paths of opposite sign) would be reported as a kink.
+"""
+
+import threading
+import weakref
+
+import numba
+import numpy as np
+from numba import types
+from numba.extending import intrinsic
+
+from .._config import jit
+
+__all__ = ["LinePieces", "walk", "sweep_deep", "clear_cache"]
+
+_U = np.finfo(np.float64).eps / 2  # unit roundoff
+
+
+@intrinsic
+def _fma_llvm(typingctx, a, b, c):
+    """``a*b + c`` rounded once (LLVM's fma intrinsic)."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        return builder.fma(*args)
+
+    return sig, codegen
+
+
+def _fma_python(a, b, c):
+    from fractions import Fraction
+
+    return float(Fraction(a) * Fraction(b) + Fraction(c))
+
+
+_fma = _fma_python if numba.config.DISABLE_JIT else _fma_llvm
+
+
+# ---------------------------------------------------------------------------------
+# layer tables
+
+
+def _layer_tables(alpha, lo, hi):
+    """Breakpoints ``bps`` (sorted, finite), per-region gain and offset ``(nb+1, h)``, and
+    the index of the breakpoint 0 (regions ``r <= idx0`` are ``z <= 0``)."""
+    lo, hi = float(lo), float(hi)
+    finite = [b for b in (lo, 0.0, hi) if np.isfinite(b)]
+    bps = np.array(sorted(set(finite)), np.float64)
+    nb = bps.shape[0]
+    h = alpha.shape[0]
+    gain = np.empty((nb + 1, h), np.float64)
+    offs = np.empty((nb + 1, h), np.float64)
+    for r in range(nb + 1):
+        if r == 0:
+            z = bps[0] - (abs(bps[0]) + 1.0)
+        elif r == nb:
+            z = bps[-1] + (abs(bps[-1]) + 1.0)
+        else:
+            z = 0.5 * bps[r - 1] + 0.5 * bps[r]
+        pos = z > 0
+        v = z if pos else alpha * z
+        dv = np.ones(h) if pos else alpha.copy()
+        inside = (v > lo) & (v < hi)
+        a = np.clip(v, lo, hi) if not pos else np.full(h, min(max(z, lo), hi))
+        g = np.where(inside, dv, 0.0)
+        gain[r] = g
+        offs[r] = np.where(inside, 0.0, a)  # a = g*z + o: o = 0 where linear, the clamp where clamped
+    idx0 = int(np.searchsorted(bps, 0.0))
+    return bps, gain, offs, idx0
+
+
+# ---------------------------------------------------------------------------------
+# Numba kernels
+
+
+@jit()
+def _two_sum(a, b):
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+@jit()
+def _scan(te, S, C, bps, first, ev_p, ev_t, ev_j, ev_r):
+    """Crossings of every unit on every piece, regions carried along.
+
+    Writes the region of each unit on the first piece into ``first`` and the crossings
+    (piece, t, unit, region after) into ``ev_*``.  Returns ``(n, suppressed)``, ``n = -1``
+    when the event arrays are too short.
+    """
+    P, w = S.shape
+    nb = bps.shape[0]
+    cap = ev_p.shape[0]
+    carried = np.empty(w, np.int8)
+    flag = np.empty(w, np.bool_)
+    r0s = np.empty(w, np.int8)
+    n = 0
+    suppressed = 0
+    for p in range(P):
+        tl = te[p]
+        tr = te[p + 1]
+        anyf = False
+        for j in range(w):
+            s = S[p, j]
+            c = C[p, j]
+            r0 = 0
+            rf = 0
+            inside = False
+            for i in range(nb):
+                b = bps[i]
+                ts = (b - c) / s
+                up = s > 0.0
+                down = s < 0.0
+                flat = not (up or down)
+                r0 += (up and ts <= tl) or (down and ts > tl) or (flat and c > b)
+                rf += (up and ts < tr) or (down and ts >= tr) or (flat and c > b)
+                inside |= (tl < ts) and (ts < tr)
+            r0s[j] = r0
+            if p == 0:
+                carried[j] = r0
+            f = inside or (r0 != carried[j])
+            flag[j] = f
+            anyf |= f
+            carried[j] = carried[j] if f else rf
+        if p == 0:
+            for j in range(w):
+                first[j] = r0s[j]
+        if not anyf:
+            continue
+        for j in range(w):
+            if not flag[j]:
+                continue
+            s = S[p, j]
+            c = C[p, j]
+            r0 = r0s[j]
+            rc = carried[j]
+            cur = r0
+            skip = -1
+            # the first interior crossing, in the direction of the slope
+            i_first = -1
+            for ii in range(nb):
+                i = ii if s > 0.0 else nb - 1 - ii
+                ts = (bps[i] - c) / s
+                if tl < ts and ts < tr:
+                    i_first = i
+                    break
+            if r0 != rc:
+                nr_first = (i_first + 1 if s > 0.0 else i_first) if i_first >= 0 else -1
+                if i_first >= 0 and nr_first == rc:
+                    suppressed += 1
+                    cur = rc
+                    skip = i_first
+                else:
+                    if n >= cap:
+                        return -1, 0
+                    ev_p[n], ev_t[n], ev_j[n], ev_r[n] = p, tl, j, r0
+                    n += 1
+            for ii in range(nb):
+                i = ii if s > 0.0 else nb - 1 - ii
+                ts = (bps[i] - c) / s
+                if not (tl < ts and ts < tr) or i == skip:
+                    continue
+                nr = i + 1 if s > 0.0 else i
+                if nr != cur:
+                    if n >= cap:
+                        return -1, 0
+                    ev_p[n], ev_t[n], ev_j[n], ev_r[n] = p, ts, j, nr
+                    n += 1
+                    cur = nr
+            carried[j] = cur
+    return n, suppressed
+
+
+@jit()
+def _plan(te, ev_p, ev_t, order, ekind_old, K, te_new, par, src, e_old, e_ev, e_n, row, arow):
+    """New edges and pieces, the kind of each new edge, and the rows of the product.
+
+    Edge kinds: 0 an old edge unchanged, 1 an old edge where units of this layer cross
+    too, 2 a new edge of one crossing, 3 a new edge of several crossings.  ``row[e]``
+    is the edge's row of the product (-1: kind 2 needs none), ``arow[i]`` the first of
+    the two rows (slopes, intercepts) of an anchor piece (-1: not an anchor).
+    """
+    P = te.shape[0] - 1
+    n = order.shape[0]
+    i = 0
+    k = 0
+    nrow = 0
+    last = 0
+    for p in range(P):
+        k0 = k
+        while k < n and ev_p[order[k]] == p and ev_t[order[k]] == te[p]:
+            k += 1
+        if p > 0:
+            e = i - 1
+            kind = 1 if k > k0 else 0
+            src[e] = kind
+            e_old[e] = p - 1
+            e_ev[e] = k0
+            e_n[e] = k - k0
+            row[e] = nrow
+            nrow += 1
+            cx = kind == 1 or ekind_old[p - 1] == 1
+            if cx or i - last >= K:
+                arow[i] = nrow
+                nrow += 2
+                last = i
+            else:
+                arow[i] = -1
+        else:
+            arow[0] = nrow
+            nrow += 2
+        te_new[i] = te[p]
+        par[i] = p
+        i += 1
+        while k < n and ev_p[order[k]] == p:
+            t = ev_t[order[k]]
+            k0 = k
+            while k < n and ev_p[order[k]] == p and ev_t[order[k]] == t:
+                k += 1
+            e = i - 1
+            e_old[e] = -1
+            e_ev[e] = k0
+            e_n[e] = k - k0
+            if k - k0 == 1:
+                src[e] = 2
+                row[e] = -1
+            else:
+                src[e] = 3
+                row[e] = nrow
+                nrow += 1
+            if src[e] == 3 or i - last >= K:
+                arow[i] = nrow
+                nrow += 2
+                last = i
+            else:
+                arow[i] = -1
+            te_new[i] = t
+            par[i] = p
+            i += 1
+    te_new[i] = te[P]
+    return i, nrow
+
+
+@jit()
+def _fill(first, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow, order, ev_j, ev_r,
+          evec_old, ekind_old, eds_old, edc_old, X, nneg, ecol, eds, edc, ekind):
+    """Rows of the product, walking the pieces with the running regions of this layer.
+
+    Edge rows: kind 0 ``g * v`` (``v`` the old edge's vector); kind 1
+    ``g_R * dS + (g_R - g_L) * S_left`` (``dS = v * ds`` for an old rank-one edge); kind 3
+    ``(g_R - g_L) * S``.  Anchor rows: ``g * S`` and ``g * C + o``.
+    """
+    Pn = par.shape[0]
+    w = first.shape[0]
+    cur = first.copy()
+    G = np.empty(w, np.float64)
+    O = np.empty(w, np.float64)
+    gl = np.empty(w, np.float64)
+    mark = np.full(w, -1, np.int64)
+    neg = 0
+    for j in range(w):
+        G[j] = gain[cur[j], j]
+        O[j] = offs[cur[j], j]
+        neg += cur[j] <= idx0
+    for i in range(Pn):
+        p = par[i]
+        if i > 0:
+            e = i - 1
+            kind = src[e]
+            k0 = e_ev[e]
+            k1 = k0 + e_n[e]
+            r = row[e]
+            eo = e_old[e]
+            if kind == 0:
+                for j in range(w):
+                    X[r, j] = G[j] * evec_old[eo, j]
+                ekind[e] = ekind_old[eo]
+                eds[e] = eds_old[eo]
+                edc[e] = edc_old[eo]
+            else:
+                for kk in range(k0, k1):
+                    j = ev_j[order[kk]]
+                    if mark[j] != e:
+                        mark[j] = e
+                        gl[j] = G[j]
+                if kind == 2:
+                    q = order[k0]
+                    j = ev_j[q]
+                    rn = ev_r[q]
+                    gB = gain[rn, j]
+                    oB = offs[rn, j]
+                    ecol[e] = j
+                    ekind[e] = 0
+                    eds[e] = (gB - G[j]) * S[p, j]
+                    edc[e] = _fma(gB - G[j], C[p, j], oB - O[j])
+                for kk in range(k0, k1):
+                    q = order[kk]
+                    j = ev_j[q]
+                    rn = ev_r[q]
+                    neg += np.int64(rn <= idx0) - np.int64(cur[j] <= idx0)
+                    cur[j] = rn
+                    G[j] = gain[rn, j]
+                    O[j] = offs[rn, j]
+                if kind == 1:
+                    f = eds_old[eo] if ekind_old[eo] == 0 else 1.0
+                    pl = par[i - 1]
+                    for j in range(w):
+                        X[r, j] = G[j] * (evec_old[eo, j] * f)
+                    for kk in range(k0, k1):
+                        j = ev_j[order[kk]]
+                        X[r, j] = G[j] * (evec_old[eo, j] * f) + (G[j] - gl[j]) * S[pl, j]
+                elif kind == 3:
+                    for j in range(w):
+                        X[r, j] = 0.0
+                    for kk in range(k0, k1):
+                        j = ev_j[order[kk]]
+                        X[r, j] = (G[j] - gl[j]) * S[p, j]
+                if kind != 2:
+                    ekind[e] = 1
+                    eds[e] = 1.0
+                    edc[e] = 0.0
+        nneg[i] = neg
+        a = arow[i]
+        if a >= 0:
+            for j in range(w):
+                X[a, j] = G[j] * S[p, j]
+                X[a + 1, j] = _fma(G[j], C[p, j], O[j])
+
+
+@jit()
+def _prefix(Y, b, WT, src, row, arow, ecol, ekind, eds, edc, evec, S2, C2):
+    """Next layer's edge vectors and the maps of every piece (double-double prefix sums)."""
+    Pn = S2.shape[0]
+    w2 = S2.shape[1]
+    for e in range(Pn - 1):
+        if src[e] == 2:
+            c = ecol[e]
+            for j in range(w2):
+                evec[e, j] = WT[c, j]
+        else:
+            r = row[e]
+            for j in range(w2):
+                evec[e, j] = Y[r, j]
+    sh = np.zeros(w2)
+    sl = np.zeros(w2)
+    ch = np.zeros(w2)
+    cl = np.zeros(w2)
+    for i in range(Pn):
+        a = arow[i]
+        if a >= 0:
+            for j in range(w2):
+                sh[j] = Y[a, j]
+                sl[j] = 0.0
+                ch[j], cl[j] = _two_sum(Y[a + 1, j], b[j])
+        else:
+            e = i - 1
+            ds = eds[e]
+            dc = edc[e]
+            for j in range(w2):
+                q = evec[e, j]
+                p = q * ds
+                pe = _fma(q, ds, -p)
+                s, se = _two_sum(sh[j], p)
+                se += sl[j] + pe
+                sh[j] = s + se
+                sl[j] = se - (sh[j] - s)
+                p = q * dc
+                pe = _fma(q, dc, -p)
+                s, se = _two_sum(ch[j], p)
+                se += cl[j] + pe
+                ch[j] = s + se
+                cl[j] = se - (ch[j] - s)
+        for j in range(w2):
+            S2[i, j] = sh[j] + sl[j]
+            C2[i, j] = ch[j] + cl[j]
+
+
+# ---------------------------------------------------------------------------------
+# the walk
+
+
+class LinePieces:
+    """The pieces of a network of a scalar ``t`` on ``[start, stop]``, from ``walk``.
+
+    Attributes
+    ----------
+    edges : (P + 1,) float64
+        Strictly increasing; ``edges[0] = start``, ``edges[-1] = stop``.  The interior
+        edges ``edges[1:-1]`` are the boundaries: places where some hidden unit crosses a
+        breakpoint (0, or its layer's clamp ``lo``/``hi``) so that its region changes.
+    slope, intercept : (P, out) float64
+        The output on the open piece ``edges[p] < t < edges[p+1]`` is
+        ``slope[p] * t + intercept[p]``.
+    negative_by_layer : (P, L) int32
+        Hidden units with ``z <= 0`` in each layer on each open piece.
+    cross_offsets : (P,) int64, cross_layer, cross_unit : (M,) int32
+        CSR: the (layer, unit) pairs crossing at interior edge ``e`` (at ``edges[e+1]``)
+        are ``cross_layer[cross_offsets[e]:cross_offsets[e+1]]`` and likewise units.
+    kink : (P - 1,) bool
+        Whether the output's slope changes at each interior edge: the change, carried as
+        its own vector through the layers (never a difference of rounded slopes), is
+        nonzero in some output.  A change that reaches only dead units or zero weights is
+        exactly zero: such an edge is a boundary, not a kink.
+    merged : int
+        Crossings that share their edge with another crossing because float64 puts them at
+        the same ``t`` (so the pieces between them, too short for float64, are counted here
+        instead of dropped).  Crossings that coincide exactly count too: float64 cannot tell
+        them from nearly coincident ones.  Equal to ``M - (P - 1)``.
+    suppressed : int
+        Pairs of crossings of one unit around an edge that only rounding made (the map on
+        the left crosses just before the edge, the one on the right just after it, in the
+        same direction); the region carried along is kept.  Zero in exact arithmetic.
+    start, stop : float
+    """
+
+    __slots__ = ("edges", "slope", "intercept", "negative_by_layer", "cross_offsets", "cross_layer",
+                 "cross_unit", "kink", "merged", "suppressed", "start", "stop")
+
+    def __init__(self, **kw):
+        for k, v in kw.items():
+            setattr(self, k, v)
+
+    @property
+    def pieces(self):
+        """Number of open pieces P (boundaries + 1)."""
+        return self.edges.shape[0] - 1
+
+    @property
+    def boundaries(self):
+        """Number of interior edges, P - 1."""
+        return self.edges.shape[0] - 2
+
+    @property
+    def kinks(self):
+        """Number of interior edges where the output's slope changes."""
+        return int(np.count_nonzero(self.kink))
+
+    def crossings(self, e):
+        """``(layer, unit)`` arrays of the crossings at interior edge ``e`` (``edges[e+1]``)."""
+        a, b = self.cross_offsets[e], self.cross_offsets[e + 1]
+        return self.cross_layer[a:b], self.cross_unit[a:b]
+
+    def __repr__(self):
+        return f"LinePieces(pieces={self.pieces}, kinks={self.kinks}, start={self.start}, stop={self.stop})"
+
+
+def _validate(widths, weights, biases, alpha, lo, hi):
+    widths = np.asarray(widths, np.int64)
+    if widths.ndim != 1 or widths.shape[0] < 2 or widths[0] != 1 or np.any(widths < 1):
+        raise ValueError("widths must be [1, h1, ..., hL, out] with positive entries")
+    L = widths.shape[0] - 2
+    nw = int(np.sum(widths[1:] * widths[:-1]))
+    nb = int(np.sum(widths[1:]))
+    if weights.shape != (nw,) or biases.shape != (nb,):
+        raise ValueError(f"weights and biases must have {nw} and {nb} entries")
+    if alpha.shape != (int(np.sum(widths[1:-1])),) or lo.shape != (L,) or hi.shape != (L,):
+        raise ValueError("alpha must have one entry per hidden unit, lo and hi one per hidden layer")
+    return widths, L
+
+
+def _anchor_spacing(fan_in):
+    # an anchor costs two rows of the product, an edge one row or none: every K-th piece
+    # keeps the anchors' share of the product small and the prefix sums short
+    return int(max(64, fan_in // 4))
+
+
+def walk(widths, weights, biases, alpha, lo, hi, start, stop):
+    """The pieces of a network of a scalar ``t`` on ``[start, stop]``, found exactly.
+
+    Parameters
+    ----------
+    widths, weights, biases, alpha, lo, hi
+        As for ``fastrelu.backends.reference.sweep_deep`` (flat arrays; float32 or
+        float64, walked in float64).  A layer with a finite clamp must have ``alpha == 1``.
+    start, stop : float
+        ``start <= stop``; either may be infinite.
+
+    Returns
+    -------
+    LinePieces
+    """
+    widths, L = _validate(widths, np.asarray(weights).ravel(), np.asarray(biases).ravel(),
+                          np.asarray(alpha).ravel(), np.asarray(lo).ravel(), np.asarray(hi).ravel())
+    from .reference import unpack_layers
+
+    weights = np.asarray(weights, np.float64).ravel()
+    biases = np.asarray(biases, np.float64).ravel()
+    alpha = np.asarray(alpha, np.float64).ravel()
+    lo = np.asarray(lo, np.float64).ravel()
+    hi = np.asarray(hi, np.float64).ravel()
+    start, stop = float(start), float(stop)
+    if not start <= stop:
+        raise ValueError(f"need start <= stop, got {start} and {stop}")
+    layers = unpack_layers(widths, weights, biases)
+
+    te = np.array([start, stop])
+    w0, b0 = layers[0]
+    S = np.ascontiguousarray(w0[:, 0])[None, :].copy()
+    C = b0[None, :].copy()
+    neg = np.zeros((1, 0), np.int32)
+    evec = np.zeros((0, S.shape[1]))
+    ekind = np.zeros(0, np.int8)
+    eds = np.zeros(0)
+    edc = np.zeros(0)
+    all_t, all_j, all_l = [], [], []
+    suppressed = 0
+    u0 = 0
+    for k in range(L):
+        h = S.shape[1]
+        al = alpha[u0 : u0 + h]
+        u0 += h
+        if (np.isfinite(lo[k]) or np.isfinite(hi[k])) and np.any(al != 1.0):
+            raise ValueError(f"layer {k}: a clamp (lo, hi) needs alpha == 1 for the whole layer")
+        if np.isfinite(lo[k]) and np.isfinite(hi[k]) and not lo[k] < hi[k]:
+            raise ValueError(f"layer {k}: need lo < hi")
+        bps, gain, offs, idx0 = _layer_tables(al, lo[k], hi[k])
+        P = S.shape[0]
+        # 1. scan
+        cap = 2 * (P + h) + 1024
+        first = np.empty(h, np.int8)
+        while True:
+            ev_p = np.empty(cap, np.int64)
+            ev_t = np.empty(cap, np.float64)
+            ev_j = np.empty(cap, np.int64)
+            ev_r = np.empty(cap, np.int8)
+            n, sup = _scan(te, S, C, bps, first, ev_p, ev_t, ev_j, ev_r)
+            if n >= 0:
+                break
+            cap *= 4
+        suppressed += sup
+        ev_p, ev_t, ev_j, ev_r = ev_p[:n], ev_t[:n], ev_j[:n], ev_r[:n]
+        order = np.lexsort((ev_t, ev_p))
+        all_t.append(ev_t)
+        all_j.append(ev_j)
+        all_l.append(np.full(n, k, np.int32))
+        # 2. split
+        W, b = layers[k + 1]
+        K = _anchor_spacing(h)
+        cap_p = P + n
+        te_new = np.empty(cap_p + 1)
+        par = np.empty(cap_p, np.int64)
+        src = np.empty(cap_p, np.int8)
+        e_old = np.empty(cap_p, np.int64)
+        e_ev = np.empty(cap_p, np.int64)
+        e_n = np.empty(cap_p, np.int64)
+        row = np.empty(cap_p, np.int64)
+        arow = np.empty(cap_p, np.int64)
+        Pn, nrow = _plan(te, ev_p, ev_t, order, ekind, K, te_new, par, src, e_old, e_ev, e_n, row, arow)
+        te_new, par, arow = te_new[: Pn + 1], par[:Pn], arow[:Pn]
+        src, e_old, e_ev, e_n, row = src[: Pn - 1], e_old[: Pn - 1], e_ev[: Pn - 1], e_n[: Pn - 1], row[: Pn - 1]
+        # 3. rows of the product, the product, the prefix sums
+        X = np.empty((nrow, h))
+        nneg = np.empty(Pn, np.int32)
+        ecol = np.zeros(Pn - 1, np.int64)
+        eds_n = np.empty(Pn - 1)
+        edc_n = np.empty(Pn - 1)
+        ekind_n = np.empty(Pn - 1, np.int8)
+        _fill(first, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow, order, ev_j, ev_r,
+              evec, ekind, eds, edc, X, nneg, ecol, eds_n, edc_n, ekind_n)
+        Y = X @ W.T
+        w2 = W.shape[0]
+        S2 = np.empty((Pn, w2))
+        C2 = np.empty((Pn, w2))
+        evec_n = np.empty((Pn - 1, w2))
+        WT = np.ascontiguousarray(W.T)
+        _prefix(Y, b, WT, src, row, arow, ecol, ekind_n, eds_n, edc_n, evec_n, S2, C2)
+        neg_n = np.empty((Pn, k + 1), np.int32)
+        neg_n[:, :k] = neg[par]
+        neg_n[:, k] = nneg
+        te, S, C, neg = te_new, S2, C2, neg_n
+        evec, ekind, eds, edc = evec_n, ekind_n, eds_n, edc_n
+    P = S.shape[0]
+    # kinks: the carried change of the output's slope
+    nz = np.any(evec != 0.0, axis=1)
+    kink = np.where(ekind == 0, nz & (eds != 0.0), nz)
+    # crossings, as CSR over the interior edges
+    if L:
+        ct = np.concatenate(all_t)
+        cj = np.concatenate(all_j)
+        cl = np.concatenate(all_l)
+    else:
+        ct, cj, cl = np.zeros(0), np.zeros(0, np.int64), np.zeros(0, np.int32)
+    ce = np.searchsorted(te, ct) - 1
+    o = np.lexsort((cj, cl, ce))
+    counts = np.bincount(ce, minlength=P - 1) if P > 1 else np.zeros(0, np.int64)
+    offsets = np.zeros(P, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return LinePieces(
+        edges=te, slope=S, intercept=C, negative_by_layer=neg,
+        cross_offsets=offsets, cross_layer=cl[o].astype(np.int32), cross_unit=cj[o].astype(np.int32),
+        kink=kink, merged=int(ct.shape[0] - (P - 1)), suppressed=int(suppressed), start=start, stop=stop,
+    )
+
+
+# ---------------------------------------------------------------------------------
+# the sweep
+
+_CHUNK = 1 << 16  # grid points per unit of parallel work
+_HITS = 64  # points on an edge remembered per chunk (more: that chunk is searched again)
+
+
+@jit()
+def _count_below(edges, x):
+    """Number of edges ``< x`` (binary search)."""
+    lo, hi = 0, edges.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if edges[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@jit(parallel=True)
+def _evaluate(t, edges, slope, icpt, neg, y, sl, negative, hits, nhits):
+    n = t.shape[0]
+    m = edges.shape[0]
+    out = slope.shape[1]
+    depth = neg.shape[1]
+    nchunks = (n + _CHUNK - 1) // _CHUNK
+    for c in numba.prange(nchunks):
+        i0 = c * _CHUNK
+        i1 = min(n, i0 + _CHUNK)
+        ascending = True
+        for i in range(i0 + 1, i1):
+            if t[i] < t[i - 1]:
+                ascending = False
+                break
+        k = _count_below(edges, np.float64(t[i0]))
+        cnt = 0
+        for i in range(i0, i1):
+            x = np.float64(t[i])
+            if ascending:
+                while k < m and edges[k] < x:  # merge walk: k only grows
+                    k += 1
+            else:
+                k = _count_below(edges, x)
+            if k == 0 or k >= m or edges[k] == x or x != x:
+                # on an edge (or outside, or NaN): evaluated directly afterwards
+                if cnt < _HITS:
+                    hits[c, cnt] = i
+                cnt += 1
+                continue
+            p = k - 1
+            for o in range(out):
+                s = slope[p, o]
+                y[i, o] = s * x + icpt[p, o]
+                sl[i, o] = s
+            for q in range(depth):
+                negative[i, q] = neg[p, q]
+        nhits[c] = cnt
+
+
+def _root(a):
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+# The last network's pieces, so that a sweep run chunk by chunk walks once.  Keyed on
+# the read-only arrays a Network owns (weakly: the entry dies with the network), never
+# on writeable arrays, whose contents could change under the same object.  Key and
+# value are published together, as one tuple, under the lock.
+_lock = threading.RLock()  # re-entrant: a weakref callback may run inside the lock
+_cache = [None]  # (refs, start, stop, LinePieces)
+
+
+def _drop(_ref=None):
+    with _lock:
+        _cache[0] = None
+
+
+def clear_cache():
+    """Forget the cached pieces (benchmarks that must time the walk call this)."""
+    _drop()
+
+
+def _pieces_for(params, start, stop):
+    roots = [_root(np.asarray(a)) for a in params]
+    cacheable = not any(r.flags.writeable for r in roots)
+    if cacheable:
+        with _lock:
+            entry = _cache[0]
+        if (entry is not None and all(ref() is r for ref, r in zip(entry[0], roots))
+                and entry[1] <= start and stop <= entry[2]):
+            return entry[3]
+    pieces = walk(*params, start, stop)
+    if cacheable:
+        entry = ([weakref.ref(r, _drop) for r in roots], start, stop, pieces)
+        with _lock:
+            _cache[0] = entry
+    return pieces
+
+
+def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
+    """The exact backend's deep sweep: the contract of ``fastrelu.backends.reference.sweep_deep``.
+
+    The network is walked once over ``[min t, max t]`` (``walk``; the last network's pieces
+    are cached), then each point reads its piece: ``y = slope * t + intercept`` in float64,
+    stored in ``t``'s dtype.  Points exactly on an edge of the walk (where the pattern may
+    change, the ends included) are evaluated directly by the reference, so at a breakpoint
+    the slope and counts follow PyTorch's convention (ReLU'(0) = 0, Hardtanh' = 0 at its ends).
+    """
+    from . import reference
+
+    n = t.shape[0]
+    if n == 0:
+        return
+    with np.errstate(invalid="ignore"):
+        t_lo, t_hi = np.nanmin(t) if not np.all(np.isnan(t)) else np.nan, np.nanmax(t) if not np.all(np.isnan(t)) else np.nan
+    params = (widths, weights, biases, alpha, lo, hi)
+    if np.isnan(t_lo):
+        idx = np.arange(n)
+    else:
+        lp = _pieces_for(params, float(t_lo), float(t_hi))
+        nchunks = (n + _CHUNK - 1) // _CHUNK
+        hits = np.empty((nchunks, _HITS), np.int64)
+        nhits = np.empty(nchunks, np.int64)
+        _evaluate(t, lp.edges, lp.slope, lp.intercept, lp.negative_by_layer, y, slope, negative, hits, nhits)
+        parts = []
+        for c in np.flatnonzero(nhits):
+            if nhits[c] <= _HITS:
+                parts.append(hits[c, : nhits[c]])
+            else:
+                i0 = c * _CHUNK
+                tt = np.asarray(t[i0 : i0 + _CHUNK], np.float64)
+                k = np.searchsorted(lp.edges, tt)
+                on = (k == 0) | (k >= lp.edges.shape[0]) | np.isnan(tt)
+                on |= lp.edges[np.minimum(k, lp.edges.shape[0] - 1)] == tt
+                parts.append(i0 + np.flatnonzero(on))
+        idx = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    if idx.shape[0]:
+        f = np.float64
+        yy = np.empty((idx.shape[0], y.shape[1]))
+        ss = np.empty_like(yy)
+        nn = np.empty((idx.shape[0], negative.shape[1]), np.int32)
+        reference.sweep_deep(np.asarray(t[idx], f), widths, np.asarray(weights, f), np.asarray(biases, f),
+                             np.asarray(alpha, f), np.asarray(lo, f), np.asarray(hi, f), yy, ss, nn)
+        y[idx], slope[idx], negative[idx] = yy, ss, nn
