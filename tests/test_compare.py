@@ -78,3 +78,46 @@ def test_different_grids_are_refused(ref):
     other = fastrelu.sweep(ref.network, num=2000, backend="numpy")
     with pytest.raises(ValueError, match="same grid"):
         compare(other, ref)
+
+
+@pytest.fixture(scope="module")
+def deep_ref():
+    net = fastrelu.Network.random([3, 64, 64, 64, 2], seed=1, activation="leaky_relu")
+    return fastrelu.sweep(net, along=([-1, 0, 1], [2, 1, -1]), num=3001, backend="numpy")
+
+
+def _altered_deep(res, **fields):
+    arrays = {f: np.array(getattr(res, f)) for f in ("x", "y", "slope", "negative", "negative_by_layer")}
+    for name, change in fields.items():
+        change(arrays[name])
+    return SweepResult(**arrays, network=res.network, backend="altered", along=res.along)
+
+
+def test_deep_rule_catches_a_layer_count_a_slope_and_a_value(deep_ref):
+    assert compare(deep_ref, deep_ref).ok
+    # one count off in the middle layer at a point away from every breakpoint (were it
+    # near one, the rule would exempt it and the first assertion below would fail)
+    far = 1500
+
+    def count_off(n):
+        n[far, 1] += 1
+
+    def slope_off(s):
+        s[far, 1] += 1e-8 * max(1.0, abs(s[far, 1]))
+
+    def value_off(y):
+        y[far, 0] += 1e-8 * max(1.0, abs(y[far, 0]))
+
+    assert compare(_altered_deep(deep_ref, negative_by_layer=count_off), deep_ref).negative_errors == 1
+    assert compare(_altered_deep(deep_ref, slope=slope_off), deep_ref).slope_errors == 1
+    assert compare(_altered_deep(deep_ref, y=value_off), deep_ref).y_errors == 1
+
+
+def test_deep_rule_tolerance_is_a_rounding_bound(deep_ref):
+    # float32 against float64 differs by far more than float64's rounding: caught
+    f32 = fastrelu.sweep(deep_ref.network, x=deep_ref.x, dtype="float32", backend="numpy")
+    as64 = SweepResult(
+        deep_ref.x, f32.y.astype(np.float64), f32.slope.astype(np.float64), f32.negative, network=deep_ref.network,
+        backend="f32", negative_by_layer=f32.negative_by_layer,
+    )
+    assert not compare(as64, deep_ref).ok

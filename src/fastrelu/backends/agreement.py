@@ -1,18 +1,22 @@
 """How closely a sweep must agree with the numpy reference: one rule for the tests and
 for ``fastrelu bench``.
 
-Two backends computing the same sweep may differ only by rounding:
+Two backends computing the same sweep may differ only by rounding.  The rule
+propagates, layer by layer, a bound on the size of every sum (``M``) and on its
+rounding error (``E``), at each grid point:
 
-* ``y``: every backend sums at most H + 2 rounded terms in some order, so each is
-  within ``gamma(H + 4) * S`` of the exact value, where ``gamma(n) = n*u/(1 - n*u)``,
-  ``u`` is the unit roundoff of the dtype and ``S = |b2| + sum_j |w2_j| * (|w1_j*x| +
-  |b1_j|)`` bounds every term and every partial sum.  Two backends therefore agree
-  within ``2 * gamma(H + 4) * S`` at every point.
-* ``slope`` likewise within ``2 * gamma(H + 2) * sum_j |w2_j * w1_j|``, and
-  ``negative`` exactly,
-* except at points within ``ulps`` roundings of a kink (some unit has
-  ``|w1_j*x + b1_j| <= ulps * u * (|w1_j*x| + |b1_j|)``), where rounding decides
-  which side of the kink the point is on and slope and count may legitimately differ.
+* a pre-activation ``z = W a + b`` of fan-in ``n`` is a sum of ``n + 1`` terms,
+  each a rounded product of (possibly rounded) numbers: its error is at most
+  ``gamma(n + 2) * M_z + |W| E_a``, where ``gamma(n) = n*u/(1 - n*u)``, ``u`` is
+  the unit roundoff of the dtype and ``M_z = |W| M_a + |b|``;
+* an activation multiplies value errors by at most ``max(1, |alpha|)``; the tangent
+  (the slope) is propagated the same way, through the slope factors of the units;
+* ``y`` of two backends then agree within ``2 * E_y`` at every point (for one hidden
+  layer this is ``2*gamma(H + 5)*S`` with ``S = |b2| + sum_j |w2_j|*(|w1_j*x| + |b1_j|)``),
+  ``slope`` within ``2 * E_slope``, and the counts of negative units exactly,
+* except at points where some pre-activation lies within ``ulps/2`` error bounds
+  of one of its activation's breakpoints (0, or a clamp's ends): there rounding
+  decides which side the point is on, and slope and counts may legitimately differ.
 """
 
 from dataclasses import dataclass
@@ -20,10 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 
 _BLOCK_ELEMENTS = 1 << 18
-
-
-def _gamma(n, u):
-    return n * u / (1.0 - n * u)
 
 
 @dataclass(frozen=True)
@@ -48,38 +48,76 @@ class Agreement:
         )
 
 
+def _gamma(n, u):
+    return n * u / (1.0 - n * u)
+
+
 def compare(result, reference, ulps=4):
     """Check ``result`` against ``reference`` (both ``SweepResult``s of one network and grid).
 
     Returns an ``Agreement``; see the module docstring for the rule.
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> from fastrelu.backends.agreement import compare
+    >>> net = fastrelu.Network.random([1, 16, 16, 2], seed=0)
+    >>> a = fastrelu.sweep(net, num=500, backend="numpy")
+    >>> compare(a, a).ok
+    True
     """
     if len(result) != len(reference) or not np.array_equal(result.x, reference.x):
         raise ValueError("result and reference are not on the same grid")
-    dtype = reference.dtype
-    u = float(np.finfo(dtype).eps) / 2
-    w1, b1, w2, b2, c, _ = (np.asarray(p, np.float64) for p in reference.network._kernel_params(dtype))
-    h = w1.shape[0]
-    tol_scale_y = 2 * _gamma(h + 4, u)
-    tol_slope = 2 * _gamma(h + 2, u) * float(np.sum(np.abs(c)))
+    net = reference.network
+    u = float(np.finfo(reference.dtype).eps) / 2
+    layers = [(w.astype(np.float64), b.astype(np.float64)) for w, b in net.layers]
+    forms = [act.kernel_form(w.shape[0]) for act, (w, _) in zip(net.activations, layers)]
+    out = net.out_features
     near = y_err = s_err = n_err = 0
     worst_y = worst_s = 0.0
-    rows = max(1, _BLOCK_ELEMENTS // h)
+    tiny = np.finfo(np.float64).tiny
+    rows = max(1, _BLOCK_ELEMENTS // max(net.widths))
     for i0 in range(0, len(reference), rows):
         sl = slice(i0, i0 + rows)
-        x = reference.x[sl].astype(np.float64)
-        wx = np.multiply.outer(x, w1)
-        mag = np.abs(wx) + np.abs(b1)
-        z = wx + b1
-        ambiguous = (np.abs(z) <= ulps * u * mag).any(axis=1)
-        tol_y = tol_scale_y * (abs(float(b2)) + mag @ np.abs(w2))
-        dy = np.abs(result.y[sl].astype(np.float64) - reference.y[sl].astype(np.float64))
-        ds = np.abs(result.slope[sl].astype(np.float64) - reference.slope[sl].astype(np.float64))
-        dy_ratio = dy / np.maximum(tol_y, np.finfo(np.float64).tiny)
-        ds_ratio = np.where(ambiguous, 0.0, ds / max(tol_slope, np.finfo(np.float64).tiny))
+        t = reference.x[sl].astype(np.float64)[:, None]
+        a, mag, err = t, np.abs(t), np.zeros_like(t)
+        da, dmag, derr = np.ones_like(t), np.ones_like(t), np.zeros_like(t)
+        ambiguous = np.zeros(t.shape[0], bool)
+        for k, (w, b) in enumerate(layers):
+            aw = np.abs(w)
+            z = a @ w.T + b
+            zmag = mag @ aw.T + np.abs(b)
+            zerr = _gamma(w.shape[1] + 2, u) * zmag + err @ aw.T
+            dz = da @ w.T
+            dzmag = dmag @ aw.T
+            dzerr = _gamma(w.shape[1] + 1, u) * dzmag + derr @ aw.T
+            if k == net.depth:
+                break
+            alpha, lo, hi = forms[k]
+            threshold = ulps / 2 * zerr
+            amb = np.abs(z) <= threshold
+            for edge in (lo, hi):  # clamps come with alpha = 1, so v = z
+                if np.isfinite(edge):
+                    amb |= np.abs(z - edge) <= threshold
+            ambiguous |= amb.any(axis=1)
+            on = z > 0
+            v = np.where(on, z, alpha * z)
+            a = np.clip(v, lo, hi)
+            factor = np.where(on, 1.0, alpha) * ((v > lo) & (v < hi))
+            gain = np.maximum(1.0, np.abs(alpha))
+            mag, err = zmag * gain, zerr * gain
+            da, dmag, derr = factor * dz, np.abs(factor) * dzmag, np.abs(factor) * dzerr
+        tol_y, tol_s = 2 * zerr, 2 * dzerr
+        dy = np.abs(result.y[sl].astype(np.float64).reshape(-1, out) - reference.y[sl].astype(np.float64).reshape(-1, out))
+        ds = np.abs(result.slope[sl].astype(np.float64).reshape(-1, out) - reference.slope[sl].astype(np.float64).reshape(-1, out))
+        dy_ratio = (dy / np.maximum(tol_y, tiny)).max(axis=1)
+        ds_ratio = np.where(ambiguous, 0.0, (ds / np.maximum(tol_s, tiny)).max(axis=1))
+        counts_differ = (result.negative_by_layer[sl] != reference.negative_by_layer[sl]).any(axis=1)
+        counts_differ |= result.negative[sl] != reference.negative[sl]
         near += int(ambiguous.sum())
-        y_err += int((dy > tol_y).sum())
-        s_err += int(((ds > tol_slope) & ~ambiguous).sum())
-        n_err += int(((result.negative[sl] != reference.negative[sl]) & ~ambiguous).sum())
+        y_err += int((dy_ratio > 1).sum())
+        s_err += int((ds_ratio > 1).sum())
+        n_err += int((counts_differ & ~ambiguous).sum())
         worst_y = max(worst_y, float(dy_ratio.max()))
         worst_s = max(worst_s, float(ds_ratio.max()))
     ok = y_err == s_err == n_err == 0
