@@ -205,7 +205,7 @@ def test_regions_agree_with_a_random_network_sweep():
 def test_regions_result_object():
     net = fastrelu.Network.random(40, seed=6)
     r = fastrelu.regions(net)
-    assert len(r) == 41 and repr(r) == "Regions(pieces=41, lo=-inf, hi=inf)"
+    assert len(r) == 41 and repr(r) == "Regions(pieces=41, kinks=40, boundaries=40, lo=-inf, hi=inf)"
     text = str(r)
     assert "more pieces" in text and len(text.splitlines()) == 22
     assert len(r.to_table().splitlines()) == 42

@@ -30,16 +30,25 @@ def _bound(v, name, default):
     return as_finite_scalar(v, name)
 
 
-def _check(net, start, stop):
-    if not isinstance(net, Network):
-        raise TypeError(f"net must be a fastrelu.Network, got {type(net).__name__}")
+def _check(net, start, stop, along):
+    """The network of one coordinate (a line folded in), and the interval, checked."""
+    from .._sweep import on_line
+
+    net, _ = on_line(net, along)
     start = _bound(start, "start", -np.inf)
     stop = _bound(stop, "stop", np.inf)
     if start == np.inf or stop == -np.inf:
         raise ValueError(f"start must be < +inf and stop > -inf, got start={start} and stop={stop}")
     if stop < start:
         raise ValueError(f"stop must be >= start, got start={start} and stop={stop}")
-    return start, stop
+    return net, start, stop
+
+
+def _walk(net, start, stop):
+    """The deep analysis: ``LinePieces`` of a network of a scalar (see ``backends.exact_deep``)."""
+    from ..backends.exact_deep import _pieces_for
+
+    return _pieces_for(net._deep_params(net.dtype), start, stop)
 
 
 def _analyse(net, lines=True):
@@ -51,7 +60,7 @@ def _analyse(net, lines=True):
     return ev, ev.ts[starts], change
 
 
-def kinks(net, start=None, stop=None, *, boundaries=False):
+def kinks(net, start=None, stop=None, *, along=None, boundaries=False):
     """The sorted x positions in ``[start, stop]`` where the network's slope changes.
 
     Parameters
@@ -59,10 +68,14 @@ def kinks(net, start=None, stop=None, *, boundaries=False):
     net : Network
     start, stop : float, optional
         Closed interval to look in; None (the default) means no limit on that side.
+    along : (x0, x1), optional
+        For a network of several inputs: the line ``x0 + t*(x1 - x0)``; positions are
+        then values of ``t``.
     boundaries : bool, default False
         If True, return every activation boundary instead: each distinct x where some
-        unit switches, including those where the slope does not change (``w2 == 0``,
-        cancelling switches, the linear activation).
+        unit of some layer crosses a breakpoint of its activation, including those where
+        the slope does not change (``w2 == 0``, cancelling switches, the linear
+        activation, a switch that feeds only units that are off).
 
     Returns
     -------
@@ -88,8 +101,16 @@ def kinks(net, start=None, stop=None, *, boundaries=False):
     array([0., 1.])
     >>> fastrelu.kinks(net, start=0.5)
     array([], dtype=float64)
+    >>> deep = fastrelu.Network.random([2, 8, 8, 1], seed=0)
+    >>> t = fastrelu.kinks(deep, along=([0, 0], [1, 1]), start=0, stop=1)
+    >>> bool(((t > 0) & (t < 1)).all())
+    True
     """
-    start, stop = _check(net, start, stop)
+    net, start, stop = _check(net, start, stop, along)
+    if net._scalar_form() is None:
+        lp = _walk(net, start, stop)
+        inner = lp.edges[1:-1]
+        return (inner if boundaries else inner[lp.kink]).copy()
     _, pos, change = _analyse(net, lines=False)
     if not boundaries:
         pos = pos[change != 0]
@@ -104,23 +125,55 @@ class Regions:
     lo, hi : ndarray of float64
         Ends of each piece; ``hi[i] == lo[i + 1]``, ``lo[0]`` and ``hi[-1]`` are the
         interval asked for (possibly infinite).
-    slope, intercept : ndarray of float64
-        The line on the open piece ``(lo, hi)``, each rounded once from an exact sum.
+    slope, intercept : ndarray of float64, shape (P,) or (P, out)
+        The line on the open piece ``(lo, hi)`` (one column per output when there are
+        several).
     negative : ndarray of int32
-        Number of units with pre-activation ``<= 0`` on the open piece, or -1 where
-        that count is not constant on it (an activation boundary that is not a kink
-        lies inside; ``regions(..., boundaries=True)`` splits there too).
+        Number of hidden units, over all layers, with pre-activation ``<= 0`` on the
+        open piece, or -1 where that count is not constant on it (an activation
+        boundary that is not a kink lies inside; ``regions(..., boundaries=True)``
+        splits there too).
+    negative_by_layer : ndarray of int32, shape (P, depth)
+        The same per hidden layer (-1 where not constant).
+    n_boundaries, n_kinks : int
+        Activation-pattern changes strictly inside the interval, and how many of them
+        are kinks of the output: the two differ, since a unit can switch where its
+        change feeds only units that are off, or where changes cancel.
+    merged : int
+        Switches that share their position with another because float64 cannot tell
+        their positions apart: pieces too short for float64, counted, not dropped.
 
-    ``len(regions)`` is the number of pieces; ``str()`` / ``to_table()`` print them.
+    ``len(regions)`` is the number of pieces; ``str()`` / ``to_table()`` print them;
+    ``switching(i)`` lists the units that switch where piece ``i`` ends.
     """
 
-    __slots__ = ("lo", "hi", "slope", "intercept", "negative")
+    __slots__ = ("lo", "hi", "slope", "intercept", "negative", "negative_by_layer", "n_boundaries", "n_kinks", "merged", "_switching")
 
-    def __init__(self, lo, hi, slope, intercept, negative):
+    def __init__(self, lo, hi, slope, intercept, negative, *, negative_by_layer=None, n_boundaries=0, n_kinks=0, merged=0, switching=None):
         self.lo, self.hi, self.slope, self.intercept = (np.asarray(a, np.float64) for a in (lo, hi, slope, intercept))
         self.negative = np.asarray(negative, np.int32)
-        for a in (self.lo, self.hi, self.slope, self.intercept, self.negative):
+        self.negative_by_layer = self.negative[:, None] if negative_by_layer is None else np.asarray(negative_by_layer, np.int32)
+        for a in (self.lo, self.hi, self.slope, self.intercept, self.negative, self.negative_by_layer):
             a.flags.writeable = False
+        self.n_boundaries, self.n_kinks, self.merged = int(n_boundaries), int(n_kinks), int(merged)
+        self._switching = switching
+
+    def switching(self, i):
+        """``(layer, unit)`` arrays of the hidden units that switch at ``hi[i]``, the end of piece ``i``.
+
+        Layers count hidden layers from 0; units are rows of that layer's weight.
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> r = fastrelu.regions(fastrelu.Network([1.0, 2.0], [-1.0, -2.0], [1.0, 1.0]), 0, 3)
+        >>> r.switching(0)   # both units switch at x = 1
+        (array([0, 0], dtype=int32), array([0, 1], dtype=int32))
+        """
+        if not 0 <= i < len(self) - 1:
+            raise IndexError(f"piece {i} has no boundary at its end: pieces 0 to {len(self) - 2} end at one")
+        layer, unit = self._switching(i)
+        return np.asarray(layer, np.int32), np.asarray(unit, np.int32)
 
     def __len__(self):
         return self.lo.shape[0]
@@ -136,7 +189,10 @@ class Regions:
               -inf           1           0           0         1
                  1         inf           2          -2         0
         """
-        head = f"{'lo':>10}  {'hi':>10}  {'slope':>10}  {'intercept':>10}  {'negative':>8}"
+        if self.slope.ndim == 2:  # several outputs: the first one's line
+            head = f"{'lo':>10}  {'hi':>10}  {'slope[0]':>10}  {'icpt[0]':>10}  {'negative':>8}"
+        else:
+            head = f"{'lo':>10}  {'hi':>10}  {'slope':>10}  {'intercept':>10}  {'negative':>8}"
         rows = range(len(self))
         if max_rows is not None and len(self) > max_rows:
             keep = max(max_rows // 2, 1)
@@ -148,7 +204,8 @@ class Regions:
                 continue
             n = int(self.negative[i])
             lines.append(
-                f"{self.lo[i]:>10.6g}  {self.hi[i]:>10.6g}  {self.slope[i]:>10.6g}  {self.intercept[i]:>10.6g}  "
+                f"{self.lo[i]:>10.6g}  {self.hi[i]:>10.6g}  {self.slope.reshape(len(self), -1)[i, 0]:>10.6g}  "
+                f"{self.intercept.reshape(len(self), -1)[i, 0]:>10.6g}  "
                 f"{'varies' if n < 0 else n:>8}"
             )
         return "\n".join(lines)
@@ -159,10 +216,10 @@ class Regions:
     def __repr__(self):
         if not len(self):
             return "Regions(pieces=0)"
-        return f"Regions(pieces={len(self)}, lo={self.lo[0]:g}, hi={self.hi[-1]:g})"
+        return f"Regions(pieces={len(self)}, kinks={self.n_kinks}, boundaries={self.n_boundaries}, lo={self.lo[0]:g}, hi={self.hi[-1]:g})"
 
 
-def regions(net, start=None, stop=None, *, boundaries=False):
+def regions(net, start=None, stop=None, *, along=None, boundaries=False):
     """The linear pieces of ``net`` covering ``[start, stop]``.
 
     Parameters
@@ -170,6 +227,9 @@ def regions(net, start=None, stop=None, *, boundaries=False):
     net : Network
     start, stop : float, optional
         The interval to cover; None (the default) means no limit on that side.
+    along : (x0, x1), optional
+        For a network of several inputs: the line ``x0 + t*(x1 - x0)``; the pieces are
+        then intervals of ``t``.
     boundaries : bool, default False
         If True, split at every activation boundary (so that each piece has a single
         activation pattern) rather than only at kinks; neighbouring pieces may then
@@ -198,24 +258,63 @@ def regions(net, start=None, stop=None, *, boundaries=False):
              0           1          -1         3.5         0
              1           5           2         0.5         1
     """
-    start, stop = _check(net, start, stop)
+    net, start, stop = _check(net, start, stop, along)
+    if net._scalar_form() is None:
+        return _deep_regions(net, start, stop, boundaries)
     ev, pos, change = _analyse(net)
-    cuts = pos if boundaries else pos[change != 0]
-    cuts = cuts[(cuts > start) & (cuts < stop)]
+    inner = (pos > start) & (pos < stop)
+    cuts = pos[inner] if boundaries else pos[inner & (change != 0)]
     lo = np.concatenate(([start], cuts))
     hi = np.concatenate((cuts, [stop]))
     # the open piece (lo, hi) has every switch at or left of lo applied, none of the rest
     k = np.searchsorted(ev.ts, lo, side="right")
     inside = np.searchsorted(ev.ts, hi, side="left") - k  # switches strictly inside the piece
     negative = np.where(inside == 0, ev.neg[k], -1)
-    return Regions(lo, hi, ev.state[k, 0], ev.state[k, 2], negative)
+    in_range = (ev.ts > start) & (ev.ts < stop)
+    switch_at = -net.b1 / np.where(net.w1 == 0, np.inf, net.w1).astype(np.float64) + 0.0  # as prepare() rounds them
+
+    def switching(i):
+        units = np.flatnonzero((switch_at == hi[i]) & (net.w1 != 0))
+        return np.zeros(units.shape[0], np.int32), units
+
+    return Regions(
+        lo, hi, ev.state[k, 0], ev.state[k, 2], negative, n_boundaries=int(inner.sum()),
+        n_kinks=int((inner & (change != 0)).sum()), merged=int(in_range.sum() - inner.sum()), switching=switching,
+    )
+
+
+def _deep_regions(net, start, stop, boundaries):
+    """``regions`` of any other network, from the layer-by-layer walk."""
+    lp = _walk(net, start, stop)
+    keep = np.ones(lp.boundaries, bool) if boundaries else lp.kink
+    starts = np.concatenate(([0], np.flatnonzero(keep) + 1))  # first fine piece of each piece
+    ends = np.concatenate((starts[1:], [lp.pieces]))  # one past its last fine piece
+    by_layer = lp.negative_by_layer
+    total = by_layer.sum(axis=1, dtype=np.int32)
+
+    def constant(v):  # the value on each piece, -1 where the fine pieces inside differ
+        same = np.minimum.reduceat(v, starts, axis=0) == np.maximum.reduceat(v, starts, axis=0)
+        return np.where(same, v[starts], -1)
+
+    slope, intercept = lp.slope[starts], lp.intercept[starts]
+    if net.out_features == 1:
+        slope, intercept = slope[:, 0], intercept[:, 0]
+    return Regions(
+        lp.edges[starts], lp.edges[ends], slope, intercept, constant(total), negative_by_layer=constant(by_layer),
+        n_boundaries=lp.boundaries, n_kinks=lp.kinks, merged=lp.merged, switching=lambda i: lp.crossings(ends[i] - 1),
+    )
 
 
 def prefer_exact(net, n):
     """Whether ``backend="auto"`` should run the exact backend for ``net`` over ``n`` points.
 
-    It applies to every ``Network`` (one hidden layer, piecewise-linear activation).
+    Deep networks: when there are more points than hidden units.  The walk costs about
+    one row of each layer's matrix product per piece, and a line through a network
+    crosses in the order of one piece per hidden unit (Hanin and Rolnick, 2019), while
+    the per-point kernels pay a full row per point.
     """
+    if net._scalar_form() is None:
+        return n is None or n > net.hidden
     # Measured against the cffi kernel, float64, 2 threads, best of 40, switch points
     # sorted afresh every call (benchmarks/README.md):
     #   H=1..16:  cffi 0.07-0.13 ms vs exact 0.10-0.16 ms at N <= 1e4 (exact pays ~30 us
