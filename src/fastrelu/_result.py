@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .model.network import Network, _open_npz
+from .model.network import Network, _open_for_writing, _open_npz
 from ._validate import readonly
 
 _FORMAT = "fastrelu.SweepResult/1"
@@ -120,10 +120,11 @@ class SweepResult:
         """
         net = {"network_" + k: v for k, v in self.network._arrays().items()}
         line = {} if self.along is None else {"along_x0": self.along[0], "along_x1": self.along[1]}
-        np.savez(
-            path, format=np.array(_FORMAT), x=self.x, y=self.y, slope=self.slope, negative=self.negative,
-            negative_by_layer=self.negative_by_layer, backend=np.array(self.backend), **line, **net,
-        )
+        with _open_for_writing(path) as f:
+            np.savez(
+                f, format=np.array(_FORMAT), x=self.x, y=self.y, slope=self.slope, negative=self.negative,
+                negative_by_layer=self.negative_by_layer, backend=np.array(self.backend), **line, **net,
+            )
 
     @classmethod
     def load(cls, path):

@@ -12,19 +12,58 @@ from ._result import SweepResult
 from ._validate import as_dtype, as_positive_int
 
 
+# (limit, usage) files of cgroup v2, then v1
+CGROUP_FILES = (
+    ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+    ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"),
+)
+
+
+def _cgroup_room():
+    """Bytes the process's cgroup (v2, else v1) still lets it allocate, or None without a limit."""
+    for limit_file, usage_file in CGROUP_FILES:
+        try:
+            with open(limit_file) as f:
+                limit = f.read().strip()
+            with open(usage_file) as f:
+                usage = int(f.read().strip())
+        except (OSError, ValueError):
+            continue
+        if limit == "max" or int(limit) >= 1 << 60:  # v1 says "no limit" with a huge number
+            return None
+        return max(int(limit) - usage, 0)
+    return None
+
+
 def _available_memory():
-    """Bytes of memory available now, or None where that cannot be told."""
+    """Bytes of memory available now (the host's, capped by a cgroup limit such as a
+    container's or a Dask pod's), or None where that cannot be told."""
+    host = None
     try:
         with open("/proc/meminfo") as f:
             for line in f:
                 if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                    host = int(line.split()[1]) * 1024
+                    break
     except OSError:
         pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
+    if host is None:
+        try:
+            host = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            host = None
+    room = _cgroup_room()
+    if host is None or room is None:
+        return host if room is None else room
+    return min(host, room)
+
+
+def _allocation_error(need):
+    """The MemoryError to raise when an allocation fails although the check let it through."""
+    return MemoryError(
+        f"could not allocate {need / 2**30:,.1f} GiB for the sweep's outputs (the available memory could not be "
+        "read on this system, so it was not checked in advance); use fewer points, or out='result.zarr'"
+    )
 
 
 def _check_memory(n, dtype, net=None):
@@ -33,6 +72,8 @@ def _check_memory(n, dtype, net=None):
     # x, y, slope; negative and its split by layer
     per_point = dtype.itemsize * (1 + 2 * out) + np.dtype(np.int32).itemsize * (1 + (depth if depth > 1 else 0))
     need = n * per_point
+    if net is not None and net._scalar_form() is not None and net.hidden >= 8:
+        need += net.hidden * 96  # the exact backend's sorted switch points and prefix sums
     available = _available_memory()
     if available is not None and need > available:
         raise ValueError(
@@ -40,6 +81,7 @@ def _check_memory(n, dtype, net=None):
             f"negative, but only {available / 2**30:,.1f} GiB of memory is available; use fewer points, "
             "or out='result.zarr' to write it to disk chunk by chunk"
         )
+    return need
 
 
 def magnitudes(net, xmax):
@@ -56,18 +98,31 @@ def magnitudes(net, xmax):
     return bounds
 
 
-def _check_range(net, xmax, dtype):
-    """Refuse a network and grid (``|t| <= xmax``) whose pre-activations, output or slope
-    could overflow ``dtype``."""
+def check_inputs(net, x):
+    """Refuse inputs ``x`` (rows, in) at which ``net`` could overflow its dtype (for ``net(x)``)."""
+    xmax = float(np.max(np.abs(x)))
+    if net.in_features == 1:
+        _check_range(net, xmax, net.dtype, slopes=False)
+    else:  # the first layer's pre-activations bound the rest: check them as a scalar network would
+        first = np.abs(net.layers[0].weight.astype(np.float64)).sum(axis=1) * xmax
+        scale = float(first.max()) if first.size else 0.0
+        w, b = net.layers[0]
+        unit = Network._make([(np.ones((w.shape[0], 1)), b), *net.layers[1:]], net.activations)
+        _check_range(unit, scale, net.dtype, slopes=False)
+
+
+def _check_range(net, xmax, dtype, slopes=True):
+    """Refuse a network and grid (``|t| <= xmax``) whose pre-activations, output or
+    (with ``slopes``) slope could overflow ``dtype``."""
     limit = float(np.finfo(dtype).max) / 4
     if not np.isfinite(xmax) or xmax >= limit:
         raise ValueError(f"the grid reaches |x| = {xmax:g}, beyond the range of {dtype.name}; use a narrower grid or float64")
     for k, (w, b) in enumerate(net.layers):
         if max(float(np.abs(w).max()), float(np.abs(b).max())) >= limit:
-            raise ValueError(f"layers[{k}]'s weights are beyond the range of {dtype.name}; use float64")
+            raise ValueError(f"layers[{k}]'s weights could overflow {dtype.name} (they are beyond its range); use float64")
     for k, (value, slope) in enumerate(zip(magnitudes(net, xmax), magnitudes(net, 1.0))):
         # the slope's bound is the value's bound of the network without biases at |t| = 1
-        if not (np.max(value) < limit and np.max(slope) < limit):
+        if not (np.max(value) < limit and (not slopes or np.max(slope) < limit)):
             where = "output" if k == net.depth else f"layer {k} pre-activations"
             raise ValueError(
                 f"the network's {where} could overflow {dtype.name} on this grid "
@@ -110,6 +165,8 @@ def plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along=No
     dtype = net.dtype if dtype is None else as_dtype(dtype)
     if threads is not None:
         threads = as_positive_int(threads, "threads")
+        if threads > MAX_THREADS:
+            raise ValueError(f"threads must be at most {MAX_THREADS}, got {threads}")
     if x is not None and (start is not None or stop is not None):
         raise TypeError("give the grid either as x or as start/stop, not both")
     start, stop = default_range(start, stop, along)
@@ -121,6 +178,7 @@ def plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along=No
     return _Plan(net, along, grid, dtype, name, kernel, threads)
 
 
+MAX_THREADS = 1024  # more only oversubscribes the cores (and overflows OpenMP's int)
 DEFAULT_LINE_POINTS = 20_001  # along a line: as many points as the classic demo's grid
 
 
@@ -235,18 +293,28 @@ def sweep(
     ((1001, 2), (1001, 2), (1001, 2))
     """
     plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along)
-    if out is not None and not str(out).endswith(".npz"):
+    if out is not None and not is_npz(out):
         from .store.zarr_store import sweep_to_store
 
         return sweep_to_store(plan, out, chunk=chunk, client=client, progress=progress, overwrite=overwrite)
     for name, value in (("chunk", chunk), ("client", client), ("progress", progress or None), ("overwrite", overwrite or None)):
         if value is not None:
             raise TypeError(f"{name} goes with a Zarr store: out='result.zarr'")
-    _check_memory(plan.grid.n, plan.dtype, plan.net)
-    res = run(plan)
+    need = _check_memory(plan.grid.n, plan.dtype, plan.net)
+    try:
+        res = run(plan)
+    except MemoryError:
+        if _available_memory() is None:
+            raise _allocation_error(need) from None
+        raise
     if out is not None:
         res.save(out)
     return res
+
+
+def is_npz(path):
+    """Whether ``path`` names an ``.npz`` file (any case, as the command line reads it)."""
+    return str(path).lower().endswith(".npz")
 
 
 def sweep_chunks(net, start=None, stop=None, step=None, *, chunk, num=None, x=None, along=None, backend="auto", dtype=None, threads=None):

@@ -114,7 +114,8 @@ def kinks(net, start=None, stop=None, *, along=None, boundaries=False):
     _, pos, change = _analyse(net, lines=False)
     if not boundaries:
         pos = pos[change != 0]
-    return pos[(pos >= start) & (pos <= stop)].copy()
+    # a switch point beyond float64's range (|b1/w1| overflows) is at no finite x
+    return pos[(pos >= start) & (pos <= stop) & np.isfinite(pos)].copy()
 
 
 class Regions:
@@ -271,7 +272,8 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False):
     inside = np.searchsorted(ev.ts, hi, side="left") - k  # switches strictly inside the piece
     negative = np.where(inside == 0, ev.neg[k], -1)
     in_range = (ev.ts > start) & (ev.ts < stop)
-    switch_at = -net.b1 / np.where(net.w1 == 0, np.inf, net.w1).astype(np.float64) + 0.0  # as prepare() rounds them
+    with np.errstate(over="ignore", under="ignore"):  # as prepare() rounds them
+        switch_at = -net.b1.astype(np.float64) / np.where(net.w1 == 0, np.inf, net.w1).astype(np.float64) + 0.0
 
     def switching(i):
         units = np.flatnonzero((switch_at == hi[i]) & (net.w1 != 0))

@@ -225,7 +225,8 @@ def prepare(w1, b1, w2, b2, alpha, lines=True):
     units = np.empty((idx.shape[0], 3), np.float64)
     for col, a in enumerate((w1, b1, w2)):
         units[:, col] = a[idx]
-    t = -units[:, 1] / units[:, 0] + 0.0
+    with np.errstate(over="ignore", under="ignore"):  # a switch beyond float64 is +-inf: never at a finite x
+        t = -units[:, 1] / units[:, 0] + 0.0
     pos, ts = _sort_switches(t)
     m = ts.shape[0]
     sw1, sb1, sw2 = (np.empty(m, np.float64) for _ in range(3))

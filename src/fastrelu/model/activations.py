@@ -88,6 +88,16 @@ class Activation:
             raise ValueError(f"hardtanh needs min_val < max_val, got {values['min_val']} and {values['max_val']}")
         self.name, self.params = name, values
 
+    def astype(self, dtype):
+        """The same activation with its parameters rounded to ``dtype``: a float32 network
+        computes with float32 slopes and clamps, so it stores exactly those."""
+        dtype = np.dtype(dtype)
+        if dtype == np.float64:
+            return self
+        params = {k: np.asarray(v, dtype).astype(np.float64) for k, v in self.params.items()}
+        params = {k: (v if v.ndim else float(v)) for k, v in params.items()}
+        return Activation(self.name, **params)
+
     # -- the kernels' form -----------------------------------------------------------
     def kernel_form(self, width):
         """``(alpha, lo, hi)``: per-unit slopes for ``z <= 0`` (float64, shape ``(width,)``)

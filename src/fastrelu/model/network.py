@@ -88,7 +88,7 @@ class Network:
 
     def _setup(self, layers, activations):
         self._layers = tuple(Layer(_frozen_copy(w), _frozen_copy(b)) for w, b in layers)
-        self._activations = tuple(activations)
+        self._activations = tuple(act.astype(self.dtype) for act in activations)
         for k, act in enumerate(self._activations):
             act.kernel_form(self._layers[k].bias.shape[0])  # a PReLU with the wrong number of slopes fails here
         self._derived = {}
@@ -442,6 +442,10 @@ class Network:
                 raise ValueError(f"x must have {n_in} features in its last axis, got shape {x.shape}")
             batch = x.shape[:-1]
         flat = as_float_array(x.reshape(-1, n_in), "x", self.dtype, ndim=2)
+        if flat.size:
+            from .._sweep import check_inputs
+
+            check_inputs(self, flat)
         y = forward(self, flat)
         return y.reshape(batch if self.out_features == 1 else (*batch, self.out_features))
 
@@ -464,7 +468,8 @@ class Network:
         >>> Network.load(path) == net
         True
         """
-        np.savez(path, format=np.array(_FORMAT), **self._arrays())
+        with _open_for_writing(path) as f:
+            np.savez(f, format=np.array(_FORMAT), **self._arrays())
 
     @classmethod
     def load(cls, path):
@@ -521,6 +526,17 @@ def _activation_list(activations, depth):
     if len(activations) != depth:
         raise ValueError(f"{len(activations)} activations given for {depth} hidden layers")
     return [as_activation(a, f"activations[{k}]") for k, a in enumerate(activations)]
+
+
+def _open_for_writing(path):
+    """``path`` opened for writing as it is named (``numpy.savez`` given a name would add ``.npz``
+    to ``R.NPZ``), with one clear error for a bad one."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    try:
+        return open(path, "wb")
+    except OSError as exc:
+        raise ValueError(f"cannot write {os.fspath(path)!r}: {exc.strerror or exc}") from None
 
 
 def _open_npz(path, what):

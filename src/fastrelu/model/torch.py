@@ -177,7 +177,11 @@ def from_torch(module, *, dtype=None):
 
 
 def to_torch(net):
-    """The network as a ``torch.nn.Sequential`` in the network's dtype (see ``Network.to_torch``)."""
+    """The network as a ``torch.nn.Sequential`` in the network's dtype (see ``Network.to_torch``).
+
+    The ``"linear"`` activation becomes ``nn.Identity``, so ``from_torch`` reads such a
+    model back with its affine layers composed: the same function, fewer layers.
+    """
     torch = _torch()
     tdtype = torch.float64 if net.dtype == np.float64 else torch.float32
     modules = []

@@ -16,13 +16,20 @@ Layout of a store (a Zarr v3 group):
   A sweep started again finishes the chunks whose flag is missing;
 * attributes: the format, the grid, dtype, chunk, backend, activations and line,
   and a fingerprint of all of them with the network's weights, so that a store made by
-  another request is refused rather than overwritten.
+  another request is refused rather than overwritten; and a request id, new for every
+  store made, that each Dask task checks before it writes, so that a task of an
+  abandoned request can never write into the store that replaced it.
+
+A store is created attributes last: ``{"format": FORMAT, "fingerprint": None}``
+marks one whose creation was interrupted, which holds no result and is replaced.
 """
 
 import hashlib
 import json
 import os
+import threading
 import time
+import uuid
 
 import numpy as np
 
@@ -78,6 +85,8 @@ def _open_existing(path, fingerprint, overwrite):
     if attrs.get("format") != FORMAT:
         # never replace what fastrelu did not write: zarr's mode="w" deletes the folder
         raise ValueError(f"out={os.fspath(path)!r} exists and is not a fastrelu result store; choose another path")
+    if attrs.get("fingerprint") is None:  # its creation was interrupted: no result in it
+        return None
     if attrs.get("fingerprint") != fingerprint:
         if overwrite:
             return None
@@ -95,6 +104,7 @@ def _create(path, plan, chunk, fingerprint):
         root = zarr.open_group(path, mode="w")
     except (OSError, PermissionError) as exc:
         raise ValueError(f"cannot write out={os.fspath(path)!r}: {exc}") from None
+    root.attrs.update({"format": FORMAT, "fingerprint": None})  # "being made": replaceable if we stop here
     net = plan.net
     out = () if net.out_features == 1 else (net.out_features,)
     shapes = {"x": (), "y": out, "slope": out, "negative": (), "negative_by_layer": (net.depth,)}
@@ -116,7 +126,7 @@ def _create(path, plan, chunk, fingerprint):
         {
             "format": FORMAT, "fingerprint": fingerprint, "grid": plan.grid.params(), "n": n,
             "dtype": dtype.name, "chunk": chunk, "backend": plan.backend, "activations": activations,
-            "along": _line_attr(plan.along),
+            "along": _line_attr(plan.along), "request": uuid.uuid4().hex,
         }
     )
     return root
@@ -134,47 +144,64 @@ def _along_from(root):
     return None if along is None else tuple(np.array(a, np.float64) for a in along)
 
 
-def _plan_from(root, threads=None):
-    """Rebuild the sweep's plan from a store (on a Dask worker, say)."""
+# A Dask worker's plans, one per store request: the network is read from the store
+# once per worker, not once per task, and stays the same object, so the exact
+# backend's cache of its sorted switch points (keyed on the network's arrays) hits.
+_plans = {}
+_plans_lock = threading.Lock()
+
+
+def _plan_from(root):
+    """Rebuild the sweep's plan from a store, without the points of an explicit grid."""
     from ..backends.registry import select
     from .._sweep import _Plan
 
     attrs = root.attrs
-    net = _network_from(root)
-    grid = Grid(attrs["n"], points=root["points"][:]) if attrs["grid"] is None else Grid(**attrs["grid"])
-    name, kernel = select(attrs["backend"], net)
-    return _Plan(net, _along_from(root), grid, np.dtype(attrs["dtype"]), name, kernel, threads)
+    key = attrs["request"]
+    with _plans_lock:
+        plan = _plans.get(key)
+    if plan is None:
+        net = _network_from(root)
+        # an explicit grid's points stay in the store: each task reads its own slice
+        grid = Grid(attrs["n"]) if attrs["grid"] is None else Grid(**attrs["grid"])
+        name, kernel = select(attrs["backend"], net)
+        # on a worker each task runs its kernel on one thread: the worker's T threads
+        # run T tasks at once, so kernel threads x tasks never exceed T
+        plan = _Plan(net, _along_from(root), grid, np.dtype(attrs["dtype"]), name, kernel, 1)
+        with _plans_lock:
+            _plans.clear()  # one request at a time per worker: keep only the newest
+            _plans[key] = plan
+    return plan
 
 
-def write_chunk(root, plan, chunk, k):
-    """Compute chunk ``k``, write its arrays, then mark it done."""
+def write_chunk(root, plan, chunk, k, points_in_store=False):
+    """Compute chunk ``k``, write its arrays, then mark it done.
+
+    ``points_in_store``: the plan's grid is a placeholder for the store's ``points``,
+    of which only this chunk's are read.
+    """
     from .._sweep import run
 
     lo = k * chunk
-    res = run(plan, lo, min(lo + chunk, plan.grid.n))
+    hi = min(lo + chunk, plan.grid.n)
+    if points_in_store:
+        res = run(plan._replace(grid=Grid(hi - lo, points=root["points"][lo:hi])))
+    else:
+        res = run(plan, lo, hi)
     for name in FIELDS:
         root[name][lo : lo + len(res)] = getattr(res, name)
     root["done"][k] = True
     return len(res)
 
 
-def _worker_threads():
-    """The Dask worker's own thread budget (so workers x threads never exceeds the
-    cores), or None outside a worker."""
-    try:
-        from distributed import get_worker
-
-        return get_worker().state.nthreads
-    except (ImportError, ValueError, AttributeError):
-        return None
-
-
-def _dask_task(path, k, threads):
-    """One chunk on a Dask worker: everything it needs is read from the store."""
+def _dask_task(path, k, request):
+    """One chunk on a Dask worker: everything it needs is read from the store, and it
+    writes only if the store still holds the request it was sent for."""
     zarr = _zarr()
     root = zarr.open_group(path, mode="r+")
-    plan = _plan_from(root, _worker_threads() if threads is None else threads)
-    return write_chunk(root, plan, root.attrs["chunk"], k)
+    if root.attrs.get("request") != request:
+        raise RuntimeError(f"{path!r} now holds another sweep; chunk {k} of the old request was not written")
+    return write_chunk(root, _plan_from(root), root.attrs["chunk"], k, points_in_store=root.attrs["grid"] is None)
 
 
 class _Progress:
@@ -208,7 +235,10 @@ def sweep_to_store(plan, out, *, chunk=None, client=None, progress=False, overwr
     chunk = DEFAULT_CHUNK if chunk is None else as_positive_int(chunk, "chunk")
     chunk = min(chunk, plan.grid.n)
     _check_memory(chunk, plan.dtype, plan.net)
-    path = os.fspath(out)
+    if client is not None and plan.threads is not None:
+        raise TypeError("threads goes with a local sweep: on Dask each task runs its kernel on one of its worker's threads")
+    # absolute: a Dask worker may run in another working directory
+    path = os.path.abspath(os.fspath(out))
     fingerprint = _fingerprint(plan.net, plan.along, plan.grid, plan.dtype, chunk, plan.backend)
     root = _open_existing(path, fingerprint, overwrite)
     if root is None:
@@ -222,9 +252,15 @@ def sweep_to_store(plan, out, *, chunk=None, client=None, progress=False, overwr
         else:
             from distributed import as_completed
 
-            futures = client.map(_dask_task, [path] * len(todo), todo, [plan.threads] * len(todo), pure=False)
-            for future in as_completed(futures):
-                bar.update(future.result())
+            request = root.attrs["request"]
+            futures = client.map(_dask_task, [path] * len(todo), todo, [request] * len(todo), pure=False)
+            try:
+                for future in as_completed(futures):
+                    bar.update(future.result())
+            except BaseException:
+                # an error or Ctrl-C: no task of this request may go on writing
+                client.cancel(futures)
+                raise
     finally:
         bar.close()
     result = StoredResult(path)
@@ -330,7 +366,9 @@ def open_result(path):
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    if os.fspath(path).endswith(".npz"):
+    from .._sweep import is_npz
+
+    if is_npz(path):
         from .._result import SweepResult
 
         return SweepResult.load(path)
