@@ -301,9 +301,9 @@ def test_chunked_sweeps_reuse_the_sorted_switch_points():
 
     net = fastrelu.Network.random(1000, seed=10)
     fastrelu.sweep(net, num=10, backend="exact")
-    first = _kernel_exact._cache["events"]
+    first = _kernel_exact._cache[0][2]
     assert first is not None
     fastrelu.sweep(net, num=20, backend="exact")
-    assert _kernel_exact._cache["events"] is first
+    assert _kernel_exact._cache[0][2] is first
     res = fastrelu.sweep(net, num=20, backend="exact")
     assert compare(res, fastrelu.sweep(net, num=20, backend="numpy")).ok

@@ -65,3 +65,23 @@ def test_memory_guard_says_so_when_memory_cannot_be_read(monkeypatch):
     monkeypatch.setattr(_sweep, "run", no_memory)
     with pytest.raises(MemoryError, match="could not be read"):
         fastrelu.sweep(NET, num=10)
+
+
+@pytest.mark.parametrize("backend", ["exact", "cffi", "numba", "numpy"])
+def test_sweeps_from_several_threads_at_once(backend):
+    # two networks swept from four threads at once: each result is its own network's
+    # (the exact backend's cache once published its key before its events)
+    from concurrent.futures import ThreadPoolExecutor
+
+    nets = [fastrelu.Network.random(300, seed=s) for s in (1, 2)]
+    deep = fastrelu.Network.random([1, 24, 24, 1], seed=3)
+    jobs = [nets[0], nets[1], deep, nets[0], nets[1], deep] * 3
+    expected = {id(n): fastrelu.sweep(n, num=20_001, backend=backend) for n in (*nets, deep)}
+
+    def run(net):
+        return net, fastrelu.sweep(net, num=20_001, backend=backend)
+
+    with ThreadPoolExecutor(4) as pool:
+        for net, res in pool.map(run, jobs):
+            np.testing.assert_array_equal(res.y, expected[id(net)].y)
+            np.testing.assert_array_equal(res.negative, expected[id(net)].negative)

@@ -20,6 +20,7 @@ gives the exact side; only ``x == t_j`` can be ambiguous, and there the sign of
 the correctly rounded ``fma(w1, x, b1)`` decides, which is the exact sign.
 """
 
+import threading
 import weakref
 from fractions import Fraction
 
@@ -314,24 +315,31 @@ def _root(a):
 # The last network's Events, so that a sweep run chunk by chunk sorts once.  Keyed
 # on the read-only arrays a Network owns (weakly: the entry dies with the network),
 # never on writeable arrays, whose contents could change under the same object.
-_cache = {"key": None, "events": None}
+# Key and events are one tuple, read and replaced whole under a lock, so a thread
+# can never see one network's key with another's events.
+_cache = [None]  # (weakrefs to the arrays, (b2, alpha), Events) or None
+_cache_lock = threading.RLock()  # re-entrant: a weakref callback may fire while it is held
 
 
 def _events_for(w1, b1, w2, b2, alpha):
     roots = [_root(a) for a in (w1, b1, w2)]
     if any(r.flags.writeable for r in roots):
         return prepare(w1, b1, w2, b2, alpha)
-    key = _cache["key"]
-    if key is not None and all(ref() is r for ref, r in zip(key[0], roots)) and key[1] == (float(b2), float(alpha)):
-        return _cache["events"]
+    scalars = (float(b2), float(alpha))
+    with _cache_lock:
+        entry = _cache[0]
+    if entry is not None and all(ref() is r for ref, r in zip(entry[0], roots)) and entry[1] == scalars:
+        return entry[2]
     ev = prepare(w1, b1, w2, b2, alpha)
-    _cache["key"] = ([weakref.ref(r, _drop) for r in roots], (float(b2), float(alpha)))
-    _cache["events"] = ev
+    entry = ([weakref.ref(r, _drop) for r in roots], scalars, ev)
+    with _cache_lock:
+        _cache[0] = entry
     return ev
 
 
 def _drop(_ref):
-    _cache["key"] = _cache["events"] = None
+    with _cache_lock:
+        _cache[0] = None
 
 
 def clear_cache():
