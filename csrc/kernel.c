@@ -1,6 +1,7 @@
 /* fastrelu C kernels, built by cffi (csrc/build_ckernel.py) with OpenMP.
  * The loops live in sweep_kernel.inc, instantiated here once per dtype. */
 #include <stdint.h>
+#include <stdlib.h>
 #include <omp.h>
 
 /* Tile sizes: keep equal to TILE, HBLOCK and CHUNK_TILES in src/fastrelu/_config.py
@@ -12,6 +13,21 @@
 const int FASTRELU_TILE = TILE;
 const int FASTRELU_HBLOCK = HBLOCK;
 const int FASTRELU_CHUNK_TILES = CHUNK_TILES;
+
+/* The deep kernel's tiling: keep equal to the DEEP_* constants in _config.py (same test). */
+#define DEEP_TILE 64
+#define DEEP_VECTOR 32
+#define DEEP_ROWS 6
+#define DEEP_KBLOCK 128
+#define DEEP_MBLOCK 96
+#define DEEP_CHUNK_TILES 4
+
+const int FASTRELU_DEEP_TILE = DEEP_TILE;
+const int FASTRELU_DEEP_VECTOR = DEEP_VECTOR;
+const int FASTRELU_DEEP_ROWS = DEEP_ROWS;
+const int FASTRELU_DEEP_KBLOCK = DEEP_KBLOCK;
+const int FASTRELU_DEEP_MBLOCK = DEEP_MBLOCK;
+const int FASTRELU_DEEP_CHUNK_TILES = DEEP_CHUNK_TILES;
 
 /* The hot loop is compiled for AVX-512, AVX2 and baseline x86-64 and the loader
  * picks one at run time (GCC ifunc), so one portable build is fast everywhere.

@@ -17,6 +17,17 @@ TILE = 64  # grid points held in vector registers while hidden units stream past
 HBLOCK = 4096  # hidden units per block: their parameters stay in cache
 CHUNK_TILES = 16  # tiles per unit of parallel work
 
+# Tiling of the deep kernel (``sweep_deep``); csrc/kernel.c holds the same numbers too.
+# A tile of points goes through every layer together, each layer one small matrix
+# product of the weights with the tile's values and tangents, computed in register
+# blocks of DEEP_ROWS units x one vector of values and one of tangents.
+DEEP_TILE = 64  # points per tile, carried through every layer with their tangents
+DEEP_VECTOR = 32  # bytes per vector register (AVX2): a register block holds DEEP_VECTOR // itemsize points
+DEEP_ROWS = 6  # units per register block: 6 x 2 accumulators + 2 loads + 1 broadcast fill AVX2's 16 registers
+DEEP_KBLOCK = 128  # inputs per pass over a layer: the tile's slice of activations stays in L1/L2
+DEEP_MBLOCK = 96  # units per pass: their weights for DEEP_KBLOCK inputs (96 KiB in float64) stay in L2
+DEEP_CHUNK_TILES = 4  # tiles per unit of parallel work
+
 # Only fused multiply-add is allowed to change rounding.  Never "nnan"/"ninf":
 # NaN and inf must keep their meaning, and "reassoc" would change summation order
 # (the twins sum every point's units in order j = 0..H-1, as the C build does).

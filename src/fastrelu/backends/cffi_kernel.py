@@ -9,6 +9,7 @@ import numpy as np
 from .._ckernel import ffi, lib
 
 _CTYPES = {np.dtype(np.float64): ("double[]", lib.sweep_kernel_f64), np.dtype(np.float32): ("float[]", lib.sweep_kernel_f32)}
+_DEEP = {np.dtype(np.float64): ("double[]", lib.sweep_deep_f64), np.dtype(np.float32): ("float[]", lib.sweep_deep_f32)}
 
 
 def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
@@ -19,6 +20,19 @@ def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
 
     kernel(
         ptr(x), x.shape[0], ptr(w1), ptr(b1), ptr(w2), b2, ptr(c), w1.shape[0], alpha,
+        ptr(y), ptr(slope), ffi.from_buffer("int32_t[]", negative),
+    )
+
+
+def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
+    ctype, kernel = _DEEP[t.dtype]
+
+    def ptr(a):
+        return ffi.from_buffer(ctype, a)
+
+    kernel(
+        ptr(t), t.shape[0], ffi.from_buffer("int64_t[]", widths), widths.shape[0] - 2,
+        ptr(weights), ptr(biases), ptr(alpha), ptr(lo), ptr(hi),
         ptr(y), ptr(slope), ffi.from_buffer("int32_t[]", negative),
     )
 
