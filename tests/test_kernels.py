@@ -17,6 +17,16 @@ def test_tiling_constants_match():
     )
 
 
+def test_deep_tiling_constants_match():
+    from fastrelu._ckernel import lib
+
+    names = ["DEEP_TILE", "DEEP_VECTOR", "DEEP_ROWS", "DEEP_KBLOCK", "DEEP_MBLOCK", "DEEP_CHUNK_TILES"]
+    assert [getattr(lib, "FASTRELU_" + n) for n in names] == [getattr(_config, n) for n in names]
+    # a tile is a whole number of register blocks in both dtypes
+    for itemsize in (4, 8):
+        assert _config.DEEP_TILE % (_config.DEEP_VECTOR // itemsize) == 0
+
+
 def test_fastmath_never_assumes_away_nan_or_inf():
     assert not {"fast", "nnan", "ninf", "reassoc"} & _config.FASTMATH
 
