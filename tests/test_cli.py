@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu.cli.main import main
+from fastrelu.cli.main import EXIT_ERROR, main
 
 SUBCOMMANDS = ["sweep", "compare", "plot", "bench", "backends"]
 
@@ -111,7 +111,7 @@ import sys
 sys.path.insert(0, {folder!r})
 from fastrelu.backends.registry import register
 register("broken", "brokenkernel", "deliberately wrong at one point")
-from fastrelu.cli.main import main
+from fastrelu.cli.main import EXIT_ERROR, main
 sys.exit(main(["bench", "--num", "2000", "--hidden", "50", "--repeat", "1"]))
 """
 
@@ -196,6 +196,27 @@ BAD = [
     (["bench", "--repeat", "0"], "--repeat must be >= 1"),
     (["plot"], "required"),
     (["compare", "--zoom", "1"], "expected 2 arguments"),
+    # deep networks: --widths, --along, --activation, --outputs
+    (["sweep", "--widths", "1,x,1"], "comma-separated layer widths such as 1,64,64,1"),
+    (["sweep", "--widths", "1,4"], "at least three widths"),
+    (["sweep", "--widths", "1,0,1"], "every width must be >= 1"),
+    (["sweep", "--widths", "1,4,1", "--hidden", "3"], "not allowed with argument"),
+    (["sweep", "--widths", "2,4,1"], "the network takes 2 inputs: give --along X0 X1"),
+    (["compare", "--widths", "3,4,4,1"], "the network takes 3 inputs: give --along X0 X1"),
+    (["bench", "--widths", "2,4,1"], "the network takes 2 inputs: give --along X0 X1"),
+    (["sweep", "--widths", "2,4,1", "--along", "0,0,0", "1,1,1"], "X0 has 3 numbers but the network takes 2 inputs"),
+    (["sweep", "--widths", "2,4,1", "--along", "0,0", "1,1,1"], "X1 has 3 numbers but the network takes 2 inputs"),
+    (["compare", "--widths", "2,4,1", "--along", "-1,-1", "1"], "X1 has 1 number but the network takes 2 inputs"),
+    (["sweep", "--widths", "2,4,1", "--along", "0,0"], "--along takes two points X0 X1"),
+    (["sweep", "--widths", "2,4,1", "--along", "0,0", "1,1", "2,2"], "--along takes two points X0 X1"),
+    (["sweep", "--widths", "2,4,1", "--along", "0,a", "1,1"], "X0 must be comma-separated numbers"),
+    (["sweep", "--widths", "2,4,1", "--along", "1,1", "1,1"], "x0 and x1 are the same point"),
+    (["sweep", "--widths", "2,4,1", "--along"], "expected at least one argument"),
+    (["sweep", "--activation", "gelu"], "invalid choice"),
+    (["sweep", "--network", "x.npz", "--widths", "1,2,1"], "leave them out with --network"),
+    (["sweep", "--network", "x.npz", "--seed", "1"], "leave them out with --network"),
+    (["sweep", "--outputs", "a"], "output indices"),
+    (["sweep", "--widths", "1,4,3", "--num", "11", "--outputs", "3"], "outputs must be indices of the network's 3 outputs"),
 ]
 
 
@@ -237,3 +258,156 @@ def test_bare_options_go_to_the_demo(capsys, tmp_path, monkeypatch):
 def test_main_is_wired_as_the_console_script():
     text = textwrap.dedent(Path(__file__).resolve().parents[1].joinpath("pyproject.toml").read_text())
     assert 'fastrelu = "fastrelu.cli:main"' in text
+
+
+# -- deep networks: --widths, --activation, --along, --network of any depth -------------
+
+LINE = ([-1.0, -1.0], [1.0, 1.0])
+
+
+def test_sweep_deep_network_along_a_line(tmp_path):
+    out = run(["sweep", "--widths", "2,16,16,3", "--seed", "2", "--along", "-1,-1", "1,1", "--num", "2001",
+               "--backend", "numpy", "--out", "r.npz", "--plot", "deep.png"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "deep.png").read_bytes().startswith(b"\x89PNG")
+    res = fastrelu.SweepResult.load(tmp_path / "r.npz")
+    ref = fastrelu.sweep(fastrelu.Network.random([2, 16, 16, 3], seed=2), along=LINE, num=2001, backend="numpy")
+    assert res.network == ref.network and res.network.widths == (1, 16, 16, 3)
+    np.testing.assert_array_equal(res.along[0], [-1, -1])
+    np.testing.assert_array_equal(res.along[1], [1, 1])
+    np.testing.assert_array_equal(res.y, ref.y)
+    np.testing.assert_array_equal(res.negative_by_layer, ref.negative_by_layer)
+    for words in ("points        2,001  (t from 0 to 1 along the line)", "x0 = (-1, -1)", "x1 = (1, 1)",
+                  "widths 2,16,16,3", "2→16×2→3, depth 2, relu, seed 2, float64", "hidden units  32 in all (16+16), 3 outputs",
+                  "backend       numpy", "pairs/s, pairs = points x hidden units in all",
+                  f"slope changes {np.count_nonzero(ref.slope_changes)}"):
+        assert words in out.stdout, (words, out.stdout)
+
+
+def test_deep_pairs_are_points_times_hidden_units_in_all(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    clock = iter([10.0, 12.0])  # the sweep "takes" 2 s: no timing in the test
+
+    class FakeTime:
+        @staticmethod
+        def perf_counter():
+            return next(clock)
+
+    monkeypatch.setattr(sys.modules["fastrelu.cli.main"], "time", FakeTime)  # the module, not main()
+    assert main(["sweep", "--widths", "2,16,16,3", "--along", "-1,-1", "1,1", "--num", "2001", "--backend", "numpy",
+                 "--out", "r.npz"]) == 0
+    text = capsys.readouterr().out
+    assert f"time          2.000 s  ({2001 * 32 / 2:.3g} pairs/s, pairs = points x hidden units in all)" in text
+
+
+def test_one_input_deep_network_needs_no_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--widths", "1,8,8,1", "--activation", "leaky_relu", "--num", "501", "--backend", "numpy",
+                 "--out", "r.npz"]) == 0
+    res = fastrelu.SweepResult.load(tmp_path / "r.npz")
+    assert res.along is None and res.x[0] == -100.0 and res.x[-1] == 100.0
+    assert [str(a) for a in res.network.activations] == ["leaky_relu", "leaky_relu"]
+    text = capsys.readouterr().out
+    assert "points        501  (x from -100 to 100)" in text and "widths 1,8,8,1" in text and "depth 2" in text
+    assert "hidden units  16 in all (8+8), 1 output" in text
+
+
+def test_one_layer_summary_keeps_its_format(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--widths", "1,8,1", "--num", "11", "--out", "r.npz"]) == 0
+    text = capsys.readouterr().out
+    assert "hidden units  8  (relu, seed 0, float64)" in text and "widths" not in text
+    assert "pairs/s)" in text and "pairs = points" not in text
+
+
+@pytest.mark.parametrize("name", fastrelu.model.NAMES)
+def test_every_activation_name(name, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--widths", "2,4,4,2", "--activation", name, "--along", "0,0", "1,-1", "--num", "21",
+                 "--backend", "numpy", "--out", "r.npz"]) == 0
+    net = fastrelu.SweepResult.load(tmp_path / "r.npz").network
+    assert all(str(a) == name for a in net.activations)
+    assert f"depth 2, {name}, seed 0" in capsys.readouterr().out
+
+
+def test_along_random_is_drawn_from_the_seed(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--widths", "3,8,2", "--seed", "4", "--along", "random", "--num", "11", "--backend", "numpy",
+                 "--out", "r.npz"]) == 0
+    x0, x1 = np.random.default_rng([4, 1]).standard_normal((2, 3))
+    res = fastrelu.SweepResult.load(tmp_path / "r.npz")
+    np.testing.assert_array_equal(res.along[0], x0)
+    np.testing.assert_array_equal(res.along[1], x1)
+    assert "(random, seed 4)" in capsys.readouterr().out
+    # one end given, the other random; a loaded network takes --seed for the random points only
+    fastrelu.Network.random([3, 8, 2], seed=4).save(tmp_path / "net.npz")
+    assert main(["sweep", "--network", "net.npz", "--seed", "4", "--along", "0,0,0", "random", "--num", "11",
+                 "--backend", "numpy", "--out", "r2.npz"]) == 0
+    res2 = fastrelu.SweepResult.load(tmp_path / "r2.npz")
+    np.testing.assert_array_equal(res2.along[0], [0, 0, 0])
+    np.testing.assert_array_equal(res2.along[1], x1)
+
+
+def test_network_file_of_any_depth(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    net = fastrelu.Network.random([3, 8, 8, 8, 2], seed=5, activation="relu6")
+    net.save(tmp_path / "net.npz")
+    assert main(["sweep", "--network", "net.npz", "--along", "0,0,0", "1,2,3", "--num", "101", "--backend", "numpy",
+                 "--out", "r.npz"]) == 0
+    res = fastrelu.SweepResult.load(tmp_path / "r.npz")
+    ref = fastrelu.sweep(net, along=([0, 0, 0], [1, 2, 3]), num=101, backend="numpy")
+    np.testing.assert_array_equal(res.y, ref.y)
+    text = capsys.readouterr().out
+    assert "widths 3,8,8,8,2" in text and "depth 3, relu6, from net.npz" in text
+    # a network of several inputs without --along: one line, before any sweep
+    assert main(["sweep", "--network", "net.npz", "--num", "11"]) == EXIT_ERROR
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the network takes 3 inputs: give --along X0 X1" in err[0]
+
+
+def test_negative_numbers_in_along(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--widths", "2,4,1", "--along", "-1e-3,-.5", "-2,+3.5", "--start", "-1", "--num", "5",
+                 "--backend", "numpy", "--out", "r.npz"]) == 0
+    res = fastrelu.SweepResult.load(tmp_path / "r.npz")
+    np.testing.assert_array_equal(res.along[0], [-1e-3, -0.5])
+    np.testing.assert_array_equal(res.along[1], [-2.0, 3.5])
+    assert res.x[0] == -1.0 and res.x[-1] == 1.0
+
+
+def test_compare_deep_network(tmp_path):
+    out = run(["compare", "--widths", "2,16,16,3", "--along", "-1,-1", "1,1", "--num", "1001", "--backend", "numpy",
+               "--activation", "leaky_relu", "--plot", "c.svg"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    svg = (tmp_path / "c.svg").read_text()
+    assert "linear twin (same weights, no leaky_relu)" in svg and "t along the line" in svg and "layer 2" in svg
+
+
+def test_plot_a_stored_deep_result(tmp_path):
+    pytest.importorskip("zarr")
+    out = run(["sweep", "--widths", "2,8,8,2", "--along", "random", "--num", "2001", "--backend", "numpy",
+               "--out", "deep.zarr", "--chunk", "500", "--no-progress"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "chunks        5 computed now, 5 in all" in out.stdout
+    out = run(["plot", "deep.zarr", "--outputs", "1"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "deep.png").stat().st_size > 10_000
+    out = run(["plot", "deep.zarr", "--plot", "deep.svg"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    svg = (tmp_path / "deep.svg").read_text()
+    assert "2→8×2→2 ReLU network, along a line" in svg and "output 1" in svg and "layer 2" in svg
+
+
+def test_bench_deep_network(tmp_path):
+    out = run(["bench", "--widths", "2,16,16,3", "--along", "-1,-1", "1,1", "--num", "2000", "--repeat", "1"], tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "2,000 points x 32 hidden units in all (widths 2,16,16,3, depth 2, 3 outputs, along a line)" in out.stdout
+    assert "DISAGREES" not in out.stdout and "FAILED" not in out.stdout
+    rows = out.stdout.splitlines()
+    ran = 0
+    for name, info in fastrelu.backends().items():
+        row = next(r for r in rows if r.startswith(name))
+        ran += "agrees" in row
+        assert "agrees" in row or "cannot run this network" in row or not info.available, row
+    numpy_row = next(r for r in rows if r.startswith("numpy"))
+    assert "agrees" in numpy_row and ran >= 2  # numpy and at least the exact backend

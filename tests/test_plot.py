@@ -284,3 +284,236 @@ def test_pyplot_figure_list_untouched(small):
     sweep_figure(small)
     compare_figure(small.network, -1.0, 1.0, num=11)
     assert plt.get_fignums() == before
+
+
+# -- deep networks: several outputs, several layers, along a line ----------------------
+
+from fastrelu.plot.figures import _stack_indices, _steps_union, architecture  # noqa: E402
+
+LINE = ([-1.0, -1.0], [1.0, 1.0])
+
+
+@pytest.fixture(scope="module")
+def deep():
+    """Two hidden layers, three outputs, along a line of a 2-input space: 2,001 points."""
+    net = fastrelu.Network.random([2, 16, 16, 3], seed=1)
+    return fastrelu.sweep(net, along=LINE, num=2001, backend="numpy")
+
+
+@pytest.fixture(scope="module")
+def deep_full():
+    """The deep demo on the default line grid: 20,001 points of t."""
+    net = fastrelu.Network.random([2, 64, 64, 64, 3], seed=0)
+    return fastrelu.sweep(net, along=LINE, backend="numpy")
+
+
+def layer_fills(ax):
+    return {c.get_gid(): c for c in ax.collections if (c.get_gid() or "").startswith("layer ")}
+
+
+def legend_labels(ax):
+    legend = ax.get_legend()
+    return [t.get_text() for t in legend.get_texts()] if legend is not None else []
+
+
+def test_deep_panels_hold_every_output_and_layer(deep):
+    fig = sweep_figure(deep, reduce=False)
+    ax_y, ax_s, ax_n = fig.axes[:3]
+    for k in range(3):
+        ln = line(ax_y, f"output {k}")
+        np.testing.assert_array_equal(ln.get_xdata(), deep.x)
+        np.testing.assert_array_equal(ln.get_ydata(), deep.y[:, k])
+        sl = line(ax_s, f"slope {k}")
+        np.testing.assert_array_equal(sl.get_ydata(), deep.slope[:, k])
+        assert sl.get_drawstyle() == "steps-post"
+    total = line(ax_n, "negative")
+    np.testing.assert_array_equal(total.get_ydata(), deep.negative)
+    assert to_rgba(total.get_color()) == to_rgba("tab:orange") and total.get_drawstyle() == "steps-post"
+    # the split by layer is a stack: layer 1 from 0 to its count, layer 2 on top, up to the total
+    fills = layer_fills(ax_n)
+    assert sorted(fills) == ["layer 1", "layer 2"]
+    first = np.concatenate([p.vertices for p in fills["layer 1"].get_paths()])
+    second = np.concatenate([p.vertices for p in fills["layer 2"].get_paths()])
+    assert first[:, 1].min() == 0 and first[:, 1].max() == deep.negative_by_layer[:, 0].max()
+    assert second[:, 1].max() == deep.negative.max()
+    assert second[:, 1].min() == deep.negative_by_layer[:, 0].min()
+    # labels and legends: outputs by index, layers from the top of the stack down
+    assert legend_labels(ax_y) == ["output 0", "output 1", "output 2"]
+    assert legend_labels(ax_s) == ["output 0", "output 1", "output 2"]
+    assert legend_labels(ax_n) == ["all layers", "layer 2", "layer 1"]
+    assert ax_n.get_xlabel() == "t along the line" and "dy/dt" in ax_s.get_ylabel()
+    assert "of 32 in 2 layers" in ax_n.get_ylabel()
+
+
+def test_deep_colours_are_shades_of_the_panel_colour(deep):
+    fig = sweep_figure(deep)
+    ax_y, ax_s, ax_n = fig.axes[:3]
+    blues = [to_rgba(line(ax_y, f"output {k}").get_color()) for k in range(3)]
+    greens = [to_rgba(line(ax_s, f"slope {k}").get_color()) for k in range(3)]
+    assert len(set(blues)) == 3 and len(set(greens)) == 3
+    assert all(b > r and b > g for r, g, b, _ in blues)
+    assert all(g > r and g > b for r, g, b, _ in greens)
+    oranges = [to_rgba(c.get_facecolor()[0]) for c in layer_fills(ax_n).values()]
+    assert len(set(oranges)) == 2 and all(r > g > b for r, g, b, _ in oranges)
+
+
+def test_deep_titles_name_widths_activations_and_line(deep):
+    title = sweep_figure(deep, seed=1)._suptitle.get_text()
+    first, second = title.splitlines()
+    assert first == "2→16×2→3 ReLU network, seed 1, along a line"
+    assert second == "t from 0 to 1, step 0.0005 (2,001 points) on the line from (-1, -1) to (1, 1)"
+    assert architecture([784, *[1024] * 8, 10]) == "784→1024×8→10"
+    assert architecture([3, 64, 32, 1]) == "3→64→32→1"
+    mixed = fastrelu.Network.random([1, 8, 8, 1], seed=0, activation=["relu", "hardtanh"])
+    res = fastrelu.sweep(mixed, -2.0, 2.0, num=101, backend="numpy")
+    first, second = sweep_figure(res)._suptitle.get_text().splitlines()
+    assert first == "1→8×2→1 network (ReLU, hardtanh)" and second.startswith("x from -2 to 2")
+    assert sweep_figure(res).axes[2].get_xlabel() == "x"
+    wide = fastrelu.Network.random([6, 8, 1], seed=0, activation="leaky_relu")
+    res = fastrelu.sweep(wide, along=(np.zeros(6), np.ones(6)), num=11, backend="numpy")
+    assert "6→8→1 leaky_relu network, along a line" in sweep_figure(res)._suptitle.get_text()
+    assert "a line through 6 inputs" in sweep_figure(res)._suptitle.get_text()
+
+
+def test_at_most_ten_outputs_unless_chosen():
+    res = fastrelu.sweep(fastrelu.Network.random([1, 8, 12], seed=0), -3.0, 3.0, num=301, backend="numpy")
+    fig = sweep_figure(res)
+    ax_y = fig.axes[0]
+    drawn = [ln.get_gid() for ln in ax_y.lines]
+    assert drawn == [f"output {k}" for k in range(10)]
+    assert ax_y.get_legend().get_title().get_text() == "10 of 12 outputs"
+    assert not layer_fills(fig.axes[2])  # one hidden layer: no split
+    fig = sweep_figure(res, outputs=[11, 0], reduce=False)
+    assert [ln.get_gid() for ln in fig.axes[0].lines] == ["output 11", "output 0"]
+    np.testing.assert_array_equal(line(fig.axes[1], "slope 11").get_ydata(), res.slope[:, 11])
+    for bad in ([12], [0, 0], ["a"]):
+        with pytest.raises(ValueError, match="outputs"):
+            sweep_figure(res, outputs=bad)
+
+
+def test_deep_kink_markers_are_the_exact_kinks(deep):
+    fig = sweep_figure(deep, kinks=True)
+    exact = fastrelu.kinks(deep.network, 0.0, 1.0)
+    assert len(exact) > 0
+    marks = [c for c in fig.axes[0].collections if c.get_gid() == "kinks"]
+    assert len(marks) == 1
+    positions = np.sort([seg[0, 0] for seg in marks[0].get_segments()])
+    assert np.isin(positions, exact).all()
+    column = 1.0 / 3000  # at most one marker per reduction column (10 in x 150 dpi x 2)
+    assert all(np.min(np.abs(positions - k)) <= column for k in exact)
+    # every slope change on the grid is just past an exact kink (leaving out changes of a
+    # rounding error inside a piece, which the kernels may make)
+    step = 1.0 / 2000 + 1e-12
+    jump = np.zeros(len(deep), bool)
+    jump[1:] = (np.abs(np.diff(deep.slope, axis=0)) > 1e-9 * np.abs(deep.slope).max()).any(axis=1)
+    assert jump.sum() >= len(exact) - 2
+    assert all(np.min(np.abs(exact - g)) <= step for g in deep.x[jump])
+    assert "exact kinks marked" in " ".join(t.get_text() for t in fig.axes[1].texts)
+
+
+def test_deep_zoom_draws_every_output(deep):
+    fig = sweep_figure(deep, zoom=(0.2, 0.4))
+    (inset,) = fig.axes[0].child_axes
+    assert [ln.get_gid() for ln in inset.lines] == ["zoom 0", "zoom 1", "zoom 2"]
+    assert "zoom: t from 0.2" in inset.get_title()
+    xs = inset.lines[1].get_xdata()
+    assert xs.min() >= 0.2 and xs.max() <= 0.4 + 1e-3
+
+
+def test_compare_figure_of_a_deep_network_along_a_line():
+    net = fastrelu.Network.random([2, 16, 16, 3], seed=1, activation="leaky_relu")
+    fig = compare_figure(net, along=LINE, num=2001, backend="numpy", seed=1)
+    rows = np.array(fig.axes).reshape(3, 2)
+    x0, x1 = (np.asarray(p) for p in LINE)
+    for k in range(3):
+        twin_slope = line(rows[1, 1], f"slope {k}").get_ydata()
+        # every hidden layer linear: one affine map, one slope (to rounding)
+        np.testing.assert_allclose(twin_slope, twin_slope[0], rtol=1e-12, atol=1e-15)
+        twin_y = line(rows[0, 1], f"output {k}")
+        t = twin_y.get_xdata()
+        ref = net.linear()(x0 + t[:, None] * (x1 - x0))[:, k]
+        np.testing.assert_allclose(twin_y.get_ydata(), ref, rtol=1e-12, atol=1e-12)
+    assert max(np.ptp(line(rows[1, 0], f"slope {k}").get_ydata()) for k in range(3)) > 0
+    assert set(layer_fills(rows[2, 0])) == set(layer_fills(rows[2, 1])) == {"layer 1", "layer 2"}
+    # legends once, beside the right column
+    assert rows[0, 1].get_legend() is not None and rows[0, 0].get_legend() is None
+    assert rows[2, 0].get_xlabel() == "t along the line"
+    assert rows[0, 1].get_title() == "linear twin (same weights, no leaky_relu)"
+    assert fig._suptitle.get_text().splitlines()[0] == "2→16×2→3 leaky_relu network beside its linear twin, seed 1, along a line"
+
+
+def test_reduced_deep_figure_matches_the_full_one(deep_full):
+    """20,001 points of a deep sweep: the same data extents and pixels, every layer too."""
+    full = sweep_figure(deep_full, reduce=False, kinks=True)
+    reduced = sweep_figure(deep_full, reduce=True, kinks=True, columns=300)
+    gids = [("output", k) for k in range(3)] + [("slope", k) for k in range(3)]
+    for name, k in gids:
+        panel = 0 if name == "output" else 1
+        f = line(full.axes[panel], f"{name} {k}").get_xydata()
+        r = line(reduced.axes[panel], f"{name} {k}").get_xydata()
+        assert len(r) < len(f) / 3  # the reduction really ran
+        np.testing.assert_array_equal(f.min(axis=0), r.min(axis=0))
+        np.testing.assert_array_equal(f.max(axis=0), r.max(axis=0))
+    f, r = line(full.axes[2], "negative").get_xydata(), line(reduced.axes[2], "negative").get_xydata()
+    np.testing.assert_array_equal(f.min(axis=0), r.min(axis=0))
+    np.testing.assert_array_equal(f.max(axis=0), r.max(axis=0))
+    for gid, fill in layer_fills(full.axes[2]).items():
+        fv = np.concatenate([p.vertices for p in fill.get_paths()])
+        rv = np.concatenate([p.vertices for p in layer_fills(reduced.axes[2])[gid].get_paths()])
+        np.testing.assert_array_equal(fv.min(axis=0), rv.min(axis=0))
+        np.testing.assert_array_equal(fv.max(axis=0), rv.max(axis=0))
+    for ax_f, ax_r in zip(full.axes[:3], reduced.axes[:3]):
+        assert ax_f.get_xlim() == ax_r.get_xlim() and ax_f.get_ylim() == ax_r.get_ylim()
+    # at the default columns (twice the pixels) the picture is the same
+    reduced = sweep_figure(deep_full, reduce=True, kinks=True)
+    assert len(line(reduced.axes[0], "output 0").get_xdata()) < len(deep_full) / 3
+    a, b = pixels(full), pixels(reduced)
+    assert a.shape == b.shape
+    diff = np.abs(a - b).max(axis=2)
+    assert diff.max() <= 96, diff.max()
+    assert np.count_nonzero(diff > 32) <= 1e-4 * diff.size
+
+
+def test_stored_deep_result_draws_as_in_memory(deep_full, tmp_path):
+    pytest.importorskip("zarr")
+    net = fastrelu.Network.random([2, 64, 64, 64, 3], seed=0)
+    stored = fastrelu.sweep(net, along=LINE, backend="numpy", out=tmp_path / "deep.zarr", chunk=3000)
+    assert isinstance(stored, fastrelu.StoredResult)
+    a, b = sweep_figure(stored, kinks=True, zoom=(0.4, 0.6)), sweep_figure(deep_full, kinks=True, zoom=(0.4, 0.6))
+    assert a._suptitle.get_text() == b._suptitle.get_text()
+    assert a.axes[2].get_xlabel() == "t along the line"
+    assert legend_labels(a.axes[2]) == ["all layers", "layer 3", "layer 2", "layer 1"]
+    for ax_a, ax_b in zip(a.axes[:3], b.axes[:3]):
+        assert ax_a.get_xlim() == ax_b.get_xlim() and ax_a.get_ylim() == ax_b.get_ylim()
+    assert [ln.get_gid() for ln in a.axes[0].child_axes[0].lines] == ["zoom 0", "zoom 1", "zoom 2"]
+    # the same slope changes counted across chunk boundaries
+    assert [t.get_text() for t in a.axes[1].texts] == [t.get_text() for t in b.axes[1].texts]
+    diff = np.abs(pixels(a) - pixels(b)).max(axis=2)
+    assert np.count_nonzero(diff > 32) <= 1e-4 * diff.size
+
+
+step_tables = st.integers(2, 300).flatmap(
+    lambda n: st.tuples(
+        st.lists(st.lists(st.integers(0, 3), min_size=3, max_size=3), min_size=n, max_size=n),
+        st.integers(1, 40),
+    )
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(step_tables)
+def test_step_reductions_of_several_columns(case):
+    rows, columns = case
+    v = np.array(rows, dtype=np.int32)
+    x = np.arange(len(v), dtype=float)
+    keep = _steps_union(x, v, columns)
+    stack = _stack_indices(x, v, columns)
+    changes = np.flatnonzero((v[1:] != v[:-1]).any(axis=1)) + 1
+    for k in range(v.shape[1]):
+        if len(changes) <= 2 * columns:  # exact for every column and every running sum
+            np.testing.assert_array_equal(_step_value(x[keep], v[keep, k], x), v[:, k])
+            running = v[:, : k + 1].sum(axis=1)
+            np.testing.assert_array_equal(_step_value(x[stack], running[stack], x), running)
+        else:  # else each column's own reduction is among the kept points
+            own = step_indices(x, v[:, k], columns)
+            assert np.isin(own, keep).all()

@@ -8,6 +8,7 @@ ReLU network swept from -100 to 100 in steps of 0.01, drawn to
 
 import argparse
 import os
+import re
 import sys
 import time
 
@@ -28,32 +29,88 @@ class CommandError(Exception):
     """A one-line error for the user; ``main`` prints it and exits non-zero."""
 
 
+# A point given on the command line: comma-separated numbers, possibly negative.
+_NUMBERS = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?(,[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)*")
+
+
 class _Parser(argparse.ArgumentParser):
     # argparse prints the usage and exits; one line naming --help is clearer, and
     # main() decides the exit code.
     def error(self, message):
         raise CommandError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
 
+    def _parse_optional(self, arg_string):
+        # '--along -1,-1 1,1': a list of numbers starting with a minus is a value, not an option
+        # (argparse itself only lets a single negative number through).
+        if arg_string.startswith("-") and _NUMBERS.fullmatch(arg_string):
+            return None
+        return super()._parse_optional(arg_string)
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def _format_args(self, action, default_metavar):
+        # --along takes one or two values ('random', or X0 X1): show what is meant, not '+'
+        if action.dest == "along":
+            return "X0 X1"
+        return super()._format_args(action, default_metavar)
+
 
 def _formatter(prog):
-    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+    return _Formatter(prog, max_help_position=32)
 
 
 # -- shared options ------------------------------------------------------------------
 
 
-def _add_network_options(p):
+def _widths_arg(text):
+    """``--widths IN,H1,...,OUT``: at least three positive integers."""
+    try:
+        widths = [int(w) for w in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer widths such as 1,64,64,1, got {text!r}") from None
+    if len(widths) < 3:
+        raise argparse.ArgumentTypeError(f"needs at least three widths IN,HIDDEN,...,OUT such as 1,64,1, got {text!r}")
+    if min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"every width must be >= 1, got {text!r}")
+    return widths
+
+
+def _outputs_arg(text):
+    try:
+        return [int(k) for k in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated output indices such as 0,3,7, got {text!r}") from None
+
+
+_ALONG_HELP = (
+    "sweep the line x0 + t*(x1 - x0) through input space, t from 0 to 1 (20,001 points unless told): "
+    "two points, each comma-separated numbers, one per input of the network (--along 0,0,0 1,2,3; "
+    "--along -1,-1 1,1), or 'random' for two points drawn from the standard normal with "
+    "numpy.random.default_rng([SEED, 1]) (--along random; or one of them: --along 0,0 random). "
+    "Needed for a network of more than one input"
+)
+
+
+def _add_network_options(p, *, hidden_default=DEMO_HIDDEN, seed_default=DEMO_SEED):
+    from ..model import NAMES
+
     g = p.add_argument_group("network")
-    g.add_argument("--hidden", type=int, metavar="H", help=f"hidden units of a random network (default {DEMO_HIDDEN})")
-    g.add_argument("--seed", type=int, metavar="S", help=f"seed of the random network (default {DEMO_SEED})")
-    g.add_argument("--activation", choices=["relu", "linear"], help="activation (default relu, or the loaded network's)")
-    g.add_argument("--network", metavar="FILE.npz", help="load this network (saved by Network.save) instead")
+    shape = g.add_mutually_exclusive_group()
+    shape.add_argument("--hidden", type=int, metavar="H",
+                       help=f"hidden units of a random one-layer network of a scalar, widths 1,H,1 (default {hidden_default})")
+    shape.add_argument("--widths", type=_widths_arg, metavar="IN,H1,...,OUT",
+                       help="layer widths of a random network of any depth, e.g. 1,64,64,1 or 784,256,256,10")
+    g.add_argument("--seed", type=int, metavar="S", help=f"seed of the random network (default {seed_default})")
+    g.add_argument("--activation", choices=NAMES,
+                   help="activation of every hidden layer (default relu, or the loaded network's)")
+    g.add_argument("--network", metavar="FILE.npz", help="load this network (saved by Network.save; any depth) instead")
+    g.add_argument("--along", nargs="+", metavar="X0 X1", help=_ALONG_HELP)
 
 
 def _add_grid_options(p, *, backend=True):
     g = p.add_argument_group("grid")
-    g.add_argument("--start", type=float, default=-100.0, help="first x (default -100)")
-    g.add_argument("--stop", type=float, default=100.0, help="last x (default 100)")
+    g.add_argument("--start", type=float, help="first x (default -100), or first t with --along (default 0)")
+    g.add_argument("--stop", type=float, help="last x (default 100), or last t with --along (default 1)")
     steps = g.add_mutually_exclusive_group()
     steps.add_argument("--step", type=float, help="spacing of x (default 0.01)")
     steps.add_argument("--num", type=int, metavar="N", help="instead of --step: N evenly spaced points")
@@ -75,25 +132,106 @@ def _add_figure_options(p, default, help_extra=""):
     g.add_argument("--no-zoom", action="store_true", help="no inset")
     g.add_argument("--title", help="figure title (default names the network and grid)")
     g.add_argument("--dpi", type=float, default=150, help="resolution of a .png (default 150)")
+    g.add_argument("--outputs", type=_outputs_arg, metavar="I,J,...",
+                   help="which outputs of a network of several to draw (default the first 10)")
 
 
-def _network(args):
+def _random_along(args):
+    return args.along is not None and "random" in args.along
+
+
+def _network(args, hidden_default=DEMO_HIDDEN, seed_default=DEMO_SEED, dtype="float64"):
+    """The network the options describe, and the seed it was drawn with (None when loaded)."""
     from ..model.network import Network
 
     if args.network is not None:
-        if args.hidden is not None or args.seed is not None:
-            raise CommandError("--hidden and --seed describe a random network; leave them out with --network")
+        # with a loaded network, --seed only says where random points of --along come from
+        if args.hidden is not None or args.widths is not None or (args.seed is not None and not _random_along(args)):
+            raise CommandError("--hidden, --widths and --seed describe a random network; leave them out with --network "
+                               "(--seed goes with it only for --along random)")
         net = Network.load(args.network)
         if args.activation is not None:
             net = net.with_activation(args.activation)
         return net, None
-    hidden = DEMO_HIDDEN if args.hidden is None else args.hidden
-    seed = DEMO_SEED if args.seed is None else args.seed
-    return Network.random(hidden, seed=seed, activation=args.activation or "relu"), seed
+    seed = seed_default if args.seed is None else args.seed
+    shape = args.widths if args.widths is not None else (hidden_default if args.hidden is None else args.hidden)
+    return Network.random(shape, seed=seed, activation=args.activation or "relu", dtype=dtype), seed
+
+
+def _vector(text, name):
+    try:
+        return np.array([float(v) for v in text.split(",")])
+    except ValueError:
+        raise CommandError(f"--along: {name} must be comma-separated numbers such as 0,1.5,-2, got {text!r}") from None
+
+
+def _along(args, net, seed=None):
+    """``(x0, x1)`` from ``--along``, or None; a network of several inputs needs it."""
+    n = net.in_features
+    if args.along is None:
+        if n != 1:
+            raise CommandError(f"the network takes {n} inputs: give --along X0 X1 (each {n} comma-separated numbers) "
+                               "or --along random, the line x0 + t*(x1 - x0) to sweep")
+        return None
+    words = ["random", "random"] if args.along == ["random"] else args.along
+    if len(words) != 2:
+        raise CommandError(f"--along takes two points X0 X1 (comma-separated numbers, or random), "
+                           f"got {len(words)} value{'s' if len(words) != 1 else ''}")
+    drawn = None
+    if "random" in words:
+        seed = DEMO_SEED if args.seed is None else args.seed
+        drawn = np.random.default_rng([seed, 1]).standard_normal((2, n))
+    points = []
+    for k, (text, name) in enumerate(zip(words, ("X0", "X1"))):
+        p = drawn[k] if text == "random" else _vector(text, name)
+        if p.shape[0] != n:
+            raise CommandError(f"--along: {name} has {p.shape[0]} number{'s' if p.shape[0] != 1 else ''} "
+                               f"but the network takes {n} input{'s' if n != 1 else ''}")
+        points.append(p)
+    return tuple(points)
+
+
+def _classic(net, along):
+    """A one-hidden-layer network of a scalar swept over x: printed as before deep networks came."""
+    return along is None and net.widths[0] == 1 and net.depth == 1 and net.out_features == 1
+
+
+def _point(v):
+    v = np.asarray(v)
+    if v.shape[0] <= 6:
+        return "(" + ", ".join(f"{float(a):.4g}" for a in v) + ")"
+    return "(" + ", ".join(f"{float(a):.4g}" for a in v[:3]) + f", ..., {float(v[-1]):.4g})  [{v.shape[0]} numbers]"
 
 
 def _grid(args):
     return dict(start=args.start, stop=args.stop, step=args.step, num=args.num)
+
+
+def _describe_network(net, along, source, dtype):
+    """Rows of the summary naming the network: today's one row for one hidden layer of a
+    scalar, else its widths, depth, hidden units in all and outputs."""
+    from ..plot.figures import architecture
+
+    if _classic(net, along):
+        return [f"hidden units  {net.hidden:,}  ({net.activation}, {source}, {dtype})"]
+    widths = net.widths if along is None else (along[0].shape[0], *net.widths[1:])
+    names = [str(a) for a in net.activations]
+    acts = names[0] if len(set(names)) == 1 else ",".join(names)
+    per_layer = "+".join(f"{w:,}" for w in widths[1:-1])
+    return [
+        f"network       widths {','.join(str(w) for w in widths)}  ({architecture(widths)}, depth {net.depth}, "
+        f"{acts}, {source}, {dtype})",
+        f"hidden units  {net.hidden:,} in all" + (f" ({per_layer})" if net.depth > 1 else "")
+        + f", {net.out_features:,} output{'s' if net.out_features != 1 else ''}",
+    ]
+
+
+def _check_outputs(args, net):
+    """A bad --outputs fails before the sweep, not after it."""
+    if args.outputs is not None:
+        from ..plot.figures import _shown_outputs
+
+        _shown_outputs(net, args.outputs)
 
 
 def _zoom(args):
@@ -136,7 +274,7 @@ def _summary(res):
         return int(np.count_nonzero(res.slope_changes)), float(res.y.min()), float(res.y.max())
     changes, lo, hi, last = 0, np.inf, -np.inf, None
     for piece in res.chunks():
-        changes += int(np.count_nonzero(piece.slope_changes)) + int(last is not None and piece.slope[0] != last)
+        changes += int(np.count_nonzero(piece.slope_changes)) + int(last is not None and bool(np.any(piece.slope[0] != last)))
         lo, hi, last = min(lo, float(piece.y.min())), max(hi, float(piece.y.max())), piece.slope[-1]
     return changes, lo, hi
 
@@ -171,6 +309,9 @@ def cmd_sweep(args):
         plot = DEMO_FIGURE  # the demo: nothing asked for, so draw the figure
     _check_figure(plot)
     net, seed = _network(args)
+    along = _along(args, net)
+    if plot is not None:
+        _check_outputs(args, net)
     extra = {}
     client = _cluster(args)
     if stored:
@@ -179,7 +320,8 @@ def cmd_sweep(args):
         extra = dict(out=args.out)
     try:
         t0 = time.perf_counter()
-        res = sweep(net, **_grid(args), backend=args.backend, dtype=args.dtype, threads=args.threads, **extra)
+        res = sweep(net, **_grid(args), along=along, backend=args.backend, dtype=args.dtype, threads=args.threads,
+                    **extra)
         seconds = time.perf_counter() - t0
     finally:
         if client is not None:
@@ -190,12 +332,20 @@ def cmd_sweep(args):
     n, h = len(res), net.hidden
     changes, ymin, ymax = _summary(res)
     threads = _threads_of(res.backend) if client is None else None
-    what = f"{net.activation}" + (f", seed {seed}" if seed is not None else f", from {args.network}")
-    print(f"points        {n:,}  (x from {float(res.x[0]):g} to {float(res.x[-1]):g})")
-    print(f"hidden units  {h:,}  ({what}, {res.dtype.name})")
+    source = f"seed {seed}" if seed is not None else f"from {args.network}"
+    if along is None:
+        print(f"points        {n:,}  (x from {float(res.x[0]):g} to {float(res.x[-1]):g})")
+    else:
+        print(f"points        {n:,}  (t from {float(res.x[0]):g} to {float(res.x[-1]):g} along the line)")
+        print(f"line          x0 = {_point(along[0])}")
+        print(f"              x1 = {_point(along[1])}" + (f"  (random, seed {DEMO_SEED if args.seed is None else args.seed})"
+                                                         if _random_along(args) else ""))
+    for row in _describe_network(net, along, source, res.dtype.name):
+        print(row)
     print(f"backend       {res.backend}" + (f"  ({threads} thread{'s' if threads != 1 else ''})" if threads else "")
           + ("  (on the Dask cluster)" if client is not None else ""))
-    print(f"time          {seconds:.3f} s  ({_rate(n * h, seconds)} pairs/s)")
+    print(f"time          {seconds:.3f} s  ({_rate(n * h, seconds)} pairs/s"
+          + (")" if _classic(net, along) else ", pairs = points x hidden units in all)"))
     if stored:
         print(f"chunks        {len(res.computed):,} computed now, {-(-n // res.chunk):,} in all")
     print(f"slope changes {changes:,}")
@@ -203,7 +353,7 @@ def cmd_sweep(args):
     if args.out is not None:
         print(f"result        {args.out}")
     if plot is not None:
-        fig = res.plot(seed=seed, kinks=args.kinks, zoom=_zoom(args), title=args.title)
+        fig = res.plot(seed=seed, kinks=args.kinks, zoom=_zoom(args), title=args.title, outputs=args.outputs)
         _save(fig, plot, args.dpi)
     return 0
 
@@ -213,8 +363,10 @@ def cmd_compare(args):
 
     _check_figure(args.plot)
     net, seed = _network(args)
-    fig = compare_figure(net, **_grid(args), backend=args.backend, dtype=args.dtype, threads=args.threads,
-                         seed=seed, kinks=args.kinks, zoom=_zoom(args), title=args.title)
+    along = _along(args, net)
+    _check_outputs(args, net)
+    fig = compare_figure(net, **_grid(args), along=along, backend=args.backend, dtype=args.dtype, threads=args.threads,
+                         seed=seed, kinks=args.kinks, zoom=_zoom(args), title=args.title, outputs=args.outputs)
     _save(fig, args.plot, args.dpi)
     return 0
 
@@ -225,30 +377,33 @@ def cmd_plot(args):
     plot = args.plot or os.path.splitext(args.result.rstrip("/"))[0] + ".png"
     _check_figure(plot)
     res = open_result(args.result)
-    fig = res.plot(kinks=args.kinks, zoom=_zoom(args), title=args.title)
+    fig = res.plot(kinks=args.kinks, zoom=_zoom(args), title=args.title, outputs=args.outputs)
     _save(fig, plot, args.dpi)
     return 0
 
 
 def cmd_bench(args):
     from ..backends.agreement import compare
-    from ..backends.registry import backends
-    from ..model.network import Network
-    from .._sweep import sweep
+    from ..backends.registry import backends, select
+    from .._sweep import on_line, sweep
 
     if args.repeat < 1:
         raise CommandError(f"--repeat must be >= 1, got {args.repeat}")
-    net = Network.random(args.hidden, seed=args.seed, dtype=args.dtype)
-    grid = dict(start=args.start, stop=args.stop, num=args.num)
     available = backends()
     names = args.backends.split(",") if args.backends else list(available)
     unknown = [b for b in names if b not in available]
     if unknown:
         raise CommandError(f"--backends: unknown backend {unknown[0]!r}; known: {', '.join(available)}")
+    net, _ = _network(args, hidden_default=1000, seed_default=0, dtype=args.dtype)
+    if net.dtype != np.dtype(args.dtype):
+        net = net.astype(args.dtype)  # a loaded network, benched in the precision asked for
+    along = _along(args, net)
+    of_t = on_line(net, along)[0]  # what the kernels run: the line folded into the first layer
+    grid = dict(start=args.start, stop=args.stop, num=args.num, along=along)
 
     def timed(name):
         # A tiny sweep first so that a JIT compile is not timed.
-        sweep(net, -1.0, 1.0, num=16, backend=name, threads=args.threads)
+        sweep(net, args.start, args.stop, num=16, along=along, backend=name, threads=args.threads)
         best, res = float("inf"), None
         for _ in range(args.repeat):
             t0 = time.perf_counter()
@@ -256,15 +411,25 @@ def cmd_bench(args):
             best = min(best, time.perf_counter() - t0)
         return res, best
 
-    pairs = args.num * args.hidden
-    print(f"bench: {args.num:,} points x {args.hidden:,} hidden units = {pairs:.3g} pairs, {net.dtype.name}, "
-          f"best of {args.repeat}")
+    pairs = args.num * net.hidden
+    if _classic(net, along):
+        what = f"{net.hidden:,} hidden units"
+    else:
+        widths = net.widths if along is None else (along[0].shape[0], *net.widths[1:])
+        what = (f"{net.hidden:,} hidden units in all (widths {','.join(map(str, widths))}, depth {net.depth}, "
+                f"{net.out_features} output{'s' if net.out_features != 1 else ''}{', along a line' if along is not None else ''})")
+    print(f"bench: {args.num:,} points x {what} = {pairs:.3g} pairs, {net.dtype.name}, best of {args.repeat}")
     ref, ref_time = timed("numpy")
     rows, failed = [], 0
     for name in names:
         info = available[name]
         if not info.available:
             rows.append((name, "-", "-", "-", "-", f"unavailable: {info.reason}"))
+            continue
+        try:
+            select(name, of_t, args.num)
+        except RuntimeError as exc:  # available, but without a kernel for this network: not a disagreement
+            rows.append((name, "-", "-", "-", "-", f"cannot run this network: {exc}"))
             continue
         if name == "numpy":
             res, seconds = ref, ref_time
@@ -337,16 +502,25 @@ _EXAMPLES = {
   fastrelu sweep --num 100000000 --out result.npz   # save the arrays, no figure
   fastrelu sweep --num 1000000000 --hidden 1000 --out result.zarr --chunk 10000000 --workers 2
   fastrelu plot result.zarr                         # the figure, read chunk by chunk
-  fastrelu sweep --network net.npz --start -5 --stop 5 --step 0.001 --backend numba""",
+  fastrelu sweep --network net.npz --start -5 --stop 5 --step 0.001 --backend numba
+
+deep networks, swept along the line x0 + t*(x1 - x0), t from 0 to 1:
+  fastrelu sweep --widths 2,64,64,64,3 --along -1,-1 1,1 --plot deep.png
+  fastrelu sweep --widths 1,64,64,1 --activation leaky_relu            # one input: no --along needed
+  fastrelu sweep --widths 784,256,256,10 --along random --seed 3 --outputs 0,1,2
+  fastrelu sweep --network mlp.npz --along 0,0,0 1,2,3 --num 100001   # a saved network of 3 inputs""",
     "compare": """examples:
   fastrelu compare                                  # writes fastrelu-compare.png
-  fastrelu compare --hidden 20 --seed 1 --start -5 --stop 5 --plot twin.pdf""",
+  fastrelu compare --hidden 20 --seed 1 --start -5 --stop 5 --plot twin.pdf
+  fastrelu compare --widths 2,64,64,64,3 --along -1,-1 1,1 --plot deep-twin.png""",
     "plot": """examples:
   fastrelu sweep --out result.npz && fastrelu plot result.npz   # writes result.png
-  fastrelu plot result.npz --plot result.svg --no-kinks""",
+  fastrelu plot result.npz --plot result.svg --no-kinks
+  fastrelu sweep --widths 3,32,32,4 --along random --out deep.zarr && fastrelu plot deep.zarr --outputs 0,3""",
     "bench": """examples:
   fastrelu bench                                    # 100,000 points x 1,000 units
-  fastrelu bench --num 1000000 --hidden 1000 --dtype float32 --repeat 5""",
+  fastrelu bench --num 1000000 --hidden 1000 --dtype float32 --repeat 5
+  fastrelu bench --widths 2,64,64,64,3 --along -1,-1 1,1 --num 20001   # every backend that runs deep networks""",
     "backends": """examples:
   fastrelu backends
   FASTRELU_BACKEND=numba fastrelu backends""",
@@ -357,7 +531,8 @@ def build_parser():
     parser = _Parser(
         prog="fastrelu",
         formatter_class=_formatter,
-        description="Look inside scalar ReLU networks: output, slope and negative units over a fine grid.",
+        description="Look inside piecewise-linear networks: output, slope and negative units over a fine grid "
+                    "(of x, or of t along a line through the inputs of a deep network).",
         epilog="examples:\n  fastrelu                 # the demo: a random ReLU network, drawn to fastrelu-sweep.png\n"
                "  fastrelu sweep --help    # every option of a subcommand",
     )
@@ -388,7 +563,8 @@ def build_parser():
     p.set_defaults(func=cmd_sweep)
 
     p = add("compare", "draw a ReLU network beside its linear twin",
-            "Draw the network (left) beside the same weights without the ReLU (right): same grid, same rows.")
+            "Draw the network (left) beside the same weights without the ReLU (right): same grid, same rows. "
+            "A deep network's twin drops the activation of every hidden layer.")
     _add_network_options(p)
     _add_grid_options(p)
     _add_figure_options(p, COMPARE_FIGURE, f" (default {COMPARE_FIGURE})")
@@ -401,13 +577,13 @@ def build_parser():
     p.set_defaults(func=cmd_plot)
 
     p = add("bench", "time every backend against the numpy reference",
-            "Run every available backend on one random network and grid, print a table and exit with status "
-            f"{EXIT_DISAGREE} if any backend disagrees with the numpy reference.")
+            "Run every available backend that can sweep the network on one grid, print a table and exit with status "
+            f"{EXIT_DISAGREE} if any backend disagrees with the numpy reference. Backends without a kernel for "
+            "a deep network are listed as such.")
     p.add_argument("--num", type=int, default=100_000, metavar="N", help="grid points (default 100000)")
-    p.add_argument("--hidden", type=int, default=1000, metavar="H", help="hidden units (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the network (default 0)")
-    p.add_argument("--start", type=float, default=-100.0, help="first x (default -100)")
-    p.add_argument("--stop", type=float, default=100.0, help="last x (default 100)")
+    _add_network_options(p, hidden_default=1000, seed_default=0)
+    p.add_argument("--start", type=float, help="first x (default -100), or first t with --along (default 0)")
+    p.add_argument("--stop", type=float, help="last x (default 100), or last t with --along (default 1)")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="precision (default float64)")
     p.add_argument("--threads", type=int, metavar="T", help="threads (default all cores)")
     p.add_argument("--repeat", type=int, default=3, help="timed runs per backend; the best counts (default 3)")

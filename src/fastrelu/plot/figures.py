@@ -15,6 +15,13 @@ last, lowest and highest point (``column_indices``), and the step panels keep
 exactly the points where the value changes (``step_indices``).  The drawn
 picture is the same as with every point, at a cost that does not depend on the
 number of points once they are read.
+
+Deep networks (several hidden layers, several outputs, a line through a space of
+several inputs) draw in the same three panels: one line per output (shades of
+blue, up to ``MAX_OUTPUTS``, with a legend), one step line per output's slope
+(shades of green), and the negative count as the total (orange) over a stacked
+area of its split by hidden layer.  A sweep ``along=(x0, x1)`` is drawn against
+``t``, the coordinate along the line.
 """
 
 import os
@@ -23,6 +30,12 @@ import numpy as np
 
 #: Colours of the three panels (matplotlib's default cycle: blue, green, orange).
 COLORS = {"output": "tab:blue", "slope": "tab:green", "negative": "tab:orange", "kinks": "0.45"}
+
+#: Colour maps of the shades when a panel draws several lines (outputs, layers).
+SHADES = {"output": "Blues", "slope": "Greens", "negative": "Oranges"}
+
+#: At most this many outputs are drawn by default (``outputs=`` picks others).
+MAX_OUTPUTS = 10
 
 #: File formats ``save_figure`` and the command line accept.
 FORMATS = ("png", "svg", "pdf")
@@ -169,18 +182,80 @@ def step_indices(x, v, columns, changes=None):
     return np.unique(np.concatenate(([0], at, [n - 1])))
 
 
+def _row_changes(v):
+    """Indices i >= 1 where row ``v[i]`` differs from ``v[i-1]`` in any column (1-D ``v``: any
+    change), found block by block."""
+    if v.ndim == 1:
+        return _changes(v)
+    found = []
+    for i0 in range(0, v.shape[0] - 1, _BLOCK):
+        a = v[i0 : i0 + _BLOCK + 1]
+        found.append(np.flatnonzero((a[1:] != a[:-1]).any(axis=1)) + (i0 + 1))
+    return np.concatenate(found) if found else np.zeros(0, np.intp)
+
+
+def _columns_union(x, v, columns, lo=None, hi=None):
+    """``column_indices`` of every column of ``v`` (N,) or (N, k), merged: a polyline of each
+    column through the merged points is the same as through its own."""
+    if v.ndim == 1:
+        return column_indices(x, v, columns, lo, hi)
+    return np.unique(np.concatenate([column_indices(x, v[:, k], columns, lo, hi) for k in range(v.shape[1])]))
+
+
+def _steps_union(x, v, columns, changes=None, lo=None, hi=None):
+    """``step_indices`` for every column of ``v`` (N,) or (N, k) at once.
+
+    While the rows change at most ``2 * columns`` times, the first point, every
+    point where any column changes and the last point: each column's step function
+    exactly.  Past that, each column's own steps (exact where they are few) or its
+    column envelope, merged."""
+    n = v.shape[0]
+    if n == 0:
+        return np.zeros(0, np.intp)
+    at = np.flatnonzero(changes) if changes is not None else _row_changes(v)
+    if at.shape[0] <= _MAX_STEPS_PER_COLUMN * columns:
+        return np.unique(np.concatenate(([0], at, [n - 1])))
+    if v.ndim == 1:
+        return column_indices(x, v, columns, lo, hi)
+    parts = []
+    for k in range(v.shape[1]):
+        own = _changes(v[:, k])
+        if own.shape[0] <= _MAX_STEPS_PER_COLUMN * columns:
+            parts.append(np.concatenate(([0], own, [n - 1])))
+        else:
+            parts.append(column_indices(x, v[:, k], columns, lo, hi))
+    return np.unique(np.concatenate(parts))
+
+
+def _stack_indices(x, by_layer, columns, lo=None, hi=None):
+    """Indices that draw the stacked split by layer (its running sums, the last being the
+    total) as step functions: every change while they are few, else each sum's envelope."""
+    n = by_layer.shape[0]
+    if n == 0:
+        return np.zeros(0, np.intp)
+    at = _row_changes(by_layer)
+    if at.shape[0] <= _MAX_STEPS_PER_COLUMN * columns:
+        return np.unique(np.concatenate(([0], at, [n - 1])))
+    parts, running = [], np.zeros(n, np.int64)
+    for k in range(by_layer.shape[1]):
+        running += by_layer[:, k]
+        parts.append(_steps_union(x, running, columns, lo=lo, hi=hi))
+    return np.unique(np.concatenate(parts))
+
+
 def _reduce_stored(stored, columns):
     """A stored sweep (``StoredResult``) reduced chunk by chunk to the points that draw it.
 
-    Each chunk keeps its column extremes of y (columns of the *whole* sweep's x
-    range), every point where the slope or the count changes (or their column
-    extremes where changes are denser than pixels) and its first and last point, so
-    a jump between chunks is kept too.  Returns the reduced ``SweepResult`` and the
-    number of slope changes of the full sweep.
+    Each chunk keeps its column extremes of every output (columns of the *whole*
+    sweep's x range), every point where a slope, the count or a layer's count changes
+    (or their column extremes where changes are denser than pixels) and its first and
+    last point, so a jump between chunks is kept too.  Returns the reduced
+    ``SweepResult`` and the number of slope changes of the full sweep.
     """
     from .._result import SweepResult
 
     lo, hi = float(stored.x[0]), float(stored.x[-1])
+    deep = stored.network.depth > 1
     kept, n_changes, last = [], 0, None
     for piece in stored.chunks():
         x = piece.x
@@ -188,19 +263,22 @@ def _reduce_stored(stored, columns):
             raise ValueError("a stored sweep is drawn chunk by chunk only over sorted x")
         changes = np.array(piece.slope_changes)
         if last is not None:
-            changes[0] = piece.slope[0] != last[1]
+            changes[0] = bool(np.any(piece.slope[0] != last[1]))
         n_changes += int(np.count_nonzero(changes))
-        at = np.flatnonzero(changes)
-        if at.shape[0] > _MAX_STEPS_PER_COLUMN * columns:
-            at = column_indices(x, piece.slope, columns, lo, hi)
-        at_neg = _changes(piece.negative)
-        if at_neg.shape[0] > _MAX_STEPS_PER_COLUMN * columns:
-            at_neg = column_indices(x, piece.negative, columns, lo, hi)
-        idx = np.unique(np.concatenate((column_indices(x, piece.y, columns, lo, hi), at, at_neg, [0, len(x) - 1])))
-        kept.append([getattr(piece, f)[idx] for f in ("x", "y", "slope", "negative")])
+        at = _steps_union(x, piece.slope, columns, changes, lo, hi)
+        if deep:
+            at_neg = _stack_indices(x, piece.negative_by_layer, columns, lo, hi)
+        else:
+            at_neg = _changes(piece.negative)
+            if at_neg.shape[0] > _MAX_STEPS_PER_COLUMN * columns:
+                at_neg = column_indices(x, piece.negative, columns, lo, hi)
+        idx = np.unique(np.concatenate((_columns_union(x, piece.y, columns, lo, hi), at, at_neg, [0, len(x) - 1])))
+        kept.append([getattr(piece, f)[idx] for f in ("x", "y", "slope", "negative", "negative_by_layer")])
         last = (float(x[-1]), piece.slope[-1])
-    x, y, slope, negative = (np.concatenate(parts) for parts in zip(*kept))
-    return SweepResult(x, y, slope, negative, network=stored.network, backend=stored.backend), n_changes
+    x, y, slope, negative, by_layer = (np.concatenate(parts) for parts in zip(*kept))
+    reduced = SweepResult(x, y, slope, negative, network=stored.network, backend=stored.backend,
+                          negative_by_layer=by_layer, along=stored.along)
+    return reduced, n_changes
 
 
 # -- drawing -----------------------------------------------------------------------
@@ -239,14 +317,20 @@ def _check_axes(axes, shape):
 
 
 def _ordered(res):
-    """x, y, slope, negative and the slope-change mask in increasing x."""
+    """x, y, slope, negative, negative_by_layer and the slope-change mask in increasing x."""
     if _is_sorted(res.x):
-        return res.x, res.y, res.slope, res.negative, res.slope_changes
+        return res.x, res.y, res.slope, res.negative, res.negative_by_layer, res.slope_changes
     order = np.argsort(res.x, kind="stable")
     slope = res.slope[order]
-    changes = np.zeros(slope.shape, bool)
-    np.not_equal(slope[1:], slope[:-1], out=changes[1:])
-    return res.x[order], res.y[order], slope, res.negative[order], changes
+    changes = np.zeros(slope.shape[0], bool)
+    differ = slope[1:] != slope[:-1]
+    changes[1:] = differ if differ.ndim == 1 else differ.any(axis=1)
+    return res.x[order], res.y[order], slope, res.negative[order], res.negative_by_layer[order], changes
+
+
+def _one_layer(net):
+    """One hidden layer and one output: the networks the exact analysis has always covered."""
+    return net.depth == 1 and net.out_features == 1
 
 
 def _kink_positions(res, x, changes):
@@ -254,32 +338,37 @@ def _kink_positions(res, x, changes):
 
     THE PLUG-IN POINT for exact kinks: with ``fastrelu.kinks`` (the exact
     analysis) the markers sit at the true kink positions inside the swept range;
-    without it, at the grid points where the slope changes.
+    without it, at the grid points where the slope changes.  A network of one
+    hidden layer and one output the analysis does not cover (a clamping
+    activation) falls back to the grid; any other network (deep, or of several
+    outputs) is always analysed exactly, of ``t`` along a line, and an error of
+    the analysis is an error of the figure.
     """
     import fastrelu
 
     exact = getattr(fastrelu, "kinks", None)
     if exact is not None and len(x):
+        covered = (TypeError, ValueError, NotImplementedError) if _one_layer(res.network) else ()
         try:
             found = exact(res.network, start=float(x[0]), stop=float(x[-1]))
             return np.asarray(getattr(found, "x", found), dtype=np.float64).reshape(-1), True
-        except (TypeError, ValueError, NotImplementedError):
-            pass  # a network the exact analysis does not cover: fall back to the grid
+        except covered:
+            pass  # a one-layer network the exact analysis does not cover: fall back to the grid
     return np.asarray(x[np.flatnonzero(changes)], dtype=np.float64), False
 
 
-def _describe_grid(x):
+def _describe_grid(x, name="x"):
     n = x.shape[0]
     if n == 0:
         return "no points"
     if n == 1:
-        return f"x = {float(x[0]):g} (1 point)"
+        return f"{name} = {float(x[0]):g} (1 point)"
     step = (float(x[-1]) - float(x[0])) / (n - 1)
     mid = n // 2
     uniform = step > 0 and abs(float(x[mid]) - (float(x[0]) + mid * step)) <= 1e-6 * abs(step) * n
     if uniform:
-        return f"x from {float(x[0]):g} to {float(x[-1]):g}, step {float(f'{step:.6g}'):g} ({n:,} points)"
-    return f"x from {float(x[0]):g} to {float(x[-1]):g} ({n:,} points)"
+        return f"{name} from {float(x[0]):g} to {float(x[-1]):g}, step {float(f'{step:.6g}'):g} ({n:,} points)"
+    return f"{name} from {float(x[0]):g} to {float(x[-1]):g} ({n:,} points)"
 
 
 def _describe_network(net, seed):
@@ -288,6 +377,117 @@ def _describe_network(net, seed):
     if seed is not None:
         s += f", seed {seed}"
     return s
+
+
+def _classic(net, along):
+    """A one-hidden-layer network of a scalar with one output, swept over x: drawn and
+    titled as before deep networks came."""
+    return along is None and net.widths[0] == 1 and _one_layer(net)
+
+
+def architecture(widths):
+    """The widths as an arrow chain, runs of equal hidden layers as ``width×count``.
+
+    Examples
+    --------
+    >>> architecture((784, 1024, 1024, 1024, 10))
+    '784→1024×3→10'
+    >>> architecture((2, 64, 32, 1))
+    '2→64→32→1'
+    """
+    widths = [int(w) for w in widths]
+    parts, hidden, i = [str(widths[0])], widths[1:-1], 0
+    while i < len(hidden):
+        j = i
+        while j < len(hidden) and hidden[j] == hidden[i]:
+            j += 1
+        parts.append(f"{hidden[i]}×{j - i}" if j - i > 1 else str(hidden[i]))
+        i = j
+    parts.append(str(widths[-1]))
+    return "→".join(parts)
+
+
+def _activation_names(net):
+    """The hidden layers' activations for a title: one name when they agree, else each in order."""
+    names = ["ReLU" if str(a) == "relu" else str(a) for a in net.activations]
+    return names[0] if len(set(names)) == 1 else ", ".join(names)
+
+
+def _widths_of(net, along):
+    """The swept network's widths: along a line, its inputs are the line's, not ``t``."""
+    return net.widths if along is None else (len(along[0]), *net.widths[1:])
+
+
+def _describe_deep(net, seed, along, twin=False):
+    acts = _activation_names(net)
+    arch = architecture(_widths_of(net, along))
+    s = f"{arch} {acts} network" if "," not in acts else f"{arch} network ({acts})"
+    if twin:
+        s += " beside its linear twin"
+    if seed is not None:
+        s += f", seed {seed}"
+    return s + (", along a line" if along is not None else "")
+
+
+def _point(v):
+    return "(" + ", ".join(f"{float(a):.3g}" for a in v) + ")"
+
+
+def _describe_line(along):
+    """Where the line runs, when its ends are short enough to print."""
+    x0, x1 = (np.asarray(a, np.float64) for a in along)
+    if x0.shape[0] <= 4:
+        return f" on the line from {_point(x0)} to {_point(x1)}"
+    return f" on a line through {x0.shape[0]} inputs, |x1 - x0| = {float(np.linalg.norm(x1 - x0)):.3g}"
+
+
+def _default_title(net, x, seed, along, twin=False):
+    if _classic(net, along):
+        first = _describe_network(net, seed) + (" beside its linear twin" if twin else "")
+        return f"{first}\n{_describe_grid(x)}"
+    first = _describe_deep(net, seed, along, twin)
+    if along is None:
+        return f"{first}\n{_describe_grid(x)}"
+    return f"{first}\n{_describe_grid(x, 't')}{_describe_line(along)}"
+
+
+def _shown_outputs(net, outputs):
+    """Indices of the outputs to draw, or None for a network of one output."""
+    out = net.out_features
+    if outputs is None:
+        return None if out == 1 else list(range(min(out, MAX_OUTPUTS)))
+    picked = np.atleast_1d(np.asarray(outputs))
+    if picked.ndim != 1 or picked.size == 0 or not np.issubdtype(picked.dtype, np.integer):
+        raise ValueError(f"outputs must be output indices (ints), got {outputs!r}")
+    if picked.min() < -out or picked.max() >= out:
+        raise ValueError(f"outputs must be indices of the network's {out} outputs, got {outputs!r}")
+    picked = [int(k) % out for k in picked]
+    if len(set(picked)) != len(picked):
+        raise ValueError(f"outputs has repeats: {outputs!r}")
+    return None if out == 1 else picked
+
+
+def _pick(v, shown):
+    return v if shown is None or v.ndim == 1 else v[:, shown]
+
+
+def _shades(panel, k, lo=0.45, hi=0.95):
+    """``k`` shades of a panel's colour, light to dark."""
+    import matplotlib
+
+    cmap = matplotlib.colormaps[SHADES[panel]]
+    return [cmap(v) for v in (np.linspace(lo, hi, k) if k > 1 else [hi])]
+
+
+# Past this many outputs, shades alone are too close to tell apart: line styles cycle too.
+_MAX_SHADES_ALONE = 4
+
+
+def _dashes(k):
+    """Line styles of ``k`` outputs: all solid while shades suffice, else cycling."""
+    if k <= _MAX_SHADES_ALONE:
+        return ["-"] * k
+    return [("-", "--", ":", "-.")[i % 4] for i in range(k)]
 
 
 def _draw_kinks(axes, positions, lo, hi, columns):
@@ -319,40 +519,43 @@ def _auto_zoom(x, changes):
 
 
 def _window(x, y, lo, hi):
-    """The points of sorted ``x`` (and ``y``) from ``lo`` to just past ``hi``."""
+    """The points of sorted ``x`` (and ``y``, rows) from ``lo`` to just past ``hi``."""
     s, e = np.searchsorted(x, [lo, hi], side="left")
     e = min(e + 1, x.shape[0])
     return x[s:e], y[s:e]
 
 
-def _stored_window(stored, lo, hi, columns):
-    """The output of a stored sweep from ``lo`` to ``hi``, read chunk by chunk and
-    reduced to ``columns`` columns of that window (for the zoom inset)."""
+def _stored_window(stored, lo, hi, columns, shown=None):
+    """The output (the ``shown`` outputs) of a stored sweep from ``lo`` to ``hi``, read
+    chunk by chunk and reduced to ``columns`` columns of that window (for the zoom inset)."""
     xs, ys = [], []
     for i0 in range(0, len(stored), stored.chunk):
         x = stored.x[i0 : i0 + stored.chunk]
         if x[-1] < lo or x[0] > hi:
             continue
-        x, y = _window(x, stored.y[i0 : i0 + stored.chunk], lo, hi)
-        keep = column_indices(x, y, columns, lo, hi)
+        x, y = _window(x, _pick(stored.y[i0 : i0 + stored.chunk], shown), lo, hi)
+        keep = _columns_union(x, y, columns, lo, hi)
         xs.append(x[keep])
         ys.append(y[keep])
     return (np.concatenate(xs), np.concatenate(ys)) if xs else (np.zeros(0), np.zeros(0))
 
 
-def _draw_zoom(ax, x, y, changes, zoom, columns, kink_positions, window=None):
+def _draw_zoom(ax, x, y, changes, zoom, columns, kink_positions, window=None, colors=None, coord="x"):
     """An inset of the output over ``zoom``, in the corner of ``ax`` the curve leaves emptiest.
 
-    ``window(lo, hi)``, when given, supplies the inset's points (for a stored sweep,
-    whose ``x`` and ``y`` here are already reduced to the whole range's columns)."""
+    ``y`` is (N,) or (N, k) for k outputs drawn in ``colors``.  ``window(lo, hi)``, when
+    given, supplies the inset's points (for a stored sweep, whose ``x`` and ``y`` here are
+    already reduced to the whole range's columns)."""
     lo, hi = zoom
     xs, ys = _window(x, y, lo, hi) if window is None else window(lo, hi)
     if xs.shape[0] < 2:
         return None
-    keep = column_indices(xs, ys, columns) if xs.shape[0] > _AUTO_POINTS_PER_COLUMN * columns else slice(None)
+    keep = _columns_union(xs, ys, columns) if xs.shape[0] > _AUTO_POINTS_PER_COLUMN * columns else slice(None)
     # Where does the full curve pass, in axes fractions?  Count reduced points per corner.
-    coarse = column_indices(x, y, 400)
+    coarse = _columns_union(x, y, 400)
     xr, yr = x[coarse], y[coarse]
+    if yr.ndim == 2:
+        xr, yr = np.repeat(xr, yr.shape[1]), yr.ravel()
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     fx, fy = (xr - x0) / (x1 - x0), (yr - y0) / (y1 - y0)
@@ -364,7 +567,12 @@ def _draw_zoom(ax, x, y, changes, zoom, columns, kink_positions, window=None):
              for cx, cy in corners]
     cx, cy = corners[int(np.argmin(crowd))]
     inset = ax.inset_axes([cx, cy, w, h])
-    inset.plot(xs[keep], ys[keep], color=COLORS["output"], lw=1.2, gid="zoom")
+    if ys.ndim == 1:
+        inset.plot(xs[keep], ys[keep], color=COLORS["output"], lw=1.2, gid="zoom")
+    else:
+        kept = ys[keep]
+        for k in range(ys.shape[1]):
+            inset.plot(xs[keep], kept[:, k], color=colors[k], lw=1.0, gid=f"zoom {k}")
     if kink_positions is not None:
         # Markers under the curve in the inset are thin ticks at the bottom edge:
         # full-height lines would hide the corners they are meant to point at.
@@ -373,44 +581,111 @@ def _draw_zoom(ax, x, y, changes, zoom, columns, kink_positions, window=None):
                      linewidths=0.6, zorder=0.5)
     inset.set_xlim(float(xs[0]), float(xs[-1]))
     inset.tick_params(labelsize="x-small")
-    inset.set_title(f"zoom: x from {float(xs[0]):.3g} to {float(xs[-1]):.3g}", fontsize="x-small", pad=2)
+    inset.set_title(f"zoom: {coord} from {float(xs[0]):.3g} to {float(xs[-1]):.3g}", fontsize="x-small", pad=2)
     inset.grid(True, lw=0.4, alpha=0.4)
     ax.indicate_inset_zoom(inset, edgecolor="0.3", alpha=0.6)
     return inset
 
 
-def _draw_result(axes, res, columns, reduce, kinks, labels=True, zoom=None, n_changes=None, window=None):
+# Past this many hidden layers the split's legend names only the first and the last.
+_MAX_LAYER_LABELS = 10
+
+
+def _legend(ax, title=None, reverse=False):
+    """A legend outside the axes on the right, so that it hides no data."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return None
+    if reverse:
+        handles, labels = handles[::-1], labels[::-1]
+    return ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+                     fontsize="small", title=title, title_fontsize="small", frameon=False, handlelength=1.6)
+
+
+def _draw_split(ax, x, negative, by_layer, idx):
+    """The negative count as a stack of its hidden layers (layer 1 at the bottom) under
+    the total (orange), all as step functions over the points ``idx``."""
+    xs, total = x[idx], negative[idx]
+    running = np.cumsum(by_layer[idx], axis=1, dtype=np.int64)
+    depth = running.shape[1]
+    # light shades, so that the total's orange line stays the darkest thing in the panel
+    shades = _shades("negative", depth, 0.08, 0.36)
+    below = np.zeros(xs.shape[0], np.int64)
+    for k in range(depth):
+        named = depth <= _MAX_LAYER_LABELS or k in (0, depth - 1)
+        # snap=False as for the step lines: Agg snaps only paths of few vertices to pixels,
+        # which would draw a reduced stack half a pixel off the full one
+        # a thin white edge parts neighbouring layers, whose shades are close when there are many
+        ax.fill_between(xs, below, running[:, k], step="post", facecolor=shades[k], edgecolor="white", lw=0.5,
+                        gid=f"layer {k + 1}", label=f"layer {k + 1}" if named else None, snap=False)
+        below = running[:, k]
+    ax.plot(xs, total, color=COLORS["negative"], lw=1.4, drawstyle="steps-post", gid="negative", snap=False,
+            label="all layers")
+
+
+def _draw_result(axes, res, columns, reduce, kinks, labels=True, zoom=None, n_changes=None, window=None,
+                 outputs=None, legends=True):
     """Draw the three panels of ``res`` into the three ``axes``; return the number of kinks marked.
 
     ``n_changes`` is the number of slope changes to report when ``res`` is already a
-    reduction of a larger sweep."""
+    reduction of a larger sweep.  ``outputs`` picks the outputs of a network of several
+    (default the first ``MAX_OUTPUTS``); ``legends`` puts their legends (and the
+    split by layer's) beside the panels."""
     from matplotlib.ticker import MaxNLocator
 
-    x, y, slope, negative, changes = _ordered(res)
+    x, y, slope, negative, by_layer, changes = _ordered(res)
+    net, along = res.network, getattr(res, "along", None)
+    coord = "x" if along is None else "t"
+    shown = _shown_outputs(net, outputs)
+    y, slope = _pick(y, shown), _pick(slope, shown)
+    split = by_layer.shape[1] > 1
     n = x.shape[0]
     if reduce == "auto":
         reduce = n > _AUTO_POINTS_PER_COLUMN * columns
     if reduce:
-        iy = column_indices(x, y, columns)
-        islope = step_indices(x, slope, columns, changes)
-        ineg = step_indices(x, negative, columns)
+        iy = _columns_union(x, y, columns)
+        islope = _steps_union(x, slope, columns, changes)
+        ineg = _stack_indices(x, by_layer, columns) if split else step_indices(x, negative, columns)
     else:
         iy = islope = ineg = slice(None)
     ax_y, ax_s, ax_n = axes
-    ax_y.plot(x[iy], y[iy], color=COLORS["output"], lw=1.4, gid="output")
-    ax_s.plot(x[islope], slope[islope], color=COLORS["slope"], lw=1.2, drawstyle="steps-post", gid="slope", snap=False)
-    ax_n.plot(x[ineg], negative[ineg], color=COLORS["negative"], lw=1.2, drawstyle="steps-post", gid="negative", snap=False)
+    blues = None
+    if shown is None:
+        ax_y.plot(x[iy], y[iy], color=COLORS["output"], lw=1.4, gid="output")
+        ax_s.plot(x[islope], slope[islope], color=COLORS["slope"], lw=1.2, drawstyle="steps-post", gid="slope", snap=False)
+    else:
+        blues, greens = _shades("output", len(shown)), _shades("slope", len(shown))
+        dashes = _dashes(len(shown))
+        ys, ss = y[iy], slope[islope]
+        for k, j in enumerate(shown):
+            ax_y.plot(x[iy], ys[:, k], color=blues[k], ls=dashes[k], lw=1.3, gid=f"output {j}", label=f"output {j}")
+            ax_s.plot(x[islope], ss[:, k], color=greens[k], ls=dashes[k], lw=1.1, drawstyle="steps-post",
+                      gid=f"slope {j}", snap=False, label=f"output {j}")
+    if split:
+        _draw_split(ax_n, x, negative, by_layer, ineg)
+    else:
+        ax_n.plot(x[ineg], negative[ineg], color=COLORS["negative"], lw=1.2, drawstyle="steps-post", gid="negative", snap=False)
     ax_n.yaxis.set_major_locator(MaxNLocator(integer=True))
     if labels:
-        ax_y.set_ylabel("output  y")
-        ax_s.set_ylabel("slope  dy/dx")
-        ax_n.set_ylabel(f"negative units\n(of {res.network.hidden:,})")
-    ax_n.set_xlabel("x")
+        ax_y.set_ylabel("output  y" if shown is None else "outputs  y")
+        ax_s.set_ylabel(f"slope  dy/d{coord}")
+        layers = f" in {by_layer.shape[1]} layers" if split else ""
+        ax_n.set_ylabel(f"negative units\n(of {net.hidden:,}{layers})")
+    ax_n.set_xlabel("x" if along is None else "t along the line")
+    if legends:
+        if shown is not None:
+            more = f"{len(shown)} of {net.out_features} outputs" if len(shown) < net.out_features else None
+            _legend(ax_y, more)
+            _legend(ax_s, "slopes" if more is None else f"slopes, {more}")
+        if split:
+            _legend(ax_n, reverse=True)
     for ax in axes:
         ax.grid(True, lw=0.5, alpha=0.4)
         ax.margins(x=0)
     if n:
         ax_y.set_xlim(float(x[0]), float(x[-1]))
+    if split:
+        ax_n.set_ylim(bottom=0)
     marked = 0
     exact = False
     positions = None
@@ -425,7 +700,7 @@ def _draw_result(axes, res, columns, reduce, kinks, labels=True, zoom=None, n_ch
         lo, hi = (float(v) for v in zoom)
         if not hi > lo:
             raise ValueError(f"zoom must be (lo, hi) with lo < hi, got {zoom!r}")
-        _draw_zoom(ax_y, x, y, changes, (lo, hi), columns, positions, window)
+        _draw_zoom(ax_y, x, y, changes, (lo, hi), columns, positions, window, blues, coord)
     n_changes = int(np.count_nonzero(changes)) if n_changes is None else n_changes
     note = f"{n_changes:,} slope change{'s' if n_changes != 1 else ''} on the grid"
     if kinks and n:
@@ -440,8 +715,13 @@ def _draw_result(axes, res, columns, reduce, kinks, labels=True, zoom=None, n_ch
 
 
 def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=False, zoom=None, reduce="auto", columns=None,
-                 figsize=(10, 8), dpi=150):
+                 outputs=None, figsize=(10, 8), dpi=150):
     """Three stacked panels of a sweep: output (blue), slope (green steps), negative units (orange steps).
+
+    A network of several outputs draws one line per output in shades of blue (and
+    its slopes in shades of green), with a legend; a network of several hidden
+    layers draws the negative count over a stacked area of its split by layer
+    ("layer 1" at the bottom); a sweep along a line is drawn against ``t``.
 
     Parameters
     ----------
@@ -453,14 +733,16 @@ def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=False, zoom=Non
         figure of the first is returned.
     title : str, optional
         Figure title; by default it names the network (activation, hidden width,
-        ``seed`` when given) and the grid.
+        ``seed`` when given; for a deep network its widths, as in
+        "784→1024×8→10 ReLU network") and the grid.
     seed : int, optional
         The seed the network was drawn with, for the default title (a
         ``Network`` does not remember it).
     kinks : bool, default False
         Mark the kinks with thin grey vertical lines on every panel: exact kink
         positions where the exact analysis is available, else the grid points
-        where the slope changes.
+        where the slope changes.  Networks of several layers or outputs are
+        always analysed exactly (``fastrelu.kinks`` of the network of ``t``).
     zoom : None, "auto" or (lo, hi)
         Add an inset to the output panel showing x from ``lo`` to ``hi``, where a
         wide grid hides the kinks (a random network's crowd near 0); ``"auto"``
@@ -472,6 +754,9 @@ def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=False, zoom=Non
         more than a few points per column.
     columns : int, optional
         Number of reduction columns; by default twice the figure width in pixels.
+    outputs : sequence of int, optional
+        The outputs to draw, of a network of several (default the first
+        ``MAX_OUTPUTS``, 10).
     figsize, dpi
         Size and resolution of a new figure.
 
@@ -488,9 +773,18 @@ def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=False, zoom=Non
     >>> [ax.get_ylabel() for ax in fig.axes][:2]
     ['output  y', 'slope  dy/dx']
     >>> fig.savefig("sweep.png")  # doctest: +SKIP
+
+    A deep network of two inputs and three outputs, along a line:
+
+    >>> deep = fastrelu.Network.random([2, 64, 64, 64, 3], seed=0)
+    >>> res = fastrelu.sweep(deep, along=([-1, -1], [1, 1]), backend="numpy")
+    >>> fig = sweep_figure(res, seed=0)
+    >>> fig.axes[2].get_xlabel(), fig._suptitle.get_text().splitlines()[0]
+    ('t along the line', '2→64×3→3 ReLU network, seed 0, along a line')
     """
     if reduce not in ("auto", True, False):
         raise ValueError(f"reduce must be 'auto', True or False, got {reduce!r}")
+    shown = _shown_outputs(res.network, outputs)  # a bad choice fails before any drawing
     if axes is None:
         fig, grid = _new_figure(3, 1, figsize, dpi)
         axes = grid[:, 0]
@@ -499,41 +793,45 @@ def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=False, zoom=Non
         fig = axes[0].figure
     columns = _columns_for(fig, columns)
     if title is None:
-        title = f"{_describe_network(res.network, seed)}\n{_describe_grid(res.x)}"
+        title = _default_title(res.network, res.x, seed, getattr(res, "along", None))
     n_changes = window = None
     if not isinstance(res.x, np.ndarray):  # a StoredResult: its arrays live in a Zarr store
         stored = res
         res, n_changes = _reduce_stored(stored, columns)
 
         def window(lo, hi):
-            return _stored_window(stored, lo, hi, columns)
+            return _stored_window(stored, lo, hi, columns, shown)
 
-    _draw_result(axes, res, columns, reduce, kinks, zoom=zoom, n_changes=n_changes, window=window)
+    _draw_result(axes, res, columns, reduce, kinks, zoom=zoom, n_changes=n_changes, window=window, outputs=outputs)
     fig.suptitle(title)
     return fig
 
 
-def compare_figure(net, start=-100.0, stop=100.0, step=None, *, num=None, x=None, backend="auto", dtype=None,
+def compare_figure(net, start=None, stop=None, step=None, *, num=None, x=None, along=None, backend="auto", dtype=None,
                    threads=None, axes=None, title=None, seed=None, kinks=False, zoom=None, reduce="auto",
-                   columns=None, figsize=(14, 8), dpi=150):
+                   columns=None, outputs=None, figsize=(14, 8), dpi=150):
     """A ReLU network (left) beside its linear twin ``net.linear()`` (right), same grid and rows.
 
     Each row shares its y axis between the two, so the twin's straight line and
     constant slope are read on the same scale as the ReLU network's kinks.  The
     twin's units still cross zero (its negative count moves) but, without the
-    ReLU, that changes nothing.
+    ReLU, that changes nothing.  A deep network's twin is deep too: every hidden
+    layer loses its activation, so the whole network is one affine map, a straight
+    line along any line.
 
     Parameters
     ----------
     net : Network
         The network (any activation; the right column is always the linear twin).
-    start, stop, step, num, x, backend, dtype, threads
-        The grid and how to sweep it, as for ``fastrelu.sweep``.
+    start, stop, step, num, x, along, backend, dtype, threads
+        The grid and how to sweep it, as for ``fastrelu.sweep`` (by default x from
+        -100 to 100, step 0.01; along a line ``along=(x0, x1)``, 20,001 points of t
+        from 0 to 1).
     axes : 3 x 2 array of matplotlib Axes, optional
         Draw into these (rows output, slope, negative; columns network, twin).
-    title, seed, kinks, zoom, reduce, columns, figsize, dpi
+    title, seed, kinks, zoom, reduce, columns, outputs, figsize, dpi
         As for ``sweep_figure``; kink markers and the zoom inset go on the left
-        column only.
+        column only, the legends of several outputs or layers on the right.
 
     Returns
     -------
@@ -546,14 +844,19 @@ def compare_figure(net, start=-100.0, stop=100.0, step=None, *, num=None, x=None
     >>> fig = compare_figure(fastrelu.Network.random(20, seed=1), -5, 5, num=1001, seed=1)
     >>> len(fig.axes)
     6
+    >>> deep = fastrelu.Network.random([3, 16, 16, 2], seed=0)
+    >>> fig = compare_figure(deep, along=([0, 0, 0], [1, 2, 3]), num=501, backend="numpy")
+    >>> len(fig.axes)
+    6
     """
     from .._sweep import sweep
 
-    grid = dict(num=num, x=x, backend=backend, dtype=dtype, threads=threads)
+    grid = dict(num=num, x=x, along=along, backend=backend, dtype=dtype, threads=threads)
     res = sweep(net, start, stop, step, **grid)
     twin = sweep(net.linear(), start, stop, step, **grid)
     if reduce not in ("auto", True, False):
         raise ValueError(f"reduce must be 'auto', True or False, got {reduce!r}")
+    _shown_outputs(net, outputs)
     if axes is None:
         fig, axes = _new_figure(3, 2, figsize, dpi)
     else:
@@ -562,13 +865,18 @@ def compare_figure(net, start=-100.0, stop=100.0, step=None, *, num=None, x=None
     columns = _columns_for(fig, columns)
     # The twin first: the rows share y, and the zoom inset (left) picks its corner
     # from the final limits.
-    _draw_result(axes[:, 1], twin, columns, reduce, False, labels=False)
-    _draw_result(axes[:, 0], res, columns, reduce, kinks, zoom=zoom)
-    left = "with ReLU" if net.activation == "relu" else f"with {net.activation}"
+    _draw_result(axes[:, 1], twin, columns, reduce, False, labels=False, outputs=outputs)
+    _draw_result(axes[:, 0], res, columns, reduce, kinks, zoom=zoom, outputs=outputs, legends=False)
+    if _classic(net, res.along):
+        left = "with ReLU" if net.activation == "relu" else f"with {net.activation}"
+        right = "linear twin (same weights, no ReLU)"
+    else:
+        acts = _activation_names(net)
+        left, right = f"with {acts}", f"linear twin (same weights, no {acts})"
     axes[0, 0].set_title(left, fontsize="medium")
-    axes[0, 1].set_title("linear twin (same weights, no ReLU)", fontsize="medium")
+    axes[0, 1].set_title(right, fontsize="medium")
     if title is None:
-        title = f"{_describe_network(net, seed)} beside its linear twin\n{_describe_grid(res.x)}"
+        title = _default_title(net, res.x, seed, res.along, twin=True)
     fig.suptitle(title)
     return fig
 
