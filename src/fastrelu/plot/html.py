@@ -1,0 +1,604 @@
+"""An interactive page of a network: zoom into any kink, exactly, in a browser.
+
+``html(net)`` writes one self-contained HTML file (every script inlined: it opens
+offline, from disk, with no server) with three panels on one shared x axis: the
+output, the slope dy/dx and the number of negative units (for a deep network,
+stacked by hidden layer).  Wheel-zoom, box-zoom and pan move all three.
+
+A piecewise-linear network is described exactly by its linear pieces
+(``fastrelu.regions``), so the page draws them rather than samples: the output
+is the polyline through the exact kinks (and the ends of the range), the slope
+and the count are step functions held over each piece.  Zooming in by 10**6, or
+10**12, still shows each kink at its float64 position, since nothing was
+resampled.  The y axes follow the visible window.  Hovering a panel shows, for
+the piece under the mouse, x (or t), y, the slope, the negative count and the
+piece's ends; hovering a kink marker shows the ``(layer, unit)`` pairs that
+switch there.  A check box shows the linear twin (``net.linear()``, the same
+weights without the activation): a straight line along any line, at any depth.
+
+A sampled result (a Zarr store, or a network the exact analysis does not cover)
+is drawn from its grid, reduced per pixel column with the reduction of
+``fastrelu.plot.figures`` (``column_indices``, ``step_indices``).
+
+Why Bokeh: it is a maintained browser plotting library whose documents embed in
+one file with their JavaScript (``bokeh.embed.file_html`` with
+``bokeh.resources.INLINE``), whose ranges, glyphs and data sources are reachable
+from JavaScript (``Bokeh.documents[0].get_model_by_name``), which the tests use,
+and which needs no server for zooming, hover and toggles (``CustomJS``).  Bokeh
+is imported on first use, never by ``import fastrelu``.
+"""
+
+import html as _html
+import os
+
+import numpy as np
+
+from .figures import MAX_OUTPUTS, architecture, column_indices, step_indices
+
+#: Up to this many pieces the page holds every piece (about 90 bytes each, so a
+#: page of 10**5 pieces is about 9 MB); past it, the pieces are reduced per pixel
+#: column like a sampled sweep and the page says so (zoom shows the reduction, not
+#: the pieces: call ``html`` again with ``start`` and ``stop`` around the place).
+MAX_PIECES = 110_000
+
+#: Kink markers are drawn while at most this many kinks are in view (more would
+#: cover the curve); the count is kept up to date as the x range changes.
+MAX_MARKERS = 2_000
+
+_COLORS = {"output": "#1f77b4", "slope": "#2ca02c", "negative": "#ff7f0e", "twin": "#7f7f7f", "kinks": "#d62728"}
+_BLUES = ["#08306b", "#08519c", "#2171b5", "#4292c6", "#6baed6", "#9ecae1", "#3f007d", "#54278f", "#6a51a3", "#807dba"]
+_GREENS = ["#00441b", "#006d2c", "#238b45", "#41ab5d", "#74c476", "#a1d99b", "#004529", "#006837", "#238443", "#41ab5d"]
+_ORANGES = ["#fee6ce", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#a63603", "#7f2704"]
+
+
+# -- the data: exact pieces, or a reduced grid -------------------------------------------
+
+
+class _Page:
+    """What the page draws: vertex arrays (one row per vertex) and how to describe them."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+def _units_text(layers, units):
+    return " ".join(f"({int(l)}, {int(u)})" for l, u in zip(layers, units))
+
+
+def _switching_texts(net, r, vx):
+    """For each interior vertex (a boundary), the ``(layer, unit)`` pairs switching there."""
+    n = len(r)
+    if n < 2:
+        return []
+    if net._scalar_form() is not None and net.depth == 1:
+        # One hidden layer of a scalar: regions() calls the units with x == -b1/w1
+        # (rounded in float64, as the analysis rounds them) switching; asking
+        # r.switching(i) piece by piece would scan all H units for each of the H pieces.
+        w1 = np.asarray(net.w1).reshape(-1)
+        b1 = np.asarray(net.b1).reshape(-1)
+        live = np.flatnonzero(w1 != 0)
+        at = -b1[live] / w1[live].astype(np.float64) + 0.0
+        order = np.argsort(at, kind="stable")
+        at, who = at[order], live[order]
+        inner = vx[1:-1]
+        first = np.searchsorted(at, inner, side="left")
+        last = np.searchsorted(at, inner, side="right")
+        return [f"(0, {int(who[a])})" if b == a + 1 else _units_text(np.zeros(b - a), who[a:b])
+                for a, b in zip(first.tolist(), last.tolist())]
+    return [_units_text(*r.switching(i)) for i in range(n - 1)]
+
+
+def _exact_page(net, start, stop, shown):
+    """The pieces of ``net`` (a network of one coordinate) over ``[start, stop]``, as vertices."""
+    from ..analysis.exact import kinks, regions
+
+    r = regions(net, start, stop, boundaries=True)  # one activation pattern per piece: exact counts
+    vx = np.concatenate((r.lo, r.hi[-1:]))
+    last = np.concatenate((np.arange(len(r)), [len(r) - 1]))  # the piece each vertex starts (the last: ends)
+    slope = r.slope[last]
+    y = slope * (vx[:, None] if slope.ndim == 2 else vx) + r.intercept[last]
+    by_layer = r.negative_by_layer[last]
+    negative = r.negative[last]
+    is_kink = np.zeros(vx.shape[0], bool)
+    is_kink[1:-1] = np.isin(vx[1:-1], kinks(net, start, stop))
+    units = [""] + _switching_texts(net, r, vx) + [""]
+    return _Page(exact=True, x=vx, y=_pick(y, shown), slope=_pick(slope, shown), negative=negative,
+                 by_layer=by_layer, kinks=np.flatnonzero(is_kink), units=units, pieces=len(r),
+                 n_kinks=int(np.count_nonzero(is_kink)), n_boundaries=len(r) - 1, reduced=False)
+
+
+def _pick(v, shown):
+    return v if shown is None or v.ndim == 1 else v[:, shown]
+
+
+def _changed(v):
+    d = v[1:] != v[:-1]
+    return d if d.ndim == 1 else d.any(axis=1)
+
+
+def _keep(page, columns):
+    """Indices of the vertices that draw ``page`` at ``columns`` columns: ``column_indices`` of
+    each output, ``step_indices`` of each step column, merged (all of them when few)."""
+    x = page.x
+    if x.shape[0] <= 4 * columns:
+        return np.arange(x.shape[0])
+
+    def cols(v):
+        return [v] if v.ndim == 1 else [v[:, k] for k in range(v.shape[1])]
+
+    keep = [column_indices(x, v, columns) for v in cols(page.y)]
+    keep += [step_indices(x, v, columns) for v in cols(page.slope) + cols(page.by_layer) + [page.negative]]
+    return np.unique(np.concatenate(keep))
+
+
+def _reduce(page, columns):
+    """``page`` reduced per pixel column (``_keep``): the same picture at the full range,
+    with fewer vertices."""
+    x = page.x
+    idx = _keep(page, columns)
+    kink_mask = np.zeros(x.shape[0], bool)
+    kink_mask[page.kinks] = True
+    units = [page.units[i] for i in idx.tolist()] if page.units else []
+    out = _Page(**page.__dict__)
+    out.x, out.y, out.slope, out.negative, out.by_layer = (a[idx] for a in (x, page.y, page.slope, page.negative, page.by_layer))
+    out.kinks, out.units, out.reduced = np.flatnonzero(kink_mask[idx]), units, True
+    return out
+
+
+def _sampled_page(res, shown, columns):
+    """A sweep drawn from its grid: reduced per pixel column; markers where the slope changes."""
+    if not isinstance(res.x, np.ndarray):  # a StoredResult, read chunk by chunk
+        from .figures import _reduce_stored
+
+        res, _ = _reduce_stored(res, columns)
+    x = np.asarray(res.x)
+    order = np.argsort(x, kind="stable") if not (x[1:] >= x[:-1]).all() else slice(None)
+    x, y, slope = x[order], np.asarray(res.y)[order], np.asarray(res.slope)[order]
+    negative, by_layer = np.asarray(res.negative)[order], np.asarray(res.negative_by_layer)[order]
+    changes = np.concatenate(([False], _changed(slope)))
+    page = _Page(exact=False, x=x.astype(np.float64), y=_pick(y, shown), slope=_pick(slope, shown), negative=negative,
+                 by_layer=by_layer, kinks=np.flatnonzero(changes), units=[], pieces=None,
+                 n_kinks=int(np.count_nonzero(changes)), n_boundaries=None, reduced=False)
+    if x.shape[0] > 4 * columns:
+        page = _reduce(page, columns)
+    return page
+
+
+def _twin(net, start, stop, shown):
+    """The linear twin's pieces over ``[start, stop]`` (one: it is affine): ``hi, slope, intercept``."""
+    from ..analysis.exact import regions
+
+    r = regions(net.linear(), start, stop)
+    return r.lo, r.hi, _pick(r.slope, shown), _pick(r.intercept, shown)
+
+
+# -- the Bokeh document -------------------------------------------------------------------
+
+# The page keeps every vertex in one data source ("pieces") that no glyph draws, and
+# draws a second one ("view"): the vertices of the visible window, all of them while
+# they are at most 4 per pixel column, else each column's first, last, lowest and
+# highest vertex of every drawn column (the reduction of ``column_indices``).  It is
+# refilled whenever the x range changes, so drawing costs the same at any zoom and
+# for any number of pieces, and a window of 10**-6 around a kink has that kink's
+# vertex itself.  The y ranges follow the window; the kink markers show when at most
+# MAX_MARKERS kinks are in it.
+_UPDATE_JS = """
+const a = xr.start, b = xr.end, F = full.data, x = F.x, n = x.length;
+function first_at_least(arr, v, lo, hi) { while (lo < hi) { const m = (lo + hi) >> 1; if (arr[m] < v) lo = m + 1; else hi = m; } return lo; }
+const i0 = Math.max(first_at_least(x, a, 0, n) - 1, 0), i1 = Math.min(first_at_least(x, b, 0, n), n - 1);
+const m = i1 - i0 + 1, C = spec.columns, vals = spec.values;
+let keep;
+if (m <= 4 * C) {
+  keep = new Int32Array(m); for (let k = 0; k < m; k++) keep[k] = i0 + k;
+} else {
+  const w = (b - a) / C, mark = new Uint8Array(m);
+  const flush = (s, e) => {
+    mark[s] = 1; mark[e - 1] = 1;
+    for (const c of vals) {
+      const v = F[c]; let lo = s, hi = s;
+      for (let k = s + 1; k < e; k++) { const u = v[i0 + k]; if (u < v[i0 + lo]) lo = k; if (u > v[i0 + hi]) hi = k; }
+      mark[lo] = 1; mark[hi] = 1;
+    }
+  };
+  let col = NaN, start = 0;
+  for (let k = 0; k < m; k++) {
+    const c = Math.min(Math.max(Math.floor((x[i0 + k] - a) / w), -1), C);
+    if (c !== col) { if (k > start) flush(start, k); col = c; start = k; }
+  }
+  flush(start, m);
+  let count = 0; for (let k = 0; k < m; k++) count += mark[k];
+  keep = new Int32Array(count); let j = 0;
+  for (let k = 0; k < m; k++) if (mark[k]) keep[j++] = i0 + k;
+}
+const V = {};
+for (const c of spec.copy) {
+  const src = F[c], dst = new src.constructor(keep.length);
+  for (let k = 0; k < keep.length; k++) dst[k] = src[keep[k]];
+  V[c] = dst;
+}
+// the linear twin: its own pieces' lines at the kept x
+const T = twin.data, tn = T.hi.length;
+for (let o = 0; o < spec.twin_y.length; o++) {
+  const ty = new Float64Array(keep.length), ts = new Float64Array(keep.length);
+  const S = T["slope_" + o], I = T["intercept_" + o];
+  for (let k = 0; k < keep.length; k++) {
+    const X = V.x[k], j = Math.min(first_at_least(T.hi, X, 0, tn), tn - 1);
+    ty[k] = S[j] * X + I[j]; ts[k] = S[j];
+  }
+  V[spec.twin_y[o]] = ty; V[spec.twin_slope[o]] = ts;
+}
+view.data = V;
+// kink markers
+const K = kinks.data.i, nk = K.length;
+let k0 = 0, k1 = nk;
+{ let lo = 0, hi = nk; while (lo < hi) { const q = (lo + hi) >> 1; if (x[K[q]] < a) lo = q + 1; else hi = q; } k0 = lo; }
+{ let lo = k0, hi = nk; while (lo < hi) { const q = (lo + hi) >> 1; if (x[K[q]] <= b) lo = q + 1; else hi = q; } k1 = lo; }
+if (k1 - k0 <= max_markers) {
+  const mx = new Float64Array(k1 - k0), my = new Float64Array(k1 - k0), mi = new Int32Array(k1 - k0), Y = F[spec.y[0]];
+  for (let q = k0; q < k1; q++) { mx[q - k0] = x[K[q]]; my[q - k0] = Y[K[q]]; mi[q - k0] = K[q]; }
+  marks.data = {x: mx, y: my, i: mi};
+} else {
+  marks.data = {x: new Float64Array(0), y: new Float64Array(0), i: new Int32Array(0)};
+}
+// y ranges of the window
+const vx = V.x, vn = vx.length;
+for (const p of panels) {
+  let lo = Infinity, hi = -Infinity;
+  for (const [c, r, kind] of p.cols) {
+    if (r != null && !r.visible) continue;
+    const v = V[c];
+    if (kind == "line") {
+      for (let k = 0; k < vn; k++) if (vx[k] > a && vx[k] < b) { const u = v[k]; if (u < lo) lo = u; if (u > hi) hi = u; }
+      for (const t of [a, b]) {
+        const j = Math.max(Math.min(first_at_least(vx, t, 0, vn), vn - 1), 1);
+        const dx = vx[j] - vx[j - 1];
+        const u = dx > 0 ? v[j - 1] + (v[j] - v[j - 1]) * ((t - vx[j - 1]) / dx) : v[j];
+        if (u < lo) lo = u; if (u > hi) hi = u;
+      }
+    } else {
+      for (let k = 0; k < vn; k++) if (vx[k] < b && (k + 1 == vn || vx[k + 1] > a)) { const u = v[k]; if (u < lo) lo = u; if (u > hi) hi = u; }
+    }
+  }
+  if (!isFinite(lo)) continue;
+  if (p.zero) lo = Math.min(lo, 0);
+  let pad = 0.06 * (hi - lo);
+  if (!(pad > 0)) pad = Math.max(Math.abs(hi) * 1e-9, 1e-300);
+  if (p.integer) pad = Math.max(pad, 0.5);
+  p.range.start = lo - pad; p.range.end = hi + pad;
+}
+"""
+
+# Tooltips look the piece under the mouse up in the full data (by x, not by the drawn
+# vertex), so they give the piece's own values at any zoom.  Numbers are printed in
+# JavaScript's shortest round-trip form: the float64 itself.
+_HOVER_JS = """
+const F = full.data, x = F.x, n = x.length, X = special_vars.x;
+const str = (v) => (v == null ? "" : String(v));
+let lo = 0, hi = n; while (lo < hi) { const m = (lo + hi) >> 1; if (x[m] <= X) lo = m + 1; else hi = m; }
+const j = Math.min(Math.max(lo - 1, 0), Math.max(n - 2, 0));
+const [what, col] = format.split(":");
+if (what == "x") return str(X);
+if (what == "at") return str(F[col.replace("slope", "y")][j] + F[col][j] * (X - x[j]));
+if (what == "v") return str(F[col][j]);
+if (what == "layers") return layers.map((c, k) => str(F[c][j] - (k ? F[layers[k - 1]][j] : 0))).join(", ");
+if (what == "piece") return "#" + j + ": " + str(x[j]) + " to " + str(x[j + 1]);
+return str(value);
+"""
+
+_KINK_JS = """
+const F = full.data, v = marks.data.i[special_vars.index];
+const str = (u) => (u == null ? "" : String(u));
+const [what, col] = format.split(":");
+if (what == "left") return str(F[col][v - 1]);
+if (what == "v") return str(F[col][v]);
+if (what == "units") return F.units == null ? "" : (F.units[v] || "none");
+return str(value);
+"""
+
+
+def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels, depth):
+    from bokeh.document import Document
+    from bokeh.layouts import column
+    from bokeh.models import CheckboxGroup, ColumnDataSource, CustomJS, CustomJSHover, Div, HoverTool, Legend, Range1d
+
+    multi = page.y.ndim == 2
+    k_out = page.y.shape[1] if multi else 1
+    ycols = [f"y_{k}" for k in range(k_out)] if multi else ["y"]
+    scols = [c.replace("y", "slope", 1) for c in ycols]
+    tycols = ["twin_" + c for c in ycols]
+    tscols = ["twin_" + c for c in scols]
+    data = {"x": page.x, "negative": page.negative.astype(np.int32)}
+    for k in range(k_out):
+        data[ycols[k]] = page.y[:, k] if multi else page.y
+        data[scols[k]] = page.slope[:, k] if multi else page.slope
+    split = depth > 1
+    cum_cols = []
+    if split:
+        running = np.cumsum(page.by_layer, axis=1, dtype=np.int64).astype(np.int32)
+        for k in range(depth):
+            cum_cols.append(f"cum_{k}")
+            data[cum_cols[-1]] = running[:, k]
+    copy = list(data)
+    if page.units:
+        data["units"] = page.units
+    full = ColumnDataSource(data, name="pieces")
+    t_lo, t_hi, t_slope, t_icpt = twin
+    # The view starts as the reduction of the whole range (the script refills it when the
+    # page is ready, and on every change of the x range).  Never empty: Bokeh 3.9's
+    # varea_step loops forever painting an empty source.
+    idx = _keep(page, 2 * width)
+    first = {c: data[c][idx] for c in copy}
+    j = np.clip(np.searchsorted(t_hi, first["x"], side="left"), 0, len(t_hi) - 1)
+    for k in range(k_out):
+        s_k = t_slope[:, k] if t_slope.ndim == 2 else t_slope
+        c_k = t_icpt[:, k] if t_icpt.ndim == 2 else t_icpt
+        first[tycols[k]] = s_k[j] * first["x"] + c_k[j]
+        first[tscols[k]] = s_k[j]
+    view = ColumnDataSource(first, name="view")
+    tdata = {"hi": t_hi}
+    for k in range(k_out):
+        tdata[f"slope_{k}"] = t_slope[:, k] if t_slope.ndim == 2 else t_slope
+        tdata[f"intercept_{k}"] = t_icpt[:, k] if t_icpt.ndim == 2 else t_icpt
+    tsrc = ColumnDataSource(tdata, name="twin")
+    ksrc = ColumnDataSource({"i": page.kinks.astype(np.int32)}, name="kinks")
+    msrc = ColumnDataSource({"x": np.zeros(0), "y": np.zeros(0), "i": np.zeros(0, np.int32)}, name="marks")
+
+    x0, x1 = float(page.x[0]), float(page.x[-1])
+    xr = Range1d(x0, x1, bounds=(x0, x1), name="x_range")
+    tools = "xwheel_zoom,xpan,xbox_zoom,reset,save"
+    common = dict(x_range=xr, width=width, tools=tools, active_scroll="xwheel_zoom", active_drag="xpan",
+                  output_backend="canvas")
+    from bokeh.plotting import figure
+
+    f_out = figure(height=330, name="output", y_range=Range1d(0, 1, name="y_output"), **common)
+    f_slope = figure(height=210, name="slope", y_range=Range1d(0, 1, name="y_slope"), **common)
+    f_neg = figure(height=230 if split else 200, name="negative", y_range=Range1d(0, 1, name="y_negative"), **common)
+    for f in (f_out, f_slope, f_neg):
+        f.toolbar.logo = None
+        f.min_border_left = 80
+        f.grid.grid_line_alpha = 0.4
+        f.add_layout(Legend(click_policy="hide", location="top_left", background_fill_alpha=0.75,
+                            label_text_font_size="8pt", spacing=0, padding=4, margin=6), "center")
+    f_out.yaxis.axis_label = "outputs y" if multi else "output y"
+    f_slope.yaxis.axis_label = f"slope dy/d{coord}"
+    f_neg.yaxis.axis_label = "negative units"
+    f_neg.xaxis.axis_label = "x" if coord == "x" else "t along the line"
+
+    blues = _BLUES if multi else [_COLORS["output"]]
+    greens = _GREENS if multi else [_COLORS["slope"]]
+    twin_renderers, fit_out, fit_slope = [], [], []
+    for k in range(k_out):
+        label = out_labels[k] if multi else "output"
+        f_out.line("x", ycols[k], source=view, color=blues[k % len(blues)], line_width=1.6, name=f"output_{k}",
+                   legend_label=label)
+        fit_out.append([ycols[k], None, "line"])
+        f_slope.step("x", scols[k], source=view, mode="after", color=greens[k % len(greens)], line_width=1.4,
+                     name=f"slope_{k}", legend_label="slope" if not multi else f"slope, {label}")
+        fit_slope.append([scols[k], None, "step"])
+    for k in range(k_out):
+        tw = f_out.line("x", tycols[k], source=view, color=_COLORS["twin"], line_width=1.6, line_dash="dashed",
+                        visible=twin_visible, name=f"twin_output_{k}", legend_label="linear twin")
+        tws = f_slope.step("x", tscols[k], source=view, mode="after", color=_COLORS["twin"], line_width=1.4,
+                           line_dash="dashed", visible=twin_visible, name=f"twin_slope_{k}", legend_label="linear twin")
+        twin_renderers += [tw, tws]
+        fit_out.append([tycols[k], tw, "line"])
+        fit_slope.append([tscols[k], tws, "step"])
+    fit_neg = [["negative", None, "step"]]
+    if split:
+        below = None
+        shades = [_ORANGES[int(round(i))] for i in np.linspace(0, len(_ORANGES) - 1, depth)] if depth > 1 else _ORANGES
+        for k in range(depth):
+            f_neg.varea_step(x="x", y1=below if below else 0, y2=cum_cols[k], source=view, step_mode="after",
+                             fill_color=shades[k], fill_alpha=0.6, name=f"layer_{k + 1}", legend_label=f"layer {k + 1}")
+            below = cum_cols[k]
+    f_neg.step("x", "negative", source=view, mode="after", color=_COLORS["negative"], line_width=1.5, name="negative",
+               legend_label="all layers" if split else "negative units")
+    f_neg.legend.visible = split
+    if split:
+        f_neg.legend.location = "bottom_left"
+    marks = f_out.scatter("x", "y", source=msrc, size=6, marker="circle", fill_color="white",
+                          line_color=_COLORS["kinks"], line_width=1.3, name="kinks",
+                          legend_label="kinks" if page.exact else "slope changes (grid)")
+
+    # Hover: every panel reports the piece (or the samples) under the mouse.
+    fmt = CustomJSHover(args=dict(full=full, layers=cum_cols), code=_HOVER_JS)
+    rows = [(coord, "$x{x}")]
+    for k in range(k_out):
+        rows.append(("y" + ("" if not multi else f" ({out_labels[k]})"), f"@x{{at:{scols[k]}}}"))
+    for k in range(k_out):
+        rows.append(("slope" + ("" if not multi else f" ({out_labels[k]})"), f"@x{{v:{scols[k]}}}"))
+    rows.append(("negative units", "@x{v:negative}"))
+    if split:
+        rows.append(("by layer", "@x{layers}"))
+    rows.append(("piece" if page.exact else "between samples", "@x{piece}"))
+    for f, col in ((f_out, ycols[0]), (f_slope, scols[0]), (f_neg, "negative")):
+        # Step glyphs have no hit test: an invisible line through the drawn vertices
+        # tells the hover tool that the mouse is over the panel's data.
+        probe = f.line("x", col, source=view, line_alpha=0, name=f"hover_{f.name}")
+        f.add_tools(HoverTool(renderers=[probe], mode="vline", line_policy="none", tooltips=rows,
+                              formatters={"$x": fmt, "@x": fmt}, name=f"hover_{f.name}"))
+    kfmt = CustomJSHover(args=dict(full=full, marks=msrc), code=_KINK_JS)
+    kink_rows = [(("kink" if page.exact else "slope change") + f" at {coord}", "@x{v:x}"),
+                 ("y", f"@x{{v:{ycols[0]}}}"), ("slope left", f"@x{{left:{scols[0]}}}"),
+                 ("slope right", f"@x{{v:{scols[0]}}}")]
+    if page.units:
+        kink_rows.append(("switching (layer, unit)", "@x{units}"))
+    f_out.add_tools(HoverTool(renderers=[marks], mode="mouse", tooltips=kink_rows, formatters={"@x": kfmt},
+                              name="hover_kinks"))
+
+    panels = [dict(range=f_out.y_range, cols=fit_out, zero=False, integer=False),
+              dict(range=f_slope.y_range, cols=fit_slope, zero=False, integer=False),
+              dict(range=f_neg.y_range, cols=fit_neg, zero=split, integer=True)]
+    spec = dict(columns=2 * width, values=ycols + scols + ["negative"] + cum_cols, copy=copy, y=ycols,
+                twin_y=tycols, twin_slope=tscols)
+    update = CustomJS(args=dict(xr=xr, full=full, view=view, twin=tsrc, kinks=ksrc, marks=msrc, panels=panels,
+                                spec=spec, max_markers=MAX_MARKERS), code=_UPDATE_JS)
+    xr.js_on_change("start", update)
+    xr.js_on_change("end", update)
+
+    toggle = CheckboxGroup(labels=["linear twin: net.linear(), the same weights without the activation "
+                                   "(a straight line at any depth)"], active=[0] if twin_visible else [],
+                           name="twin_toggle")
+    toggle.js_on_change("active", CustomJS(args=dict(rs=twin_renderers, update=update), code="""
+        const on = cb_obj.active.includes(0);
+        for (const r of rs) r.visible = on;
+        update.execute(cb_obj);
+    """))
+    head = Div(text=f"<div style='font:15px sans-serif;font-weight:600'>{_html.escape(title)}</div>"
+                    f"<div style='font:12px sans-serif;color:#444;margin-top:3px;max-width:{width}px'>"
+                    f"{_html.escape(note)}</div>", name="title")
+    doc = Document()
+    doc.add_root(column(head, toggle, f_out, f_slope, f_neg, name="page"))
+    from bokeh.events import DocumentReady
+
+    doc.js_on_event(DocumentReady, update)
+    return doc
+
+
+# -- the public functions -----------------------------------------------------------------
+
+
+def _describe(net, along, seed):
+    acts = sorted({"ReLU" if str(a) == "relu" else str(a) for a in net.activations})
+    widths = net.widths if along is None else (len(along[0]), *net.widths[1:])
+    s = f"{architecture(widths)} {', '.join(acts)} network"
+    if seed is not None:
+        s += f", seed {seed}"
+    return s + (", along a line" if along is not None else "")
+
+
+def html(net_or_result, path=None, *, start=None, stop=None, along=None, twin=False, title=None, seed=None,
+         outputs=None, width=1000, max_pieces=None):
+    """An interactive page of a network or a sweep: one self-contained HTML file.
+
+    Parameters
+    ----------
+    net_or_result : Network, SweepResult or StoredResult
+        A network is drawn from its exact pieces over ``[start, stop]``.  A sweep is
+        drawn from the exact pieces of its network over its range when the analysis
+        covers the network, else from its grid (as is a store), reduced per pixel
+        column.
+    path : str or os.PathLike, optional
+        Where to write the page; None returns its text instead.
+    start, stop : float, optional
+        The range of a network: by default the sweep's, -100 to 100 (``t`` from 0 to
+        1 along a line).  For a sweep, a narrower range than its own.
+    along : (x0, x1), optional
+        For a network of several inputs: the line ``x0 + t*(x1 - x0)``.
+    twin : bool, default False
+        Show the linear twin (``net.linear()``) when the page opens; its check box
+        shows and hides it either way.
+    title : str, optional
+        The heading; by default the network's architecture.
+    seed : int, optional
+        The seed the network was drawn with, for the default heading.
+    outputs : sequence of int, optional
+        The outputs to draw, of a network of several (default the first 10).
+    width : int, default 1000
+        Width of the panels in CSS pixels.
+    max_pieces : int, optional
+        Past this many pieces (default ``MAX_PIECES``) the page holds a per-pixel
+        reduction of the pieces instead of all of them, and says so.
+
+    Returns
+    -------
+    str or path
+        The page's text when ``path`` is None, else ``path``.
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> from fastrelu.plot.html import html
+    >>> page = html(fastrelu.Network.random(hidden=20, seed=0), seed=0)
+    >>> page.startswith("<!DOCTYPE html>"), "cdn.bokeh.org" in page
+    (True, False)
+    """
+    from ..model.network import Network
+    from .._sweep import default_range, on_line
+    from .figures import _shown_outputs
+
+    max_pieces = MAX_PIECES if max_pieces is None else int(max_pieces)
+    width = int(width)
+    if width < 200:
+        raise ValueError(f"width must be at least 200 pixels, got {width}")
+    columns = 2 * width
+    if path is not None:
+        folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+        if not os.path.isdir(folder):
+            raise ValueError(f"{os.fspath(path)!r}: no such folder {folder!r}")
+    if isinstance(net_or_result, Network):
+        net, line = on_line(net_or_result, along)
+        start, stop = (float(v) for v in default_range(start, stop, line))
+        source = None
+    elif hasattr(net_or_result, "network") and hasattr(net_or_result, "x"):
+        if along is not None:
+            raise TypeError("along= is for a network; a sweep carries its own line")
+        source = net_or_result
+        net, line = source.network, getattr(source, "along", None)
+        x = source.x
+        lo_x, hi_x = float(x[0]), float(x[-1])
+        if isinstance(x, np.ndarray) and x.shape[0]:
+            lo_x, hi_x = float(np.min(x)), float(np.max(x))
+        start = lo_x if start is None else max(float(start), lo_x)
+        stop = hi_x if stop is None else min(float(stop), hi_x)
+    else:
+        raise TypeError(f"html() draws a Network, a SweepResult or a StoredResult, got {type(net_or_result).__name__}")
+    if not (np.isfinite(start) and np.isfinite(stop) and stop > start):
+        raise ValueError(f"the page needs a finite range with start < stop, got start={start} and stop={stop}")
+    shown = _shown_outputs(net, outputs)
+    page = None
+    if source is None or isinstance(source.x, np.ndarray):
+        covered = (TypeError, ValueError, NotImplementedError) if source is not None else ()
+        try:
+            page = _exact_page(net, start, stop, shown)
+        except covered:
+            page = None  # a network the exact analysis does not cover: its grid
+    if page is None:
+        page = _sampled_page(source, shown, columns)
+    if page.exact and page.pieces > max_pieces:
+        page = _reduce(page, columns)
+    twin_pieces = _twin(net, float(page.x[0]), float(page.x[-1]), shown)
+
+    coord = "x" if line is None else "t"
+    if title is None:
+        title = _describe(net, line, seed)
+    if page.exact:
+        note = (f"Exact: {page.pieces:,} linear pieces of {coord} from {start:g} to {stop:g}, "
+                f"{page.n_kinks:,} kinks ({page.n_boundaries:,} activation boundaries). ")
+        if page.reduced:
+            note += (f"Reduced to {page.x.shape[0]:,} vertices for the page (more than {max_pieces:,} pieces): "
+                     "zooming shows the reduction; draw a narrower range for every kink. ")
+        else:
+            note += "Every kink is a vertex: zoom in as far as you like. "
+    else:
+        note = (f"Sampled: {len(source):,} grid points of {coord} from {start:g} to {stop:g}"
+                f"{', reduced per pixel column' if page.reduced else ''}; markers at the grid points where the slope changes. ")
+    note += f"Wheel zooms {coord}, drag pans, hover for values"
+    note += ", hover a kink for the units switching there." if page.units else "."
+    out_labels = [f"output {j}" for j in (shown or [0])]
+    from bokeh.embed import file_html
+    from bokeh.resources import INLINE
+
+    doc = _document(page, twin_pieces, coord=coord, title=title, note=note, width=width,
+                         twin_visible=bool(twin), out_labels=out_labels, depth=page.by_layer.shape[1])
+    # INLINE: the page embeds BokehJS itself, so that it opens offline and from disk,
+    # with no CDN and no server; CDN resources would leave a page that is blank offline.
+    text = file_html(doc, INLINE, title=title)
+    if path is None:
+        return text
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def repr_html(obj, height=None):
+    """The page of ``obj`` (a Network or a SweepResult) for Jupyter's ``_repr_html_``.
+
+    The page sits in an ``<iframe srcdoc=...>``: it keeps its own copy of BokehJS
+    and its own scripts, so it runs whatever else the notebook has loaded, and it
+    works offline.
+    """
+    text = html(obj)
+    height = int(height or 900)
+    return (f'<iframe srcdoc="{_html.escape(text, quote=True)}" style="width:100%;height:{height}px;border:0" '
+            f'sandbox="allow-scripts allow-downloads"></iframe>')
