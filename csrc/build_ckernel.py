@@ -19,16 +19,42 @@ import sys
 from cffi import FFI
 
 HERE = pathlib.Path(__file__).resolve().parent
-# setuptools wants source paths relative to the project root, where it runs us.
-SRC = os.path.relpath(HERE)
+# setuptools wants source paths relative to the project root, where it runs us;
+# run as a script (ffibuilder.compile works in its own folder) they must be absolute.
+SRC = str(HERE) if __name__ == "__main__" else os.path.relpath(HERE)
 
 ffibuilder = FFI()
 ffibuilder.cdef((HERE / "kernel.h").read_text())
 
+
+
+def _accepts(flags):
+    """Whether the C compiler setuptools will use compiles and links a program with ``flags``."""
+    import tempfile
+
+    from setuptools._distutils import ccompiler, sysconfig
+
+    cc = ccompiler.new_compiler()
+    sysconfig.customize_compiler(cc)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "probe.c")
+        with open(src, "w") as f:
+            f.write("#include <omp.h>\nint main(void) { return omp_get_max_threads() > 0 ? 0 : 1; }\n")
+        try:
+            objs = cc.compile([src], output_dir=tmp, extra_postargs=flags)
+            cc.link_executable(objs, "probe", output_dir=tmp, extra_postargs=flags)
+        except Exception:
+            return False
+    return True
+
+
+# OpenMP when the compiler has it (GCC; clang with libomp); without it the kernels
+# still build and run on one thread (fastrelu.backends() says so).
+OPENMP = ["-fopenmp"] if _accepts(["-fopenmp"]) else []
 # -ffp-contract=fast lets the multiply-adds fuse, as Numba's fastmath={"contract"}
 # does in the twin (see src/fastrelu/_config.py); nothing else of -ffast-math:
 # NaN and inf keep their meaning.
-compile_args = ["-O3", "-fopenmp", "-ffp-contract=fast", "-std=c99"]
+compile_args = ["-O3", *OPENMP, "-ffp-contract=fast", "-std=c99"]
 macros = []
 if os.environ.get("FASTRELU_MARCH_NATIVE", "0") not in ("", "0"):
     compile_args.append("-march=native")
@@ -37,12 +63,12 @@ if os.environ.get("FASTRELU_MARCH_NATIVE", "0") not in ("", "0"):
 ffibuilder.set_source(
     "fastrelu._ckernel",
     '#include "kernel.h"\n',
-    sources=[os.path.join(SRC, "kernel.c")],
+    sources=[os.path.join(SRC, "kernel.c"), os.path.join(SRC, "exact_kernel.c")],
     include_dirs=[SRC],
     define_macros=macros,
     extra_compile_args=compile_args,
-    extra_link_args=["-fopenmp"],
-    depends=[os.path.join(SRC, "kernel.h"), os.path.join(SRC, "sweep_kernel.inc")],
+    extra_link_args=OPENMP,
+    depends=[os.path.join(SRC, "kernel.h"), os.path.join(SRC, "sweep_kernel.inc"), os.path.join(SRC, "exact_evaluate.inc")],
 )
 
 if __name__ == "__main__":  # pragma: no cover - manual build for development

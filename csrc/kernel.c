@@ -2,7 +2,9 @@
  * The loops live in sweep_kernel.inc, instantiated here once per dtype. */
 #include <stdint.h>
 #include <stdlib.h>
+#ifdef _OPENMP
 #include <omp.h>
+#endif
 
 /* Tile sizes: keep equal to TILE, HBLOCK and CHUNK_TILES in src/fastrelu/_config.py
  * (tests/test_kernels.py checks it through the constants below). */
@@ -31,12 +33,28 @@ const int FASTRELU_DEEP_CHUNK_TILES = DEEP_CHUNK_TILES;
 
 /* The hot loop is compiled for AVX-512, AVX2 and baseline x86-64 and the loader
  * picks one at run time (GCC ifunc), so one portable build is fast everywhere.
- * FASTRELU_MARCH_NATIVE=1 at build time compiles for the build machine instead. */
-#if defined(FASTRELU_NATIVE) || !defined(__x86_64__) || !defined(__GNUC__) || defined(__clang__)
+ * GCC 12 names the levels x86-64-v4/v3; GCC 11 gets the same instruction sets by
+ * the names of their first CPUs.  Clang, musl (no ifunc) and other CPUs get one
+ * portable build (baseline: no FMA, so not bit-identical to the Numba twin, see
+ * tests/test_kernels.py).  FASTRELU_MARCH_NATIVE=1 at build time compiles for the
+ * build machine instead. */
+#if defined(FASTRELU_NATIVE)
 #define FASTRELU_CLONES
+#define BUILD_KIND 2
+#elif !defined(__x86_64__) || !defined(__GNUC__) || defined(__clang__) || !defined(__GLIBC__) || __GNUC__ < 11
+#define FASTRELU_CLONES
+#define BUILD_KIND 0
+#elif __GNUC__ < 12
+#define FASTRELU_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#define BUILD_KIND 1
 #else
 #define FASTRELU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define BUILD_KIND 1
 #endif
+/* 0: one portable build; 1: clones picked at run time; 2: -march=native.  The
+ * twin test (tests/test_kernels.py) reads it: builds 1 and 2 fuse multiply-adds on
+ * a CPU with FMA, as the Numba twin does, and must give the same bits. */
+const int FASTRELU_BUILD_KIND = BUILD_KIND;
 
 #define REAL double
 #define SFX f64
@@ -50,5 +68,13 @@ const int FASTRELU_DEEP_CHUNK_TILES = DEEP_CHUNK_TILES;
 #undef REAL
 #undef SFX
 
+/* Without OpenMP (a compiler that lacks it) the kernels run on one thread. */
+#ifdef _OPENMP
+const int FASTRELU_OPENMP = 1;
 int get_num_threads(void) { return omp_get_max_threads(); }
 void set_num_threads(int n) { omp_set_num_threads(n); }
+#else
+const int FASTRELU_OPENMP = 0;
+int get_num_threads(void) { return 1; }
+void set_num_threads(int n) { (void)n; }
+#endif

@@ -18,9 +18,10 @@ zero, then add the bias, and apply the same activation; blocking only changes wh
 a partial sum is stored and reloaded, which does not round.  So the C build (GCC,
 the x86-64-v3 clone picked on an AVX2 + FMA CPU like this one, ``-ffp-contract=fast``)
 and the Numba build (LLVM for the host CPU, fastmath ``contract``) give the same
-bits; the test below checks that they do on this machine.  (On a CPU without FMA
-both would use a separate multiply and add, again the same bits; that build is not
-tested here.)
+bits; the test below checks that they do whenever the C build fuses as Numba does
+(GCC's clones or -march=native on a CPU with FMA: ``_fused_build``).  A portable C
+build (clang, musl, old GCC) has no FMA in its baseline and is held to the rounding
+bound only.
 """
 
 import os
@@ -173,6 +174,14 @@ def case(seed, dtype):
     return t, params
 
 
+def _fused_build():
+    from fastrelu._ckernel import lib
+
+    with open("/proc/cpuinfo") as f:
+        has_fma = " fma " in f.read().replace("\n", " ")
+    return lib.FASTRELU_BUILD_KIND in (1, 2) and has_fma
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("seed", range(24))
 def test_twins_match_reference_and_each_other(seed, dtype):
@@ -188,8 +197,9 @@ def test_twins_match_reference_and_each_other(seed, dtype):
     for name, kernel in twins().items():
         results[name] = run(kernel, t, params)
         assert_agrees_with_reference(results[name], ref, bounds, strict)
-    for a, b in zip(results["numba"], results["cffi"]):
-        np.testing.assert_array_equal(a, b)
+    if _fused_build():  # else each twin has agreed with the reference above; see the module docstring
+        for a, b in zip(results["numba"], results["cffi"]):
+            np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

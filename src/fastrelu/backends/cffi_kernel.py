@@ -6,7 +6,16 @@ the dispatcher records that as the reason the backend is unavailable.
 
 import numpy as np
 
-from .._ckernel import ffi, lib
+try:
+    from .._ckernel import ffi, lib
+except ImportError:
+    raise ImportError(
+        "the C kernel (fastrelu._ckernel) was not built when fastrelu was installed: no C compiler, "
+        "or one that could not build it (see the install log); reinstall with a C compiler to use it"
+    ) from None
+
+# A compiler without OpenMP builds kernels that run on one thread.
+OPENMP = bool(lib.FASTRELU_OPENMP)
 
 _CTYPES = {np.dtype(np.float64): ("double[]", lib.sweep_kernel_f64), np.dtype(np.float32): ("float[]", lib.sweep_kernel_f32)}
 _DEEP = {np.dtype(np.float64): ("double[]", lib.sweep_deep_f64), np.dtype(np.float32): ("float[]", lib.sweep_deep_f32)}
