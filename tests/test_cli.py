@@ -411,3 +411,27 @@ def test_bench_deep_network(tmp_path):
         assert "agrees" in row or "cannot run this network" in row or not info.available, row
     numpy_row = next(r for r in rows if r.startswith("numpy"))
     assert "agrees" in numpy_row and ran >= 2  # numpy and at least the exact backend
+
+
+def test_threads_printed_are_the_ones_the_sweep_ran_on(capsys, tmp_path, monkeypatch):
+    # a --threads run printed the backend's default count (all cores) after it
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--hidden", "16", "--num", "1001", "--backend", "cffi", "--threads", "1"]) == 0
+    assert "(1 thread)" in capsys.readouterr().out
+
+
+def test_dpi_reaches_the_reduction(tmp_path, monkeypatch):
+    # --dpi above 300 once drew a figure reduced for 150 dpi: too few columns
+    seen = {}
+    import fastrelu.plot.figures as figures
+
+    real = figures._columns_for
+
+    def spy(fig, columns):
+        seen["columns"] = real(fig, columns)
+        return seen["columns"]
+
+    monkeypatch.setattr(figures, "_columns_for", spy)
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--hidden", "16", "--num", "200001", "--dpi", "600", "--plot", "a.png", "--no-kinks"]) == 0
+    assert seen["columns"] >= 10 * 600 * 2  # figure width x dpi x oversampling

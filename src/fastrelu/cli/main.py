@@ -331,7 +331,8 @@ def cmd_sweep(args):
                 cluster.close()
     n, h = len(res), net.hidden
     changes, ymin, ymax = _summary(res)
-    threads = _threads_of(res.backend) if client is None else None
+    # the count the sweep ran on: --threads applied to that call only
+    threads = (args.threads or _threads_of(res.backend)) if client is None else None
     source = f"seed {seed}" if seed is not None else f"from {args.network}"
     if along is None:
         print(f"points        {n:,}  (x from {float(res.x[0]):g} to {float(res.x[-1]):g})")
@@ -353,7 +354,7 @@ def cmd_sweep(args):
     if args.out is not None:
         print(f"result        {args.out}")
     if plot is not None:
-        fig = res.plot(seed=seed, kinks=args.kinks, zoom=_zoom(args), title=args.title, outputs=args.outputs)
+        fig = res.plot(seed=seed, kinks=args.kinks, zoom=_zoom(args), title=args.title, outputs=args.outputs, dpi=args.dpi)
         _save(fig, plot, args.dpi)
     return 0
 
@@ -366,7 +367,7 @@ def cmd_compare(args):
     along = _along(args, net)
     _check_outputs(args, net)
     fig = compare_figure(net, **_grid(args), along=along, backend=args.backend, dtype=args.dtype, threads=args.threads,
-                         seed=seed, kinks=args.kinks, zoom=_zoom(args), title=args.title, outputs=args.outputs)
+                         seed=seed, kinks=args.kinks, zoom=_zoom(args), title=args.title, outputs=args.outputs, dpi=args.dpi)
     _save(fig, args.plot, args.dpi)
     return 0
 
@@ -377,7 +378,7 @@ def cmd_plot(args):
     plot = args.plot or os.path.splitext(args.result.rstrip("/"))[0] + ".png"
     _check_figure(plot)
     res = open_result(args.result)
-    fig = res.plot(kinks=args.kinks, zoom=_zoom(args), title=args.title, outputs=args.outputs)
+    fig = res.plot(kinks=args.kinks, zoom=_zoom(args), title=args.title, outputs=args.outputs, dpi=args.dpi)
     _save(fig, plot, args.dpi)
     return 0
 
