@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import fastrelu
 from fastrelu.plot import COLORS, column_indices, compare_figure, step_indices, sweep_figure
 
-matplotlib = pytest.importorskip("matplotlib")
+import matplotlib  # noqa: E402  (a hard dependency: missing, the suite fails)
 from matplotlib.colors import to_rgba  # noqa: E402
 
 
