@@ -384,7 +384,6 @@ def test_compare_deep_network(tmp_path):
 
 
 def test_plot_a_stored_deep_result(tmp_path):
-    pytest.importorskip("zarr")
     out = run(["sweep", "--widths", "2,8,8,2", "--along", "random", "--num", "2001", "--backend", "numpy",
                "--out", "deep.zarr", "--chunk", "500", "--no-progress"], tmp_path)
     assert out.returncode == 0, out.stderr

@@ -475,7 +475,6 @@ def test_reduced_deep_figure_matches_the_full_one(deep_full):
 
 
 def test_stored_deep_result_draws_as_in_memory(deep_full, tmp_path):
-    pytest.importorskip("zarr")
     net = fastrelu.Network.random([2, 64, 64, 64, 3], seed=0)
     stored = fastrelu.sweep(net, along=LINE, backend="numpy", out=tmp_path / "deep.zarr", chunk=3000)
     assert isinstance(stored, fastrelu.StoredResult)
