@@ -391,7 +391,7 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
             f_neg.varea_step(x="x", y1=below if below else 0, y2=cum_cols[k], source=view, step_mode="after",
                              fill_color=shades[k], fill_alpha=0.6, name=f"layer_{k + 1}", legend_label=f"layer {k + 1}")
             below = cum_cols[k]
-    f_neg.step("x", "negative", source=view, mode="after", color=_COLORS["negative"], line_width=1.5, name="negative",
+    f_neg.step("x", "negative", source=view, mode="after", color=_COLORS["negative"], line_width=1.5, name="negative_count",
                legend_label="all layers" if split else "negative units")
     f_neg.legend.visible = split
     if split:
