@@ -460,6 +460,9 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
 
 def _describe(net, along, seed):
     acts = sorted({"ReLU" if str(a) == "relu" else str(a) for a in net.activations})
+    if along is None and net.widths[0] == 1 and net.depth == 1 and net.out_features == 1:  # the classic demo
+        s = f"{acts[0]} network, {net.hidden:,} hidden unit{'s' if net.hidden != 1 else ''}"
+        return s + (f", seed {seed}" if seed is not None else "")
     widths = net.widths if along is None else (len(along[0]), *net.widths[1:])
     s = f"{architecture(widths)} {', '.join(acts)} network"
     if seed is not None:
