@@ -599,8 +599,15 @@ def repr_html(obj, height=None):
 
     The page sits in an ``<iframe srcdoc=...>``: it keeps its own copy of BokehJS
     and its own scripts, so it runs whatever else the notebook has loaded, and it
-    works offline.
+    works offline.  Returns None (Jupyter then shows the plain repr) for what has no
+    default page: a network of several inputs (it needs a line) or Bokeh not installed.
     """
+    try:
+        import bokeh  # noqa: F401
+    except ImportError:
+        return None
+    if getattr(obj, "in_features", 1) != 1:
+        return None
     text = html(obj)
     height = int(height or 900)
     return (f'<iframe srcdoc="{_html.escape(text, quote=True)}" style="width:100%;height:{height}px;border:0" '
