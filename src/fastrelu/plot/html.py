@@ -33,7 +33,7 @@ import os
 
 import numpy as np
 
-from .figures import MAX_OUTPUTS, architecture, column_indices, step_indices
+from .figures import architecture, column_indices, step_indices
 
 #: Up to this many pieces the page holds every piece (about 45 bytes each over 1.6 MB
 #: of BokehJS: 6.1 MB for 10**5 pieces, 8.2 MB for 1.5 * 10**5); past it, the pieces are reduced per pixel
