@@ -1,0 +1,220 @@
+"""The exact backend's two twins, C (csrc/exact_kernel.c) and Numba
+(backends/exact_numba.py), agree bit for bit; and the default one-layer path,
+which runs the C twin, never imports Numba.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastrelu
+from fastrelu.backends import exact_kernel as ek
+
+C_TWIN = ek._c_twin()
+needs_c = pytest.mark.skipif(C_TWIN is None, reason="the C build (fastrelu._ckernel) has no exact kernel here")
+
+try:
+    import numba  # noqa: F401
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover
+    HAVE_NUMBA = False
+needs_both = pytest.mark.skipif(C_TWIN is None or not HAVE_NUMBA, reason="needs both the C build and Numba")
+
+
+@pytest.fixture
+def twin(monkeypatch):
+    """``use(name)`` makes the exact backend run twin ``name`` ("c" or "numba")."""
+
+    def use(name):
+        monkeypatch.setattr(ek, "_twin", C_TWIN if name == "c" else ek._numba_twin())
+        ek.clear_cache()
+
+    yield use
+    ek.clear_cache()
+
+
+def _bits(a):
+    a = np.ascontiguousarray(a)
+    return a.dtype, a.shape, a.view(np.uint8).tobytes()
+
+
+def _everything(w1, b1, w2, b2, alpha, x):
+    """Every array the exact kernels produce for one network and grid."""
+    ev = ek.prepare(w1, b1, w2, b2, alpha)
+    bare = ek.prepare(w1, b1, w2, b2, alpha, lines=False)
+    starts, change = ek.switch_groups(ev)
+    y, slope, neg = np.empty_like(x), np.empty_like(x), np.empty(x.shape[0], np.int32)
+    ek._twin._evaluate(x, ev.ts, ev.sw1, ev.sb1, ev.sw2, ev.state, ev.neg, ev.alpha, y, slope, neg)
+    out = {k: getattr(ev, k) for k in ("ts", "sw1", "sb1", "sw2", "state", "neg")}
+    out.update(bare_ts=bare.ts, bare_sw1=bare.sw1, bare_state=bare.state, starts=starts, change=change, y=y, slope=slope, negative=neg)
+    return out
+
+
+def _assert_twins_agree(twin, w1, b1, w2, b2, alpha, x):
+    results = {}
+    for name in ("c", "numba"):
+        twin(name)
+        results[name] = _everything(w1, b1, w2, b2, alpha, x)
+    for key, a in results["c"].items():
+        assert _bits(a) == _bits(results["numba"][key]), key
+    return results["c"]
+
+
+def _grids(ev_ts, rng, n, dtype):
+    """An unsorted grid that hits every switch point, and the same sorted."""
+    finite = ev_ts[np.isfinite(ev_ts)]
+    x = np.concatenate([rng.standard_normal(n) * 10.0 ** rng.integers(-3, 4), finite, finite[::2]]).astype(dtype)
+    rng.shuffle(x)
+    return x, np.sort(x)
+
+
+def _random_network(rng, h):
+    scale = lambda: 10.0 ** rng.integers(-6, 7, h)  # noqa: E731
+    return rng.standard_normal(h) * scale(), rng.standard_normal(h) * scale(), rng.standard_normal(h) * scale()
+
+
+@needs_c
+def test_chunk_matches_the_numba_twin():
+    assert C_TWIN.lib.FASTRELU_EXACT_CHUNK == 1 << 16
+    if HAVE_NUMBA:
+        from fastrelu.backends import exact_numba
+
+        assert C_TWIN.lib.FASTRELU_EXACT_CHUNK == exact_numba._CHUNK
+
+
+@needs_both
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_random_networks(twin, seed, dtype):
+    rng = np.random.default_rng(seed)
+    h = int(rng.integers(1, 4000))
+    w1, b1, w2 = (a.astype(dtype) for a in _random_network(rng, h))
+    alpha = [0.0, 0.01, 0.2, -0.5, 1.0, 3.0][seed % 6]
+    b2 = float(dtype(rng.standard_normal()))
+    ts = ek.prepare(w1, b1, w2, b2, alpha).ts
+    for x in _grids(ts, rng, 3000, dtype):
+        _assert_twins_agree(twin, w1, b1, w2, b2, alpha, x)
+
+
+def _hostile():
+    """Networks built to hit every special path: ``(name, w1, b1, w2, b2, alpha)``."""
+    tiny, huge = 5e-324, 1e300
+    yield "one unit", [2.0], [-1.0], [3.0], 0.5, 0.0
+    yield "no switching unit (all w1 == 0)", [0.0, 0.0, 0.0], [1.0, -1.0, 0.0], [2.0, 3.0, 4.0], 1.0, 0.1
+    yield "w1 == 0 among others", [0.0, 1.0, 0.0, -1.0], [2.0, 0.5, -3.0, 0.25], [1.0, -2.0, 5.0, 3.0], -1.0, 0.05
+    # three units switching at x = 1 whose slope changes cancel exactly, and duplicates at 0
+    yield "cancelling duplicates", [1.0, -1.0, 2.0, 1.0, 1.0, 4.0], [-1.0, 1.0, -2.0, 0.0, -0.0, 0.0], [1.0, 1.0, -0.5, 1.0, -1.0, 0.25], 0.0, 0.0
+    yield "leaky cancelling", [3.0, -3.0, 1.5], [-3.0, 3.0, -1.5], [1.0, 1.0, -4.0], 0.0, 0.25
+    yield "huge and tiny weights", [huge, tiny, -huge, 1e-200, 1e200], [1.0, 1.0, huge, -1e200, 1e-200], [tiny, huge, 1e-300, 1e150, -1e-150], 1e300, 0.01
+    yield "switches beyond float64", [1e-300, -1e-300, 1e-308], [1e300, 1e300, -1e10], [1.0, 2.0, 3.0], 0.0, 0.0
+    yield "subnormal products", [1e-160, -1e-160, 3e-170], [1e-160, 2e-160, -1e-165], [1e-160, 7e-161, 1e-150], 0.0, 0.1
+    rng = np.random.default_rng(7)
+    # many equal and nearly equal switch points: the insertion pass runs out of budget
+    w1 = rng.choice([1.0, -1.0, 2.0, -0.5], 3000)
+    b1 = -w1 * (1.0 + rng.integers(0, 4, 3000) * 2.0**-52)
+    yield "nearly equal switch points", w1, b1, rng.standard_normal(3000), 0.3, 0.0
+    # integer weights: many exact ties and exactly cancelling sums
+    w1 = rng.integers(-3, 4, 500).astype(float)
+    yield "small integers", w1, rng.integers(-5, 6, 500).astype(float), rng.integers(-2, 3, 500).astype(float), 1.0, 0.5
+
+
+def _in_range(a, dtype):
+    """``a`` in ``dtype``, its huge and tiny values kept at the ends of that dtype's range."""
+    fi = np.finfo(dtype)
+    mag = np.clip(np.abs(a), fi.smallest_subnormal, fi.max)
+    return np.where(a == 0, a, np.copysign(mag, a)).astype(dtype)
+
+
+@needs_both
+@pytest.mark.parametrize("case", list(_hostile()), ids=lambda c: c[0])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_hostile_networks(twin, case, dtype):
+    _, w1, b1, w2, b2, alpha = case
+    w1, b1, w2, b2 = (_in_range(np.asarray(a, np.float64), dtype) for a in (w1, b1, w2, b2))
+    b2 = float(b2)
+    rng = np.random.default_rng(len(w1))
+    ts = ek.prepare(w1, b1, w2, b2, alpha).ts
+    with np.errstate(over="ignore"):
+        grids = [*_grids(ts, rng, 200, dtype), ts[np.isfinite(ts)][:1].astype(dtype), np.array([0.0], dtype)]
+    for x in grids:
+        if x.shape[0]:
+            _assert_twins_agree(twin, w1, b1, w2, b2, alpha, x)
+
+
+@needs_both
+def test_nearly_equal_switch_points_fall_back_alike(twin):
+    # keys that share their high bits force the insertion pass over its budget in both twins
+    m = 5000
+    t = np.sort(1.0 + np.arange(m) * 2.0**-52)[::-1].copy()
+    bits = max(1, (m - 1).bit_length())
+    done = {}
+    for name in ("c", "numba"):
+        twin(name)
+        keys = np.empty(m, np.uint64)
+        ek._twin._pack_keys(t.view(np.uint64), bits, keys)
+        done[name] = keys.copy()
+        keys.sort()
+        pos, ts = np.empty(m, np.int64), np.empty(m, np.float64)
+        done[name + " finished"] = ek._twin._unpack_keys(keys, bits, t, pos, ts)
+    assert _bits(done["c"]) == _bits(done["numba"])
+    assert done["c finished"] is False and done["numba finished"] is False
+
+
+@needs_both
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_sweeps_agree(twin, dtype):
+    # a grid of several parallel chunks, one network a sweep chooses exact for
+    net = fastrelu.Network.random(300, seed=3, dtype=dtype)
+    results = {}
+    for name in ("c", "numba"):
+        twin(name)
+        res = fastrelu.sweep(net, -5, 5, num=3 * (1 << 16) + 17, backend="exact", threads=2)
+        pts = fastrelu.sweep(net, x=np.random.default_rng(0).uniform(-5, 5, 70_000), backend="exact")
+        results[name] = [res.y, res.slope, res.negative, pts.y, pts.slope, pts.negative, fastrelu.kinks(net)]
+    for a, b in zip(results["c"], results["numba"]):
+        assert _bits(a) == _bits(b)
+
+
+@needs_c
+def test_threads_follow_openmp():
+    assert ek.get_num_threads() == C_TWIN.lib.get_num_threads()
+    before = ek.get_num_threads()
+    try:
+        ek.set_num_threads(1)
+        assert ek.get_num_threads() == 1 == C_TWIN.lib.get_num_threads()
+    finally:
+        ek.set_num_threads(before)
+
+
+@needs_c
+def test_one_layer_default_path_does_not_import_numba(tmp_path):
+    code = (
+        "import sys\n"
+        "import fastrelu\n"
+        "net = fastrelu.Network.random(100, seed=0)\n"
+        "res = fastrelu.sweep(net)\n"
+        "assert res.backend == 'exact', res.backend\n"
+        "fastrelu.kinks(net)\n"
+        "fastrelu.regions(net, -1, 1)\n"
+        "assert 'numba' not in sys.modules, 'numba was imported'\n"
+        "from fastrelu.cli.main import main\n"
+        "main([])\n"
+        "assert 'numba' not in sys.modules, 'the demo imported numba'\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "FASTRELU_BACKEND"}
+    env["MPLBACKEND"] = "Agg"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+
+@needs_both
+def test_deep_functions_are_imported_on_first_use():
+    from fastrelu.backends import exact_deep
+
+    assert ek.sweep_deep is exact_deep.sweep_deep and ek.walk is exact_deep.walk
+    with pytest.raises(AttributeError):
+        ek.no_such_function  # noqa: B018
