@@ -106,6 +106,24 @@ class SweepResult:
 
         return sweep_figure(self, **kwargs)
 
+    def to_html(self, path=None, **kwargs):
+        """An interactive page of this result: ``fastrelu.plot.html(self, path, **kwargs)``.
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> res = fastrelu.sweep(fastrelu.Network.random(20, seed=0), -5, 5, num=1001)
+        >>> res.to_html("sweep.html")  # doctest: +SKIP
+        """
+        from .plot.html import html
+
+        return html(self, path, **kwargs)
+
+    def _repr_html_(self):
+        from .plot.html import repr_html
+
+        return repr_html(self)
+
     def save(self, path):
         """Save to a ``.npz`` file with its network; ``SweepResult.load`` reads it back.
 

@@ -134,6 +134,9 @@ def _add_figure_options(p, default, help_extra=""):
     g.add_argument("--dpi", type=float, default=150, help="resolution of a .png (default 150)")
     g.add_argument("--outputs", type=_outputs_arg, metavar="I,J,...",
                    help="which outputs of a network of several to draw (default the first 10)")
+    g.add_argument("--html", metavar="PAGE",
+                   help="also write the interactive page here: one .html file that opens offline, drawn from the "
+                        "exact pieces, zoom into any kink (needs bokeh: pip install 'fastrelu[html]')")
 
 
 def _random_along(args):
@@ -356,6 +359,11 @@ def cmd_sweep(args):
     if plot is not None:
         fig = res.plot(seed=seed, kinks=args.kinks, zoom=_zoom(args), title=args.title, outputs=args.outputs, dpi=args.dpi)
         _save(fig, plot, args.dpi)
+    if args.html:
+        from ..plot.html import html
+
+        html(res, args.html, title=args.title, outputs=args.outputs)
+        print(f"page          {args.html}")
     return 0
 
 
@@ -369,6 +377,11 @@ def cmd_compare(args):
     fig = compare_figure(net, **_grid(args), along=along, backend=args.backend, dtype=args.dtype, threads=args.threads,
                          seed=seed, kinks=args.kinks, zoom=_zoom(args), title=args.title, outputs=args.outputs, dpi=args.dpi)
     _save(fig, args.plot, args.dpi)
+    if args.html:
+        from ..plot.html import html
+
+        grid = _grid(args)
+        html(net, args.html, start=grid.get("start"), stop=grid.get("stop"), along=along, twin=True, outputs=args.outputs)
     return 0
 
 
@@ -380,6 +393,10 @@ def cmd_plot(args):
     res = open_result(args.result)
     fig = res.plot(kinks=args.kinks, zoom=_zoom(args), title=args.title, outputs=args.outputs, dpi=args.dpi)
     _save(fig, plot, args.dpi)
+    if args.html:
+        from ..plot.html import html
+
+        html(res, args.html, title=args.title, outputs=args.outputs)
     return 0
 
 

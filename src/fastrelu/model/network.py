@@ -449,6 +449,12 @@ class Network:
         y = forward(self, flat)
         return y.reshape(batch if self.out_features == 1 else (*batch, self.out_features))
 
+    def _repr_html_(self):
+        # Jupyter shows a network as its interactive page (fastrelu.plot.html)
+        from ..plot.html import repr_html
+
+        return repr_html(self)
+
     # -- persistence ---------------------------------------------------------------
     def _arrays(self):
         arrays = {"activations": np.array(json.dumps([a.to_json() for a in self._activations]))}

@@ -1,8 +1,13 @@
 """Figures of sweeps: output (blue), slope (green), negative units (orange).
 
-matplotlib is imported when a figure is drawn, never by ``import fastrelu.plot``.
+matplotlib is imported when a figure is drawn, never by ``import fastrelu.plot``;
+Bokeh when an interactive page is written (``html``).
 """
 
 from .figures import COLORS, FORMATS, check_figure_path, column_indices, compare_figure, save_figure, step_indices, sweep_figure
+from .html import html, repr_html
 
-__all__ = ["COLORS", "FORMATS", "check_figure_path", "column_indices", "compare_figure", "save_figure", "step_indices", "sweep_figure"]
+__all__ = [
+    "COLORS", "FORMATS", "check_figure_path", "column_indices", "compare_figure", "html", "repr_html", "save_figure",
+    "step_indices", "sweep_figure",
+]
