@@ -70,3 +70,11 @@ def test_numba_cache_can_be_switched_off(monkeypatch):
         env = {**__import__("os").environ, "FASTRELU_NUMBA_CACHE": value}
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         assert out.stdout.strip() == expected
+
+
+def test_exact_numba_kernels_are_compiled_without_fastmath():
+    # double-double sums are error-free only when nothing is contracted or reassociated
+    from fastrelu.backends import exact_numba
+
+    jitted = [f for f in vars(exact_numba).values() if hasattr(f, "targetoptions")]
+    assert jitted and all(not f.targetoptions.get("fastmath") for f in jitted)

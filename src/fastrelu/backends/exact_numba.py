@@ -51,14 +51,14 @@ def _fma_python(a, b, c):
 _fma = _fma_python if numba.config.DISABLE_JIT else _fma_llvm
 
 
-@jit()
+@jit(exact=True)
 def _two_prod(a, b):
     """``a*b == p + e`` exactly."""
     p = a * b
     return p, _fma(a, b, -p)
 
 
-@jit()
+@jit(exact=True)
 def _two_sum(a, b):
     """``a + b == s + e`` exactly (Knuth; no ordering needed)."""
     s = a + b
@@ -66,7 +66,7 @@ def _two_sum(a, b):
     return s, (a - (s - bb)) + (b - bb)
 
 
-@jit()
+@jit(exact=True)
 def _dd_add(ah, al, bh, bl):
     """Double-double sum, renormalised so that ``hi == hi + lo`` in float64."""
     s, e = _two_sum(ah, bh)
@@ -75,7 +75,7 @@ def _dd_add(ah, al, bh, bl):
     return h, e - (h - s)
 
 
-@jit()
+@jit(exact=True)
 def _dd_scale(a, h, lo):
     """``a * (h + lo)`` in double-double."""
     p, e = _two_prod(a, h)
@@ -84,7 +84,7 @@ def _dd_scale(a, h, lo):
     return s, e - (s - p)
 
 
-@jit()
+@jit(exact=True)
 def _unit_terms(w1, b1, w2, onoff):
     """Double-double ``onoff * (w2*w1)`` and ``onoff * (w2*b1)``: a unit's slope and intercept terms."""
     ch, cl = _two_prod(w2, w1)
@@ -94,7 +94,7 @@ def _unit_terms(w1, b1, w2, onoff):
     return ch, cl, dh, dl
 
 
-@jit()
+@jit(exact=True)
 def _pack_keys(u, bits, keys):
     """Sort keys for the switch points whose float64 bit patterns are ``u``.
 
@@ -111,7 +111,7 @@ def _pack_keys(u, bits, keys):
         keys[i] = ((v >> sh) << sh) | np.uint64(i)
 
 
-@jit()
+@jit(exact=True)
 def _unpack_keys(keys, bits, t, pos, ts):
     """Positions and switch points in sorted order; False if finishing the sort was too costly.
 
@@ -138,7 +138,7 @@ def _unpack_keys(keys, bits, t, pos, ts):
     return True
 
 
-@jit()
+@jit(exact=True)
 def _build(w1, b1, w2, b2, alpha, units, pos, sw1, sb1, sw2, state, neg):
     """Gather the switching units' weights in sorted order and fill the prefix states.
 
@@ -175,7 +175,7 @@ def _build(w1, b1, w2, b2, alpha, units, pos, sw1, sb1, sw2, state, neg):
         neg[k + 1] = off
 
 
-@jit()
+@jit(exact=True)
 def _count_below(ts, x):
     """Number of switch points ``< x`` (binary search)."""
     lo, hi = 0, ts.shape[0]
@@ -188,7 +188,7 @@ def _count_below(ts, x):
     return lo
 
 
-@jit()
+@jit(exact=True)
 def _at_switch(k, xi, ts, sw1, sb1, sw2, state, neg, alpha):
     """The state at ``xi == ts[k]``: the units switching exactly there are not yet
     applied in ``state[k]``; apply those that the exact sign of ``w1*xi + b1`` says
@@ -208,7 +208,7 @@ def _at_switch(k, xi, ts, sw1, sb1, sw2, state, neg, alpha):
     return ah, al, bh, bl, off
 
 
-@jit(parallel=True)
+@jit(parallel=True, exact=True)
 def _evaluate(x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, negative):
     n = x.shape[0]
     m = ts.shape[0]
@@ -244,7 +244,7 @@ def _evaluate(x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, negative):
             negative[i] = off
 
 
-@jit()
+@jit(exact=True)
 def _groups(ts, sw1, sw2, alpha, starts, change):
     """Group equal switch points; return the number of groups.
 
