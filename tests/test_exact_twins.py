@@ -14,20 +14,28 @@ import fastrelu
 from fastrelu.backends import exact_kernel as ek
 
 C_TWIN = ek._c_twin()
-needs_c = pytest.mark.skipif(C_TWIN is None, reason="the C build (fastrelu._ckernel) has no exact kernel here")
 
 try:
     import numba  # noqa: F401
 
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover
-    HAVE_NUMBA = False
-needs_both = pytest.mark.skipif(C_TWIN is None or not HAVE_NUMBA, reason="needs both the C build and Numba")
+    NUMBA_ERROR = None
+except ImportError as exc:  # pragma: no cover
+    NUMBA_ERROR = exc
+
+
+def _require(c=True, numba=True):
+    """Fail, never skip, when a twin is missing: CI builds both (see conftest.py)."""
+    if c and C_TWIN is None:
+        pytest.fail("the C build (fastrelu._ckernel) has no exact kernel here: " + fastrelu.backends()["cffi"].reason)
+    if numba and NUMBA_ERROR is not None:
+        pytest.fail(f"Numba cannot be imported: {NUMBA_ERROR}")
 
 
 @pytest.fixture
 def twin(monkeypatch):
     """``use(name)`` makes the exact backend run twin ``name`` ("c" or "numba")."""
+
+    _require()
 
     def use(name):
         monkeypatch.setattr(ek, "_twin", C_TWIN if name == "c" else ek._numba_twin())
@@ -77,16 +85,13 @@ def _random_network(rng, h):
     return rng.standard_normal(h) * scale(), rng.standard_normal(h) * scale(), rng.standard_normal(h) * scale()
 
 
-@needs_c
 def test_chunk_matches_the_numba_twin():
-    assert C_TWIN.lib.FASTRELU_EXACT_CHUNK == 1 << 16
-    if HAVE_NUMBA:
-        from fastrelu.backends import exact_numba
+    _require()
+    from fastrelu.backends import exact_numba
 
-        assert C_TWIN.lib.FASTRELU_EXACT_CHUNK == exact_numba._CHUNK
+    assert C_TWIN.lib.FASTRELU_EXACT_CHUNK == exact_numba._CHUNK == 1 << 16
 
 
-@needs_both
 @pytest.mark.parametrize("seed", range(12))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_random_networks(twin, seed, dtype):
@@ -129,7 +134,6 @@ def _in_range(a, dtype):
     return np.where(a == 0, a, np.copysign(mag, a)).astype(dtype)
 
 
-@needs_both
 @pytest.mark.parametrize("case", list(_hostile()), ids=lambda c: c[0])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_hostile_networks(twin, case, dtype):
@@ -145,7 +149,6 @@ def test_hostile_networks(twin, case, dtype):
             _assert_twins_agree(twin, w1, b1, w2, b2, alpha, x)
 
 
-@needs_both
 def test_nearly_equal_switch_points_fall_back_alike(twin):
     # keys that share their high bits force the insertion pass over its budget in both twins
     m = 5000
@@ -164,7 +167,6 @@ def test_nearly_equal_switch_points_fall_back_alike(twin):
     assert done["c finished"] is False and done["numba finished"] is False
 
 
-@needs_both
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_sweeps_agree(twin, dtype):
     # a grid of several parallel chunks, one network a sweep chooses exact for
@@ -179,8 +181,8 @@ def test_sweeps_agree(twin, dtype):
         assert _bits(a) == _bits(b)
 
 
-@needs_c
 def test_threads_follow_openmp():
+    _require(numba=False)
     assert ek.get_num_threads() == C_TWIN.lib.get_num_threads()
     before = ek.get_num_threads()
     try:
@@ -190,8 +192,8 @@ def test_threads_follow_openmp():
         ek.set_num_threads(before)
 
 
-@needs_c
 def test_one_layer_default_path_does_not_import_numba(tmp_path):
+    _require(numba=False)
     code = (
         "import sys\n"
         "import fastrelu\n"
@@ -211,10 +213,55 @@ def test_one_layer_default_path_does_not_import_numba(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
-@needs_both
 def test_deep_functions_are_imported_on_first_use():
+    _require(c=False)
     from fastrelu.backends import exact_deep
 
     assert ek.sweep_deep is exact_deep.sweep_deep and ek.walk is exact_deep.walk
     with pytest.raises(AttributeError):
         ek.no_such_function  # noqa: B018
+
+
+def test_numba_twin_runs_as_plain_python_and_still_agrees():
+    # NUMBA_DISABLE_JIT=1 turns the Numba twin into Python (coverage runs): its fma is
+    # then exact rational arithmetic rounded once, so the twins still agree bit for bit
+    _require()
+    code = (
+        "import numpy as np\n"
+        "from fastrelu.backends import exact_kernel as ek\n"
+        "w1 = np.array([1.0, -1.0, 2.0, 0.0, 3e-5, -7.0]); b1 = np.array([-1.0, 1.0, -2.0, 1.0, 0.1, 0.3])\n"
+        "w2 = np.array([1.0, 1.0, -0.5, 2.0, 1e5, 0.1])\n"
+        "out = []\n"
+        "for twin in (ek._c_twin(), ek._numba_twin()):\n"
+        "    ek._twin = twin\n"
+        "    ev = ek.prepare(w1, b1, w2, 0.5, 0.1)\n"
+        "    x = np.concatenate([np.linspace(-3, 3, 7), ev.ts])\n"
+        "    y, s, n = np.empty_like(x), np.empty_like(x), np.empty(x.shape[0], np.int32)\n"
+        "    twin._evaluate(x, ev.ts, ev.sw1, ev.sb1, ev.sw2, ev.state, ev.neg, ev.alpha, y, s, n)\n"
+        "    out.append([ev.ts, ev.state, ev.neg, *ek.switch_groups(ev), y, s, n])\n"
+        "print(all(np.array_equal(a.view(np.uint8), b.view(np.uint8)) for a, b in zip(*out)))\n"
+    )
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip() == "True", out.stderr
+
+
+def test_without_the_c_build_the_numba_twin_runs():
+    # the C build is optional: without fastrelu._ckernel the exact backend falls back to Numba
+    _require(c=False)
+    code = (
+        "import sys\n"
+        "class NoC:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'fastrelu._ckernel':\n"
+        "            raise ImportError('no C build')\n"
+        "sys.meta_path.insert(0, NoC())\n"
+        "import fastrelu\n"
+        "from fastrelu.backends import exact_kernel as ek, exact_numba\n"
+        "assert ek._twin is exact_numba\n"
+        "net = fastrelu.Network.random(100, seed=0)\n"
+        "assert fastrelu.sweep(net).backend == 'exact'\n"
+        "print(fastrelu.kinks(net).shape[0], ek.get_num_threads() >= 1)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == [str(fastrelu.kinks(fastrelu.Network.random(100, seed=0)).shape[0]), "True"], out.stderr
