@@ -134,6 +134,61 @@ def _two_sum(a, b):
 
 
 @jit()
+def _scan_pass(te, S, C, bps, p, carried, r0s, flag):
+    """One piece: each unit's region at the piece's start (``r0s``), whether it needs a
+    closer look (``flag``: a crossing inside, or a region other than the one carried in),
+    and the carried region of the units that do not.  Branch-free, so that it vectorises."""
+    w = S.shape[1]
+    nb = bps.shape[0]
+    tl = te[p]
+    tr = te[p + 1]
+    anyf = False
+    first = p == 0
+    if nb == 1 and bps[0] == 0.0:
+        nf = 0
+        for j in range(w):
+            s = S[p, j]
+            c = C[p, j]
+            ts = -c / s
+            up = s > 0.0
+            down = s < 0.0
+            pos = (s == 0.0) & (c > 0.0)
+            r0 = np.int8((up & (ts <= tl)) | (down & (ts > tl)) | pos)
+            rf = np.int8((up & (ts < tr)) | (down & (ts >= tr)) | pos)
+            inside = (tl < ts) & (ts < tr)
+            cj = carried[j]
+            cj = r0 if first else cj
+            f = inside | (r0 != cj)
+            r0s[j] = r0
+            flag[j] = f
+            nf += np.int8(f)
+            carried[j] = cj if f else rf
+        return nf != 0
+    for j in range(w):
+        s = S[p, j]
+        c = C[p, j]
+        up = s > 0.0
+        down = s < 0.0
+        flat = s == 0.0
+        r0 = 0
+        rf = 0
+        inside = False
+        for i in range(nb):
+            b = bps[i]
+            ts = (b - c) / s
+            r0 += (up & (ts <= tl)) | (down & (ts > tl)) | (flat & (c > b))
+            rf += (up & (ts < tr)) | (down & (ts >= tr)) | (flat & (c > b))
+            inside |= (tl < ts) & (ts < tr)
+        cj = r0 if p == 0 else carried[j]
+        f = inside | (r0 != cj)
+        r0s[j] = r0
+        flag[j] = f
+        anyf |= f
+        carried[j] = cj if f else rf
+    return anyf
+
+
+@jit()
 def _scan(te, S, C, bps, first, ev_p, ev_t, ev_j, ev_r):
     """Crossings of every unit on every piece, regions carried along.
 
@@ -152,29 +207,7 @@ def _scan(te, S, C, bps, first, ev_p, ev_t, ev_j, ev_r):
     for p in range(P):
         tl = te[p]
         tr = te[p + 1]
-        anyf = False
-        for j in range(w):
-            s = S[p, j]
-            c = C[p, j]
-            r0 = 0
-            rf = 0
-            inside = False
-            for i in range(nb):
-                b = bps[i]
-                ts = (b - c) / s
-                up = s > 0.0
-                down = s < 0.0
-                flat = not (up or down)
-                r0 += (up and ts <= tl) or (down and ts > tl) or (flat and c > b)
-                rf += (up and ts < tr) or (down and ts >= tr) or (flat and c > b)
-                inside |= (tl < ts) and (ts < tr)
-            r0s[j] = r0
-            if p == 0:
-                carried[j] = r0
-            f = inside or (r0 != carried[j])
-            flag[j] = f
-            anyf |= f
-            carried[j] = carried[j] if f else rf
+        anyf = _scan_pass(te, S, C, bps, p, carried, r0s, flag)
         if p == 0:
             for j in range(w):
                 first[j] = r0s[j]
@@ -296,12 +329,14 @@ def _plan(te, ev_p, ev_t, order, ekind_old, K, te_new, par, src, e_old, e_ev, e_
 
 @jit()
 def _fill(first, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow, order, ev_j, ev_r,
-          evec_old, ekind_old, eds_old, edc_old, X, nneg, ecol, eds, edc, ekind):
+          Yo, rowo, WTo, colo, srco, ekind_old, eds_old, edc_old, X, nneg, ecol, eds, edc, ekind):
     """Rows of the product, walking the pieces with the running regions of this layer.
 
     Edge rows: kind 0 ``g * v`` (``v`` the old edge's vector); kind 1
     ``g_R * dS + (g_R - g_L) * S_left`` (``dS = v * ds`` for an old rank-one edge); kind 3
-    ``(g_R - g_L) * S``.  Anchor rows: ``g * S`` and ``g * C + o``.
+    ``(g_R - g_L) * S``.  Anchor rows: ``g * S`` and ``g * C + o``.  The old edge's
+    vector ``v`` is row ``rowo[eo]`` of the last product, or for an edge that was new
+    there (``srco == 2``) column ``colo[eo]`` of that layer's ``W`` (row of ``WTo``).
     """
     Pn = par.shape[0]
     w = first.shape[0]
@@ -325,17 +360,19 @@ def _fill(first, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow, 
             r = row[e]
             eo = e_old[e]
             if kind == 0:
+                v = WTo[colo[eo]] if srco[eo] == 2 else Yo[rowo[eo]]
                 for j in range(w):
-                    X[r, j] = G[j] * evec_old[eo, j]
+                    X[r, j] = G[j] * v[j]
                 ekind[e] = ekind_old[eo]
                 eds[e] = eds_old[eo]
                 edc[e] = edc_old[eo]
             else:
-                for kk in range(k0, k1):
-                    j = ev_j[order[kk]]
-                    if mark[j] != e:
-                        mark[j] = e
-                        gl[j] = G[j]
+                if kind != 2:  # the gains on the left of the units that cross (once per unit)
+                    for kk in range(k0, k1):
+                        j = ev_j[order[kk]]
+                        if mark[j] != e:
+                            mark[j] = e
+                            gl[j] = G[j]
                 if kind == 2:
                     q = order[k0]
                     j = ev_j[q]
@@ -357,11 +394,12 @@ def _fill(first, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow, 
                 if kind == 1:
                     f = eds_old[eo] if ekind_old[eo] == 0 else 1.0
                     pl = par[i - 1]
+                    v = WTo[colo[eo]] if srco[eo] == 2 else Yo[rowo[eo]]
                     for j in range(w):
-                        X[r, j] = G[j] * (evec_old[eo, j] * f)
+                        X[r, j] = G[j] * (v[j] * f)
                     for kk in range(k0, k1):
                         j = ev_j[order[kk]]
-                        X[r, j] = G[j] * (evec_old[eo, j] * f) + (G[j] - gl[j]) * S[pl, j]
+                        X[r, j] = G[j] * (v[j] * f) + (G[j] - gl[j]) * S[pl, j]
                 elif kind == 3:
                     for j in range(w):
                         X[r, j] = 0.0
@@ -381,19 +419,12 @@ def _fill(first, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow, 
 
 
 @jit()
-def _prefix(Y, b, WT, src, row, arow, ecol, ekind, eds, edc, evec, S2, C2):
-    """Next layer's edge vectors and the maps of every piece (double-double prefix sums)."""
+def _prefix(Y, b, WT, src, row, arow, ecol, eds, edc, S2, C2):
+    """The maps of every piece: anchors from their rows of the product, the others by adding
+    ``q * ds`` and ``q * dc`` of the edge on their left (``q`` a row of the product, or a
+    column of ``W`` for a new edge), summed in double-double (products taken exactly)."""
     Pn = S2.shape[0]
     w2 = S2.shape[1]
-    for e in range(Pn - 1):
-        if src[e] == 2:
-            c = ecol[e]
-            for j in range(w2):
-                evec[e, j] = WT[c, j]
-        else:
-            r = row[e]
-            for j in range(w2):
-                evec[e, j] = Y[r, j]
     sh = np.zeros(w2)
     sl = np.zeros(w2)
     ch = np.zeros(w2)
@@ -404,28 +435,43 @@ def _prefix(Y, b, WT, src, row, arow, ecol, ekind, eds, edc, evec, S2, C2):
             for j in range(w2):
                 sh[j] = Y[a, j]
                 sl[j] = 0.0
-                ch[j], cl[j] = _two_sum(Y[a + 1, j], b[j])
+                x = Y[a + 1, j]
+                y = b[j]
+                h = x + y
+                bb = h - x
+                lo = (x - (h - bb)) + (y - bb)
+                hh = h + lo
+                ch[j] = hh
+                cl[j] = lo - (hh - h)
         else:
             e = i - 1
+            q = WT[ecol[e]] if src[e] == 2 else Y[row[e]]
             ds = eds[e]
             dc = edc[e]
             for j in range(w2):
-                q = evec[e, j]
-                p = q * ds
-                pe = _fma(q, ds, -p)
-                s, se = _two_sum(sh[j], p)
-                se += sl[j] + pe
-                sh[j] = s + se
-                sl[j] = se - (sh[j] - s)
-                p = q * dc
-                pe = _fma(q, dc, -p)
-                s, se = _two_sum(ch[j], p)
-                se += cl[j] + pe
-                ch[j] = s + se
-                cl[j] = se - (ch[j] - s)
-        for j in range(w2):
-            S2[i, j] = sh[j] + sl[j]
-            C2[i, j] = ch[j] + cl[j]
+                qj = q[j]
+                # slopes: (hi, lo) + q*ds, the product exact
+                x = sh[j]
+                p = qj * ds
+                pe = _fma(qj, ds, -p)
+                h = x + p
+                bb = h - x
+                lo = (x - (h - bb)) + (p - bb) + (sl[j] + pe)
+                hh = h + lo
+                sh[j] = hh
+                sl[j] = lo - (hh - h)
+                # intercepts
+                x = ch[j]
+                p = qj * dc
+                pe = _fma(qj, dc, -p)
+                h = x + p
+                bb = h - x
+                lo = (x - (h - bb)) + (p - bb) + (cl[j] + pe)
+                hh = h + lo
+                ch[j] = hh
+                cl[j] = lo - (hh - h)
+        S2[i, :] = sh
+        C2[i, :] = ch
 
 
 # ---------------------------------------------------------------------------------
@@ -517,6 +563,11 @@ def _anchor_spacing(fan_in):
     return int(max(64, fan_in // 4))
 
 
+def _product(X, W):
+    """``X @ W.T``: every row of the layer's matrix-matrix product at once (BLAS)."""
+    return X @ W.T
+
+
 def walk(widths, weights, biases, alpha, lo, hi, start, stop):
     """The pieces of a network of a scalar ``t`` on ``[start, stop]``, found exactly.
 
@@ -551,7 +602,12 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
     S = np.ascontiguousarray(w0[:, 0])[None, :].copy()
     C = b0[None, :].copy()
     neg = np.zeros((1, 0), np.int32)
-    evec = np.zeros((0, S.shape[1]))
+    # the last product and how the edges' vectors sit in it (see _fill)
+    Y = np.zeros((0, S.shape[1]))
+    row = np.zeros(0, np.int64)
+    WT = np.zeros((0, S.shape[1]))
+    ecol = np.zeros(0, np.int64)
+    src = np.zeros(0, np.int8)
     ekind = np.zeros(0, np.int8)
     eds = np.zeros(0)
     edc = np.zeros(0)
@@ -592,38 +648,41 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
         cap_p = P + n
         te_new = np.empty(cap_p + 1)
         par = np.empty(cap_p, np.int64)
-        src = np.empty(cap_p, np.int8)
+        src_n = np.empty(cap_p, np.int8)
         e_old = np.empty(cap_p, np.int64)
         e_ev = np.empty(cap_p, np.int64)
         e_n = np.empty(cap_p, np.int64)
-        row = np.empty(cap_p, np.int64)
+        row_n = np.empty(cap_p, np.int64)
         arow = np.empty(cap_p, np.int64)
-        Pn, nrow = _plan(te, ev_p, ev_t, order, ekind, K, te_new, par, src, e_old, e_ev, e_n, row, arow)
+        Pn, nrow = _plan(te, ev_p, ev_t, order, ekind, K, te_new, par, src_n, e_old, e_ev, e_n, row_n, arow)
         te_new, par, arow = te_new[: Pn + 1], par[:Pn], arow[:Pn]
-        src, e_old, e_ev, e_n, row = src[: Pn - 1], e_old[: Pn - 1], e_ev[: Pn - 1], e_n[: Pn - 1], row[: Pn - 1]
+        src_n, e_old, e_ev, e_n, row_n = src_n[: Pn - 1], e_old[: Pn - 1], e_ev[: Pn - 1], e_n[: Pn - 1], row_n[: Pn - 1]
         # 3. rows of the product, the product, the prefix sums
         X = np.empty((nrow, h))
         nneg = np.empty(Pn, np.int32)
-        ecol = np.zeros(Pn - 1, np.int64)
+        ecol_n = np.zeros(Pn - 1, np.int64)
         eds_n = np.empty(Pn - 1)
         edc_n = np.empty(Pn - 1)
         ekind_n = np.empty(Pn - 1, np.int8)
-        _fill(first, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow, order, ev_j, ev_r,
-              evec, ekind, eds, edc, X, nneg, ecol, eds_n, edc_n, ekind_n)
-        Y = X @ W.T
+        _fill(first, gain, offs, idx0, S, C, par, src_n, e_old, e_ev, e_n, row_n, arow, order, ev_j, ev_r,
+              Y, row, WT, ecol, src, ekind, eds, edc, X, nneg, ecol_n, eds_n, edc_n, ekind_n)
+        Y = _product(X, W)
         w2 = W.shape[0]
         S2 = np.empty((Pn, w2))
         C2 = np.empty((Pn, w2))
-        evec_n = np.empty((Pn - 1, w2))
         WT = np.ascontiguousarray(W.T)
-        _prefix(Y, b, WT, src, row, arow, ecol, ekind_n, eds_n, edc_n, evec_n, S2, C2)
+        _prefix(Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n, S2, C2)
         neg_n = np.empty((Pn, k + 1), np.int32)
         neg_n[:, :k] = neg[par]
         neg_n[:, k] = nneg
         te, S, C, neg = te_new, S2, C2, neg_n
-        evec, ekind, eds, edc = evec_n, ekind_n, eds_n, edc_n
+        src, row, ecol, ekind, eds, edc = src_n, row_n, ecol_n, ekind_n, eds_n, edc_n
     P = S.shape[0]
     # kinks: the carried change of the output's slope
+    evec = np.empty((P - 1, S.shape[1]))
+    new = src == 2
+    evec[new] = WT[ecol[new]]
+    evec[~new] = Y[row[~new]]
     nz = np.any(evec != 0.0, axis=1)
     kink = np.where(ekind == 0, nz & (eds != 0.0), nz)
     # crossings, as CSR over the interior edges
