@@ -170,8 +170,15 @@ def _report(request):
     yield
     if not _RESULTS:
         return
-    tr = request.config.pluginmanager.get_plugin("terminalreporter")
-    line = tr.write_line if tr is not None else print
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if capture is not None:
+        with capture.global_and_fixture_disabled():  # to the terminal, not into the captured output
+            _print_table(print)
+    else:
+        _print_table(print)
+
+
+def _print_table(line):
     r = _RESULTS
     line("")
     line("exact deep walk (best of rounds; ratios within this run)")

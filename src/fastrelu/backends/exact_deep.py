@@ -127,13 +127,6 @@ def _layer_tables(alpha, lo, hi):
 
 
 @jit()
-def _two_sum(a, b):
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-@jit()
 def _scan_pass(te, S, C, bps, p, carried, r0s, flag):
     """One piece: each unit's region at the piece's start (``r0s``), whether it needs a
     closer look (``flag``: a crossing inside, or a region other than the one carried in),
@@ -327,7 +320,7 @@ def _plan(te, ev_p, ev_t, order, ekind_old, K, te_new, par, src, e_old, e_ev, e_
     return i, nrow
 
 
-@jit()
+@jit(exact=True)  # error-free products: no contraction
 def _fill(first, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow, order, ev_j, ev_r,
           Yo, rowo, WTo, colo, srco, ekind_old, eds_old, edc_old, X, nneg, ecol, eds, edc, ekind):
     """Rows of the product, walking the pieces with the running regions of this layer.
@@ -418,7 +411,7 @@ def _fill(first, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow, 
                 X[a + 1, j] = _fma(G[j], C[p, j], O[j])
 
 
-@jit()
+@jit(exact=True)  # double-double sums: no contraction
 def _prefix(Y, b, WT, src, row, arow, ecol, eds, edc, S2, C2):
     """The maps of every piece: anchors from their rows of the product, the others by adding
     ``q * ds`` and ``q * dc`` of the edge on their left (``q`` a row of the product, or a
