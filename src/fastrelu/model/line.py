@@ -35,7 +35,8 @@ def fold_line(net, x0, x1):
     with np.errstate(over="ignore"):
         slope = w64 @ (x1 - x0)
         offset = w64 @ x0 + b.astype(np.float64)
-    first = Layer(slope[:, None].astype(net.dtype), offset.astype(net.dtype))
+    with np.errstate(over="ignore"):  # checked just below, with an error naming the line
+        first = Layer(slope[:, None].astype(net.dtype), offset.astype(net.dtype))
     if not (np.isfinite(first.weight).all() and np.isfinite(first.bias).all()):
         raise ValueError(f"along: the first layer's pre-activations on this line overflow {net.dtype.name}")
     return Network._make([first, *net.layers[1:]], net.activations)
