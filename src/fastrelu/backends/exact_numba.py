@@ -7,12 +7,14 @@ The algorithm, and the numpy steps between these functions, are described in
 ``exact_kernel.py``, which picks one twin (the C one when the build has it) and is
 the only module that imports this one: importing it imports Numba.
 
-Only the explicit ``_fma`` calls fuse a multiply with an add.  They are written
-out wherever a product feeds a sum, so that the result does not depend on whether
-a compiler contracts (Numba's ``fastmath={"contract"}``, the C build's
-``-ffp-contract=fast``): every other product here has several uses, which no
-compiler fuses, and the C file switches contraction off besides.  The two twins
-then agree bit for bit on every CPU (tests/test_exact_twins.py).
+Only the explicit ``_fma`` calls fuse a multiply with an add: these functions are
+compiled with ``jit(exact=True)`` (no contraction, which would break the error-free
+transformations of double-double arithmetic), as the C file switches contraction
+off.  The fmas are written out wherever a product feeds a sum (LLVM fused exactly
+those under the project's ``fastmath={"contract"}``, so results are unchanged), and
+every other product has several uses, which no compiler fuses: even a build that
+contracted would give the same bits.  The two twins agree bit for bit on every CPU
+(tests/test_exact_twins.py).
 """
 
 from fractions import Fraction
