@@ -20,10 +20,10 @@ void sweep_kernel_f32(const float *x, int64_t n, const float *w1, const float *b
                       const float *w2, float b2, const float *c, int64_t h, float alpha,
                       float *y, float *slope, int32_t *negative);
 
-void sweep_deep_f64(const double *t, int64_t n, const int64_t *widths, int64_t depth,
+int sweep_deep_f64(const double *t, int64_t n, const int64_t *widths, int64_t depth,
                     const double *weights, const double *biases, const double *alpha,
                     const double *lo, const double *hi, double *y, double *slope, int32_t *negative);
-void sweep_deep_f32(const float *t, int64_t n, const int64_t *widths, int64_t depth,
+int sweep_deep_f32(const float *t, int64_t n, const int64_t *widths, int64_t depth,
                     const float *weights, const float *biases, const float *alpha,
                     const float *lo, const float *hi, float *y, float *slope, int32_t *negative);
 

@@ -39,11 +39,13 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
     def ptr(a):
         return ffi.from_buffer(ctype, a)
 
-    kernel(
+    status = kernel(
         ptr(t), t.shape[0], ffi.from_buffer("int64_t[]", widths), widths.shape[0] - 2,
         ptr(weights), ptr(biases), ptr(alpha), ptr(lo), ptr(hi),
         ptr(y), ptr(slope), ffi.from_buffer("int32_t[]", negative),
     )
+    if status != 0:
+        raise MemoryError("the C deep kernel could not allocate its scratch memory (packed weights, tiles)")
 
 
 def get_num_threads():
