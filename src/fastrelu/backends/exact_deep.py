@@ -59,34 +59,16 @@ import weakref
 
 import numba
 import numpy as np
-from numba import types
-from numba.extending import intrinsic
 
 from .._config import jit
+from .eft import dd_add, fma, two_prod
 
 __all__ = ["LinePieces", "walk", "sweep_deep", "clear_cache"]
 
 _U = np.finfo(np.float64).eps / 2  # unit roundoff
 
 
-@intrinsic
-def _fma_llvm(typingctx, a, b, c):
-    """``a*b + c`` rounded once (LLVM's fma intrinsic)."""
-    sig = types.float64(types.float64, types.float64, types.float64)
-
-    def codegen(context, builder, signature, args):
-        return builder.fma(*args)
-
-    return sig, codegen
-
-
-def _fma_python(a, b, c):
-    from fractions import Fraction
-
-    return float(Fraction(a) * Fraction(b) + Fraction(c))
-
-
-_fma = _fma_python if numba.config.DISABLE_JIT else _fma_llvm
+_fma = fma  # the double-double primitives are shared with the one-layer exact kernel (eft.py)
 
 
 # ---------------------------------------------------------------------------------
@@ -443,26 +425,11 @@ def _prefix(Y, b, WT, src, row, arow, ecol, eds, edc, S2, C2):
             dc = edc[e]
             for j in range(w2):
                 qj = q[j]
-                # slopes: (hi, lo) + q*ds, the product exact
-                x = sh[j]
-                p = qj * ds
-                pe = _fma(qj, ds, -p)
-                h = x + p
-                bb = h - x
-                lo = (x - (h - bb)) + (p - bb) + (sl[j] + pe)
-                hh = h + lo
-                sh[j] = hh
-                sl[j] = lo - (hh - h)
-                # intercepts
-                x = ch[j]
-                p = qj * dc
-                pe = _fma(qj, dc, -p)
-                h = x + p
-                bb = h - x
-                lo = (x - (h - bb)) + (p - bb) + (cl[j] + pe)
-                hh = h + lo
-                ch[j] = hh
-                cl[j] = lo - (hh - h)
+                # slopes and intercepts: (hi, lo) + q*ds and + q*dc, the products exact
+                p, pe = two_prod(qj, ds)
+                sh[j], sl[j] = dd_add(sh[j], sl[j], p, pe)
+                p, pe = two_prod(qj, dc)
+                ch[j], cl[j] = dd_add(ch[j], cl[j], p, pe)
         S2[i, :] = sh
         C2[i, :] = ch
 

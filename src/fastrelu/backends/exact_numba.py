@@ -17,14 +17,11 @@ contracted would give the same bits.  The two twins agree bit for bit on every C
 (tests/test_exact_twins.py).
 """
 
-from fractions import Fraction
-
-import numba
 import numpy as np
-from numba import prange, types
-from numba.extending import intrinsic
+from numba import prange
 
 from .._config import jit
+from .eft import dd_add, dd_scale, fma, two_prod, two_sum
 from .numba_kernel import get_num_threads, set_num_threads  # one Numba thread pool for both
 
 # Grid points per unit of parallel work: big enough that a chunk's binary search for
@@ -34,56 +31,8 @@ from .numba_kernel import get_num_threads, set_num_threads  # one Numba thread p
 _CHUNK = 1 << 16
 
 
-@intrinsic
-def _fma_llvm(typingctx, a, b, c):
-    """``a*b + c`` with one rounding (LLVM's fma; a single instruction on any CPU with FMA)."""
-    sig = types.float64(types.float64, types.float64, types.float64)
-
-    def codegen(context, builder, signature, args):
-        return builder.fma(*args)
-
-    return sig, codegen
-
-
-def _fma_python(a, b, c):
-    """The same in plain Python, for NUMBA_DISABLE_JIT=1 (coverage runs): exact, then rounded once."""
-    return float(Fraction(a) * Fraction(b) + Fraction(c))
-
-
-_fma = _fma_python if numba.config.DISABLE_JIT else _fma_llvm
-
-
-@jit(exact=True)
-def _two_prod(a, b):
-    """``a*b == p + e`` exactly."""
-    p = a * b
-    return p, _fma(a, b, -p)
-
-
-@jit(exact=True)
-def _two_sum(a, b):
-    """``a + b == s + e`` exactly (Knuth; no ordering needed)."""
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-@jit(exact=True)
-def _dd_add(ah, al, bh, bl):
-    """Double-double sum, renormalised so that ``hi == hi + lo`` in float64."""
-    s, e = _two_sum(ah, bh)
-    e += al + bl
-    h = s + e
-    return h, e - (h - s)
-
-
-@jit(exact=True)
-def _dd_scale(a, h, lo):
-    """``a * (h + lo)`` in double-double."""
-    p, e = _two_prod(a, h)
-    e = _fma(a, lo, e)
-    s = p + e
-    return s, e - (s - p)
+# the double-double primitives, shared with the deep walk
+_fma, _two_prod, _two_sum, _dd_add, _dd_scale = fma, two_prod, two_sum, dd_add, dd_scale
 
 
 @jit(exact=True)
