@@ -315,3 +315,22 @@ def test_command_line_on_a_local_dask_cluster(tmp_path):
     assert "on the Dask cluster" in out.stdout and "6 computed now, 6 in all" in out.stdout
     net = fastrelu.Network.random(16, seed=0)
     assert_same(fastrelu.open_result(tmp_path / "d.zarr"), fastrelu.sweep(net, num=50001, backend="cffi"))
+
+
+def test_deep_network_along_a_line_in_a_store_and_on_dask(tmp_path, dask_client):
+    # the whole (folded) network and the line go into the store and its fingerprint
+    net = fastrelu.Network.random([3, 16, 16, 2], seed=4, activation="leaky_relu")
+    line = ([0.0, 1.0, -1.0], [2.0, -1.0, 0.5])
+    local = fastrelu.sweep(net, along=line, num=20_001, backend="cffi")
+    stored = fastrelu.sweep(net, along=line, num=20_001, backend="cffi", out=tmp_path / "deep.zarr", chunk=3000,
+                            client=dask_client)
+    assert stored.complete and stored.y.shape == (20_001, 2) and stored.negative_by_layer.shape == (20_001, 2)
+    loaded = stored.load()
+    for name in ("x", "y", "slope", "negative", "negative_by_layer"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(local, name))
+    np.testing.assert_array_equal(loaded.along[1], line[1])
+    assert loaded.network == local.network
+    # another line is another request: refused, not mixed into this store
+    with pytest.raises(ValueError, match="another network, grid"):
+        fastrelu.sweep(net, along=(line[0], [2.0, -1.0, 0.25]), num=20_001, backend="cffi", out=tmp_path / "deep.zarr",
+                       chunk=3000)
