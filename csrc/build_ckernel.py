@@ -54,7 +54,9 @@ OPENMP = ["-fopenmp"] if _accepts(["-fopenmp"]) else []
 # -ffp-contract=fast lets the multiply-adds fuse, as Numba's fastmath={"contract"}
 # does in the twin (see src/fastrelu/_config.py); nothing else of -ffast-math:
 # NaN and inf keep their meaning.
-compile_args = ["-O3", *OPENMP, "-ffp-contract=fast", "-std=c99"]
+# -fvisibility=hidden: the module exports only its PyInit function, so no symbol of
+# ours (sweep_kernel_f64, get_num_threads, ...) can clash with another library's.
+compile_args = ["-O3", *OPENMP, "-ffp-contract=fast", "-std=c99", "-fvisibility=hidden"]
 macros = []
 if os.environ.get("FASTRELU_MARCH_NATIVE", "0") not in ("", "0"):
     compile_args.append("-march=native")

@@ -92,3 +92,14 @@ def test_clang_build_agrees_by_the_rounding_rule(tmp_path):
     res = fastrelu.SweepResult(x, y, slope, negative, network=net, backend="clang")
     agreement = compare(res, ref)
     assert agreement.ok, agreement
+
+
+def test_the_c_module_exports_only_its_init():
+    # every other symbol is hidden, so none can clash with another library's
+    from fastrelu import _ckernel
+
+    nm = shutil.which("nm")
+    assert nm, "nm (binutils) is needed to read the module's symbols"
+    out = _run([nm, "-D", "--defined-only", _ckernel.__file__]).stdout
+    names = {line.split()[-1] for line in out.splitlines() if line.strip()}
+    assert names == {"PyInit__ckernel"}, names
