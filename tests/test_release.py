@@ -85,3 +85,57 @@ def test_sweeps_from_several_threads_at_once(backend):
         for net, res in pool.map(run, jobs):
             np.testing.assert_array_equal(res.y, expected[id(net)].y)
             np.testing.assert_array_equal(res.negative, expected[id(net)].negative)
+
+
+def test_deep_analysis_stays_in_its_interval_after_a_wider_walk():
+    # the deep walk is cached; an earlier, wider walk once leaked its pieces into a narrower request
+    net = fastrelu.Network.random([1, 8, 8, 1], seed=0)
+    first = fastrelu.kinks(net, start=0, stop=1)
+    fastrelu.kinks(net)
+    np.testing.assert_array_equal(fastrelu.kinks(net, start=0, stop=1), first)
+    r = fastrelu.regions(net, 0, 1)
+    assert r.lo[0] == 0 and r.hi[-1] == 1 and len(r) == first.size + 1
+
+
+@pytest.mark.parametrize("start, stop", [(0.5, 1.0), (0.0, 0.5), (0.5, 0.5), (-3.0, 3.0)])
+def test_deep_and_one_layer_analysis_agree_at_the_ends(start, stop):
+    # the same function as one hidden layer and as two: kinks in the closed interval, the same pieces
+    one = fastrelu.Network([2.0], [-1.0], [1.0])
+    deep = fastrelu.Network.from_layers([([[2.0]], [-1.0]), ([[1.0]], [0.0]), ([[1.0]], [0.0])])
+    np.testing.assert_array_equal(fastrelu.kinks(deep, start, stop), fastrelu.kinks(one, start, stop))
+    a, b = fastrelu.regions(one, start, stop), fastrelu.regions(deep, start, stop)
+    for name in ("lo", "hi", "slope", "intercept"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+def test_threads_hold_for_deep_exact_sweeps(monkeypatch):
+    import numba
+
+    from fastrelu.backends import exact_deep
+
+    seen = []
+    real = exact_deep.walk
+
+    def spy(*args):
+        seen.append(numba.get_num_threads())
+        return real(*args)
+
+    monkeypatch.setattr(exact_deep, "walk", spy)
+    exact_deep.clear_cache()
+    fastrelu.sweep(fastrelu.Network.random([1, 16, 16, 1], seed=7), num=1000, backend="exact", threads=1)
+    assert seen == [1]
+
+
+def test_stored_arrays_refuse_unwritten_chunks(tmp_path):
+    import zarr
+
+    path = tmp_path / "r.zarr"
+    fastrelu.sweep(NET, num=1000, out=path, chunk=300)
+    zarr.open_group(path, mode="r+")["done"][1] = False
+    res = fastrelu.open_result(path)
+    assert res.y[:300].shape == (300,) and res.negative[-100:].shape == (100,)
+    for key in (slice(290, 310), 450, [1, 301], slice(None, None, 400), Ellipsis):
+        with pytest.raises(ValueError, match="points 300 to 599 were never written"):
+            res.y[key]
+    with pytest.raises(ValueError, match="never written"):
+        np.asarray(res.slope)

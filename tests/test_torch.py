@@ -643,3 +643,18 @@ def test_import_fastrelu_does_not_import_torch():
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.run([sys.executable, "-c", code, os.path.join(tmp, "net.npz")], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_hooks_and_look_alike_classes_are_refused():
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+    handle = model[1].register_forward_hook(lambda m, i, o: o * 0)
+    with pytest.raises(ValueError, match=r"layer \[1\] \(ReLU\) has forward hooks"):
+        Network.from_torch(model)
+    handle.remove()
+
+    class Linear(nn.Linear):  # a subclass may compute anything in its forward
+        def forward(self, x):
+            return super().forward(x) * 2
+
+    with pytest.raises(ValueError, match=r"layer \[0\] .*not a torch.nn class"):
+        Network.from_torch(nn.Sequential(Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)))

@@ -66,14 +66,19 @@ def _allocation_error(need):
     )
 
 
-def _check_memory(n, dtype, net=None):
+def _check_memory(n, dtype, net=None, backend=None):
     """Refuse, before allocating, a sweep whose outputs would not fit in memory."""
     out, depth = (1, 1) if net is None else (net.out_features, net.depth)
     # x, y, slope; negative and its split by layer
     per_point = dtype.itemsize * (1 + 2 * out) + np.dtype(np.int32).itemsize * (1 + (depth if depth > 1 else 0))
     need = n * per_point
-    if net is not None and net._scalar_form() is not None and net.hidden >= 8:
-        need += net.hidden * 96  # the exact backend's sorted switch points and prefix sums
+    if net is not None and backend == "exact":
+        if net._scalar_form() is not None:
+            need += net.hidden * 96  # the sorted switch points and prefix sums
+        else:
+            # the walk holds a few (pieces x widest layer) float64 matrices; a line crosses
+            # about one piece per hidden unit (an estimate: the count is known only after)
+            need += 4 * net.hidden * max(net.widths) * 8
     available = _available_memory()
     if available is not None and need > available:
         raise ValueError(
@@ -300,7 +305,7 @@ def sweep(
     for name, value in (("chunk", chunk), ("client", client), ("progress", progress or None), ("overwrite", overwrite or None)):
         if value is not None:
             raise TypeError(f"{name} goes with a Zarr store: out='result.zarr'")
-    need = _check_memory(plan.grid.n, plan.dtype, plan.net)
+    need = _check_memory(plan.grid.n, plan.dtype, plan.net, plan.backend)
     try:
         res = run(plan)
     except MemoryError:
@@ -334,5 +339,5 @@ def sweep_chunks(net, start=None, stop=None, step=None, *, chunk, num=None, x=No
     """
     plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along)
     chunk = as_positive_int(chunk, "chunk")
-    _check_memory(min(chunk, plan.grid.n), plan.dtype, plan.net)
+    _check_memory(min(chunk, plan.grid.n), plan.dtype, plan.net, plan.backend)
     return (run(plan, lo, min(lo + chunk, plan.grid.n)) for lo in range(0, plan.grid.n, chunk))

@@ -45,10 +45,22 @@ def _check(net, start, stop, along):
 
 
 def _walk(net, start, stop):
-    """The deep analysis: ``LinePieces`` of a network of a scalar (see ``backends.exact_deep``)."""
-    from ..backends.exact_deep import _pieces_for
+    """The deep analysis of ``[start, stop]``: ``LinePieces`` of a network of a scalar (see
+    ``backends.exact_deep``) and the interior edges that lie in the closed interval.
 
-    return _pieces_for(net._deep_params(net.dtype), start, stop)
+    The walk covers one float64 step beyond each end, so that a unit switching exactly
+    at ``start`` or ``stop`` is an interior edge there, as the one-layer analysis finds
+    it.  Callers keep only what lies in ``[start, stop]``.  The walk is not taken from
+    the sweeps' cache: a walk of a wider interval may place an edge one rounding
+    apart, and the same question must always get the same answer.
+    """
+    from ..backends.exact_deep import walk
+
+    lo = np.nextafter(start, -np.inf) if np.isfinite(start) else start
+    hi = np.nextafter(stop, np.inf) if np.isfinite(stop) else stop
+    lp = walk(*net._deep_params(net.dtype), lo, hi)
+    inner = lp.edges[1:-1]
+    return lp, (inner >= start) & (inner <= stop)
 
 
 def _analyse(net, lines=True):
@@ -108,9 +120,8 @@ def kinks(net, start=None, stop=None, *, along=None, boundaries=False):
     """
     net, start, stop = _check(net, start, stop, along)
     if net._scalar_form() is None:
-        lp = _walk(net, start, stop)
-        inner = lp.edges[1:-1]
-        return (inner if boundaries else inner[lp.kink]).copy()
+        lp, closed = _walk(net, start, stop)
+        return lp.edges[1:-1][closed if boundaries else closed & lp.kink].copy()
     _, pos, change = _analyse(net, lines=False)
     if not boundaries:
         pos = pos[change != 0]
@@ -286,24 +297,35 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False):
 
 
 def _deep_regions(net, start, stop, boundaries):
-    """``regions`` of any other network, from the layer-by-layer walk."""
-    lp = _walk(net, start, stop)
-    keep = np.ones(lp.boundaries, bool) if boundaries else lp.kink
-    starts = np.concatenate(([0], np.flatnonzero(keep) + 1))  # first fine piece of each piece
-    ends = np.concatenate((starts[1:], [lp.pieces]))  # one past its last fine piece
+    """``regions`` of any other network, from the layer-by-layer walk, cut to ``[start, stop]``."""
+    lp, closed = _walk(net, start, stop)
+    inner = lp.edges[1:-1]
+    strictly = closed & (inner > start) & (inner < stop)  # boundaries inside: where pieces may end
+    # the fine pieces of the walk that meet the interval (the one holding start when it is a point)
+    first = int(np.searchsorted(lp.edges, start, side="right")) - 1
+    last = max(first, int(np.searchsorted(lp.edges, stop, side="left")) - 1)
+    cuts = np.flatnonzero(strictly if boundaries else strictly & lp.kink)  # interior edge e ends fine piece e
+    starts = np.concatenate(([first], cuts + 1))  # first fine piece of each piece
+    ends = np.concatenate((cuts + 1, [last + 1]))  # one past its last fine piece
     by_layer = lp.negative_by_layer
     total = by_layer.sum(axis=1, dtype=np.int32)
 
     def constant(v):  # the value on each piece, -1 where the fine pieces inside differ
-        same = np.minimum.reduceat(v, starts, axis=0) == np.maximum.reduceat(v, starts, axis=0)
-        return np.where(same, v[starts], -1)
+        v = v[first : last + 1]
+        at = starts - first
+        same = np.minimum.reduceat(v, at, axis=0) == np.maximum.reduceat(v, at, axis=0)
+        return np.where(same, v[at], -1)
 
     slope, intercept = lp.slope[starts], lp.intercept[starts]
     if net.out_features == 1:
         slope, intercept = slope[:, 0], intercept[:, 0]
+    lo = np.concatenate(([start], inner[cuts]))
+    hi = np.concatenate((inner[cuts], [stop]))
+    counts = np.diff(lp.cross_offsets)[np.flatnonzero(strictly)]
     return Regions(
-        lp.edges[starts], lp.edges[ends], slope, intercept, constant(total), negative_by_layer=constant(by_layer),
-        n_boundaries=lp.boundaries, n_kinks=lp.kinks, merged=lp.merged, switching=lambda i: lp.crossings(ends[i] - 1),
+        lo, hi, slope, intercept, constant(total), negative_by_layer=constant(by_layer),
+        n_boundaries=int(strictly.sum()), n_kinks=int((strictly & lp.kink).sum()), merged=int(counts.sum() - counts.size),
+        switching=lambda i: lp.crossings(cuts[i]),
     )
 
 

@@ -20,6 +20,7 @@ gives the exact side; only ``x == t_j`` can be ambiguous, and there the sign of
 the correctly rounded ``fma(w1, x, b1)`` decides, which is the exact sign.
 """
 
+import sys
 import threading
 import weakref
 
@@ -114,6 +115,12 @@ def get_num_threads():
 
 def set_num_threads(n):
     _twin.set_num_threads(n)
+    # the deep walk and its sweeps run on Numba's pool: once Numba is loaded (never
+    # import it here), it follows too, so threads= holds for every exact sweep
+    if "numba" in sys.modules:
+        from . import numba_kernel
+
+        numba_kernel.set_num_threads(n)
 
 
 def _sort_switches(t):

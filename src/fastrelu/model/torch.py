@@ -27,10 +27,24 @@ def _torch():
     return torch
 
 
+def _kind(module):
+    """The ``torch.nn`` class name of ``module``, or None for any other class.
+
+    Exact classes only: a subclass (or a class of another library that happens to be
+    called ``Linear``) may compute something else in its ``forward``.
+    """
+    torch = _torch()
+    name = type(module).__name__
+    return name if type(module) is getattr(torch.nn, name, None) else None
+
+
 def _leaves(module, path):
     """The modules of a (nested) ``nn.Sequential`` in call order, with their paths."""
     torch = _torch()
-    if isinstance(module, torch.nn.Sequential):
+    where = path or "the model"
+    if module._forward_hooks or module._forward_pre_hooks:
+        raise ValueError(f"layer {where} ({type(module).__name__}) has forward hooks, which may change what it computes")
+    if type(module) is torch.nn.Sequential:
         for name, child in module.named_children():
             yield from _leaves(child, f"{path}[{name}]" if path else f"[{name}]")
     else:
@@ -39,7 +53,7 @@ def _leaves(module, path):
 
 def _activation_of(module, where):
     """The ``Activation`` a torch activation module is, or None when it is not one."""
-    kind = type(module).__name__
+    kind = _kind(module)
     if kind == "ReLU":
         return Activation("relu")
     if kind == "LeakyReLU":
@@ -61,7 +75,7 @@ def _activation_of(module, where):
 
 def _affine_of(module, where, width):
     """``(A, c)`` (float64) of an affine module acting on ``width`` inputs, or None when it is not one."""
-    kind = type(module).__name__
+    kind = _kind(module)
     if kind == "Linear":
         w = module.weight.detach().cpu().double().numpy()
         b = np.zeros(w.shape[0]) if module.bias is None else module.bias.detach().cpu().double().numpy()
@@ -85,7 +99,7 @@ def _affine_of(module, where, width):
 def _input_width(leaves):
     """The model's input width, from the first module that says it."""
     for _, m in leaves:
-        kind = type(m).__name__
+        kind = _kind(m)
         if kind == "Linear":
             return int(m.in_features)
         if kind == "BatchNorm1d":
@@ -133,7 +147,7 @@ def from_torch(module, *, dtype=None):
     torch = _torch()
     from .network import Network
 
-    if not isinstance(module, torch.nn.Sequential):
+    if not isinstance(module, torch.nn.Sequential) or _kind(module) is None:
         raise TypeError(
             f"Network.from_torch takes a torch.nn.Sequential, got {type(module).__name__}: "
             "fastrelu reads the layers in order, which only a Sequential fixes"
@@ -146,7 +160,7 @@ def from_torch(module, *, dtype=None):
     layers, activations = [], []
     pending = None  # the affine map (A, c) since the last activation; None is the identity
     for where, m in leaves:
-        kind = type(m).__name__
+        kind = _kind(m)
         if kind in _IDENTITY:
             continue
         affine = _affine_of(m, where, width)
@@ -159,6 +173,7 @@ def from_torch(module, *, dtype=None):
             continue
         act = _activation_of(m, where)
         if act is None:
+            kind = kind or f"{type(m).__module__}.{type(m).__name__}, not a torch.nn class"
             raise ValueError(
                 f"layer {where} ({kind}) is not supported: fastrelu reads Linear, BatchNorm1d, ReLU, LeakyReLU, "
                 "PReLU, ReLU6, Hardtanh, Identity, Dropout and Flatten"

@@ -234,7 +234,7 @@ def sweep_to_store(plan, out, *, chunk=None, client=None, progress=False, overwr
         raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
     chunk = DEFAULT_CHUNK if chunk is None else as_positive_int(chunk, "chunk")
     chunk = min(chunk, plan.grid.n)
-    _check_memory(chunk, plan.dtype, plan.net)
+    _check_memory(chunk, plan.dtype, plan.net, plan.backend)
     if client is not None and plan.threads is not None:
         raise TypeError("threads goes with a local sweep: on Dask each task runs its kernel on one of its worker's threads")
     # absolute: a Dask worker may run in another working directory
@@ -268,10 +268,83 @@ def sweep_to_store(plan, out, *, chunk=None, client=None, progress=False, overwr
     return result
 
 
+class StoredArray:
+    """One array of a store, read lazily, that refuses to read chunks never written.
+
+    Indexing (``res.y[:1000]``, ``res.y[5]``, ``res.y[::10]``) reads just that part
+    from the store, after checking the ``done`` flag of every chunk it touches: an
+    interrupted sweep's unwritten points raise ValueError instead of reading as the
+    store's zero fill.  ``shape``, ``dtype``, ``len()`` and ``np.asarray()`` work as
+    for an array; ``.zarr`` is the underlying ``zarr.Array``.
+    """
+
+    __slots__ = ("zarr", "_done", "_chunk", "_path")
+
+    def __init__(self, array, done, chunk, path):
+        self.zarr, self._done, self._chunk, self._path = array, done, chunk, path
+
+    @property
+    def shape(self):
+        return self.zarr.shape
+
+    @property
+    def dtype(self):
+        return np.dtype(self.zarr.dtype)
+
+    @property
+    def ndim(self):
+        return len(self.zarr.shape)
+
+    def __len__(self):
+        return self.zarr.shape[0]
+
+    def _chunks_of(self, first):
+        """The chunks that index ``first`` (of the first axis) touches, without reading anything."""
+        n, c = self.zarr.shape[0], self._chunk
+        if first is Ellipsis:
+            first = slice(None)
+        if isinstance(first, slice):
+            r = range(n)[first]  # lazy: no array of 10**9 indices
+            if not len(r):
+                return np.zeros(0, np.int64)
+            lo, hi = min(r[0], r[-1]), max(r[0], r[-1])
+            if abs(r.step) <= c:
+                return np.arange(lo // c, hi // c + 1)
+            return np.unique(np.asarray(r) // c)
+        if isinstance(first, (int, np.integer)):
+            return np.array([range(n)[first] // c])  # range() raises IndexError out of bounds
+        idx = np.asarray(first)
+        if idx.dtype == bool:
+            idx = np.flatnonzero(idx)
+        return np.unique(np.where(idx < 0, idx + n, idx) // c)
+
+    def __getitem__(self, key):
+        first = key[0] if isinstance(key, tuple) and key else key
+        n = self.zarr.shape[0]
+        chunks = self._chunks_of(first)
+        if chunks.size:
+            done = self._done[:]
+            missing = chunks[~done[chunks]]
+            if missing.size:
+                k = int(missing[0])
+                raise ValueError(
+                    f"{self._path!r} is incomplete: points {k * self._chunk:,} to {min((k + 1) * self._chunk, n) - 1:,} "
+                    "were never written; run the same sweep again to finish it"
+                )
+        return self.zarr[key]
+
+    def __array__(self, dtype=None, copy=None):
+        a = self[:]
+        return a if dtype is None else a.astype(dtype)
+
+    def __repr__(self):
+        return f"StoredArray(shape={self.shape}, dtype={self.dtype.name})"
+
+
 class StoredResult:
     """A sweep held in a Zarr store: the fields of ``SweepResult``, read lazily.
 
-    ``x``, ``y``, ``slope``, ``negative`` and ``negative_by_layer`` are ``zarr.Array`` objects: index them
+    ``x``, ``y``, ``slope``, ``negative`` and ``negative_by_layer`` are ``StoredArray`` objects: index them
     (``res.y[:1000]``) to read just that part.  ``load()`` reads everything into a
     ``SweepResult``; ``chunks()`` yields it piece by piece.
 
@@ -296,7 +369,9 @@ class StoredResult:
         if attrs.get("format") != FORMAT:
             raise ValueError(f"{os.fspath(path)!r} is not a fastrelu result store")
         self.path, self._root = os.fspath(path), root
-        self.x, self.y, self.slope, self.negative, self.negative_by_layer = (root[name] for name in FIELDS)
+        self.x, self.y, self.slope, self.negative, self.negative_by_layer = (
+            StoredArray(root[name], root["done"], attrs["chunk"], self.path) for name in FIELDS
+        )
         self.network = _network_from(root)
         self.along = _along_from(root)
         self.backend, self.chunk = attrs["backend"], attrs["chunk"]
