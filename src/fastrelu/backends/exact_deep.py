@@ -109,16 +109,16 @@ def _layer_tables(alpha, lo, hi):
 
 
 @jit()
-def _scan_pass(te, S, C, bps, p, carried, r0s, flag):
+def _scan_pass(te, S, C, bps, p, first, carried, r0s, flag):
     """One piece: each unit's region at the piece's start (``r0s``), whether it needs a
-    closer look (``flag``: a crossing inside, or a region other than the one carried in),
-    and the carried region of the units that do not.  Branch-free, so that it vectorises."""
+    closer look (``flag``: a crossing inside, or a region other than the one carried in;
+    on the ``first`` piece nothing is carried in), and the carried region of the units
+    that do not.  Branch-free, so that it vectorises."""
     w = S.shape[1]
     nb = bps.shape[0]
     tl = te[p]
     tr = te[p + 1]
     anyf = False
-    first = p == 0
     if nb == 1 and bps[0] == 0.0:
         nf = 0
         for j in range(w):
@@ -154,7 +154,7 @@ def _scan_pass(te, S, C, bps, p, carried, r0s, flag):
             r0 += (up & (ts <= tl)) | (down & (ts > tl)) | (flat & (c > b))
             rf += (up & (ts < tr)) | (down & (ts >= tr)) | (flat & (c > b))
             inside |= (tl < ts) & (ts < tr)
-        cj = r0 if p == 0 else carried[j]
+        cj = r0 if first else carried[j]
         f = inside | (r0 != cj)
         r0s[j] = r0
         flag[j] = f
@@ -164,26 +164,40 @@ def _scan_pass(te, S, C, bps, p, carried, r0s, flag):
 
 
 @jit()
-def _scan(te, S, C, bps, first, ev_p, ev_t, ev_j, ev_r):
-    """Crossings of every unit on every piece, regions carried along.
+def _first_crossing(bps, s, c, tl, tr):
+    """The breakpoint of a unit's first crossing inside ``(tl, tr)`` in the direction of
+    its slope (-1: none)."""
+    nb = bps.shape[0]
+    for ii in range(nb):
+        i = ii if s > 0.0 else nb - 1 - ii
+        ts = (bps[i] - c) / s
+        if tl < ts and ts < tr:
+            return i
+    return -1
 
-    Writes the region of each unit on the first piece into ``first`` and the crossings
-    (piece, t, unit, region after) into ``ev_*``.  Returns ``(n, suppressed)``, ``n = -1``
-    when the event arrays are too short.
+
+@jit()
+def _scan(te, S, C, bps, p0, p1, fresh, first, carried, ev_p, ev_t, ev_j, ev_r):
+    """Crossings of every unit on pieces ``p0 <= p < p1``, regions carried along.
+
+    ``carried`` holds the regions carried into piece ``p0`` (ignored when ``fresh``: then
+    ``p0`` is treated as the first piece, nothing carried in) and on return those carried
+    out of piece ``p1 - 1``.  Writes the region of each unit at the start of piece ``p0``
+    into ``first`` and the crossings (piece, t, unit, region after) into ``ev_*``.
+    Returns ``(n, suppressed)``, ``n = -1`` when the event arrays are too short.
     """
-    P, w = S.shape
+    w = S.shape[1]
     nb = bps.shape[0]
     cap = ev_p.shape[0]
-    carried = np.empty(w, np.int8)
     flag = np.empty(w, np.bool_)
     r0s = np.empty(w, np.int8)
     n = 0
     suppressed = 0
-    for p in range(P):
+    for p in range(p0, p1):
         tl = te[p]
         tr = te[p + 1]
-        anyf = _scan_pass(te, S, C, bps, p, carried, r0s, flag)
-        if p == 0:
+        anyf = _scan_pass(te, S, C, bps, p, fresh and p == p0, carried, r0s, flag)
+        if p == p0:
             for j in range(w):
                 first[j] = r0s[j]
         if not anyf:
@@ -197,14 +211,7 @@ def _scan(te, S, C, bps, first, ev_p, ev_t, ev_j, ev_r):
             rc = carried[j]
             cur = r0
             skip = -1
-            # the first interior crossing, in the direction of the slope
-            i_first = -1
-            for ii in range(nb):
-                i = ii if s > 0.0 else nb - 1 - ii
-                ts = (bps[i] - c) / s
-                if tl < ts and ts < tr:
-                    i_first = i
-                    break
+            i_first = _first_crossing(bps, s, c, tl, tr)
             if r0 != rc:
                 nr_first = (i_first + 1 if s > 0.0 else i_first) if i_first >= 0 else -1
                 if i_first >= 0 and nr_first == rc:
@@ -230,6 +237,34 @@ def _scan(te, S, C, bps, first, ev_p, ev_t, ev_j, ev_r):
                     cur = nr
             carried[j] = cur
     return n, suppressed
+
+
+@jit()
+def _scan_join(te, S, C, bps, p, carried, first, ev_p, ev_t, ev_j, ev_r):
+    """Join a chunk of pieces scanned ``fresh`` from piece ``p`` to the chunk before it,
+    whose regions carried out are ``carried``: what ``_scan`` does at piece ``p`` for the
+    units whose region there (``first``) is not the one carried in.  Their crossing at the
+    edge goes into ``ev_*``; the crossings inside the piece and the regions carried on are
+    the same as in the fresh scan.  Returns the number of crossings, or -1 when a pair of
+    crossings must be suppressed there (the chunk must then be scanned again, not fresh).
+    """
+    w = S.shape[1]
+    tl = te[p]
+    tr = te[p + 1]
+    n = 0
+    for j in range(w):
+        r0 = first[j]
+        rc = carried[j]
+        if r0 == rc:
+            continue
+        s = S[p, j]
+        i_first = _first_crossing(bps, s, C[p, j], tl, tr)
+        nr_first = (i_first + 1 if s > 0.0 else i_first) if i_first >= 0 else -1
+        if i_first >= 0 and nr_first == rc:
+            return -1
+        ev_p[n], ev_t[n], ev_j[n], ev_r[n] = p, tl, j, r0
+        n += 1
+    return n
 
 
 @jit()
@@ -303,29 +338,19 @@ def _plan(te, ev_p, ev_t, order, ekind_old, K, te_new, par, src, e_old, e_ev, e_
 
 
 @jit(exact=True)  # error-free products: no contraction
-def _fill(first, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow, order, ev_j, ev_r,
-          Yo, rowo, WTo, colo, srco, ekind_old, eds_old, edc_old, X, nneg, ecol, eds, edc, ekind):
-    """Rows of the product, walking the pieces with the running regions of this layer.
-
-    Edge rows: kind 0 ``g * v`` (``v`` the old edge's vector); kind 1
-    ``g_R * dS + (g_R - g_L) * S_left`` (``dS = v * ds`` for an old rank-one edge); kind 3
-    ``(g_R - g_L) * S``.  Anchor rows: ``g * S`` and ``g * C + o``.  The old edge's
-    vector ``v`` is row ``rowo[eo]`` of the last product, or for an edge that was new
-    there (``srco == 2``) column ``colo[eo]`` of that layer's ``W`` (row of ``WTo``).
-    """
-    Pn = par.shape[0]
-    w = first.shape[0]
-    cur = first.copy()
-    G = np.empty(w, np.float64)
-    O = np.empty(w, np.float64)
-    gl = np.empty(w, np.float64)
-    mark = np.full(w, -1, np.int64)
+def _fill_range(i0, i1, cur, G, O, gl, mark, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow,
+                order, ev_j, ev_r, Yo, rowo, WTo, colo, srco, ekind_old, eds_old, edc_old,
+                X, nneg, ecol, eds, edc, ekind):
+    """``_fill`` on pieces ``i0 <= i < i1`` (and the edges on their left), from ``cur``: the
+    regions of this layer's units on piece ``i0 - 1`` (on piece 0 for ``i0 = 0``)."""
+    w = cur.shape[0]
     neg = 0
     for j in range(w):
         G[j] = gain[cur[j], j]
         O[j] = offs[cur[j], j]
         neg += cur[j] <= idx0
-    for i in range(Pn):
+        mark[j] = -1
+    for i in range(i0, i1):
         p = par[i]
         if i > 0:
             e = i - 1
@@ -393,18 +418,30 @@ def _fill(first, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow, 
                 X[a + 1, j] = _fma(G[j], C[p, j], O[j])
 
 
+@jit()
+def _fill_starts(first, src, e_ev, e_n, order, ev_j, ev_r, starts, cur):
+    """The regions ``_fill_range`` starts a chunk from: ``cur[c]`` those on piece
+    ``starts[c] - 1`` (on piece 0 for ``starts[c] = 0``), found by replaying the crossings."""
+    w = first.shape[0]
+    state = first.copy()
+    i = 0  # state: the regions on piece i
+    for c in range(starts.shape[0]):
+        while i < starts[c] - 1:
+            i += 1
+            e = i - 1
+            if src[e] != 0:
+                for kk in range(e_ev[e], e_ev[e] + e_n[e]):
+                    q = order[kk]
+                    state[ev_j[q]] = ev_r[q]
+        for j in range(w):
+            cur[c, j] = state[j]
+
+
 @jit(exact=True)  # double-double sums: no contraction
-def _prefix(Y, b, WT, src, row, arow, ecol, eds, edc, S2, C2):
-    """The maps of every piece: anchors from their rows of the product, the others by adding
-    ``q * ds`` and ``q * dc`` of the edge on their left (``q`` a row of the product, or a
-    column of ``W`` for a new edge), summed in double-double (products taken exactly)."""
-    Pn = S2.shape[0]
+def _prefix_range(i0, i1, Y, b, WT, src, row, arow, ecol, eds, edc, sh, sl, ch, cl, S2, C2):
+    """``_prefix`` on pieces ``i0 <= i < i1``, ``i0`` an anchor."""
     w2 = S2.shape[1]
-    sh = np.zeros(w2)
-    sl = np.zeros(w2)
-    ch = np.zeros(w2)
-    cl = np.zeros(w2)
-    for i in range(Pn):
+    for i in range(i0, i1):
         a = arow[i]
         if a >= 0:
             for j in range(w2):
@@ -430,8 +467,22 @@ def _prefix(Y, b, WT, src, row, arow, ecol, eds, edc, S2, C2):
                 sh[j], sl[j] = dd_add(sh[j], sl[j], p, pe)
                 p, pe = two_prod(qj, dc)
                 ch[j], cl[j] = dd_add(ch[j], cl[j], p, pe)
-        S2[i, :] = sh
-        C2[i, :] = ch
+        for j in range(w2):
+            S2[i, j] = sh[j]
+            C2[i, j] = ch[j]
+
+
+@jit()
+def _transpose(W, WT, j0, j1):
+    """Rows ``j0 <= j < j1`` of ``WT = W.T``, in blocks of 32 x 32."""
+    m = W.shape[0]
+    for jb in range(j0, j1, 32):
+        je = min(j1, jb + 32)
+        for ib in range(0, m, 32):
+            ie = min(m, ib + 32)
+            for j in range(jb, je):
+                for i in range(ib, ie):
+                    WT[j, i] = W[i, j]
 
 
 # ---------------------------------------------------------------------------------
@@ -523,9 +574,150 @@ def _anchor_spacing(fan_in):
     return int(max(64, fan_in // 4))
 
 
-def _product(X, W):
-    """``X @ W.T``: every row of the layer's matrix-matrix product at once (BLAS)."""
-    return X @ W.T
+def _product(X, W, out):
+    """``X @ W.T`` into ``out``: every row of the layer's matrix-matrix product at once (BLAS)."""
+    return np.matmul(X, W.T, out=out)
+
+
+# Scratch kept between walks, per thread: the big arrays of a layer (rows of the product,
+# the product, the maps of the pieces, W.T) are taken from here, so that neither each layer
+# nor each walk pays the page faults of fresh memory (in a process whose allocator hands
+# large blocks back to the system, those cost as much as the arithmetic).  At most this
+# many bytes are kept.
+_KEEP = 1 << 27
+_scratch = threading.local()
+
+
+class _Scratch:
+    """Named float64 buffers that only grow; ``take`` views the first elements of one."""
+
+    def __init__(self):
+        self.bufs = {}
+
+    def take(self, name, shape):
+        n = int(np.prod(shape))
+        buf = self.bufs.get(name)
+        if buf is None or buf.shape[0] < n:
+            buf = np.empty(max(n, 2 * buf.shape[0] if buf is not None else n, 1 << 14))
+            self.bufs[name] = buf
+        return buf[:n].reshape(shape)
+
+    def nbytes(self):
+        return sum(b.nbytes for b in self.bufs.values())
+
+
+# Work is cut into chunks run at once on helper threads (the kernels release the GIL),
+# never into Numba parallel regions: between the BLAS products, OpenMP's spinning workers
+# would take the cores from OpenBLAS's threads and slow both down.  A chunk below this
+# many elements is not worth a thread's hand-over.
+_MIN_CHUNK = 1 << 15
+_pool = [None, 0, 0]  # executor, its workers, the pid that made it (threads do not survive fork)
+_pool_lock = threading.Lock()
+
+
+def _run(tasks):
+    """Call every task of ``tasks`` at once, the first on this thread; their results."""
+    if len(tasks) == 1:
+        return [tasks[0]()]
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _pool_lock:
+        pool, workers, pid = _pool
+        if pool is None or workers < len(tasks) - 1 or pid != os.getpid():
+            pool = ThreadPoolExecutor(len(tasks) - 1, thread_name_prefix="fastrelu-walk")
+            _pool[:] = [pool, len(tasks) - 1, os.getpid()]
+    futures = [pool.submit(t) for t in tasks[1:]]
+    out = [tasks[0]()]
+    return out + [f.result() for f in futures]
+
+
+def _chunks(nthreads, work, most):
+    """How many chunks to cut ``work`` elements into: one per thread, each worth a hand-over."""
+    return int(max(1, min(nthreads, work // _MIN_CHUNK, most)))
+
+
+def _scan_layer(te, S, C, bps, nthreads):
+    """``_scan`` of every piece, chunks of pieces at once.  A chunk after the first is
+    scanned fresh, then joined to the chunk before it (``_scan_join``), or scanned again
+    from the regions carried into it in the rare case the join must suppress a crossing.
+    Returns the regions on the first piece, the crossings (piece, t, unit, region after)
+    and the number of suppressed pairs."""
+    P, h = S.shape
+    nch = _chunks(nthreads, P * h, P)
+    bounds = [c * P // nch for c in range(nch + 1)]
+
+    def scan(c, carried=None):
+        p0, p1 = bounds[c], bounds[c + 1]
+        cap = 2 * (p1 - p0 + h) + 1024
+        first = np.empty(h, np.int8)
+        while True:
+            cr = np.empty(h, np.int8) if carried is None else carried.copy()
+            ev = (np.empty(cap, np.int64), np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int8))
+            n, sup = _scan(te, S, C, bps, p0, p1, carried is None, first, cr, *ev)
+            if n >= 0:
+                return first, cr, tuple(a[:n] for a in ev), sup
+            cap *= 4
+
+    res = _run([lambda c=c: scan(c) for c in range(nch)])
+    parts = [res[0][2]]
+    suppressed = res[0][3]
+    for c in range(1, nch):
+        ev = (np.empty(h, np.int64), np.empty(h), np.empty(h, np.int64), np.empty(h, np.int8))
+        n = _scan_join(te, S, C, bps, bounds[c], res[c - 1][1], res[c][0], *ev)
+        if n < 0:
+            res[c] = scan(c, res[c - 1][1])
+        else:
+            parts.append(tuple(a[:n] for a in ev))
+        parts.append(res[c][2])
+        suppressed += res[c][3]
+    evs = parts[0] if len(parts) == 1 else tuple(np.concatenate(a) for a in zip(*parts))
+    return res[0][0], evs, int(suppressed)
+
+
+def _fill_layer(first, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow, order, ev_j, ev_r,
+                Yo, rowo, WTo, colo, srco, ekind_old, eds_old, edc_old, X, nneg, ecol, eds, edc, ekind, nthreads):
+    """``_fill_range`` of every piece, chunks of pieces at once, each from the regions on
+    the piece before it (``_fill_starts``)."""
+    Pn = par.shape[0]
+    h = first.shape[0]
+    nch = _chunks(nthreads, X.shape[0] * h, Pn)
+    starts = np.array([c * Pn // nch for c in range(nch + 1)], np.int64)
+    cur = np.empty((nch, h), np.int8)
+    _fill_starts(first, src, e_ev, e_n, order, ev_j, ev_r, starts[:-1], cur)
+    G, O, gl = np.empty((3, nch, h))
+    mark = np.empty((nch, h), np.int64)
+    _run([lambda c=c: _fill_range(starts[c], starts[c + 1], cur[c], G[c], O[c], gl[c], mark[c], gain, offs, idx0,
+                                  S, C, par, src, e_old, e_ev, e_n, row, arow, order, ev_j, ev_r, Yo, rowo, WTo,
+                                  colo, srco, ekind_old, eds_old, edc_old, X, nneg, ecol, eds, edc, ekind)
+          for c in range(nch)])
+
+
+def _prefix_layer(Y, b, WT, src, row, arow, ecol, eds, edc, S2, C2, nthreads):
+    """``_prefix_range`` of every piece: each anchor restarts the sums, so the pieces are cut
+    at anchors into chunks of about equal length, summed at once."""
+    Pn, w2 = S2.shape
+    anchors = np.flatnonzero(arow >= 0)
+    nch = _chunks(nthreads, Pn * w2, anchors.shape[0])
+    k = np.searchsorted(anchors, [c * Pn // nch for c in range(nch)])
+    bounds = np.unique(np.append(anchors[k[k < anchors.shape[0]]], Pn))
+    nch = bounds.shape[0] - 1
+    sc = np.empty((4, nch, w2))
+    _run([lambda c=c: _prefix_range(bounds[c], bounds[c + 1], Y, b, WT, src, row, arow, ecol, eds, edc,
+                                    sc[0, c], sc[1, c], sc[2, c], sc[3, c], S2, C2)
+          for c in range(nch)])
+
+
+def _transposed(W, WT, nthreads):
+    """``WT = W.T`` (its rows are the columns of ``W``), bands of rows at once."""
+    n = W.shape[1]
+    if W.shape[0] < 32 or n < 32:
+        WT[...] = W.T
+        return WT
+    nch = _chunks(nthreads, W.size, n // 32)
+    cut = [32 * ((c * n // nch) // 32) for c in range(nch)] + [n]
+    _run([lambda c=c: _transpose(W, WT, cut[c], cut[c + 1]) for c in range(nch)])
+    return WT
 
 
 def walk(widths, weights, biases, alpha, lo, hi, start, stop):
@@ -573,6 +765,9 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
     edc = np.zeros(0)
     all_t, all_j, all_l = [], [], []
     suppressed = 0
+    nthreads = numba.get_num_threads()
+    scratch = getattr(_scratch, "kept", None) or _Scratch()
+    _scratch.kept = None  # this walk's own until it returns
     u0 = 0
     for k in range(L):
         h = S.shape[1]
@@ -585,20 +780,11 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
         bps, gain, offs, idx0 = _layer_tables(al, lo[k], hi[k])
         P = S.shape[0]
         # 1. scan
-        cap = 2 * (P + h) + 1024
-        first = np.empty(h, np.int8)
-        while True:
-            ev_p = np.empty(cap, np.int64)
-            ev_t = np.empty(cap, np.float64)
-            ev_j = np.empty(cap, np.int64)
-            ev_r = np.empty(cap, np.int8)
-            n, sup = _scan(te, S, C, bps, first, ev_p, ev_t, ev_j, ev_r)
-            if n >= 0:
-                break
-            cap *= 4
+        first, (ev_p, ev_t, ev_j, ev_r), sup = _scan_layer(te, S, C, bps, nthreads)
         suppressed += sup
-        ev_p, ev_t, ev_j, ev_r = ev_p[:n], ev_t[:n], ev_j[:n], ev_r[:n]
-        order = np.lexsort((ev_t, ev_p))
+        n = ev_p.shape[0]
+        # by piece, then t; crossings at one t by unit, then in the order the unit made them
+        order = np.lexsort((ev_j, ev_t, ev_p))
         all_t.append(ev_t)
         all_j.append(ev_j)
         all_l.append(np.full(n, k, np.int32))
@@ -618,20 +804,23 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
         te_new, par, arow = te_new[: Pn + 1], par[:Pn], arow[:Pn]
         src_n, e_old, e_ev, e_n, row_n = src_n[: Pn - 1], e_old[: Pn - 1], e_ev[: Pn - 1], e_n[: Pn - 1], row_n[: Pn - 1]
         # 3. rows of the product, the product, the prefix sums
-        X = np.empty((nrow, h))
+        X = scratch.take("X", (nrow, h))
         nneg = np.empty(Pn, np.int32)
         ecol_n = np.zeros(Pn - 1, np.int64)
         eds_n = np.empty(Pn - 1)
         edc_n = np.empty(Pn - 1)
         ekind_n = np.empty(Pn - 1, np.int8)
-        _fill(first, gain, offs, idx0, S, C, par, src_n, e_old, e_ev, e_n, row_n, arow, order, ev_j, ev_r,
-              Y, row, WT, ecol, src, ekind, eds, edc, X, nneg, ecol_n, eds_n, edc_n, ekind_n)
-        Y = _product(X, W)
+        _fill_layer(first, gain, offs, idx0, S, C, par, src_n, e_old, e_ev, e_n, row_n, arow, order, ev_j, ev_r,
+                    Y, row, WT, ecol, src, ekind, eds, edc, X, nneg, ecol_n, eds_n, edc_n, ekind_n, nthreads)
+        # (the last product, W.T and the maps of the pieces are read for the last time above)
         w2 = W.shape[0]
-        S2 = np.empty((Pn, w2))
-        C2 = np.empty((Pn, w2))
-        WT = np.ascontiguousarray(W.T)
-        _prefix(Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n, S2, C2)
+        Y = _product(X, W, scratch.take("Y", (nrow, w2)))
+        if k < L - 1:
+            S2, C2 = scratch.take("S", (Pn, w2)), scratch.take("C", (Pn, w2))
+        else:  # the walk's result
+            S2, C2 = np.empty((Pn, w2)), np.empty((Pn, w2))
+        WT = _transposed(W, scratch.take("WT", (W.shape[1], w2)), nthreads)
+        _prefix_layer(Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n, S2, C2, nthreads)
         neg_n = np.empty((Pn, k + 1), np.int32)
         neg_n[:, :k] = neg[par]
         neg_n[:, k] = nneg
@@ -657,6 +846,8 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
     counts = np.bincount(ce, minlength=P - 1) if P > 1 else np.zeros(0, np.int64)
     offsets = np.zeros(P, np.int64)
     np.cumsum(counts, out=offsets[1:])
+    if scratch.nbytes() <= _KEEP:
+        _scratch.kept = scratch
     return LinePieces(
         edges=te, slope=S, intercept=C, negative_by_layer=neg,
         cross_offsets=offsets, cross_layer=cl[o].astype(np.int32), cross_unit=cj[o].astype(np.int32),
