@@ -240,34 +240,6 @@ def _scan(te, S, C, bps, p0, p1, fresh, first, carried, ev_p, ev_t, ev_j, ev_r):
 
 
 @jit()
-def _scan_join(te, S, C, bps, p, carried, first, ev_p, ev_t, ev_j, ev_r):
-    """Join a chunk of pieces scanned ``fresh`` from piece ``p`` to the chunk before it,
-    whose regions carried out are ``carried``: what ``_scan`` does at piece ``p`` for the
-    units whose region there (``first``) is not the one carried in.  Their crossing at the
-    edge goes into ``ev_*``; the crossings inside the piece and the regions carried on are
-    the same as in the fresh scan.  Returns the number of crossings, or -1 when a pair of
-    crossings must be suppressed there (the chunk must then be scanned again, not fresh).
-    """
-    w = S.shape[1]
-    tl = te[p]
-    tr = te[p + 1]
-    n = 0
-    for j in range(w):
-        r0 = first[j]
-        rc = carried[j]
-        if r0 == rc:
-            continue
-        s = S[p, j]
-        i_first = _first_crossing(bps, s, C[p, j], tl, tr)
-        nr_first = (i_first + 1 if s > 0.0 else i_first) if i_first >= 0 else -1
-        if i_first >= 0 and nr_first == rc:
-            return -1
-        ev_p[n], ev_t[n], ev_j[n], ev_r[n] = p, tl, j, r0
-        n += 1
-    return n
-
-
-@jit()
 def _plan(te, ev_p, ev_t, order, ekind_old, K, te_new, par, src, e_old, e_ev, e_n, row, arow):
     """New edges and pieces, the kind of each new edge, and the rows of the product.
 
@@ -338,11 +310,20 @@ def _plan(te, ev_p, ev_t, order, ekind_old, K, te_new, par, src, e_old, e_ev, e_
 
 
 @jit(exact=True)  # error-free products: no contraction
-def _fill_range(i0, i1, cur, G, O, gl, mark, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow,
-                order, ev_j, ev_r, Yo, rowo, WTo, colo, srco, ekind_old, eds_old, edc_old,
-                X, nneg, ecol, eds, edc, ekind):
-    """``_fill`` on pieces ``i0 <= i < i1`` (and the edges on their left), from ``cur``: the
-    regions of this layer's units on piece ``i0 - 1`` (on piece 0 for ``i0 = 0``)."""
+def _fill(i0, i1, cur, G, O, gl, mark, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow,
+          order, ev_j, ev_r, Yo, rowo, WTo, colo, srco, ekind_old, eds_old, edc_old,
+          X, nneg, ecol, eds, edc, ekind):
+    """Rows of the product, walking the pieces with the running regions of this layer.
+
+    Edge rows: kind 0 ``g * v`` (``v`` the old edge's vector); kind 1
+    ``g_R * dS + (g_R - g_L) * S_left`` (``dS = v * ds`` for an old rank-one edge); kind 3
+    ``(g_R - g_L) * S``.  Anchor rows: ``g * S`` and ``g * C + o``.  The old edge's
+    vector ``v`` is row ``rowo[eo]`` of the last product, or for an edge that was new
+    there (``srco == 2``) column ``colo[eo]`` of that layer's ``W`` (row of ``WTo``).
+
+    Pieces ``i0 <= i < i1`` (and the edges on their left), from ``cur``: the regions of
+    this layer's units on piece ``i0 - 1`` (on piece 0 for ``i0 = 0``), updated in place;
+    ``G``, ``O``, ``gl``, ``mark``: scratch of one entry per unit."""
     w = cur.shape[0]
     neg = 0
     for j in range(w):
@@ -418,28 +399,12 @@ def _fill_range(i0, i1, cur, G, O, gl, mark, gain, offs, idx0, S, C, par, src, e
                 X[a + 1, j] = _fma(G[j], C[p, j], O[j])
 
 
-@jit()
-def _fill_starts(first, src, e_ev, e_n, order, ev_j, ev_r, starts, cur):
-    """The regions ``_fill_range`` starts a chunk from: ``cur[c]`` those on piece
-    ``starts[c] - 1`` (on piece 0 for ``starts[c] = 0``), found by replaying the crossings."""
-    w = first.shape[0]
-    state = first.copy()
-    i = 0  # state: the regions on piece i
-    for c in range(starts.shape[0]):
-        while i < starts[c] - 1:
-            i += 1
-            e = i - 1
-            if src[e] != 0:
-                for kk in range(e_ev[e], e_ev[e] + e_n[e]):
-                    q = order[kk]
-                    state[ev_j[q]] = ev_r[q]
-        for j in range(w):
-            cur[c, j] = state[j]
-
-
 @jit(exact=True)  # double-double sums: no contraction
-def _prefix_range(i0, i1, Y, b, WT, src, row, arow, ecol, eds, edc, sh, sl, ch, cl, S2, C2):
-    """``_prefix`` on pieces ``i0 <= i < i1``, ``i0`` an anchor."""
+def _prefix(i0, i1, Y, b, WT, src, row, arow, ecol, eds, edc, sh, sl, ch, cl, S2, C2):
+    """The maps of every piece: anchors from their rows of the product, the others by adding
+    ``q * ds`` and ``q * dc`` of the edge on their left (``q`` a row of the product, or a
+    column of ``W`` for a new edge), summed in double-double (products taken exactly).
+    Pieces ``i0 <= i < i1``, ``i0`` an anchor; ``sh``, ``sl``, ``ch``, ``cl``: scratch."""
     w2 = S2.shape[1]
     for i in range(i0, i1):
         a = arow[i]
@@ -606,117 +571,28 @@ class _Scratch:
         return sum(b.nbytes for b in self.bufs.values())
 
 
-# Work is cut into chunks run at once on helper threads (the kernels release the GIL),
-# never into Numba parallel regions: between the BLAS products, OpenMP's spinning workers
-# would take the cores from OpenBLAS's threads and slow both down.  A chunk below this
-# many elements is not worth a thread's hand-over.
-_MIN_CHUNK = 1 << 15
-_pool = [None, 0, 0]  # executor, its workers, the pid that made it (threads do not survive fork)
-_pool_lock = threading.Lock()
-
-
-def _run(tasks):
-    """Call every task of ``tasks`` at once, the first on this thread; their results."""
-    if len(tasks) == 1:
-        return [tasks[0]()]
-    import os
-    from concurrent.futures import ThreadPoolExecutor
-
-    with _pool_lock:
-        pool, workers, pid = _pool
-        if pool is None or workers < len(tasks) - 1 or pid != os.getpid():
-            pool = ThreadPoolExecutor(len(tasks) - 1, thread_name_prefix="fastrelu-walk")
-            _pool[:] = [pool, len(tasks) - 1, os.getpid()]
-    futures = [pool.submit(t) for t in tasks[1:]]
-    out = [tasks[0]()]
-    return out + [f.result() for f in futures]
-
-
-def _chunks(nthreads, work, most):
-    """How many chunks to cut ``work`` elements into: one per thread, each worth a hand-over."""
-    return int(max(1, min(nthreads, work // _MIN_CHUNK, most)))
-
-
-def _scan_layer(te, S, C, bps, nthreads):
-    """``_scan`` of every piece, chunks of pieces at once.  A chunk after the first is
-    scanned fresh, then joined to the chunk before it (``_scan_join``), or scanned again
-    from the regions carried into it in the rare case the join must suppress a crossing.
+def _scan_layer(te, S, C, bps):
+    """``_scan`` of every piece, growing the event arrays until they hold every crossing.
     Returns the regions on the first piece, the crossings (piece, t, unit, region after)
     and the number of suppressed pairs."""
     P, h = S.shape
-    nch = _chunks(nthreads, P * h, P)
-    bounds = [c * P // nch for c in range(nch + 1)]
-
-    def scan(c, carried=None):
-        p0, p1 = bounds[c], bounds[c + 1]
-        cap = 2 * (p1 - p0 + h) + 1024
-        first = np.empty(h, np.int8)
-        while True:
-            cr = np.empty(h, np.int8) if carried is None else carried.copy()
-            ev = (np.empty(cap, np.int64), np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int8))
-            n, sup = _scan(te, S, C, bps, p0, p1, carried is None, first, cr, *ev)
-            if n >= 0:
-                return first, cr, tuple(a[:n] for a in ev), sup
-            cap *= 4
-
-    res = _run([lambda c=c: scan(c) for c in range(nch)])
-    parts = [res[0][2]]
-    suppressed = res[0][3]
-    for c in range(1, nch):
-        ev = (np.empty(h, np.int64), np.empty(h), np.empty(h, np.int64), np.empty(h, np.int8))
-        n = _scan_join(te, S, C, bps, bounds[c], res[c - 1][1], res[c][0], *ev)
-        if n < 0:
-            res[c] = scan(c, res[c - 1][1])
-        else:
-            parts.append(tuple(a[:n] for a in ev))
-        parts.append(res[c][2])
-        suppressed += res[c][3]
-    evs = parts[0] if len(parts) == 1 else tuple(np.concatenate(a) for a in zip(*parts))
-    return res[0][0], evs, int(suppressed)
+    cap = 2 * (P + h) + 1024
+    first = np.empty(h, np.int8)
+    carried = np.empty(h, np.int8)
+    while True:
+        ev = (np.empty(cap, np.int64), np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int8))
+        n, sup = _scan(te, S, C, bps, 0, P, True, first, carried, *ev)
+        if n >= 0:
+            return first, tuple(a[:n] for a in ev), int(sup)
+        cap *= 4
 
 
-def _fill_layer(first, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow, order, ev_j, ev_r,
-                Yo, rowo, WTo, colo, srco, ekind_old, eds_old, edc_old, X, nneg, ecol, eds, edc, ekind, nthreads):
-    """``_fill_range`` of every piece, chunks of pieces at once, each from the regions on
-    the piece before it (``_fill_starts``)."""
-    Pn = par.shape[0]
-    h = first.shape[0]
-    nch = _chunks(nthreads, X.shape[0] * h, Pn)
-    starts = np.array([c * Pn // nch for c in range(nch + 1)], np.int64)
-    cur = np.empty((nch, h), np.int8)
-    _fill_starts(first, src, e_ev, e_n, order, ev_j, ev_r, starts[:-1], cur)
-    G, O, gl = np.empty((3, nch, h))
-    mark = np.empty((nch, h), np.int64)
-    _run([lambda c=c: _fill_range(starts[c], starts[c + 1], cur[c], G[c], O[c], gl[c], mark[c], gain, offs, idx0,
-                                  S, C, par, src, e_old, e_ev, e_n, row, arow, order, ev_j, ev_r, Yo, rowo, WTo,
-                                  colo, srco, ekind_old, eds_old, edc_old, X, nneg, ecol, eds, edc, ekind)
-          for c in range(nch)])
-
-
-def _prefix_layer(Y, b, WT, src, row, arow, ecol, eds, edc, S2, C2, nthreads):
-    """``_prefix_range`` of every piece: each anchor restarts the sums, so the pieces are cut
-    at anchors into chunks of about equal length, summed at once."""
-    Pn, w2 = S2.shape
-    anchors = np.flatnonzero(arow >= 0)
-    nch = _chunks(nthreads, Pn * w2, anchors.shape[0])
-    k = np.searchsorted(anchors, [c * Pn // nch for c in range(nch)])
-    bounds = np.unique(np.append(anchors[k[k < anchors.shape[0]]], Pn))
-    nch = bounds.shape[0] - 1
-    sc = np.empty((4, nch, w2))
-    _run([lambda c=c: _prefix_range(bounds[c], bounds[c + 1], Y, b, WT, src, row, arow, ecol, eds, edc,
-                                    sc[0, c], sc[1, c], sc[2, c], sc[3, c], S2, C2)
-          for c in range(nch)])
-
-
-def _transposed(W, WT, nthreads):
-    """``WT = W.T`` (its rows are the columns of ``W``), bands of rows at once."""
-    n = W.shape[1]
-    if W.shape[0] < 32 or n < 32:
+def _transposed(W, WT):
+    """``WT = W.T`` (its rows are the columns of ``W``)."""
+    if W.shape[0] < 32 or W.shape[1] < 32:
         WT[...] = W.T
-        return WT
-    nch = _chunks(nthreads, W.size, n // 32)
-    cut = [32 * ((c * n // nch) // 32) for c in range(nch)] + [n]
-    _run([lambda c=c: _transpose(W, WT, cut[c], cut[c + 1]) for c in range(nch)])
+    else:
+        _transpose(W, WT, 0, W.shape[1])
     return WT
 
 
@@ -765,7 +641,6 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
     edc = np.zeros(0)
     all_t, all_j, all_l = [], [], []
     suppressed = 0
-    nthreads = numba.get_num_threads()
     scratch = getattr(_scratch, "kept", None) or _Scratch()
     _scratch.kept = None  # this walk's own until it returns
     u0 = 0
@@ -780,7 +655,7 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
         bps, gain, offs, idx0 = _layer_tables(al, lo[k], hi[k])
         P = S.shape[0]
         # 1. scan
-        first, (ev_p, ev_t, ev_j, ev_r), sup = _scan_layer(te, S, C, bps, nthreads)
+        first, (ev_p, ev_t, ev_j, ev_r), sup = _scan_layer(te, S, C, bps)
         suppressed += sup
         n = ev_p.shape[0]
         # by piece, then t; crossings at one t by unit, then in the order the unit made them
@@ -810,8 +685,10 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
         eds_n = np.empty(Pn - 1)
         edc_n = np.empty(Pn - 1)
         ekind_n = np.empty(Pn - 1, np.int8)
-        _fill_layer(first, gain, offs, idx0, S, C, par, src_n, e_old, e_ev, e_n, row_n, arow, order, ev_j, ev_r,
-                    Y, row, WT, ecol, src, ekind, eds, edc, X, nneg, ecol_n, eds_n, edc_n, ekind_n, nthreads)
+        G, O = scratch.take("G", (2, h))
+        _fill(0, Pn, first.copy(), G, O, scratch.take("gl", (h,)), np.empty(h, np.int64), gain, offs, idx0,
+              S, C, par, src_n, e_old, e_ev, e_n, row_n, arow, order, ev_j, ev_r,
+              Y, row, WT, ecol, src, ekind, eds, edc, X, nneg, ecol_n, eds_n, edc_n, ekind_n)
         # (the last product, W.T and the maps of the pieces are read for the last time above)
         w2 = W.shape[0]
         Y = _product(X, W, scratch.take("Y", (nrow, w2)))
@@ -819,8 +696,9 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
             S2, C2 = scratch.take("S", (Pn, w2)), scratch.take("C", (Pn, w2))
         else:  # the walk's result
             S2, C2 = np.empty((Pn, w2)), np.empty((Pn, w2))
-        WT = _transposed(W, scratch.take("WT", (W.shape[1], w2)), nthreads)
-        _prefix_layer(Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n, S2, C2, nthreads)
+        WT = _transposed(W, scratch.take("WT", (W.shape[1], w2)))
+        sh, sl, ch, cl = scratch.take("dd", (4, w2))
+        _prefix(0, Pn, Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n, sh, sl, ch, cl, S2, C2)
         neg_n = np.empty((Pn, k + 1), np.int32)
         neg_n[:, :k] = neg[par]
         neg_n[:, k] = nneg
