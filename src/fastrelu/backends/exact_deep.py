@@ -54,6 +54,7 @@ change is nonzero in some output.  A change that cancels in exact arithmetic but
 float64 (two paths of opposite sign) would be reported as a kink.
 """
 
+import math
 import threading
 import weakref
 
@@ -177,66 +178,73 @@ def _first_crossing(bps, s, c, tl, tr):
 
 
 @jit()
-def _scan(te, S, C, bps, p0, p1, fresh, first, carried, ev_p, ev_t, ev_j, ev_r):
-    """Crossings of every unit on pieces ``p0 <= p < p1``, regions carried along.
-
-    ``carried`` holds the regions carried into piece ``p0`` (ignored when ``fresh``: then
-    ``p0`` is treated as the first piece, nothing carried in) and on return those carried
-    out of piece ``p1 - 1``.  Writes the region of each unit at the start of piece ``p0``
-    into ``first`` and the crossings (piece, t, unit, region after) into ``ev_*``.
-    Returns ``(n, suppressed)``, ``n = -1`` when the event arrays are too short.
-    """
+def _scan_piece(te, S, C, bps, p, first, carried, flag, r0s, sc, ev_p, ev_t, ev_j, ev_r):
+    """The crossings on piece ``p``, regions carried along (see ``_scan``).  ``sc`` counts:
+    ``sc[0]`` the crossings in ``ev_*`` so far (-1 once they do not fit), ``sc[1]`` the
+    suppressed pairs.  On piece 0 the regions are written into ``first``."""
     w = S.shape[1]
     nb = bps.shape[0]
     cap = ev_p.shape[0]
-    flag = np.empty(w, np.bool_)
-    r0s = np.empty(w, np.int8)
-    n = 0
-    suppressed = 0
-    for p in range(p0, p1):
-        tl = te[p]
-        tr = te[p + 1]
-        anyf = _scan_pass(te, S, C, bps, p, fresh and p == p0, carried, r0s, flag)
-        if p == p0:
-            for j in range(w):
-                first[j] = r0s[j]
-        if not anyf:
-            continue
+    n = sc[0]
+    if n < 0:
+        return
+    tl = te[p]
+    tr = te[p + 1]
+    anyf = _scan_pass(te, S, C, bps, p, p == 0, carried, r0s, flag)
+    if p == 0:
         for j in range(w):
-            if not flag[j]:
+            first[j] = r0s[j]
+    if not anyf:
+        return
+    for j in range(w):
+        if not flag[j]:
+            continue
+        s = S[p, j]
+        c = C[p, j]
+        r0 = r0s[j]
+        rc = carried[j]
+        cur = r0
+        skip = -1
+        i_first = _first_crossing(bps, s, c, tl, tr)
+        if r0 != rc:
+            nr_first = (i_first + 1 if s > 0.0 else i_first) if i_first >= 0 else -1
+            if i_first >= 0 and nr_first == rc:
+                sc[1] += 1
+                cur = rc
+                skip = i_first
+            else:
+                if n >= cap:
+                    sc[0] = -1
+                    return
+                ev_p[n], ev_t[n], ev_j[n], ev_r[n] = p, tl, j, r0
+                n += 1
+        for ii in range(nb):
+            i = ii if s > 0.0 else nb - 1 - ii
+            ts = (bps[i] - c) / s
+            if not (tl < ts and ts < tr) or i == skip:
                 continue
-            s = S[p, j]
-            c = C[p, j]
-            r0 = r0s[j]
-            rc = carried[j]
-            cur = r0
-            skip = -1
-            i_first = _first_crossing(bps, s, c, tl, tr)
-            if r0 != rc:
-                nr_first = (i_first + 1 if s > 0.0 else i_first) if i_first >= 0 else -1
-                if i_first >= 0 and nr_first == rc:
-                    suppressed += 1
-                    cur = rc
-                    skip = i_first
-                else:
-                    if n >= cap:
-                        return -1, 0
-                    ev_p[n], ev_t[n], ev_j[n], ev_r[n] = p, tl, j, r0
-                    n += 1
-            for ii in range(nb):
-                i = ii if s > 0.0 else nb - 1 - ii
-                ts = (bps[i] - c) / s
-                if not (tl < ts and ts < tr) or i == skip:
-                    continue
-                nr = i + 1 if s > 0.0 else i
-                if nr != cur:
-                    if n >= cap:
-                        return -1, 0
-                    ev_p[n], ev_t[n], ev_j[n], ev_r[n] = p, ts, j, nr
-                    n += 1
-                    cur = nr
-            carried[j] = cur
-    return n, suppressed
+            nr = i + 1 if s > 0.0 else i
+            if nr != cur:
+                if n >= cap:
+                    sc[0] = -1
+                    return
+                ev_p[n], ev_t[n], ev_j[n], ev_r[n] = p, ts, j, nr
+                n += 1
+                cur = nr
+        carried[j] = cur
+    sc[0] = n
+
+
+@jit()
+def _scan(te, S, C, bps, first, carried, flag, r0s, sc, ev_p, ev_t, ev_j, ev_r):
+    """Crossings of every unit on every piece, regions carried along.
+
+    Writes the region of each unit on the first piece into ``first`` and the crossings
+    (piece, t, unit, region after) into ``ev_*``; ``sc`` as for ``_scan_piece`` (start it
+    at zeros).  ``carried``, ``flag``, ``r0s``: scratch of one entry per unit.
+    """
+    for p in range(S.shape[0]):
+        _scan_piece(te, S, C, bps, p, first, carried, flag, r0s, sc, ev_p, ev_t, ev_j, ev_r)
 
 
 @jit()
@@ -400,11 +408,14 @@ def _fill(i0, i1, cur, G, O, gl, mark, gain, offs, idx0, S, C, par, src, e_old, 
 
 
 @jit(exact=True)  # double-double sums: no contraction
-def _prefix(i0, i1, Y, b, WT, src, row, arow, ecol, eds, edc, sh, sl, ch, cl, S2, C2):
+def _prefix(i0, i1, Y, b, WT, src, row, arow, ecol, eds, edc, sh, sl, ch, cl, S2, C2,
+            scan, te, bps, first, carried, flag, r0s, sc, ev_p, ev_t, ev_j, ev_r):
     """The maps of every piece: anchors from their rows of the product, the others by adding
     ``q * ds`` and ``q * dc`` of the edge on their left (``q`` a row of the product, or a
     column of ``W`` for a new edge), summed in double-double (products taken exactly).
-    Pieces ``i0 <= i < i1``, ``i0`` an anchor; ``sh``, ``sl``, ``ch``, ``cl``: scratch."""
+    Pieces ``i0 <= i < i1``, ``i0`` an anchor; ``sh``, ``sl``, ``ch``, ``cl``: scratch.
+    With ``scan``, each piece is scanned for the next layer (``_scan_piece`` with the new
+    edges ``te`` and that layer's breakpoints ``bps``) as soon as its maps are written."""
     w2 = S2.shape[1]
     for i in range(i0, i1):
         a = arow[i]
@@ -435,16 +446,19 @@ def _prefix(i0, i1, Y, b, WT, src, row, arow, ecol, eds, edc, sh, sl, ch, cl, S2
         for j in range(w2):
             S2[i, j] = sh[j]
             C2[i, j] = ch[j]
+        if scan:  # the next layer's scan of this piece, while its maps are in cache
+            _scan_piece(te, S2, C2, bps, i, first, carried, flag, r0s, sc, ev_p, ev_t, ev_j, ev_r)
 
 
 @jit()
 def _transpose(W, WT, j0, j1):
-    """Rows ``j0 <= j < j1`` of ``WT = W.T``, in blocks of 32 x 32."""
+    """Rows ``j0 <= j < j1`` of ``WT = W.T``, in blocks of 8 x 8 (small, so that rows a
+    power of two apart do not evict one another from L1)."""
     m = W.shape[0]
-    for jb in range(j0, j1, 32):
-        je = min(j1, jb + 32)
-        for ib in range(0, m, 32):
-            ie = min(m, ib + 32)
+    for jb in range(j0, j1, 8):
+        je = min(j1, jb + 8)
+        for ib in range(0, m, 8):
+            ie = min(m, ib + 8)
             for j in range(jb, je):
                 for i in range(ib, ie):
                     WT[j, i] = W[i, j]
@@ -560,7 +574,7 @@ class _Scratch:
         self.bufs = {}
 
     def take(self, name, shape):
-        n = int(np.prod(shape))
+        n = math.prod(shape)
         buf = self.bufs.get(name)
         if buf is None or buf.shape[0] < n:
             buf = np.empty(max(n, 2 * buf.shape[0] if buf is not None else n, 1 << 14))
@@ -571,20 +585,33 @@ class _Scratch:
         return sum(b.nbytes for b in self.bufs.values())
 
 
-def _scan_layer(te, S, C, bps):
-    """``_scan`` of every piece, growing the event arrays until they hold every crossing.
-    Returns the regions on the first piece, the crossings (piece, t, unit, region after)
-    and the number of suppressed pairs."""
+class _Crossings:
+    """Event arrays of a layer's scan and their counts, sized for ``P`` pieces of ``h`` units."""
+
+    def __init__(self, P, h, cap=None):
+        cap = 2 * (P + h) + 1024 if cap is None else cap
+        self.first = np.empty(h, np.int8)
+        self.scratch = (np.empty(h, np.int8), np.empty(h, np.bool_), np.empty(h, np.int8))
+        self.sc = np.zeros(2, np.int64)
+        self.ev = (np.empty(cap, np.int64), np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int8))
+
+    def args(self):
+        return (self.first, *self.scratch, self.sc, *self.ev)
+
+
+def _scan_layer(te, S, C, bps, cr=None):
+    """The scan of a layer (``cr`` when done already, unless its event arrays were too
+    short).  Returns the regions on the first piece, the crossings (piece, t, unit, region
+    after) and the number of suppressed pairs."""
     P, h = S.shape
-    cap = 2 * (P + h) + 1024
-    first = np.empty(h, np.int8)
-    carried = np.empty(h, np.int8)
-    while True:
-        ev = (np.empty(cap, np.int64), np.empty(cap), np.empty(cap, np.int64), np.empty(cap, np.int8))
-        n, sup = _scan(te, S, C, bps, 0, P, True, first, carried, *ev)
-        if n >= 0:
-            return first, tuple(a[:n] for a in ev), int(sup)
-        cap *= 4
+    cap = None
+    while cr is None or cr.sc[0] < 0:
+        if cr is not None:
+            cap = 4 * cr.ev[0].shape[0]
+        cr = _Crossings(P, h, cap)
+        _scan(te, S, C, bps, *cr.args())
+    n = cr.sc[0]
+    return cr.first, tuple(a[:n] for a in cr.ev), int(cr.sc[1])
 
 
 def _transposed(W, WT):
@@ -644,18 +671,24 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
     scratch = getattr(_scratch, "kept", None) or _Scratch()
     _scratch.kept = None  # this walk's own until it returns
     u0 = 0
+    tables = []
     for k in range(L):
-        h = S.shape[1]
+        h = int(widths[k + 1])
         al = alpha[u0 : u0 + h]
         u0 += h
         if (np.isfinite(lo[k]) or np.isfinite(hi[k])) and np.any(al != 1.0):
             raise ValueError(f"layer {k}: a clamp (lo, hi) needs alpha == 1 for the whole layer")
         if np.isfinite(lo[k]) and np.isfinite(hi[k]) and not lo[k] < hi[k]:
             raise ValueError(f"layer {k}: need lo < hi")
-        bps, gain, offs, idx0 = _layer_tables(al, lo[k], hi[k])
+        tables.append(_layer_tables(al, lo[k], hi[k]))
+    cr = None  # the scan of the next layer, done with the prefix sums of this one
+    no_scan = (np.zeros(1), *_Crossings(1, 1, 1).args())
+    for k in range(L):
+        h = S.shape[1]
+        bps, gain, offs, idx0 = tables[k]
         P = S.shape[0]
         # 1. scan
-        first, (ev_p, ev_t, ev_j, ev_r), sup = _scan_layer(te, S, C, bps)
+        first, (ev_p, ev_t, ev_j, ev_r), sup = _scan_layer(te, S, C, bps, cr)
         suppressed += sup
         n = ev_p.shape[0]
         # by piece, then t; crossings at one t by unit, then in the order the unit made them
@@ -698,7 +731,9 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
             S2, C2 = np.empty((Pn, w2)), np.empty((Pn, w2))
         WT = _transposed(W, scratch.take("WT", (W.shape[1], w2)))
         sh, sl, ch, cl = scratch.take("dd", (4, w2))
-        _prefix(0, Pn, Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n, sh, sl, ch, cl, S2, C2)
+        cr = _Crossings(Pn, w2) if k < L - 1 else None
+        _prefix(0, Pn, Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n, sh, sl, ch, cl, S2, C2, cr is not None,
+                te_new, *((tables[k + 1][0], *cr.args()) if cr is not None else no_scan))
         neg_n = np.empty((Pn, k + 1), np.int32)
         neg_n[:, :k] = neg[par]
         neg_n[:, k] = nneg
