@@ -94,9 +94,13 @@ class Activation:
         dtype = np.dtype(dtype)
         if dtype == np.float64:
             return self
-        params = {k: np.asarray(v, dtype).astype(np.float64) for k, v in self.params.items()}
+        with np.errstate(over="ignore"):
+            params = {k: np.asarray(v, dtype).astype(np.float64) for k, v in self.params.items()}
         params = {k: (v if v.ndim else float(v)) for k, v in params.items()}
-        return Activation(self.name, **params)
+        try:
+            return Activation(self.name, **params)
+        except ValueError as exc:  # e.g. a clamp whose ends round to one float32, or overflow
+            raise ValueError(f"{self!r} cannot be represented in {dtype.name}: {exc}; use float64") from None
 
     # -- the kernels' form -----------------------------------------------------------
     def kernel_form(self, width):
