@@ -44,7 +44,10 @@ affine, ``a = g * z + o``.  The walk of layer ``k``:
 Exactness.  The arithmetic is float64 throughout (float32 networks are walked in
 float64).  Each ``S``, ``C`` is computed from the activation pattern alone (never from
 rounded edges), so on networks whose weights are short dyadic numbers every slope and
-intercept is exact and every edge is the exact crossing correctly rounded.
+intercept is exact and every edge is the exact crossing correctly rounded.  In general
+a piece's map carries the rounding of its anchor's product (about ``u`` times the
+anchor's map, also in terms of units that are off on the piece: a slope that is exactly
+0 may come out as 1e-18), which the agreement rule (``backends/agreement.py``) bounds.
 
 Kinks.  An edge is a *kink* when the output's slope changes there.  The change is
 carried as its own vector (``q * ds`` or ``dS``), never taken as the difference of two
