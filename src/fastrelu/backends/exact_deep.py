@@ -66,6 +66,7 @@ import numpy as np
 
 from .._config import jit
 from .eft import dd_add, fma, two_prod
+from .exact_numba import _count_below  # the one-layer twin's binary search: number of edges < x
 
 __all__ = ["LinePieces", "walk", "sweep_deep", "clear_cache"]
 
@@ -776,19 +777,6 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
 
 _CHUNK = 1 << 16  # grid points per unit of parallel work
 _HITS = 64  # points on an edge remembered per chunk (more: that chunk is searched again)
-
-
-@jit()
-def _count_below(edges, x):
-    """Number of edges ``< x`` (binary search)."""
-    lo, hi = 0, edges.shape[0]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if edges[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 @jit(parallel=True)
