@@ -21,6 +21,8 @@ Run:  python -m pytest benchmarks/bench_deep_kernels.py --benchmark-only
 import numpy as np
 import pytest
 
+import fastrelu
+
 from fastrelu.backends import cffi_kernel, numba_kernel, reference
 
 CASES = {
@@ -34,21 +36,8 @@ _RESULTS = {}  # (case, dtype, backend) -> (seconds, Gflop/s)
 
 
 def network(widths, dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    weights, biases = [], []
-    for k in range(len(widths) - 1):
-        bound = 1 / np.sqrt(widths[k])
-        weights.append(rng.uniform(-bound, bound, widths[k] * widths[k + 1]))
-        biases.append(rng.uniform(-bound, bound, widths[k + 1]))
-    depth = len(widths) - 2
-    return (
-        np.asarray(widths, np.int64),
-        np.concatenate(weights).astype(dtype),
-        np.concatenate(biases).astype(dtype),
-        np.zeros(sum(widths[1:-1]), dtype),  # ReLU
-        np.full(depth, -np.inf, dtype),
-        np.full(depth, np.inf, dtype),
-    )
+    """The kernels' flat parameters of ``Network.random(widths)`` (ReLU, nn.Linear's init)."""
+    return fastrelu.Network.random(list(widths), seed=seed, dtype=dtype)._deep_params(np.dtype(dtype))
 
 
 def flops(widths, n):

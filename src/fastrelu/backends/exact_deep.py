@@ -66,7 +66,7 @@ import numpy as np
 
 from .._config import jit
 from .eft import dd_add, fma, two_prod
-from .exact_numba import _count_below  # the one-layer twin's binary search: number of edges < x
+from .exact_numba import _ascending, _count_below  # the one-layer twin's sortedness check and binary search
 
 __all__ = ["LinePieces", "walk", "sweep_deep", "clear_cache"]
 
@@ -789,11 +789,7 @@ def _evaluate(t, edges, slope, icpt, neg, y, sl, negative, hits, nhits):
     for c in numba.prange(nchunks):
         i0 = c * _CHUNK
         i1 = min(n, i0 + _CHUNK)
-        ascending = True
-        for i in range(i0 + 1, i1):
-            if t[i] < t[i - 1]:
-                ascending = False
-                break
+        ascending = _ascending(t, i0, i1)
         k = _count_below(edges, np.float64(t[i0]))
         cnt = 0
         for i in range(i0, i1):

@@ -140,6 +140,15 @@ def _count_below(ts, x):
 
 
 @jit(exact=True)
+def _ascending(x, i0, i1):
+    """Whether ``x[i0:i1]`` never decreases (then a merge walk replaces binary searches)."""
+    for i in range(i0 + 1, i1):
+        if x[i] < x[i - 1]:
+            return False
+    return True
+
+
+@jit(exact=True)
 def _at_switch(k, xi, ts, sw1, sb1, sw2, state, neg, alpha):
     """The state at ``xi == ts[k]``: the units switching exactly there are not yet
     applied in ``state[k]``; apply those that the exact sign of ``w1*xi + b1`` says
@@ -167,11 +176,7 @@ def _evaluate(x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, negative):
     for c in prange(nchunks):
         i0 = c * _CHUNK
         i1 = min(n, i0 + _CHUNK)
-        ascending = True
-        for i in range(i0 + 1, i1):
-            if x[i] < x[i - 1]:
-                ascending = False
-                break
+        ascending = _ascending(x, i0, i1)
         k = _count_below(ts, np.float64(x[i0]))
         for i in range(i0, i1):
             xi = np.float64(x[i])
