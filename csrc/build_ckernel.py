@@ -70,7 +70,7 @@ ffibuilder.set_source(
     define_macros=macros,
     extra_compile_args=compile_args,
     extra_link_args=OPENMP,
-    depends=[os.path.join(SRC, "kernel.h"), os.path.join(SRC, "sweep_kernel.inc"), os.path.join(SRC, "exact_evaluate.inc")],
+    depends=[os.path.join(SRC, "kernel.h"), os.path.join(SRC, "sweep_kernel.inc"), os.path.join(SRC, "sweep_vec.inc"), os.path.join(SRC, "exact_evaluate.inc")],
 )
 
 if __name__ == "__main__":  # pragma: no cover - manual build for development

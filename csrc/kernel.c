@@ -6,15 +6,15 @@
 #include <omp.h>
 #endif
 
-/* Tile sizes: keep equal to TILE, HBLOCK and CHUNK_TILES in src/fastrelu/_config.py
- * (tests/test_kernels.py checks it through the constants below). */
-#define TILE 64
+/* Blocking of the one-layer kernel: keep equal to HBLOCK and CHUNK in
+ * src/fastrelu/_config.py (tests/test_kernels.py checks it through the constants
+ * below).  The register block is chosen per CPU, see register_points. */
 #define HBLOCK 4096
-#define CHUNK_TILES 16
+#define CHUNK 1024
+#define MAX_RBLOCK 32 /* the largest register block: two 64-byte vectors of float32 */
 
-const int FASTRELU_TILE = TILE;
 const int FASTRELU_HBLOCK = HBLOCK;
-const int FASTRELU_CHUNK_TILES = CHUNK_TILES;
+const int FASTRELU_CHUNK = CHUNK;
 
 /* The deep kernel's tiling: keep equal to the DEEP_* constants in _config.py (same test). */
 #define DEEP_TILE 64
@@ -56,16 +56,47 @@ const int FASTRELU_DEEP_CHUNK_TILES = DEEP_CHUNK_TILES;
  * a CPU with FMA, as the Numba twin does, and must give the same bits. */
 const int FASTRELU_BUILD_KIND = BUILD_KIND;
 
+/* The widest vector register the running code uses, in bytes: the rule the Numba
+ * twin applies to its compile target (numba_kernel.vector_bytes).  The clones pick
+ * x86-64-v4 code on a CPU with AVX-512 (F, VL, BW, DQ), x86-64-v3 code with AVX2 and
+ * FMA; -march=native code uses what the build machine has; a portable build has
+ * baseline x86-64's SSE2, or what the compiler targets by default elsewhere. */
+static int vector_bytes(void)
+{
+#if BUILD_KIND == 1
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+        && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
+        return 64;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return 32;
+    return 16;
+#elif defined(__AVX512F__)
+    return 64;
+#elif defined(__AVX__)
+    return 32;
+#else
+    return 16;
+#endif
+}
+
+/* Points in the one-layer kernel's register block: two vector registers of them. */
+int register_points(int itemsize) { return 2 * vector_bytes() / itemsize; }
+
 #define REAL double
+#define IREAL int64_t
 #define SFX f64
 #include "sweep_kernel.inc"
 #undef REAL
+#undef IREAL
 #undef SFX
 
 #define REAL float
+#define IREAL int32_t
 #define SFX f32
 #include "sweep_kernel.inc"
 #undef REAL
+#undef IREAL
 #undef SFX
 
 /* Without OpenMP (a compiler that lacks it) the kernels run on one thread. */

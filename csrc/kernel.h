@@ -1,11 +1,11 @@
-/* fastrelu C kernels: the twin of src/fastrelu/_kernel_numba.py.
+/* fastrelu C kernels: the twin of src/fastrelu/backends/numba_kernel.py.
  *
  * This header is also read by csrc/build_ckernel.py as the cffi cdef, so it holds
  * only plain declarations (no preprocessor logic, no includes).
  */
-extern const int FASTRELU_TILE;
 extern const int FASTRELU_HBLOCK;
-extern const int FASTRELU_CHUNK_TILES;
+extern const int FASTRELU_CHUNK;
+int register_points(int itemsize);
 extern const int FASTRELU_DEEP_TILE;
 extern const int FASTRELU_DEEP_VECTOR;
 extern const int FASTRELU_DEEP_ROWS;

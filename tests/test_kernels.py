@@ -10,11 +10,40 @@ from fastrelu import _config
 def test_tiling_constants_match():
     from fastrelu._ckernel import lib
 
-    assert (lib.FASTRELU_TILE, lib.FASTRELU_HBLOCK, lib.FASTRELU_CHUNK_TILES) == (
-        _config.TILE,
-        _config.HBLOCK,
-        _config.CHUNK_TILES,
-    )
+    assert (lib.FASTRELU_HBLOCK, lib.FASTRELU_CHUNK) == (_config.HBLOCK, _config.CHUNK)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_twins_choose_the_same_register_block(dtype):
+    # Each twin sizes its register block from the CPU (two vector registers): the C
+    # one from the running CPU, the Numba one from its compile target.  On a CPU the
+    # C clones cover (AVX2 + FMA, or AVX-512) they must agree, and the block must fit
+    # the stack arrays sized for the largest one.
+    from fastrelu._ckernel import lib
+    from fastrelu.backends import numba_kernel
+
+    itemsize = np.dtype(dtype).itemsize
+    c_points = lib.register_points(itemsize)
+    numba_points = numba_kernel.register_points(np.dtype(dtype))
+    assert c_points * itemsize in (32, 64, 128) and c_points <= _config.MAX_RBLOCK
+    if lib.FASTRELU_BUILD_KIND in (1, 2) and _cpu_has_fma():
+        assert numba_points == c_points
+
+
+@pytest.mark.parametrize(
+    "features, expected",
+    [
+        ("+avx2,+fma,-avx512f,+avx", 32),
+        ("+avx512f,+avx512vl,+avx512bw,+avx512dq,+avx2,+fma,-prefer-256-bit", 64),
+        ("+avx512f,-avx512vl,+avx2,+fma", 32),  # Knights Landing: no VL, so no x86-64-v4 clone in C
+        ("+sse2,+avx,-avx2", 16),
+        ("", 16),  # Numba's portable "generic" target
+    ],
+)
+def test_register_block_rule(features, expected):
+    from fastrelu.backends import numba_kernel
+
+    assert numba_kernel.target_vector_bytes(features) == expected
 
 
 def test_deep_tiling_constants_match():

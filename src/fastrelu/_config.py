@@ -11,11 +11,15 @@ FASTRELU_NUMBA_CACHE
 
 import os
 
-# Tiling of the brute-force kernels; csrc/kernel.c holds the same numbers (a test
-# checks) so that the Numba and C twins block their loops identically.
-TILE = 64  # grid points held in vector registers while hidden units stream past
+# Blocking of the one-layer kernel; csrc/kernel.c holds the same numbers (a test
+# checks) so that the Numba and C twins block their loops identically.  Within a
+# chunk, a register block of points (two vector registers, so chosen per CPU by each
+# twin: see csrc/sweep_vec.inc) holds its running sums while hidden units stream past.
+# Each point sums its units in order and adds the output bias last, so no block size
+# changes the bits.
 HBLOCK = 4096  # hidden units per block: their parameters stay in cache
-CHUNK_TILES = 16  # tiles per unit of parallel work
+CHUNK = 1024  # points per unit of parallel work
+MAX_RBLOCK = 32  # the largest register block: two 64-byte vectors of float32
 
 # Tiling of the deep kernel (``sweep_deep``); csrc/kernel.c holds the same numbers too.
 # A tile of points goes through every layer together, each layer one small matrix

@@ -14,7 +14,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .._config import (
-    CHUNK_TILES,
+    CHUNK,
     DEEP_CHUNK_TILES,
     DEEP_KBLOCK,
     DEEP_MBLOCK,
@@ -22,7 +22,7 @@ from .._config import (
     DEEP_TILE,
     DEEP_VECTOR,
     HBLOCK,
-    TILE,
+    MAX_RBLOCK,
     jit,
 )
 
@@ -52,6 +52,65 @@ def _vector_points(typingctx, dtype):
     return types.intp(dtype), codegen
 
 
+
+def target_vector_bytes(features):
+    """The widest vector register a compile target with ``features`` has, in bytes.
+
+    The rule the C twin applies to the running CPU (``vector_bytes`` in csrc/kernel.c):
+    64 with AVX-512, 32 with AVX2, else 16.  ``features`` is LLVM's feature string
+    (``"+avx2,-avx512f,..."``), empty for Numba's portable ``generic`` target.
+    """
+    have = set(features.split(","))
+    if {"+avx512f", "+avx512vl", "+avx512bw", "+avx512dq"} <= have:
+        return 64
+    if {"+avx2", "+fma"} <= have:
+        return 32
+    return 16
+
+
+# Points in the one-layer kernel's register block: two vector registers of the compile
+# target (csrc/sweep_vec.inc says why two).  A compile-time constant read from the
+# target Numba compiles for; Numba's cache is keyed on that target, so a cached kernel
+# always has the block of the CPU it was compiled for.
+@intrinsic
+def _register_points(typingctx, dtype):
+    def codegen(context, builder, signature, args):
+        features = context.codegen().magic_tuple()[2]
+        points = 2 * target_vector_bytes(features) // (dtype.dtype.bitwidth // 8)
+        return context.get_constant(types.intp, points)
+
+    return types.intp(dtype), codegen
+
+
+# The signed integer dtype as wide as a float dtype (the C twin's IREAL), so that the
+# one-layer kernel's counts vectorise at the width of its values.
+@intrinsic
+def _same_width_int(typingctx, dtype):
+    itype = types.DType(types.Integer.from_bitwidth(dtype.dtype.bitwidth, signed=True))
+
+    def codegen(context, builder, signature, args):
+        return context.get_dummy_value()
+
+    return itype(dtype), codegen
+
+
+# LLVM tunes Intel server CPUs to prefer 256-bit vectors even where AVX-512 has 512,
+# which halved the kernel's speed there against the C twin (GCC's x86-64-v4 clone uses
+# 512-bit ones).  This marks the function being compiled to prefer the widest vectors
+# and keeps it out of line, so the mark is not lost by inlining into its caller.  The
+# attribute is a plain LLVM string attribute, which llvmlite's checked set does not
+# list, hence set.add.  On CPUs without AVX-512 it changes nothing.
+@intrinsic
+def _prefer_wide_vectors(typingctx):
+    def codegen(context, builder, signature, args):
+        attributes = builder.function.attributes
+        set.add(attributes, '"prefer-vector-width"="512"')
+        attributes.add("noinline")
+        return context.get_dummy_value()
+
+    return types.none(), codegen
+
+
 if numba.config.DISABLE_JIT:  # coverage runs: plain Python, no intrinsics
 
     def stack_empty(n, dtype):
@@ -59,6 +118,18 @@ if numba.config.DISABLE_JIT:  # coverage runs: plain Python, no intrinsics
 
     def vector_points(dtype):
         return DEEP_VECTOR // np.dtype(dtype).itemsize
+
+    def register_points(dtype):
+        import llvmlite.binding as llvm
+
+        features = ",".join(f"{'+' if on else '-'}{name}" for name, on in llvm.get_host_cpu_features().items())
+        return 2 * target_vector_bytes(features) // np.dtype(dtype).itemsize
+
+    def prefer_wide_vectors():
+        pass
+
+    def same_width_int(dtype):
+        return np.dtype(f"i{np.dtype(dtype).itemsize}")
 
 else:
 
@@ -69,67 +140,78 @@ else:
 
 
     @numba.njit(inline="always")
+    def register_points(dtype):
+        """Points in the one-layer kernel's register block for ``dtype`` (a constant)."""
+        return _register_points(dtype)
+
+
+    @numba.njit(inline="always")
+    def same_width_int(dtype):
+        """The signed integer dtype of ``dtype``'s width."""
+        return _same_width_int(dtype)
+
+
+    @numba.njit(inline="always")
+    def prefer_wide_vectors():
+        """Compile the calling function for the widest vectors, out of line."""
+        _prefer_wide_vectors()
+
+
+    @numba.njit(inline="always")
     def stack_empty(n, dtype):
         """An uninitialised 1-D array of ``n`` ``dtype`` on the stack (``n`` a constant)."""
         return numba.carray(_alloca(n, dtype), n)
 
 
+# One run of points against all hidden units: the twin of csrc/sweep_vec.inc, whose
+# comments say why it is blocked as it is.  The register block is rb points (two
+# vector registers); this twin loops over them one by one and LLVM's SLP pass packs
+# the unrolled loop into vectors, where the C twin writes the two vectors out.
 @jit()
 def sweep_chunk(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
+    prefer_wide_vectors()
     n = x.shape[0]
     h = w1.shape[0]
     # typed constants: an untyped 0 or 1 would promote float32 work to float64
     zero = x.dtype.type(0)
-    one = x.dtype.type(1)
-    xt = stack_empty(TILE, x.dtype)
-    yt = stack_empty(TILE, x.dtype)
-    st = stack_empty(TILE, x.dtype)
-    nt = stack_empty(TILE, x.dtype)
+    rb = register_points(x.dtype)
+    xb = stack_empty(MAX_RBLOCK, x.dtype)
+    yb = stack_empty(MAX_RBLOCK, x.dtype)
+    sb = stack_empty(MAX_RBLOCK, x.dtype)
+    pb = stack_empty(MAX_RBLOCK, same_width_int(x.dtype))  # units with z > 0
+    pzero = pb.dtype.type(0)
+    pone = pb.dtype.type(1)
     for j0 in range(0, h, HBLOCK):
         j1 = min(j0 + HBLOCK, h)
-        for i0 in range(0, n, TILE):
-            m = min(n - i0, TILE)
-            for t in range(TILE):
-                xt[t] = x[i0 + min(t, m - 1)]
-                yt[t] = zero
-                st[t] = zero
-                nt[t] = zero
+        for i0 in range(0, n, rb):
+            m = min(n - i0, rb)
+            for t in range(rb):
+                # pad a short last block with its last point: no branch in the hot loop
+                k = i0 + min(t, m - 1)
+                xb[t] = x[k]
+                yb[t] = zero if j0 == 0 else y[k]
+                sb[t] = zero if j0 == 0 else slope[k]
+                pb[t] = pzero
             for j in range(j0, j1):
-                w1j = w1[j]
-                b1j = b1[j]
-                w2j = w2[j]
-                cj = c[j]
-                aw2j = alpha * w2j
+                # an unsigned index: Numba would wrap a negative one, and the checks
+                # for it were a third of the loop's instructions
+                u = np.uintp(j)
+                w1j = w1[u]
+                b1j = b1[u]
+                w2j = w2[u]
+                cj = c[u]
                 acj = alpha * cj
-                for t in range(TILE):
-                    z = w1j * xt[t] + b1j
-                    ws = w2j if z > zero else aw2j
-                    cs = cj if z > zero else acj
-                    ns = zero if z > zero else one
-                    yt[t] += ws * z
-                    st[t] += cs
-                    nt[t] += ns
+                for t in range(rb):
+                    # one mask, two blends: the activation and the slope's term
+                    z = w1j * xb[t] + b1j
+                    a = z if z > zero else alpha * z
+                    yb[t] += w2j * a
+                    sb[t] += cj if z > zero else acj
+                    pb[t] += pone if z > zero else pzero
             for t in range(m):
-                if j0 == 0:
-                    y[i0 + t] = b2 + yt[t]
-                    slope[i0 + t] = st[t]
-                    negative[i0 + t] = np.int32(nt[t])
-                else:
-                    y[i0 + t] += yt[t]
-                    slope[i0 + t] += st[t]
-                    negative[i0 + t] += np.int32(nt[t])
-
-
-@jit(parallel=True)
-def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
-    n = x.shape[0]
-    chunk = TILE * CHUNK_TILES
-    nchunks = (n + chunk - 1) // chunk
-    for k in prange(nchunks):
-        i0 = k * chunk
-        m = min(n - i0, chunk)
-        # prange schedules statically; the C twin's OpenMP loop takes chunks dynamically
-        sweep_chunk(x[i0 : i0 + m], w1, b1, w2, b2, c, alpha, y[i0 : i0 + m], slope[i0 : i0 + m], negative[i0 : i0 + m])
+                y[i0 + t] = yb[t] + b2 if j1 == h else yb[t]
+                slope[i0 + t] = sb[t]
+                negative[i0 + t] = (0 if j0 == 0 else negative[i0 + t]) + np.int32(j1 - j0 - pb[t])
 
 
 # ---- The deep kernel: a network of the scalar t through every layer -------------
@@ -295,28 +377,87 @@ def _sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
 
 
 # Numba runs LLVM's SLP vectoriser only when NUMBA_SLP_VECTORIZE=1 (it is off by
-# default), and the register block needs it: without it deep_block's 12 vector
-# accumulators stay 48 scalar ones and the kernel runs at 2 Gflop/s instead of 35
-# (float64, one core).  So the deep kernel is compiled with it switched on, and only
-# the deep kernel: the setting is read when a function is compiled, and is put back
-# at once.  The lock keeps two threads from compiling it at the same time.
+# default), and both kernels' register blocks need it: without it deep_block's 12
+# vector accumulators stay 48 scalar ones and the deep kernel runs at 2 Gflop/s instead
+# of 35 (float64, one core), and the one-layer kernel at a tenth of its speed.  So the
+# kernels are compiled with it switched on, and only they: the setting is read when a
+# function is compiled, and is put back at once.  The lock keeps two threads from
+# compiling at the same time.
 _SLP_LOCK = threading.Lock()
 _COMPILED = set()
 
 
-def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
-    args = (t, widths, weights, biases, alpha, lo, hi, y, slope, negative)
+def _compile_vectorised(kernel, args):
+    """Compile the jitted ``kernel`` for ``args`` with SLP on, once."""
     if not numba.config.DISABLE_JIT:
-        key = tuple(numba.typeof(a) for a in args)
+        key = (kernel, *(numba.typeof(a) for a in args))
         if key not in _COMPILED:
             with _SLP_LOCK:
                 slp = numba.config.SLP_VECTORIZE
                 numba.config.SLP_VECTORIZE = 1
                 try:
-                    _sweep_deep.compile(key)
+                    kernel.compile(key[1:])
                 finally:
                     numba.config.SLP_VECTORIZE = slp
                 _COMPILED.add(key)
+
+
+def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
+    """Run ``sweep_chunk`` over the points on ``get_num_threads()`` threads.
+
+    The twin of the C kernel's OpenMP loop: the points are cut into runs of whole
+    chunks of CHUNK points, which the threads take one after another.  Python threads
+    rather than ``prange``: Numba links a function called from a parallel region into
+    that region's code and optimises it a second time, and the second pass unrolls the
+    vectorised loop of units, spills its accumulators and lost 20 to 40% of the speed
+    (benchmarks/README.md).  Called directly, ``sweep_chunk`` runs the code optimised
+    once; it releases the GIL, so the threads run in parallel.
+    """
+    args = (x, w1, b1, w2, b2, c, alpha, y, slope, negative)
+    _compile_vectorised(sweep_chunk, args)
+    n = x.shape[0]
+    chunks = (n + CHUNK - 1) // CHUNK
+    threads = min(get_num_threads(), chunks)
+    if threads <= 1:
+        sweep_chunk(*args)
+        return
+    # a few runs per thread, so that a slow thread does not hold up the rest, and few
+    # enough that calling into Numba (microseconds) never shows
+    runs = min(chunks, 4 * threads)
+    bounds = [min(k * chunks // runs * CHUNK, n) for k in range(runs + 1)]
+    todo = iter(range(runs))  # next() on a range iterator is atomic under the GIL
+
+    def work():
+        for k in todo:
+            i0, i1 = bounds[k], bounds[k + 1]
+            sweep_chunk(x[i0:i1], w1, b1, w2, b2, c, alpha, y[i0:i1], slope[i0:i1], negative[i0:i1])
+
+    helpers = [_pool().submit(work) for _ in range(threads - 1)]
+    try:
+        work()
+    finally:
+        for f in helpers:
+            f.result()
+
+
+_POOL = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool():
+    """The worker threads of ``sweep_kernel``, started on first use."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _POOL = ThreadPoolExecutor(numba.config.NUMBA_NUM_THREADS, thread_name_prefix="fastrelu")
+    return _POOL
+
+
+def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
+    args = (t, widths, weights, biases, alpha, lo, hi, y, slope, negative)
+    _compile_vectorised(_sweep_deep, args)
     _sweep_deep(*args)
 
 

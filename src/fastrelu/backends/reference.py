@@ -17,7 +17,7 @@ def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
         z = np.multiply.outer(x[i0 : i0 + rows], w1) + b1
         on = z > 0
         # ReLU counts as active only where z > 0: at a kink the slope is the off side's
-        y[i0 : i0 + rows] = b2 + np.where(on, w2 * z, (alpha * w2) * z).sum(axis=1)
+        y[i0 : i0 + rows] = b2 + (w2 * np.where(on, z, alpha * z)).sum(axis=1)
         slope[i0 : i0 + rows] = np.where(on, c, alpha * c).sum(axis=1)
         negative[i0 : i0 + rows] = np.count_nonzero(~on, axis=1)
 
