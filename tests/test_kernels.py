@@ -107,3 +107,49 @@ def test_exact_numba_kernels_are_compiled_without_fastmath():
 
     jitted = [f for f in vars(exact_numba).values() if hasattr(f, "targetoptions")]
     assert jitted and all(not f.targetoptions.get("fastmath") for f in jitted)
+
+
+# An AVX-512 target's features, for compiling (never running) the Numba twin for CPUs
+# this machine may not be.
+_AVX512 = "+avx512f,+avx512vl,+avx512dq,+avx512bw,+avx512cd,+avx2,+fma,+avx,+bmi,+bmi2,+f16c,+popcnt,+sse4.2,+sse4.1,+ssse3,+sse3,+sse2"
+
+_HOT_LOOP = r"""
+import re, sys
+import numpy as np
+from fastrelu.backends import numba_kernel as nk
+
+for dtype in ("float64", "float32"):
+    a = np.zeros(10, dtype)
+    args = (a, a, a, a, a.dtype.type(0), a, a.dtype.type(0), a.copy(), a.copy(), np.zeros(10, np.int32))
+    nk._compile_vectorised(nk.sweep_chunk, args)
+    asm = nk.sweep_chunk.inspect_asm(nk.sweep_chunk.signatures[-1]).splitlines()
+    loops = []  # the instructions of each loop that compares
+    for k, line in enumerate(asm):
+        label = re.match(r"^(\.LBB\d+_\d+):", line)
+        if label:
+            for e in range(k + 1, min(k + 300, len(asm))):
+                if re.search(r"\bj\w+\s+" + re.escape(label.group(1)) + "$", asm[e]):
+                    body = [x for x in asm[k:e + 1] if x.startswith("\t") and not x.startswith("\t.")]
+                    if any("vcmp" in x for x in body):
+                        loops.append(body)
+                    break
+    hot = min(loops, key=len)  # the innermost: the loop over units
+    print(dtype, len(hot), sum("zmm" in x for x in hot), sum("rsp" in x for x in hot))
+"""
+
+
+@pytest.mark.parametrize("cpu", ["sapphirerapids", "skylake-avx512", "znver4"])
+def test_numba_twin_uses_512_bit_vectors_without_spills_on_avx512(cpu):
+    # LLVM tunes Intel server CPUs to prefer 256-bit vectors, which halved the Numba
+    # twin's speed against GCC's x86-64-v4 clone (512-bit).  Compiled for AVX-512 CPUs
+    # (compiled only: this machine need not have AVX-512), the loop over units must use
+    # zmm registers and keep every accumulator in a register (no stack access).
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CPU_NAME": cpu, "NUMBA_CPU_FEATURES": _AVX512, "FASTRELU_NUMBA_CACHE": "0"}
+    out = subprocess.run([sys.executable, "-c", _HOT_LOOP], env=env, capture_output=True, text=True, check=True)
+    for line in out.stdout.splitlines():
+        dtype, size, zmm, stack = line.split()
+        assert int(zmm) > 0 and int(stack) == 0, (cpu, line)

@@ -390,16 +390,24 @@ _COMPILED = set()
 def _compile_vectorised(kernel, args):
     """Compile the jitted ``kernel`` for ``args`` with SLP on, once."""
     if not numba.config.DISABLE_JIT:
-        key = (kernel, *(numba.typeof(a) for a in args))
+        # what decides Numba's type of each argument, read in a microsecond (numba.typeof
+        # of the ten arguments took 70)
+        key = (kernel, *(_layout(a) for a in args))
         if key not in _COMPILED:
             with _SLP_LOCK:
                 slp = numba.config.SLP_VECTORIZE
                 numba.config.SLP_VECTORIZE = 1
                 try:
-                    kernel.compile(key[1:])
+                    kernel.compile(tuple(numba.typeof(a) for a in args))
                 finally:
                     numba.config.SLP_VECTORIZE = slp
                 _COMPILED.add(key)
+
+
+def _layout(a):
+    if isinstance(a, np.ndarray):
+        return a.dtype, a.ndim, a.flags.c_contiguous, a.flags.writeable, a.flags.aligned
+    return type(a)
 
 
 def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
