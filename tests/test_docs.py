@@ -46,8 +46,8 @@ def test_numba_kernel_runs_as_plain_python_for_coverage():
         "import numpy as np, fastrelu\n"
         "from fastrelu.backends.agreement import compare\n"
         "net = fastrelu.Network.random(70, seed=1)\n"
-        "res = fastrelu.sweep(net, num=150, backend='numba')\n"
-        "print(compare(res, fastrelu.sweep(net, num=150, backend='numpy')).ok)\n"
+        "res = fastrelu.sweep(net, num=3000, backend='numba')\n"
+        "print(compare(res, fastrelu.sweep(net, num=3000, backend='numpy')).ok)\n"
     )
     env = {**__import__("os").environ, "NUMBA_DISABLE_JIT": "1"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout

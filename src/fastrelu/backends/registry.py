@@ -68,7 +68,7 @@ def register(name, module, description, *, prefer=None):
 # unless the brute-force kernels are cheaper (tiny H; see _exact.prefer_exact).
 register("exact", ".exact_kernel", "switch points sorted once, O((N + H) log H), exact to rounding", prefer=prefer_exact)
 register("cffi", ".cffi_kernel", "C kernel with OpenMP, built by cffi")
-register("numba", ".numba_kernel", "Numba parallel kernel (prange)")
+register("numba", ".numba_kernel", "Numba parallel kernels, twins of the C ones")
 register("numpy", ".reference", "numpy reference (single-threaded, the truth for tests)")
 
 
