@@ -251,7 +251,10 @@ def _check_figure(path):
 
 
 def _save(fig, path, dpi):
-    fig.savefig(path, dpi=dpi)
+    # PNG at zlib level 1: a third of the encoding time of matplotlib's default level
+    # (6), for a file about 30% larger, still lossless (the demo's 0.1 s budget)
+    extra = {"pil_kwargs": {"compress_level": 1}} if str(path).lower().endswith(".png") else {}
+    fig.savefig(path, dpi=dpi, **extra)
     print(f"figure        {path}")
 
 
