@@ -5,6 +5,7 @@ one also takes the lengths), same loops, same names.  Arrays in, arrays out; the
 caller (``fastrelu._sweep``) has validated, converted and allocated everything.
 """
 
+import os
 import threading
 
 import numba
@@ -448,19 +449,25 @@ def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
             f.result()
 
 
-_POOL = None
+_POOL = (None, None)  # (process id, executor)
 _POOL_LOCK = threading.Lock()
 
 
 def _pool():
-    """The worker threads of ``sweep_kernel``, started on first use."""
+    """The worker threads of ``sweep_kernel``, started on first use in each process.
+
+    A process forked after a sweep inherits the executor but none of its threads, and
+    work given to it would wait for ever: so the executor is per process id.
+    """
     global _POOL
     with _POOL_LOCK:
-        if _POOL is None:
+        pid, executor = _POOL
+        if pid != os.getpid():
             from concurrent.futures import ThreadPoolExecutor
 
-            _POOL = ThreadPoolExecutor(numba.config.NUMBA_NUM_THREADS, thread_name_prefix="fastrelu")
-    return _POOL
+            executor = ThreadPoolExecutor(numba.config.NUMBA_NUM_THREADS, thread_name_prefix="fastrelu")
+            _POOL = (os.getpid(), executor)
+    return executor
 
 
 def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
