@@ -153,27 +153,3 @@ def test_numba_twin_uses_512_bit_vectors_without_spills_on_avx512(cpu):
     for line in out.stdout.splitlines():
         dtype, size, zmm, stack = line.split()
         assert int(zmm) > 0 and int(stack) == 0, (cpu, line)
-
-
-def test_numba_twin_sweeps_in_a_process_forked_after_a_sweep():
-    # The Numba one-layer kernel runs on a pool of Python threads.  A child forked
-    # after a sweep inherits the pool but none of its threads: work given to it would
-    # wait for ever, so the child must start its own.
-    import subprocess
-    import sys
-
-    code = (
-        "import multiprocessing as mp, numpy as np, fastrelu\n"
-        "net = fastrelu.Network.random(300, seed=0)\n"
-        "ref = fastrelu.sweep(net, num=20_001, backend='numba', threads=2)\n"
-        "def child(q):\n"
-        "    q.put(fastrelu.sweep(net, num=20_001, backend='numba', threads=2).y.tobytes() == ref.y.tobytes())\n"
-        "ctx = mp.get_context('fork')\n"
-        "q = ctx.Queue()\n"
-        "p = ctx.Process(target=child, args=(q,), daemon=True)\n"  # ended with us if it hangs
-        "p.start()\n"
-        "print(q.get(timeout=30))\n"
-        "p.join()\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.stdout.strip() == "True", out.stderr

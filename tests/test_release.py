@@ -109,15 +109,13 @@ def test_deep_and_one_layer_analysis_agree_at_the_ends(start, stop):
 
 
 def test_threads_hold_for_deep_exact_sweeps(monkeypatch):
-    import numba
-
-    from fastrelu.backends import exact_deep
+    from fastrelu.backends import exact_deep, threads
 
     seen = []
     real = exact_deep.walk
 
     def spy(*args):
-        seen.append(numba.get_num_threads())
+        seen.append(threads.get_num_threads())
         return real(*args)
 
     monkeypatch.setattr(exact_deep, "walk", spy)
@@ -139,3 +137,37 @@ def test_stored_arrays_refuse_unwritten_chunks(tmp_path):
             res.y[key]
     with pytest.raises(ValueError, match="never written"):
         np.asarray(res.slope)
+
+
+@pytest.mark.parametrize("widths", [100, [1, 64, 64, 1]], ids=["one-layer", "deep"])
+@pytest.mark.parametrize("backend", ["numba", "cffi", "exact"])
+def test_sweeps_in_a_process_forked_after_a_parallel_sweep(backend, widths):
+    # Python's multiprocessing forks by default on Linux.  A child forked after a
+    # parallel sweep inherits thread pools without their threads: GNU OpenMP's (the C
+    # kernels), and fastrelu's own (the Numba kernels).  The child must get the same
+    # results, not hang: the Numba kernels start a new pool; the C kernels run on one
+    # thread and say so.
+    import subprocess
+    import sys
+
+    code = (
+        "import multiprocessing as mp, warnings, fastrelu\n"
+        f"net = fastrelu.Network.random({widths!r}, seed=0)\n"
+        f"ref = fastrelu.sweep(net, num=200_001, backend={backend!r}, threads=2)\n"
+        "def child(q):\n"
+        "    with warnings.catch_warnings(record=True) as caught:\n"
+        "        warnings.simplefilter('always')\n"
+        f"        res = fastrelu.sweep(net, num=200_001, backend={backend!r}, threads=2)\n"
+        "    q.put((res.y.tobytes() == ref.y.tobytes(), [str(w.message)[:33] for w in caught]))\n"
+        "ctx = mp.get_context('fork')\n"
+        "q = ctx.Queue()\n"
+        "p = ctx.Process(target=child, args=(q,), daemon=True)\n"  # ended with us if it hangs
+        "p.start()\n"
+        "print(q.get(timeout=60))\n"
+        "p.join()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    same, warned = eval(out.stdout.strip() or "(None, None)")
+    assert same is True, out.stderr
+    uses_openmp = backend == "cffi" or (backend == "exact" and widths == 100)
+    assert warned == (["fastrelu: this process was forked"] if uses_openmp else [])

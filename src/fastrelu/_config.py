@@ -40,28 +40,21 @@ FASTMATH = frozenset({"contract"})
 NUMBA_CACHE = os.environ.get("FASTRELU_NUMBA_CACHE", "1").strip() not in ("0", "false", "no", "off")
 
 
-def jit(*, parallel=False, exact=False):
+def jit(*, exact=False):
     """Return the project's ``numba.njit`` decorator.
 
     One place for the compile options every Numba kernel uses: on-disk cache
     (unless ``FASTRELU_NUMBA_CACHE=0``), the fastmath flags above (none at all with
     ``exact=True``: error-free transformations such as double-double sums must not
-    be contracted), numpy's error model (no exceptions from the hot loop) and no GIL.
-
-    Sweeps may run from several threads at once, and Numba's ``workqueue`` threading
-    layer aborts the process on concurrent parallel calls, so unless
-    ``NUMBA_THREADING_LAYER`` says otherwise Numba is asked for a thread-safe layer
-    (OpenMP or TBB); where neither exists, the first parallel call raises a clear
-    error instead of aborting later.
+    be contracted), numpy's error model (no exceptions from the hot loop) and no GIL,
+    so that fastrelu's threads run the kernels at once (never ``parallel=True``: see
+    ``fastrelu.backends.threads`` for why).
     """
     import numba  # only the Numba backend pays for the import
 
-    if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
-        numba.config.THREADING_LAYER = "threadsafe"
     return numba.njit(
         cache=NUMBA_CACHE,
         fastmath=set() if exact else set(FASTMATH),
         error_model="numpy",
         nogil=True,
-        parallel=parallel,
     )

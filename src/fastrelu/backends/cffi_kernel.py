@@ -14,8 +14,11 @@ except ImportError:
         "or one that could not build it (see the install log); reinstall with a C compiler to use it"
     ) from None
 
+from .threads import guard_openmp
+
 # A compiler without OpenMP builds kernels that run on one thread.
 OPENMP = bool(lib.FASTRELU_OPENMP)
+_openmp = guard_openmp(lib)  # its thread setting, safe in a forked process
 
 _CTYPES = {np.dtype(np.float64): ("double[]", lib.sweep_kernel_f64), np.dtype(np.float32): ("float[]", lib.sweep_kernel_f32)}
 _DEEP = {np.dtype(np.float64): ("double[]", lib.sweep_deep_f64), np.dtype(np.float32): ("float[]", lib.sweep_deep_f32)}
@@ -23,6 +26,7 @@ _DEEP = {np.dtype(np.float64): ("double[]", lib.sweep_deep_f64), np.dtype(np.flo
 
 def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
     ctype, kernel = _CTYPES[x.dtype]
+    _openmp.parallel()
 
     def ptr(a):
         return ffi.from_buffer(ctype, a)
@@ -35,6 +39,7 @@ def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
 
 def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
     ctype, kernel = _DEEP[t.dtype]
+    _openmp.parallel()
 
     def ptr(a):
         return ffi.from_buffer(ctype, a)
@@ -49,8 +54,8 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
 
 
 def get_num_threads():
-    return lib.get_num_threads()
+    return _openmp.get_num_threads()
 
 
 def set_num_threads(n):
-    lib.set_num_threads(n)
+    _openmp.set_num_threads(n)

@@ -61,9 +61,9 @@ import math
 import threading
 import weakref
 
-import numba
 import numpy as np
 
+from . import threads
 from .._config import jit
 from .eft import dd_add, fma, two_prod
 from .exact_numba import _ascending, _count_below  # the one-layer twin's sortedness check and binary search
@@ -779,14 +779,14 @@ _CHUNK = 1 << 16  # grid points per unit of parallel work
 _HITS = 64  # points on an edge remembered per chunk (more: that chunk is searched again)
 
 
-@jit(parallel=True)
-def _evaluate(t, edges, slope, icpt, neg, y, sl, negative, hits, nhits):
+@jit()
+def _evaluate(c0, c1, t, edges, slope, icpt, neg, y, sl, negative, hits, nhits):
+    """Chunks c0..c1-1 of _CHUNK points, each read off its piece (run by threads.run)."""
     n = t.shape[0]
     m = edges.shape[0]
     out = slope.shape[1]
     depth = neg.shape[1]
-    nchunks = (n + _CHUNK - 1) // _CHUNK
-    for c in numba.prange(nchunks):
+    for c in range(c0, c1):
         i0 = c * _CHUNK
         i1 = min(n, i0 + _CHUNK)
         ascending = _ascending(t, i0, i1)
@@ -880,7 +880,8 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
         nchunks = (n + _CHUNK - 1) // _CHUNK
         hits = np.empty((nchunks, _HITS), np.int64)
         nhits = np.empty(nchunks, np.int64)
-        _evaluate(t, lp.edges, lp.slope, lp.intercept, lp.negative_by_layer, y, slope, negative, hits, nhits)
+        args = (t, lp.edges, lp.slope, lp.intercept, lp.negative_by_layer, y, slope, negative, hits, nhits)
+        threads.run(lambda c0, c1: _evaluate(c0, c1, *args), nchunks)
         parts = []
         for c in np.flatnonzero(nhits):
             if nhits[c] <= _HITS:

@@ -20,11 +20,12 @@ gives the exact side; only ``x == t_j`` can be ambiguous, and there the sign of
 the correctly rounded ``fma(w1, x, b1)`` decides, which is the exact sign.
 """
 
-import sys
 import threading
 import weakref
 
 import numpy as np
+
+from . import threads
 
 __all__ = ["Events", "prepare", "switch_groups", "sweep_kernel", "get_num_threads", "set_num_threads"]
 
@@ -34,7 +35,10 @@ class _CTwin:
     twin's signatures: the same functions, arrays in, lengths taken from them."""
 
     def __init__(self, ffi, lib):
+        from .threads import guard_openmp
+
         self.ffi, self.lib = ffi, lib
+        self.openmp = guard_openmp(lib)  # its thread setting, safe in a forked process
         self._evaluate_for = {np.dtype(np.float64): ("double[]", lib.exact_evaluate_f64), np.dtype(np.float32): ("float[]", lib.exact_evaluate_f32)}
 
     def _buf(self, ctype, a):
@@ -64,6 +68,7 @@ class _CTwin:
     def _evaluate(self, x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, negative):
         ctype, kernel = self._evaluate_for[x.dtype]
         d = self._buf
+        self.openmp.parallel()
         kernel(
             d(ctype, x), x.shape[0], d("double[]", ts), ts.shape[0], d("double[]", sw1), d("double[]", sb1),
             d("double[]", sw2), d("double[]", state), d("int32_t[]", neg), alpha,
@@ -78,10 +83,10 @@ class _CTwin:
         )
 
     def get_num_threads(self):
-        return self.lib.get_num_threads()
+        return self.openmp.get_num_threads()
 
     def set_num_threads(self, n):
-        self.lib.set_num_threads(n)
+        self.openmp.set_num_threads(n)
 
 
 def _c_twin():
@@ -109,18 +114,15 @@ _twin = _c_twin() or _numba_twin()
 
 
 def get_num_threads():
-    """Threads of the twin in use: OpenMP's for the C one, Numba's for the Numba one."""
+    """Threads of the twin in use: OpenMP's for the C one, fastrelu's pool for the Numba one."""
     return _twin.get_num_threads()
 
 
 def set_num_threads(n):
     _twin.set_num_threads(n)
-    # the deep walk and its sweeps run on Numba's pool: once Numba is loaded (never
-    # import it here), it follows too, so threads= holds for every exact sweep
-    if "numba" in sys.modules:
-        from . import numba_kernel
-
-        numba_kernel.set_num_threads(n)
+    # the deep walk and its sweeps run on the Numba kernels' threads: they follow too,
+    # so threads= holds for every exact sweep
+    threads.set_num_threads(n)
 
 
 def _sort_switches(t):

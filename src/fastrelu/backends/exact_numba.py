@@ -18,11 +18,10 @@ contracted would give the same bits.  The two twins agree bit for bit on every C
 """
 
 import numpy as np
-from numba import prange
-
+from . import threads
 from .._config import jit
 from .eft import dd_add, dd_scale, fma, two_prod, two_sum
-from .numba_kernel import get_num_threads, set_num_threads  # one Numba thread pool for both
+from .threads import get_num_threads, set_num_threads  # one thread setting for every Numba kernel
 
 # Grid points per unit of parallel work: big enough that a chunk's binary search for
 # its first point is negligible, small enough (512 KiB of float64) to stay in L2
@@ -168,12 +167,12 @@ def _at_switch(k, xi, ts, sw1, sb1, sw2, state, neg, alpha):
     return ah, al, bh, bl, off
 
 
-@jit(parallel=True, exact=True)
-def _evaluate(x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, negative):
+@jit(exact=True)
+def _evaluate_chunks(c0, c1, x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, negative):
+    """Chunks c0..c1-1 of _CHUNK points (run by ``_evaluate`` on fastrelu's threads)."""
     n = x.shape[0]
     m = ts.shape[0]
-    nchunks = (n + _CHUNK - 1) // _CHUNK
-    for c in prange(nchunks):
+    for c in range(c0, c1):
         i0 = c * _CHUNK
         i1 = min(n, i0 + _CHUNK)
         ascending = _ascending(x, i0, i1)
@@ -198,6 +197,13 @@ def _evaluate(x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, negative):
             y[i] = s + f
             slope[i] = ah + al
             negative[i] = off
+
+
+def _evaluate(x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, negative):
+    """Every point off the sorted switch points: ``_evaluate_chunks`` over chunks of
+    _CHUNK points on fastrelu's threads, as the C twin's OpenMP loop."""
+    args = (x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, negative)
+    threads.run(lambda c0, c1: _evaluate_chunks(c0, c1, *args), (x.shape[0] + _CHUNK - 1) // _CHUNK)
 
 
 @jit(exact=True)

@@ -5,15 +5,15 @@ one also takes the lengths), same loops, same names.  Arrays in, arrays out; the
 caller (``fastrelu._sweep``) has validated, converted and allocated everything.
 """
 
-import os
 import threading
 
 import numba
 import numpy as np
-from numba import prange, types
+from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from . import threads
 from .._config import (
     CHUNK,
     DEEP_CHUNK_TILES,
@@ -348,8 +348,9 @@ def deep_tile(t, m, widths, depth, weights, wp, biases, alpha, lo, hi, y, slope,
         src, dst = dst, src
 
 
-@jit(parallel=True)
-def _sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
+@jit()
+def _sweep_deep(c0, c1, t, widths, weights, wp, biases, alpha, lo, hi, y, slope, negative):
+    """Chunks c0..c1-1 of DEEP_CHUNK_TILES tiles; wp holds the weights packed by deep_pack."""
     n = t.shape[0]
     depth = widths.shape[0] - 2
     wmax = 1
@@ -357,24 +358,19 @@ def _sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
         wmax = max(wmax, widths[k])
     wmax = (wmax + DEEP_ROWS - 1) // DEEP_ROWS * DEEP_ROWS
     chunk = DEEP_TILE * DEEP_CHUNK_TILES
-    nchunks = (n + chunk - 1) // chunk
-    npacked = 0
-    for k in range(1, depth + 1):
-        npacked += (widths[k + 1] + DEEP_ROWS - 1) // DEEP_ROWS * DEEP_ROWS * widths[k]
-    wp = np.empty(npacked, t.dtype)
-    deep_pack(widths, depth, weights, wp)
-    for kc in prange(nchunks):
+    # scratch once per range of chunks, as the C twin allocates it once per thread
+    src = np.empty(wmax * 2 * DEEP_TILE, t.dtype)
+    dst = np.empty(wmax * 2 * DEEP_TILE, t.dtype)
+    tt = np.empty(DEEP_TILE, t.dtype)
+    negt = np.empty(DEEP_TILE, t.dtype)
+    for kc in range(c0, c1):
         i0 = kc * chunk
         m = min(n - i0, chunk)
-        # scratch per chunk: prange has no per-thread setup like the C twin's parallel region
-        src = np.empty(wmax * 2 * DEEP_TILE, t.dtype)
-        dst = np.empty(wmax * 2 * DEEP_TILE, t.dtype)
-        tt = np.empty(DEEP_TILE, t.dtype)
-        negt = np.empty(DEEP_TILE, t.dtype)
         for it in range(0, m, DEEP_TILE):
             mt = min(m - it, DEEP_TILE)
             j = i0 + it
             deep_tile(t[j:], mt, widths, depth, weights, wp, biases, alpha, lo, hi, y[j:], slope[j:], negative[j:], src, dst, tt, negt)
+
 
 
 # Numba runs LLVM's SLP vectoriser only when NUMBA_SLP_VECTORIZE=1 (it is off by
@@ -412,78 +408,32 @@ def _layout(a):
 
 
 def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
-    """Run ``sweep_chunk`` over the points on ``get_num_threads()`` threads.
-
-    The twin of the C kernel's OpenMP loop: the points are cut into runs of whole
-    chunks of CHUNK points, which the threads take one after another.  Python threads
-    rather than ``prange``: Numba links a function called from a parallel region into
-    that region's code and optimises it a second time, and the second pass unrolls the
-    vectorised loop of units, spills its accumulators and lost 20 to 40% of the speed
-    (benchmarks/README.md).  Called directly, ``sweep_chunk`` runs the code optimised
-    once; it releases the GIL, so the threads run in parallel.
-    """
+    """``sweep_chunk`` over chunks of CHUNK points on fastrelu's threads (``threads.run``):
+    the twin of the C kernel's OpenMP loop.  ``sweep_chunk`` is called from Python, not
+    from ``prange``, so that it runs as optimised once (see ``fastrelu.backends.threads``)."""
     args = (x, w1, b1, w2, b2, c, alpha, y, slope, negative)
     _compile_vectorised(sweep_chunk, args)
     n = x.shape[0]
-    chunks = (n + CHUNK - 1) // CHUNK
-    threads = min(get_num_threads(), chunks)
-    if threads <= 1:
-        sweep_chunk(*args)
-        return
-    # a few runs per thread, so that a slow thread does not hold up the rest, and few
-    # enough that calling into Numba (microseconds) never shows
-    runs = min(chunks, 4 * threads)
-    bounds = [min(k * chunks // runs * CHUNK, n) for k in range(runs + 1)]
-    todo = iter(range(runs))  # next() on a range iterator is atomic under the GIL
 
-    def work():
-        for k in todo:
-            i0, i1 = bounds[k], bounds[k + 1]
-            sweep_chunk(x[i0:i1], w1, b1, w2, b2, c, alpha, y[i0:i1], slope[i0:i1], negative[i0:i1])
+    def work(c0, c1):
+        i0, i1 = c0 * CHUNK, min(c1 * CHUNK, n)
+        sweep_chunk(x[i0:i1], w1, b1, w2, b2, c, alpha, y[i0:i1], slope[i0:i1], negative[i0:i1])
 
-    helpers = [_pool().submit(work) for _ in range(threads - 1)]
-    try:
-        work()
-    finally:
-        for f in helpers:
-            f.result()
-
-
-_POOL = (None, None)  # (process id, executor)
-_POOL_LOCK = threading.Lock()
-
-
-def _pool():
-    """The worker threads of ``sweep_kernel``, started on first use in each process.
-
-    A process forked after a sweep inherits the executor but none of its threads, and
-    work given to it would wait for ever: so the executor is per process id.
-    """
-    global _POOL
-    with _POOL_LOCK:
-        pid, executor = _POOL
-        if pid != os.getpid():
-            from concurrent.futures import ThreadPoolExecutor
-
-            executor = ThreadPoolExecutor(numba.config.NUMBA_NUM_THREADS, thread_name_prefix="fastrelu")
-            _POOL = (os.getpid(), executor)
-    return executor
+    threads.run(work, (n + CHUNK - 1) // CHUNK)
 
 
 def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
-    args = (t, widths, weights, biases, alpha, lo, hi, y, slope, negative)
-    _compile_vectorised(_sweep_deep, args)
-    _sweep_deep(*args)
+    """The weights packed once (``deep_pack``), then ``_sweep_deep`` over chunks of
+    DEEP_CHUNK_TILES tiles on fastrelu's threads: the C twin's sweep_deep."""
+    depth = widths.shape[0] - 2
+    rows = (widths[2:] + DEEP_ROWS - 1) // DEEP_ROWS * DEEP_ROWS
+    wp = np.empty(max(int(np.sum(rows * widths[1:-1])), 1), t.dtype)
+    deep_pack(widths, depth, weights, wp)
+    args = (t, widths, weights, wp, biases, alpha, lo, hi, y, slope, negative)
+    _compile_vectorised(_sweep_deep, (0, 0, *args))
+    chunk = DEEP_TILE * DEEP_CHUNK_TILES
+    threads.run(lambda c0, c1: _sweep_deep(c0, c1, *args), (t.shape[0] + chunk - 1) // chunk)
 
 
-def get_num_threads():
-    return numba.get_num_threads()
-
-
-def set_num_threads(n):
-    if n > numba.config.NUMBA_NUM_THREADS:
-        raise ValueError(
-            f"threads={n} is more than the {numba.config.NUMBA_NUM_THREADS} threads Numba was "
-            "started with (NUMBA_NUM_THREADS)"
-        )
-    numba.set_num_threads(n)
+get_num_threads = threads.get_num_threads
+set_num_threads = threads.set_num_threads
