@@ -51,25 +51,31 @@ def set_num_threads(n):
 
 def run(work, nchunks):
     """Call ``work(c0, c1)`` over ranges of chunks covering ``range(nchunks)``, on
-    ``get_num_threads()`` threads, the calling one included; the threads take the
-    ranges one after another, as OpenMP's dynamic schedule does.  Errors are raised
-    once every thread has stopped."""
+    ``get_num_threads()`` threads, the calling one included.  Errors are raised once
+    every thread has stopped.
+
+    The ranges are handed out as OpenMP's guided schedule does: each thread takes a
+    share of what is left (half of it, split among the threads), so there are few
+    calls into Numba (microseconds each), and the last ranges are single chunks, so
+    the threads finish together however costly a chunk is.
+    """
     threads = min(get_num_threads(), nchunks)
     if threads <= 1:
         if nchunks > 0:
             work(0, nchunks)
         return
-    # Up to 16 ranges per thread, so that a thread slowed down does not hold up the
-    # others for long (4 cost the deep kernel 7%); but at least 8 chunks per range
-    # beyond 2 per thread, so that calling into Numba (microseconds each) does not show
-    # in small sweeps (1 chunk per range cost 10% at 20,001 points x 100 units).
-    ranges = min(nchunks, 16 * threads, max(2 * threads, nchunks // 8))
-    bounds = [k * nchunks // ranges for k in range(ranges + 1)]
-    todo = iter(range(ranges))  # next() on a range iterator is atomic under the GIL
+    lock = threading.Lock()
+    left = [0]  # the first chunk not handed out
 
     def worker():
-        for k in todo:
-            work(bounds[k], bounds[k + 1])
+        while True:
+            with lock:
+                c0 = left[0]
+                c1 = min(nchunks, c0 + max(1, (nchunks - c0) // (2 * threads)))
+                left[0] = c1
+            if c0 >= nchunks:
+                return
+            work(c0, c1)
 
     helpers = [_pool().submit(worker) for _ in range(threads - 1)]
     try:
