@@ -153,3 +153,44 @@ def test_numba_twin_uses_512_bit_vectors_without_spills_on_avx512(cpu):
     for line in out.stdout.splitlines():
         dtype, size, zmm, stack = line.split()
         assert int(zmm) > 0 and int(stack) == 0, (cpu, line)
+
+
+@pytest.mark.parametrize("nchunks", [0, 1, 2, 7, 1000])
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_threads_run_covers_every_chunk_once(nchunks, threads):
+    import threading
+
+    from fastrelu.backends import threads as pool
+
+    seen, names = [], set()
+
+    def work(c0, c1):
+        assert 0 <= c0 < c1 <= nchunks
+        seen.extend(range(c0, c1))
+        names.add(threading.current_thread().name)
+
+    pool.set_num_threads(threads)
+    try:
+        pool.run(work, nchunks)
+    finally:
+        pool.set_num_threads(pool.DEFAULT_THREADS)
+    assert sorted(seen) == list(range(nchunks))
+    assert len(names) <= threads
+
+
+def test_threads_run_raises_a_workers_error_after_all_stopped():
+    from fastrelu.backends import threads as pool
+
+    done = []
+
+    def work(c0, c1):
+        if c0 == 0:
+            raise ValueError("chunk 0 failed")
+        done.append(c0)
+
+    pool.set_num_threads(2)
+    try:
+        with pytest.raises(ValueError, match="chunk 0 failed"):
+            pool.run(work, 50)
+    finally:
+        pool.set_num_threads(pool.DEFAULT_THREADS)
