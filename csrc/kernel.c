@@ -61,8 +61,17 @@ const int FASTRELU_BUILD_KIND = BUILD_KIND;
  * x86-64-v4 code on a CPU with AVX-512 (F, VL, BW, DQ), x86-64-v3 code with AVX2 and
  * FMA; -march=native code uses what the build machine has; a portable build has
  * baseline x86-64's SSE2, or what the compiler targets by default elsewhere. */
+static int forced_vector_bytes = 0;
+
+/* For the tests: run the one-layer kernel as if the vectors were this wide (16, 32
+ * or 64 bytes; 0 goes back to the CPU's), so that every width's code runs on any
+ * CPU.  The bits do not change, only the speed (see sweep_vec.inc). */
+void set_vector_bytes(int bytes) { forced_vector_bytes = bytes; }
+
 static int vector_bytes(void)
 {
+    if (forced_vector_bytes)
+        return forced_vector_bytes;
 #if BUILD_KIND == 1
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")

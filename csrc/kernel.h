@@ -6,6 +6,7 @@
 extern const int FASTRELU_HBLOCK;
 extern const int FASTRELU_CHUNK;
 int register_points(int itemsize);
+void set_vector_bytes(int bytes);
 extern const int FASTRELU_DEEP_TILE;
 extern const int FASTRELU_DEEP_VECTOR;
 extern const int FASTRELU_DEEP_ROWS;

@@ -30,6 +30,31 @@ def test_twins_choose_the_same_register_block(dtype):
         assert numba_points == c_points
 
 
+@pytest.mark.parametrize("vector_bytes", [16, 32, 64])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_every_register_block_width_gives_the_same_bits(vector_bytes, dtype):
+    # The C twin has one instantiation per vector width and runs the CPU's; forcing
+    # each in turn runs them all here (64 bytes is AVX-512's, lowered to narrower
+    # vectors on other CPUs): every width must give the Numba twin's bits.
+    from fastrelu._ckernel import lib
+
+    net = fastrelu.Network.random(300, seed=11, dtype=dtype)
+    a = fastrelu.sweep(net, num=5 * 1024 + 37, backend="numba")
+    lib.set_vector_bytes(vector_bytes)
+    try:
+        b = fastrelu.sweep(net, num=5 * 1024 + 37, backend="cffi")
+    finally:
+        lib.set_vector_bytes(0)
+    if not (lib.FASTRELU_BUILD_KIND in (1, 2) and _cpu_has_fma()):
+        from fastrelu.backends.agreement import compare
+
+        assert compare(b, a).ok
+        return
+    np.testing.assert_array_equal(a.y, b.y)
+    np.testing.assert_array_equal(a.slope, b.slope)
+    np.testing.assert_array_equal(a.negative, b.negative)
+
+
 @pytest.mark.parametrize(
     "features, expected",
     [
