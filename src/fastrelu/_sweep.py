@@ -122,10 +122,13 @@ def _check_range(net, xmax, dtype, slopes=True):
     limit = float(np.finfo(dtype).max) / 4
     if not np.isfinite(xmax) or xmax >= limit:
         raise ValueError(f"the grid reaches |x| = {xmax:g}, beyond the range of {dtype.name}; use a narrower grid or float64")
-    for k, (w, b) in enumerate(net.layers):
-        if max(float(np.abs(w).max()), float(np.abs(b).max())) >= limit:
+    if "slope_bounds" not in net._derived:  # the same for every grid: worked out once
+        net._derived["largest"] = [max(float(np.abs(w).max()), float(np.abs(b).max())) for w, b in net.layers]
+        net._derived["slope_bounds"] = magnitudes(net, 1.0)
+    for k, largest in enumerate(net._derived["largest"]):
+        if largest >= limit:
             raise ValueError(f"layers[{k}]'s weights could overflow {dtype.name} (they are beyond its range); use float64")
-    for k, (value, slope) in enumerate(zip(magnitudes(net, xmax), magnitudes(net, 1.0))):
+    for k, (value, slope) in enumerate(zip(magnitudes(net, xmax), net._derived["slope_bounds"])):
         # the slope's bound is the value's bound of the network without biases at |t| = 1
         if not (np.max(value) < limit and (not slopes or np.max(slope) < limit)):
             where = "output" if k == net.depth else f"layer {k} pre-activations"

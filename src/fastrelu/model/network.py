@@ -328,12 +328,14 @@ class Network:
     def _scalar_form(self):
         """alpha when the network is (1, H, 1) with one slope for z <= 0 and no clamp
         (what the one-layer kernels take), else None."""
-        if self.widths[0] != 1 or self.depth != 1 or self.out_features != 1:
-            return None
-        alpha, lo, hi = self._activations[0].kernel_form(self.hidden)
-        if np.isfinite(lo) or np.isfinite(hi) or not (alpha == alpha[0]).all():
-            return None
-        return float(alpha[0])
+        if "scalar_form" not in self._derived:  # asked on every sweep: worked out once
+            form = None
+            if self.widths[0] == 1 and self.depth == 1 and self.out_features == 1:
+                alpha, lo, hi = self._activations[0].kernel_form(self.hidden)
+                if not (np.isfinite(lo) or np.isfinite(hi) or not (alpha == alpha[0]).all()):
+                    form = float(alpha[0])
+            self._derived["scalar_form"] = form
+        return self._derived["scalar_form"]
 
     # -- what the kernels take ---------------------------------------------------------
     def _kernel_params(self, dtype):
