@@ -8,10 +8,10 @@
 
 /* Blocking of the one-layer kernel: keep equal to HBLOCK and CHUNK in
  * src/fastrelu/_config.py (tests/test_kernels.py checks it through the constants
- * below).  The register block is chosen per CPU, see register_points. */
+ * below).  The register block is chosen per CPU, see register_points; the Numba
+ * twin sizes its stack arrays for the largest, _config.MAX_RBLOCK. */
 #define HBLOCK 4096
 #define CHUNK 1024
-#define MAX_RBLOCK 32 /* the largest register block: two 64-byte vectors of float32 */
 
 const int FASTRELU_HBLOCK = HBLOCK;
 const int FASTRELU_CHUNK = CHUNK;
@@ -57,16 +57,17 @@ const int FASTRELU_DEEP_CHUNK_TILES = DEEP_CHUNK_TILES;
 const int FASTRELU_BUILD_KIND = BUILD_KIND;
 
 /* The widest vector register the running code uses, in bytes: the rule the Numba
- * twin applies to its compile target (numba_kernel.vector_bytes).  The clones pick
+ * twin applies to its compile target (numba_kernel.target_vector_bytes).  The clones pick
  * x86-64-v4 code on a CPU with AVX-512 (F, VL, BW, DQ), x86-64-v3 code with AVX2 and
  * FMA; -march=native code uses what the build machine has; a portable build has
  * baseline x86-64's SSE2, or what the compiler targets by default elsewhere. */
 static int forced_vector_bytes = 0;
 
 /* For the tests: run the one-layer kernel as if the vectors were this wide (16, 32
- * or 64 bytes; 0 goes back to the CPU's), so that every width's code runs on any
- * CPU.  The bits do not change, only the speed (see sweep_vec.inc). */
-void set_vector_bytes(int bytes) { forced_vector_bytes = bytes; }
+ * or 64 bytes; 0, or any other number, goes back to the CPU's), so that every
+ * width's code runs on any CPU.  The bits do not change, only the speed (see
+ * sweep_vec.inc). */
+void set_vector_bytes(int bytes) { forced_vector_bytes = bytes == 16 || bytes == 32 || bytes == 64 ? bytes : 0; }
 
 static int vector_bytes(void)
 {
@@ -80,9 +81,9 @@ static int vector_bytes(void)
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return 32;
     return 16;
-#elif defined(__AVX512F__)
+#elif defined(__AVX512F__) && defined(__AVX512VL__) && defined(__AVX512BW__) && defined(__AVX512DQ__)
     return 64;
-#elif defined(__AVX__)
+#elif defined(__AVX2__) && defined(__FMA__)
     return 32;
 #else
     return 16;
@@ -107,6 +108,23 @@ int register_points(int itemsize) { return 2 * vector_bytes() / itemsize; }
 #undef REAL
 #undef IREAL
 #undef SFX
+
+/* Whether a parallel region has run with more than one thread.  GNU OpenMP cannot
+ * start its threads again in a process forked after that, so fastrelu runs the C
+ * kernels on one thread there (src/fastrelu/backends/threads.py). */
+static int team_started = 0;
+
+void note_openmp_team(void)
+{
+#ifdef _OPENMP
+    if (omp_in_parallel()) {
+        #pragma omp atomic write
+        team_started = 1;
+    }
+#endif
+}
+
+int openmp_started(void) { return team_started; }
 
 /* Without OpenMP (a compiler that lacks it) the kernels run on one thread. */
 #ifdef _OPENMP

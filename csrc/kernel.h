@@ -32,6 +32,8 @@ extern const int FASTRELU_OPENMP;
 extern const int FASTRELU_BUILD_KIND;
 int get_num_threads(void);
 void set_num_threads(int n);
+void note_openmp_team(void);
+int openmp_started(void);
 
 /* The exact backend's kernels (csrc/exact_kernel.c, the twin of
  * src/fastrelu/backends/exact_numba.py). */

@@ -38,7 +38,8 @@ def test_every_register_block_width_gives_the_same_bits(vector_bytes, dtype):
     # vectors on other CPUs): every width must give the Numba twin's bits.
     from fastrelu._ckernel import lib
 
-    net = fastrelu.Network.random(300, seed=11, dtype=dtype)
+    # more units than a block (HBLOCK): the running sums wait in y and slope between blocks
+    net = fastrelu.Network.random(_config.HBLOCK + 5, seed=11, dtype=dtype)
     a = fastrelu.sweep(net, num=5 * 1024 + 37, backend="numba")
     lib.set_vector_bytes(vector_bytes)
     try:
@@ -146,8 +147,8 @@ from fastrelu.backends import numba_kernel as nk
 for dtype in ("float64", "float32"):
     a = np.zeros(10, dtype)
     args = (a, a, a, a, a.dtype.type(0), a, a.dtype.type(0), a.copy(), a.copy(), np.zeros(10, np.int32))
-    nk._compile_vectorised(nk.sweep_chunk, args)
-    asm = nk.sweep_chunk.inspect_asm(nk.sweep_chunk.signatures[-1]).splitlines()
+    nk._compile_vectorised(nk.sweep_chunks, args)
+    asm = nk.sweep_chunks.inspect_asm(nk.sweep_chunks.signatures[-1]).splitlines()
     loops = []  # the instructions of each loop that compares
     for k, line in enumerate(asm):
         label = re.match(r"^(\.LBB\d+_\d+):", line)
@@ -204,18 +205,35 @@ def test_threads_run_covers_every_chunk_once(nchunks, threads):
 
 
 def test_threads_run_raises_a_workers_error_after_all_stopped():
+    # The first range fails once a second one is being worked on; run must not return
+    # (raise) while that second one still runs, and must hand out nothing more.
+    import threading
+
     from fastrelu.backends import threads as pool
 
-    done = []
+    lock, calls, active = threading.Lock(), [], [0]
+    entered, release = threading.Event(), threading.Event()
 
     def work(c0, c1):
-        if c0 == 0:
-            raise ValueError("chunk 0 failed")
-        done.append(c0)
+        with lock:
+            calls.append(c0)
+            first = len(calls) == 1
+            active[0] += 1
+        try:
+            if first:
+                entered.wait(5)
+                raise ValueError("the first range failed")
+            entered.set()
+            release.wait(1)  # still writing when the first range fails
+        finally:
+            with lock:
+                active[0] -= 1
 
-    pool.set_num_threads(2)
+    pool.set_num_threads(3)
     try:
-        with pytest.raises(ValueError, match="chunk 0 failed"):
-            pool.run(work, 50)
+        with pytest.raises(ValueError, match="the first range failed"):
+            pool.run(work, 1000)
     finally:
         pool.set_num_threads(pool.DEFAULT_THREADS)
+    assert active[0] == 0
+    assert len(calls) < 10  # the others stopped after their current range

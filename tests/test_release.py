@@ -124,6 +124,20 @@ def test_threads_hold_for_deep_exact_sweeps(monkeypatch):
     assert seen == [1]
 
 
+def test_threads_argument_restores_every_thread_setting_of_the_exact_backend():
+    # the exact backend sets two thread counts (its C twin's OpenMP and the deep walk's
+    # Numba kernels); threads= must put both back as they were, not one from the other
+    from fastrelu.backends import exact_kernel, threads
+
+    before = exact_kernel.thread_state()
+    exact_kernel.restore_threads((2, 3))
+    try:
+        fastrelu.sweep(fastrelu.Network.random(50, seed=1), num=100, backend="exact", threads=1)
+        assert exact_kernel.thread_state() == (2, 3)
+    finally:
+        exact_kernel.restore_threads(before)
+
+
 def test_stored_arrays_refuse_unwritten_chunks(tmp_path):
     import zarr
 

@@ -26,7 +26,6 @@ _DEEP = {np.dtype(np.float64): ("double[]", lib.sweep_deep_f64), np.dtype(np.flo
 
 def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
     ctype, kernel = _CTYPES[x.dtype]
-    _openmp.parallel()
 
     def ptr(a):
         return ffi.from_buffer(ctype, a)
@@ -39,7 +38,6 @@ def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
 
 def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
     ctype, kernel = _DEEP[t.dtype]
-    _openmp.parallel()
 
     def ptr(a):
         return ffi.from_buffer(ctype, a)

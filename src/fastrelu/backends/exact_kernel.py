@@ -68,7 +68,6 @@ class _CTwin:
     def _evaluate(self, x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, negative):
         ctype, kernel = self._evaluate_for[x.dtype]
         d = self._buf
-        self.openmp.parallel()
         kernel(
             d(ctype, x), x.shape[0], d("double[]", ts), ts.shape[0], d("double[]", sw1), d("double[]", sb1),
             d("double[]", sw2), d("double[]", state), d("int32_t[]", neg), alpha,
@@ -123,6 +122,16 @@ def set_num_threads(n):
     # the deep walk and its sweeps run on the Numba kernels' threads: they follow too,
     # so threads= holds for every exact sweep
     threads.set_num_threads(n)
+
+
+def thread_state():
+    """Both settings, the twin's and the Numba kernels' (for ``registry.thread_limit``)."""
+    return _twin.get_num_threads(), threads.get_num_threads()
+
+
+def restore_threads(state):
+    _twin.set_num_threads(state[0])
+    threads.set_num_threads(state[1])
 
 
 def _sort_switches(t):

@@ -18,10 +18,14 @@ contracted would give the same bits.  The two twins agree bit for bit on every C
 """
 
 import numpy as np
+
 from . import threads
 from .._config import jit
 from .eft import dd_add, dd_scale, fma, two_prod, two_sum
-from .threads import get_num_threads, set_num_threads  # one thread setting for every Numba kernel
+
+# one thread setting for every Numba kernel (the exact backend's twin interface)
+get_num_threads = threads.get_num_threads
+set_num_threads = threads.set_num_threads
 
 # Grid points per unit of parallel work: big enough that a chunk's binary search for
 # its first point is negligible, small enough (512 KiB of float64) to stay in L2

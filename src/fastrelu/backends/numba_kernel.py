@@ -1,6 +1,6 @@
-"""Numba backend: the twin of csrc/sweep_kernel.inc.
+"""Numba backend: the twin of csrc/sweep_kernel.inc and csrc/sweep_vec.inc.
 
-Read it line by line against the C file: same arguments in the same order (the C
+Read it line by line against the C files: same arguments in the same order (the C
 one also takes the lengths), same loops, same names.  Arrays in, arrays out; the
 caller (``fastrelu._sweep``) has validated, converted and allocated everything.
 """
@@ -28,10 +28,10 @@ from .._config import (
 )
 
 
-# The tile's accumulators must live in registers, as the C twin's local arrays do.
-# LLVM can promote a stack array of known size to registers, never a heap one
-# (np.empty): with np.empty the kernel ran at 12e9 pairs/s in float32, with this
-# at 20e9 (benchmarks/README.md).
+# A register block's accumulators must live in registers, as the C twin's local
+# arrays do.  LLVM can promote a stack array of known size to registers, never a heap
+# one (np.empty): with np.empty the one-layer kernel ran at 12e9 pairs/s in float32,
+# with this at 20e9 (Zen 4, benchmarks/README.md).
 @intrinsic
 def _alloca(typingctx, size, dtype):
     def codegen(context, builder, signature, args):
@@ -51,7 +51,6 @@ def _vector_points(typingctx, dtype):
         return context.get_constant(types.intp, points)
 
     return types.intp(dtype), codegen
-
 
 
 def target_vector_bytes(features):
@@ -78,6 +77,8 @@ def _register_points(typingctx, dtype):
     def codegen(context, builder, signature, args):
         features = context.codegen().magic_tuple()[2]
         points = 2 * target_vector_bytes(features) // (dtype.dtype.bitwidth // 8)
+        if points > MAX_RBLOCK:  # the stack arrays are sized for MAX_RBLOCK
+            raise ValueError(f"a register block of {points} points is more than MAX_RBLOCK = {MAX_RBLOCK}")
         return context.get_constant(types.intp, points)
 
     return types.intp(dtype), codegen
@@ -164,14 +165,15 @@ else:
         return numba.carray(_alloca(n, dtype), n)
 
 
-# One run of points against all hidden units: the twin of csrc/sweep_vec.inc, whose
+# A run of whole chunks of CHUNK points, each against all hidden units: the twin of the
+# C kernel's loop over chunks and, for one chunk, of csrc/sweep_vec.inc, whose
 # comments say why it is blocked as it is.  The register block is rb points (two
 # vector registers); this twin loops over them one by one and LLVM's SLP pass packs
-# the unrolled loop into vectors, where the C twin writes the two vectors out.
+# the unrolled loop into vectors, where the C twin writes the two vectors out.  A call
+# takes a run of chunks rather than one because calling into Numba costs microseconds.
 @jit()
-def sweep_chunk(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
+def sweep_chunks(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
     prefer_wide_vectors()
-    n = x.shape[0]
     h = w1.shape[0]
     # typed constants: an untyped 0 or 1 would promote float32 work to float64
     zero = x.dtype.type(0)
@@ -182,37 +184,39 @@ def sweep_chunk(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
     pb = stack_empty(MAX_RBLOCK, same_width_int(x.dtype))  # units with z > 0
     pzero = pb.dtype.type(0)
     pone = pb.dtype.type(1)
-    for j0 in range(0, h, HBLOCK):
-        j1 = min(j0 + HBLOCK, h)
-        for i0 in range(0, n, rb):
-            m = min(n - i0, rb)
-            for t in range(rb):
-                # pad a short last block with its last point: no branch in the hot loop
-                k = i0 + min(t, m - 1)
-                xb[t] = x[k]
-                yb[t] = zero if j0 == 0 else y[k]
-                sb[t] = zero if j0 == 0 else slope[k]
-                pb[t] = pzero
-            for j in range(j0, j1):
-                # an unsigned index: Numba would wrap a negative one, and the checks
-                # for it were a third of the loop's instructions
-                u = np.uintp(j)
-                w1j = w1[u]
-                b1j = b1[u]
-                w2j = w2[u]
-                cj = c[u]
-                acj = alpha * cj
+    for i00 in range(0, x.shape[0], CHUNK):
+        n = min(i00 + CHUNK, x.shape[0])  # the chunk is i00 <= i < n
+        for j0 in range(0, h, HBLOCK):
+            j1 = min(j0 + HBLOCK, h)
+            for i0 in range(i00, n, rb):
+                m = min(n - i0, rb)
                 for t in range(rb):
-                    # one mask, two blends: the activation and the slope's term
-                    z = w1j * xb[t] + b1j
-                    a = z if z > zero else alpha * z
-                    yb[t] += w2j * a
-                    sb[t] += cj if z > zero else acj
-                    pb[t] += pone if z > zero else pzero
-            for t in range(m):
-                y[i0 + t] = yb[t] + b2 if j1 == h else yb[t]
-                slope[i0 + t] = sb[t]
-                negative[i0 + t] = (0 if j0 == 0 else negative[i0 + t]) + np.int32(j1 - j0 - pb[t])
+                    # pad a short last block with its last point: no branch in the hot loop
+                    k = i0 + min(t, m - 1)
+                    xb[t] = x[k]
+                    yb[t] = zero if j0 == 0 else y[k]
+                    sb[t] = zero if j0 == 0 else slope[k]
+                    pb[t] = pzero
+                for j in range(j0, j1):
+                    # an unsigned index: Numba would wrap a negative one, and the checks
+                    # for it were a third of the loop's instructions
+                    u = np.uintp(j)
+                    w1j = w1[u]
+                    b1j = b1[u]
+                    w2j = w2[u]
+                    cj = c[u]
+                    acj = alpha * cj
+                    for t in range(rb):
+                        # one mask, two blends: the activation and the slope's term
+                        z = w1j * xb[t] + b1j
+                        a = z if z > zero else alpha * z
+                        yb[t] += w2j * a
+                        sb[t] += cj if z > zero else acj
+                        pb[t] += pone if z > zero else pzero
+                for t in range(m):
+                    y[i0 + t] = yb[t] + b2 if j1 == h else yb[t]
+                    slope[i0 + t] = sb[t]
+                    negative[i0 + t] = (0 if j0 == 0 else negative[i0 + t]) + np.int32(j1 - j0 - pb[t])
 
 
 # ---- The deep kernel: a network of the scalar t through every layer -------------
@@ -372,7 +376,6 @@ def _sweep_deep(c0, c1, t, widths, weights, wp, biases, alpha, lo, hi, y, slope,
             deep_tile(t[j:], mt, widths, depth, weights, wp, biases, alpha, lo, hi, y[j:], slope[j:], negative[j:], src, dst, tt, negt)
 
 
-
 # Numba runs LLVM's SLP vectoriser only when NUMBA_SLP_VECTORIZE=1 (it is off by
 # default), and both kernels' register blocks need it: without it deep_block's 12
 # vector accumulators stay 48 scalar ones and the deep kernel runs at 2 Gflop/s instead
@@ -408,16 +411,16 @@ def _layout(a):
 
 
 def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
-    """``sweep_chunk`` over chunks of CHUNK points on fastrelu's threads (``threads.run``):
-    the twin of the C kernel's OpenMP loop.  ``sweep_chunk`` is called from Python, not
+    """``sweep_chunks`` over chunks of CHUNK points on fastrelu's threads (``threads.run``):
+    the twin of the C kernel's OpenMP loop.  ``sweep_chunks`` is called from Python, not
     from ``prange``, so that it runs as optimised once (see ``fastrelu.backends.threads``)."""
     args = (x, w1, b1, w2, b2, c, alpha, y, slope, negative)
-    _compile_vectorised(sweep_chunk, args)
+    _compile_vectorised(sweep_chunks, args)
     n = x.shape[0]
 
     def work(c0, c1):
         i0, i1 = c0 * CHUNK, min(c1 * CHUNK, n)
-        sweep_chunk(x[i0:i1], w1, b1, w2, b2, c, alpha, y[i0:i1], slope[i0:i1], negative[i0:i1])
+        sweep_chunks(x[i0:i1], w1, b1, w2, b2, c, alpha, y[i0:i1], slope[i0:i1], negative[i0:i1])
 
     threads.run(work, (n + CHUNK - 1) // CHUNK)
 

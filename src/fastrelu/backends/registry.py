@@ -134,13 +134,20 @@ def _can_run(module, deep):
 
 @contextmanager
 def thread_limit(module, threads):
-    """Run the body with ``threads`` threads in ``module``, then restore the previous setting."""
+    """Run the body with ``threads`` threads in ``module``, then restore the previous setting.
+
+    A module whose setting is more than one number (the exact backend: its C twin's
+    OpenMP threads and the deep walk's) saves and restores it whole with
+    ``thread_state`` and ``restore_threads``.
+    """
     if threads is None:
         yield
         return
-    previous = module.get_num_threads()
+    save = getattr(module, "thread_state", module.get_num_threads)
+    restore = getattr(module, "restore_threads", module.set_num_threads)
+    previous = save()
     module.set_num_threads(threads)
     try:
         yield
     finally:
-        module.set_num_threads(previous)
+        restore(previous)

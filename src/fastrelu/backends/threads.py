@@ -16,7 +16,7 @@ measured here:
 
 The C kernels use OpenMP, whose GNU runtime also hangs in a process forked after it
 started its threads.  ``guard_openmp`` makes such a child run the C kernels on one
-thread, and says so once, instead.
+thread instead, and says so the first time more are asked for.
 """
 
 import os
@@ -65,7 +65,7 @@ def run(work, nchunks):
             work(0, nchunks)
         return
     lock = threading.Lock()
-    left = [0]  # the first chunk not handed out
+    left = [0]  # the first chunk not handed out; nchunks once a worker has failed
 
     def worker():
         while True:
@@ -75,14 +75,22 @@ def run(work, nchunks):
                 left[0] = c1
             if c0 >= nchunks:
                 return
-            work(c0, c1)
+            try:
+                work(c0, c1)
+            except BaseException:
+                with lock:
+                    left[0] = nchunks  # the others stop after their current range
+                raise
+
+    from concurrent.futures import wait
 
     helpers = [_pool().submit(worker) for _ in range(threads - 1)]
     try:
         worker()
     finally:
-        for f in helpers:
-            f.result()
+        wait(helpers)  # every thread has stopped writing before anything is raised
+    for f in helpers:
+        f.result()
 
 
 _POOL = (None, None)  # (process id, executor)
@@ -109,20 +117,15 @@ class _OpenMP:
 
     def __init__(self, lib):
         self.lib = lib
-        self.started = False  # whether a parallel region may have started OpenMP's threads
-        self.forked = False  # a child forked after that: OpenMP must stay on one thread
+        self.forked = False  # forked after OpenMP started its threads: stay on one thread
         self.warned = False
         os.register_at_fork(after_in_child=self._after_fork)
 
     def _after_fork(self):
-        if self.started:
+        # the C kernels note when a parallel region ran with more than one thread
+        if self.lib.openmp_started():
             self.forked = True
             self.lib.set_num_threads(1)
-
-    def parallel(self):
-        """Note a call into the C kernels: it may start OpenMP's threads."""
-        if self.lib.get_num_threads() > 1:
-            self.started = True
 
     def get_num_threads(self):
         return self.lib.get_num_threads()
@@ -141,10 +144,12 @@ class _OpenMP:
 
 
 _OPENMP = {}
+_OPENMP_LOCK = threading.Lock()
 
 
 def guard_openmp(lib):
     """The fork-safe thread setting of the OpenMP build ``lib`` (one per process)."""
-    if id(lib) not in _OPENMP:
-        _OPENMP[id(lib)] = _OpenMP(lib)
-    return _OPENMP[id(lib)]
+    with _OPENMP_LOCK:
+        if id(lib) not in _OPENMP:
+            _OPENMP[id(lib)] = _OpenMP(lib)
+        return _OPENMP[id(lib)]

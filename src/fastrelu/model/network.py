@@ -332,7 +332,7 @@ class Network:
             form = None
             if self.widths[0] == 1 and self.depth == 1 and self.out_features == 1:
                 alpha, lo, hi = self._activations[0].kernel_form(self.hidden)
-                if not (np.isfinite(lo) or np.isfinite(hi) or not (alpha == alpha[0]).all()):
+                if not np.isfinite(lo) and not np.isfinite(hi) and (alpha == alpha[0]).all():
                     form = float(alpha[0])
             self._derived["scalar_form"] = form
         return self._derived["scalar_form"]
