@@ -61,6 +61,23 @@ const int FASTRELU_BUILD_KIND = BUILD_KIND;
  * x86-64-v4 code on a CPU with AVX-512 (F, VL, BW, DQ), x86-64-v3 code with AVX2 and
  * FMA; -march=native code uses what the build machine has; a portable build has
  * baseline x86-64's SSE2, or what the compiler targets by default elsewhere. */
+/* Whether a parallel region has run with more than one thread.  GNU OpenMP cannot
+ * start its threads again in a process forked after that, so fastrelu runs the C
+ * kernels on one thread there (src/fastrelu/backends/threads.py). */
+static int team_started = 0;
+
+void note_openmp_team(void)
+{
+#ifdef _OPENMP
+    if (omp_in_parallel()) {
+        #pragma omp atomic write
+        team_started = 1;
+    }
+#endif
+}
+
+int openmp_started(void) { return team_started; }
+
 static int forced_vector_bytes = 0;
 
 /* For the tests: run the one-layer kernel as if the vectors were this wide (16, 32
@@ -108,23 +125,6 @@ int register_points(int itemsize) { return 2 * vector_bytes() / itemsize; }
 #undef REAL
 #undef IREAL
 #undef SFX
-
-/* Whether a parallel region has run with more than one thread.  GNU OpenMP cannot
- * start its threads again in a process forked after that, so fastrelu runs the C
- * kernels on one thread there (src/fastrelu/backends/threads.py). */
-static int team_started = 0;
-
-void note_openmp_team(void)
-{
-#ifdef _OPENMP
-    if (omp_in_parallel()) {
-        #pragma omp atomic write
-        team_started = 1;
-    }
-#endif
-}
-
-int openmp_started(void) { return team_started; }
 
 /* Without OpenMP (a compiler that lacks it) the kernels run on one thread. */
 #ifdef _OPENMP
