@@ -184,6 +184,17 @@ static inline int64_t count_below(const double *ts, int64_t m, double x)
     return lo;
 }
 
+/* Number of switch points < x, from k, that of the previous point: a merge walk
+ * where the points ascend (k only grows), else a binary search (twin: _locate). */
+static inline int64_t locate(const double *ts, int64_t m, int64_t k, double x, int ascending)
+{
+    if (!ascending)
+        return count_below(ts, m, x);
+    while (k < m && ts[k] < x)
+        k += 1;
+    return k;
+}
+
 /* The state at xi == ts[k]: the units switching exactly there are not yet applied
  * in state[k]; apply those that the exact sign of w1*xi + b1 says have switched
  * (w1 > 0: on iff > 0; w1 < 0: off iff <= 0). */

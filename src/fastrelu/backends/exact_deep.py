@@ -66,7 +66,7 @@ import numpy as np
 from . import threads
 from .._config import jit
 from .eft import dd_add, fma, two_prod
-from .exact_numba import _ascending, _count_below  # the one-layer twin's sortedness check and binary search
+from .exact_numba import _ascending, _count_below, _locate  # the one-layer twin's sortedness check and searches
 
 __all__ = ["LinePieces", "walk", "sweep_deep", "clear_cache"]
 
@@ -794,11 +794,7 @@ def _evaluate(c0, c1, t, edges, slope, icpt, neg, y, sl, negative, hits, nhits):
         cnt = 0
         for i in range(i0, i1):
             x = np.float64(t[i])
-            if ascending:
-                while k < m and edges[k] < x:  # merge walk: k only grows
-                    k += 1
-            else:
-                k = _count_below(edges, x)
+            k = _locate(edges, k, x, ascending)
             if k == 0 or k >= m or edges[k] == x or x != x:
                 # on an edge (or outside, or NaN): evaluated directly afterwards
                 if cnt < _HITS:

@@ -143,6 +143,18 @@ def _count_below(ts, x):
 
 
 @jit(exact=True)
+def _locate(ts, k, x, ascending):
+    """Number of switch points ``< x``, from ``k``, that of the previous point: a
+    merge walk where the points ascend (k only grows), else a binary search."""
+    if not ascending:
+        return _count_below(ts, x)
+    m = ts.shape[0]
+    while k < m and ts[k] < x:
+        k += 1
+    return k
+
+
+@jit(exact=True)
 def _ascending(x, i0, i1):
     """Whether ``x[i0:i1]`` never decreases (then a merge walk replaces binary searches)."""
     for i in range(i0 + 1, i1):
@@ -183,12 +195,7 @@ def _evaluate_chunks(c0, c1, x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, 
         k = _count_below(ts, np.float64(x[i0]))
         for i in range(i0, i1):
             xi = np.float64(x[i])
-            if ascending:
-                # merge walk: the grid only moves right, so k only grows
-                while k < m and ts[k] < xi:
-                    k += 1
-            else:
-                k = _count_below(ts, xi)
+            k = _locate(ts, k, xi, ascending)
             if k < m and ts[k] == xi:  # rare: kept out of the hot path
                 ah, al, bh, bl, off = _at_switch(k, xi, ts, sw1, sb1, sw2, state, neg, alpha)
             else:
