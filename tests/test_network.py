@@ -55,6 +55,17 @@ def test_call_evaluates_the_reference():
     np.testing.assert_array_equal(net(np.array([[-1.0], [0.0]])), [[0.5 + 6.0], [0.5 + 3.0]])
 
 
+def test_calling_a_network_out_of_range_speaks_of_x_not_of_a_grid():
+    with pytest.raises(ValueError, match=r"could overflow float64 at these x \(\|x\| up to 2\); use smaller weights or smaller x$") as info:
+        Network([1e300], [0.0], [1e300])([1.0, 2.0])
+    assert "grid" not in str(info.value)
+    with pytest.raises(ValueError, match=r"^x reaches \|x\| = 1e\+308, beyond the range of float64; use smaller x$"):
+        Network([1.0], [0.0], [1.0])(1e308)
+    # several inputs: the first layer's sum may overflow (no RuntimeWarning), still told of x
+    with pytest.raises(ValueError, match=r"^x reaches \|x\| = 1e\+308, beyond the range of float64; use smaller x$"):
+        Network.random([2, 4, 1], seed=0)([[1e308, 1e308]])
+
+
 def test_save_load_round_trip(tmp_path):
     net = Network.random(7, seed=4, dtype="float32", activation="linear")
     net.save(tmp_path / "net.npz")

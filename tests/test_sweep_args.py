@@ -119,7 +119,45 @@ def test_float32_range_is_checked_for_weights_and_grid():
     # a weight or a grid end beyond float32 would turn into inf and NaN, not an answer
     with pytest.raises(ValueError, match="could overflow float32"):
         fastrelu.sweep(Network([0.0, 1.0], [0.0, 0.0], [1e39, 1.0]), num=2, dtype="float32")
-    with pytest.raises(ValueError, match="beyond the range of float32"):
+    with pytest.raises(ValueError, match="beyond the range of float32; use a narrower grid or float64$"):
         fastrelu.sweep(Network([1e-30], [0.0], [1.0]), -1e39, 1e39, num=3, dtype="float32")
-    with pytest.raises(ValueError, match="spans more than float64"):
-        fastrelu.sweep(NET, -1e308, 1e308, num=3)
+
+
+@pytest.mark.parametrize("grid", [{"num": 3}, {"step": 1e308}])
+def test_a_grid_spanning_more_than_float64_is_refused_for_its_range_not_its_size(grid):
+    # stop - start overflows, yet the grid has 3 points: what float64 cannot hold is |x|
+    with pytest.raises(ValueError, match=r"^the grid reaches \|x\| = 1e\+308, beyond the range of float64; use a narrower grid$"):
+        fastrelu.sweep(NET, -1e308, 1e308, **grid)
+
+
+@pytest.mark.parametrize("num", [2, 3, 4, 100])
+def test_a_grid_whose_span_overflows_has_linspaces_points(num):
+    from fastrelu._grid import plan_grid
+
+    grid = plan_grid(-1e308, 1e308, None, num, None)
+    # numpy.linspace's own span overflows; at half scale it does not, and halving is exact
+    want = 2 * np.linspace(-1e308 / 2, 1e308 / 2, num)
+    assert grid.n == num and grid.bound() == 1e308
+    np.testing.assert_array_equal(grid.build(np.dtype(np.float64)), want)
+
+
+def test_a_step_grid_whose_span_overflows_has_its_points():
+    from fastrelu._grid import plan_grid
+
+    on = plan_grid(-1e308, 1e308, 1e308, None, None)
+    assert on.n == 3 and on.build(np.dtype(np.float64)).tolist() == [-1e308, 0.0, 1e308]
+    off = plan_grid(-1e308, 1e308, 0.9e308, None, None)  # stop is not on it; 2 * 0.9e308 overflows
+    want = 2 * (-1e308 / 2 + np.arange(3) * (0.9e308 / 2))
+    np.testing.assert_array_equal(off.build(np.dtype(np.float64)), want)
+    assert off.n == 3 and off.bound() == max(1e308, abs(want[-1]))
+
+
+def test_overflow_advises_float64_only_to_float32():
+    with pytest.raises(ValueError, match=r"could overflow float64 on this grid \(\|t\| up to 100\); use smaller weights or a narrower grid$"):
+        fastrelu.sweep(Network([1e200], [0.0], [1e200]), num=3)
+    with pytest.raises(ValueError, match=r"could overflow float32 on this grid .*; use smaller weights, a narrower grid or float64$"):
+        fastrelu.sweep(Network(np.float32([1e20]), [0.0], [1e20]), num=3)
+    with pytest.raises(ValueError, match=r"^layers\[1\]'s weights could overflow float64 \(they are beyond its range\)$"):
+        fastrelu.sweep(Network([1.0], [0.0], [1e308]), num=3)
+    with pytest.raises(ValueError, match=r"^layers\[1\]'s weights could overflow float32 \(they are beyond its range\); use float64$"):
+        fastrelu.sweep(Network(np.float32([1.0]), [0.0], [1e38]), num=3)

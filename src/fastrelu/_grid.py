@@ -33,12 +33,18 @@ class Grid:
         x = np.empty(hi - lo, dtype)
         offsets = np.arange(min(_BLOCK, hi - lo), dtype=np.float64)
         scratch = np.empty_like(offsets)
+        half = self._wide()
+        start, step = (self.start / 2, self.step / 2) if half else (self.start, self.step)
         for i0 in range(lo, hi, _BLOCK):
             m = min(_BLOCK, hi - i0)
             # start + i*step in float64 (i is exact), rounded once to dtype
             np.add(offsets[:m], i0, out=scratch[:m])
-            np.multiply(scratch[:m], self.step, out=scratch[:m])
-            np.add(scratch[:m], self.start, out=x[i0 - lo : i0 - lo + m])
+            np.multiply(scratch[:m], step, out=scratch[:m])
+            if half:
+                np.add(scratch[:m], start, out=scratch[:m])
+                np.multiply(scratch[:m], 2.0, out=x[i0 - lo : i0 - lo + m])
+            else:
+                np.add(scratch[:m], start, out=x[i0 - lo : i0 - lo + m])
         if self.pin_stop and hi == self.n and hi > lo:
             x[-1] = self.stop
         return x
@@ -47,8 +53,19 @@ class Grid:
         """``max(|x|)`` over the grid (no pass over the points when it is regular)."""
         if self.points is not None:
             return max(abs(float(self.points.min())), abs(float(self.points.max())))
-        last = self.stop if self.pin_stop else self.start + (self.n - 1) * self.step
+        if self.pin_stop:
+            last = self.stop
+        elif self._wide():
+            last = 2 * (self.start / 2 + (self.n - 1) * (self.step / 2))
+        else:
+            last = self.start + (self.n - 1) * self.step
         return max(abs(self.start), abs(last))
+
+    def _wide(self):
+        """Whether ``i*step`` can overflow float64 although every point is finite (ends
+        near +-1e308).  Such a grid is computed at half scale, ``2*(start/2 + i*(step/2))``:
+        halving is exact at these magnitudes, so the points are those of ``start + i*step``."""
+        return not np.isfinite(abs(self.start) + (self.n - 1) * abs(self.step))
 
     def params(self):
         """The grid as plain data (for a store's attributes), or None for given points."""
@@ -75,19 +92,33 @@ def plan_grid(start, stop, step, num, x):
         raise ValueError(f"stop must be >= start, got start={start} and stop={stop}")
     if num is not None:
         num = as_positive_int(num, "num")
-        if not np.isfinite(stop - start):
-            raise ValueError(f"the grid from {start} to {stop} spans more than float64 can hold")
         # numpy.linspace's points: start + i*delta, the last one exactly stop
-        delta = (stop - start) / (num - 1) if num > 1 else 0.0
+        delta = _spacing(start, stop, num - 1) if num > 1 else 0.0
+        if not np.isfinite(delta):  # two ends more than float64's range apart: just the ends
+            return Grid(2, points=np.array([start, stop]))
         return Grid(num, start, delta, stop, pin_stop=num > 1)
     step = DEFAULT_STEP if step is None else as_finite_scalar(step, "step")
     if step <= 0:
         raise ValueError(f"step must be > 0, got {step}")
-    with np.errstate(over="ignore"):
-        q = (stop - start) / step
+    q = _spacing(start, stop, step)
     if not np.isfinite(q) or q >= 2.0**62:
         raise ValueError(f"the grid from {start} to {stop} in steps of {step} has too many points")
     k = round(q)
     on_grid = abs(q - k) <= 8 * np.finfo(np.float64).eps * max(1.0, k)
     n = (k if on_grid else int(np.floor(q))) + 1
     return Grid(n, start, step, stop, pin_stop=on_grid and n > 1)
+
+
+def _spacing(start, stop, parts):
+    """``(stop - start) / parts`` in float64, without overflow when only the span overflows.
+
+    Ends near +-1e308 lie more than float64's range apart; then their halves are
+    subtracted and the quotient doubled, which rounds as the direct formula would
+    (halving and doubling are exact at these magnitudes).  inf only when the
+    quotient itself is beyond float64.
+    """
+    with np.errstate(over="ignore"):
+        span = stop - start
+        if np.isfinite(span):
+            return span / parts
+        return 2 * ((stop / 2 - start / 2) / parts)

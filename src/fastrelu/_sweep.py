@@ -107,35 +107,49 @@ def check_inputs(net, x):
     """Refuse inputs ``x`` (rows, in) at which ``net`` could overflow its dtype (for ``net(x)``)."""
     xmax = float(np.max(np.abs(x)))
     if net.in_features == 1:
-        _check_range(net, xmax, net.dtype, slopes=False)
+        _check_range(net, xmax, net.dtype, slopes=False, points=xmax)
     else:  # the first layer's pre-activations bound the rest: check them as a scalar network would
-        first = np.abs(net.layers[0].weight.astype(np.float64)).sum(axis=1) * xmax
+        with np.errstate(over="ignore"):  # an inf bound is refused below, with x named
+            first = np.abs(net.layers[0].weight.astype(np.float64)).sum(axis=1) * xmax
         scale = float(first.max()) if first.size else 0.0
         w, b = net.layers[0]
         unit = Network._make([(np.ones((w.shape[0], 1)), b), *net.layers[1:]], net.activations)
-        _check_range(unit, scale, net.dtype, slopes=False)
+        _check_range(unit, scale, net.dtype, slopes=False, points=xmax)
 
 
-def _check_range(net, xmax, dtype, slopes=True):
+def _check_range(net, xmax, dtype, slopes=True, points=None):
     """Refuse a network and grid (``|t| <= xmax``) whose pre-activations, output or
-    (with ``slopes``) slope could overflow ``dtype``."""
+    (with ``slopes``) slope could overflow ``dtype``.
+
+    ``points`` is None for a sweep; for ``net(x)`` it is ``max |x|``, so that the
+    messages speak of the points x (a grid there is none).  float64 is advised only
+    to a float32 network, and only where float64's range would hold the inputs.
+    """
     limit = float(np.finfo(dtype).max) / 4
+    if points is None:
+        subject, reach, on, narrower = "the grid", xmax, f"on this grid (|t| up to {xmax:g})", "a narrower grid"
+    else:
+        subject, reach, on, narrower = "x", points, f"at these x (|x| up to {points:g})", "smaller x"
+    widen = dtype == np.float32 and xmax < float(np.finfo(np.float64).max) / 4
     if not np.isfinite(xmax) or xmax >= limit:
-        raise ValueError(f"the grid reaches |x| = {xmax:g}, beyond the range of {dtype.name}; use a narrower grid or float64")
+        raise ValueError(
+            f"{subject} reaches |x| = {reach:g}, beyond the range of {dtype.name}; use {narrower}{' or float64' if widen else ''}"
+        )
     if "slope_bounds" not in net._derived:  # the same for every grid: worked out once
         net._derived["largest"] = [max(float(np.abs(w).max()), float(np.abs(b).max())) for w, b in net.layers]
         net._derived["slope_bounds"] = magnitudes(net, 1.0)
     for k, largest in enumerate(net._derived["largest"]):
         if largest >= limit:
-            raise ValueError(f"layers[{k}]'s weights could overflow {dtype.name} (they are beyond its range); use float64")
+            raise ValueError(
+                f"layers[{k}]'s weights could overflow {dtype.name} (they are beyond its range)"
+                + ("; use float64" if dtype == np.float32 else "")
+            )
     for k, (value, slope) in enumerate(zip(magnitudes(net, xmax), net._derived["slope_bounds"])):
         # the slope's bound is the value's bound of the network without biases at |t| = 1
         if not (np.max(value) < limit and (not slopes or np.max(slope) < limit)):
             where = "output" if k == net.depth else f"layer {k} pre-activations"
-            raise ValueError(
-                f"the network's {where} could overflow {dtype.name} on this grid "
-                f"(|t| up to {xmax:g}); use smaller weights, a narrower grid or float64"
-            )
+            advice = f"smaller weights, {narrower} or float64" if widen else f"smaller weights or {narrower}"
+            raise ValueError(f"the network's {where} could overflow {dtype.name} {on}; use {advice}")
 
 
 class _Plan(NamedTuple):
