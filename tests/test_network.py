@@ -84,6 +84,32 @@ def test_load_bad_files(tmp_path):
         Network.load(tmp_path / "other.npz")
 
 
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.99])
+def test_load_a_truncated_file_names_it(tmp_path, keep):
+    Network.random([2, 5, 1], seed=0).save(tmp_path / "net.npz")
+    whole = (tmp_path / "net.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(whole[: int(len(whole) * keep)])
+    with pytest.raises(ValueError, match=r"cut\.npz' is truncated or damaged, or not a fastrelu network \(\.npz\) file"):
+        Network.load(tmp_path / "cut.npz")
+
+
+def test_load_a_single_npy_array_named_npz(tmp_path):
+    with open(tmp_path / "one.npz", "wb") as f:
+        np.save(f, np.arange(3.0))
+    with pytest.raises(ValueError, match=r"one\.npz' is not a fastrelu network \(\.npz\) file: it holds a single \.npy array"):
+        Network.load(tmp_path / "one.npz")
+
+
+@pytest.mark.parametrize("b2", [np.zeros(0), np.zeros(2)])
+def test_load_an_old_format_file_without_one_output_bias(tmp_path, b2):
+    # format /1 (w1, b1, w2, b2, activation): b2 must be one number
+    np.savez(tmp_path / "old.npz", w1=[1.0], b1=[0.0], w2=[1.0], b2=b2, activation=np.array("relu"))
+    with pytest.raises(ValueError, match=r"old\.npz is not a readable fastrelu network: its 'b2' array must hold one number, got shape"):
+        Network.load(tmp_path / "old.npz")
+    np.savez(tmp_path / "old.npz", w1=[1.0], b1=[0.0], w2=[1.0], b2=[[0.5]], activation=np.array("relu"))
+    assert Network.load(tmp_path / "old.npz").b2 == 0.5
+
+
 @pytest.mark.parametrize(
     "args, kwargs, error, match",
     [

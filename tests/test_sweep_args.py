@@ -161,3 +161,11 @@ def test_overflow_advises_float64_only_to_float32():
         fastrelu.sweep(Network([1.0], [0.0], [1e308]), num=3)
     with pytest.raises(ValueError, match=r"^layers\[1\]'s weights could overflow float32 \(they are beyond its range\); use float64$"):
         fastrelu.sweep(Network(np.float32([1.0]), [0.0], [1e38]), num=3)
+
+
+def test_load_a_truncated_result_names_it(tmp_path):
+    fastrelu.sweep(NET, num=101).save(tmp_path / "res.npz")
+    whole = (tmp_path / "res.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match=r"cut\.npz' is truncated or damaged, or not a fastrelu result \(\.npz\) file"):
+        SweepResult.load(tmp_path / "cut.npz")

@@ -5,8 +5,11 @@ one activation after every layer but the last.  The classic case, one hidden
 layer of a scalar, keeps its short constructor ``Network(w1, b1, w2, b2)``.
 """
 
+import contextlib
 import json
 import os
+import zipfile
+import zlib
 from typing import NamedTuple
 
 import numpy as np
@@ -493,7 +496,10 @@ class Network:
                 fields = {k: data[prefix + k] for k in ("w1", "b1", "w2", "b2", "activation")}
             except KeyError as exc:
                 raise ValueError(f"{where} is not a fastrelu network: no {exc.args[0]!r} array") from None
-            return cls(fields["w1"], fields["b1"], fields["w2"], fields["b2"].reshape(-1)[0].item(), str(fields["activation"]))
+            b2 = fields["b2"]
+            if b2.size != 1:  # the output bias: one number, however it was shaped
+                raise ValueError(f"{where} is not a readable fastrelu network: its 'b2' array must hold one number, got shape {b2.shape}")
+            return cls(fields["w1"], fields["b1"], fields["w2"], b2.reshape(-1)[0].item(), str(fields["activation"]))
         if prefix + "activations" not in data:
             raise ValueError(f"{where} is not a fastrelu network: no 'activations' array")
         try:
@@ -547,13 +553,37 @@ def _open_for_writing(path):
         raise ValueError(f"cannot write {os.fspath(path)!r}: {exc.strerror or exc}") from None
 
 
+@contextlib.contextmanager
 def _open_npz(path, what):
-    """Open an ``.npz`` file for reading with one clear error for anything wrong with it."""
+    """Open an ``.npz`` file for reading (a context manager yielding it), with one clear
+    ``ValueError`` naming the file for anything wrong with it.
+
+    A truncated or damaged file is a zip whose directory or member cannot be read:
+    ``zipfile`` says so with ``BadZipFile`` (or ``EOFError``, ``zlib.error``), which
+    names no file, whether opening it or reading an array from it.
+    """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    name = os.fspath(path)
+    damaged = (zipfile.BadZipFile, EOFError, zlib.error)
     try:
-        return np.load(path, allow_pickle=False)
+        # opened here, not by numpy.load, which leaves its file open when the zip is bad
+        f = open(path, "rb")
     except FileNotFoundError:
-        raise FileNotFoundError(f"no such file: {os.fspath(path)!r}") from None
-    except (ValueError, OSError) as exc:
-        raise ValueError(f"{os.fspath(path)!r} is not a fastrelu {what} (.npz) file: {exc}") from None
+        raise FileNotFoundError(f"no such file: {name!r}") from None
+    except OSError as exc:
+        raise ValueError(f"{name!r} is not a fastrelu {what} (.npz) file: {exc}") from None
+    with f:
+        try:
+            data = np.load(f, allow_pickle=False)
+        except damaged as exc:
+            raise ValueError(f"{name!r} is truncated or damaged, or not a fastrelu {what} (.npz) file: {exc}") from None
+        except (ValueError, OSError) as exc:
+            raise ValueError(f"{name!r} is not a fastrelu {what} (.npz) file: {exc}") from None
+        if not isinstance(data, np.lib.npyio.NpzFile):  # one .npy array, whatever its name says
+            raise ValueError(f"{name!r} is not a fastrelu {what} (.npz) file: it holds a single .npy array")
+        with data:
+            try:
+                yield data
+            except damaged as exc:
+                raise ValueError(f"{name!r} is truncated or damaged: {exc}") from None
