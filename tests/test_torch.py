@@ -617,6 +617,17 @@ def test_batchnorm_in_training_mode_is_refused():
         Network.from_torch(no_stats)
 
 
+@pytest.mark.parametrize("var, shown", [(0.0, "0"), (-1.0, "-1"), (np.nan, "nan")])
+def test_batchnorm_without_a_finite_scale_is_refused(var, shown):
+    # eps=0 and a feature of zero running variance: 1/sqrt(0); pytest makes numpy's RuntimeWarnings errors
+    bn = nn.BatchNorm1d(3, eps=0.0).eval()
+    with torch.no_grad():
+        bn.running_var[1] = var
+    model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Sequential(nn.Linear(3, 3), bn), nn.ReLU(), nn.Linear(3, 1))
+    with pytest.raises(ValueError, match=rf"^layer \[2\]\[1\] \(BatchNorm1d\) is not a finite affine map: running_var \+ eps = {shown} for feature 1, and 1/sqrt of it is not a finite number$"):
+        Network.from_torch(model)
+
+
 @pytest.mark.parametrize(
     "model, match",
     [

@@ -86,12 +86,22 @@ def _affine_of(module, where, width):
         if module.running_mean is None:
             raise ValueError(f"layer {where} (BatchNorm1d) has no running statistics (track_running_stats=False), so it is not a fixed affine map")
         mean = module.running_mean.detach().cpu().double().numpy()
-        scale = 1.0 / np.sqrt(module.running_var.detach().cpu().double().numpy() + float(module.eps))
-        if module.affine:
-            scale = scale * module.weight.detach().cpu().double().numpy()
-            shift = module.bias.detach().cpu().double().numpy() - mean * scale
-        else:
-            shift = -mean * scale
+        var = module.running_var.detach().cpu().double().numpy() + float(module.eps)
+        # a zero (eps=0 and a constant feature), negative or NaN variance, or a scale that
+        # overflows, is no finite affine map: refused below, naming the layer, not warned about
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            scale = 1.0 / np.sqrt(var)
+            if module.affine:
+                scale = scale * module.weight.detach().cpu().double().numpy()
+                shift = module.bias.detach().cpu().double().numpy() - mean * scale
+            else:
+                shift = -mean * scale
+        bad = np.flatnonzero(~(np.isfinite(scale) & np.isfinite(shift)))
+        if bad.size:
+            i = int(bad[0])
+            why = (f"running_var + eps = {var[i]:g} for feature {i}, and 1/sqrt of it is not a finite number"
+                   if not var[i] > 0 else f"its scale or shift for feature {i} is not finite in float64")
+            raise ValueError(f"layer {where} (BatchNorm1d) is not a finite affine map: {why}")
         return np.diag(scale), shift
     return None
 
@@ -132,7 +142,9 @@ def from_torch(module, *, dtype=None):
     ValueError
         For any other layer (naming it by its position, e.g. ``[2]`` or ``[1][0]``),
         a smooth activation (GELU, Tanh, Sigmoid, SiLU...: the analysis is exact only
-        for piecewise-linear networks), or a BatchNorm1d in training mode.
+        for piecewise-linear networks), a BatchNorm1d in training mode, or one that is
+        no finite affine map (``running_var + eps`` zero, negative or NaN, e.g. ``eps=0``
+        with a feature of zero running variance).
     TypeError
         When ``module`` is not an ``nn.Sequential``.
 
