@@ -59,12 +59,13 @@ def test_count_and_slope_errors_are_caught_away_from_kinks(ref):
 
 
 def test_count_may_differ_only_within_rounding_of_a_kink():
-    net = fastrelu.Network([1.0, 1.0], [0.0, -0.5], [1.0, 2.0])
-    ref = fastrelu.sweep(net, x=[-1.0, 0.0, 0.5, 1.0], backend="numpy")
+    # x = 3 is within rounding of both switch points (0.1*3 - 0.3 = 5.6e-17, 0.3/0.1 - 3 = -4.4e-16)
+    net = fastrelu.Network([0.1, 0.1], [-0.3, -0.30000000000000004], [1.0, 2.0])
+    ref = fastrelu.sweep(net, x=[-1.0, 3.0, 3.0 + 2**-51, 10.0], backend="numpy")
 
     def flip(n):
-        n[1] -= 1  # x = 0 sits on the first unit's kink
-        n[2] -= 1  # x = 0.5 on the second's
+        n[1] += 1 - 2 * (n[1] > 0)  # rounding's choice at both points
+        n[2] += 1 - 2 * (n[2] > 0)
 
     agreement = compare(_altered(ref, negative=flip), ref)
     assert agreement.ok and agreement.near_kink == 2
@@ -72,6 +73,16 @@ def test_count_may_differ_only_within_rounding_of_a_kink():
     assert agreement.ok  # unchanged: x=1 already has no negative unit
     agreement = compare(_altered(ref, negative=lambda n: n.__setitem__(3, 1)), ref)
     assert not agreement.ok
+
+
+@pytest.mark.parametrize("x", [0.0, 0.5])
+def test_an_exact_zero_is_never_exempt(x):
+    # z = 1*0 + 0 (no nonzero term) and z = 1*0.5 - 0.5 (exact product, exact cancellation)
+    # are exactly 0: every backend must count the unit negative there, as PyTorch does
+    net = fastrelu.Network([1.0, 1.0], [0.0, -0.5], [1.0, 2.0])
+    ref = fastrelu.sweep(net, x=[-1.0, x, 1.0], backend="numpy")
+    agreement = compare(_altered(ref, negative=lambda n: n.__setitem__(1, n[1] - 1)), ref)
+    assert not agreement.ok and agreement.negative_errors == 1 and agreement.near_kink == 0
 
 
 def test_different_grids_are_refused(ref):

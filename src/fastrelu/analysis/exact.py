@@ -63,6 +63,20 @@ def _walk(net, start, stop):
     return lp, (inner >= start) & (inner <= stop)
 
 
+def _one_layer(net):
+    """Whether the one-layer analysis (sorted switch points) serves ``net``: a network of
+    one hidden layer of a scalar whose sums stay inside float64's range; anything else
+    takes the walk, which scales a network whose sums do not (``backends.scale``)."""
+    if net._scalar_form() is None:
+        return False
+    if "one_layer_analysis" not in net._derived:  # asked on every call: worked out once
+        from ..backends.scale import walk_scales
+
+        layers = [(w.astype(np.float64), b.astype(np.float64)) for w, b in net.layers]
+        net._derived["one_layer_analysis"] = walk_scales(layers, [net.activations[0].kernel_form(net.hidden)]) is None
+    return net._derived["one_layer_analysis"]
+
+
 def _analyse(net, lines=True):
     """The network's sorted ``Events`` and their ``(positions, slope change)`` per distinct switch point."""
     from ..backends.exact_kernel import prepare, switch_groups
@@ -119,7 +133,7 @@ def kinks(net, start=None, stop=None, *, along=None, boundaries=False):
     True
     """
     net, start, stop = _check(net, start, stop, along)
-    if net._scalar_form() is None:
+    if not _one_layer(net):
         lp, closed = _walk(net, start, stop)
         return lp.edges[1:-1][closed if boundaries else closed & lp.kink].copy()
     _, pos, change = _analyse(net, lines=False)
@@ -271,7 +285,7 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False):
              1           5           2         0.5         1
     """
     net, start, stop = _check(net, start, stop, along)
-    if net._scalar_form() is None:
+    if not _one_layer(net):
         return _deep_regions(net, start, stop, boundaries)
     ev, pos, change = _analyse(net)
     inner = (pos > start) & (pos < stop)

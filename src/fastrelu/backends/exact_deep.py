@@ -66,6 +66,7 @@ import numpy as np
 from . import threads
 from .._config import jit
 from .eft import dd_add, fma, two_prod
+from .scale import scale_layers, unscale, walk_scales
 from .exact_numba import _ascending, _count_below, _locate  # the one-layer twin's sortedness check and searches
 
 __all__ = ["LinePieces", "walk", "sweep_deep", "clear_cache"]
@@ -324,7 +325,7 @@ def _plan(te, ev_p, ev_t, order, ekind_old, K, te_new, par, src, e_old, e_ev, e_
 @jit(exact=True)  # error-free products: no contraction
 def _fill(i0, i1, cur, G, O, gl, mark, gain, offs, idx0, S, C, par, src, e_old, e_ev, e_n, row, arow,
           order, ev_j, ev_r, Yo, rowo, WTo, colo, srco, ekind_old, eds_old, edc_old,
-          X, nneg, ecol, eds, edc, ekind):
+          X, nneg, ecol, eds, edc, ekind, aidx, XL, elive):
     """Rows of the product, walking the pieces with the running regions of this layer.
 
     Edge rows: kind 0 ``g * v`` (``v`` the old edge's vector); kind 1
@@ -332,6 +333,14 @@ def _fill(i0, i1, cur, G, O, gl, mark, gain, offs, idx0, S, C, par, src, e_old, 
     ``(g_R - g_L) * S``.  Anchor rows: ``g * S`` and ``g * C + o``.  The old edge's
     vector ``v`` is row ``rowo[eo]`` of the last product, or for an edge that was new
     there (``srco == 2``) column ``colo[eo]`` of that layer's ``W`` (row of ``WTo``).
+
+    Liveness, for the next layer's exact zeros (see ``_prefix``): a unit is *live* on a
+    piece where its activation is not identically 0 there (``G != 0`` or ``O != 0``),
+    and *moving* where its activation's slope is not (``G != 0``).  Rows ``2*aidx[i]``
+    and ``2*aidx[i] + 1`` of ``XL`` are 1.0 for the live and the moving units of anchor
+    piece ``i``; ``elive[e]`` holds the changes (-1, 0, 1) of the crossing unit's two
+    flags at a new edge of one crossing (kind 2; every other edge that changes this
+    layer's pattern is followed by an anchor).
 
     Pieces ``i0 <= i < i1`` (and the edges on their left), from ``cur``: the regions of
     this layer's units on piece ``i0 - 1`` (on piece 0 for ``i0 = 0``), updated in place;
@@ -352,6 +361,8 @@ def _fill(i0, i1, cur, G, O, gl, mark, gain, offs, idx0, S, C, par, src, e_old, 
             k1 = k0 + e_n[e]
             r = row[e]
             eo = e_old[e]
+            elive[e, 0] = 0
+            elive[e, 1] = 0
             if kind == 0:
                 v = WTo[colo[eo]] if srco[eo] == 2 else Yo[rowo[eo]]
                 for j in range(w):
@@ -376,6 +387,8 @@ def _fill(i0, i1, cur, G, O, gl, mark, gain, offs, idx0, S, C, par, src, e_old, 
                     ekind[e] = 0
                     eds[e] = (gB - G[j]) * S[p, j]
                     edc[e] = _fma(gB - G[j], C[p, j], oB - O[j])
+                    elive[e, 0] = np.int8((gB != 0.0) | (oB != 0.0)) - np.int8((G[j] != 0.0) | (O[j] != 0.0))
+                    elive[e, 1] = np.int8(gB != 0.0) - np.int8(G[j] != 0.0)
                 for kk in range(k0, k1):
                     q = order[kk]
                     j = ev_j[q]
@@ -406,24 +419,42 @@ def _fill(i0, i1, cur, G, O, gl, mark, gain, offs, idx0, S, C, par, src, e_old, 
         nneg[i] = neg
         a = arow[i]
         if a >= 0:
+            ai = aidx[i]
             for j in range(w):
                 X[a, j] = G[j] * S[p, j]
                 X[a + 1, j] = _fma(G[j], C[p, j], O[j])
+                XL[2 * ai, j] = 1.0 if (G[j] != 0.0) | (O[j] != 0.0) else 0.0
+                XL[2 * ai + 1, j] = 1.0 if G[j] != 0.0 else 0.0
 
 
 @jit(exact=True)  # double-double sums: no contraction
 def _prefix(i0, i1, Y, b, WT, src, row, arow, ecol, eds, edc, sh, sl, ch, cl, S2, C2,
+            aidx, YL, elive, live, moving,
             scan, te, bps, first, carried, flag, r0s, sc, ev_p, ev_t, ev_j, ev_r):
     """The maps of every piece: anchors from their rows of the product, the others by adding
     ``q * ds`` and ``q * dc`` of the edge on their left (``q`` a row of the product, or a
     column of ``W`` for a new edge), summed in double-double (products taken exactly).
     Pieces ``i0 <= i < i1``, ``i0`` an anchor; ``sh``, ``sl``, ``ch``, ``cl``: scratch.
     With ``scan``, each piece is scanned for the next layer (``_scan_piece`` with the new
-    edges ``te`` and that layer's breakpoints ``bps``) as soon as its maps are written."""
+    edges ``te`` and that layer's breakpoints ``bps``) as soon as its maps are written.
+
+    Exact zeros.  ``live[j]`` counts the live units of this layer (see ``_fill``) that
+    feed unit ``j`` of the next one through a nonzero weight, ``moving[j]`` the moving
+    ones: rows ``2*aidx[i]`` and ``2*aidx[i] + 1`` of ``YL`` at an anchor, updated by a
+    column of ``W != 0`` at a kind-2 edge that changes a flag.  Where ``live[j]`` is 0
+    the unit's map is exactly ``(0, b[j])`` (no term contributes: the numpy reference
+    and PyTorch compute exactly that), and where ``moving[j]`` is 0 its slope is exactly
+    0; they are set so and the running sums restart from them, instead of carrying the
+    anchor's rounding (about ``u`` times the terms that have since switched off or
+    saturated: a slope of 1e-17 whose sign is noise)."""
     w2 = S2.shape[1]
     for i in range(i0, i1):
         a = arow[i]
         if a >= 0:
+            ai = aidx[i]
+            for j in range(w2):
+                live[j] = np.int64(YL[2 * ai, j])
+                moving[j] = np.int64(YL[2 * ai + 1, j])
             for j in range(w2):
                 sh[j] = Y[a, j]
                 sl[j] = 0.0
@@ -440,6 +471,13 @@ def _prefix(i0, i1, Y, b, WT, src, row, arow, ecol, eds, edc, sh, sl, ch, cl, S2
             q = WT[ecol[e]] if src[e] == 2 else Y[row[e]]
             ds = eds[e]
             dc = edc[e]
+            if src[e] == 2 and (elive[e, 0] != 0 or elive[e, 1] != 0):
+                d0 = np.int64(elive[e, 0])
+                d1 = np.int64(elive[e, 1])
+                for j in range(w2):
+                    nz = np.int64(q[j] != 0.0)
+                    live[j] += d0 * nz
+                    moving[j] += d1 * nz
             for j in range(w2):
                 qj = q[j]
                 # slopes and intercepts: (hi, lo) + q*ds and + q*dc, the products exact
@@ -448,6 +486,12 @@ def _prefix(i0, i1, Y, b, WT, src, row, arow, ecol, eds, edc, sh, sl, ch, cl, S2
                 p, pe = two_prod(qj, dc)
                 ch[j], cl[j] = dd_add(ch[j], cl[j], p, pe)
         for j in range(w2):
+            dead = live[j] == 0
+            flat = moving[j] == 0
+            sh[j] = 0.0 if flat else sh[j]
+            sl[j] = 0.0 if flat else sl[j]
+            ch[j] = b[j] if dead else ch[j]
+            cl[j] = 0.0 if dead else cl[j]
             S2[i, j] = sh[j]
             C2[i, j] = ch[j]
         if scan:  # the next layer's scan of this piece, while its maps are in cache
@@ -655,6 +699,17 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
     if not start <= stop:
         raise ValueError(f"need start <= stop, got {start} and {stop}")
     layers = unpack_layers(widths, weights, biases)
+    # pre-activations beyond float64's range: walk a copy scaled by powers of two (scale.py)
+    forms, u0 = [], 0
+    for k in range(L):
+        h = int(widths[k + 1])
+        forms.append((alpha[u0 : u0 + h], lo[k], hi[k]))
+        u0 += h
+    exps = walk_scales(layers, forms)
+    if exps is not None:
+        layers, clamps = scale_layers(layers, forms, exps)
+        lo = np.array([c[0] for c in clamps], np.float64)
+        hi = np.array([c[1] for c in clamps], np.float64)
 
     te = np.array([start, stop])
     w0, b0 = layers[0]
@@ -722,10 +777,13 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
         eds_n = np.empty(Pn - 1)
         edc_n = np.empty(Pn - 1)
         ekind_n = np.empty(Pn - 1, np.int8)
+        elive = np.empty((Pn - 1, 2), np.int8)
+        aidx = np.cumsum(arow >= 0) - 1
+        XL = scratch.take("XL", (2 * (int(aidx[-1]) + 1), h))
         G, O = scratch.take("G", (2, h))
         _fill(0, Pn, first.copy(), G, O, scratch.take("gl", (h,)), np.empty(h, np.int64), gain, offs, idx0,
               S, C, par, src_n, e_old, e_ev, e_n, row_n, arow, order, ev_j, ev_r,
-              Y, row, WT, ecol, src, ekind, eds, edc, X, nneg, ecol_n, eds_n, edc_n, ekind_n)
+              Y, row, WT, ecol, src, ekind, eds, edc, X, nneg, ecol_n, eds_n, edc_n, ekind_n, aidx, XL, elive)
         # (the last product, W.T and the maps of the pieces are read for the last time above)
         w2 = W.shape[0]
         Y = _product(X, W, scratch.take("Y", (nrow, w2)))
@@ -734,9 +792,12 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
         else:  # the walk's result
             S2, C2 = np.empty((Pn, w2)), np.empty((Pn, w2))
         WT = _transposed(W, scratch.take("WT", (W.shape[1], w2)))
+        # live and moving inputs of every unit at the anchors: counts of 0/1 terms, exact in float64
+        YL = _product(XL, (W != 0.0).astype(np.float64), scratch.take("YL", (XL.shape[0], w2)))
         sh, sl, ch, cl = scratch.take("dd", (4, w2))
         cr = _Crossings(Pn, w2) if k < L - 1 else None
-        _prefix(0, Pn, Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n, sh, sl, ch, cl, S2, C2, cr is not None,
+        _prefix(0, Pn, Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n, sh, sl, ch, cl, S2, C2,
+                aidx, YL, elive, np.empty(w2, np.int64), np.empty(w2, np.int64), cr is not None,
                 te_new, *((tables[k + 1][0], *cr.args()) if cr is not None else no_scan))
         neg_n = np.empty((Pn, k + 1), np.int32)
         neg_n[:, :k] = neg[par]
@@ -765,6 +826,8 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
     np.cumsum(counts, out=offsets[1:])
     if scratch.nbytes() <= _KEEP:
         _scratch.kept = scratch
+    if exps is not None:
+        S, C = unscale(S, exps[-1], "slope"), unscale(C, exps[-1], "intercept")
     return LinePieces(
         edges=te, slope=S, intercept=C, negative_by_layer=neg,
         cross_offsets=offsets, cross_layer=cl[o].astype(np.int32), cross_unit=cj[o].astype(np.int32),
