@@ -241,6 +241,32 @@ def test_bad_arguments_fail_before_the_sweep(capsys, tmp_path, monkeypatch):
     assert calls == []
 
 
+FIGURE_OPTIONS = [
+    (["--zoom", "5", "1"], "--zoom LO HI needs finite numbers with LO < HI, got 5 1"),
+    (["--zoom", "0", "nan"], "--zoom LO HI needs finite numbers with LO < HI, got 0 nan"),
+    (["--dpi", "0"], "--dpi must be a number > 0, got 0"),
+    (["--html", "no/such/dir/page.html"], "--html: 'no/such/dir/page.html': no such folder"),
+    (["--plot", "no/such/dir/f.png"], "--plot: 'no/such/dir/f.png': no such folder"),
+]
+
+
+@pytest.mark.parametrize("command", ["sweep", "compare", "plot"])
+@pytest.mark.parametrize("options, words", FIGURE_OPTIONS, ids=[" ".join(o) for o, _ in FIGURE_OPTIONS])
+def test_bad_figure_options_fail_before_any_computation(command, options, words, capsys, tmp_path, monkeypatch):
+    # the figure and page come after the sweep: their options are checked before it
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FASTRELU_DEBUG", raising=False)
+    calls = []
+    for target in ("fastrelu._sweep.sweep", "fastrelu.plot.compare_figure", "fastrelu.store.zarr_store.open_result"):
+        monkeypatch.setattr(target, lambda *a, _name=target, **k: calls.append(_name))
+    args = [command, *(["res.npz"] if command == "plot" else ["--hidden", "4", "--num", "11"]), *options]
+    assert main(args) == EXIT_ERROR
+    out = capsys.readouterr()
+    lines = out.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fastrelu") and words in lines[0], out.err
+    assert calls == [] and out.out == "" and list(tmp_path.iterdir()) == []
+
+
 def test_help_and_version_return_zero(capsys):
     assert main(["--version"]) == 0
     assert fastrelu.__version__ in capsys.readouterr().out

@@ -1,6 +1,7 @@
 """Argument checks shared by the public functions: one clear error, naming the argument."""
 
 import operator
+import os
 
 import numpy as np
 
@@ -64,6 +65,16 @@ def as_positive_int(v, name):
     if v < 1:
         raise ValueError(f"{name} must be >= 1, got {v}")
     return v
+
+
+def existing_folder(path):
+    """``path`` as a str, refused unless the folder a file of that name would go into exists
+    (checked before any work, so that a long computation is not lost at the end)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ValueError(f"{path!r}: no such folder {folder!r}")
+    return path
 
 
 def readonly(a):

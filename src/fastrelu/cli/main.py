@@ -243,11 +243,28 @@ def _zoom(args):
     return tuple(args.zoom) if args.zoom is not None else "auto"
 
 
-def _check_figure(path):
-    if path is not None:
-        from ..plot import check_figure_path
+def _check_figure_options(args, plot):
+    """Refuse a bad figure option before any computation, in one line naming the option:
+    the figure is drawn after the sweep, which may have taken minutes (or written a store)."""
+    from importlib.util import find_spec
 
-        check_figure_path(path)
+    from .._validate import existing_folder
+    from ..plot import check_figure_path
+
+    if args.zoom is not None:
+        lo, hi = args.zoom
+        if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+            raise CommandError(f"--zoom LO HI needs finite numbers with LO < HI, got {lo:g} {hi:g}")
+    if not (np.isfinite(args.dpi) and args.dpi > 0):
+        raise CommandError(f"--dpi must be a number > 0, got {args.dpi:g}")
+    for option, path, check in (("--plot", plot, check_figure_path), ("--html", args.html, existing_folder)):
+        if path:
+            try:
+                check(path)
+            except ValueError as exc:
+                raise CommandError(f"{option}: {exc}") from None
+    if args.html and find_spec("bokeh") is None:
+        raise CommandError("--html needs bokeh: pip install 'fastrelu[html]'")
 
 
 def _save(fig, path, dpi):
@@ -313,7 +330,7 @@ def cmd_sweep(args):
     plot = args.plot
     if plot is None and args.out is None:
         plot = DEMO_FIGURE  # the demo: nothing asked for, so draw the figure
-    _check_figure(plot)
+    _check_figure_options(args, plot)
     net, seed = _network(args)
     along = _along(args, net)
     if plot is not None:
@@ -373,7 +390,7 @@ def cmd_sweep(args):
 def cmd_compare(args):
     from ..plot import compare_figure
 
-    _check_figure(args.plot)
+    _check_figure_options(args, args.plot)
     net, seed = _network(args)
     along = _along(args, net)
     _check_outputs(args, net)
@@ -392,7 +409,7 @@ def cmd_plot(args):
     from ..store.zarr_store import open_result
 
     plot = args.plot or os.path.splitext(args.result.rstrip("/"))[0] + ".png"
-    _check_figure(plot)
+    _check_figure_options(args, plot)
     res = open_result(args.result)
     fig = res.plot(kinks=args.kinks, zoom=_zoom(args), title=args.title, outputs=args.outputs, dpi=args.dpi)
     _save(fig, plot, args.dpi)

@@ -28,6 +28,8 @@ import os
 
 import numpy as np
 
+from .._validate import existing_folder
+
 #: Colours of the three panels (matplotlib's default cycle: blue, green, orange).
 COLORS = {"output": "tab:blue", "slope": "tab:green", "negative": "tab:orange", "kinks": "0.45"}
 
@@ -910,7 +912,4 @@ def check_figure_path(path):
     ext = os.path.splitext(path)[1].lower().lstrip(".")
     if ext not in FORMATS:
         raise ValueError(f"{path!r}: the figure's file name must end in .png, .svg or .pdf")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ValueError(f"{path!r}: no such folder {folder!r}")
-    return path
+    return existing_folder(path)

@@ -29,7 +29,6 @@ is imported on first use, never by ``import fastrelu``.
 """
 
 import html as _html
-import os
 
 import numpy as np
 
@@ -518,6 +517,7 @@ def html(net_or_result, path=None, *, start=None, stop=None, along=None, twin=Fa
     """
     from ..model.network import Network
     from .._sweep import default_range, on_line
+    from .._validate import existing_folder
     from .figures import _shown_outputs
 
     max_pieces = MAX_PIECES if max_pieces is None else int(max_pieces)
@@ -526,9 +526,7 @@ def html(net_or_result, path=None, *, start=None, stop=None, along=None, twin=Fa
         raise ValueError(f"width must be at least 200 pixels, got {width}")
     columns = 2 * width
     if path is not None:
-        folder = os.path.dirname(os.path.abspath(os.fspath(path)))
-        if not os.path.isdir(folder):
-            raise ValueError(f"{os.fspath(path)!r}: no such folder {folder!r}")
+        existing_folder(path)
     if isinstance(net_or_result, Network):
         net, line = on_line(net_or_result, along)
         start, stop = (float(v) for v in default_range(start, stop, line))
