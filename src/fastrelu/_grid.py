@@ -19,10 +19,33 @@ class Grid:
     or, when ``points`` is given, those points.
     """
 
-    __slots__ = ("n", "start", "step", "stop", "pin_stop", "points")
+    __slots__ = ("n", "start", "step", "stop", "pin_stop", "points", "_spans")
 
-    def __init__(self, n, start=0.0, step=0.0, stop=None, pin_stop=False, points=None):
+    def __init__(self, n, start=0.0, step=0.0, stop=None, pin_stop=False, points=None, span=None):
         self.n, self.start, self.step, self.stop, self.pin_stop, self.points = n, start, step, stop, pin_stop, points
+        self._spans = {} if span is None else {"given": tuple(span)}
+
+    def span(self, dtype):
+        """``(lo, hi)``: the smallest and largest point of the whole grid built in ``dtype``
+        (NaN ignored; None when every point is NaN), worked out once.
+
+        Kernels whose values depend on the interval they analyse (the exact backend's
+        walk) take this rather than the span of the part they are given, so that a
+        chunk's values never depend on how a request is cut into chunks.  A grid that
+        holds only a part of a request's points (a task's slice of a store) is given
+        the whole request's span (``span=``).
+        """
+        if "given" in self._spans:
+            return self._spans["given"]
+        key = np.dtype(dtype).name
+        if key not in self._spans:
+            if self.points is not None:
+                p = np.asarray(self.points, dtype)
+                p = p[~np.isnan(p)]
+                self._spans[key] = (float(p.min()), float(p.max())) if p.size else None
+            else:  # ascending: the first and the last point, as build() rounds them
+                self._spans[key] = (float(self.build(dtype, 0, 1)[0]), float(self.build(dtype, self.n - 1, self.n)[0]))
+        return self._spans[key]
 
     def build(self, dtype, lo=0, hi=None):
         """Points ``lo`` to ``hi`` (default: all) of the grid as a new array of ``dtype``."""

@@ -226,7 +226,7 @@ def run(plan, lo=0, hi=None):
         slope = np.empty_like(y)
         by_layer = np.empty((n, net.depth), np.int32)
         with thread_limit(plan.kernel, plan.threads):
-            plan.kernel.sweep_deep(xs, *net._deep_params(plan.dtype), y, slope, by_layer)
+            plan.kernel.sweep_deep(xs, *net._deep_params(plan.dtype), y, slope, by_layer, span=plan.grid.span(plan.dtype))
         negative = by_layer[:, 0] if net.depth == 1 else by_layer.sum(axis=1, dtype=np.int32)
         if net.out_features == 1:
             y, slope = y[:, 0], slope[:, 0]

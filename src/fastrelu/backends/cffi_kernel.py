@@ -36,7 +36,7 @@ def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
     )
 
 
-def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
+def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, span=None):
     ctype, kernel = _DEEP[t.dtype]
 
     def ptr(a):

@@ -899,13 +899,15 @@ def clear_cache():
 
 
 def _pieces_for(params, start, stop):
+    # only the walk of this very interval: a wider one may place an edge, or an anchor,
+    # one rounding apart, and a point's bits must not depend on what was walked before
     roots = [_root(np.asarray(a)) for a in params]
     cacheable = not any(r.flags.writeable for r in roots)
     if cacheable:
         with _lock:
             entry = _cache[0]
         if (entry is not None and all(ref() is r for ref, r in zip(entry[0], roots))
-                and entry[1] <= start and stop <= entry[2]):
+                and entry[1] == start and stop == entry[2]):
             return entry[3]
     pieces = walk(*params, start, stop)
     if cacheable:
@@ -915,11 +917,12 @@ def _pieces_for(params, start, stop):
     return pieces
 
 
-def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
+def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, span=None):
     """The exact backend's deep sweep: the contract of ``fastrelu.backends.reference.sweep_deep``.
 
-    The network is walked once over ``[min t, max t]`` (``walk``; the last network's pieces
-    are cached), then each point reads its piece: ``y = slope * t + intercept`` in float64,
+    The network is walked once over ``span`` (the whole request's ``[min t, max t]``, of
+    which ``t`` may be a chunk; by default ``t``'s own: ``walk``; the last network's pieces
+    are cached for that interval), then each point reads its piece: ``y = slope * t + intercept`` in float64,
     stored in ``t``'s dtype.  Points exactly on an edge of the walk (where the pattern may
     change, the ends included) are evaluated directly by the reference, so at a breakpoint
     the slope and counts follow PyTorch's convention (ReLU'(0) = 0, Hardtanh' = 0 at its ends).
@@ -932,6 +935,10 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
     with np.errstate(invalid="ignore"):
         t_lo, t_hi = np.nanmin(t) if not np.all(np.isnan(t)) else np.nan, np.nanmax(t) if not np.all(np.isnan(t)) else np.nan
     params = (widths, weights, biases, alpha, lo, hi)
+    if span is not None and not np.isnan(t_lo):
+        if not (span[0] <= t_lo and t_hi <= span[1]):
+            raise ValueError(f"span {tuple(span)} does not hold the points (from {t_lo} to {t_hi})")
+        t_lo, t_hi = span
     if np.isnan(t_lo):
         idx = np.arange(n)
     else:
@@ -958,6 +965,11 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
         yy = np.empty((idx.shape[0], y.shape[1]))
         ss = np.empty_like(yy)
         nn = np.empty((idx.shape[0], negative.shape[1]), np.int32)
-        reference.sweep_deep(np.asarray(t[idx], f), widths, np.asarray(weights, f), np.asarray(biases, f),
-                             np.asarray(alpha, f), np.asarray(lo, f), np.asarray(hi, f), yy, ss, nn)
+        net64 = (widths, np.asarray(weights, f), np.asarray(biases, f), np.asarray(alpha, f), np.asarray(lo, f), np.asarray(hi, f))
+        tt = np.asarray(t[idx], f)
+        # one point at a time: BLAS sums a row of a product in an order that depends on how
+        # many rows there are (a vector product for one), and a point's bits must not
+        # depend on which other points of the request fell on an edge with it
+        for i in range(idx.shape[0]):
+            reference.sweep_deep(tt[i : i + 1], *net64, yy[i : i + 1], ss[i : i + 1], nn[i : i + 1])
         y[idx], slope[idx], negative[idx] = yy, ss, nn

@@ -425,7 +425,7 @@ def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
     threads.run(work, (n + CHUNK - 1) // CHUNK)
 
 
-def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
+def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, span=None):
     """The weights packed once (``deep_pack``), then ``_sweep_deep`` over chunks of
     DEEP_CHUNK_TILES tiles on fastrelu's threads: the C twin's sweep_deep."""
     depth = widths.shape[0] - 2

@@ -41,7 +41,7 @@ def unpack_layers(widths, weights, biases):
     return layers
 
 
-def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
+def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, span=None):
     """The deep kernel's contract, in plain numpy: a network of a scalar ``t`` through every layer.
 
     Parameters (arrays in, arrays out, as the twins take them)
@@ -62,6 +62,11 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative):
         Output and ``dy/dt``, written.
     negative : (N, L) int32
         Hidden units with ``z <= 0`` in each layer, written.
+    span : (lo, hi), optional
+        The smallest and largest point of the whole request that ``t`` is a part of (a
+        chunk).  A kernel whose values depend on the interval it analyses (the exact
+        backend's walk) analyses this one, so that a point's bits never depend on how the
+        request was cut into chunks or what ran before; per-point kernels ignore it.
     """
     layers = unpack_layers(widths, weights, biases)
     rows = max(1, _BLOCK_ELEMENTS // max(int(np.max(widths)), 1))
