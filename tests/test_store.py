@@ -334,3 +334,59 @@ def test_deep_network_along_a_line_in_a_store_and_on_dask(tmp_path, dask_client)
     with pytest.raises(ValueError, match="another network, grid"):
         fastrelu.sweep(net, along=(line[0], [2.0, -1.0, 0.25]), num=20_001, backend="cffi", out=tmp_path / "deep.zarr",
                        chunk=3000)
+
+
+# -- reading an interrupted store: every indexing form, checked by the rows it reads
+
+
+def _keys(n):
+    mask = np.zeros(n, bool)
+    mask[[3, 2500]] = True
+    mask2d = mask[:, None]
+    return [
+        (), None, Ellipsis, (Ellipsis,), (None, Ellipsis), (Ellipsis, None), True, np.True_, (None, slice(10, 20)),
+        5, -1, -1500, np.int64(2999), np.array(7), slice(None), slice(0, 1000), slice(None, None, -1),
+        slice(2999, 1999, -1), slice(None, None, 700), slice(None, None, 2000), slice(5, 5), slice(-10, None),
+        slice(1000, 2000), [], [0, 2999, 0, -1], [1500], np.array([[3, 2500], [1999, 2000]]), np.uint8(7), mask,
+        (mask,), mask.tolist(), (slice(None), 0), (Ellipsis, 0), (5, 0), (5, Ellipsis), ([0, 2999], [0, 0]), (mask, 0),
+        mask2d, (None, Ellipsis, 0), (slice(None, None, -1), slice(None)), (slice(0, 3), None, 0),
+        # refused by numpy, and so here: out of bounds, not an index, two ellipses, a mask of another length
+        3000, -3001, 1.5, [0, 3000], [1.5], "a", (Ellipsis, Ellipsis), (0, 0), np.zeros(5, bool),
+    ]
+
+
+@pytest.fixture(scope="module")
+def interrupted(tmp_path_factory):
+    """A store of 3000 points in chunks of 1000 whose chunk 1 was never written, and the in-memory sweep."""
+    import zarr
+
+    path = tmp_path_factory.mktemp("store") / "r.zarr"
+    fastrelu.sweep(NET, num=3000, out=path, chunk=1000, backend="cffi")
+    complete = fastrelu.open_result(path).load()
+    zarr.open_group(path, mode="r+")["done"][1] = False
+    return fastrelu.open_result(path), complete, fastrelu.sweep(NET, num=3000, backend="cffi")
+
+
+@pytest.mark.parametrize("name", ["y", "negative_by_layer"])
+def test_every_key_of_an_interrupted_store_reads_written_points_or_raises(interrupted, name):
+    stored, complete, mem = interrupted
+    full = getattr(mem, name)
+    np.testing.assert_array_equal(getattr(complete, name), full)
+    # the oracle is numpy itself: the row numbers a key reads are those it picks out of
+    # an array holding each element's row number
+    row_of = np.broadcast_to(np.arange(len(full)).reshape(-1, *[1] * (full.ndim - 1)), full.shape)
+    for key in _keys(len(full)):
+        try:
+            expected, rows = full[key], row_of[key]
+        except (IndexError, TypeError) as exc:
+            with pytest.raises(type(exc)):
+                getattr(stored, name)[key]
+            continue
+        if np.any(np.asarray(rows) // 1000 == 1):
+            with pytest.raises(ValueError, match="points 1,000 to 1,999 were never written"):
+                getattr(stored, name)[key]
+        else:
+            got = getattr(stored, name)[key]
+            assert np.shape(got) == np.shape(expected) and np.asarray(got).dtype == expected.dtype, repr(key)
+            np.testing.assert_array_equal(got, expected, err_msg=repr(key))
+

@@ -26,6 +26,7 @@ marks one whose creation was interrupted, which holds no result and is replaced.
 
 import hashlib
 import json
+import operator
 import os
 import threading
 import time
@@ -271,11 +272,17 @@ def sweep_to_store(plan, out, *, chunk=None, client=None, progress=False, overwr
 class StoredArray:
     """One array of a store, read lazily, that refuses to read chunks never written.
 
-    Indexing (``res.y[:1000]``, ``res.y[5]``, ``res.y[::10]``) reads just that part
-    from the store, after checking the ``done`` flag of every chunk it touches: an
-    interrupted sweep's unwritten points raise ValueError instead of reading as the
-    store's zero fill.  ``shape``, ``dtype``, ``len()`` and ``np.asarray()`` work as
-    for an array; ``.zarr`` is the underlying ``zarr.Array``.
+    Indexing reads just the rows the key selects and checks, before reading them, the
+    ``done`` flag of every chunk they lie in: an interrupted sweep's unwritten points
+    raise ValueError instead of reading as the store's zero fill.  Every key numpy
+    accepts works, with numpy's meaning and errors (``res.y[5]``, ``res.y[::-10]``,
+    ``res.y[mask]``, ``res.y[[3, 1]]``, ``res.y[..., 0]``, ``res.y[None]``,
+    ``res.y[()]``): the rows are worked out from the key's first-axis part by numpy's
+    rules, exactly those rows are read from the store (nothing else ever is), and numpy
+    then applies the key to them.  A key that reads every row (``()``, ``...``,
+    ``None``, a scalar bool, even ``False``) is checked against every chunk.
+    ``shape``, ``dtype``, ``len()`` and ``np.asarray()`` work as for an array;
+    ``.zarr`` is the underlying ``zarr.Array`` (unchecked).
     """
 
     __slots__ = ("zarr", "_done", "_chunk", "_path")
@@ -298,40 +305,76 @@ class StoredArray:
     def __len__(self):
         return self.zarr.shape[0]
 
-    def _chunks_of(self, first):
-        """The chunks that index ``first`` (of the first axis) touches, without reading anything."""
-        n, c = self.zarr.shape[0], self._chunk
-        if first is Ellipsis:
-            first = slice(None)
-        if isinstance(first, slice):
-            r = range(n)[first]  # lazy: no array of 10**9 indices
-            if not len(r):
-                return np.zeros(0, np.int64)
-            lo, hi = min(r[0], r[-1]), max(r[0], r[-1])
-            if abs(r.step) <= c:
-                return np.arange(lo // c, hi // c + 1)
-            return np.unique(np.asarray(r) // c)
-        if isinstance(first, (int, np.integer)):
-            return np.array([range(n)[first] // c])  # range() raises IndexError out of bounds
-        idx = np.asarray(first)
-        if idx.dtype == bool:
-            idx = np.flatnonzero(idx)
-        return np.unique(np.where(idx < 0, idx + n, idx) // c)
+    def _rows(self, key):
+        """The rows ``key`` reads (a range of positive step, or sorted unique row
+        numbers) and the key that gives the same result on just those rows."""
+        n = len(self)
+        key = key if isinstance(key, tuple) else (key,)
+        # the axes each item indexes, by numpy's rules: None and scalar bools none, a
+        # k-D boolean mask k, Ellipsis those no other item takes, anything else one
+        taken = [0 if item is None or item is Ellipsis or isinstance(item, (bool, np.bool_)) else _mask_ndim(item) for item in key]
+        if sum(item is Ellipsis for item in key) > 1:  # (not key.count: it compares arrays with ==)
+            raise IndexError("an index can only have a single ellipsis ('...')")
+        first = None  # the position of the item indexing the first axis; None: all rows are read
+        for j, item in enumerate(key):
+            if item is Ellipsis and self.ndim > sum(taken):
+                break
+            if taken[j]:
+                first = j
+                break
+        if first is None:
+            return range(n), key
+        item, swap = key[first], lambda new: key[:first] + (new,) + key[first + 1 :]
+        if isinstance(item, slice):
+            rows = range(n)[item]
+            return (rows, swap(slice(None))) if rows.step > 0 else (rows[::-1], swap(slice(None, None, -1)))
+        if isinstance(item, (int, np.integer)) or (hasattr(item, "__index__") and not isinstance(item, np.ndarray)):
+            i = operator.index(item)
+            if not -n <= i < n:
+                raise IndexError(f"index {i} is out of bounds for axis 0 with size {n}")
+            return range(i % n, i % n + 1), swap(0)
+        a = _index_array(item)
+        if a.dtype == bool:
+            if a.shape[0] != n:
+                raise IndexError(
+                    f"boolean index did not match indexed array along axis 0; size of axis is {n} "
+                    f"but size of corresponding boolean axis is {a.shape[0]}"
+                )
+            rows = np.flatnonzero(a.any(axis=tuple(range(1, a.ndim))))
+            return rows, swap(a[rows])
+        if a.size and (a.min() < -n or a.max() >= n):
+            bad = a.ravel()[np.flatnonzero((a.ravel() < -n) | (a.ravel() >= n))[0]]
+            raise IndexError(f"index {bad} is out of bounds for axis 0 with size {n}")
+        rows, inverse = np.unique(np.where(a < 0, a + n, a), return_inverse=True)
+        return rows, swap(inverse.reshape(a.shape))
+
+    def _read(self, rows):
+        """Rows ``rows`` of the store (see ``_rows``), once their chunks are known to be written."""
+        n, c = len(self), self._chunk
+        if not len(rows):
+            return np.empty((0, *self.shape[1:]), self.dtype)
+        if isinstance(rows, range) and rows.step <= c:  # no array of 10**9 row numbers
+            chunks = np.arange(rows[0] // c, rows[-1] // c + 1)
+        else:
+            chunks = np.unique(np.asarray(rows) // c)
+        missing = chunks[~self._done[:][chunks]]
+        if missing.size:
+            k = int(missing[0])
+            raise ValueError(
+                f"{self._path!r} is incomplete: points {k * c:,} to {min((k + 1) * c, n) - 1:,} "
+                "were never written; run the same sweep again to finish it"
+            )
+        if isinstance(rows, range):
+            return self.zarr[rows[0] : rows[-1] + 1 : rows.step]
+        return self.zarr.get_orthogonal_selection((rows,))
 
     def __getitem__(self, key):
-        first = key[0] if isinstance(key, tuple) and key else key
-        n = self.zarr.shape[0]
-        chunks = self._chunks_of(first)
-        if chunks.size:
-            done = self._done[:]
-            missing = chunks[~done[chunks]]
-            if missing.size:
-                k = int(missing[0])
-                raise ValueError(
-                    f"{self._path!r} is incomplete: points {k * self._chunk:,} to {min((k + 1) * self._chunk, n) - 1:,} "
-                    "were never written; run the same sweep again to finish it"
-                )
-        return self.zarr[key]
+        rows, key = self._rows(key)
+        # numpy checks the rest of the key on a stand-in before anything is read, so that
+        # a wrong key is numpy's IndexError whether or not the store is complete (a view,
+        # or for an advanced key one byte per element of the result)
+        np.broadcast_to(np.zeros((), bool), (len(rows), *self.shape[1:]))[key]
+        return self._read(rows)[key]
 
     def __array__(self, dtype=None, copy=None):
         a = self[:]
@@ -339,6 +382,33 @@ class StoredArray:
 
     def __repr__(self):
         return f"StoredArray(shape={self.shape}, dtype={self.dtype.name})"
+
+
+def _index_array(item):
+    """``item`` as an integer or boolean index array, or numpy's IndexError."""
+    try:
+        a = np.asarray(item)
+    except ValueError:  # ragged
+        a = None
+    if a is not None and a.dtype == float and a.size == 0 and not isinstance(item, np.ndarray):
+        a = a.astype(np.intp)  # numpy reads [] as an empty list of row numbers
+    if a is None or a.dtype.kind not in "biu":
+        raise IndexError(
+            "only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and integer or boolean arrays are valid indices"
+        )
+    return a
+
+
+def _mask_ndim(item):
+    """How many axes a key item other than None, Ellipsis and a scalar bool indexes:
+    a boolean mask its number of dimensions, anything else one."""
+    if isinstance(item, (slice, int, np.integer)):
+        return 1
+    try:
+        a = np.asarray(item)
+    except ValueError:
+        return 1  # numpy refuses it once the key is applied
+    return a.ndim if a.dtype == bool else 1
 
 
 class StoredResult:
