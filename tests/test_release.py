@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu import _sweep
+from fastrelu import _memory, _sweep
 
 NET = fastrelu.Network.random(50, seed=0)
 
@@ -48,8 +48,8 @@ def test_kinks_never_infinite():
 def test_memory_guard_honours_cgroup_limits(tmp_path, monkeypatch, limit, usage, expected):
     (tmp_path / "max").write_text(limit)
     (tmp_path / "cur").write_text(usage)
-    monkeypatch.setattr(_sweep, "CGROUP_FILES", ((str(tmp_path / "max"), str(tmp_path / "cur")),))
-    assert _sweep._cgroup_room() == expected
+    monkeypatch.setattr(_memory, "CGROUP_FILES", ((str(tmp_path / "max"), str(tmp_path / "cur")),))
+    assert _memory._cgroup_room() == expected
     if expected is not None:
         # a container with 1 GB left refuses 10^9 points, before allocating anything
         with pytest.raises(ValueError, match="of memory is available"):

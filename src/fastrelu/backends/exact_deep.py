@@ -65,6 +65,7 @@ import numpy as np
 
 from . import threads
 from .._config import jit
+from .._memory import available_memory
 from .eft import dd_add, fma, two_prod
 from .scale import scale_layers, unscale, walk_scales
 from .exact_numba import _ascending, _count_below, _locate  # the one-layer twin's sortedness check and searches
@@ -647,6 +648,17 @@ class _Crossings:
         return (self.first, *self.scratch, self.sc, *self.ev)
 
 
+def _ensure_fits(need, scratch, k, P, w, start, stop):
+    """Refuse, before allocating, a layer of the walk that would not fit in memory."""
+    available = available_memory()
+    if available is not None and need > available + scratch.nbytes():
+        raise ValueError(
+            f"the exact walk over [{start:g}, {stop:g}] needs {need / 2**30:,.1f} GiB at hidden layer {k} "
+            f"({P:,} pieces, {w:,} units wide), but only {available / 2**30:,.1f} GiB of memory is available; "
+            "walk a shorter interval (start/stop), or sweep with a per-point backend (backend='cffi')"
+        )
+
+
 def _scan_layer(te, S, C, bps, cr=None):
     """The scan of a layer (``cr`` when done already, unless its event arrays were too
     short).  Returns the regions on the first piece, the crossings (piece, t, unit, region
@@ -768,6 +780,12 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
         row_n = np.empty(cap_p, np.int64)
         arow = np.empty(cap_p, np.int64)
         Pn, nrow = _plan(te, ev_p, ev_t, order, ekind, K, te_new, par, src_n, e_old, e_ev, e_n, row_n, arow)
+        w2 = layers[k + 1][0].shape[0]
+        # rows of the product and the product, the maps of the new pieces (and the next
+        # layer's scan), the liveness rows: counted before any of them is allocated
+        anchors = int(np.count_nonzero(arow[:Pn] >= 0))
+        _ensure_fits(8 * (nrow * (h + w2) + 2 * anchors * (h + w2) + 3 * Pn * w2) + 64 * Pn + 32 * (Pn + w2),
+                     scratch, k, Pn, max(h, w2), start, stop)
         te_new, par, arow = te_new[: Pn + 1], par[:Pn], arow[:Pn]
         src_n, e_old, e_ev, e_n, row_n = src_n[: Pn - 1], e_old[: Pn - 1], e_ev[: Pn - 1], e_n[: Pn - 1], row_n[: Pn - 1]
         # 3. rows of the product, the product, the prefix sums
@@ -785,7 +803,6 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
               S, C, par, src_n, e_old, e_ev, e_n, row_n, arow, order, ev_j, ev_r,
               Y, row, WT, ecol, src, ekind, eds, edc, X, nneg, ecol_n, eds_n, edc_n, ekind_n, aidx, XL, elive)
         # (the last product, W.T and the maps of the pieces are read for the last time above)
-        w2 = W.shape[0]
         Y = _product(X, W, scratch.take("Y", (nrow, w2)))
         if k < L - 1:
             S2, C2 = scratch.take("S", (Pn, w2)), scratch.take("C", (Pn, w2))

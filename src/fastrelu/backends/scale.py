@@ -28,6 +28,11 @@ def walk_scales(layers, forms):
     ``layers``: ``(W, b)`` float64 pairs of a network of a scalar; ``forms``: ``(alpha,
     lo, hi)`` per hidden layer.  Bounds are propagated in log2, so they never overflow.
     """
+    with np.errstate(all="ignore"):  # logs of 0, underflow of tiny bounds: both mean "no size"
+        return _exponents(layers, forms)
+
+
+def _exponents(layers, forms):
     m = np.ones(1)  # the scaled bound of the input's map (slope 1, intercept 0)
     e_prev, exps = 0, []
     for k, (w, b) in enumerate(layers):
@@ -35,8 +40,7 @@ def walk_scales(layers, forms):
         top = float(aw.max()) if aw.size else 0.0
         f = int(np.frexp(top)[1]) if top > 0 else 0
         a = np.ldexp(aw, -f) @ m  # <= fan-in: no overflow
-        with np.errstate(divide="ignore"):
-            lg = np.logaddexp2(e_prev + f + np.log2(a), np.log2(np.abs(b)))
+        lg = np.logaddexp2(e_prev + f + np.log2(a), np.log2(np.abs(b)))
         finite = lg[np.isfinite(lg)]
         e = int(np.ceil(finite.max())) if finite.size else 0
         exps.append(e)
@@ -60,7 +64,8 @@ def scale_layers(layers, forms, exps):
     out, clamps, e_prev = [], [], 0
     for k, (w, b) in enumerate(layers):
         e = exps[k]
-        out.append((np.ldexp(w, e_prev - e), np.ldexp(b, -e)))
+        with np.errstate(under="ignore"):  # terms below 2**-1074 of the layer's scale: far inside rounding
+            out.append((np.ldexp(w, e_prev - e), np.ldexp(b, -e)))
         if k < len(forms):
             _, lo, hi = forms[k]
             sl, sh = (float(np.ldexp(v, -e)) if np.isfinite(v) else v for v in (lo, hi))
