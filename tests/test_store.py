@@ -390,3 +390,96 @@ def test_every_key_of_an_interrupted_store_reads_written_points_or_raises(interr
             assert np.shape(got) == np.shape(expected) and np.asarray(got).dtype == expected.dtype, repr(key)
             np.testing.assert_array_equal(got, expected, err_msg=repr(key))
 
+
+# -- replacing a store whose creation or replacement was interrupted
+
+
+def test_a_store_killed_right_after_its_group_was_created_is_replaced(tmp_path):
+    import zarr
+
+    for overwrite in (False, True):
+        path = tmp_path / f"empty-{overwrite}.zarr"
+        zarr.open_group(path, mode="w")  # an empty group: where earlier versions stopped if killed there
+        res = fastrelu.sweep(NET, num=1000, out=path, chunk=300, overwrite=overwrite)
+        assert res.complete and len(res.computed) == 4
+    # a group that holds anything, without being a fastrelu store, is never deleted
+    with_array = zarr.open_group(tmp_path / "a.zarr", mode="w")
+    with_array.create_array("data", data=np.arange(3))
+    zarr.open_group(tmp_path / "b.zarr", mode="w", attributes={"owner": "someone"})
+    for name in ("a.zarr", "b.zarr"):
+        for overwrite in (False, True):
+            with pytest.raises(ValueError, match="not a fastrelu result store; choose another path .*delete it yourself"):
+                fastrelu.sweep(NET, num=1000, out=tmp_path / name, overwrite=overwrite)
+    np.testing.assert_array_equal(zarr.open_group(tmp_path / "a.zarr")["data"][:], np.arange(3))
+    assert dict(zarr.open_group(tmp_path / "b.zarr").attrs) == {"owner": "someone"}
+
+
+def test_a_replacement_killed_while_deleting_the_old_store_is_replaced(tmp_path, monkeypatch):
+    import shutil
+
+    import zarr
+
+    class Killed(BaseException):
+        pass
+
+    path = tmp_path / "r.zarr"
+    fastrelu.sweep(NET, num=1000, out=path, chunk=300)
+    real, calls = shutil.rmtree, []
+
+    def dying(p, *args, **kw):  # the old store is half deleted when the process dies
+        calls.append(p)
+        if len(calls) == 3:
+            raise Killed
+        return real(p, *args, **kw)
+
+    monkeypatch.setattr(shutil, "rmtree", dying)
+    with pytest.raises(Killed):
+        fastrelu.sweep(NET, num=1001, out=path, chunk=300, overwrite=True)
+    monkeypatch.undo()
+    assert dict(zarr.open_group(path).attrs) == {"format": fastrelu.store.zarr_store.FORMAT, "fingerprint": None}
+    res = fastrelu.sweep(NET, num=1001, out=path, chunk=300)  # no overwrite needed: it holds nothing
+    assert res.complete
+    assert_same(res, fastrelu.sweep(NET, num=1001))
+
+
+# -- damaged and edited stores
+
+
+def _edit(root, **attrs):
+    root.attrs.put({**{k: v for k, v in root.attrs.items() if k not in attrs}, **{k: v for k, v in attrs.items() if v is not None}})
+
+
+LEAKY = str(fastrelu.Network.random(300, seed=7, activation="leaky_relu")._arrays()["activations"])
+DAMAGES = {
+    "chunk attribute deleted": (lambda root, path: _edit(root, chunk=None), "attribute 'chunk' is missing"),
+    "done deleted": (lambda root, path: root.__delitem__("done"), "array 'done' is missing"),
+    "weights deleted": (lambda root, path: root.__delitem__("network/weight_1"), "array 'network/weight_1' is missing"),
+    "activations garbage": (lambda root, path: _edit(root, activations="[relu"), "attribute 'activations' is not a list"),
+    "chunk edited": (lambda root, path: _edit(root, chunk=500), "fingerprint mismatch: the store's network/grid was edited"),
+    "grid edited": (lambda root, path: _edit(root, grid={**root.attrs["grid"], "start": 0.5}), "fingerprint mismatch"),
+    "weights edited": (lambda root, path: root["network/weight_0"].__setitem__(0, 1.5), "fingerprint mismatch"),
+    "activations edited": (lambda root, path: _edit(root, activations=LEAKY), "fingerprint mismatch"),
+    "n edited": (lambda root, path: _edit(root, n="3000"), "attribute 'n' must be an integer"),
+    "y resized": (lambda root, path: root["y"].resize((2000,)), r"array 'y' is float64 of shape \(2000,\), not of shape \(3000,\)"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_a_damaged_or_edited_store_is_refused_by_name_and_replaced_only_on_request(tmp_path, damage):
+    import re
+
+    import zarr
+
+    path = tmp_path / "r.zarr"
+    fastrelu.sweep(NET, num=3000, out=path, chunk=1000, backend="cffi")
+    root = zarr.open_group(path, mode="r+")
+    root["done"][1] = False  # interrupted, so that a misplaced flag would read zeros
+    edit, what = DAMAGES[damage]
+    edit(root, path)
+    for attempt in (lambda: fastrelu.open_result(path), lambda: fastrelu.sweep(NET, num=3000, out=path, chunk=1000, backend="cffi")):
+        with pytest.raises(ValueError, match=f"{re.escape(repr(str(path)))} is a damaged fastrelu result store: {what}") as exc:
+            attempt()
+        assert type(exc.value) is ValueError and "overwrite=True" in str(exc.value)  # not a JSONDecodeError
+    res = fastrelu.sweep(NET, num=3000, out=path, chunk=1000, backend="cffi", overwrite=True)
+    assert res.complete and res.computed == (0, 1, 2)
+    assert_same(res, fastrelu.sweep(NET, num=3000, backend="cffi"))
