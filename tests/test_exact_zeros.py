@@ -242,3 +242,17 @@ def test_a_walk_that_would_not_fit_is_refused_with_the_figure(monkeypatch):
         fastrelu.sweep(net, start=-50, stop=50, num=20001, backend="exact")
     monkeypatch.setattr(exact_deep, "available_memory", lambda: None)  # cannot be read: not refused
     assert len(fastrelu.regions(net, -50, 50)) == len(full)
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_regions_of_one_point_on_a_kink_counts_that_point(deep):
+    layers = [([[1.0], [2.0]], [-1.0, -2.0]), ([[1.0, 1.0]], [0.0])]
+    if deep:
+        layers = [layers[0], ([[1.0, 0.5], [0.5, 1.0]], [0.0, -0.5]), ([[1.0, -1.0]], [0.0])]
+    net = fastrelu.Network.from_layers(layers)
+    for x in (1.0, 0.25):  # on the kink of both first-layer units, and off it
+        r = fastrelu.regions(net, x, x)
+        point = fastrelu.sweep(net, x=[x], backend="numpy")
+        assert len(r) == 1 and r.lo[0] == r.hi[0] == x
+        assert r.negative.tolist() == point.negative.tolist()
+        assert r.negative_by_layer.tolist() == point.negative_by_layer.tolist()

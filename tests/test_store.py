@@ -336,6 +336,35 @@ def test_deep_network_along_a_line_in_a_store_and_on_dask(tmp_path, dask_client)
                        chunk=3000)
 
 
+def test_exact_deep_explicit_points_same_bits_in_memory_resumed_and_on_dask(tmp_path, dask_client, monkeypatch):
+    # the exact walk covers the whole request's span in every chunk, wherever it runs
+    net = fastrelu.Network.random([3, 24, 24, 2], seed=9)
+    line = ([0.0, 1.0, -1.0], [2.0, -1.0, 0.5])
+    x = np.random.default_rng(2).uniform(-1.5, 2.5, 9000)
+    local = fastrelu.sweep(net, along=line, x=x, backend="exact")
+    on_dask = fastrelu.sweep(net, along=line, x=x, backend="exact", out=tmp_path / "d.zarr", chunk=1000,
+                             client=dask_client).load()
+    from fastrelu.store import zarr_store
+
+    real, calls = zarr_store.write_chunk, []
+
+    def dies_after_three(*args, **kwargs):
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(zarr_store, "write_chunk", dies_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        fastrelu.sweep(net, along=line, x=x, backend="exact", out=tmp_path / "r.zarr", chunk=1000)
+    monkeypatch.setattr(zarr_store, "write_chunk", real)
+    fastrelu.sweep(net, along=line, x=x[::-1], backend="exact", num=None)  # another walk in between
+    resumed = fastrelu.sweep(net, along=line, x=x, backend="exact", out=tmp_path / "r.zarr", chunk=1000).load()
+    for res in (on_dask, resumed):
+        for name in ("y", "slope", "negative_by_layer"):
+            np.testing.assert_array_equal(getattr(res, name), getattr(local, name))
+
+
 # -- reading an interrupted store: every indexing form, checked by the rows it reads
 
 

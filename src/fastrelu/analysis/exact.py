@@ -285,8 +285,15 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False):
              1           5           2         0.5         1
     """
     net, start, stop = _check(net, start, stop, along)
+    if start == stop:  # one point: its counts are those of the point, as a sweep gives them
+        return _point_region(net, start, boundaries)
     if not _one_layer(net):
         return _deep_regions(net, start, stop, boundaries)
+    return _one_layer_regions(net, start, stop, boundaries)
+
+
+def _one_layer_regions(net, start, stop, boundaries):
+    """``regions`` of one hidden layer of a scalar, from the sorted switch points."""
     ev, pos, change = _analyse(net)
     inner = (pos > start) & (pos < stop)
     cuts = pos[inner] if boundaries else pos[inner & (change != 0)]
@@ -308,6 +315,21 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False):
         lo, hi, ev.state[k, 0], ev.state[k, 2], negative, n_boundaries=int(inner.sum()),
         n_kinks=int((inner & (change != 0)).sum()), merged=int(in_range.sum() - inner.sum()), switching=switching,
     )
+
+
+def _point_region(net, x, boundaries):
+    """``regions`` of the interval ``[x, x]``: the piece holding ``x`` (its line), with the
+    counts at ``x`` itself (``z <= 0`` is negative, so a unit switching exactly there counts
+    as negative), never "varies": a point has one pattern."""
+    from ..backends.reference import sweep_deep
+
+    r = _deep_regions(net, x, x, boundaries) if not _one_layer(net) else _one_layer_regions(net, x, x, boundaries)
+    params = net._deep_params(np.dtype(np.float64))
+    y = np.empty((1, net.out_features))
+    by_layer = np.empty((1, net.depth), np.int32)
+    sweep_deep(np.array([x]), *params, y, np.empty_like(y), by_layer)
+    return Regions(r.lo, r.hi, r.slope, r.intercept, by_layer.sum(axis=1, dtype=np.int32), negative_by_layer=by_layer,
+                   n_boundaries=r.n_boundaries, n_kinks=r.n_kinks, merged=r.merged, switching=r._switching)
 
 
 def _deep_regions(net, start, stop, boundaries):

@@ -271,7 +271,10 @@ def _plan_from(root):
     if plan is None:
         net = _network_from(root, str(root.store))
         # an explicit grid's points stay in the store: each task reads its own slice
-        grid = Grid(attrs["n"]) if attrs["grid"] is None else Grid(**attrs["grid"])
+        if attrs["grid"] is None:  # the whole request's span, for kernels that analyse an interval
+            grid = Grid(attrs["n"], span=_points_span(root["points"], np.dtype(attrs["dtype"]), attrs["chunk"]))
+        else:
+            grid = Grid(**attrs["grid"])
         name, kernel = select(attrs["backend"], net)
         # on a worker each task runs its kernel on one thread: the worker's T threads
         # run T tasks at once, so kernel threads x tasks never exceed T
@@ -280,6 +283,17 @@ def _plan_from(root):
             _plans.clear()  # one request at a time per worker: keep only the newest
             _plans[key] = plan
     return plan
+
+
+def _points_span(points, dtype, chunk):
+    """``Grid.span`` of the stored points, read chunk by chunk (memory stays bounded)."""
+    lo, hi = np.inf, -np.inf
+    for i in range(0, points.shape[0], chunk):
+        p = np.asarray(points[i : i + chunk], dtype)
+        p = p[~np.isnan(p)]
+        if p.size:
+            lo, hi = min(lo, float(p.min())), max(hi, float(p.max()))
+    return (lo, hi) if lo <= hi else None
 
 
 def write_chunk(root, plan, chunk, k, points_in_store=False):
@@ -293,7 +307,8 @@ def write_chunk(root, plan, chunk, k, points_in_store=False):
     lo = k * chunk
     hi = min(lo + chunk, plan.grid.n)
     if points_in_store:
-        res = run(plan._replace(grid=Grid(hi - lo, points=root["points"][lo:hi])))
+        span = plan.grid.span(plan.dtype)  # the request's, not this chunk's: same bits in any chunking
+        res = run(plan._replace(grid=Grid(hi - lo, points=root["points"][lo:hi], span=span)))
     else:
         res = run(plan, lo, hi)
     for name in FIELDS:
