@@ -55,6 +55,27 @@ rounded slopes, so a pattern change that only feeds dead units (gain 0) or zero 
 gives an exact zero: a boundary that is not a kink.  The rule is: kink iff that carried
 change is nonzero in some output.  A change that cancels in exact arithmetic but not in
 float64 (two paths of opposite sign) would be reported as a kink.
+
+Comparisons with zero, and why each is exact rather than a tolerance.  No tolerance near
+zero is used anywhere in the walk: a zero either is exact or is rounding's choice, and
+the two are told apart by structure, never by size.
+
+* ``_scan_pass``/``_scan_piece``: the side of a unit on a piece is read from its map's
+  signs (``s > 0``, ``s < 0``, ``s == 0 and c > b``).  A map that is exactly ``(0, 0)``
+  is negative (``z <= 0``), as in PyTorch; ``_prefix`` makes every structural zero
+  exactly ``(0, b)``, so this sign is never noise.
+* ``_fill``/``_prefix``: *live* means ``G != 0 or O != 0`` and *moving* ``G != 0``:
+  gains and offsets come from the activation's table, exact constants, so these tests
+  are exact; the counts of live and moving inputs use ``W != 0`` (a weight that is
+  exactly zero contributes exactly nothing).
+* kinks: ``evec != 0`` and ``eds != 0`` test the carried change of slope, a product of
+  exact table differences and pushed vectors, never a difference of rounded slopes
+  (see Kinks above).
+* ``sweep_deep``: a point equal to an edge is evaluated by the reference (``==``, not a
+  neighbourhood): only there can the pattern differ from the piece's.
+* the agreement rule (``agreement.py``) excuses a point near a breakpoint only when
+  rounding can decide its side, never an exact zero (its module docstring says how
+  those are recognised).
 """
 
 import math
