@@ -451,8 +451,13 @@ def test_cache_reuses_the_walk_and_is_thread_safe():
     t = np.linspace(-3, 3, 5001)
     check_sweep(net, t)
     first = ed._cache[0][3]
-    check_sweep(net, t[100:2000])  # inside the walked interval: no new walk
+    part = t[100:2000]
+    y, s = np.empty((part.shape[0], 2)), np.empty((part.shape[0], 2))
+    neg = np.empty((part.shape[0], 2), np.int32)
+    ed.sweep_deep(part, *net, y, s, neg, span=(-3.0, 3.0))  # a chunk of the same request: no new walk
     assert ed._cache[0][3] is first
+    check_sweep(net, part)  # a request of its own: its own interval, never a wider cached walk
+    assert ed._cache[0][3] is not first and ed._cache[0][1:3] == (part[0], part[-1])
     other = _frozen(make_net(rng, [1, 16, 16, 2], ["relu", "leaky"], dyadic=False))
     errors = []
 
