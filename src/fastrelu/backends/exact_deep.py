@@ -80,7 +80,6 @@ the two are told apart by structure, never by size.
 
 import math
 import threading
-import weakref
 
 import numpy as np
 
@@ -88,6 +87,7 @@ from . import threads
 from .._config import jit
 from .._memory import available_memory
 from .eft import dd_add, fma, two_prod
+from .cache import Last
 from .scale import scale_layers, unscale, walk_scales
 from .exact_numba import _ascending, _count_below, _locate  # the one-layer twin's sortedness check and searches
 
@@ -470,13 +470,16 @@ def _prefix(i0, i1, Y, b, WT, src, row, arow, ecol, eds, edc, sh, sl, ch, cl, S2
     anchor's rounding (about ``u`` times the terms that have since switched off or
     saturated: a slope of 1e-17 whose sign is noise)."""
     w2 = S2.shape[1]
+    still = 0  # units with no moving input (a superset of those with no live one)
     for i in range(i0, i1):
         a = arow[i]
         if a >= 0:
             ai = aidx[i]
+            still = 0
             for j in range(w2):
                 live[j] = np.int64(YL[2 * ai, j])
                 moving[j] = np.int64(YL[2 * ai + 1, j])
+                still += moving[j] == 0
             for j in range(w2):
                 sh[j] = Y[a, j]
                 sl[j] = 0.0
@@ -496,10 +499,12 @@ def _prefix(i0, i1, Y, b, WT, src, row, arow, ecol, eds, edc, sh, sl, ch, cl, S2
             if src[e] == 2 and (elive[e, 0] != 0 or elive[e, 1] != 0):
                 d0 = np.int64(elive[e, 0])
                 d1 = np.int64(elive[e, 1])
+                still = 0
                 for j in range(w2):
                     nz = np.int64(q[j] != 0.0)
                     live[j] += d0 * nz
                     moving[j] += d1 * nz
+                    still += moving[j] == 0
             for j in range(w2):
                 qj = q[j]
                 # slopes and intercepts: (hi, lo) + q*ds and + q*dc, the products exact
@@ -507,13 +512,15 @@ def _prefix(i0, i1, Y, b, WT, src, row, arow, ecol, eds, edc, sh, sl, ch, cl, S2
                 sh[j], sl[j] = dd_add(sh[j], sl[j], p, pe)
                 p, pe = two_prod(qj, dc)
                 ch[j], cl[j] = dd_add(ch[j], cl[j], p, pe)
+        if still:
+            for j in range(w2):
+                dead = live[j] == 0
+                flat = moving[j] == 0
+                sh[j] = 0.0 if flat else sh[j]
+                sl[j] = 0.0 if flat else sl[j]
+                ch[j] = b[j] if dead else ch[j]
+                cl[j] = 0.0 if dead else cl[j]
         for j in range(w2):
-            dead = live[j] == 0
-            flat = moving[j] == 0
-            sh[j] = 0.0 if flat else sh[j]
-            sl[j] = 0.0 if flat else sl[j]
-            ch[j] = b[j] if dead else ch[j]
-            cl[j] = 0.0 if dead else cl[j]
             S2[i, j] = sh[j]
             C2[i, j] = ch[j]
         if scan:  # the next layer's scan of this piece, while its maps are in cache
@@ -719,6 +726,7 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
     -------
     LinePieces
     """
+    given = (widths, weights, biases, alpha, lo, hi)  # the network's own arrays: the key of its facts
     widths, L = _validate(widths, np.asarray(weights).ravel(), np.asarray(biases).ravel(),
                           np.asarray(alpha).ravel(), np.asarray(lo).ravel(), np.asarray(hi).ravel())
     from .reference import unpack_layers
@@ -738,7 +746,8 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
         h = int(widths[k + 1])
         forms.append((alpha[u0 : u0 + h], lo[k], hi[k]))
         u0 += h
-    exps = walk_scales(layers, forms)
+    exps, sparse = _facts.get(given, (), lambda: (
+        walk_scales(layers, forms), [bool(np.any(w == 0.0)) for w, _ in layers[1:]]))
     if exps is not None:
         layers, clamps = scale_layers(layers, forms, exps)
         lo = np.array([c[0] for c in clamps], np.float64)
@@ -831,7 +840,11 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
             S2, C2 = np.empty((Pn, w2)), np.empty((Pn, w2))
         WT = _transposed(W, scratch.take("WT", (W.shape[1], w2)))
         # live and moving inputs of every unit at the anchors: counts of 0/1 terms, exact in float64
-        YL = _product(XL, (W != 0.0).astype(np.float64), scratch.take("YL", (XL.shape[0], w2)))
+        YL = scratch.take("YL", (XL.shape[0], w2))
+        if sparse[k]:
+            _product(XL, (W != 0.0).astype(np.float64), YL)
+        else:  # no zero weight: every unit of the next layer has all the live inputs
+            YL[...] = XL.sum(axis=1)[:, None]
         sh, sl, ch, cl = scratch.take("dd", (4, w2))
         cr = _Crossings(Pn, w2) if k < L - 1 else None
         _prefix(0, Pn, Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n, sh, sl, ch, cl, S2, C2,
@@ -912,47 +925,24 @@ def _evaluate(c0, c1, t, edges, slope, icpt, neg, y, sl, negative, hits, nhits):
         nhits[c] = cnt
 
 
-def _root(a):
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
-
-
-# The last network's pieces, so that a sweep run chunk by chunk walks once.  Keyed on
-# the read-only arrays a Network owns (weakly: the entry dies with the network), never
-# on writeable arrays, whose contents could change under the same object.  Key and
-# value are published together, as one tuple, under the lock.
-_lock = threading.RLock()  # re-entrant: a weakref callback may run inside the lock
-_cache = [None]  # (refs, start, stop, LinePieces)
-
-
-def _drop(_ref=None):
-    with _lock:
-        _cache[0] = None
+# The last network's pieces (so that a sweep run chunk by chunk walks once), and its
+# facts (power-of-two scales, which weight matrices have zeros), which every walk of it
+# needs whatever the interval.
+_walks = Last()
+_cache = _walks.slot  # (refs, start, stop, LinePieces)
+_facts = Last()
 
 
 def clear_cache():
-    """Forget the cached pieces (benchmarks that must time the walk call this)."""
-    _drop()
+    """Forget the cached pieces and facts (benchmarks that must time the walk call this)."""
+    _walks.clear()
+    _facts.clear()
 
 
 def _pieces_for(params, start, stop):
     # only the walk of this very interval: a wider one may place an edge, or an anchor,
     # one rounding apart, and a point's bits must not depend on what was walked before
-    roots = [_root(np.asarray(a)) for a in params]
-    cacheable = not any(r.flags.writeable for r in roots)
-    if cacheable:
-        with _lock:
-            entry = _cache[0]
-        if (entry is not None and all(ref() is r for ref, r in zip(entry[0], roots))
-                and entry[1] == start and stop == entry[2]):
-            return entry[3]
-    pieces = walk(*params, start, stop)
-    if cacheable:
-        entry = ([weakref.ref(r, _drop) for r in roots], start, stop, pieces)
-        with _lock:
-            _cache[0] = entry
-    return pieces
+    return _walks.get(params, (start, stop), lambda: walk(*params, start, stop))
 
 
 def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, span=None):
@@ -1000,14 +990,14 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
         idx = np.concatenate(parts) if parts else np.zeros(0, np.int64)
     if idx.shape[0]:
         f = np.float64
-        yy = np.empty((idx.shape[0], y.shape[1]))
-        ss = np.empty_like(yy)
-        nn = np.empty((idx.shape[0], negative.shape[1]), np.int32)
         net64 = (widths, np.asarray(weights, f), np.asarray(biases, f), np.asarray(alpha, f), np.asarray(lo, f), np.asarray(hi, f))
-        tt = np.asarray(t[idx], f)
-        # one point at a time: BLAS sums a row of a product in an order that depends on how
-        # many rows there are (a vector product for one), and a point's bits must not
-        # depend on which other points of the request fell on an edge with it
-        for i in range(idx.shape[0]):
+        # each distinct point once, and one at a time: BLAS sums a row of a product in an
+        # order that depends on how many rows there are (a vector product for one), and a
+        # point's bits must not depend on which other points fell on an edge with it
+        tt, inverse = np.unique(np.asarray(t[idx], f), return_inverse=True)
+        yy = np.empty((tt.shape[0], y.shape[1]))
+        ss = np.empty_like(yy)
+        nn = np.empty((tt.shape[0], negative.shape[1]), np.int32)
+        for i in range(tt.shape[0]):
             reference.sweep_deep(tt[i : i + 1], *net64, yy[i : i + 1], ss[i : i + 1], nn[i : i + 1])
-        y[idx], slope[idx], negative[idx] = yy, ss, nn
+        y[idx], slope[idx], negative[idx] = yy[inverse], ss[inverse], nn[inverse]

@@ -20,12 +20,10 @@ gives the exact side; only ``x == t_j`` can be ambiguous, and there the sign of
 the correctly rounded ``fma(w1, x, b1)`` decides, which is the exact sign.
 """
 
-import threading
-import weakref
-
 import numpy as np
 
 from . import threads
+from .cache import Last
 
 __all__ = ["Events", "prepare", "switch_groups", "sweep_kernel", "get_num_threads", "set_num_threads"]
 
@@ -188,45 +186,18 @@ def prepare(w1, b1, w2, b2, alpha, lines=True):
     return Events(ts, sw1, sb1, sw2, state, neg, float(alpha))
 
 
-def _root(a):
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
-
-
-# The last network's Events, so that a sweep run chunk by chunk sorts once.  Keyed
-# on the read-only arrays a Network owns (weakly: the entry dies with the network),
-# never on writeable arrays, whose contents could change under the same object.
-# Key and events are one tuple, read and replaced whole under a lock, so a thread
-# can never see one network's key with another's events.
-_cache = [None]  # (weakrefs to the arrays, (b2, alpha), Events) or None
-_cache_lock = threading.RLock()  # re-entrant: a weakref callback may fire while it is held
+# the last network's Events, so that a sweep run chunk by chunk sorts once
+_last = Last()
+_cache = _last.slot  # (weakrefs to the arrays, (b2, alpha), Events) or None
 
 
 def _events_for(w1, b1, w2, b2, alpha):
-    roots = [_root(a) for a in (w1, b1, w2)]
-    if any(r.flags.writeable for r in roots):
-        return prepare(w1, b1, w2, b2, alpha)
-    scalars = (float(b2), float(alpha))
-    with _cache_lock:
-        entry = _cache[0]
-    if entry is not None and all(ref() is r for ref, r in zip(entry[0], roots)) and entry[1] == scalars:
-        return entry[2]
-    ev = prepare(w1, b1, w2, b2, alpha)
-    entry = ([weakref.ref(r, _drop) for r in roots], scalars, ev)
-    with _cache_lock:
-        _cache[0] = entry
-    return ev
-
-
-def _drop(_ref):
-    with _cache_lock:
-        _cache[0] = None
+    return _last.get((w1, b1, w2), ((float(b2), float(alpha)),), lambda: prepare(w1, b1, w2, b2, alpha))
 
 
 def clear_cache():
     """Forget the cached switch points (benchmarks that must time the sort call this)."""
-    _drop(None)
+    _last.clear()
 
 
 def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):

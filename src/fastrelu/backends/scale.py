@@ -39,7 +39,9 @@ def _exponents(layers, forms):
         aw = np.abs(w)
         top = float(aw.max()) if aw.size else 0.0
         f = int(np.frexp(top)[1]) if top > 0 else 0
-        a = np.ldexp(aw, -f) @ m  # <= fan-in: no overflow
+        # |W| / 2**f @ m <= fan-in: no overflow (the scaling is exact, so it may follow the
+        # product where the product cannot overflow, sparing a pass over W)
+        a = np.ldexp(aw @ m, -f) if f < 900 else np.ldexp(aw, -f) @ m
         lg = np.logaddexp2(e_prev + f + np.log2(a), np.log2(np.abs(b)))
         finite = lg[np.isfinite(lg)]
         e = int(np.ceil(finite.max())) if finite.size else 0
