@@ -1,6 +1,5 @@
 """``fastrelu.sweep``: validate, plan the grid, check memory, allocate, dispatch."""
 
-import os
 from typing import NamedTuple
 
 import numpy as np

@@ -15,7 +15,6 @@ imported on first use so that ``import fastrelu`` does not load Numba.
 
 import numpy as np
 
-from ..model.network import Network
 from .._validate import as_finite_scalar
 
 __all__ = ["Regions", "kinks", "regions"]
@@ -342,7 +341,6 @@ def _deep_regions(net, start, stop, boundaries):
     last = max(first, int(np.searchsorted(lp.edges, stop, side="left")) - 1)
     cuts = np.flatnonzero(strictly if boundaries else strictly & lp.kink)  # interior edge e ends fine piece e
     starts = np.concatenate(([first], cuts + 1))  # first fine piece of each piece
-    ends = np.concatenate((cuts + 1, [last + 1]))  # one past its last fine piece
     by_layer = lp.negative_by_layer
     total = by_layer.sum(axis=1, dtype=np.int32)
 
