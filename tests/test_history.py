@@ -79,3 +79,28 @@ def test_a_span_that_does_not_hold_the_points_is_refused():
     neg = np.empty((5, 2), np.int32)
     with pytest.raises(ValueError, match="does not hold the points"):
         exact_deep.sweep_deep(t, *params, y, s, neg, span=(0.5, 1.0))
+
+
+def test_first_and_last_points_read_their_pieces():
+    """No phantom slope change at the ends of an exact sweep (issue 14): the ends of the
+    grid are not edges of the walk, so their points take their pieces' slopes."""
+    net = fastrelu.Network.random([64, 128, 128, 128, 10], seed=0)
+    x0, x1 = np.random.default_rng(0).standard_normal((2, 64))
+    res = fastrelu.sweep(net, along=(x0, x1), num=100_001, backend="exact")
+    pieces = fastrelu.regions(net, along=(x0, x1), start=0, stop=1, boundaries=True)
+    for i, j in ((0, 1), (-1, -2)):
+        between = (pieces.lo[1:] >= min(res.x[i], res.x[j])) & (pieces.lo[1:] <= max(res.x[i], res.x[j]))
+        assert not between.any()  # no boundary between the end point and its neighbour
+        np.testing.assert_array_equal(res.slope[i], res.slope[j])
+    assert not res.slope_changes[1] and not res.slope_changes[-1]
+
+
+def test_a_switch_exactly_at_the_first_point_follows_pytorch():
+    # bias-free, along a line through the origin from t = 0: every unit has z = 0 there
+    net = fastrelu.Network.random([3, 16, 16, 1], seed=1)
+    net = fastrelu.Network.from_layers([(w, np.zeros_like(b)) for w, b in net.layers])
+    line = (np.zeros(3), np.array([1.0, -2.0, 0.5]))
+    res = fastrelu.sweep(net, along=line, start=0.0, stop=1.0, num=11, backend="exact")
+    ref = fastrelu.sweep(net, along=line, start=0.0, stop=1.0, num=11, backend="numpy")
+    assert res.negative_by_layer[0].tolist() == ref.negative_by_layer[0].tolist() == [16, 16]
+    assert res.slope[0] == ref.slope[0] == 0.0

@@ -951,8 +951,9 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
     The network is walked once over ``span`` (the whole request's ``[min t, max t]``, of
     which ``t`` may be a chunk; by default ``t``'s own: ``walk``; the last network's pieces
     are cached for that interval), then each point reads its piece: ``y = slope * t + intercept`` in float64,
-    stored in ``t``'s dtype.  Points exactly on an edge of the walk (where the pattern may
-    change, the ends included) are evaluated directly by the reference, so at a breakpoint
+    stored in ``t``'s dtype.  The walk reaches one float64 step beyond the span, so the
+    first and last points read their pieces too.  Points exactly on an interior edge of the
+    walk (where the pattern may change) are evaluated directly by the reference, so at a breakpoint
     the slope and counts follow PyTorch's convention (ReLU'(0) = 0, Hardtanh' = 0 at its ends).
     """
     from . import reference
@@ -970,7 +971,11 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
     if np.isnan(t_lo):
         idx = np.arange(n)
     else:
-        lp = _pieces_for(params, float(t_lo), float(t_hi))
+        # one float64 step beyond the points: the ends of the walk are then no point's
+        # edge, so the first and last points read their pieces like every other (the
+        # reference there gave a slope a rounding apart from the piece's: a phantom slope
+        # change in figures), while a unit switching exactly at an end is an interior edge
+        lp = _pieces_for(params, float(np.nextafter(t_lo, -np.inf)), float(np.nextafter(t_hi, np.inf)))
         nchunks = (n + _CHUNK - 1) // _CHUNK
         hits = np.empty((nchunks, _HITS), np.int64)
         nhits = np.empty(nchunks, np.int64)
