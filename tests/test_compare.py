@@ -132,3 +132,16 @@ def test_deep_rule_tolerance_is_a_rounding_bound(deep_ref):
         backend="f32", negative_by_layer=f32.negative_by_layer,
     )
     assert not compare(as64, deep_ref).ok
+
+
+def test_a_product_that_underflows_to_zero_is_rounding_not_an_exact_zero():
+    # w*t = -5.7e-274 * -3.8e-164 is 2.2e-437 > 0, which float64 rounds to 0: the exact
+    # backend counts the unit active (its true sign), the reference negative; rounding
+    # decides there, so both agree (Dekker's split reads an underflowed error as 0)
+    net = fastrelu.Network([0.0, -5.74552152e-274], [0.0, 0.0], [0.0, 0.0])
+    x = [-3.80583416e-164]
+    ref = fastrelu.sweep(net, x=x, backend="numpy")
+    exact = fastrelu.sweep(net, x=x, backend="exact")
+    assert exact.negative[0] != ref.negative[0]
+    agreement = compare(exact, ref)
+    assert agreement.ok and agreement.near_kink == 1

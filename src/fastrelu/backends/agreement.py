@@ -64,14 +64,18 @@ class Agreement:
 
 def _exactly_minus(w, t, b):
     """Whether ``w * t == -b`` exactly (the product has no rounding error: Dekker's
-    split, valid while ``|w|``, ``|t|`` stay below 2**996; anything else says False)."""
+    split, valid while ``|w|``, ``|t|`` stay below 2**996 and the product is 0 by a zero
+    factor or at least 2**-969, so that its error cannot underflow; anything else says False)."""
     with np.errstate(over="ignore", invalid="ignore"):
         p = w * t
         ca, cb = 134217729.0 * w, 134217729.0 * t  # 2**27 + 1
         wh, th = ca - (ca - w), cb - (cb - t)
         wl, tl = w - wh, t - th
         err = ((wh * th - p) + wh * tl + wl * th) + wl * tl
-    return (err == 0.0) & (p == -b) & np.isfinite(p)
+    # below 2**-969 the error term may round into the subnormals (or the product to 0)
+    # and read as 0: such a product is not known to be exact
+    representable = (np.abs(p) >= 2.0**-969) | (w == 0.0) | (t == 0.0)
+    return (err == 0.0) & (p == -b) & np.isfinite(p) & representable
 
 
 def _gamma(n, u):
