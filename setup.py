@@ -31,4 +31,4 @@ class OptionalBuildExt(build_ext):
         )
 
 
-setup(cffi_modules=["csrc/build_ckernel.py:ffibuilder"], cmdclass={"build_ext": OptionalBuildExt})
+setup(cffi_modules=["csrc/build_c.py:ffibuilder"], cmdclass={"build_ext": OptionalBuildExt})

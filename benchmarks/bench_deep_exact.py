@@ -24,7 +24,7 @@ import time
 import numpy as np
 import pytest
 
-from fastrelu.backends import exact_deep
+from fastrelu.backends import walk as exact_deep
 
 torch = pytest.importorskip("torch")
 regioncam = pytest.importorskip("regioncam")

@@ -23,7 +23,8 @@ import pytest
 
 import fastrelu
 
-from fastrelu.backends import cffi_kernel, numba_kernel, reference
+from fastrelu.backends import dense_c as cffi_kernel, dense_numba as numba_kernel, dense_numpy as reference
+from fastrelu.backends.params import deep_params
 
 CASES = {
     "64x4": ([1, 64, 64, 64, 64, 1], 1_000_000),
@@ -37,7 +38,7 @@ _RESULTS = {}  # (case, dtype, backend) -> (seconds, Gflop/s)
 
 def network(widths, dtype, seed=0):
     """The kernels' flat parameters of ``Network.random(widths)`` (ReLU, nn.Linear's init)."""
-    return fastrelu.Network.random(list(widths), seed=seed, dtype=dtype)._deep_params(np.dtype(dtype))
+    return deep_params(fastrelu.Network.random(list(widths), seed=seed, dtype=dtype), np.dtype(dtype))
 
 
 def flops(widths, n):

@@ -17,6 +17,7 @@ import pytest
 
 import fastrelu
 from fastrelu.backends.agreement import compare
+from fastrelu.backends.params import one_layer_params
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -64,9 +65,9 @@ def _clang_module(tmp_path):
     assert clang, "clang is needed (Debian's clang and libomp-dev; .ci/run installs them)"
     build = tmp_path / "clang"
     env = {**os.environ, "CC": clang}
-    _run([sys.executable, str(ROOT / "csrc" / "build_ckernel.py"), str(build)], env=env, cwd=ROOT)
-    (so,) = build.glob("fastrelu/_ckernel*.so")
-    spec = importlib.util.spec_from_file_location("_ckernel", so)
+    _run([sys.executable, str(ROOT / "csrc" / "build_c.py"), str(build)], env=env, cwd=ROOT)
+    (so,) = build.glob("fastrelu/backends/_c.*.so")
+    spec = importlib.util.spec_from_file_location("_c", so)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -81,7 +82,7 @@ def test_clang_build_agrees_by_the_rounding_rule(tmp_path):
     net = fastrelu.Network.random(777, seed=5)
     ref = fastrelu.sweep(net, num=4001, backend="numpy")
     x = np.array(ref.x)
-    w1, b1, w2, b2, c, alpha = net._kernel_params(np.dtype(np.float64))
+    w1, b1, w2, b2, c, alpha = one_layer_params(net, np.dtype(np.float64))
     y, slope, negative = np.empty_like(x), np.empty_like(x), np.empty(x.shape, np.int32)
 
     def ptr(a, kind="double[]"):
@@ -96,10 +97,10 @@ def test_clang_build_agrees_by_the_rounding_rule(tmp_path):
 
 def test_the_c_module_exports_only_its_init():
     # every other symbol is hidden, so none can clash with another library's
-    from fastrelu import _ckernel
+    from fastrelu.backends import _c
 
     nm = shutil.which("nm")
     assert nm, "nm (binutils) is needed to read the module's symbols"
-    out = _run([nm, "-D", "--defined-only", _ckernel.__file__]).stdout
+    out = _run([nm, "-D", "--defined-only", _c.__file__]).stdout
     names = {line.split()[-1] for line in out.splitlines() if line.strip()}
-    assert names == {"PyInit__ckernel"}, names
+    assert names == {"PyInit__c"}, names

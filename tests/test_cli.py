@@ -110,13 +110,14 @@ BROKEN = """
 import sys
 sys.path.insert(0, {folder!r})
 from fastrelu.backends.registry import register
-register("broken", "brokenkernel", "deliberately wrong at one point")
+from fastrelu.backends.params import one_layer
+register("broken", "dense", "numpy", "deliberately wrong at one point", [("brokenkernel", "one_layer", one_layer)])
 from fastrelu.cli.main import EXIT_ERROR, main
 sys.exit(main(["bench", "--num", "2000", "--hidden", "50", "--repeat", "1"]))
 """
 
 BROKEN_KERNEL = """
-from fastrelu.backends import reference as _reference
+from fastrelu.backends import dense_numpy as _reference
 
 
 def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
@@ -236,7 +237,7 @@ def test_bad_arguments(args, words, capsys, tmp_path, monkeypatch):
 def test_bad_arguments_fail_before_the_sweep(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     calls = []
-    monkeypatch.setattr("fastrelu._sweep.sweep", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr("fastrelu.sweeps.sweep.sweep", lambda *a, **k: calls.append(1))
     assert main(["sweep", "--plot", "figure.gif"]) != 0
     assert calls == []
 
@@ -257,7 +258,7 @@ def test_bad_figure_options_fail_before_any_computation(command, options, words,
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FASTRELU_DEBUG", raising=False)
     calls = []
-    for target in ("fastrelu._sweep.sweep", "fastrelu.plot.compare_figure", "fastrelu.store.zarr_store.open_result"):
+    for target in ("fastrelu.sweeps.sweep.sweep", "fastrelu.plot.compare_figure", "fastrelu.store.zarr_store.open_result"):
         monkeypatch.setattr(target, lambda *a, _name=target, **k: calls.append(_name))
     args = [command, *(["res.npz"] if command == "plot" else ["--hidden", "4", "--num", "11"]), *options]
     assert main(args) == EXIT_ERROR

@@ -297,7 +297,7 @@ def test_exact_error_does_not_grow_with_h():
 
 
 def test_chunked_sweeps_reuse_the_sorted_switch_points():
-    from fastrelu.backends import exact_kernel as _kernel_exact
+    from fastrelu.backends import exact as _kernel_exact
 
     net = fastrelu.Network.random(1000, seed=10)
     fastrelu.sweep(net, num=10, backend="exact")

@@ -19,9 +19,9 @@ from fractions import Fraction as F
 import numpy as np
 import pytest
 
-from fastrelu.backends import exact_deep as ed
-from fastrelu.backends import exact_kernel
-from fastrelu.backends import reference as ref
+import fastrelu
+from fastrelu.backends import dense_numpy as ref
+from fastrelu.backends import walk as ed
 
 U = np.finfo(np.float64).eps / 2
 INF = float("inf")
@@ -263,7 +263,7 @@ def check_sweep(net, t, dtype=np.float64):
     s = np.empty_like(y)
     neg = np.empty((N, L), np.int32)
     cast = tuple(np.asarray(a, dtype) if a.dtype.kind == "f" else a for a in net)
-    exact_kernel.sweep_deep(t, *cast, y, s, neg)
+    ed.sweep_deep(t, *cast, y, s, neg)
     yr, sr, nr = forward(tuple(np.asarray(a, np.float64) if a.dtype.kind == "f" else a for a in cast), t)
     tol_y, tol_s = tolerance(net, t)
     if dtype == np.float32:
@@ -480,5 +480,8 @@ def test_cache_reuses_the_walk_and_is_thread_safe():
     assert ed._cache[0] is None
 
 
-def test_exact_backend_module_exposes_the_walk():
-    assert exact_kernel.sweep_deep is ed.sweep_deep and exact_kernel.walk is ed.walk
+def test_exact_backend_runs_the_walk_for_deep_networks():
+    from fastrelu.backends import registry
+
+    assert registry.kernel_for("exact", fastrelu.Network.random([1, 4, 4, 1], seed=0)).module.sweep_deep is ed.sweep_deep
+    assert registry.module_of("exact", "deep").walk is ed.walk

@@ -1,4 +1,4 @@
-"""The exact backend's two twins, C (csrc/exact_kernel.c) and Numba
+"""The exact backend's two twins, C (csrc/exact_c.c) and Numba
 (backends/exact_numba.py), agree bit for bit; and the default one-layer path,
 which runs the C twin, never imports Numba.
 """
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu.backends import exact_kernel as ek
+from fastrelu.backends import exact as ek
 
 C_TWIN = ek._c_twin()
 
@@ -26,7 +26,7 @@ except ImportError as exc:  # pragma: no cover
 def _require(c=True, numba=True):
     """Fail, never skip, when a twin is missing: CI builds both (see conftest.py)."""
     if c and C_TWIN is None:
-        pytest.fail("the C build (fastrelu._ckernel) has no exact kernel here: " + fastrelu.backends()["cffi"].reason)
+        pytest.fail("the C build (fastrelu.backends._c) has no exact kernel here: " + fastrelu.backends()["cffi"].reason)
     if numba and NUMBA_ERROR is not None:
         pytest.fail(f"Numba cannot be imported: {NUMBA_ERROR}")
 
@@ -214,12 +214,17 @@ def test_one_layer_default_path_does_not_import_numba(tmp_path):
 
 
 def test_deep_functions_are_imported_on_first_use():
+    # the exact backend's deep kernel is the walk's module, loaded by the dispatcher
+    # (never by the one-layer module, which stays free of Numba when the C twin is built)
     _require(c=False)
-    from fastrelu.backends import exact_deep
+    from fastrelu.backends import registry
+    from fastrelu.backends import walk as exact_deep
 
-    assert ek.sweep_deep is exact_deep.sweep_deep and ek.walk is exact_deep.walk
+    deep = registry.kernel_for("exact", fastrelu.Network.random([1, 4, 4, 1], seed=0))
+    assert deep.module is exact_deep and deep.kind == "deep"
+    assert registry.module_of("exact", "deep").walk is exact_deep.walk
     with pytest.raises(AttributeError):
-        ek.no_such_function  # noqa: B018
+        ek.sweep_deep  # noqa: B018
 
 
 def test_numba_twin_runs_as_plain_python_and_still_agrees():
@@ -228,7 +233,7 @@ def test_numba_twin_runs_as_plain_python_and_still_agrees():
     _require()
     code = (
         "import numpy as np\n"
-        "from fastrelu.backends import exact_kernel as ek\n"
+        "from fastrelu.backends import exact as ek\n"
         "w1 = np.array([1.0, -1.0, 2.0, 0.0, 3e-5, -7.0]); b1 = np.array([-1.0, 1.0, -2.0, 1.0, 0.1, 0.3])\n"
         "w2 = np.array([1.0, 1.0, -0.5, 2.0, 1e5, 0.1])\n"
         "out = []\n"
@@ -247,17 +252,17 @@ def test_numba_twin_runs_as_plain_python_and_still_agrees():
 
 
 def test_without_the_c_build_the_numba_twin_runs():
-    # the C build is optional: without fastrelu._ckernel the exact backend falls back to Numba
+    # the C build is optional: without fastrelu.backends._c the exact backend falls back to Numba
     _require(c=False)
     code = (
         "import sys\n"
         "class NoC:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'fastrelu._ckernel':\n"
+        "        if name == 'fastrelu.backends._c':\n"
         "            raise ImportError('no C build')\n"
         "sys.meta_path.insert(0, NoC())\n"
         "import fastrelu\n"
-        "from fastrelu.backends import exact_kernel as ek, exact_numba\n"
+        "from fastrelu.backends import exact as ek, exact_numba\n"
         "assert ek._twin is exact_numba\n"
         "net = fastrelu.Network.random(100, seed=0)\n"
         "assert fastrelu.sweep(net).backend == 'exact'\n"

@@ -228,8 +228,8 @@ def test_a_clamp_lost_beside_huge_pre_activations_is_a_clear_error():
 
 
 def test_a_walk_that_would_not_fit_is_refused_with_the_figure(monkeypatch):
-    from fastrelu import _memory
-    from fastrelu.backends import exact_deep
+    from fastrelu.utils import memory as _memory
+    from fastrelu.backends import walk as exact_deep
 
     net = fastrelu.Network.random([1, 256, 256, 256, 1], seed=0)
     full = fastrelu.regions(net, -50, 50)  # fits

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu.backends import exact_deep
+from fastrelu.backends import walk as exact_deep
+from fastrelu.backends.params import deep_params
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +74,7 @@ def test_a_fresh_process_gives_the_same_bits(case, tmp_path):
 
 def test_a_span_that_does_not_hold_the_points_is_refused():
     net = fastrelu.Network.random([1, 8, 8, 1], seed=0)
-    params = net._deep_params(np.dtype(np.float64))
+    params = deep_params(net, np.dtype(np.float64))
     t = np.linspace(0, 1, 5)
     y, s = np.empty((5, 1)), np.empty((5, 1))
     neg = np.empty((5, 2), np.int32)

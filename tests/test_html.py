@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu.plot.html import html, repr_html
+from fastrelu.plot.page import html, repr_html
 
 CHROMIUM = os.environ.get("FASTRELU_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

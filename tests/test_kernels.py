@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu import _config
+from fastrelu.utils import config as _config
 
 
 def test_tiling_constants_match():
-    from fastrelu._ckernel import lib
+    from fastrelu.backends._c import lib
 
     assert (lib.FASTRELU_HBLOCK, lib.FASTRELU_CHUNK) == (_config.HBLOCK, _config.CHUNK)
 
@@ -19,8 +19,8 @@ def test_twins_choose_the_same_register_block(dtype):
     # one from the running CPU, the Numba one from its compile target.  On a CPU the
     # C clones cover (AVX2 + FMA, or AVX-512) they must agree, and the block must fit
     # the stack arrays sized for the largest one.
-    from fastrelu._ckernel import lib
-    from fastrelu.backends import numba_kernel
+    from fastrelu.backends._c import lib
+    from fastrelu.backends import dense_numba as numba_kernel
 
     itemsize = np.dtype(dtype).itemsize
     c_points = lib.register_points(itemsize)
@@ -36,7 +36,7 @@ def test_every_register_block_width_gives_the_same_bits(vector_bytes, dtype):
     # The C twin has one instantiation per vector width and runs the CPU's; forcing
     # each in turn runs them all here (64 bytes is AVX-512's, lowered to narrower
     # vectors on other CPUs): every width must give the Numba twin's bits.
-    from fastrelu._ckernel import lib
+    from fastrelu.backends._c import lib
 
     # more units than a block (HBLOCK): the running sums wait in y and slope between blocks
     net = fastrelu.Network.random(_config.HBLOCK + 5, seed=11, dtype=dtype)
@@ -67,13 +67,13 @@ def test_every_register_block_width_gives_the_same_bits(vector_bytes, dtype):
     ],
 )
 def test_register_block_rule(features, expected):
-    from fastrelu.backends import numba_kernel
+    from fastrelu.backends import dense_numba as numba_kernel
 
     assert numba_kernel.target_vector_bytes(features) == expected
 
 
 def test_deep_tiling_constants_match():
-    from fastrelu._ckernel import lib
+    from fastrelu.backends._c import lib
 
     names = ["DEEP_TILE", "DEEP_VECTOR", "DEEP_ROWS", "DEEP_KBLOCK", "DEEP_MBLOCK", "DEEP_CHUNK_TILES"]
     assert [getattr(lib, "FASTRELU_" + n) for n in names] == [getattr(_config, n) for n in names]
@@ -95,7 +95,7 @@ def test_twins_agree_bit_for_bit(dtype, hidden, num):
     # such a CPU: then the bits must match.  A portable build (clang, musl, old GCC,
     # other CPUs) has no FMA in its baseline: there it must agree by the rounding
     # rule instead, as every backend does.
-    from fastrelu._ckernel import lib
+    from fastrelu.backends._c import lib
 
     fused = lib.FASTRELU_BUILD_KIND in (1, 2) and _cpu_has_fma()
     net = fastrelu.Network.random(hidden, seed=hidden, dtype=dtype)
@@ -120,7 +120,7 @@ def test_numba_cache_can_be_switched_off(monkeypatch):
     import subprocess
     import sys
 
-    code = "import fastrelu._config as c; print(c.NUMBA_CACHE)"
+    code = "import fastrelu.utils.config as c; print(c.NUMBA_CACHE)"
     for value, expected in (("0", "False"), ("1", "True"), ("off", "False")):
         env = {**__import__("os").environ, "FASTRELU_NUMBA_CACHE": value}
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
@@ -142,7 +142,7 @@ _AVX512 = "+avx512f,+avx512vl,+avx512dq,+avx512bw,+avx512cd,+avx2,+fma,+avx,+bmi
 _HOT_LOOP = r"""
 import re, sys
 import numpy as np
-from fastrelu.backends import numba_kernel as nk
+from fastrelu.backends import dense_numba as nk
 
 for dtype in ("float64", "float32"):
     a = np.zeros(10, dtype)

@@ -288,7 +288,8 @@ def test_pyplot_figure_list_untouched(small):
 
 # -- deep networks: several outputs, several layers, along a line ----------------------
 
-from fastrelu.plot.figures import _stack_indices, _steps_union, architecture  # noqa: E402
+from fastrelu.model.describe import architecture  # noqa: E402
+from fastrelu.plot.figures import _stack_indices, _steps_union  # noqa: E402
 
 LINE = ([-1.0, -1.0], [1.0, 1.0])
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu import _memory, _sweep
+from fastrelu.sweeps import sweep as _sweep
+from fastrelu.utils import memory as _memory
 
 NET = fastrelu.Network.random(50, seed=0)
 
@@ -109,7 +110,7 @@ def test_deep_and_one_layer_analysis_agree_at_the_ends(start, stop):
 
 
 def test_threads_hold_for_deep_exact_sweeps(monkeypatch):
-    from fastrelu.backends import exact_deep, threads
+    from fastrelu.backends import walk as exact_deep, threads
 
     seen = []
     real = exact_deep.walk
@@ -127,7 +128,7 @@ def test_threads_hold_for_deep_exact_sweeps(monkeypatch):
 def test_threads_argument_restores_every_thread_setting_of_the_exact_backend():
     # the exact backend sets two thread counts (its C twin's OpenMP and the deep walk's
     # Numba kernels); threads= must put both back as they were, not one from the other
-    from fastrelu.backends import exact_kernel, threads
+    from fastrelu.backends import exact as exact_kernel, threads
 
     before = exact_kernel.thread_state()
     exact_kernel.restore_threads((2, 3))

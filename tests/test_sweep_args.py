@@ -132,7 +132,7 @@ def test_a_grid_spanning_more_than_float64_is_refused_for_its_range_not_its_size
 
 @pytest.mark.parametrize("num", [2, 3, 4, 100])
 def test_a_grid_whose_span_overflows_has_linspaces_points(num):
-    from fastrelu._grid import plan_grid
+    from fastrelu.sweeps.grid import plan_grid
 
     grid = plan_grid(-1e308, 1e308, None, num, None)
     # numpy.linspace's own span overflows; at half scale it does not, and halving is exact
@@ -142,7 +142,7 @@ def test_a_grid_whose_span_overflows_has_linspaces_points(num):
 
 
 def test_a_step_grid_whose_span_overflows_has_its_points():
-    from fastrelu._grid import plan_grid
+    from fastrelu.sweeps.grid import plan_grid
 
     on = plan_grid(-1e308, 1e308, 1e308, None, None)
     assert on.n == 3 and on.build(np.dtype(np.float64)).tolist() == [-1e308, 0.0, 1e308]

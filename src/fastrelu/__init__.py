@@ -1,23 +1,31 @@
-"""fastrelu: look inside scalar ReLU networks.
+"""fastrelu: look inside piecewise-linear (ReLU) networks.
 
-Evaluate a one-input, one-output network over a 1-D grid and get, at every point,
-the output, the slope dy/dx and the number of hidden units that are off.
+Sweep a network over a fine grid (of its input, or of ``t`` along a line through
+input space) and get, at every point, the output, the slope and the number of hidden
+units that are off; or list every kink and linear piece exactly.
 
 >>> import fastrelu
 >>> net = fastrelu.Network.random(hidden=1000, seed=0)
 >>> res = fastrelu.sweep(net)                      # x from -100 to 100, step 0.01
 >>> res.y.shape, res.negative.dtype
 ((20001,), dtype('int32'))
+
+The package is built in layers, each importing only those below it (checked in CI by
+import-linter; the order is in pyproject.toml and the README): ``utils`` <- ``model``
+<- ``backends`` <- ``analysis`` <- ``sweeps`` <- ``store`` <- ``plot`` <- ``cli``.
 """
 
+from . import plot  # noqa: F401 - fastrelu.plot after import fastrelu; it also lends res.plot() its figure
+from .analysis.pieces import Regions, kinks, regions
 from .backends.registry import BackendInfo, backends
-from .analysis.exact import Regions, kinks, regions
+from .backends.registry import select as _select
 from .model.network import Network
-from ._result import SweepResult
 from .store.zarr_store import StoredResult, open_result
-from ._sweep import sweep, sweep_chunks
+from .sweeps.result import SweepResult
+from .sweeps.sweep import sweep, sweep_chunks
+from .utils.config import VERSION
 
-__version__ = "0.1.0"
+__version__ = VERSION
 __all__ = ["BackendInfo", "Network", "Regions", "SweepResult", "backends", "kinks", "regions", "sweep", "sweep_chunks", "StoredResult", "open_result"]
 
 
@@ -26,7 +34,5 @@ def __getattr__(name):
     # (for a given request auto may pass over it: exact leaves tiny layers to cffi),
     # found on first use so that importing fastrelu stays cheap.
     if name == "backend":
-        from .backends.registry import select
-
-        return select("auto")[0]
+        return _select("auto")[0]
     raise AttributeError(f"module 'fastrelu' has no attribute {name!r}")

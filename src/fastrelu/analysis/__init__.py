@@ -1,5 +1,5 @@
 """Exact analysis of piecewise-linear networks: kinks, activation boundaries, linear pieces."""
 
-from .exact import Regions, kinks, regions
+from .pieces import Regions, kinks, regions
 
 __all__ = ["Regions", "kinks", "regions"]

@@ -4,7 +4,7 @@
 exact error, and ``dd_add`` / ``dd_scale`` keep a (hi, lo) pair whose error does not
 grow with the number of terms.  They are correct only as written: every caller is
 compiled with ``jit(exact=True)``, no fastmath at all, so nothing is contracted or
-reassociated.  The C twin (csrc/exact_kernel.c) writes the same operations with
+reassociated.  The C twin (csrc/exact_c.c) writes the same operations with
 ``fma()`` from <math.h>.
 """
 
@@ -14,7 +14,7 @@ import numba
 from numba import types
 from numba.extending import intrinsic
 
-from .._config import jit
+from ..utils.config import jit
 
 __all__ = ["fma", "two_prod", "two_sum", "dd_add", "dd_scale"]
 

@@ -1,4 +1,4 @@
-"""The exact backend's kernels in Numba: the twin of csrc/exact_kernel.c.
+"""The exact backend's kernels in Numba: the twin of csrc/exact_c.c.
 
 Read it line by line against the C file: same functions in the same order, same
 arguments in the same order (the C ones also take the lengths), same loops and
@@ -19,8 +19,8 @@ contracted would give the same bits.  The two twins agree bit for bit on every C
 
 import numpy as np
 
+from ..utils.config import jit
 from . import threads
-from .._config import jit
 from .eft import dd_add, dd_scale, fma, two_prod, two_sum
 
 # one thread setting for every Numba kernel (the exact backend's twin interface)

@@ -1,12 +1,21 @@
-"""The backend registry: which implementations exist, which can run here, which to use.
+"""The dispatcher: which backends exist, which can run here, which kernel runs a request.
 
-A backend is a module with ``get_num_threads()``, ``set_num_threads(n)`` and two
-kernels: ``sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative)`` for one
-hidden layer of a scalar (the classic case, which streams the hidden units), and
-``sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative)`` for
-every other network (see ``fastrelu.backends.reference.sweep_deep``).  It is imported the
-first time it is needed, never at ``import fastrelu``; an import that fails makes
-the backend unavailable (with the error as the reason), not fastrelu.
+A backend is named by what it is known as (``exact``, ``cffi``, ``numba``, ``numpy``,
+the names ``backend=`` takes and results and stores record) and described on two
+axes: its **algorithm** (``dense``: every point on its own; ``exact``: the linear
+pieces first, then each point read off its piece) and its **engine** (numpy, Numba,
+C).  ``backend="dense_c"`` and the like, ``<algorithm>_<engine>``, name the same
+backends.
+
+Each backend is a list of kernels, one module each, with the networks it
+``supports``; ``select`` takes the first kernel of the backend that supports the
+network.  ``backend="auto"`` takes the first row of ``AUTO`` whose condition holds and
+whose backend is available here.  No caller branches on a network's shape: a
+``Kernel`` packs the network for its module (``params``) and runs it.
+
+A module is imported the first time it is needed, never at ``import fastrelu``
+(Numba and the C build are optional and slow to load); an import that fails makes
+that kernel unavailable, with the error as the reason.
 """
 
 import importlib
@@ -14,7 +23,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from ..analysis.exact import prefer_exact
+from .params import deep_params, one_layer, one_layer_params
 
 ENV_VAR = "FASTRELU_BACKEND"
 
@@ -27,15 +36,28 @@ class BackendInfo:
     available: bool
     reason: str
     description: str
+    algorithm: str = ""
+    engine: str = ""
 
 
-class _Backend:
-    def __init__(self, name, module, description, prefer):
-        self.name, self.module_name, self.description, self.prefer = name, module, description, prefer
+def _any(net):
+    return True
+
+
+class Kernel:
+    """One module that sweeps the networks ``supports`` accepts, as one backend.
+
+    ``kind`` says what the module's kernel takes: ``"one_layer"`` (``sweep_kernel``, one
+    hidden layer of a scalar) or ``"deep"`` (``sweep_deep``, any network of a scalar).
+    """
+
+    def __init__(self, owner, module, kind, supports):
+        self.owner, self.module_name, self.kind, self.supports = owner, module, kind, supports
+        self.backend = owner.name
         self._module = self._reason = None
 
     def load(self):
-        """The backend's module, or None if it cannot be imported here (see ``reason``)."""
+        """The module, or None if it cannot be imported here (see ``reason``)."""
         if self._module is None and self._reason is None:
             try:
                 self._module = importlib.import_module(self.module_name, __package__)
@@ -48,34 +70,108 @@ class _Backend:
         self.load()
         return self._reason or ""
 
+    @property
+    def module(self):
+        return self.load()
 
-# In order of preference for backend="auto": the C kernel needs no JIT compile and
-# is as fast as Numba or faster (benchmarks/README.md); numpy is the last resort.
+    @property
+    def threads(self):
+        """The module whose thread setting this kernel follows (the backend's first)."""
+        return self.owner.load()
+
+    def sweep(self, t, net, dtype, y, slope, negative, span=None):
+        """Sweep ``net`` (of a scalar) at the points ``t``: ``y``, ``slope`` (N, out) and
+        ``negative`` (N, depth) written."""
+        if self.kind == "one_layer":  # these kernels take one column each
+            self._module.sweep_kernel(t, *one_layer_params(net, dtype), y[:, 0], slope[:, 0], negative[:, 0])
+        else:
+            self._module.sweep_deep(t, *deep_params(net, dtype), y, slope, negative, span=span)
+
+    def __repr__(self):
+        return f"Kernel({self.backend!r}, {self.module_name!r}, {self.kind!r})"
+
+
+class _Backend:
+    def __init__(self, name, algorithm, engine, description, kernels):
+        self.name, self.algorithm, self.engine, self.description = name, algorithm, engine, description
+        self.kernels = [Kernel(self, module, kind, supports) for module, kind, supports in kernels]
+
+    def load(self):
+        """The backend's first module (what its threads are set through), or None."""
+        return self.kernels[0].load()
+
+    @property
+    def reason(self):
+        return self.kernels[0].reason
+
+    def kernel_for(self, net):
+        """The first kernel that supports ``net`` and can be imported; else None and why."""
+        reasons = []
+        for k in self.kernels:
+            if net is None or k.supports(net):
+                if k.load() is not None:
+                    return k, ""
+                reasons.append(k.reason)
+        return None, "; ".join(reasons) or f"it has no kernel for this network (widths {net.widths})"
+
+
 _REGISTRY = {}
 
 
-def register(name, module, description, *, prefer=None):
-    """Add a backend (a module importable relative to this package) to the registry.
+def register(name, algorithm, engine, description, kernels):
+    """Add a backend: ``kernels`` is a list of ``(module, kind, supports)``, in order of preference."""
+    _REGISTRY[name] = _Backend(name, algorithm, engine, description, kernels)
 
-    ``prefer(net, n)``, if given, says whether ``"auto"`` should use this backend for
-    a sweep of ``net`` over ``n`` points (when it is not suitable, or not faster);
-    without it the backend suits every request.
+
+register("exact", "exact", "C, Numba", "pieces first: switch points sorted once, or the layer-by-layer walk; exact to rounding", [
+    (".exact", "one_layer", one_layer),  # sorted switch points: the C twin, else the Numba twin
+    (".walk", "deep", _any),  # the layer-by-layer walk (Numba)
+])
+register("cffi", "dense", "C", "C kernels with OpenMP, built by cffi", [(".dense_c", "one_layer", one_layer), (".dense_c", "deep", _any)])
+register("numba", "dense", "Numba", "Numba kernels, twins of the C ones", [(".dense_numba", "one_layer", one_layer), (".dense_numba", "deep", _any)])
+register("numpy", "dense", "numpy", "numpy reference (single-threaded, the truth for tests)", [
+    (".dense_numpy", "one_layer", one_layer), (".dense_numpy", "deep", _any),
+])
+
+# the same backends by their two axes, <algorithm>_<engine>
+ALIASES = {"exact_c": "exact", "exact_numba": "exact", "dense_c": "cffi", "dense_numba": "numba", "dense_numpy": "numpy"}
+
+
+def _prefer_exact(net, n):
+    """Whether ``backend="auto"`` should run the exact backend for ``net`` over ``n`` points.
+
+    Deep networks: when there are more points than hidden units.  The walk costs about
+    one row of each layer's matrix product per piece, and a line through a network
+    crosses in the order of one piece per hidden unit (Hanin and Rolnick, 2019), while
+    the per-point kernels pay a full row per point.
+
+    One hidden layer of a scalar, measured against the cffi kernel, float64, 2 threads,
+    best of 40, switch points sorted afresh every call (benchmarks/README.md):
+    H=1..16: cffi 0.07-0.13 ms vs exact 0.10-0.16 ms at N <= 1e4 (exact pays ~30 us of
+    set-up in Python), a tie at N = 1e6; H=64: N=1e4 exact 0.16 vs cffi 0.19 ms, N=1e6
+    9.5 vs 24 ms; H=256: N=1e4 0.17 vs 0.37 ms, N=1e6 12 vs 48 ms, and the gap grows as
+    N*H.  Below ~100 points both take < 0.1 ms, so n does not change the choice.
     """
-    _REGISTRY[name] = _Backend(name, module, description, prefer)
+    if not one_layer(net):
+        return n is None or n > net.hidden
+    return net.hidden >= 8
 
 
-# exact: sorts the H switch points once, then O(1) per grid point; auto uses it
-# unless the brute-force kernels are cheaper (tiny H; see _exact.prefer_exact).
-register("exact", ".exact_kernel", "switch points sorted once, O((N + H) log H), exact to rounding", prefer=prefer_exact)
-register("cffi", ".cffi_kernel", "C kernel with OpenMP, built by cffi")
-register("numba", ".numba_kernel", "Numba parallel kernels, twins of the C ones")
-register("numpy", ".reference", "numpy reference (single-threaded, the truth for tests)")
+# backend="auto": the first row whose condition holds for (net, n) and whose backend
+# can run the network here.  Without a network (``fastrelu.backend``) every condition holds.
+AUTO = (
+    ("exact", _prefer_exact),
+    ("cffi", None),  # no JIT compile, and as fast as Numba or faster (benchmarks/README.md)
+    ("numba", None),
+    ("numpy", None),  # the last resort
+)
 
 
 def _forget():
     """Forget what was imported, so the next call imports again (for tests)."""
     for b in _REGISTRY.values():
-        b._module = b._reason = None
+        for k in b.kernels:
+            k._module = k._reason = None
 
 
 def backends():
@@ -85,24 +181,24 @@ def backends():
     -------
     dict of str to BackendInfo
         In ``backend="auto"``'s order of preference; ``reason`` says why an
-        unavailable backend is missing.
+        unavailable backend is missing; ``algorithm`` and ``engine`` are its two axes.
 
     Examples
     --------
     >>> import fastrelu
-    >>> fastrelu.backends()["numpy"].available
-    True
+    >>> info = fastrelu.backends()["numpy"]
+    >>> info.available, info.algorithm, info.engine
+    (True, 'dense', 'numpy')
     """
-    return {n: BackendInfo(n, b.load() is not None, b.reason, b.description) for n, b in _REGISTRY.items()}
+    order = [name for name, _ in AUTO] + [n for n in _REGISTRY if n not in dict(AUTO)]
+    return {
+        n: BackendInfo(n, b.load() is not None, b.reason, b.description, b.algorithm, b.engine)
+        for n, b in ((n, _REGISTRY[n]) for n in order)
+    }
 
 
-def select(backend="auto", net=None, n=None):
-    """Return ``(name, module)`` of the backend to run for ``backend``.
-
-    ``"auto"`` means ``$FASTRELU_BACKEND`` when that is set, otherwise the first
-    available backend, in order of preference, that prefers a sweep of ``net``
-    over ``n`` points (see ``register``).
-    """
+def _requested(backend):
+    """The backend asked for, after ``$FASTRELU_BACKEND`` and the aliases; and what named it."""
     if not isinstance(backend, str):
         raise TypeError(f"backend must be a str, got {type(backend).__name__}")
     source = "backend"
@@ -110,26 +206,50 @@ def select(backend="auto", net=None, n=None):
         env = os.environ.get(ENV_VAR, "").strip()
         if env and env != "auto":
             backend, source = env, f"${ENV_VAR}"
-    deep = net is not None and net._scalar_form() is None
+    backend = ALIASES.get(backend, backend)
+    if backend != "auto" and backend not in _REGISTRY:
+        raise ValueError(f"{source} must be one of {['auto', *_REGISTRY, *ALIASES]}, got {backend!r}")
+    return backend
+
+
+def kernel_for(backend="auto", net=None, n=None):
+    """The ``Kernel`` that runs a sweep of ``net`` over ``n`` points with ``backend``.
+
+    ``"auto"`` means ``$FASTRELU_BACKEND`` when that is set, otherwise the first row of
+    ``AUTO`` that holds and can run here.  Without ``net``, the backend's first kernel.
+    """
+    backend = _requested(backend)
     if backend == "auto":
-        for b in _REGISTRY.values():
-            if (b.prefer is None or net is None or b.prefer(net, n)) and b.load() is not None and _can_run(b._module, deep):
-                return b.name, b._module
+        for name, condition in AUTO:
+            if condition is None or net is None or condition(net, n):
+                kernel, _ = _REGISTRY[name].kernel_for(net)
+                if kernel is not None:
+                    return kernel
         raise RuntimeError("no fastrelu backend is available: " + "; ".join(f"{n}: {b.reason}" for n, b in _REGISTRY.items()))
-    if backend not in _REGISTRY:
-        raise ValueError(f"{source} must be one of {['auto', *_REGISTRY]}, got {backend!r}")
     b = _REGISTRY[backend]
     if b.load() is None:
         raise RuntimeError(f"backend {backend!r} is not available: {b.reason}")
-    if not _can_run(b._module, deep):
-        raise RuntimeError(f"backend {backend!r} cannot sweep this network (widths {net.widths}): it has no deep kernel")
-    return b.name, b._module
+    kernel, why = b.kernel_for(net)
+    if kernel is None:
+        raise RuntimeError(f"backend {backend!r} cannot sweep this network (widths {net.widths}): {why}")
+    return kernel
 
 
-def _can_run(module, deep):
-    """Whether a backend module has the kernel a request needs: ``sweep_kernel`` for one
-    hidden layer of a scalar, ``sweep_deep`` for every other network."""
-    return hasattr(module, "sweep_deep") if deep else hasattr(module, "sweep_kernel")
+def module_of(backend, kind):
+    """The module of ``backend``'s kernel of ``kind`` (``"one_layer"`` or ``"deep"``), imported
+    on first use; the exact analysis reads its functions (``prepare``, ``walk``) from it."""
+    for k in _REGISTRY[backend].kernels:
+        if k.kind == kind:
+            if k.load() is None:
+                raise RuntimeError(f"backend {backend!r} has no {kind} kernel here: {k.reason}")
+            return k.module
+    raise ValueError(f"backend {backend!r} has no {kind} kernel")
+
+
+def select(backend="auto", net=None, n=None):
+    """``(name, module)`` of the backend ``kernel_for`` chooses; the module sets its threads."""
+    kernel = kernel_for(backend, net, n)
+    return kernel.backend, _REGISTRY[kernel.backend].load()
 
 
 @contextmanager

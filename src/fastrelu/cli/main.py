@@ -14,6 +14,19 @@ import time
 
 import numpy as np
 
+from ..backends.agreement import compare
+from ..backends.registry import backends, select
+from ..model import NAMES
+from ..model.describe import architecture, swept_widths
+from ..model.network import Network, on_line
+from ..plot import check_figure_path, compare_figure
+from ..plot.figures import _shown_outputs
+from ..plot.page import html
+from ..store.zarr_store import open_result
+from ..sweeps.sweep import sweep
+from ..utils.config import VERSION
+from ..utils.validation import existing_folder
+
 # The demo network: wide enough for the staircase of slopes and counts to be
 # worth looking at, narrow enough that its kinks are told apart in the zoom.
 DEMO_HIDDEN = 100
@@ -92,8 +105,6 @@ _ALONG_HELP = (
 
 
 def _add_network_options(p, *, hidden_default=DEMO_HIDDEN, seed_default=DEMO_SEED):
-    from ..model import NAMES
-
     g = p.add_argument_group("network")
     shape = g.add_mutually_exclusive_group()
     shape.add_argument("--hidden", type=int, metavar="H",
@@ -145,8 +156,6 @@ def _random_along(args):
 
 def _network(args, hidden_default=DEMO_HIDDEN, seed_default=DEMO_SEED, dtype="float64"):
     """The network the options describe, and the seed it was drawn with (None when loaded)."""
-    from ..model.network import Network
-
     if args.network is not None:
         # with a loaded network, --seed only says where random points of --along come from
         if args.hidden is not None or args.widths is not None or (args.seed is not None and not _random_along(args)):
@@ -213,11 +222,9 @@ def _grid(args):
 def _describe_network(net, along, source, dtype):
     """Rows of the summary naming the network: today's one row for one hidden layer of a
     scalar, else its widths, depth, hidden units in all and outputs."""
-    from ..plot.figures import architecture
-
     if _classic(net, along):
         return [f"hidden units  {net.hidden:,}  ({net.activation}, {source}, {dtype})"]
-    widths = net.widths if along is None else (along[0].shape[0], *net.widths[1:])
+    widths = swept_widths(net, along)
     names = [str(a) for a in net.activations]
     acts = names[0] if len(set(names)) == 1 else ",".join(names)
     per_layer = "+".join(f"{w:,}" for w in widths[1:-1])
@@ -232,8 +239,6 @@ def _describe_network(net, along, source, dtype):
 def _check_outputs(args, net):
     """A bad --outputs fails before the sweep, not after it."""
     if args.outputs is not None:
-        from ..plot.figures import _shown_outputs
-
         _shown_outputs(net, args.outputs)
 
 
@@ -248,8 +253,6 @@ def _check_figure_options(args, plot):
     the figure is drawn after the sweep, which may have taken minutes (or written a store)."""
     from importlib.util import find_spec
 
-    from .._validate import existing_folder
-    from ..plot import check_figure_path
 
     if args.zoom is not None:
         lo, hi = args.zoom
@@ -276,8 +279,6 @@ def _save(fig, path, dpi):
 
 
 def _threads_of(backend):
-    from ..backends.registry import select
-
     try:
         return select(backend)[1].get_num_threads()
     except Exception:  # a backend without a thread count still ran
@@ -322,8 +323,6 @@ def _cluster(args):
 
 
 def cmd_sweep(args):
-    from .._sweep import sweep
-
     stored = args.out is not None and not args.out.lower().endswith(".npz")
     if not stored and args.chunk is not None:
         raise CommandError("--chunk goes with a Zarr store: --out result.zarr")
@@ -380,16 +379,12 @@ def cmd_sweep(args):
         fig = res.plot(seed=seed, kinks=args.kinks, zoom=_zoom(args), title=args.title, outputs=args.outputs, dpi=args.dpi)
         _save(fig, plot, args.dpi)
     if args.html:
-        from ..plot.html import html
-
         html(res, args.html, title=args.title, outputs=args.outputs)
         print(f"page          {args.html}")
     return 0
 
 
 def cmd_compare(args):
-    from ..plot import compare_figure
-
     _check_figure_options(args, args.plot)
     net, seed = _network(args)
     along = _along(args, net)
@@ -398,33 +393,23 @@ def cmd_compare(args):
                          seed=seed, kinks=args.kinks, zoom=_zoom(args), title=args.title, outputs=args.outputs, dpi=args.dpi)
     _save(fig, args.plot, args.dpi)
     if args.html:
-        from ..plot.html import html
-
         grid = _grid(args)
         html(net, args.html, start=grid.get("start"), stop=grid.get("stop"), along=along, twin=True, outputs=args.outputs)
     return 0
 
 
 def cmd_plot(args):
-    from ..store.zarr_store import open_result
-
     plot = args.plot or os.path.splitext(args.result.rstrip("/"))[0] + ".png"
     _check_figure_options(args, plot)
     res = open_result(args.result)
     fig = res.plot(kinks=args.kinks, zoom=_zoom(args), title=args.title, outputs=args.outputs, dpi=args.dpi)
     _save(fig, plot, args.dpi)
     if args.html:
-        from ..plot.html import html
-
         html(res, args.html, title=args.title, outputs=args.outputs)
     return 0
 
 
 def cmd_bench(args):
-    from ..backends.agreement import compare
-    from ..backends.registry import backends, select
-    from .._sweep import on_line, sweep
-
     if args.repeat < 1:
         raise CommandError(f"--repeat must be >= 1, got {args.repeat}")
     available = backends()
@@ -508,12 +493,9 @@ def _version_of(name):
 def cmd_backends(args):
     import platform
 
-    import fastrelu
 
-    from ..backends.registry import backends, select
-    from ..model.network import Network
 
-    print(f"fastrelu {fastrelu.__version__}, Python {platform.python_version()}, {os.cpu_count()} cores")
+    print(f"fastrelu {VERSION}, Python {platform.python_version()}, {os.cpu_count()} cores")
     rows = []
     for name, info in backends().items():
         threads = _threads_of(name) if info.available else None
@@ -637,9 +619,7 @@ def build_parser():
 
 
 def _package_version():
-    from .. import __version__
-
-    return __version__
+    return VERSION
 
 
 def main(argv=None):

@@ -5,17 +5,23 @@ one activation after every layer but the last.  The classic case, one hidden
 layer of a scalar, keeps its short constructor ``Network(w1, b1, w2, b2)``.
 """
 
-import contextlib
 import json
-import os
-import zipfile
-import zlib
 from typing import NamedTuple
 
 import numpy as np
 
-from .._validate import as_dtype, as_finite_scalar, as_float_array, as_positive_int
+from ..utils.files import open_for_writing, open_npz
+from ..utils.plugins import provided
+from ..utils.validation import (
+    as_dtype,
+    as_finite_scalar,
+    as_float_array,
+    as_positive_int,
+)
+from . import pytorch
 from .activations import Activation, as_activation
+from .forward import check_inputs, forward
+from .slices import check_line, fold
 
 _FORMAT = "fastrelu.Network/2"  # /1 (one hidden layer: w1, b1, w2, b2, activation) is still read
 
@@ -94,6 +100,8 @@ class Network:
         self._activations = tuple(act.astype(self.dtype) for act in activations)
         for k, act in enumerate(self._activations):
             act.kernel_form(self._layers[k].bias.shape[0])  # a PReLU with the wrong number of slopes fails here
+        # what other layers derive from this (immutable) network and keep with it:
+        # packed kernel parameters, overflow bounds (see backends.params, model.forward)
         self._derived = {}
 
     @classmethod
@@ -209,7 +217,7 @@ class Network:
     def from_torch(cls, module, *, dtype=None):
         """A network from a PyTorch ``nn.Sequential`` of piecewise-linear layers.
 
-        See ``fastrelu.model.torch.from_torch`` for what is accepted and how
+        See ``fastrelu.model.pytorch.from_torch`` for what is accepted and how
         ``BatchNorm1d``, ``Dropout`` and consecutive affine layers are folded.
 
         Examples
@@ -219,9 +227,7 @@ class Network:
         >>> fastrelu.Network.from_torch(model).widths  # doctest: +SKIP
         (2, 8, 1)
         """
-        from .torch import from_torch  # torch is imported here, never by import fastrelu
-
-        return from_torch(module, dtype=dtype)
+        return pytorch.from_torch(cls, module, dtype=dtype)  # torch is imported there, never by import fastrelu
 
     def to_torch(self):
         """The network as a ``torch.nn.Sequential`` (``Linear`` and activation modules, float64 or float32).
@@ -235,9 +241,7 @@ class Network:
           (2): Linear(in_features=4, out_features=1, bias=True)
         )
         """
-        from .torch import to_torch
-
-        return to_torch(self)
+        return pytorch.to_torch(self)
 
     # -- shape ----------------------------------------------------------------------
     @property
@@ -322,55 +326,16 @@ class Network:
 
     @property
     def alpha(self):
-        """The activation's slope for pre-activations <= 0 (0 for ReLU, 1 for linear), when it is one number."""
-        form = self._scalar_form()
-        if form is None:
-            raise ValueError("this network's activations have no single slope for z <= 0: use net.activations")
-        return form
+        """The activation's slope for pre-activations <= 0 (0 for ReLU, 1 for linear), when it is one number.
 
-    def _scalar_form(self):
-        """alpha when the network is (1, H, 1) with one slope for z <= 0 and no clamp
-        (what the one-layer kernels take), else None."""
-        if "scalar_form" not in self._derived:  # asked on every sweep: worked out once
-            form = None
-            if self.widths[0] == 1 and self.depth == 1 and self.out_features == 1:
-                alpha, lo, hi = self._activations[0].kernel_form(self.hidden)
-                if not np.isfinite(lo) and not np.isfinite(hi) and (alpha == alpha[0]).all():
-                    form = float(alpha[0])
-            self._derived["scalar_form"] = form
-        return self._derived["scalar_form"]
-
-    # -- what the kernels take ---------------------------------------------------------
-    def _kernel_params(self, dtype):
-        """The one-layer kernels' parameters ``(w1, b1, w2, b2, c, alpha)`` in ``dtype``.
-
-        ``c = w2 * w1`` is each unit's contribution to the slope when active.
+        Defined for one hidden layer of a scalar, ``(1, H, 1)``, whose activation has one
+        slope for every unit and no clamp (what the one-layer kernels take).
         """
-        key = ("classic", dtype)
-        if key not in self._derived:
-            alpha = self.alpha
-            w1, b1, w2 = (_frozen_copy(np.ascontiguousarray(a, dtype)) for a in (self.w1, self.b1, self.w2))
-            self._derived[key] = (w1, b1, w2, dtype.type(self.b2), _frozen_copy(w2 * w1), dtype.type(alpha))
-        return self._derived[key]
-
-    def _deep_params(self, dtype):
-        """The deep kernels' parameters ``(widths, weights, biases, alpha, lo, hi)`` in ``dtype``
-        (see ``fastrelu.backends.reference.sweep_deep``); the network must take a scalar."""
-        if self.in_features != 1:
-            raise ValueError(f"a network of {self.in_features} inputs is swept along a line: give along=(x0, x1)")
-        key = ("deep", dtype)
-        if key not in self._derived:
-            forms = [act.kernel_form(layer.bias.shape[0]) for act, layer in zip(self._activations, self._layers)]
-            params = (
-                np.asarray(self.widths, np.int64),
-                np.concatenate([layer.weight.ravel() for layer in self._layers]).astype(dtype),
-                np.concatenate([layer.bias for layer in self._layers]).astype(dtype),
-                np.concatenate([f[0] for f in forms]).astype(dtype),
-                np.array([f[1] for f in forms], dtype),
-                np.array([f[2] for f in forms], dtype),
-            )
-            self._derived[key] = tuple(_frozen_copy(np.ascontiguousarray(p)) for p in params)
-        return self._derived[key]
+        if self.widths[0] == 1 and self.depth == 1 and self.out_features == 1:
+            alpha, lo, hi = self._activations[0].kernel_form(self.hidden)
+            if not np.isfinite(lo) and not np.isfinite(hi) and (alpha == alpha[0]).all():
+                return float(alpha[0])
+        raise ValueError("this network's activations have no single slope for z <= 0: use net.activations")
 
     # -- derived networks -----------------------------------------------------------
     def along(self, x0, x1):
@@ -392,9 +357,10 @@ class Network:
         >>> bool(np.allclose(line(0.25), net(x0 + 0.25 * (x1 - x0))))
         True
         """
-        from .line import fold_line
-
-        return fold_line(self, x0, x1)
+        x0, x1 = check_line((x0, x1), self.in_features)
+        w, b = self._layers[0]
+        first = Layer(*fold(w, b, x0, (x1 - x0)[None, :], self.dtype, "along"))
+        return Network._make([first, *self._layers[1:]], self._activations)
 
     def linear(self):
         """The same weights with every activation the identity: the network's straight-line twin.
@@ -436,8 +402,6 @@ class Network:
         >>> Network([1.0], [0.0], [1.0])([-1.0, 3.0])
         array([0., 3.])
         """
-        from ..backends.reference import forward
-
         x = np.asarray(x)
         n_in = self.in_features
         if n_in == 1:
@@ -448,17 +412,13 @@ class Network:
             batch = x.shape[:-1]
         flat = as_float_array(x.reshape(-1, n_in), "x", self.dtype, ndim=2)
         if flat.size:
-            from .._sweep import check_inputs
-
             check_inputs(self, flat)
         y = forward(self, flat)
         return y.reshape(batch if self.out_features == 1 else (*batch, self.out_features))
 
     def _repr_html_(self):
         # Jupyter shows a network as its interactive page (fastrelu.plot.html)
-        from ..plot.html import repr_html
-
-        return repr_html(self)
+        return provided("repr_html")(self)
 
     # -- persistence ---------------------------------------------------------------
     def _arrays(self):
@@ -479,13 +439,13 @@ class Network:
         >>> Network.load(path) == net
         True
         """
-        with _open_for_writing(path) as f:
+        with open_for_writing(path) as f:
             np.savez(f, format=np.array(_FORMAT), **self._arrays())
 
     @classmethod
     def load(cls, path):
         """Load a network saved by ``Network.save`` (or a result's network from ``SweepResult.save``)."""
-        with _open_npz(path, "network") as data:
+        with open_npz(path, "network") as data:
             prefix = "network_" if "network_activations" in data or "network_w1" in data else ""
             return cls._from_npz(data, str(path), prefix)
 
@@ -531,6 +491,21 @@ class Network:
         return f"Network(widths={list(self.widths)}, activation={act}, dtype={self.dtype.name})"
 
 
+def on_line(net, along):
+    """``net`` as a function of one coordinate: itself for a network of a scalar, else
+    ``net.along(x0, x1)`` for ``along = (x0, x1)``; with the line as checked (or None)."""
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a fastrelu.Network, got {type(net).__name__}")
+    if along is None:
+        if net.in_features != 1:
+            raise ValueError(
+                f"the network takes {net.in_features} inputs: give along=(x0, x1), the line x0 + t*(x1 - x0) to sweep"
+            )
+        return net, None
+    x0, x1 = check_line(along, net.in_features)
+    return net.along(x0, x1), (x0, x1)
+
+
 def _activation_list(activations, depth):
     """One ``Activation`` per hidden layer from one spec or a sequence of ``depth`` of them."""
     if isinstance(activations, (str, Activation)):
@@ -540,50 +515,3 @@ def _activation_list(activations, depth):
     if len(activations) != depth:
         raise ValueError(f"{len(activations)} activations given for {depth} hidden layers")
     return [as_activation(a, f"activations[{k}]") for k, a in enumerate(activations)]
-
-
-def _open_for_writing(path):
-    """``path`` opened for writing as it is named (``numpy.savez`` given a name would add ``.npz``
-    to ``R.NPZ``), with one clear error for a bad one."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    try:
-        return open(path, "wb")
-    except OSError as exc:
-        raise ValueError(f"cannot write {os.fspath(path)!r}: {exc.strerror or exc}") from None
-
-
-@contextlib.contextmanager
-def _open_npz(path, what):
-    """Open an ``.npz`` file for reading (a context manager yielding it), with one clear
-    ``ValueError`` naming the file for anything wrong with it.
-
-    A truncated or damaged file is a zip whose directory or member cannot be read:
-    ``zipfile`` says so with ``BadZipFile`` (or ``EOFError``, ``zlib.error``), which
-    names no file, whether opening it or reading an array from it.
-    """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    name = os.fspath(path)
-    damaged = (zipfile.BadZipFile, EOFError, zlib.error)
-    try:
-        # opened here, not by numpy.load, which leaves its file open when the zip is bad
-        f = open(path, "rb")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"no such file: {name!r}") from None
-    except OSError as exc:
-        raise ValueError(f"{name!r} is not a fastrelu {what} (.npz) file: {exc}") from None
-    with f:
-        try:
-            data = np.load(f, allow_pickle=False)
-        except damaged as exc:
-            raise ValueError(f"{name!r} is truncated or damaged, or not a fastrelu {what} (.npz) file: {exc}") from None
-        except (ValueError, OSError) as exc:
-            raise ValueError(f"{name!r} is not a fastrelu {what} (.npz) file: {exc}") from None
-        if not isinstance(data, np.lib.npyio.NpzFile):  # one .npy array, whatever its name says
-            raise ValueError(f"{name!r} is not a fastrelu {what} (.npz) file: it holds a single .npy array")
-        with data:
-            try:
-                yield data
-            except damaged as exc:
-                raise ValueError(f"{name!r} is truncated or damaged: {exc}") from None

@@ -28,7 +28,11 @@ import os
 
 import numpy as np
 
-from .._validate import existing_folder
+from ..analysis.pieces import kinks
+from ..model.describe import activation_names, architecture, swept_widths
+from ..sweeps.result import SweepResult
+from ..sweeps.sweep import sweep
+from ..utils.validation import existing_folder
 
 #: Colours of the three panels (matplotlib's default cycle: blue, green, orange).
 COLORS = {"output": "tab:blue", "slope": "tab:green", "negative": "tab:orange", "kinks": "0.45"}
@@ -254,8 +258,6 @@ def _reduce_stored(stored, columns):
     last point, so a jump between chunks is kept too.  Returns the reduced
     ``SweepResult`` and the number of slope changes of the full sweep.
     """
-    from .._result import SweepResult
-
     lo, hi = float(stored.x[0]), float(stored.x[-1])
     deep = stored.network.depth > 1
     kept, n_changes, last = [], 0, None
@@ -346,10 +348,8 @@ def _kink_positions(res, x, changes):
     outputs) is always analysed exactly, of ``t`` along a line, and an error of
     the analysis is an error of the figure.
     """
-    import fastrelu
-
-    exact = getattr(fastrelu, "kinks", None)
-    if exact is not None and len(x):
+    exact = kinks
+    if len(x):
         covered = (TypeError, ValueError, NotImplementedError) if _one_layer(res.network) else ()
         try:
             found = exact(res.network, start=float(x[0]), stop=float(x[-1]))
@@ -387,42 +387,9 @@ def _classic(net, along):
     return along is None and net.widths[0] == 1 and _one_layer(net)
 
 
-def architecture(widths):
-    """The widths as an arrow chain, runs of equal hidden layers as ``width×count``.
-
-    Examples
-    --------
-    >>> architecture((784, 1024, 1024, 1024, 10))
-    '784→1024×3→10'
-    >>> architecture((2, 64, 32, 1))
-    '2→64→32→1'
-    """
-    widths = [int(w) for w in widths]
-    parts, hidden, i = [str(widths[0])], widths[1:-1], 0
-    while i < len(hidden):
-        j = i
-        while j < len(hidden) and hidden[j] == hidden[i]:
-            j += 1
-        parts.append(f"{hidden[i]}×{j - i}" if j - i > 1 else str(hidden[i]))
-        i = j
-    parts.append(str(widths[-1]))
-    return "→".join(parts)
-
-
-def _activation_names(net):
-    """The hidden layers' activations for a title: one name when they agree, else each in order."""
-    names = ["ReLU" if str(a) == "relu" else str(a) for a in net.activations]
-    return names[0] if len(set(names)) == 1 else ", ".join(names)
-
-
-def _widths_of(net, along):
-    """The swept network's widths: along a line, its inputs are the line's, not ``t``."""
-    return net.widths if along is None else (len(along[0]), *net.widths[1:])
-
-
 def _describe_deep(net, seed, along, twin=False):
-    acts = _activation_names(net)
-    arch = architecture(_widths_of(net, along))
+    acts = activation_names(net)
+    arch = architecture(swept_widths(net, along))
     s = f"{arch} {acts} network" if "," not in acts else f"{arch} network ({acts})"
     if twin:
         s += " beside its linear twin"
@@ -851,8 +818,6 @@ def compare_figure(net, start=None, stop=None, step=None, *, num=None, x=None, a
     >>> len(fig.axes)
     6
     """
-    from .._sweep import sweep
-
     grid = dict(num=num, x=x, along=along, backend=backend, dtype=dtype, threads=threads)
     res = sweep(net, start, stop, step, **grid)
     twin = sweep(net.linear(), start, stop, step, **grid)
@@ -873,7 +838,7 @@ def compare_figure(net, start=None, stop=None, step=None, *, num=None, x=None, a
         left = "with ReLU" if net.activation == "relu" else f"with {net.activation}"
         right = "linear twin (same weights, no ReLU)"
     else:
-        acts = _activation_names(net)
+        acts = activation_names(net)
         left, right = f"with {acts}", f"linear twin (same weights, no {acts})"
     axes[0, 0].set_title(left, fontsize="medium")
     axes[0, 1].set_title(right, fontsize="medium")

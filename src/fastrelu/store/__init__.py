@@ -1,5 +1,9 @@
 """Sweeps larger than memory: Zarr stores written chunk by chunk, resumable, runnable on Dask."""
 
-from .zarr_store import StoredResult, open_result
+from ..utils.plugins import provide
+from .zarr_store import StoredResult, open_result, sweep_to_store
+
+# where sweep(out="result.zarr") writes: see utils.plugins
+provide("store", sweep_to_store)
 
 __all__ = ["StoredResult", "open_result"]

@@ -46,9 +46,13 @@ import uuid
 
 import numpy as np
 
-from .._grid import Grid
+from ..backends.registry import kernel_for
 from ..model.network import Network
-from .._validate import as_dtype, as_positive_int
+from ..sweeps.grid import Grid
+from ..sweeps.result import SweepResult
+from ..sweeps.sweep import _check_memory, _Plan, is_npz, run
+from ..utils.plugins import provided
+from ..utils.validation import as_dtype, as_positive_int
 
 FORMAT = "fastrelu.StoredResult/2"
 DEFAULT_CHUNK = 1 << 22  # 4 Mi points: ~120 MB of outputs in float64, ~2 s of H=1000 work
@@ -261,9 +265,6 @@ _plans_lock = threading.Lock()
 
 def _plan_from(root):
     """Rebuild the sweep's plan from a store, without the points of an explicit grid."""
-    from ..backends.registry import select
-    from .._sweep import _Plan
-
     attrs = root.attrs
     key = attrs["request"]
     with _plans_lock:
@@ -275,10 +276,10 @@ def _plan_from(root):
             grid = Grid(attrs["n"], span=_points_span(root["points"], np.dtype(attrs["dtype"]), attrs["chunk"]))
         else:
             grid = Grid(**attrs["grid"])
-        name, kernel = select(attrs["backend"], net)
+        kernel = kernel_for(attrs["backend"], net)
         # on a worker each task runs its kernel on one thread: the worker's T threads
         # run T tasks at once, so kernel threads x tasks never exceed T
-        plan = _Plan(net, _along_from(root), grid, np.dtype(attrs["dtype"]), name, kernel, 1)
+        plan = _Plan(net, _along_from(root), grid, np.dtype(attrs["dtype"]), kernel.backend, kernel, 1)
         with _plans_lock:
             _plans.clear()  # one request at a time per worker: keep only the newest
             _plans[key] = plan
@@ -302,8 +303,6 @@ def write_chunk(root, plan, chunk, k, points_in_store=False):
     ``points_in_store``: the plan's grid is a placeholder for the store's ``points``,
     of which only this chunk's are read.
     """
-    from .._sweep import run
-
     lo = k * chunk
     hi = min(lo + chunk, plan.grid.n)
     if points_in_store:
@@ -351,13 +350,11 @@ class _Progress:
 
 def sweep_to_store(plan, out, *, chunk=None, client=None, progress=False, overwrite=False):
     """Run a planned sweep into the Zarr store ``out``; see ``fastrelu.sweep``."""
-    from .._sweep import _check_memory
-
     if not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
     chunk = DEFAULT_CHUNK if chunk is None else as_positive_int(chunk, "chunk")
     chunk = min(chunk, plan.grid.n)
-    _check_memory(chunk, plan.dtype, plan.net, plan.backend)
+    _check_memory(chunk, plan.dtype, plan.net, plan.kernel)
     if client is not None and plan.threads is not None:
         raise TypeError("threads goes with a local sweep: on Dask each task runs its kernel on one of its worker's threads")
     # absolute: a Dask worker may run in another working directory
@@ -591,9 +588,7 @@ class StoredResult:
 
     def plot(self, **kwargs):
         """Draw the stored sweep, read chunk by chunk: ``fastrelu.plot.sweep_figure(self, **kwargs)``."""
-        from ..plot import sweep_figure
-
-        return sweep_figure(self, **kwargs)
+        return provided("figure")(self, **kwargs)
 
     def chunks(self):
         """Yield the stored sweep as in-memory ``SweepResult`` pieces, one per chunk.
@@ -611,8 +606,6 @@ class StoredResult:
             yield self._result(slice(lo, lo + self.chunk))
 
     def _result(self, sl):
-        from .._result import SweepResult
-
         return SweepResult(
             self.x[sl], self.y[sl], self.slope[sl], self.negative[sl], network=self.network, backend=self.backend,
             negative_by_layer=self.negative_by_layer[sl], along=self.along,
@@ -638,11 +631,8 @@ def open_result(path):
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    from .._sweep import is_npz
 
     if is_npz(path):
-        from .._result import SweepResult
-
         return SweepResult.load(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file or store: {os.fspath(path)!r}")

@@ -4,13 +4,15 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .backends.registry import select, thread_limit
-from ._grid import Grid, plan_grid
-from .model.network import Network
-from ._result import SweepResult
-from ._memory import available_memory
-from ._validate import as_dtype, as_positive_int
-
+from ..backends.registry import kernel_for, thread_limit
+from ..model.forward import check_range
+from ..model.network import Network, on_line
+from ..model.slices import DEFAULT_LINE_POINTS, default_range
+from ..utils.memory import available_memory
+from ..utils.plugins import provided
+from ..utils.validation import as_dtype, as_positive_int
+from .grid import Grid, plan_grid
+from .result import SweepResult
 
 # the memory guard's reading lives in _memory (the walk needs it too)
 _available_memory = available_memory
@@ -24,14 +26,14 @@ def _allocation_error(need):
     )
 
 
-def _check_memory(n, dtype, net=None, backend=None):
+def _check_memory(n, dtype, net=None, kernel=None):
     """Refuse, before allocating, a sweep whose outputs would not fit in memory."""
     out, depth = (1, 1) if net is None else (net.out_features, net.depth)
     # x, y, slope; negative and its split by layer
     per_point = dtype.itemsize * (1 + 2 * out) + np.dtype(np.int32).itemsize * (1 + (depth if depth > 1 else 0))
     need = n * per_point
-    if net is not None and backend == "exact":
-        if net._scalar_form() is not None:
+    if net is not None and kernel is not None and kernel.backend == "exact":
+        if kernel.kind == "one_layer":
             need += net.hidden * 96  # the sorted switch points and prefix sums
         else:
             # the walk holds a few (pieces x widest layer) float64 matrices; a line crosses
@@ -47,69 +49,6 @@ def _check_memory(n, dtype, net=None, backend=None):
     return need
 
 
-def magnitudes(net, xmax):
-    """Per layer, bounds on ``|z|`` of every unit over ``|t| <= xmax`` (float64, may be inf)."""
-    m = np.array([xmax])
-    bounds = []
-    with np.errstate(over="ignore", invalid="ignore"):
-        for k, (w, b) in enumerate(net.layers):
-            m = np.abs(w.astype(np.float64)) @ m + np.abs(b.astype(np.float64))
-            bounds.append(m)
-            if k < net.depth:
-                alpha, lo, hi = net.activations[k].kernel_form(m.shape[0])
-                m = np.minimum(m * np.maximum(1.0, np.abs(alpha)), max(abs(lo), abs(hi)) if np.isfinite(lo) and np.isfinite(hi) else np.inf)
-    return bounds
-
-
-def check_inputs(net, x):
-    """Refuse inputs ``x`` (rows, in) at which ``net`` could overflow its dtype (for ``net(x)``)."""
-    xmax = float(np.max(np.abs(x)))
-    if net.in_features == 1:
-        _check_range(net, xmax, net.dtype, slopes=False, points=xmax)
-    else:  # the first layer's pre-activations bound the rest: check them as a scalar network would
-        with np.errstate(over="ignore"):  # an inf bound is refused below, with x named
-            first = np.abs(net.layers[0].weight.astype(np.float64)).sum(axis=1) * xmax
-        scale = float(first.max()) if first.size else 0.0
-        w, b = net.layers[0]
-        unit = Network._make([(np.ones((w.shape[0], 1)), b), *net.layers[1:]], net.activations)
-        _check_range(unit, scale, net.dtype, slopes=False, points=xmax)
-
-
-def _check_range(net, xmax, dtype, slopes=True, points=None):
-    """Refuse a network and grid (``|t| <= xmax``) whose pre-activations, output or
-    (with ``slopes``) slope could overflow ``dtype``.
-
-    ``points`` is None for a sweep; for ``net(x)`` it is ``max |x|``, so that the
-    messages speak of the points x (a grid there is none).  float64 is advised only
-    to a float32 network, and only where float64's range would hold the inputs.
-    """
-    limit = float(np.finfo(dtype).max) / 4
-    if points is None:
-        subject, reach, on, narrower = "the grid", xmax, f"on this grid (|t| up to {xmax:g})", "a narrower grid"
-    else:
-        subject, reach, on, narrower = "x", points, f"at these x (|x| up to {points:g})", "smaller x"
-    widen = dtype == np.float32 and xmax < float(np.finfo(np.float64).max) / 4
-    if not np.isfinite(xmax) or xmax >= limit:
-        raise ValueError(
-            f"{subject} reaches |x| = {reach:g}, beyond the range of {dtype.name}; use {narrower}{' or float64' if widen else ''}"
-        )
-    if "slope_bounds" not in net._derived:  # the same for every grid: worked out once
-        net._derived["largest"] = [max(float(np.abs(w).max()), float(np.abs(b).max())) for w, b in net.layers]
-        net._derived["slope_bounds"] = magnitudes(net, 1.0)
-    for k, largest in enumerate(net._derived["largest"]):
-        if largest >= limit:
-            raise ValueError(
-                f"layers[{k}]'s weights could overflow {dtype.name} (they are beyond its range)"
-                + ("; use float64" if dtype == np.float32 else "")
-            )
-    for k, (value, slope) in enumerate(zip(magnitudes(net, xmax), net._derived["slope_bounds"])):
-        # the slope's bound is the value's bound of the network without biases at |t| = 1
-        if not (np.max(value) < limit and (not slopes or np.max(slope) < limit)):
-            where = "output" if k == net.depth else f"layer {k} pre-activations"
-            advice = f"smaller weights, {narrower} or float64" if widen else f"smaller weights or {narrower}"
-            raise ValueError(f"the network's {where} could overflow {dtype.name} {on}; use {advice}")
-
-
 class _Plan(NamedTuple):
     """A checked request: everything a chunk of it needs, nothing allocated."""
 
@@ -120,23 +59,6 @@ class _Plan(NamedTuple):
     backend: str
     kernel: object
     threads: object
-
-
-def on_line(net, along):
-    """``net`` as a function of one coordinate: itself for a scalar network, else folded
-    along ``along = (x0, x1)``; with the line as checked."""
-    if not isinstance(net, Network):
-        raise TypeError(f"net must be a fastrelu.Network, got {type(net).__name__}")
-    if along is None:
-        if net.in_features != 1:
-            raise ValueError(
-                f"the network takes {net.in_features} inputs: give along=(x0, x1), the line x0 + t*(x1 - x0) to sweep"
-            )
-        return net, None
-    from .model.line import check_line
-
-    x0, x1 = check_line(along, net.in_features)
-    return net.along(x0, x1), (x0, x1)
 
 
 def plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along=None):
@@ -153,41 +75,24 @@ def plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along=No
     if along is not None and step is None and num is None and x is None:
         num = DEFAULT_LINE_POINTS
     grid = plan_grid(start, stop, step, num, x)
-    name, kernel = select(backend, net, grid.n)
-    _check_range(net, grid.bound(), dtype)
-    return _Plan(net, along, grid, dtype, name, kernel, threads)
+    kernel = kernel_for(backend, net, grid.n)
+    check_range(net, grid.bound(), dtype)
+    return _Plan(net, along, grid, dtype, kernel.backend, kernel, threads)
 
 
 MAX_THREADS = 1024  # more only oversubscribes the cores (and overflows OpenMP's int)
-DEFAULT_LINE_POINTS = 20_001  # along a line: as many points as the classic demo's grid
-
-
-def default_range(start, stop, along):
-    """``start`` and ``stop``, None meaning -100 and 100 (t = 0 and 1 along a line)."""
-    lo, hi = (0.0, 1.0) if along is not None else (-100.0, 100.0)
-    return (lo if start is None else start), (hi if stop is None else stop)
-
-
 def run(plan, lo=0, hi=None):
     """Sweep points ``lo`` to ``hi`` of a planned grid: build, allocate, run the kernel."""
     xs = plan.grid.build(plan.dtype, lo, hi)
     net, n = plan.net, xs.shape[0]
-    if net._scalar_form() is not None:
-        # one hidden layer of a scalar: the kernels that stream the hidden units
-        y, slope = np.empty_like(xs), np.empty_like(xs)
-        negative = np.empty(n, np.int32)
-        with thread_limit(plan.kernel, plan.threads):
-            plan.kernel.sweep_kernel(xs, *net._kernel_params(plan.dtype), y, slope, negative)
-        by_layer = negative[:, None]
-    else:
-        y = np.empty((n, net.out_features), plan.dtype)
-        slope = np.empty_like(y)
-        by_layer = np.empty((n, net.depth), np.int32)
-        with thread_limit(plan.kernel, plan.threads):
-            plan.kernel.sweep_deep(xs, *net._deep_params(plan.dtype), y, slope, by_layer, span=plan.grid.span(plan.dtype))
-        negative = by_layer[:, 0] if net.depth == 1 else by_layer.sum(axis=1, dtype=np.int32)
-        if net.out_features == 1:
-            y, slope = y[:, 0], slope[:, 0]
+    y = np.empty((n, net.out_features), plan.dtype)
+    slope = np.empty_like(y)
+    by_layer = np.empty((n, net.depth), np.int32)
+    with thread_limit(plan.kernel.threads, plan.threads):
+        plan.kernel.sweep(xs, net, plan.dtype, y, slope, by_layer, span=plan.grid.span(plan.dtype))
+    negative = by_layer[:, 0] if net.depth == 1 else by_layer.sum(axis=1, dtype=np.int32)
+    if net.out_features == 1:
+        y, slope = y[:, 0], slope[:, 0]
     return SweepResult(xs, y, slope, negative, network=net, backend=plan.backend, negative_by_layer=by_layer, along=plan.along)
 
 
@@ -274,13 +179,11 @@ def sweep(
     """
     plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along)
     if out is not None and not is_npz(out):
-        from .store.zarr_store import sweep_to_store
-
-        return sweep_to_store(plan, out, chunk=chunk, client=client, progress=progress, overwrite=overwrite)
+        return provided("store")(plan, out, chunk=chunk, client=client, progress=progress, overwrite=overwrite)
     for name, value in (("chunk", chunk), ("client", client), ("progress", progress or None), ("overwrite", overwrite or None)):
         if value is not None:
             raise TypeError(f"{name} goes with a Zarr store: out='result.zarr'")
-    need = _check_memory(plan.grid.n, plan.dtype, plan.net, plan.backend)
+    need = _check_memory(plan.grid.n, plan.dtype, plan.net, plan.kernel)
     try:
         res = run(plan)
     except MemoryError:
@@ -314,5 +217,5 @@ def sweep_chunks(net, start=None, stop=None, step=None, *, chunk, num=None, x=No
     """
     plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along)
     chunk = as_positive_int(chunk, "chunk")
-    _check_memory(min(chunk, plan.grid.n), plan.dtype, plan.net, plan.backend)
+    _check_memory(min(chunk, plan.grid.n), plan.dtype, plan.net, plan.kernel)
     return (run(plan, lo, min(lo + chunk, plan.grid.n)) for lo in range(0, plan.grid.n, chunk))

@@ -9,13 +9,19 @@ Two notions that are easy to confuse:
   slope changes cancel give boundaries that are not kinks.
 
 ``kinks(net)`` gives the kinks, ``kinks(net, boundaries=True)`` the boundaries.
-The numerical work (sorting, exact sums) lives in ``fastrelu.backends.exact_kernel``,
-imported on first use so that ``import fastrelu`` does not load Numba.
+The numerical work lives in the exact backend's kernels (``fastrelu.backends.exact``:
+sorting, exact sums; ``fastrelu.backends.walk``: the layer-by-layer walk), loaded by
+the dispatcher on first use so that ``import fastrelu`` does not load Numba.
 """
 
 import numpy as np
 
-from .._validate import as_finite_scalar
+from ..backends.dense_numpy import sweep_deep
+from ..backends.params import deep_params, one_layer
+from ..backends.registry import module_of
+from ..backends.scale import walk_scales
+from ..model.network import on_line
+from ..utils.validation import as_finite_scalar
 
 __all__ = ["Regions", "kinks", "regions"]
 
@@ -31,8 +37,6 @@ def _bound(v, name, default):
 
 def _check(net, start, stop, along):
     """The network of one coordinate (a line folded in), and the interval, checked."""
-    from .._sweep import on_line
-
     net, _ = on_line(net, along)
     start = _bound(start, "start", -np.inf)
     stop = _bound(stop, "stop", np.inf)
@@ -53,11 +57,9 @@ def _walk(net, start, stop):
     the sweeps' cache: a walk of a wider interval may place an edge one rounding
     apart, and the same question must always get the same answer.
     """
-    from ..backends.exact_deep import walk
-
     lo = np.nextafter(start, -np.inf) if np.isfinite(start) else start
     hi = np.nextafter(stop, np.inf) if np.isfinite(stop) else stop
-    lp = walk(*net._deep_params(net.dtype), lo, hi)
+    lp = module_of("exact", "deep").walk(*deep_params(net, net.dtype), lo, hi)
     inner = lp.edges[1:-1]
     return lp, (inner >= start) & (inner <= stop)
 
@@ -66,11 +68,9 @@ def _one_layer(net):
     """Whether the one-layer analysis (sorted switch points) serves ``net``: a network of
     one hidden layer of a scalar whose sums stay inside float64's range; anything else
     takes the walk, which scales a network whose sums do not (``backends.scale``)."""
-    if net._scalar_form() is None:
+    if not one_layer(net):
         return False
     if "one_layer_analysis" not in net._derived:  # asked on every call: worked out once
-        from ..backends.scale import walk_scales
-
         layers = [(w.astype(np.float64), b.astype(np.float64)) for w, b in net.layers]
         net._derived["one_layer_analysis"] = walk_scales(layers, [net.activations[0].kernel_form(net.hidden)]) is None
     return net._derived["one_layer_analysis"]
@@ -78,10 +78,9 @@ def _one_layer(net):
 
 def _analyse(net, lines=True):
     """The network's sorted ``Events`` and their ``(positions, slope change)`` per distinct switch point."""
-    from ..backends.exact_kernel import prepare, switch_groups
-
-    ev = prepare(net.w1, net.b1, net.w2, net.b2, net.alpha, lines=lines)
-    starts, change = switch_groups(ev)
+    exact = module_of("exact", "one_layer")
+    ev = exact.prepare(net.w1, net.b1, net.w2, net.b2, net.alpha, lines=lines)
+    starts, change = exact.switch_groups(ev)
     return ev, ev.ts[starts], change
 
 
@@ -320,10 +319,8 @@ def _point_region(net, x, boundaries):
     """``regions`` of the interval ``[x, x]``: the piece holding ``x`` (its line), with the
     counts at ``x`` itself (``z <= 0`` is negative, so a unit switching exactly there counts
     as negative), never "varies": a point has one pattern."""
-    from ..backends.reference import sweep_deep
-
     r = _deep_regions(net, x, x, boundaries) if not _one_layer(net) else _one_layer_regions(net, x, x, boundaries)
-    params = net._deep_params(np.dtype(np.float64))
+    params = deep_params(net, np.dtype(np.float64))
     y = np.empty((1, net.out_features))
     by_layer = np.empty((1, net.depth), np.int32)
     sweep_deep(np.array([x]), *params, y, np.empty_like(y), by_layer)
@@ -361,24 +358,3 @@ def _deep_regions(net, start, stop, boundaries):
         n_boundaries=int(strictly.sum()), n_kinks=int((strictly & lp.kink).sum()), merged=int(counts.sum() - counts.size),
         switching=lambda i: lp.crossings(cuts[i]),
     )
-
-
-def prefer_exact(net, n):
-    """Whether ``backend="auto"`` should run the exact backend for ``net`` over ``n`` points.
-
-    Deep networks: when there are more points than hidden units.  The walk costs about
-    one row of each layer's matrix product per piece, and a line through a network
-    crosses in the order of one piece per hidden unit (Hanin and Rolnick, 2019), while
-    the per-point kernels pay a full row per point.
-    """
-    if net._scalar_form() is None:
-        return n is None or n > net.hidden
-    # Measured against the cffi kernel, float64, 2 threads, best of 40, switch points
-    # sorted afresh every call (benchmarks/README.md):
-    #   H=1..16:  cffi 0.07-0.13 ms vs exact 0.10-0.16 ms at N <= 1e4 (exact pays ~30 us
-    #             of set-up in Python), about equal (11-12 ms, both just writing outputs)
-    #             at N = 1e6: a tie, except that the set-up is pure loss for a few units;
-    #   H=64:     N=1e4 exact 0.16 vs cffi 0.19 ms; N=1e6 9.5 vs 24 ms;
-    #   H=256:    N=1e4 0.17 vs 0.37 ms; N=1e6 12 vs 48 ms, and the gap grows as N*H.
-    # Below ~100 points both take < 0.1 ms, so n does not change the choice.
-    return net.hidden >= 8

@@ -2,8 +2,10 @@
 
 import numpy as np
 
-from .model.network import Network, _open_for_writing, _open_npz
-from ._validate import readonly
+from ..model.network import Network
+from ..utils.files import open_for_writing, open_npz
+from ..utils.plugins import provided
+from ..utils.validation import readonly
 
 _FORMAT = "fastrelu.SweepResult/1"
 
@@ -102,9 +104,7 @@ class SweepResult:
         >>> fig = res.plot(seed=0, kinks=True)
         >>> fig.savefig("sweep.png")  # doctest: +SKIP
         """
-        from .plot import sweep_figure  # matplotlib only when a figure is asked for
-
-        return sweep_figure(self, **kwargs)
+        return provided("figure")(self, **kwargs)
 
     def to_html(self, path=None, **kwargs):
         """An interactive page of this result: ``fastrelu.plot.html(self, path, **kwargs)``.
@@ -115,14 +115,10 @@ class SweepResult:
         >>> res = fastrelu.sweep(fastrelu.Network.random(20, seed=0), -5, 5, num=1001)
         >>> res.to_html("sweep.html")  # doctest: +SKIP
         """
-        from .plot.html import html
-
-        return html(self, path, **kwargs)
+        return provided("page")(self, path, **kwargs)
 
     def _repr_html_(self):
-        from .plot.html import repr_html
-
-        return repr_html(self)
+        return provided("repr_html")(self)
 
     def save(self, path):
         """Save to a ``.npz`` file with its network; ``SweepResult.load`` reads it back.
@@ -138,7 +134,7 @@ class SweepResult:
         """
         net = {"network_" + k: v for k, v in self.network._arrays().items()}
         line = {} if self.along is None else {"along_x0": self.along[0], "along_x1": self.along[1]}
-        with _open_for_writing(path) as f:
+        with open_for_writing(path) as f:
             np.savez(
                 f, format=np.array(_FORMAT), x=self.x, y=self.y, slope=self.slope, negative=self.negative,
                 negative_by_layer=self.negative_by_layer, backend=np.array(self.backend), **line, **net,
@@ -147,7 +143,7 @@ class SweepResult:
     @classmethod
     def load(cls, path):
         """Load a result saved by ``SweepResult.save``."""
-        with _open_npz(path, "result") as data:
+        with open_npz(path, "result") as data:
             if "format" not in data or str(data["format"]) != _FORMAT:
                 raise ValueError(f"{str(path)!r} is not a fastrelu result (.npz) file")
             network = Network._from_npz(data, str(path), prefix="network_")

@@ -83,13 +83,19 @@ import threading
 
 import numpy as np
 
+from ..utils.config import jit
+from ..utils.memory import available_memory
+from . import dense_numpy as reference
 from . import threads
-from .._config import jit
-from .._memory import available_memory
-from .eft import dd_add, fma, two_prod
 from .cache import Last
+from .dense_numpy import unpack_layers
+from .eft import dd_add, fma, two_prod
+from .exact_numba import (  # the one-layer twin's sortedness check and searches
+    _ascending,
+    _count_below,
+    _locate,
+)
 from .scale import scale_layers, unscale, walk_scales
-from .exact_numba import _ascending, _count_below, _locate  # the one-layer twin's sortedness check and searches
 
 __all__ = ["LinePieces", "walk", "sweep_deep", "clear_cache"]
 
@@ -717,7 +723,7 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
     Parameters
     ----------
     widths, weights, biases, alpha, lo, hi
-        As for ``fastrelu.backends.reference.sweep_deep`` (flat arrays; float32 or
+        As for ``fastrelu.backends.dense_numpy.sweep_deep`` (flat arrays; float32 or
         float64, walked in float64).  A layer with a finite clamp must have ``alpha == 1``.
     start, stop : float
         ``start <= stop``; either may be infinite.
@@ -729,7 +735,6 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
     given = (widths, weights, biases, alpha, lo, hi)  # the network's own arrays: the key of its facts
     widths, L = _validate(widths, np.asarray(weights).ravel(), np.asarray(biases).ravel(),
                           np.asarray(alpha).ravel(), np.asarray(lo).ravel(), np.asarray(hi).ravel())
-    from .reference import unpack_layers
 
     weights = np.asarray(weights, np.float64).ravel()
     biases = np.asarray(biases, np.float64).ravel()
@@ -946,7 +951,7 @@ def _pieces_for(params, start, stop):
 
 
 def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, span=None):
-    """The exact backend's deep sweep: the contract of ``fastrelu.backends.reference.sweep_deep``.
+    """The exact backend's deep sweep: the contract of ``fastrelu.backends.dense_numpy.sweep_deep``.
 
     The network is walked once over ``span`` (the whole request's ``[min t, max t]``, of
     which ``t`` may be a chunk; by default ``t``'s own: ``walk``; the last network's pieces
@@ -956,8 +961,6 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
     walk (where the pattern may change) are evaluated directly by the reference, so at a breakpoint
     the slope and counts follow PyTorch's convention (ReLU'(0) = 0, Hardtanh' = 0 at its ends).
     """
-    from . import reference
-
     n = t.shape[0]
     if n == 0:
         return

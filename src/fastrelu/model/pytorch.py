@@ -119,7 +119,7 @@ def _input_width(leaves):
     raise ValueError("the model has no Linear layer, so its input width is unknown")
 
 
-def from_torch(module, *, dtype=None):
+def from_torch(cls, module, *, dtype=None):
     """A ``Network`` from a PyTorch ``nn.Sequential`` of piecewise-linear layers.
 
     Accepted, in any (nested) ``nn.Sequential``: ``nn.Linear`` (with or without
@@ -157,8 +157,6 @@ def from_torch(module, *, dtype=None):
     (4, 8, 2)
     """
     torch = _torch()
-    from .network import Network
-
     if not isinstance(module, torch.nn.Sequential) or _kind(module) is None:
         raise TypeError(
             f"Network.from_torch takes a torch.nn.Sequential, got {type(module).__name__}: "
@@ -200,7 +198,7 @@ def from_torch(module, *, dtype=None):
         layers.append(pending)
         pending = None
     layers.append(pending if pending is not None else (np.eye(width), np.zeros(width)))
-    return Network.from_layers(layers, activations, dtype=dtype)
+    return cls.from_layers(layers, activations, dtype=dtype)
 
 
 def to_torch(net):

@@ -29,7 +29,7 @@ __all__ = ["Events", "prepare", "switch_groups", "sweep_kernel", "get_num_thread
 
 
 class _CTwin:
-    """The C twin (csrc/exact_kernel.c, in ``fastrelu._ckernel``) behind the Numba
+    """The C twin (csrc/exact_c.c, in ``fastrelu.backends._c``) behind the Numba
     twin's signatures: the same functions, arrays in, lengths taken from them."""
 
     def __init__(self, ffi, lib):
@@ -89,7 +89,7 @@ class _CTwin:
 def _c_twin():
     """The C twin, or None when the C build is missing or predates it."""
     try:
-        from .._ckernel import ffi, lib
+        from ._c import ffi, lib
     except ImportError:  # the C build is optional (no compiler, or it failed)
         return None
     return _CTwin(ffi, lib) if hasattr(lib, "exact_evaluate_f64") else None
@@ -213,17 +213,3 @@ def switch_groups(ev):
     change = np.empty(m, np.float64)
     g = _twin._groups(ev.ts, ev.sw1, ev.sw2, ev.alpha, starts, change)
     return starts[:g], change[:g]
-
-
-def __getattr__(name):
-    """``sweep_deep`` and ``walk``: deep networks of a scalar, the layer-by-layer walk
-    of ``exact_deep`` (Numba), imported on first use so that one-hidden-layer sweeps
-    never import Numba.  The functions themselves, not wrappers: ``exact_kernel.walk
-    is exact_deep.walk``."""
-    if name in ("sweep_deep", "walk"):
-        try:
-            from . import exact_deep
-        except ImportError as exc:  # no Numba here: the exact backend has no deep kernel
-            raise AttributeError(f"{__name__}.{name} is not available: {type(exc).__name__}: {exc}") from exc
-        return getattr(exact_deep, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

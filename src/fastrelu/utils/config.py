@@ -11,17 +11,19 @@ FASTRELU_NUMBA_CACHE
 
 import os
 
-# Blocking of the one-layer kernel; csrc/kernel.c holds the same numbers (a test
+VERSION = "0.1.0"  # pyproject.toml's version (tests/test_release.py checks they agree)
+
+# Blocking of the one-layer kernel; csrc/dense_c.c holds the same numbers (a test
 # checks) so that the Numba and C twins block their loops identically.  Within a
 # chunk, a register block of points (two vector registers, so chosen per CPU by each
-# twin: see csrc/sweep_vec.inc) holds its running sums while hidden units stream past.
+# twin: see csrc/dense_c_vec.inc) holds its running sums while hidden units stream past.
 # Each point sums its units in order and adds the output bias last, so no block size
 # changes the bits.
 HBLOCK = 4096  # hidden units per block: their parameters stay in cache
 CHUNK = 1024  # points per unit of parallel work
 MAX_RBLOCK = 32  # the largest register block: two 64-byte vectors of float32
 
-# Tiling of the deep kernel (``sweep_deep``); csrc/kernel.c holds the same numbers too.
+# Tiling of the deep kernel (``sweep_deep``); csrc/dense_c.c holds the same numbers too.
 # A tile of points goes through every layer together, each layer one small matrix
 # product of the weights with the tile's values and tangents, computed in register
 # blocks of DEEP_ROWS units x one vector of values and one of tangents.

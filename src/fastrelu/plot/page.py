@@ -32,7 +32,18 @@ import html as _html
 
 import numpy as np
 
-from .figures import architecture, column_indices, step_indices
+from ..analysis.pieces import kinks, regions
+from ..backends.params import one_layer
+from ..model.describe import architecture, swept_widths
+from ..model.network import Network, on_line
+from ..model.slices import default_range
+from ..utils.validation import existing_folder
+from .figures import (
+    _reduce_stored,
+    _shown_outputs,
+    column_indices,
+    step_indices,
+)
 
 #: Up to this many pieces the page holds every piece (about 45 bytes each over 1.6 MB
 #: of BokehJS: 6.1 MB for 10**5 pieces, 8.2 MB for 1.5 * 10**5); past it, the pieces are reduced per pixel
@@ -69,7 +80,7 @@ def _switching_texts(net, r, vx):
     n = len(r)
     if n < 2:
         return []
-    if net._scalar_form() is not None and net.depth == 1:
+    if one_layer(net):
         # One hidden layer of a scalar: regions() calls the units with x == -b1/w1
         # (rounded in float64, as the analysis rounds them) switching; asking
         # r.switching(i) piece by piece would scan all H units for each of the H pieces.
@@ -89,8 +100,6 @@ def _switching_texts(net, r, vx):
 
 def _exact_page(net, start, stop, shown):
     """The pieces of ``net`` (a network of one coordinate) over ``[start, stop]``, as vertices."""
-    from ..analysis.exact import kinks, regions
-
     r = regions(net, start, stop, boundaries=True)  # one activation pattern per piece: exact counts
     vx = np.concatenate((r.lo, r.hi[-1:]))
     last = np.concatenate((np.arange(len(r)), [len(r) - 1]))  # the piece each vertex starts (the last: ends)
@@ -147,7 +156,6 @@ def _reduce(page, columns):
 def _sampled_page(res, shown, columns):
     """A sweep drawn from its grid: reduced per pixel column; markers where the slope changes."""
     if not isinstance(res.x, np.ndarray):  # a StoredResult, read chunk by chunk
-        from .figures import _reduce_stored
 
         res, _ = _reduce_stored(res, columns)
     x = np.asarray(res.x)
@@ -165,8 +173,6 @@ def _sampled_page(res, shown, columns):
 
 def _twin(net, start, stop, shown):
     """The linear twin's pieces over ``[start, stop]`` (one: it is affine): ``hi, slope, intercept``."""
-    from ..analysis.exact import regions
-
     r = regions(net.linear(), start, stop)
     return r.lo, r.hi, _pick(r.slope, shown), _pick(r.intercept, shown)
 
@@ -298,7 +304,16 @@ return str(value);
 def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels, depth):
     from bokeh.document import Document
     from bokeh.layouts import column
-    from bokeh.models import CheckboxGroup, ColumnDataSource, CustomJS, CustomJSHover, Div, HoverTool, Legend, Range1d
+    from bokeh.models import (
+        CheckboxGroup,
+        ColumnDataSource,
+        CustomJS,
+        CustomJSHover,
+        Div,
+        HoverTool,
+        Legend,
+        Range1d,
+    )
 
     multi = page.y.ndim == 2
     k_out = page.y.shape[1] if multi else 1
@@ -462,8 +477,7 @@ def _describe(net, along, seed):
     if along is None and net.widths[0] == 1 and net.depth == 1 and net.out_features == 1:  # the classic demo
         s = f"{acts[0]} network, {net.hidden:,} hidden unit{'s' if net.hidden != 1 else ''}"
         return s + (f", seed {seed}" if seed is not None else "")
-    widths = net.widths if along is None else (len(along[0]), *net.widths[1:])
-    s = f"{architecture(widths)} {', '.join(acts)} network"
+    s = f"{architecture(swept_widths(net, along))} {', '.join(acts)} network"
     if seed is not None:
         s += f", seed {seed}"
     return s + (", along a line" if along is not None else "")
@@ -510,16 +524,11 @@ def html(net_or_result, path=None, *, start=None, stop=None, along=None, twin=Fa
     Examples
     --------
     >>> import fastrelu
-    >>> from fastrelu.plot.html import html
+    >>> from fastrelu.plot.page import html
     >>> page = html(fastrelu.Network.random(hidden=20, seed=0), seed=0)
     >>> page.startswith("<!DOCTYPE html>"), "cdn.bokeh.org" in page
     (True, False)
     """
-    from ..model.network import Network
-    from .._sweep import default_range, on_line
-    from .._validate import existing_folder
-    from .figures import _shown_outputs
-
     max_pieces = MAX_PIECES if max_pieces is None else int(max_pieces)
     width = int(width)
     if width < 200:

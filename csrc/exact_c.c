@@ -3,19 +3,19 @@
  * Read it line by line against the Python file: same functions in the same order,
  * same arguments in the same order (these also take the lengths, each after the
  * last array it counts), same loops and names (a Numba function _name is name
- * here, exact_name when exported through kernel.h).  The algorithm, and the numpy
+ * here, exact_name when exported through kernels.h).  The algorithm, and the numpy
  * steps between these functions (the quotients t = -b1/w1, the integer sort of the
  * packed keys), are in src/fastrelu/backends/exact_kernel.py, which calls this twin
  * whenever the build has it: it needs no JIT compile and no Numba.  The two twins
  * agree bit for bit (tests/test_exact_twins.py).
  *
- * The per-dtype evaluation loop is in exact_evaluate.inc, included below for
+ * The per-dtype evaluation loop is in exact_c_evaluate.inc, included below for
  * float64 and float32 grids.
  */
 #include <math.h>
 #include <stdint.h>
 
-#include "kernel.h"
+#include "kernels.h"
 
 /* Double-double arithmetic is exact only if every operation is rounded as written.
  * No reassociation: there is no -ffast-math.  No contraction except the explicit
@@ -225,13 +225,13 @@ static void at_switch(int64_t k, double xi, const double *ts, int64_t m, const d
 
 #define REAL double
 #define SFX f64
-#include "exact_evaluate.inc"
+#include "exact_c_evaluate.inc"
 #undef REAL
 #undef SFX
 
 #define REAL float
 #define SFX f32
-#include "exact_evaluate.inc"
+#include "exact_c_evaluate.inc"
 #undef REAL
 #undef SFX
 

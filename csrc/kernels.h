@@ -1,6 +1,6 @@
 /* fastrelu C kernels: the twin of src/fastrelu/backends/numba_kernel.py.
  *
- * This header is also read by csrc/build_ckernel.py as the cffi cdef, so it holds
+ * This header is also read by csrc/build_c.py as the cffi cdef, so it holds
  * only plain declarations (no preprocessor logic, no includes).
  */
 extern const int FASTRELU_HBLOCK;
@@ -35,7 +35,7 @@ void set_num_threads(int n);
 void note_openmp_team(void);
 int openmp_started(void);
 
-/* The exact backend's kernels (csrc/exact_kernel.c, the twin of
+/* The exact backend's kernels (csrc/exact_c.c, the twin of
  * src/fastrelu/backends/exact_numba.py). */
 extern const int FASTRELU_EXACT_CHUNK;
 void exact_pack_keys(const uint64_t *u, int64_t n, int64_t bits, uint64_t *keys);

@@ -1,8 +1,8 @@
-"""Numba backend: the twin of csrc/sweep_kernel.inc and csrc/sweep_vec.inc.
+"""Numba backend: the twin of csrc/dense_c_sweep.inc and csrc/dense_c_vec.inc.
 
 Read it line by line against the C files: same arguments in the same order (the C
 one also takes the lengths), same loops, same names.  Arrays in, arrays out; the
-caller (``fastrelu._sweep``) has validated, converted and allocated everything.
+caller (``fastrelu.sweeps.sweep``) has validated, converted and allocated everything.
 """
 
 import threading
@@ -13,8 +13,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from . import threads
-from .._config import (
+from ..utils.config import (
     CHUNK,
     DEEP_CHUNK_TILES,
     DEEP_KBLOCK,
@@ -26,6 +25,7 @@ from .._config import (
     MAX_RBLOCK,
     jit,
 )
+from . import threads
 
 
 # A register block's accumulators must live in registers, as the C twin's local
@@ -56,7 +56,7 @@ def _vector_points(typingctx, dtype):
 def target_vector_bytes(features):
     """The widest vector register a compile target with ``features`` has, in bytes.
 
-    The rule the C twin applies to the running CPU (``vector_bytes`` in csrc/kernel.c):
+    The rule the C twin applies to the running CPU (``vector_bytes`` in csrc/dense_c.c):
     64 with AVX-512, 32 with AVX2, else 16.  ``features`` is LLVM's feature string
     (``"+avx2,-avx512f,..."``), empty for Numba's portable ``generic`` target.
     """
@@ -69,7 +69,7 @@ def target_vector_bytes(features):
 
 
 # Points in the one-layer kernel's register block: two vector registers of the compile
-# target (csrc/sweep_vec.inc says why two).  A compile-time constant read from the
+# target (csrc/dense_c_vec.inc says why two).  A compile-time constant read from the
 # target Numba compiles for; Numba's cache is keyed on that target, so a cached kernel
 # always has the block of the CPU it was compiled for.
 @intrinsic
@@ -166,7 +166,7 @@ else:
 
 
 # A run of whole chunks of CHUNK points, each against all hidden units: the twin of the
-# C kernel's loop over chunks and, for one chunk, of csrc/sweep_vec.inc, whose
+# C kernel's loop over chunks and, for one chunk, of csrc/dense_c_vec.inc, whose
 # comments say why it is blocked as it is.  The register block is rb points (two
 # vector registers); this twin loops over them one by one and LLVM's SLP pass packs
 # the unrolled loop into vectors, where the C twin writes the two vectors out.  A call
@@ -221,7 +221,7 @@ def sweep_chunks(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
 
 # ---- The deep kernel: a network of the scalar t through every layer -------------
 #
-# The twin of the second half of csrc/sweep_kernel.inc, whose comments say why each
+# The twin of the second half of csrc/dense_c_sweep.inc, whose comments say why each
 # piece is as it is.  A tile of DEEP_TILE points goes through all the layers together.
 # A layer's activations are stored as DEEP_TILE // points panels, one per group of
 # `points` points (one vector register): panel c holds, for each unit i (rows padded

@@ -1,5 +1,5 @@
-/* fastrelu C kernels, built by cffi (csrc/build_ckernel.py) with OpenMP.
- * The loops live in sweep_kernel.inc, instantiated here once per dtype. */
+/* fastrelu C kernels, built by cffi (csrc/build_c.py) with OpenMP.
+ * The loops live in dense_c_sweep.inc, instantiated here once per dtype. */
 #include <stdint.h>
 #include <stdlib.h>
 #ifdef _OPENMP
@@ -83,7 +83,7 @@ static int forced_vector_bytes = 0;
 /* For the tests: run the one-layer kernel as if the vectors were this wide (16, 32
  * or 64 bytes; 0, or any other number, goes back to the CPU's), so that every
  * width's code runs on any CPU.  The bits do not change, only the speed (see
- * sweep_vec.inc). */
+ * dense_c_vec.inc). */
 void set_vector_bytes(int bytes) { forced_vector_bytes = bytes == 16 || bytes == 32 || bytes == 64 ? bytes : 0; }
 
 static int vector_bytes(void)
@@ -113,7 +113,7 @@ int register_points(int itemsize) { return 2 * vector_bytes() / itemsize; }
 #define REAL double
 #define IREAL int64_t
 #define SFX f64
-#include "sweep_kernel.inc"
+#include "dense_c_sweep.inc"
 #undef REAL
 #undef IREAL
 #undef SFX
@@ -121,7 +121,7 @@ int register_points(int itemsize) { return 2 * vector_bytes() / itemsize; }
 #define REAL float
 #define IREAL int32_t
 #define SFX f32
-#include "sweep_kernel.inc"
+#include "dense_c_sweep.inc"
 #undef REAL
 #undef IREAL
 #undef SFX

@@ -1,4 +1,4 @@
-"""cffi backend: calls the OpenMP C kernel compiled from csrc/ (``fastrelu._ckernel``).
+"""cffi backend: calls the OpenMP C kernel compiled from csrc/ (``fastrelu.backends._c``).
 
 Importing this module fails with ImportError when the extension was not built;
 the dispatcher records that as the reason the backend is unavailable.
@@ -7,10 +7,10 @@ the dispatcher records that as the reason the backend is unavailable.
 import numpy as np
 
 try:
-    from .._ckernel import ffi, lib
+    from ._c import ffi, lib
 except ImportError:
     raise ImportError(
-        "the C kernel (fastrelu._ckernel) was not built when fastrelu was installed: no C compiler, "
+        "the C kernel (fastrelu.backends._c) was not built when fastrelu was installed: no C compiler, "
         "or one that could not build it (see the install log); reinstall with a C compiler to use it"
     ) from None
 

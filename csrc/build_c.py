@@ -1,4 +1,4 @@
-"""cffi build script for the C kernel, ``fastrelu._ckernel`` (API mode).
+"""cffi build script for the C kernel, ``fastrelu.backends._c`` (API mode).
 
 Wired into the build through setuptools' ``cffi_modules`` (see setup.py).  We chose
 that over ``cffi-gen-src`` plus a compiled build backend because it is the wiring
@@ -24,7 +24,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 SRC = str(HERE) if __name__ == "__main__" else os.path.relpath(HERE)
 
 ffibuilder = FFI()
-ffibuilder.cdef((HERE / "kernel.h").read_text())
+ffibuilder.cdef((HERE / "kernels.h").read_text())
 
 
 
@@ -63,14 +63,14 @@ if os.environ.get("FASTRELU_MARCH_NATIVE", "0") not in ("", "0"):
     macros.append(("FASTRELU_NATIVE", "1"))
 
 ffibuilder.set_source(
-    "fastrelu._ckernel",
-    '#include "kernel.h"\n',
-    sources=[os.path.join(SRC, "kernel.c"), os.path.join(SRC, "exact_kernel.c")],
+    "fastrelu.backends._c",
+    '#include "kernels.h"\n',
+    sources=[os.path.join(SRC, "dense_c.c"), os.path.join(SRC, "exact_c.c")],
     include_dirs=[SRC],
     define_macros=macros,
     extra_compile_args=compile_args,
     extra_link_args=OPENMP,
-    depends=[os.path.join(SRC, "kernel.h"), os.path.join(SRC, "sweep_kernel.inc"), os.path.join(SRC, "sweep_vec.inc"), os.path.join(SRC, "exact_evaluate.inc")],
+    depends=[os.path.join(SRC, "kernels.h"), os.path.join(SRC, "dense_c_sweep.inc"), os.path.join(SRC, "dense_c_vec.inc"), os.path.join(SRC, "exact_c_evaluate.inc")],
 )
 
 if __name__ == "__main__":  # pragma: no cover - manual build for development

@@ -3,10 +3,12 @@
 Plain and obviously correct: the pre-activations of a block of points against all
 hidden units as one 2-D array, then masks and sums.  Blocks of points keep the
 temporaries near ``_BLOCK_ELEMENTS`` elements whatever the grid size.
-Same arguments as the kernels (``fastrelu.backends.numba_kernel.sweep_kernel``).
+Same arguments as the kernels (``fastrelu.backends.dense_numba.sweep_kernel``).
 """
 
 import numpy as np
+
+from ..model.forward import propagate
 
 _BLOCK_ELEMENTS = 1 << 18
 
@@ -72,41 +74,4 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
     rows = max(1, _BLOCK_ELEMENTS // max(int(np.max(widths)), 1))
     for i0 in range(0, t.shape[0], rows):
         a = t[i0 : i0 + rows, None]
-        y[i0 : i0 + rows], slope[i0 : i0 + rows] = _forward(layers, alpha, lo, hi, a, np.ones_like(a), negative[i0 : i0 + rows])
-
-
-def _forward(layers, alpha, lo, hi, a, da=None, negative=None):
-    """Inputs ``a`` (rows, in) through every layer; with a tangent ``da`` and counts when given."""
-    depth = len(layers) - 1
-    u0 = 0
-    for k in range(depth):
-        w, b = layers[k]
-        z = a @ w.T + b
-        al = alpha[u0 : u0 + w.shape[0]]
-        u0 += w.shape[0]
-        on = z > 0
-        v = np.where(on, z, al * z)
-        a = np.clip(v, lo[k], hi[k])
-        if da is not None:
-            dz = da @ w.T
-            inside = (v > lo[k]) & (v < hi[k])
-            da = np.where(inside, np.where(on, dz, al * dz), 0)
-        if negative is not None:
-            negative[:, k] = np.count_nonzero(~on, axis=1)
-    w, b = layers[depth]
-    return a @ w.T + b, (None if da is None else da @ w.T)
-
-
-def forward(net, x):
-    """The outputs (rows, out) of ``net`` at the inputs ``x`` (rows, in), in ``x``'s dtype."""
-    dtype = x.dtype
-    forms = [act.kernel_form(layer.bias.shape[0]) for act, layer in zip(net.activations, net.layers)]
-    alpha = np.concatenate([f[0] for f in forms]).astype(dtype)
-    lo = np.array([f[1] for f in forms], dtype)
-    hi = np.array([f[2] for f in forms], dtype)
-    layers = [(w.astype(dtype, copy=False), b.astype(dtype, copy=False)) for w, b in net.layers]
-    rows = max(1, _BLOCK_ELEMENTS // max(net.widths))
-    out = np.empty((x.shape[0], net.out_features), dtype)
-    for i0 in range(0, x.shape[0], rows):
-        out[i0 : i0 + rows] = _forward(layers, alpha, lo, hi, x[i0 : i0 + rows])[0]
-    return out
+        y[i0 : i0 + rows], slope[i0 : i0 + rows] = propagate(layers, alpha, lo, hi, a, np.ones_like(a), negative[i0 : i0 + rows])

@@ -1,0 +1,115 @@
+"""The forward pass of a network, and the bounds that keep it inside its dtype's range.
+
+One pass, ``propagate``, shared by the numpy reference backend and ``net(x)``;
+``magnitudes`` runs the same layers on ``|W|`` and ``|b|`` to bound every unit's
+``|z|``, which is what the overflow checks of sweeps and ``net(x)`` read.
+"""
+
+import numpy as np
+
+_BLOCK_ELEMENTS = 1 << 18  # rows per block keep the temporaries near this many elements
+
+
+def activation_forms(net, dtype):
+    """``(alpha, lo, hi)`` of every hidden layer, as the kernels take them, in ``dtype``."""
+    forms = [act.kernel_form(layer.bias.shape[0]) for act, layer in zip(net.activations, net.layers)]
+    alpha = np.concatenate([f[0] for f in forms]).astype(dtype)
+    lo = np.array([f[1] for f in forms], dtype)
+    hi = np.array([f[2] for f in forms], dtype)
+    return alpha, lo, hi
+
+
+def propagate(layers, alpha, lo, hi, a, da=None, negative=None):
+    """Inputs ``a`` (rows, in) through every layer; with a tangent ``da`` and counts when given.
+
+    The one forward pass: the numpy reference backend, ``net(x)`` and the bounds below
+    (``magnitudes``, the same recurrence on ``|W|``) all go through these steps.
+    ``layers`` are ``(W, b)`` pairs, ``alpha`` every hidden unit's slope for ``z <= 0``,
+    ``lo``/``hi`` each hidden layer's clamp (see ``Activation.kernel_form``).
+    """
+    depth = len(layers) - 1
+    u0 = 0
+    for k in range(depth):
+        w, b = layers[k]
+        z = a @ w.T + b
+        al = alpha[u0 : u0 + w.shape[0]]
+        u0 += w.shape[0]
+        on = z > 0
+        v = np.where(on, z, al * z)
+        a = np.clip(v, lo[k], hi[k])
+        if da is not None:
+            dz = da @ w.T
+            inside = (v > lo[k]) & (v < hi[k])
+            da = np.where(inside, np.where(on, dz, al * dz), 0)
+        if negative is not None:
+            negative[:, k] = np.count_nonzero(~on, axis=1)
+    w, b = layers[depth]
+    return a @ w.T + b, (None if da is None else da @ w.T)
+
+
+
+def forward(net, x):
+    """The outputs (rows, out) of ``net`` at the inputs ``x`` (rows, in), in ``x``'s dtype."""
+    dtype = x.dtype
+    alpha, lo, hi = activation_forms(net, dtype)
+    layers = [(w.astype(dtype, copy=False), b.astype(dtype, copy=False)) for w, b in net.layers]
+    rows = max(1, _BLOCK_ELEMENTS // max(net.widths))
+    out = np.empty((x.shape[0], net.out_features), dtype)
+    for i0 in range(0, x.shape[0], rows):
+        out[i0 : i0 + rows] = propagate(layers, alpha, lo, hi, x[i0 : i0 + rows])[0]
+    return out
+
+
+def magnitudes(net, xmax):
+    """Per layer, bounds on ``|z|`` of every unit where every input is within ``+-xmax`` (float64, may be inf)."""
+    m = np.full(net.in_features, float(xmax))  # every input within +-xmax
+    bounds = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k, (w, b) in enumerate(net.layers):
+            m = np.abs(w.astype(np.float64)) @ m + np.abs(b.astype(np.float64))
+            bounds.append(m)
+            if k < net.depth:
+                alpha, lo, hi = net.activations[k].kernel_form(m.shape[0])
+                m = np.minimum(m * np.maximum(1.0, np.abs(alpha)), max(abs(lo), abs(hi)) if np.isfinite(lo) and np.isfinite(hi) else np.inf)
+    return bounds
+
+
+def check_inputs(net, x):
+    """Refuse inputs ``x`` (rows, in) at which ``net`` could overflow its dtype (for ``net(x)``)."""
+    xmax = float(np.max(np.abs(x)))
+    check_range(net, xmax, net.dtype, slopes=False, points=xmax)
+
+
+def check_range(net, xmax, dtype, slopes=True, points=None):
+    """Refuse a network and grid (``|t| <= xmax``) whose pre-activations, output or
+    (with ``slopes``) slope could overflow ``dtype``.
+
+    ``points`` is None for a sweep; for ``net(x)`` it is ``max |x|``, so that the
+    messages speak of the points x (a grid there is none).  float64 is advised only
+    to a float32 network, and only where float64's range would hold the inputs.
+    """
+    limit = float(np.finfo(dtype).max) / 4
+    if points is None:
+        subject, reach, on, narrower = "the grid", xmax, f"on this grid (|t| up to {xmax:g})", "a narrower grid"
+    else:
+        subject, reach, on, narrower = "x", points, f"at these x (|x| up to {points:g})", "smaller x"
+    widen = dtype == np.float32 and xmax < float(np.finfo(np.float64).max) / 4
+    if not np.isfinite(xmax) or xmax >= limit:
+        raise ValueError(
+            f"{subject} reaches |x| = {reach:g}, beyond the range of {dtype.name}; use {narrower}{' or float64' if widen else ''}"
+        )
+    if "slope_bounds" not in net._derived:  # the same for every grid: worked out once
+        net._derived["largest"] = [max(float(np.abs(w).max()), float(np.abs(b).max())) for w, b in net.layers]
+        net._derived["slope_bounds"] = magnitudes(net, 1.0)
+    for k, largest in enumerate(net._derived["largest"]):
+        if largest >= limit:
+            raise ValueError(
+                f"layers[{k}]'s weights could overflow {dtype.name} (they are beyond its range)"
+                + ("; use float64" if dtype == np.float32 else "")
+            )
+    for k, (value, slope) in enumerate(zip(magnitudes(net, xmax), net._derived["slope_bounds"])):
+        # the slope's bound is the value's bound of the network without biases at |t| = 1
+        if not (np.max(value) < limit and (not slopes or np.max(slope) < limit)):
+            where = "output" if k == net.depth else f"layer {k} pre-activations"
+            advice = f"smaller weights, {narrower} or float64" if widen else f"smaller weights or {narrower}"
+            raise ValueError(f"the network's {where} could overflow {dtype.name} {on}; use {advice}")

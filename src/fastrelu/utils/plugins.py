@@ -1,0 +1,32 @@
+"""Functions an upper layer lends to a lower one, so that imports only go down.
+
+``res.plot()``, ``res.to_html()``, Jupyter's display of a network or a result, and
+``sweep(out="result.zarr")`` are conveniences of lower layers (the model, sweeps) that
+run code of upper ones (plot, store).  The upper layer registers its function here
+when it is imported, and ``import fastrelu`` imports every layer (each is light: the
+heavy libraries they use are imported on first use), so the function is there
+whenever a user can call the convenience.  The lower layer names what it needs; it
+never imports the layer that provides it.
+
+Provided today: ``"figure"`` (``fastrelu.plot.sweep_figure``), ``"page"``
+(``fastrelu.plot.html``), ``"repr_html"`` (``fastrelu.plot.page.repr_html``) and
+``"store"`` (``fastrelu.store.zarr_store.sweep_to_store``).
+"""
+
+_PROVIDED = {}
+
+
+def provide(name, function):
+    """Register ``function`` as what ``name`` means (an upper layer calls this at import)."""
+    _PROVIDED[name] = function
+    return function
+
+
+def provided(name):
+    """The function registered as ``name``; a clear error when its layer was never imported."""
+    try:
+        return _PROVIDED[name]
+    except KeyError:
+        raise RuntimeError(
+            f"{name!r} is provided by a part of fastrelu that was not imported; import fastrelu first"
+        ) from None
