@@ -10,7 +10,7 @@ the directions, never a new path through the analyses.
 
 import numpy as np
 
-from ..utils.validation import as_float_array
+from ..utils.validation import as_float_array, as_positive_int
 
 DEFAULT_LINE_POINTS = 20_001  # along a line: as many points as the classic demo's grid
 DEFAULT_RANGE = (-100.0, 100.0)  # a network of a scalar: the classic demo's x
@@ -58,3 +58,50 @@ def default_range(start, stop, along):
     of a scalar, t = 0 and 1 along a line."""
     lo, hi = DEFAULT_LINE_RANGE if along is not None else DEFAULT_RANGE
     return (lo if start is None else start), (hi if stop is None else stop)
+
+
+def random_line(n_in, seed=0):
+    """The ends ``(x0, x1)`` of a random line through the input space of ``n_in`` inputs.
+
+    Both ends are drawn from the standard normal with ``numpy.random.default_rng([seed, 1])``.
+    The ``1`` keeps this stream apart from ``Network.random(..., seed=seed)``'s, so one
+    seed can name a network and a line through it without the line repeating the
+    network's first weights.
+
+    The command line's ``--along random`` (with ``--seed``) calls this function: a
+    random line belongs to the Python API, so that a line drawn in the shell can be
+    drawn again in Python, point for point.
+
+    Parameters
+    ----------
+    n_in : int
+        The network's inputs (``net.in_features``), >= 1.
+    seed : int, optional
+        A seed >= 0 (default 0, the command line's default).
+
+    Returns
+    -------
+    tuple of two numpy.ndarray
+        ``x0`` and ``x1``, float64, ``n_in`` entries each; give them to
+        ``sweep(net, along=...)`` or ``regions(net, along=...)``.
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> from fastrelu.model.slices import random_line
+    >>> net = fastrelu.Network.random([3, 8, 2], seed=4)
+    >>> x0, x1 = random_line(net.in_features, seed=4)   # fastrelu sweep --widths 3,8,2 --seed 4 --along random
+    >>> x0.shape, x1.dtype
+    ((3,), dtype('float64'))
+    >>> res = fastrelu.sweep(net, along=(x0, x1), num=11)
+    >>> bool((res.along[1] == x1).all())
+    True
+    """
+    n_in = as_positive_int(n_in, "n_in")
+    # bool is an int to Python, but no seed anyone means
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    x0, x1 = np.random.default_rng([int(seed), 1]).standard_normal((2, n_in))
+    return x0, x1
