@@ -25,10 +25,13 @@ one file with their JavaScript (``bokeh.embed.file_html`` with
 ``bokeh.resources.INLINE``), whose ranges, glyphs and data sources are reachable
 from JavaScript (``Bokeh.documents[0].get_model_by_name``), which the tests use,
 and which needs no server for zooming, hover and toggles (``CustomJS``).  Bokeh
-is imported on first use, never by ``import fastrelu``.
+is imported on first use, never by ``import fastrelu``.  The callbacks' JavaScript
+(the window's redraw, the tooltips, the twin's check box) is in ``static/*.js``,
+shipped with the package and inlined into each page.
 """
 
 import html as _html
+from importlib import resources
 
 import numpy as np
 
@@ -179,126 +182,13 @@ def _twin(net, start, stop, shown):
 
 # -- the Bokeh document -------------------------------------------------------------------
 
-# The page keeps every vertex in one data source ("pieces") that no glyph draws, and
-# draws a second one ("view"): the vertices of the visible window, all of them while
-# they are at most 4 per pixel column, else each column's first, last, lowest and
-# highest vertex of every drawn column (the reduction of ``column_indices``).  It is
-# refilled whenever the x range changes, so drawing costs the same at any zoom and
-# for any number of pieces, and a window of 10**-6 around a kink has that kink's
-# vertex itself.  The y ranges follow the window; the kink markers show when at most
-# MAX_MARKERS kinks are in it.
-_UPDATE_JS = """
-const a = xr.start, b = xr.end, F = full.data, x = F.x, n = x.length;
-function first_at_least(arr, v, lo, hi) { while (lo < hi) { const m = (lo + hi) >> 1; if (arr[m] < v) lo = m + 1; else hi = m; } return lo; }
-const i0 = Math.max(first_at_least(x, a, 0, n) - 1, 0), i1 = Math.min(first_at_least(x, b, 0, n), n - 1);
-const m = i1 - i0 + 1, C = spec.columns, vals = spec.values;
-let keep;
-if (m <= 4 * C) {
-  keep = new Int32Array(m); for (let k = 0; k < m; k++) keep[k] = i0 + k;
-} else {
-  const w = (b - a) / C, mark = new Uint8Array(m);
-  const flush = (s, e) => {
-    mark[s] = 1; mark[e - 1] = 1;
-    for (const c of vals) {
-      const v = F[c]; let lo = s, hi = s;
-      for (let k = s + 1; k < e; k++) { const u = v[i0 + k]; if (u < v[i0 + lo]) lo = k; if (u > v[i0 + hi]) hi = k; }
-      mark[lo] = 1; mark[hi] = 1;
-    }
-  };
-  let col = NaN, start = 0;
-  for (let k = 0; k < m; k++) {
-    const c = Math.min(Math.max(Math.floor((x[i0 + k] - a) / w), -1), C);
-    if (c !== col) { if (k > start) flush(start, k); col = c; start = k; }
-  }
-  flush(start, m);
-  let count = 0; for (let k = 0; k < m; k++) count += mark[k];
-  keep = new Int32Array(count); let j = 0;
-  for (let k = 0; k < m; k++) if (mark[k]) keep[j++] = i0 + k;
-}
-const V = {};
-for (const c of spec.copy) {
-  const src = F[c], dst = new src.constructor(keep.length);
-  for (let k = 0; k < keep.length; k++) dst[k] = src[keep[k]];
-  V[c] = dst;
-}
-// the linear twin: its own pieces' lines at the kept x
-const T = twin.data, tn = T.hi.length;
-for (let o = 0; o < spec.twin_y.length; o++) {
-  const ty = new Float64Array(keep.length), ts = new Float64Array(keep.length);
-  const S = T["slope_" + o], I = T["intercept_" + o];
-  for (let k = 0; k < keep.length; k++) {
-    const X = V.x[k], j = Math.min(first_at_least(T.hi, X, 0, tn), tn - 1);
-    ty[k] = S[j] * X + I[j]; ts[k] = S[j];
-  }
-  V[spec.twin_y[o]] = ty; V[spec.twin_slope[o]] = ts;
-}
-view.data = V;
-// kink markers
-const K = kinks.data.i, nk = K.length;
-let k0 = 0, k1 = nk;
-{ let lo = 0, hi = nk; while (lo < hi) { const q = (lo + hi) >> 1; if (x[K[q]] < a) lo = q + 1; else hi = q; } k0 = lo; }
-{ let lo = k0, hi = nk; while (lo < hi) { const q = (lo + hi) >> 1; if (x[K[q]] <= b) lo = q + 1; else hi = q; } k1 = lo; }
-if (k1 - k0 <= max_markers) {
-  const mx = new Float64Array(k1 - k0), my = new Float64Array(k1 - k0), mi = new Int32Array(k1 - k0), Y = F[spec.y[0]];
-  for (let q = k0; q < k1; q++) { mx[q - k0] = x[K[q]]; my[q - k0] = Y[K[q]]; mi[q - k0] = K[q]; }
-  marks.data = {x: mx, y: my, i: mi};
-} else {
-  marks.data = {x: new Float64Array(0), y: new Float64Array(0), i: new Int32Array(0)};
-}
-// y ranges of the window
-const vx = V.x, vn = vx.length;
-for (const p of panels) {
-  let lo = Infinity, hi = -Infinity;
-  for (const [c, r, kind] of p.cols) {
-    if (r != null && !r.visible) continue;
-    const v = V[c];
-    if (kind == "line") {
-      for (let k = 0; k < vn; k++) if (vx[k] > a && vx[k] < b) { const u = v[k]; if (u < lo) lo = u; if (u > hi) hi = u; }
-      for (const t of [a, b]) {
-        const j = Math.max(Math.min(first_at_least(vx, t, 0, vn), vn - 1), 1);
-        const dx = vx[j] - vx[j - 1];
-        const u = dx > 0 ? v[j - 1] + (v[j] - v[j - 1]) * ((t - vx[j - 1]) / dx) : v[j];
-        if (u < lo) lo = u; if (u > hi) hi = u;
-      }
-    } else {
-      for (let k = 0; k < vn; k++) if (vx[k] < b && (k + 1 == vn || vx[k + 1] > a)) { const u = v[k]; if (u < lo) lo = u; if (u > hi) hi = u; }
-    }
-  }
-  if (!isFinite(lo)) continue;
-  if (p.zero) lo = Math.min(lo, 0);
-  let pad = 0.06 * (hi - lo);
-  if (!(pad > 0)) pad = Math.max(Math.abs(hi) * 1e-9, 1e-300);
-  if (p.integer) pad = Math.max(pad, 0.5);
-  p.range.start = lo - pad; p.range.end = hi + pad;
-}
-"""
+# The page's scripts live in static/*.js, one Bokeh callback body each (what it does and
+# its arguments are said at its top); they are read when a page is written.
 
-# Tooltips look the piece under the mouse up in the full data (by x, not by the drawn
-# vertex), so they give the piece's own values at any zoom.  Numbers are printed in
-# JavaScript's shortest round-trip form: the float64 itself.
-_HOVER_JS = """
-const F = full.data, x = F.x, n = x.length, X = special_vars.x;
-const str = (v) => (v == null ? "" : String(v));
-let lo = 0, hi = n; while (lo < hi) { const m = (lo + hi) >> 1; if (x[m] <= X) lo = m + 1; else hi = m; }
-const j = Math.min(Math.max(lo - 1, 0), Math.max(n - 2, 0));
-const [what, col] = format.split(":");
-if (what == "x") return str(X);
-if (what == "at") return str(F[col.replace("slope", "y")][j] + F[col][j] * (X - x[j]));
-if (what == "v") return str(F[col][j]);
-if (what == "layers") return layers.map((c, k) => str(F[c][j] - (k ? F[layers[k - 1]][j] : 0))).join(", ");
-if (what == "piece") return "#" + j + ": " + str(x[j]) + " to " + str(x[j + 1]);
-return str(value);
-"""
 
-_KINK_JS = """
-const F = full.data, v = marks.data.i[special_vars.index];
-const str = (u) => (u == null ? "" : String(u));
-const [what, col] = format.split(":");
-if (what == "left") return str(F[col][v - 1]);
-if (what == "v") return str(F[col][v]);
-if (what == "units") return F.units == null ? "" : (F.units[v] || "none");
-return str(value);
-"""
+def _script(name):
+    """The text of ``static/<name>.js``, shipped with the package."""
+    return (resources.files(__package__) / "static" / f"{name}.js").read_text(encoding="utf-8")
 
 
 def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels, depth):
@@ -415,7 +305,7 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
                           legend_label="kinks" if page.exact else "slope changes (grid)")
 
     # Hover: every panel reports the piece (or the samples) under the mouse.
-    fmt = CustomJSHover(args=dict(full=full, layers=cum_cols), code=_HOVER_JS)
+    fmt = CustomJSHover(args=dict(full=full, layers=cum_cols), code=_script("hover"))
     rows = [(coord, "$x{x}")]
     for k in range(k_out):
         rows.append(("y" + ("" if not multi else f" ({out_labels[k]})"), f"@x{{at:{scols[k]}}}"))
@@ -431,7 +321,7 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
         probe = f.line("x", col, source=view, line_alpha=0, name=f"hover_{f.name}")
         f.add_tools(HoverTool(renderers=[probe], mode="vline", line_policy="none", tooltips=rows,
                               formatters={"$x": fmt, "@x": fmt}, name=f"hover_{f.name}"))
-    kfmt = CustomJSHover(args=dict(full=full, marks=msrc), code=_KINK_JS)
+    kfmt = CustomJSHover(args=dict(full=full, marks=msrc), code=_script("kink_hover"))
     kink_rows = [(("kink" if page.exact else "slope change") + f" at {coord}", "@x{v:x}"),
                  ("y", f"@x{{v:{ycols[0]}}}"), ("slope left", f"@x{{left:{scols[0]}}}"),
                  ("slope right", f"@x{{v:{scols[0]}}}")]
@@ -446,18 +336,14 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
     spec = dict(columns=2 * width, values=ycols + scols + ["negative"] + cum_cols, copy=copy, y=ycols,
                 twin_y=tycols, twin_slope=tscols)
     update = CustomJS(args=dict(xr=xr, full=full, view=view, twin=tsrc, kinks=ksrc, marks=msrc, panels=panels,
-                                spec=spec, max_markers=MAX_MARKERS), code=_UPDATE_JS)
+                                spec=spec, max_markers=MAX_MARKERS), code=_script("update"))
     xr.js_on_change("start", update)
     xr.js_on_change("end", update)
 
     toggle = CheckboxGroup(labels=["linear twin: net.linear(), the same weights without the activation "
                                    "(a straight line at any depth)"], active=[0] if twin_visible else [],
                            name="twin_toggle")
-    toggle.js_on_change("active", CustomJS(args=dict(rs=twin_renderers, update=update), code="""
-        const on = cb_obj.active.includes(0);
-        for (const r of rs) r.visible = on;
-        update.execute(cb_obj);
-    """))
+    toggle.js_on_change("active", CustomJS(args=dict(rs=twin_renderers, update=update), code=_script("twin_toggle")))
     head = Div(text=f"<div style='font:15px sans-serif;font-weight:600'>{_html.escape(title)}</div>"
                     f"<div style='font:12px sans-serif;color:#444;margin-top:3px;max-width:{width}px'>"
                     f"{_html.escape(note)}</div>", name="title")
