@@ -21,29 +21,15 @@ from ..backends.params import deep_params, one_layer
 from ..backends.registry import module_of
 from ..backends.scale import walk_scales
 from ..model.network import on_line
-from ..utils.validation import as_finite_scalar
+from ..utils.validation import as_interval
 
 __all__ = ["Regions", "kinks", "regions"]
-
-
-def _bound(v, name, default):
-    """``None`` -> ``default``; otherwise a real number, infinities allowed (an open end)."""
-    if v is None:
-        return default
-    if isinstance(v, (float, np.floating)) and np.isinf(v):
-        return float(v)
-    return as_finite_scalar(v, name)
 
 
 def _check(net, start, stop, along):
     """The network of one coordinate (a line folded in), and the interval, checked."""
     net, _ = on_line(net, along)
-    start = _bound(start, "start", -np.inf)
-    stop = _bound(stop, "stop", np.inf)
-    if start == np.inf or stop == -np.inf:
-        raise ValueError(f"start must be < +inf and stop > -inf, got start={start} and stop={stop}")
-    if stop < start:
-        raise ValueError(f"stop must be >= start, got start={start} and stop={stop}")
+    start, stop = as_interval(start, stop, open_ends=True)
     return net, start, stop
 
 

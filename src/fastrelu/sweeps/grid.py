@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..utils.validation import as_finite_scalar, as_float_array, as_positive_int
+from ..utils.validation import as_finite_scalar, as_float_array, as_interval, as_positive_int
 
 DEFAULT_STEP = 0.01
 # Points per block when a grid is written out: the float64 scratch (512 KiB) stays
@@ -109,10 +109,7 @@ def plan_grid(start, stop, step, num, x):
         return Grid(points.shape[0], points=points)
     if step is not None and num is not None:
         raise TypeError("give step or num, not both")
-    start = as_finite_scalar(start, "start")
-    stop = as_finite_scalar(stop, "stop")
-    if stop < start:
-        raise ValueError(f"stop must be >= start, got start={start} and stop={stop}")
+    start, stop = as_interval(start, stop)
     if num is not None:
         num = as_positive_int(num, "num")
         # numpy.linspace's points: start + i*delta, the last one exactly stop

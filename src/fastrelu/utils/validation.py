@@ -67,6 +67,41 @@ def as_positive_int(v, name):
     return v
 
 
+def as_interval(start, stop, *, open_ends=False):
+    """``(start, stop)`` as floats with ``start <= stop``; else a clear error naming both.
+
+    The one check of an interval, for grids (``sweep``) and the exact analysis
+    (``kinks``, ``regions``).  With ``open_ends``, None means no limit on that side and
+    infinities are allowed (``start < +inf``, ``stop > -inf``); without, both must be
+    finite numbers.
+
+    Examples
+    --------
+    >>> as_interval(-1, 2)
+    (-1.0, 2.0)
+    >>> as_interval(None, 3, open_ends=True)
+    (-inf, 3.0)
+    """
+    if open_ends:
+        start, stop = (_open_end(v, name, default) for v, name, default in ((start, "start", -np.inf), (stop, "stop", np.inf)))
+        if start == np.inf or stop == -np.inf:
+            raise ValueError(f"start must be < +inf and stop > -inf, got start={start} and stop={stop}")
+    else:
+        start, stop = as_finite_scalar(start, "start"), as_finite_scalar(stop, "stop")
+    if stop < start:
+        raise ValueError(f"stop must be >= start, got start={start} and stop={stop}")
+    return start, stop
+
+
+def _open_end(v, name, default):
+    """``None`` -> ``default``; otherwise a real number, infinities allowed (an open end)."""
+    if v is None:
+        return default
+    if isinstance(v, (float, np.floating)) and np.isinf(v):
+        return float(v)
+    return as_finite_scalar(v, name)
+
+
 def existing_folder(path):
     """``path`` as a str, refused unless the folder a file of that name would go into exists
     (checked before any work, so that a long computation is not lost at the end)."""
