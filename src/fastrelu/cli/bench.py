@@ -1,0 +1,72 @@
+"""``fastrelu bench``: time each backend on one grid and check it against the numpy reference."""
+
+import time
+
+from ..backends.agreement import compare
+from ..backends.registry import select
+from ..sweeps.sweep import sweep
+from .errors import CommandError
+from .report import rate
+
+HEAD = ("backend", "dtype", "time [s]", "pairs/s", "vs numpy", "agreement with the numpy reference")
+
+
+def backend_names(text, available):
+    """The backends ``--backends A,B`` names (default all of ``available``)."""
+    names = text.split(",") if text else list(available)
+    unknown = [b for b in names if b not in available]
+    if unknown:
+        raise CommandError(f"--backends: unknown backend {unknown[0]!r}; known: {', '.join(available)}")
+    return names
+
+
+def run(net, along, of_t, names, available, *, start, stop, num, threads, repeat):
+    """Time ``names`` (best of ``repeat``) sweeping ``net`` over ``num`` points and compare each
+    with the numpy reference, by the rule of ``fastrelu.backends.agreement``.
+
+    ``of_t`` is what the kernels run, ``on_line(net, along)[0]``: it says which backends
+    have a kernel for the network.
+
+    Returns the table's rows (strings, columns as ``HEAD``) and how many backends failed
+    or disagree.  A backend that cannot run here, or has no kernel for this network, is
+    a row saying so and no failure.
+    """
+    grid = dict(start=start, stop=stop, num=num, along=along)
+
+    def timed(name):
+        # A tiny sweep first so that a JIT compile is not timed.
+        sweep(net, start, stop, num=16, along=along, backend=name, threads=threads)
+        best, res = float("inf"), None
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            res = sweep(net, **grid, backend=name, threads=threads)
+            best = min(best, time.perf_counter() - t0)
+        return res, best
+
+    pairs = num * net.hidden
+    ref, ref_time = timed("numpy")
+    rows, failed = [], 0
+    for name in names:
+        info = available[name]
+        if not info.available:
+            rows.append((name, "-", "-", "-", "-", f"unavailable: {info.reason}"))
+            continue
+        try:
+            select(name, of_t, num)
+        except RuntimeError as exc:  # available, but without a kernel for this network: not a disagreement
+            rows.append((name, "-", "-", "-", "-", f"cannot run this network: {exc}"))
+            continue
+        if name == "numpy":
+            res, seconds = ref, ref_time
+        else:
+            try:
+                res, seconds = timed(name)
+            except Exception as exc:  # a broken backend is a row of the table, not the end of it
+                failed += 1
+                rows.append((name, net.dtype.name, "-", "-", "-", f"FAILED: {type(exc).__name__}: {exc}"))
+                continue
+        agreement = compare(res, ref)
+        failed += not agreement.ok
+        rows.append((name, res.dtype.name, f"{seconds:.4f}", rate(pairs, seconds),
+                     f"{ref_time / seconds:.1f}x" if seconds > 0 else "-", str(agreement)))
+    return rows, failed

@@ -1,0 +1,224 @@
+"""The command's arguments: the parser, its options and the examples each ``--help`` shows."""
+
+import argparse
+import re
+
+from ..model import NAMES
+from ..utils.config import VERSION
+from .errors import EXIT_DISAGREE, CommandError
+from .figures import COMPARE_FIGURE, DEMO_FIGURE
+from .networks import DEMO_HIDDEN, DEMO_SEED
+
+# A point given on the command line: comma-separated numbers, possibly negative.
+_NUMBERS = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?(,[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)*")
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse prints the usage and exits; one line naming --help is clearer, and
+    # main() decides the exit code.
+    def error(self, message):
+        raise CommandError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
+
+    def _parse_optional(self, arg_string):
+        # '--along -1,-1 1,1': a list of numbers starting with a minus is a value, not an option
+        # (argparse itself only lets a single negative number through).
+        if arg_string.startswith("-") and _NUMBERS.fullmatch(arg_string):
+            return None
+        return super()._parse_optional(arg_string)
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    def _format_args(self, action, default_metavar):
+        # --along takes one or two values ('random', or X0 X1): show what is meant, not '+'
+        if action.dest == "along":
+            return "X0 X1"
+        return super()._format_args(action, default_metavar)
+
+
+def _formatter(prog):
+    return _Formatter(prog, max_help_position=32)
+
+
+# -- shared options ------------------------------------------------------------------
+
+
+def _widths_arg(text):
+    """``--widths IN,H1,...,OUT``: at least three positive integers."""
+    try:
+        widths = [int(w) for w in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated layer widths such as 1,64,64,1, got {text!r}") from None
+    if len(widths) < 3:
+        raise argparse.ArgumentTypeError(f"needs at least three widths IN,HIDDEN,...,OUT such as 1,64,1, got {text!r}")
+    if min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"every width must be >= 1, got {text!r}")
+    return widths
+
+
+def _outputs_arg(text):
+    try:
+        return [int(k) for k in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated output indices such as 0,3,7, got {text!r}") from None
+
+
+_ALONG_HELP = (
+    "sweep the line x0 + t*(x1 - x0) through input space, t from 0 to 1 (20,001 points unless told): "
+    "two points, each comma-separated numbers, one per input of the network (--along 0,0,0 1,2,3; "
+    "--along -1,-1 1,1), or 'random' for two points drawn from the standard normal with "
+    "numpy.random.default_rng([SEED, 1]) (--along random; or one of them: --along 0,0 random). "
+    "Needed for a network of more than one input"
+)
+
+
+def _add_network_options(p, *, hidden_default=DEMO_HIDDEN, seed_default=DEMO_SEED):
+    g = p.add_argument_group("network")
+    shape = g.add_mutually_exclusive_group()
+    shape.add_argument("--hidden", type=int, metavar="H",
+                       help=f"hidden units of a random one-layer network of a scalar, widths 1,H,1 (default {hidden_default})")
+    shape.add_argument("--widths", type=_widths_arg, metavar="IN,H1,...,OUT",
+                       help="layer widths of a random network of any depth, e.g. 1,64,64,1 or 784,256,256,10")
+    g.add_argument("--seed", type=int, metavar="S", help=f"seed of the random network (default {seed_default})")
+    g.add_argument("--activation", choices=NAMES,
+                   help="activation of every hidden layer (default relu, or the loaded network's)")
+    g.add_argument("--network", metavar="FILE.npz", help="load this network (saved by Network.save; any depth) instead")
+    g.add_argument("--along", nargs="+", metavar="X0 X1", help=_ALONG_HELP)
+
+
+def _add_grid_options(p, *, backend=True):
+    g = p.add_argument_group("grid")
+    g.add_argument("--start", type=float, help="first x (default -100), or first t with --along (default 0)")
+    g.add_argument("--stop", type=float, help="last x (default 100), or last t with --along (default 1)")
+    steps = g.add_mutually_exclusive_group()
+    steps.add_argument("--step", type=float, help="spacing of x (default 0.01)")
+    steps.add_argument("--num", type=int, metavar="N", help="instead of --step: N evenly spaced points")
+    if backend:
+        g = p.add_argument_group("computation")
+        g.add_argument("--backend", default="auto", help="backend name from 'fastrelu backends' (default auto)")
+        g.add_argument("--dtype", choices=["float64", "float32"], help="precision (default the network's)")
+        g.add_argument("--threads", type=int, metavar="T", help="threads (default all cores)")
+
+
+def _add_figure_options(p, default, help_extra=""):
+    g = p.add_argument_group("figure")
+    g.add_argument("--plot", metavar="FIGURE", default=default,
+                   help=f"write the figure here; .png, .svg or .pdf{help_extra}")
+    g.add_argument("--kinks", action=argparse.BooleanOptionalAction, default=True,
+                   help="mark the kinks with thin lines (default on)")
+    g.add_argument("--zoom", nargs=2, type=float, metavar=("LO", "HI"),
+                   help="inset of the output from LO to HI (default: where the kinks crowd)")
+    g.add_argument("--no-zoom", action="store_true", help="no inset")
+    g.add_argument("--title", help="figure title (default names the network and grid)")
+    g.add_argument("--dpi", type=float, default=150, help="resolution of a .png (default 150)")
+    g.add_argument("--outputs", type=_outputs_arg, metavar="I,J,...",
+                   help="which outputs of a network of several to draw (default the first 10)")
+    g.add_argument("--html", metavar="PAGE",
+                   help="also write the interactive page here: one .html file that opens offline, drawn from the "
+                        "exact pieces, zoom into any kink (needs bokeh: pip install 'fastrelu[html]')")
+
+
+# -- the parser ---------------------------------------------------------------------------
+
+_EXAMPLES = {
+    "sweep": """examples:
+  fastrelu sweep                                    # the demo: writes fastrelu-sweep.png
+  fastrelu sweep --hidden 1000 --seed 3 --plot big.svg
+  fastrelu sweep --num 100000000 --out result.npz   # save the arrays, no figure
+  fastrelu sweep --num 1000000000 --hidden 1000 --out result.zarr --chunk 10000000 --workers 2
+  fastrelu plot result.zarr                         # the figure, read chunk by chunk
+  fastrelu sweep --network net.npz --start -5 --stop 5 --step 0.001 --backend numba
+
+deep networks, swept along the line x0 + t*(x1 - x0), t from 0 to 1:
+  fastrelu sweep --widths 2,64,64,64,3 --along -1,-1 1,1 --plot deep.png
+  fastrelu sweep --widths 1,64,64,1 --activation leaky_relu            # one input: no --along needed
+  fastrelu sweep --widths 784,256,256,10 --along random --seed 3 --outputs 0,1,2
+  fastrelu sweep --network mlp.npz --along 0,0,0 1,2,3 --num 100001   # a saved network of 3 inputs""",
+    "compare": """examples:
+  fastrelu compare                                  # writes fastrelu-compare.png
+  fastrelu compare --hidden 20 --seed 1 --start -5 --stop 5 --plot twin.pdf
+  fastrelu compare --widths 2,64,64,64,3 --along -1,-1 1,1 --plot deep-twin.png""",
+    "plot": """examples:
+  fastrelu sweep --out result.npz && fastrelu plot result.npz   # writes result.png
+  fastrelu plot result.npz --plot result.svg --no-kinks
+  fastrelu sweep --widths 3,32,32,4 --along random --out deep.zarr && fastrelu plot deep.zarr --outputs 0,3""",
+    "bench": """examples:
+  fastrelu bench                                    # 100,000 points x 1,000 units
+  fastrelu bench --num 1000000 --hidden 1000 --dtype float32 --repeat 5
+  fastrelu bench --widths 2,64,64,64,3 --along -1,-1 1,1 --num 20001   # every backend that runs deep networks""",
+    "backends": """examples:
+  fastrelu backends
+  FASTRELU_BACKEND=numba fastrelu backends""",
+}
+
+
+def build_parser():
+    """The parser of the ``fastrelu`` command; ``args.command`` names the subcommand.
+
+    Examples
+    --------
+    >>> build_parser().parse_args(["sweep", "--widths", "2,8,1", "--along", "-1,-1", "1,1"]).along
+    ['-1,-1', '1,1']
+    """
+    parser = _Parser(
+        prog="fastrelu",
+        formatter_class=_formatter,
+        description="Look inside piecewise-linear networks: output, slope and negative units over a fine grid "
+                    "(of x, or of t along a line through the inputs of a deep network).",
+        epilog="examples:\n  fastrelu                 # the demo: a random ReLU network, drawn to fastrelu-sweep.png\n"
+               "  fastrelu sweep --help    # every option of a subcommand",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)  # main() dispatches
+
+    def add(name, help_, description):
+        return sub.add_parser(name, help=help_, description=description, epilog=_EXAMPLES[name],
+                              formatter_class=_formatter)
+
+    p = add("sweep", "sweep a network over a grid; print a summary, save the result and/or the figure",
+            "Sweep a random (or loaded) network over a grid and print a summary. With no --out and no --plot, "
+            f"draws the figure to {DEMO_FIGURE}.")
+    _add_network_options(p)
+    _add_grid_options(p)
+    g = p.add_argument_group("output")
+    g.add_argument("--out", metavar="RESULT",
+                   help="save x, y, slope, negative and the network here: RESULT.npz in memory, any other name "
+                        "a Zarr store written chunk by chunk (resumes if interrupted)")
+    g.add_argument("--chunk", type=int, metavar="N", help="points per chunk of a Zarr store (default 4194304)")
+    g.add_argument("--overwrite", action="store_true", help="replace a Zarr store made with other arguments")
+    g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                   help="progress bar while writing a Zarr store (default on)")
+    g = p.add_argument_group("cluster (Zarr stores only)")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="run the chunks on this Dask scheduler (tcp://host:8786)")
+    g.add_argument("--workers", type=int, metavar="K", help="start a local Dask cluster of K single-threaded workers")
+    _add_figure_options(p, None, f" (default {DEMO_FIGURE} unless --out is given)")
+
+    p = add("compare", "draw a ReLU network beside its linear twin",
+            "Draw the network (left) beside the same weights without the ReLU (right): same grid, same rows. "
+            "A deep network's twin drops the activation of every hidden layer.")
+    _add_network_options(p)
+    _add_grid_options(p)
+    _add_figure_options(p, COMPARE_FIGURE, f" (default {COMPARE_FIGURE})")
+
+    p = add("plot", "draw a saved result", "Draw a result saved by 'fastrelu sweep --out' or SweepResult.save; "
+            "a Zarr store is read chunk by chunk, so it may be larger than memory.")
+    p.add_argument("result", metavar="RESULT", help="the saved result: RESULT.npz or a Zarr store")
+    _add_figure_options(p, None, " (default RESULT.png)")
+
+    p = add("bench", "time every backend against the numpy reference",
+            "Run every available backend that can sweep the network on one grid, print a table and exit with status "
+            f"{EXIT_DISAGREE} if any backend disagrees with the numpy reference. Backends without a kernel for "
+            "a deep network are listed as such.")
+    p.add_argument("--num", type=int, default=100_000, metavar="N", help="grid points (default 100000)")
+    _add_network_options(p, hidden_default=1000, seed_default=0)
+    p.add_argument("--start", type=float, help="first x (default -100), or first t with --along (default 0)")
+    p.add_argument("--stop", type=float, help="last x (default 100), or last t with --along (default 1)")
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="precision (default float64)")
+    p.add_argument("--threads", type=int, metavar="T", help="threads (default all cores)")
+    p.add_argument("--repeat", type=int, default=3, help="timed runs per backend; the best counts (default 3)")
+    p.add_argument("--backends", metavar="A,B", help="only these backends (comma-separated; default all)")
+
+    p = add("backends", "which backends can run here, and which auto chooses",
+            "List the backends, whether each can run here (and why not), threads and versions.")
+    p.add_argument("--num", type=int, default=20_001, metavar="N", help="grid size auto should choose for")
+    p.add_argument("--hidden", type=int, default=1000, metavar="H", help="hidden units auto should choose for")
+    return parser
