@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import fastrelu
+from fastrelu.backends.registry import ALIASES
 from fastrelu.cli.main import EXIT_ERROR, main
 
 SUBCOMMANDS = ["sweep", "compare", "plot", "bench", "backends"]
@@ -156,6 +157,33 @@ def test_backends(tmp_path):
     assert "auto chooses  numpy" in out.stdout and "$FASTRELU_BACKEND=numpy" in out.stdout
 
 
+def test_backends_show_both_axes(capsys):
+    assert main(["backends"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    head = next(r for r in rows if r.startswith("backend "))
+    assert head.split()[:4] == ["backend", "algorithm", "engine", "also"]
+    for name, info in fastrelu.backends().items():
+        row = next(r for r in rows if r.startswith(name + " "))
+        assert row.split()[1] == info.algorithm and f" {info.engine} " in row, row
+    for alias, name in ALIASES.items():
+        assert alias in next(r for r in rows if r.startswith(name + " "))
+    assert {info.algorithm for info in fastrelu.backends().values()} == {"dense", "exact"}
+
+
+def test_backends_by_their_axes(capsys, tmp_path, monkeypatch):
+    # the names backend= takes, <algorithm>_<engine>, go to --backend and --backends too
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--hidden", "8", "--num", "11", "--backend", "dense_numpy", "--out", "r.npz"]) == 0
+    assert fastrelu.SweepResult.load(tmp_path / "r.npz").backend == "numpy"
+    assert "backend       numpy" in capsys.readouterr().out
+    assert main(["bench", "--num", "500", "--hidden", "16", "--repeat", "1",
+                 "--backends", "dense_numpy,exact_c,exact_numba"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    table = [r.split()[0] for r in rows[2:]]
+    assert table == ["numpy", "exact"], rows  # exact_c and exact_numba are one backend, listed once
+    assert all("agrees" in r for r in rows[2:])
+
+
 @pytest.mark.parametrize("sub", [None, *SUBCOMMANDS])
 def test_help_with_an_example(tmp_path, sub):
     out = run(["--help"] if sub is None else [sub, "--help"], tmp_path)
@@ -194,6 +222,7 @@ BAD = [
     (["sweep", "--nonsense"], "unrecognized arguments"),
     (["swep"], "invalid choice"),
     (["bench", "--backends", "nope"], "unknown backend 'nope'"),
+    (["bench", "--backends", "numpy,dense_x"], "unknown backend 'dense_x'; known: exact, cffi, numba, numpy, exact_c"),
     (["bench", "--repeat", "0"], "--repeat must be >= 1"),
     (["plot"], "required"),
     (["compare", "--zoom", "1"], "expected 2 arguments"),

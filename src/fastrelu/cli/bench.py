@@ -3,7 +3,7 @@
 import time
 
 from ..backends.agreement import compare
-from ..backends.registry import select
+from ..backends.registry import ALIASES, select
 from ..sweeps.sweep import sweep
 from .errors import CommandError
 from .report import rate
@@ -12,11 +12,20 @@ HEAD = ("backend", "dtype", "time [s]", "pairs/s", "vs numpy", "agreement with t
 
 
 def backend_names(text, available):
-    """The backends ``--backends A,B`` names (default all of ``available``)."""
-    names = text.split(",") if text else list(available)
-    unknown = [b for b in names if b not in available]
-    if unknown:
-        raise CommandError(f"--backends: unknown backend {unknown[0]!r}; known: {', '.join(available)}")
+    """The backends ``--backends A,B`` names (default all of ``available``), each once.
+
+    A backend may be named by its two axes (``dense_c`` for ``cffi``), as ``backend=``
+    takes it; its row carries the name results record.
+    """
+    if not text:
+        return list(available)
+    names = []
+    for word in text.split(","):
+        name = ALIASES.get(word, word)
+        if name not in available:
+            raise CommandError(f"--backends: unknown backend {word!r}; known: {', '.join([*available, *ALIASES])}")
+        if name not in names:  # exact_c and exact_numba are one backend
+            names.append(name)
     return names
 
 

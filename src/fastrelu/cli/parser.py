@@ -94,7 +94,8 @@ def _add_grid_options(p, *, backend=True):
     steps.add_argument("--num", type=int, metavar="N", help="instead of --step: N evenly spaced points")
     if backend:
         g = p.add_argument_group("computation")
-        g.add_argument("--backend", default="auto", help="backend name from 'fastrelu backends' (default auto)")
+        g.add_argument("--backend", default="auto", help="backend name from 'fastrelu backends', or one of its other names such as "
+                            "dense_c (default auto)")
         g.add_argument("--dtype", choices=["float64", "float32"], help="precision (default the network's)")
         g.add_argument("--threads", type=int, metavar="T", help="threads (default all cores)")
 
@@ -147,7 +148,8 @@ deep networks, swept along the line x0 + t*(x1 - x0), t from 0 to 1:
   fastrelu bench --widths 2,64,64,64,3 --along -1,-1 1,1 --num 20001   # every backend that runs deep networks""",
     "backends": """examples:
   fastrelu backends
-  FASTRELU_BACKEND=numba fastrelu backends""",
+  FASTRELU_BACKEND=numba fastrelu backends
+  fastrelu sweep --backend dense_numba              # a backend by its two axes: the numba backend""",
 }
 
 
@@ -215,10 +217,12 @@ def build_parser():
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64", help="precision (default float64)")
     p.add_argument("--threads", type=int, metavar="T", help="threads (default all cores)")
     p.add_argument("--repeat", type=int, default=3, help="timed runs per backend; the best counts (default 3)")
-    p.add_argument("--backends", metavar="A,B", help="only these backends (comma-separated; default all)")
+    p.add_argument("--backends", metavar="A,B",
+                   help="only these backends (comma-separated, names as in 'fastrelu backends'; default all)")
 
     p = add("backends", "which backends can run here, and which auto chooses",
-            "List the backends, whether each can run here (and why not), threads and versions.")
+            "List the backends, each on its two axes (algorithm: dense or exact; engine: numpy, Numba or C) "
+            "with its other names, whether it can run here (and why not), threads and versions.")
     p.add_argument("--num", type=int, default=20_001, metavar="N", help="grid size auto should choose for")
     p.add_argument("--hidden", type=int, default=1000, metavar="H", help="hidden units auto should choose for")
     return parser

@@ -6,7 +6,7 @@ from importlib import metadata
 
 import numpy as np
 
-from ..backends.registry import backends, select
+from ..backends.registry import ALIASES, backends, select
 from ..model.describe import architecture, swept_widths
 from ..utils.config import VERSION
 from .networks import classic
@@ -119,15 +119,17 @@ def _version_of(name):
 
 
 def print_backends(auto_net, auto_num):
-    """The table of ``fastrelu backends``, and what ``auto``
+    """The table of ``fastrelu backends``, each backend on its two axes, and what ``auto``
     chooses for ``auto_num`` points of ``auto_net``."""
     print(f"fastrelu {VERSION}, Python {platform.python_version()}, {os.cpu_count()} cores")
     rows = []
     for name, info in backends().items():
         threads = threads_of(name) if info.available else None
-        rows.append((name, "yes" if info.available else "no", "-" if threads is None else str(threads),
-                     _version_of(name), info.description if info.available else f"missing: {info.reason}"))
-    print_table(("backend", "available", "threads", "version", ""), rows)
+        also = ", ".join(alias for alias, target in ALIASES.items() if target == name)
+        rows.append((name, info.algorithm or "-", info.engine or "-", also or "-", "yes" if info.available else "no",
+                     "-" if threads is None else str(threads), _version_of(name),
+                     info.description if info.available else f"missing: {info.reason}"))
+    print_table(("backend", "algorithm", "engine", "also named", "available", "threads", "version", ""), rows)
     env = os.environ.get("FASTRELU_BACKEND", "").strip()
     chosen = select("auto", auto_net, auto_num)[0]
     print(f"auto chooses  {chosen} for {auto_num:,} points x {auto_net.hidden:,} hidden units"
