@@ -37,6 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..model.forward import activate, tangent
+
 _BLOCK_ELEMENTS = 1 << 18
 
 
@@ -135,16 +137,13 @@ def compare(result, reference, ulps=4):
                 if np.isfinite(edge):
                     amb |= np.abs(z - edge) <= threshold
             ambiguous |= amb.any(axis=1)
-            on = z > 0
-            v = np.where(on, z, alpha * z)
-            a = np.clip(v, lo, hi)
-            factor = np.where(on, 1.0, alpha) * ((v > lo) & (v < hi))
+            a, on, inside = activate(z, alpha, lo, hi)
             # magnitudes and errors are bounded over every unit, on or off: a backend may
             # carry terms of units that are off at this point (the exact backends' prefix
             # sums and anchors run over all units), and those round too
             gain = np.maximum(1.0, np.abs(alpha))
             mag, err = zmag * gain, zerr * gain
-            da, dmag, derr = factor * dz, gain * dzmag, gain * dzerr
+            da, dmag, derr = tangent(dz, alpha, on, inside), gain * dzmag, gain * dzerr
         tol_y, tol_s = 2 * zerr, 2 * dzerr
         dy = np.abs(result.y[sl].astype(np.float64).reshape(-1, out) - reference.y[sl].astype(np.float64).reshape(-1, out))
         ds = np.abs(result.slope[sl].astype(np.float64).reshape(-1, out) - reference.slope[sl].astype(np.float64).reshape(-1, out))

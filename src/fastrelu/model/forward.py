@@ -19,11 +19,30 @@ def activation_forms(net, dtype):
     return alpha, lo, hi
 
 
+def activate(z, alpha, lo, hi):
+    """One activation step: ``(a, on, inside)`` for pre-activations ``z``.
+
+    ``a = clip(v, lo, hi)`` with ``v = z`` where ``on`` (``z > 0``) and ``alpha*z`` elsewhere;
+    ``inside`` is ``lo < v < hi``, where the activation's slope is that of ``v``.  This is
+    PyTorch's convention at a breakpoint (ReLU'(0) = 0, Hardtanh' = 0 at both ends):
+    see ``tangent``.
+    """
+    on = z > 0
+    v = np.where(on, z, alpha * z)
+    return np.clip(v, lo, hi), on, (v > lo) & (v < hi)
+
+
+def tangent(dz, alpha, on, inside):
+    """The tangent after an activation step: ``dz``, ``alpha*dz`` or 0 (see ``activate``)."""
+    return np.where(inside, np.where(on, dz, alpha * dz), 0)
+
+
 def propagate(layers, alpha, lo, hi, a, da=None, negative=None):
     """Inputs ``a`` (rows, in) through every layer; with a tangent ``da`` and counts when given.
 
-    The one forward pass: the numpy reference backend, ``net(x)`` and the bounds below
-    (``magnitudes``, the same recurrence on ``|W|``) all go through these steps.
+    The one forward pass: the numpy reference backend and ``net(x)`` run it; the
+    agreement rule (``backends.agreement``) runs the same ``activate`` step beside its
+    error bounds, and ``magnitudes`` the same recurrence on ``|W|``.
     ``layers`` are ``(W, b)`` pairs, ``alpha`` every hidden unit's slope for ``z <= 0``,
     ``lo``/``hi`` each hidden layer's clamp (see ``Activation.kernel_form``).
     """
@@ -34,18 +53,13 @@ def propagate(layers, alpha, lo, hi, a, da=None, negative=None):
         z = a @ w.T + b
         al = alpha[u0 : u0 + w.shape[0]]
         u0 += w.shape[0]
-        on = z > 0
-        v = np.where(on, z, al * z)
-        a = np.clip(v, lo[k], hi[k])
+        a, on, inside = activate(z, al, lo[k], hi[k])
         if da is not None:
-            dz = da @ w.T
-            inside = (v > lo[k]) & (v < hi[k])
-            da = np.where(inside, np.where(on, dz, al * dz), 0)
+            da = tangent(da @ w.T, al, on, inside)
         if negative is not None:
             negative[:, k] = np.count_nonzero(~on, axis=1)
     w, b = layers[depth]
     return a @ w.T + b, (None if da is None else da @ w.T)
-
 
 
 def forward(net, x):
