@@ -14,6 +14,7 @@ import pytest
 import fastrelu
 from fastrelu.backends.registry import ALIASES
 from fastrelu.cli.main import EXIT_ERROR, main
+from fastrelu.model.slices import random_line
 
 SUBCOMMANDS = ["sweep", "compare", "plot", "bench", "backends"]
 
@@ -391,6 +392,7 @@ def test_along_random_is_drawn_from_the_seed(capsys, tmp_path, monkeypatch):
     assert main(["sweep", "--widths", "3,8,2", "--seed", "4", "--along", "random", "--num", "11", "--backend", "numpy",
                  "--out", "r.npz"]) == 0
     x0, x1 = np.random.default_rng([4, 1]).standard_normal((2, 3))
+    np.testing.assert_array_equal(random_line(3, seed=4), (x0, x1))  # the line the Python API draws
     res = fastrelu.SweepResult.load(tmp_path / "r.npz")
     np.testing.assert_array_equal(res.along[0], x0)
     np.testing.assert_array_equal(res.along[1], x1)

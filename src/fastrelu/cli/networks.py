@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..model.network import Network
+from ..model.slices import random_line
 from .errors import CommandError
 
 # The demo network: wide enough for the staircase of slopes and counts to be
@@ -56,9 +57,7 @@ def build_line(args, net):
     if len(words) != 2:
         raise CommandError(f"--along takes two points X0 X1 (comma-separated numbers, or random), "
                            f"got {len(words)} value{'s' if len(words) != 1 else ''}")
-    drawn = None
-    if "random" in words:
-        drawn = np.random.default_rng([line_seed(args), 1]).standard_normal((2, n))
+    drawn = random_line(n, line_seed(args)) if "random" in words else None
     points = []
     for k, (text, name) in enumerate(zip(words, ("X0", "X1"))):
         p = drawn[k] if text == "random" else _vector(text, name)

@@ -65,9 +65,9 @@ def _outputs_arg(text):
 _ALONG_HELP = (
     "sweep the line x0 + t*(x1 - x0) through input space, t from 0 to 1 (20,001 points unless told): "
     "two points, each comma-separated numbers, one per input of the network (--along 0,0,0 1,2,3; "
-    "--along -1,-1 1,1), or 'random' for two points drawn from the standard normal with "
-    "numpy.random.default_rng([SEED, 1]) (--along random; or one of them: --along 0,0 random). "
-    "Needed for a network of more than one input"
+    "--along -1,-1 1,1), or 'random' for two points drawn from the standard normal by "
+    "fastrelu.model.slices.random_line(IN, SEED), the same line in Python (--along random; or one of them: "
+    "--along 0,0 random). Needed for a network of more than one input"
 )
 
 
