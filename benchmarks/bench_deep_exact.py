@@ -1,5 +1,6 @@
-"""The exact layer-by-layer walk of deep networks (``backends/exact_deep.py``) against
-Regioncam and against the matrix-product floor, and the deep sweep against writing its outputs.
+"""The exact layer-by-layer walk of deep networks (``backends/walk.py``, its kernels in
+``backends/walk_numba.py``) against Regioncam and against the matrix-product floor, and
+the deep sweep against writing its outputs.
 
 Cases (torch default init, ``torch.manual_seed(0)``):
 

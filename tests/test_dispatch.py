@@ -138,9 +138,9 @@ def test_numba_and_c_openmp_in_one_process():
 def test_no_numba_kernel_is_compiled_parallel():
     # Numba's parallel layers hang in a forked process (OpenMP) or abort on concurrent
     # calls (workqueue); the kernels run on fastrelu's threads instead (backends/threads.py)
-    from fastrelu.backends import walk as exact_deep, exact_numba, dense_numba as numba_kernel
+    from fastrelu.backends import walk as exact_deep, walk_numba, exact_numba, dense_numba as numba_kernel
 
-    jitted = [f for m in (numba_kernel, exact_numba, exact_deep) for f in vars(m).values() if hasattr(f, "targetoptions")]
+    jitted = [f for m in (numba_kernel, exact_numba, walk_numba, exact_deep) for f in vars(m).values() if hasattr(f, "targetoptions")]
     assert len(jitted) > 10 and not any(f.targetoptions.get("parallel") for f in jitted)
 
 

@@ -1,4 +1,5 @@
-"""The exact layer-by-layer walk of deep networks of a scalar (``backends/exact_deep.py``).
+"""The exact layer-by-layer walk of deep networks of a scalar (``backends/walk.py``, its
+kernels in ``backends/walk_numba.py``).
 
 Oracles: an exact walk in ``fractions.Fraction`` on small dyadic networks (every slope
 and intercept of a piece is then a short dyadic number, exact in float64, and every edge
