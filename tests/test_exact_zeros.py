@@ -229,18 +229,18 @@ def test_a_clamp_lost_beside_huge_pre_activations_is_a_clear_error():
 
 def test_a_walk_that_would_not_fit_is_refused_with_the_figure(monkeypatch):
     from fastrelu.utils import memory as _memory
-    from fastrelu.backends import walk as exact_deep
+    from fastrelu.backends import scratch  # the walk's memory guard reads available_memory there
 
     net = fastrelu.Network.random([1, 256, 256, 256, 1], seed=0)
     full = fastrelu.regions(net, -50, 50)  # fits
-    exact_deep._scratch.kept = None  # nothing held over from that walk
+    scratch._scratch.kept = None  # nothing held over from that walk
     monkeypatch.setattr(_memory, "CGROUP_FILES", ())
-    monkeypatch.setattr(exact_deep, "available_memory", lambda: 1 << 20)  # 1 MiB
+    monkeypatch.setattr(scratch, "available_memory", lambda: 1 << 20)  # 1 MiB
     with pytest.raises(ValueError, match=r"exact walk over \[-50, 50\] needs .* GiB at hidden layer \d"):
         fastrelu.regions(net, -50, 50)
     with pytest.raises(ValueError, match="per-point backend"):
         fastrelu.sweep(net, start=-50, stop=50, num=20001, backend="exact")
-    monkeypatch.setattr(exact_deep, "available_memory", lambda: None)  # cannot be read: not refused
+    monkeypatch.setattr(scratch, "available_memory", lambda: None)  # cannot be read: not refused
     assert len(fastrelu.regions(net, -50, 50)) == len(full)
 
 

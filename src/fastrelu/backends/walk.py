@@ -58,11 +58,11 @@ float64 (two paths of opposite sign) would be reported as a kink.
 
 Where things are.  This module runs the walk: the layer tables (``_layer_tables``),
 the pieces type (``LinePieces``), the orchestration of each layer (``walk``: sorting
-the crossings, the matrix-matrix products, allocation, the scratch memory kept between
-walks and the guard that refuses a layer that would not fit), the cache of the last
-walk (``clear_cache``) and the grid evaluation (``sweep_deep``).  The loops over pieces
-and units are the Numba kernels of ``walk_numba.py`` (arrays in, arrays out; which
-kernel does which step is listed there).
+the crossings, the matrix-matrix products, allocation), the cache of the last walk
+(``clear_cache``) and the grid evaluation (``sweep_deep``).  The loops over pieces and
+units are the Numba kernels of ``walk_numba.py`` (arrays in, arrays out; which kernel
+does which step is listed there); the scratch memory kept between walks, and the guard
+that refuses a layer that would not fit, are in ``scratch.py``.
 
 Comparisons with zero, and why each is exact rather than a tolerance.  No tolerance near
 zero is used anywhere in the walk: a zero either is exact or is rounding's choice, and
@@ -84,17 +84,14 @@ are accounted for in ``walk_numba.py``'s docstring; those here:
   those are recognised).
 """
 
-import math
-import threading
-
 import numpy as np
 
-from ..utils.memory import available_memory
 from . import dense_numpy as reference
 from . import threads
 from .cache import Last
 from .dense_numpy import unpack_layers
 from .scale import scale_layers, unscale, walk_scales
+from .scratch import borrow, ensure_fits, give_back
 from .walk_numba import (  # the kernels: arrays in, arrays out
     _CHUNK,
     _HITS,
@@ -240,34 +237,6 @@ def _product(X, W, out):
     return np.matmul(X, W.T, out=out)
 
 
-# Scratch kept between walks, per thread: the big arrays of a layer (rows of the product,
-# the product, the maps of the pieces, W.T) are taken from here, so that neither each layer
-# nor each walk pays the page faults of fresh memory (in a process whose allocator hands
-# large blocks back to the system, those cost as much as the arithmetic).  At most this
-# many bytes are kept.
-_KEEP = 1 << 27
-_scratch = threading.local()
-
-
-class _Scratch:
-    """Named float64 buffers that only grow; ``take`` views the first elements of one."""
-
-    def __init__(self):
-        self.bufs = {}
-
-    def take(self, name, shape):
-        n = math.prod(shape)
-        buf = self.bufs.get(name)
-        if buf is None or buf.shape[0] < n:
-            buf = np.empty(max(n, 2 * buf.shape[0] if buf is not None else n, 1 << 14))
-            self.bufs[name] = buf
-        return buf[:n].reshape(shape)
-
-    def nbytes(self):
-        return sum(b.nbytes for b in self.bufs.values())
-
-
-
 class _Crossings:
     """Event arrays of a layer's scan and their counts, sized for ``P`` pieces of ``h`` units."""
 
@@ -280,18 +249,6 @@ class _Crossings:
 
     def args(self):
         return (self.first, *self.scratch, self.sc, *self.ev)
-
-
-def _ensure_fits(need, scratch, k, P, w, start, stop):
-    """Refuse, before allocating, a layer of the walk that would not fit in memory."""
-    available = available_memory()
-    if available is not None and need > available + scratch.nbytes():
-        raise ValueError(
-            f"the exact walk over [{start:g}, {stop:g}] needs {need / 2**30:,.1f} GiB at hidden layer {k} "
-            f"({P:,} pieces, {w:,} units wide), but only {available / 2**30:,.1f} GiB of memory is available; "
-            "walk a shorter interval (start/stop), or sweep with a per-point backend (backend='cffi')"
-        )
-
 
 
 def _scan_layer(te, S, C, bps, cr=None):
@@ -375,8 +332,7 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
     edc = np.zeros(0)
     all_t, all_j, all_l = [], [], []
     suppressed = 0
-    scratch = getattr(_scratch, "kept", None) or _Scratch()
-    _scratch.kept = None  # this walk's own until it returns
+    scratch = borrow()  # this walk's own until it returns
     u0 = 0
     tables = []
     for k in range(L):
@@ -420,8 +376,8 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
         # rows of the product and the product, the maps of the new pieces (and the next
         # layer's scan), the liveness rows: counted before any of them is allocated
         anchors = int(np.count_nonzero(arow[:Pn] >= 0))
-        _ensure_fits(8 * (nrow * (h + w2) + 2 * anchors * (h + w2) + 3 * Pn * w2) + 64 * Pn + 32 * (Pn + w2),
-                     scratch, k, Pn, max(h, w2), start, stop)
+        ensure_fits(8 * (nrow * (h + w2) + 2 * anchors * (h + w2) + 3 * Pn * w2) + 64 * Pn + 32 * (Pn + w2),
+                    scratch, k, Pn, max(h, w2), start, stop)
         te_new, par, arow = te_new[: Pn + 1], par[:Pn], arow[:Pn]
         src_n, e_old, e_ev, e_n, row_n = src_n[: Pn - 1], e_old[: Pn - 1], e_ev[: Pn - 1], e_n[: Pn - 1], row_n[: Pn - 1]
         # 3. rows of the product, the product, the prefix sums
@@ -481,8 +437,7 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
     counts = np.bincount(ce, minlength=P - 1) if P > 1 else np.zeros(0, np.int64)
     offsets = np.zeros(P, np.int64)
     np.cumsum(counts, out=offsets[1:])
-    if scratch.nbytes() <= _KEEP:
-        _scratch.kept = scratch
+    give_back(scratch)
     if exps is not None:
         S, C = unscale(S, exps[-1], "slope"), unscale(C, exps[-1], "intercept")
     return LinePieces(
