@@ -14,6 +14,8 @@ sorting, exact sums; ``fastrelu.backends.walk``: the layer-by-layer walk), loade
 the dispatcher on first use so that ``import fastrelu`` does not load Numba.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..backends.dense_numpy import sweep_deep
@@ -33,27 +35,48 @@ def _check(net, start, stop, along):
     return net, start, stop
 
 
-def _walk(net, start, stop):
-    """The deep analysis of ``[start, stop]``: ``LinePieces`` of a network of a scalar (see
-    ``backends.exact_deep``) and the interior edges that lie in the closed interval.
+class _Pieces(NamedTuple):
+    """The fine pieces that ``kinks`` and ``regions`` read, whichever exact kernel found them.
 
-    The walk covers one float64 step beyond each end, so that a unit switching exactly
-    at ``start`` or ``stop`` is an interior edge there, as the one-layer analysis finds
-    it.  Callers keep only what lies in ``[start, stop]``.  The walk is not taken from
-    the sweeps' cache: a walk of a wider interval may place an edge one rounding
-    apart, and the same question must always get the same answer.
+    ``edges`` (P + 1,) increasing, the interior ones finite: the activation boundaries;
+    ``slope``, ``intercept`` (P, out) the output's line on each open piece;
+    ``negative_by_layer`` (P, depth); ``kink`` (P - 1,) whether the slope changes at each
+    interior edge; ``counts`` (P - 1,) how many units cross there; ``crossings(e)`` their
+    ``(layer, unit)`` arrays.
     """
+
+    edges: np.ndarray
+    slope: np.ndarray
+    intercept: np.ndarray
+    negative_by_layer: np.ndarray
+    kink: np.ndarray
+    counts: np.ndarray
+    crossings: object
+
+
+def _pieces(net, start, stop):
+    """The fine pieces of ``net`` (a network of one coordinate) covering ``[start, stop]``.
+
+    One hidden layer of a scalar whose sums stay inside float64 (``_one_layer``): the
+    sorted switch points, over the whole line.  Any other network: the layer-by-layer
+    walk of ``[start, stop]`` and one float64 step beyond each end, so that a unit
+    switching exactly at ``start`` or ``stop`` is an interior edge there, as the sorted
+    switch points find it.  Callers keep only what lies in ``[start, stop]``.  The walk is
+    not taken from the sweeps' cache: a walk of a wider interval may place an edge one
+    rounding apart, and the same question must always get the same answer.
+    """
+    if _one_layer(net):
+        return _one_layer_pieces(net)
     lo = np.nextafter(start, -np.inf) if np.isfinite(start) else start
     hi = np.nextafter(stop, np.inf) if np.isfinite(stop) else stop
     lp = module_of("exact", "deep").walk(*deep_params(net, net.dtype), lo, hi)
-    inner = lp.edges[1:-1]
-    return lp, (inner >= start) & (inner <= stop)
+    return _Pieces(lp.edges, lp.slope, lp.intercept, lp.negative_by_layer, lp.kink, np.diff(lp.cross_offsets), lp.crossings)
 
 
 def _one_layer(net):
-    """Whether the one-layer analysis (sorted switch points) serves ``net``: a network of
-    one hidden layer of a scalar whose sums stay inside float64's range; anything else
-    takes the walk, which scales a network whose sums do not (``backends.scale``)."""
+    """Whether the sorted switch points serve ``net``: a network of one hidden layer of a
+    scalar whose sums stay inside float64's range; anything else takes the walk, which
+    scales a network whose sums do not (``backends.scale``)."""
     if not one_layer(net):
         return False
     if "one_layer_analysis" not in net._derived:  # asked on every call: worked out once
@@ -62,12 +85,31 @@ def _one_layer(net):
     return net._derived["one_layer_analysis"]
 
 
-def _analyse(net, lines=True):
-    """The network's sorted ``Events`` and their ``(positions, slope change)`` per distinct switch point."""
+def _one_layer_pieces(net):
+    """The fine pieces of one hidden layer of a scalar, from its sorted switch points.
+
+    Unit j switches at the correctly rounded ``-b1[j] / w1[j]``; the distinct finite
+    positions are the interior edges.  The open piece after an edge has every switch at
+    or left of it applied (a switch beyond float64's range is at no finite x: at -inf it
+    is applied everywhere, at +inf nowhere).
+    """
     exact = module_of("exact", "one_layer")
-    ev = exact.prepare(net.w1, net.b1, net.w2, net.b2, net.alpha, lines=lines)
+    ev = exact.prepare(net.w1, net.b1, net.w2, net.b2, net.alpha)
     starts, change = exact.switch_groups(ev)
-    return ev, ev.ts[starts], change
+    pos = ev.ts[starts]
+    finite = np.isfinite(pos)
+    pos, change = pos[finite], change[finite]
+    edges = np.concatenate(([-np.inf], pos, [np.inf]))
+    k = np.searchsorted(ev.ts, edges[:-1], side="right")
+    counts = np.searchsorted(ev.ts, pos, side="right") - np.searchsorted(ev.ts, pos, side="left")
+    with np.errstate(over="ignore", under="ignore"):  # as prepare() rounds them
+        switch_at = -net.b1.astype(np.float64) / np.where(net.w1 == 0, np.inf, net.w1).astype(np.float64) + 0.0
+
+    def crossings(e):
+        units = np.flatnonzero((switch_at == pos[e]) & (net.w1 != 0))
+        return np.zeros(units.shape[0], np.int32), units
+
+    return _Pieces(edges, ev.state[k, 0][:, None], ev.state[k, 2][:, None], ev.neg[k][:, None], change != 0, counts, crossings)
 
 
 def kinks(net, start=None, stop=None, *, along=None, boundaries=False):
@@ -117,14 +159,10 @@ def kinks(net, start=None, stop=None, *, along=None, boundaries=False):
     True
     """
     net, start, stop = _check(net, start, stop, along)
-    if not _one_layer(net):
-        lp, closed = _walk(net, start, stop)
-        return lp.edges[1:-1][closed if boundaries else closed & lp.kink].copy()
-    _, pos, change = _analyse(net, lines=False)
-    if not boundaries:
-        pos = pos[change != 0]
-    # a switch point beyond float64's range (|b1/w1| overflows) is at no finite x
-    return pos[(pos >= start) & (pos <= stop) & np.isfinite(pos)].copy()
+    p = _pieces(net, start, stop)
+    inner = p.edges[1:-1]
+    closed = (inner >= start) & (inner <= stop)
+    return inner[closed if boundaries else closed & p.kink].copy()
 
 
 class Regions:
@@ -271,41 +309,14 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False):
     net, start, stop = _check(net, start, stop, along)
     if start == stop:  # one point: its counts are those of the point, as a sweep gives them
         return _point_region(net, start, boundaries)
-    if not _one_layer(net):
-        return _deep_regions(net, start, stop, boundaries)
-    return _one_layer_regions(net, start, stop, boundaries)
-
-
-def _one_layer_regions(net, start, stop, boundaries):
-    """``regions`` of one hidden layer of a scalar, from the sorted switch points."""
-    ev, pos, change = _analyse(net)
-    inner = (pos > start) & (pos < stop)
-    cuts = pos[inner] if boundaries else pos[inner & (change != 0)]
-    lo = np.concatenate(([start], cuts))
-    hi = np.concatenate((cuts, [stop]))
-    # the open piece (lo, hi) has every switch at or left of lo applied, none of the rest
-    k = np.searchsorted(ev.ts, lo, side="right")
-    inside = np.searchsorted(ev.ts, hi, side="left") - k  # switches strictly inside the piece
-    negative = np.where(inside == 0, ev.neg[k], -1)
-    in_range = (ev.ts > start) & (ev.ts < stop)
-    with np.errstate(over="ignore", under="ignore"):  # as prepare() rounds them
-        switch_at = -net.b1.astype(np.float64) / np.where(net.w1 == 0, np.inf, net.w1).astype(np.float64) + 0.0
-
-    def switching(i):
-        units = np.flatnonzero((switch_at == hi[i]) & (net.w1 != 0))
-        return np.zeros(units.shape[0], np.int32), units
-
-    return Regions(
-        lo, hi, ev.state[k, 0], ev.state[k, 2], negative, n_boundaries=int(inner.sum()),
-        n_kinks=int((inner & (change != 0)).sum()), merged=int(in_range.sum() - inner.sum()), switching=switching,
-    )
+    return _regions(_pieces(net, start, stop), start, stop, boundaries)
 
 
 def _point_region(net, x, boundaries):
     """``regions`` of the interval ``[x, x]``: the piece holding ``x`` (its line), with the
     counts at ``x`` itself (``z <= 0`` is negative, so a unit switching exactly there counts
     as negative), never "varies": a point has one pattern."""
-    r = _deep_regions(net, x, x, boundaries) if not _one_layer(net) else _one_layer_regions(net, x, x, boundaries)
+    r = _regions(_pieces(net, x, x), x, x, boundaries)
     params = deep_params(net, np.dtype(np.float64))
     y = np.empty((1, net.out_features))
     by_layer = np.empty((1, net.depth), np.int32)
@@ -314,11 +325,10 @@ def _point_region(net, x, boundaries):
                    n_boundaries=r.n_boundaries, n_kinks=r.n_kinks, merged=r.merged, switching=r._switching)
 
 
-def _deep_regions(net, start, stop, boundaries):
-    """``regions`` of any other network, from the layer-by-layer walk, cut to ``[start, stop]``."""
-    lp, closed = _walk(net, start, stop)
+def _regions(lp, start, stop, boundaries):
+    """``regions`` from the fine pieces ``lp`` (``_Pieces``), cut to ``[start, stop]``."""
     inner = lp.edges[1:-1]
-    strictly = closed & (inner > start) & (inner < stop)  # boundaries inside: where pieces may end
+    strictly = (inner > start) & (inner < stop)  # boundaries inside: where pieces may end
     # the fine pieces of the walk that meet the interval (the one holding start when it is a point)
     first = int(np.searchsorted(lp.edges, start, side="right")) - 1
     last = max(first, int(np.searchsorted(lp.edges, stop, side="left")) - 1)
@@ -334,11 +344,11 @@ def _deep_regions(net, start, stop, boundaries):
         return np.where(same, v[at], -1)
 
     slope, intercept = lp.slope[starts], lp.intercept[starts]
-    if net.out_features == 1:
+    if slope.shape[1] == 1:
         slope, intercept = slope[:, 0], intercept[:, 0]
     lo = np.concatenate(([start], inner[cuts]))
     hi = np.concatenate((inner[cuts], [stop]))
-    counts = np.diff(lp.cross_offsets)[np.flatnonzero(strictly)]
+    counts = lp.counts[strictly]
     return Regions(
         lo, hi, slope, intercept, constant(total), negative_by_layer=constant(by_layer),
         n_boundaries=int(strictly.sum()), n_kinks=int((strictly & lp.kink).sum()), merged=int(counts.sum() - counts.size),
