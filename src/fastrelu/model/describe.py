@@ -1,4 +1,10 @@
-"""How a network is named in titles, pages and summaries: one description for every place."""
+"""How a network is named in titles, pages and summaries: one description for every place.
+
+``network_title`` is the first line of a figure's title and the page's heading;
+``figure_title`` adds the grid (and the line) on a second line.
+"""
+
+import numpy as np
 
 
 def architecture(widths):
@@ -32,3 +38,120 @@ def activation_names(net):
 def swept_widths(net, along):
     """The swept network's widths: along a line, its inputs are the line's, not ``t``."""
     return net.widths if along is None else (len(along[0]), *net.widths[1:])
+
+
+def classic(net, along=None):
+    """Whether ``net`` swept over x (``along`` None) is the network fastrelu began with: one
+    hidden layer of a scalar with one output, named by its hidden width rather than its widths.
+
+    Examples
+    --------
+    >>> from fastrelu.model.network import Network
+    >>> classic(Network.random(8, seed=0)), classic(Network.random([1, 8, 8, 1], seed=0))
+    (True, False)
+    """
+    return along is None and net.widths[0] == 1 and net.depth == 1 and net.out_features == 1
+
+
+def network_title(net, seed=None, along=None, twin=False):
+    """The network in one line: what it is, the seed it was drawn with, whether along a line.
+
+    A classic network (``classic``) is named by its activation and hidden width, any
+    other by its widths and activations (each layer's, in order, when they differ).
+    ``twin`` says the network is drawn beside its linear twin.
+
+    Examples
+    --------
+    >>> from fastrelu.model.network import Network
+    >>> network_title(Network.random(100, seed=0), seed=0)
+    'ReLU network, 100 hidden units, seed 0'
+    >>> network_title(Network.random([2, 16, 16, 3], seed=1), seed=1, along=([0, 0], [1, 1]), twin=True)
+    '2→16×2→3 ReLU network beside its linear twin, seed 1, along a line'
+    >>> network_title(Network.random([1, 8, 8, 1], seed=0, activation=["relu", "hardtanh"]))
+    '1→8×2→1 network (ReLU, hardtanh)'
+    """
+    acts = activation_names(net)
+    seeded = f", seed {seed}" if seed is not None else ""
+    if classic(net, along):
+        units = f"{net.hidden:,} hidden unit{'s' if net.hidden != 1 else ''}"
+        return f"{acts} network, {units}{seeded}" + (" beside its linear twin" if twin else "")
+    arch = architecture(swept_widths(net, along))
+    s = f"{arch} {acts} network" if "," not in acts else f"{arch} network ({acts})"
+    if twin:
+        s += " beside its linear twin"
+    return s + seeded + (", along a line" if along is not None else "")
+
+
+def twin_titles(net):
+    """The headings of a network's column and its linear twin's, side by side.
+
+    Examples
+    --------
+    >>> from fastrelu.model.network import Network
+    >>> twin_titles(Network.random(8, seed=0))
+    ('with ReLU', 'linear twin (same weights, no ReLU)')
+    """
+    acts = activation_names(net)
+    return f"with {acts}", f"linear twin (same weights, no {acts})"
+
+
+def grid_text(x, name="x"):
+    """The grid ``x`` in words: its ends, its step when it is uniform, its number of points.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> grid_text(np.linspace(-10, 10, 2001))
+    'x from -10 to 10, step 0.01 (2,001 points)'
+    >>> grid_text(np.array([0.0, 0.1, 1.0]), "t")
+    't from 0 to 1 (3 points)'
+    """
+    n = x.shape[0]
+    if n == 0:
+        return "no points"
+    if n == 1:
+        return f"{name} = {float(x[0]):g} (1 point)"
+    step = (float(x[-1]) - float(x[0])) / (n - 1)
+    mid = n // 2
+    uniform = step > 0 and abs(float(x[mid]) - (float(x[0]) + mid * step)) <= 1e-6 * abs(step) * n
+    if uniform:
+        return f"{name} from {float(x[0]):g} to {float(x[-1]):g}, step {float(f'{step:.6g}'):g} ({n:,} points)"
+    return f"{name} from {float(x[0]):g} to {float(x[-1]):g} ({n:,} points)"
+
+
+def _point(v):
+    return "(" + ", ".join(f"{float(a):.3g}" for a in v) + ")"
+
+
+def line_text(along):
+    """Where the line ``along = (x0, x1)`` runs, its ends when they are short enough to print.
+
+    Examples
+    --------
+    >>> line_text(([-1, -1], [1, 1]))
+    ' on the line from (-1, -1) to (1, 1)'
+    >>> line_text(([0] * 6, [1] * 6))
+    ' on a line through 6 inputs, |x1 - x0| = 2.45'
+    """
+    x0, x1 = (np.asarray(a, np.float64) for a in along)
+    if x0.shape[0] <= 4:
+        return f" on the line from {_point(x0)} to {_point(x1)}"
+    return f" on a line through {x0.shape[0]} inputs, |x1 - x0| = {float(np.linalg.norm(x1 - x0)):.3g}"
+
+
+def figure_title(net, x, seed=None, along=None, twin=False):
+    """A figure's default title: the network (``network_title``), then its grid ``x``
+    (``t`` and the line, along a line).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastrelu.model.network import Network
+    >>> print(figure_title(Network.random(8, seed=3), np.linspace(-10, 10, 2001), seed=3))
+    ReLU network, 8 hidden units, seed 3
+    x from -10 to 10, step 0.01 (2,001 points)
+    """
+    first = network_title(net, seed, along, twin)
+    if along is None:
+        return f"{first}\n{grid_text(x)}"
+    return f"{first}\n{grid_text(x, 't')}{line_text(along)}"

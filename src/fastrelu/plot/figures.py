@@ -29,7 +29,7 @@ import os
 import numpy as np
 
 from ..analysis.pieces import kinks
-from ..model.describe import activation_names, architecture, swept_widths
+from ..model.describe import figure_title, twin_titles
 from ..sweeps.result import SweepResult
 from ..sweeps.sweep import sweep
 from ..utils.validation import existing_folder
@@ -357,67 +357,6 @@ def _kink_positions(res, x, changes):
         except covered:
             pass  # a one-layer network the exact analysis does not cover: fall back to the grid
     return np.asarray(x[np.flatnonzero(changes)], dtype=np.float64), False
-
-
-def _describe_grid(x, name="x"):
-    n = x.shape[0]
-    if n == 0:
-        return "no points"
-    if n == 1:
-        return f"{name} = {float(x[0]):g} (1 point)"
-    step = (float(x[-1]) - float(x[0])) / (n - 1)
-    mid = n // 2
-    uniform = step > 0 and abs(float(x[mid]) - (float(x[0]) + mid * step)) <= 1e-6 * abs(step) * n
-    if uniform:
-        return f"{name} from {float(x[0]):g} to {float(x[-1]):g}, step {float(f'{step:.6g}'):g} ({n:,} points)"
-    return f"{name} from {float(x[0]):g} to {float(x[-1]):g} ({n:,} points)"
-
-
-def _describe_network(net, seed):
-    what = "ReLU network" if net.activation == "relu" else f"{net.activation} network"
-    s = f"{what}, {net.hidden:,} hidden unit{'s' if net.hidden != 1 else ''}"
-    if seed is not None:
-        s += f", seed {seed}"
-    return s
-
-
-def _classic(net, along):
-    """A one-hidden-layer network of a scalar with one output, swept over x: drawn and
-    titled as before deep networks came."""
-    return along is None and net.widths[0] == 1 and _one_layer(net)
-
-
-def _describe_deep(net, seed, along, twin=False):
-    acts = activation_names(net)
-    arch = architecture(swept_widths(net, along))
-    s = f"{arch} {acts} network" if "," not in acts else f"{arch} network ({acts})"
-    if twin:
-        s += " beside its linear twin"
-    if seed is not None:
-        s += f", seed {seed}"
-    return s + (", along a line" if along is not None else "")
-
-
-def _point(v):
-    return "(" + ", ".join(f"{float(a):.3g}" for a in v) + ")"
-
-
-def _describe_line(along):
-    """Where the line runs, when its ends are short enough to print."""
-    x0, x1 = (np.asarray(a, np.float64) for a in along)
-    if x0.shape[0] <= 4:
-        return f" on the line from {_point(x0)} to {_point(x1)}"
-    return f" on a line through {x0.shape[0]} inputs, |x1 - x0| = {float(np.linalg.norm(x1 - x0)):.3g}"
-
-
-def _default_title(net, x, seed, along, twin=False):
-    if _classic(net, along):
-        first = _describe_network(net, seed) + (" beside its linear twin" if twin else "")
-        return f"{first}\n{_describe_grid(x)}"
-    first = _describe_deep(net, seed, along, twin)
-    if along is None:
-        return f"{first}\n{_describe_grid(x)}"
-    return f"{first}\n{_describe_grid(x, 't')}{_describe_line(along)}"
 
 
 def _shown_outputs(net, outputs):
@@ -762,7 +701,7 @@ def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=False, zoom=Non
         fig = axes[0].figure
     columns = _columns_for(fig, columns)
     if title is None:
-        title = _default_title(res.network, res.x, seed, getattr(res, "along", None))
+        title = figure_title(res.network, res.x, seed, getattr(res, "along", None))
     n_changes = window = None
     if not isinstance(res.x, np.ndarray):  # a StoredResult: its arrays live in a Zarr store
         stored = res
@@ -834,16 +773,11 @@ def compare_figure(net, start=None, stop=None, step=None, *, num=None, x=None, a
     # from the final limits.
     _draw_result(axes[:, 1], twin, columns, reduce, False, labels=False, outputs=outputs)
     _draw_result(axes[:, 0], res, columns, reduce, kinks, zoom=zoom, outputs=outputs, legends=False)
-    if _classic(net, res.along):
-        left = "with ReLU" if net.activation == "relu" else f"with {net.activation}"
-        right = "linear twin (same weights, no ReLU)"
-    else:
-        acts = activation_names(net)
-        left, right = f"with {acts}", f"linear twin (same weights, no {acts})"
+    left, right = twin_titles(net)
     axes[0, 0].set_title(left, fontsize="medium")
     axes[0, 1].set_title(right, fontsize="medium")
     if title is None:
-        title = _default_title(net, res.x, seed, res.along, twin=True)
+        title = figure_title(net, res.x, seed, res.along, twin=True)
     fig.suptitle(title)
     return fig
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..analysis.pieces import kinks, regions
 from ..backends.params import one_layer
-from ..model.describe import architecture, swept_widths
+from ..model.describe import network_title
 from ..model.network import Network, on_line
 from ..model.slices import default_range
 from ..utils.validation import existing_folder
@@ -358,17 +358,6 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
 # -- the public functions -----------------------------------------------------------------
 
 
-def _describe(net, along, seed):
-    acts = sorted({"ReLU" if str(a) == "relu" else str(a) for a in net.activations})
-    if along is None and net.widths[0] == 1 and net.depth == 1 and net.out_features == 1:  # the classic demo
-        s = f"{acts[0]} network, {net.hidden:,} hidden unit{'s' if net.hidden != 1 else ''}"
-        return s + (f", seed {seed}" if seed is not None else "")
-    s = f"{architecture(swept_widths(net, along))} {', '.join(acts)} network"
-    if seed is not None:
-        s += f", seed {seed}"
-    return s + (", along a line" if along is not None else "")
-
-
 def html(net_or_result, path=None, *, start=None, stop=None, along=None, twin=False, title=None, seed=None,
          outputs=None, width=1000, max_pieces=None):
     """An interactive page of a network or a sweep: one self-contained HTML file.
@@ -391,7 +380,8 @@ def html(net_or_result, path=None, *, start=None, stop=None, along=None, twin=Fa
         Show the linear twin (``net.linear()``) when the page opens; its check box
         shows and hides it either way.
     title : str, optional
-        The heading; by default the network's architecture.
+        The heading; by default the network as a figure's title names it
+        (``fastrelu.model.describe.network_title``).
     seed : int, optional
         The seed the network was drawn with, for the default heading.
     outputs : sequence of int, optional
@@ -457,7 +447,7 @@ def html(net_or_result, path=None, *, start=None, stop=None, along=None, twin=Fa
 
     coord = "x" if line is None else "t"
     if title is None:
-        title = _describe(net, line, seed)
+        title = network_title(net, seed, line)
     if page.exact:
         note = (f"Exact: {page.pieces:,} linear pieces of {coord} from {start:g} to {stop:g}, "
                 f"{page.n_kinks:,} kinks ({page.n_boundaries:,} activation boundaries). ")
