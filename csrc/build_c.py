@@ -10,10 +10,14 @@ Environment variables read at build time:
 FASTRELU_MARCH_NATIVE=1
     compile for the build machine (``-march=native``) instead of the portable
     build whose hot loop is cloned for AVX-512, AVX2 and baseline x86-64.
+
+The kernels' blocking and chunk sizes (``C_CONSTANTS``) come from
+src/fastrelu/utils/config.py, shared with the Numba twins, as macros of the same names.
 """
 
 import os
 import pathlib
+import runpy
 import sys
 
 from cffi import FFI
@@ -22,10 +26,26 @@ HERE = pathlib.Path(__file__).resolve().parent
 # setuptools wants source paths relative to the project root, where it runs us;
 # run as a script (ffibuilder.compile works in its own folder) they must be absolute.
 SRC = str(HERE) if __name__ == "__main__" else os.path.relpath(HERE)
+CONFIG_PY = os.path.join(SRC, os.pardir, "src", "fastrelu", "utils", "config.py")
 
 ffibuilder = FFI()
 ffibuilder.cdef((HERE / "kernels.h").read_text())
 
+
+def _config_macros():
+    """``(name, value)`` for each number of config.py's ``C_CONSTANTS``: the C files hold no copy.
+
+    config.py is run by its path, not imported as ``fastrelu.utils.config``: this
+    script runs before fastrelu is installed (setuptools' ``cffi_modules``, or by hand).
+    """
+    config = runpy.run_path(CONFIG_PY)
+    macros = []
+    for name in config["C_CONSTANTS"]:
+        value = config[name]
+        if type(value) is not int or value <= 0:
+            raise ValueError(f"{name} = {value!r} in {CONFIG_PY}: the C kernels need a positive int")
+        macros.append((name, str(value)))
+    return macros
 
 
 def _accepts(flags):
@@ -52,12 +72,12 @@ def _accepts(flags):
 # still build and run on one thread (fastrelu.backends() says so).
 OPENMP = ["-fopenmp"] if _accepts(["-fopenmp"]) else []
 # -ffp-contract=fast lets the multiply-adds fuse, as Numba's fastmath={"contract"}
-# does in the twin (see src/fastrelu/_config.py); nothing else of -ffast-math:
+# does in the twin (see src/fastrelu/utils/config.py); nothing else of -ffast-math:
 # NaN and inf keep their meaning.
 # -fvisibility=hidden: the module exports only its PyInit function, so no symbol of
 # ours (sweep_kernel_f64, get_num_threads, ...) can clash with another library's.
 compile_args = ["-O3", *OPENMP, "-ffp-contract=fast", "-std=c99", "-fvisibility=hidden"]
-macros = []
+macros = _config_macros()
 if os.environ.get("FASTRELU_MARCH_NATIVE", "0") not in ("", "0"):
     compile_args.append("-march=native")
     macros.append(("FASTRELU_NATIVE", "1"))
@@ -70,7 +90,10 @@ ffibuilder.set_source(
     define_macros=macros,
     extra_compile_args=compile_args,
     extra_link_args=OPENMP,
-    depends=[os.path.join(SRC, "kernels.h"), os.path.join(SRC, "dense_c_sweep.inc"), os.path.join(SRC, "dense_c_vec.inc"), os.path.join(SRC, "exact_c_evaluate.inc")],
+    depends=[
+        *(os.path.join(SRC, name) for name in ("kernels.h", "dense_c_sweep.inc", "dense_c_vec.inc", "exact_c_evaluate.inc")),
+        CONFIG_PY,  # a changed constant rebuilds the module
+    ],
 )
 
 if __name__ == "__main__":  # pragma: no cover - manual build for development

@@ -6,24 +6,19 @@
 #include <omp.h>
 #endif
 
-/* Blocking of the one-layer kernel: keep equal to HBLOCK and CHUNK in
- * src/fastrelu/_config.py (tests/test_kernels.py checks it through the constants
- * below).  The register block is chosen per CPU, see register_points; the Numba
- * twin sizes its stack arrays for the largest, _config.MAX_RBLOCK. */
-#define HBLOCK 4096
-#define CHUNK 1024
+/* The blocking of the one-layer kernel (HBLOCK, CHUNK) and the deep kernel's tiling
+ * (DEEP_*) are set in one place, src/fastrelu/utils/config.py, which the Numba twin
+ * reads too: csrc/build_c.py passes each to the compiler as a macro.  They are
+ * exported again below so that tests/test_kernels.py can check the build used the
+ * config's values.  The register block is chosen per CPU, see register_points; the
+ * Numba twin sizes its stack arrays for the largest, config.MAX_RBLOCK. */
+#if !defined(HBLOCK) || !defined(CHUNK) || !defined(DEEP_TILE) || !defined(DEEP_VECTOR) \
+    || !defined(DEEP_ROWS) || !defined(DEEP_KBLOCK) || !defined(DEEP_MBLOCK) || !defined(DEEP_CHUNK_TILES)
+#error "HBLOCK, CHUNK and DEEP_* are set in src/fastrelu/utils/config.py: build with csrc/build_c.py, which passes them"
+#endif
 
 const int FASTRELU_HBLOCK = HBLOCK;
 const int FASTRELU_CHUNK = CHUNK;
-
-/* The deep kernel's tiling: keep equal to the DEEP_* constants in _config.py (same test). */
-#define DEEP_TILE 64
-#define DEEP_VECTOR 32
-#define DEEP_ROWS 6
-#define DEEP_KBLOCK 128
-#define DEEP_MBLOCK 96
-#define DEEP_CHUNK_TILES 4
-
 const int FASTRELU_DEEP_TILE = DEEP_TILE;
 const int FASTRELU_DEEP_VECTOR = DEEP_VECTOR;
 const int FASTRELU_DEEP_ROWS = DEEP_ROWS;
@@ -56,11 +51,6 @@ const int FASTRELU_DEEP_CHUNK_TILES = DEEP_CHUNK_TILES;
  * a CPU with FMA, as the Numba twin does, and must give the same bits. */
 const int FASTRELU_BUILD_KIND = BUILD_KIND;
 
-/* The widest vector register the running code uses, in bytes: the rule the Numba
- * twin applies to its compile target (numba_kernel.target_vector_bytes).  The clones pick
- * x86-64-v4 code on a CPU with AVX-512 (F, VL, BW, DQ), x86-64-v3 code with AVX2 and
- * FMA; -march=native code uses what the build machine has; a portable build has
- * baseline x86-64's SSE2, or what the compiler targets by default elsewhere. */
 /* Whether a parallel region has run with more than one thread.  GNU OpenMP cannot
  * start its threads again in a process forked after that, so fastrelu runs the C
  * kernels on one thread there (src/fastrelu/backends/threads.py). */
@@ -86,6 +76,11 @@ static int forced_vector_bytes = 0;
  * dense_c_vec.inc). */
 void set_vector_bytes(int bytes) { forced_vector_bytes = bytes == 16 || bytes == 32 || bytes == 64 ? bytes : 0; }
 
+/* The widest vector register the running code uses, in bytes: the rule the Numba
+ * twin applies to its compile target (dense_numba.target_vector_bytes).  The clones pick
+ * x86-64-v4 code on a CPU with AVX-512 (F, VL, BW, DQ), x86-64-v3 code with AVX2 and
+ * FMA; -march=native code uses what the build machine has; a portable build has
+ * baseline x86-64's SSE2, or what the compiler targets by default elsewhere. */
 static int vector_bytes(void)
 {
     if (forced_vector_bytes)

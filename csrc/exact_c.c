@@ -5,7 +5,7 @@
  * last array it counts), same loops and names (a Numba function _name is name
  * here, exact_name when exported through kernels.h).  The algorithm, and the numpy
  * steps between these functions (the quotients t = -b1/w1, the integer sort of the
- * packed keys), are in src/fastrelu/backends/exact_kernel.py, which calls this twin
+ * packed keys), are in src/fastrelu/backends/exact.py, which calls this twin
  * whenever the build has it: it needs no JIT compile and no Numba.  The two twins
  * agree bit for bit (tests/test_exact_twins.py).
  *
@@ -33,9 +33,12 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-/* Grid points per unit of parallel work: keep equal to _CHUNK in exact_numba.py
- * (tests/test_exact_twins.py checks it through the constant below). */
-#define EXACT_CHUNK (1 << 16)
+/* Grid points per unit of parallel work, set in src/fastrelu/utils/config.py (which
+ * exact_numba.py reads too) and passed to the compiler as a macro by csrc/build_c.py;
+ * exported again for tests/test_exact_twins.py to check. */
+#ifndef EXACT_CHUNK
+#error "EXACT_CHUNK is set in src/fastrelu/utils/config.py: build with csrc/build_c.py, which passes it"
+#endif
 
 const int FASTRELU_EXACT_CHUNK = EXACT_CHUNK;
 

@@ -1,4 +1,4 @@
-/* fastrelu C kernels: the twin of src/fastrelu/backends/numba_kernel.py.
+/* fastrelu C kernels: the twins of src/fastrelu/backends/dense_numba.py and exact_numba.py.
  *
  * This header is also read by csrc/build_c.py as the cffi cdef, so it holds
  * only plain declarations (no preprocessor logic, no includes).

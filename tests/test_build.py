@@ -7,6 +7,7 @@ invisible to the rest of the suite, which runs against one installed build.
 import importlib.util
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import pytest
 import fastrelu
 from fastrelu.backends.agreement import compare
 from fastrelu.backends.params import one_layer_params
+from fastrelu.utils import config
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -37,6 +39,21 @@ def test_sdist_holds_everything_the_build_needs(tmp_path):
         if path.suffix in (".c", ".h", ".inc", ".py"):
             assert f"csrc/{path.name}" in names
     assert {"setup.py", "pyproject.toml", "README.md"} <= names
+    assert "src/fastrelu/utils/config.py" in names  # build_c.py reads the kernels' constants there
+
+
+def test_c_sources_hold_no_copy_of_the_config_constants():
+    # config.py is the one place of these numbers: a C file that defined one itself
+    # could drift from the Numba twin's, and one compiled without them must refuse
+    names = "|".join(config.C_CONSTANTS)
+    for path in ROOT.joinpath("csrc").iterdir():
+        if path.suffix in (".c", ".h", ".inc"):
+            assert not re.search(rf"#\s*define\s+({names})\b", path.read_text()), path.name
+    cc = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    assert cc, "a C compiler is needed"
+    for source in ("dense_c.c", "exact_c.c"):
+        out = subprocess.run([cc, "-fsyntax-only", "-I", str(ROOT / "csrc"), str(ROOT / "csrc" / source)], capture_output=True, text=True)
+        assert out.returncode != 0 and "src/fastrelu/utils/config.py" in out.stderr, (source, out.stderr[-2000:])
 
 
 def test_install_without_a_c_compiler_falls_back(tmp_path):

@@ -89,7 +89,7 @@ def test_chunk_matches_the_numba_twin():
     _require()
     from fastrelu.backends import exact_numba
 
-    assert C_TWIN.lib.FASTRELU_EXACT_CHUNK == exact_numba._CHUNK == 1 << 16
+    assert C_TWIN.lib.FASTRELU_EXACT_CHUNK == exact_numba.EXACT_CHUNK == 1 << 16
 
 
 @pytest.mark.parametrize("seed", range(12))

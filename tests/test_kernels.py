@@ -13,6 +13,16 @@ def test_tiling_constants_match():
     assert (lib.FASTRELU_HBLOCK, lib.FASTRELU_CHUNK) == (_config.HBLOCK, _config.CHUNK)
 
 
+def test_the_c_build_used_every_constant_of_the_config():
+    # csrc/build_c.py passes config.C_CONSTANTS to the compiler; the build exports each
+    # again as FASTRELU_<name>
+    from fastrelu.backends._c import lib
+
+    assert {"HBLOCK", "CHUNK", "EXACT_CHUNK"} <= set(_config.C_CONSTANTS)
+    for name in _config.C_CONSTANTS:
+        assert getattr(lib, "FASTRELU_" + name) == getattr(_config, name), name
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_twins_choose_the_same_register_block(dtype):
     # Each twin sizes its register block from the CPU (two vector registers): the C

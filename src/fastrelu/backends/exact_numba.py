@@ -19,19 +19,13 @@ contracted would give the same bits.  The two twins agree bit for bit on every C
 
 import numpy as np
 
-from ..utils.config import jit
+from ..utils.config import EXACT_CHUNK, jit
 from . import threads
 from .eft import dd_add, dd_scale, fma, two_prod, two_sum
 
 # one thread setting for every Numba kernel (the exact backend's twin interface)
 get_num_threads = threads.get_num_threads
 set_num_threads = threads.set_num_threads
-
-# Grid points per unit of parallel work: big enough that a chunk's binary search for
-# its first point is negligible, small enough (512 KiB of float64) to stay in L2
-# while the chunk is checked for sortedness and then evaluated.  The C twin's
-# EXACT_CHUNK holds the same number (tests/test_exact_twins.py checks).
-_CHUNK = 1 << 16
 
 
 # the double-double primitives, shared with the deep walk
@@ -185,12 +179,12 @@ def _at_switch(k, xi, ts, sw1, sb1, sw2, state, neg, alpha):
 
 @jit(exact=True)
 def _evaluate_chunks(c0, c1, x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, negative):
-    """Chunks c0..c1-1 of _CHUNK points (run by ``_evaluate`` on fastrelu's threads)."""
+    """Chunks c0..c1-1 of EXACT_CHUNK points (run by ``_evaluate`` on fastrelu's threads)."""
     n = x.shape[0]
     m = ts.shape[0]
     for c in range(c0, c1):
-        i0 = c * _CHUNK
-        i1 = min(n, i0 + _CHUNK)
+        i0 = c * EXACT_CHUNK
+        i1 = min(n, i0 + EXACT_CHUNK)
         ascending = _ascending(x, i0, i1)
         k = _count_below(ts, np.float64(x[i0]))
         for i in range(i0, i1):
@@ -212,9 +206,9 @@ def _evaluate_chunks(c0, c1, x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, 
 
 def _evaluate(x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, negative):
     """Every point off the sorted switch points: ``_evaluate_chunks`` over chunks of
-    _CHUNK points on fastrelu's threads, as the C twin's OpenMP loop."""
+    EXACT_CHUNK points on fastrelu's threads, as the C twin's OpenMP loop."""
     args = (x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, negative)
-    threads.run(lambda c0, c1: _evaluate_chunks(c0, c1, *args), (x.shape[0] + _CHUNK - 1) // _CHUNK)
+    threads.run(lambda c0, c1: _evaluate_chunks(c0, c1, *args), (x.shape[0] + EXACT_CHUNK - 1) // EXACT_CHUNK)
 
 
 @jit(exact=True)

@@ -11,10 +11,28 @@ FASTRELU_NUMBA_CACHE
 
 import os
 
+# csrc/build_c.py runs this file by its path, before fastrelu is installed, to read the
+# numbers below: it must import nothing but the standard library.
+
 VERSION = "0.1.0"  # pyproject.toml's version (tests/test_release.py checks they agree)
 
-# Blocking of the one-layer kernel; csrc/dense_c.c holds the same numbers (a test
-# checks) so that the Numba and C twins block their loops identically.  Within a
+# The numbers the C twins are compiled with, named once: csrc/build_c.py passes each to
+# the C compiler as a macro of the same name (the C files hold no copy), so that the
+# Numba and C twins block their loops identically.  The build exports each again as
+# FASTRELU_<name>, which the tests compare with these.
+C_CONSTANTS = (
+    "HBLOCK",
+    "CHUNK",
+    "DEEP_TILE",
+    "DEEP_VECTOR",
+    "DEEP_ROWS",
+    "DEEP_KBLOCK",
+    "DEEP_MBLOCK",
+    "DEEP_CHUNK_TILES",
+    "EXACT_CHUNK",
+)
+
+# Blocking of the one-layer kernel (``sweep_kernel`` in both twins).  Within a
 # chunk, a register block of points (two vector registers, so chosen per CPU by each
 # twin: see csrc/dense_c_vec.inc) holds its running sums while hidden units stream past.
 # Each point sums its units in order and adds the output bias last, so no block size
@@ -23,7 +41,7 @@ HBLOCK = 4096  # hidden units per block: their parameters stay in cache
 CHUNK = 1024  # points per unit of parallel work
 MAX_RBLOCK = 32  # the largest register block: two 64-byte vectors of float32
 
-# Tiling of the deep kernel (``sweep_deep``); csrc/dense_c.c holds the same numbers too.
+# Tiling of the deep kernel (``sweep_deep`` in both twins).
 # A tile of points goes through every layer together, each layer one small matrix
 # product of the weights with the tile's values and tangents, computed in register
 # blocks of DEEP_ROWS units x one vector of values and one of tangents.
@@ -33,6 +51,12 @@ DEEP_ROWS = 6  # units per register block: 6 x 2 accumulators + 2 loads + 1 broa
 DEEP_KBLOCK = 128  # inputs per pass over a layer: the tile's slice of activations stays in L1/L2
 DEEP_MBLOCK = 96  # units per pass: their weights for DEEP_KBLOCK inputs (96 KiB in float64) stay in L2
 DEEP_CHUNK_TILES = 4  # tiles per unit of parallel work
+
+# Grid points per unit of parallel work in the exact backend's evaluation (both twins:
+# backends/exact_numba.py and csrc/exact_c_evaluate.inc): big enough that a chunk's
+# binary search for its first point is negligible, small enough (512 KiB of float64)
+# to stay in L2 while the chunk is checked for sortedness and then evaluated.
+EXACT_CHUNK = 1 << 16
 
 # Only fused multiply-add is allowed to change rounding.  Never "nnan"/"ninf":
 # NaN and inf must keep their meaning, and "reassoc" would change summation order
