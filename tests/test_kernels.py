@@ -156,9 +156,9 @@ from fastrelu.backends import dense_numba as nk
 
 for dtype in ("float64", "float32"):
     a = np.zeros(10, dtype)
-    args = (a, a, a, a, a.dtype.type(0), a, a.dtype.type(0), a.copy(), a.copy(), np.zeros(10, np.int32))
-    nk._compile_vectorised(nk.sweep_chunks, args)
-    asm = nk.sweep_chunks.inspect_asm(nk.sweep_chunks.signatures[-1]).splitlines()
+    args = (0, 0, a, a, a, a, a.dtype.type(0), a, a.dtype.type(0), a.copy(), a.copy(), np.zeros(10, np.int32))
+    nk._compile_vectorised(nk._sweep_kernel, args)  # as sweep_kernel compiles it, sweep_vec within
+    asm = nk._sweep_kernel.inspect_asm(nk._sweep_kernel.signatures[-1]).splitlines()
     loops = []  # the instructions of each loop that compares
     for k, line in enumerate(asm):
         label = re.match(r"^(\.LBB\d+_\d+):", line)

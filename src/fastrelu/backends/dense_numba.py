@@ -1,8 +1,10 @@
 """Numba backend: the twin of csrc/dense_c_sweep.inc and csrc/dense_c_vec.inc.
 
-Read it line by line against the C files: same arguments in the same order (the C
-one also takes the lengths), same loops, same names.  Arrays in, arrays out; the
-caller (``fastrelu.sweeps.sweep``) has validated, converted and allocated everything.
+Read it line by line against the C files: same functions (``name`` here is
+``name_<SFX>`` there, with the dtype's suffix), same arguments in the same order (the
+C ones also take the lengths, each after the last array it counts), same loops, same
+names.  Arrays in, arrays out; the caller (``fastrelu.sweeps.sweep``) has validated,
+converted and allocated everything.
 """
 
 import threading
@@ -165,15 +167,25 @@ else:
         return numba.carray(_alloca(n, dtype), n)
 
 
-# A run of whole chunks of CHUNK points, each against all hidden units: the twin of the
-# C kernel's loop over chunks and, for one chunk, of csrc/dense_c_vec.inc, whose
-# comments say why it is blocked as it is.  The register block is rb points (two
-# vector registers); this twin loops over them one by one and LLVM's SLP pass packs
-# the unrolled loop into vectors, where the C twin writes the two vectors out.  A call
-# takes a run of chunks rather than one because calling into Numba costs microseconds.
+# ---- The one-layer kernel: one hidden layer of the scalar x -----------------------
+#
+# The twin of csrc/dense_c_vec.inc and of sweep_kernel in csrc/dense_c_sweep.inc,
+# function for function: sweep_vec here is sweep_vec_<VBYTES>_<SFX> there (one chunk),
+# _sweep_kernel is the body of the C sweep_kernel's parallel loop over chunks, and
+# sweep_kernel (at the end of this file) the rest of it: the chunk count and the threads.
+
+
+# One chunk of n points against all h hidden units.  Twin: sweep_vec_<VBYTES>_<SFX>,
+# the whole of csrc/dense_c_vec.inc, whose comments say why it is blocked as it is:
+# the same loops over the same bounds, line for line, and the same names.  The C
+# function writes its register block of rb points as two vectors (the loops over v);
+# this one loops over the rb points one by one (the loops over t) and LLVM's SLP pass
+# packs the unrolled loop into the same two vectors.  It counts the units with z > 0
+# up by one where C subtracts the comparison's mask, -1 in those lanes.
 @jit()
-def sweep_chunks(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
+def sweep_vec(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
     prefer_wide_vectors()
+    n = x.shape[0]
     h = w1.shape[0]
     # typed constants: an untyped 0 or 1 would promote float32 work to float64
     zero = x.dtype.type(0)
@@ -184,39 +196,50 @@ def sweep_chunks(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
     pb = stack_empty(MAX_RBLOCK, same_width_int(x.dtype))  # units with z > 0
     pzero = pb.dtype.type(0)
     pone = pb.dtype.type(1)
-    for i00 in range(0, x.shape[0], CHUNK):
-        n = min(i00 + CHUNK, x.shape[0])  # the chunk is i00 <= i < n
-        for j0 in range(0, h, HBLOCK):
-            j1 = min(j0 + HBLOCK, h)
-            for i0 in range(i00, n, rb):
-                m = min(n - i0, rb)
+    for j0 in range(0, h, HBLOCK):
+        j1 = min(j0 + HBLOCK, h)
+        for i0 in range(0, n, rb):
+            m = min(n - i0, rb)
+            for t in range(rb):
+                # pad a short last block with its last point: no branch in the hot loop
+                k = i0 + min(t, m - 1)
+                xb[t] = x[k]
+                yb[t] = zero if j0 == 0 else y[k]
+                sb[t] = zero if j0 == 0 else slope[k]
+                pb[t] = pzero
+            for j in range(j0, j1):
+                # an unsigned index: Numba would wrap a negative one, and the checks
+                # for it were a third of the loop's instructions
+                u = np.uintp(j)
+                w1j = w1[u]
+                b1j = b1[u]
+                w2j = w2[u]
+                cj = c[u]
+                acj = alpha * cj
                 for t in range(rb):
-                    # pad a short last block with its last point: no branch in the hot loop
-                    k = i0 + min(t, m - 1)
-                    xb[t] = x[k]
-                    yb[t] = zero if j0 == 0 else y[k]
-                    sb[t] = zero if j0 == 0 else slope[k]
-                    pb[t] = pzero
-                for j in range(j0, j1):
-                    # an unsigned index: Numba would wrap a negative one, and the checks
-                    # for it were a third of the loop's instructions
-                    u = np.uintp(j)
-                    w1j = w1[u]
-                    b1j = b1[u]
-                    w2j = w2[u]
-                    cj = c[u]
-                    acj = alpha * cj
-                    for t in range(rb):
-                        # one mask, two blends: the activation and the slope's term
-                        z = w1j * xb[t] + b1j
-                        a = z if z > zero else alpha * z
-                        yb[t] += w2j * a
-                        sb[t] += cj if z > zero else acj
-                        pb[t] += pone if z > zero else pzero
-                for t in range(m):
-                    y[i0 + t] = yb[t] + b2 if j1 == h else yb[t]
-                    slope[i0 + t] = sb[t]
-                    negative[i0 + t] = (0 if j0 == 0 else negative[i0 + t]) + np.int32(j1 - j0 - pb[t])
+                    # one mask, two blends: the activation and the slope's term
+                    z = w1j * xb[t] + b1j
+                    a = z if z > zero else alpha * z
+                    yb[t] += w2j * a
+                    sb[t] += cj if z > zero else acj
+                    pb[t] += pone if z > zero else pzero
+            for t in range(m):
+                y[i0 + t] = yb[t] + b2 if j1 == h else yb[t]
+                slope[i0 + t] = sb[t]
+                negative[i0 + t] = (0 if j0 == 0 else negative[i0 + t]) + np.int32(j1 - j0 - pb[t])
+
+
+# Chunks k0..k1-1 of CHUNK points, each one call of sweep_vec.  Twin: the body of the
+# loop over k in sweep_kernel, csrc/dense_c_sweep.inc (x[i0 : i0 + m] here is x + i0
+# there).  A call takes a range of chunks, as threads.run hands them out, rather than
+# one: calling into Numba from Python costs microseconds, a chunk of 64 units less.
+@jit()
+def _sweep_kernel(k0, k1, x, w1, b1, w2, b2, c, alpha, y, slope, negative):
+    n = x.shape[0]
+    for k in range(k0, k1):
+        i0 = k * CHUNK
+        m = min(n - i0, CHUNK)
+        sweep_vec(x[i0 : i0 + m], w1, b1, w2, b2, c, alpha, y[i0 : i0 + m], slope[i0 : i0 + m], negative[i0 : i0 + m])
 
 
 # ---- The deep kernel: a network of the scalar t through every layer -------------
@@ -411,18 +434,17 @@ def _layout(a):
 
 
 def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
-    """``sweep_chunks`` over chunks of CHUNK points on fastrelu's threads (``threads.run``):
-    the twin of the C kernel's OpenMP loop.  ``sweep_chunks`` is called from Python, not
-    from ``prange``, so that it runs as optimised once (see ``fastrelu.backends.threads``)."""
+    """``_sweep_kernel`` over chunks of CHUNK points on fastrelu's threads (``threads.run``).
+
+    Twin: sweep_kernel in csrc/dense_c_sweep.inc, whose OpenMP loop over the chunks
+    is ``threads.run`` here.  ``_sweep_kernel`` is called from Python, not from
+    ``prange``, so that it runs as optimised once (see ``fastrelu.backends.threads``).
+    """
     args = (x, w1, b1, w2, b2, c, alpha, y, slope, negative)
-    _compile_vectorised(sweep_chunks, args)
+    _compile_vectorised(_sweep_kernel, (0, 0, *args))
     n = x.shape[0]
-
-    def work(c0, c1):
-        i0, i1 = c0 * CHUNK, min(c1 * CHUNK, n)
-        sweep_chunks(x[i0:i1], w1, b1, w2, b2, c, alpha, y[i0:i1], slope[i0:i1], negative[i0:i1])
-
-    threads.run(work, (n + CHUNK - 1) // CHUNK)
+    nchunks = (n + CHUNK - 1) // CHUNK
+    threads.run(lambda k0, k1: _sweep_kernel(k0, k1, *args), nchunks)
 
 
 def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, span=None):
