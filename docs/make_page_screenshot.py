@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 import fastrelu
-from fastrelu.plot.page import html
+from fastrelu.plot import html
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -289,7 +289,7 @@ def test_pyplot_figure_list_untouched(small):
 # -- deep networks: several outputs, several layers, along a line ----------------------
 
 from fastrelu.model.describe import architecture  # noqa: E402
-from fastrelu.plot.figures import _stack_indices, _steps_union  # noqa: E402
+from fastrelu.plot.reduce import stack_indices, steps_union  # noqa: E402
 
 LINE = ([-1.0, -1.0], [1.0, 1.0])
 
@@ -506,8 +506,8 @@ def test_step_reductions_of_several_columns(case):
     rows, columns = case
     v = np.array(rows, dtype=np.int32)
     x = np.arange(len(v), dtype=float)
-    keep = _steps_union(x, v, columns)
-    stack = _stack_indices(x, v, columns)
+    keep = steps_union(x, v, columns)
+    stack = stack_indices(x, v, columns)
     changes = np.flatnonzero((v[1:] != v[:-1]).any(axis=1)) + 1
     for k in range(v.shape[1]):
         if len(changes) <= 2 * columns:  # exact for every column and every running sum

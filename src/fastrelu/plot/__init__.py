@@ -2,20 +2,28 @@
 
 matplotlib is imported when a figure is drawn, never by ``import fastrelu.plot``;
 Bokeh when an interactive page is written (``html``).
+
+Where things are:
+
+- ``figures``: the public figures, ``sweep_figure`` and ``compare_figure``;
+- ``panels``: drawing the output, slope and negative panels into matplotlib axes;
+- ``marks``: kink markers and the zoom inset; ``style``: colours, shades, legends;
+- ``reduce``: the per-pixel reduction, shared by the figures and the page, and the
+  chunk-by-chunk reduction of a stored sweep;
+- ``outputs``: which outputs of a network are drawn;
+- ``files``: figure formats, the path check and saving;
+- ``page``: the interactive page (Bokeh), of what ``page_data`` works out (exact
+  pieces or a reduced grid), with its JavaScript in ``static/*.js``.
+
+Titles name the network through ``fastrelu.model.describe``.
 """
 
 from ..utils.plugins import provide
-from .figures import (
-    COLORS,
-    FORMATS,
-    check_figure_path,
-    column_indices,
-    compare_figure,
-    save_figure,
-    step_indices,
-    sweep_figure,
-)
+from .figures import compare_figure, sweep_figure
+from .files import FORMATS, check_figure_path, save_figure
 from .page import html, repr_html
+from .reduce import column_indices, step_indices
+from .style import COLORS
 
 # what results and networks draw with (res.plot(), res.to_html(), Jupyter): see utils.plugins
 provide("figure", sweep_figure)

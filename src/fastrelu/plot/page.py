@@ -17,8 +17,9 @@ switch there.  A check box shows the linear twin (``net.linear()``, the same
 weights without the activation): a straight line along any line, at any depth.
 
 A sampled result (a Zarr store, or a network the exact analysis does not cover)
-is drawn from its grid, reduced per pixel column with the reduction of
-``fastrelu.plot.figures`` (``column_indices``, ``step_indices``).
+is drawn from its grid, reduced per pixel column with the figures' reduction
+(``fastrelu.plot.reduce``).  What is drawn, pieces or grid, is worked out in
+``page_data``; this module builds the Bokeh document and writes the file.
 
 Why Bokeh: it is a maintained browser plotting library whose documents embed in
 one file with their JavaScript (``bokeh.embed.file_html`` with
@@ -35,18 +36,12 @@ from importlib import resources
 
 import numpy as np
 
-from ..analysis.pieces import kinks, regions
-from ..backends.params import one_layer
 from ..model.describe import network_title
 from ..model.network import Network, on_line
 from ..model.slices import default_range
 from ..utils.validation import existing_folder
-from .figures import (
-    _reduce_stored,
-    _shown_outputs,
-    column_indices,
-    step_indices,
-)
+from .outputs import shown_outputs
+from .page_data import exact_page, keep_indices, reduce_page, sampled_page, twin_pieces
 
 #: Up to this many pieces the page holds every piece (about 45 bytes each over 1.6 MB
 #: of BokehJS: 6.1 MB for 10**5 pieces, 8.2 MB for 1.5 * 10**5); past it, the pieces are reduced per pixel
@@ -62,122 +57,6 @@ _COLORS = {"output": "#1f77b4", "slope": "#2ca02c", "negative": "#ff7f0e", "twin
 _BLUES = ["#08306b", "#08519c", "#2171b5", "#4292c6", "#6baed6", "#9ecae1", "#3f007d", "#54278f", "#6a51a3", "#807dba"]
 _GREENS = ["#00441b", "#006d2c", "#238b45", "#41ab5d", "#74c476", "#a1d99b", "#004529", "#006837", "#238443", "#41ab5d"]
 _ORANGES = ["#fee6ce", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#a63603", "#7f2704"]
-
-
-# -- the data: exact pieces, or a reduced grid -------------------------------------------
-
-
-class _Page:
-    """What the page draws: vertex arrays (one row per vertex) and how to describe them."""
-
-    def __init__(self, **kw):
-        self.__dict__.update(kw)
-
-
-def _units_text(layers, units):
-    return " ".join(f"({int(l)}, {int(u)})" for l, u in zip(layers, units))
-
-
-def _switching_texts(net, r, vx):
-    """For each interior vertex (a boundary), the ``(layer, unit)`` pairs switching there."""
-    n = len(r)
-    if n < 2:
-        return []
-    if one_layer(net):
-        # One hidden layer of a scalar: regions() calls the units with x == -b1/w1
-        # (rounded in float64, as the analysis rounds them) switching; asking
-        # r.switching(i) piece by piece would scan all H units for each of the H pieces.
-        w1 = np.asarray(net.w1).reshape(-1)
-        b1 = np.asarray(net.b1).reshape(-1)
-        live = np.flatnonzero(w1 != 0)
-        at = -b1[live] / w1[live].astype(np.float64) + 0.0
-        order = np.argsort(at, kind="stable")
-        at, who = at[order], live[order]
-        inner = vx[1:-1]
-        first = np.searchsorted(at, inner, side="left")
-        last = np.searchsorted(at, inner, side="right")
-        return [f"(0, {int(who[a])})" if b == a + 1 else _units_text(np.zeros(b - a), who[a:b])
-                for a, b in zip(first.tolist(), last.tolist())]
-    return [_units_text(*r.switching(i)) for i in range(n - 1)]
-
-
-def _exact_page(net, start, stop, shown):
-    """The pieces of ``net`` (a network of one coordinate) over ``[start, stop]``, as vertices."""
-    r = regions(net, start, stop, boundaries=True)  # one activation pattern per piece: exact counts
-    vx = np.concatenate((r.lo, r.hi[-1:]))
-    last = np.concatenate((np.arange(len(r)), [len(r) - 1]))  # the piece each vertex starts (the last: ends)
-    slope = r.slope[last]
-    y = slope * (vx[:, None] if slope.ndim == 2 else vx) + r.intercept[last]
-    by_layer = r.negative_by_layer[last]
-    negative = r.negative[last]
-    is_kink = np.zeros(vx.shape[0], bool)
-    is_kink[1:-1] = np.isin(vx[1:-1], kinks(net, start, stop))
-    units = [""] + _switching_texts(net, r, vx) + [""]
-    return _Page(exact=True, x=vx, y=_pick(y, shown), slope=_pick(slope, shown), negative=negative,
-                 by_layer=by_layer, kinks=np.flatnonzero(is_kink), units=units, pieces=len(r),
-                 n_kinks=int(np.count_nonzero(is_kink)), n_boundaries=len(r) - 1, reduced=False)
-
-
-def _pick(v, shown):
-    return v if shown is None or v.ndim == 1 else v[:, shown]
-
-
-def _changed(v):
-    d = v[1:] != v[:-1]
-    return d if d.ndim == 1 else d.any(axis=1)
-
-
-def _keep(page, columns):
-    """Indices of the vertices that draw ``page`` at ``columns`` columns: ``column_indices`` of
-    each output, ``step_indices`` of each step column, merged (all of them when few)."""
-    x = page.x
-    if x.shape[0] <= 4 * columns:
-        return np.arange(x.shape[0])
-
-    def cols(v):
-        return [v] if v.ndim == 1 else [v[:, k] for k in range(v.shape[1])]
-
-    keep = [column_indices(x, v, columns) for v in cols(page.y)]
-    keep += [step_indices(x, v, columns) for v in cols(page.slope) + cols(page.by_layer) + [page.negative]]
-    return np.unique(np.concatenate(keep))
-
-
-def _reduce(page, columns):
-    """``page`` reduced per pixel column (``_keep``): the same picture at the full range,
-    with fewer vertices."""
-    x = page.x
-    idx = _keep(page, columns)
-    kink_mask = np.zeros(x.shape[0], bool)
-    kink_mask[page.kinks] = True
-    units = [page.units[i] for i in idx.tolist()] if page.units else []
-    out = _Page(**page.__dict__)
-    out.x, out.y, out.slope, out.negative, out.by_layer = (a[idx] for a in (x, page.y, page.slope, page.negative, page.by_layer))
-    out.kinks, out.units, out.reduced = np.flatnonzero(kink_mask[idx]), units, True
-    return out
-
-
-def _sampled_page(res, shown, columns):
-    """A sweep drawn from its grid: reduced per pixel column; markers where the slope changes."""
-    if not isinstance(res.x, np.ndarray):  # a StoredResult, read chunk by chunk
-
-        res, _ = _reduce_stored(res, columns)
-    x = np.asarray(res.x)
-    order = np.argsort(x, kind="stable") if not (x[1:] >= x[:-1]).all() else slice(None)
-    x, y, slope = x[order], np.asarray(res.y)[order], np.asarray(res.slope)[order]
-    negative, by_layer = np.asarray(res.negative)[order], np.asarray(res.negative_by_layer)[order]
-    changes = np.concatenate(([False], _changed(slope)))
-    page = _Page(exact=False, x=x.astype(np.float64), y=_pick(y, shown), slope=_pick(slope, shown), negative=negative,
-                 by_layer=by_layer, kinks=np.flatnonzero(changes), units=[], pieces=None,
-                 n_kinks=int(np.count_nonzero(changes)), n_boundaries=None, reduced=False)
-    if x.shape[0] > 4 * columns:
-        page = _reduce(page, columns)
-    return page
-
-
-def _twin(net, start, stop, shown):
-    """The linear twin's pieces over ``[start, stop]`` (one: it is affine): ``hi, slope, intercept``."""
-    r = regions(net.linear(), start, stop)
-    return r.lo, r.hi, _pick(r.slope, shown), _pick(r.intercept, shown)
 
 
 # -- the Bokeh document -------------------------------------------------------------------
@@ -230,7 +109,7 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
     # The view starts as the reduction of the whole range (the script refills it when the
     # page is ready, and on every change of the x range).  Never empty: Bokeh 3.9's
     # varea_step loops forever painting an empty source.
-    idx = _keep(page, 2 * width)
+    idx = keep_indices(page, 2 * width)
     first = {c: data[c][idx] for c in copy}
     j = np.clip(np.searchsorted(t_hi, first["x"], side="left"), 0, len(t_hi) - 1)
     for k in range(k_out):
@@ -431,19 +310,19 @@ def html(net_or_result, path=None, *, start=None, stop=None, along=None, twin=Fa
         raise TypeError(f"html() draws a Network, a SweepResult or a StoredResult, got {type(net_or_result).__name__}")
     if not (np.isfinite(start) and np.isfinite(stop) and stop > start):
         raise ValueError(f"the page needs a finite range with start < stop, got start={start} and stop={stop}")
-    shown = _shown_outputs(net, outputs)
+    shown = shown_outputs(net, outputs)
     page = None
     if source is None or isinstance(source.x, np.ndarray):
         covered = (TypeError, ValueError, NotImplementedError) if source is not None else ()
         try:
-            page = _exact_page(net, start, stop, shown)
+            page = exact_page(net, start, stop, shown)
         except covered:
             page = None  # a network the exact analysis does not cover: its grid
     if page is None:
-        page = _sampled_page(source, shown, columns)
+        page = sampled_page(source, shown, columns)
     if page.exact and page.pieces > max_pieces:
-        page = _reduce(page, columns)
-    twin_pieces = _twin(net, float(page.x[0]), float(page.x[-1]), shown)
+        page = reduce_page(page, columns)
+    twin_lines = twin_pieces(net, float(page.x[0]), float(page.x[-1]), shown)
 
     coord = "x" if line is None else "t"
     if title is None:
@@ -465,8 +344,8 @@ def html(net_or_result, path=None, *, start=None, stop=None, along=None, twin=Fa
     from bokeh.embed import file_html
     from bokeh.resources import INLINE
 
-    doc = _document(page, twin_pieces, coord=coord, title=title, note=note, width=width,
-                         twin_visible=bool(twin), out_labels=out_labels, depth=page.by_layer.shape[1])
+    doc = _document(page, twin_lines, coord=coord, title=title, note=note, width=width,
+                    twin_visible=bool(twin), out_labels=out_labels, depth=page.by_layer.shape[1])
     # INLINE: the page embeds BokehJS itself, so that it opens offline and from disk,
     # with no CDN and no server; CDN resources would leave a page that is blank offline.
     text = file_html(doc, INLINE, title=title)

@@ -1,0 +1,138 @@
+"""What a figure marks on its panels: the kinks (thin grey lines) and the zoom inset.
+
+matplotlib is imported by the figures that call these, never by importing this module.
+"""
+
+import numpy as np
+
+from ..analysis.pieces import kinks
+from .reduce import POINTS_PER_COLUMN, columns_union, in_window
+from .style import COLORS
+
+
+def kink_positions(res, x, changes):
+    """Where to put the kink markers, and whether they are exact.
+
+    THE PLUG-IN POINT for exact kinks: with ``fastrelu.kinks`` (the exact
+    analysis) the markers sit at the true kink positions inside the swept range;
+    without it, at the grid points where the slope changes.  A network of one
+    hidden layer and one output the analysis does not cover (a clamping
+    activation) falls back to the grid; any other network (deep, or of several
+    outputs) is always analysed exactly, of ``t`` along a line, and an error of
+    the analysis is an error of the figure.
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> res = fastrelu.sweep(fastrelu.Network.random(3, seed=0), -5, 5, num=101)
+    >>> at, exact = kink_positions(res, res.x, res.slope_changes)
+    >>> exact, len(at) == len(fastrelu.kinks(res.network, -5, 5))
+    (True, True)
+    """
+    exact = kinks
+    if len(x):
+        one_layer = res.network.depth == 1 and res.network.out_features == 1
+        covered = (TypeError, ValueError, NotImplementedError) if one_layer else ()
+        try:
+            found = exact(res.network, start=float(x[0]), stop=float(x[-1]))
+            return np.asarray(getattr(found, "x", found), dtype=np.float64).reshape(-1), True
+        except covered:
+            pass  # a one-layer network the exact analysis does not cover: fall back to the grid
+    return np.asarray(x[np.flatnonzero(changes)], dtype=np.float64), False
+
+
+def draw_kinks(axes, positions, lo, hi, columns):
+    """Thin grey vertical lines at ``positions`` from ``lo`` to ``hi`` on every one of ``axes``;
+    returns how many were drawn (at most one per column).
+
+    Examples
+    --------
+    >>> draw_kinks(fig.axes[:3], fastrelu.kinks(net, -10, 10), -10, 10, 3000)  # doctest: +SKIP
+    """
+    positions = positions[(positions >= lo) & (positions <= hi)]
+    if positions.size and hi > lo:
+        # At most one marker per column: more would be drawn on the same pixels.
+        col = np.floor((positions - lo) / (hi - lo) * columns)
+        _, first = np.unique(col, return_index=True)
+        positions = positions[first]
+    for ax in axes:
+        # x in data coordinates, y across the whole axes whatever its limits
+        ax.vlines(positions, 0, 1, transform=ax.get_xaxis_transform(), colors=COLORS["kinks"],
+                  linewidths=0.4, alpha=0.35, zorder=0.5, gid="kinks")
+    return positions.size
+
+
+def auto_zoom(x, changes):
+    """The stretch of x where the middle 80% of the slope changes lie, when that is a
+    small part of the range (kinks of a random network crowd near 0), else None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.linspace(-100, 100, 2001)
+    >>> [round(float(v), 1) for v in auto_zoom(x, np.abs(x) < 5)]
+    [-5.1, 5.1]
+    >>> auto_zoom(x, np.ones(x.shape, bool)) is None
+    True
+    """
+    at = np.flatnonzero(changes)
+    if at.shape[0] < 3:
+        return None
+    lo, hi = np.quantile(x[at], [0.1, 0.9])
+    pad = 0.15 * (hi - lo)
+    lo, hi = max(float(x[0]), lo - pad), min(float(x[-1]), hi + pad)
+    if not hi > lo or (hi - lo) > 0.3 * (float(x[-1]) - float(x[0])):
+        return None
+    return lo, hi
+
+
+def draw_zoom(ax, x, y, zoom, columns, kink_positions, window=None, colors=None, coord="x"):
+    """An inset of the output over ``zoom``, in the corner of ``ax`` the curve leaves emptiest.
+
+    ``y`` is (N,) or (N, k) for k outputs drawn in ``colors``.  ``window(lo, hi)``, when
+    given, supplies the inset's points (for a stored sweep, whose ``x`` and ``y`` here are
+    already reduced to the whole range's columns).
+
+    Examples
+    --------
+    >>> draw_zoom(fig.axes[0], res.x, res.y, (-1, 1), 3000, None)  # doctest: +SKIP
+    """
+    lo, hi = zoom
+    xs, ys = in_window(x, y, lo, hi) if window is None else window(lo, hi)
+    if xs.shape[0] < 2:
+        return None
+    keep = columns_union(xs, ys, columns) if xs.shape[0] > POINTS_PER_COLUMN * columns else slice(None)
+    # Where does the full curve pass, in axes fractions?  Count reduced points per corner.
+    coarse = columns_union(x, y, 400)
+    xr, yr = x[coarse], y[coarse]
+    if yr.ndim == 2:
+        xr, yr = np.repeat(xr, yr.shape[1]), yr.ravel()
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    fx, fy = (xr - x0) / (x1 - x0), (yr - y0) / (y1 - y0)
+    w, h = 0.32, 0.4
+    # Corners first, then the middle of the top and bottom edges (the empty space
+    # above a V-shaped output); the first of the least crowded wins.
+    corners = [(0.03, 0.47), (0.65, 0.47), (0.65, 0.06), (0.03, 0.06), (0.34, 0.47), (0.34, 0.06)]
+    crowd = [int(np.count_nonzero((fx > cx - 0.03) & (fx < cx + w + 0.03) & (fy > cy - 0.05) & (fy < cy + h + 0.05)))
+             for cx, cy in corners]
+    cx, cy = corners[int(np.argmin(crowd))]
+    inset = ax.inset_axes([cx, cy, w, h])
+    if ys.ndim == 1:
+        inset.plot(xs[keep], ys[keep], color=COLORS["output"], lw=1.2, gid="zoom")
+    else:
+        kept = ys[keep]
+        for k in range(ys.shape[1]):
+            inset.plot(xs[keep], kept[:, k], color=colors[k], lw=1.0, gid=f"zoom {k}")
+    if kink_positions is not None:
+        # Markers under the curve in the inset are thin ticks at the bottom edge:
+        # full-height lines would hide the corners they are meant to point at.
+        inside = kink_positions[(kink_positions >= xs[0]) & (kink_positions <= xs[-1])]
+        inset.vlines(inside, 0, 0.06, transform=inset.get_xaxis_transform(), colors=COLORS["kinks"],
+                     linewidths=0.6, zorder=0.5)
+    inset.set_xlim(float(xs[0]), float(xs[-1]))
+    inset.tick_params(labelsize="x-small")
+    inset.set_title(f"zoom: {coord} from {float(xs[0]):.3g} to {float(xs[-1]):.3g}", fontsize="x-small", pad=2)
+    inset.grid(True, lw=0.4, alpha=0.4)
+    ax.indicate_inset_zoom(inset, edgecolor="0.3", alpha=0.6)
+    return inset
