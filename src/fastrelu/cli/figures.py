@@ -5,7 +5,7 @@ from importlib.util import find_spec
 import numpy as np
 
 from ..plot import check_figure_path
-from ..plot.figures import _shown_outputs
+from ..plot.outputs import shown_outputs
 from ..utils.validation import existing_folder
 from .errors import CommandError
 
@@ -35,7 +35,7 @@ def check_figure_options(args, plot):
 def check_outputs(args, net):
     """A bad --outputs fails before the sweep, not after it."""
     if args.outputs is not None:
-        _shown_outputs(net, args.outputs)
+        shown_outputs(net, args.outputs)
 
 
 def zoom(args):

@@ -68,11 +68,6 @@ def build_line(args, net):
     return tuple(points)
 
 
-def classic(net, along):
-    """A one-hidden-layer network of a scalar swept over x: printed as before deep networks came."""
-    return along is None and net.widths[0] == 1 and net.depth == 1 and net.out_features == 1
-
-
 def grid_options(args):
     """The grid options, as ``sweep`` takes them."""
     return dict(start=args.start, stop=args.stop, step=args.step, num=args.num)

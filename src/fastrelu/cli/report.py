@@ -7,9 +7,8 @@ from importlib import metadata
 import numpy as np
 
 from ..backends.registry import ALIASES, backends, select
-from ..model.describe import architecture, swept_widths
+from ..model.describe import architecture, classic, swept_widths
 from ..utils.config import VERSION
-from .networks import classic
 
 
 def print_table(head, rows):

@@ -30,9 +30,6 @@ from .outputs import shown_outputs
 from .panels import check_axes, draw_result, new_figure
 from .reduce import reduce_stored, stored_window
 
-# The command line checks --outputs before it sweeps under this name.
-_shown_outputs = shown_outputs
-
 # Reduction columns per pixel of figure width: with 2, every column is at most
 # half a pixel wide even when the axes span the whole figure.
 _OVERSAMPLE = 2
