@@ -4,8 +4,8 @@ A backend is named by what it is known as (``exact``, ``cffi``, ``numba``, ``num
 the names ``backend=`` takes and results and stores record) and described on two
 axes: its **algorithm** (``dense``: every point on its own; ``exact``: the linear
 pieces first, then each point read off its piece) and its **engine** (numpy, Numba,
-C).  ``backend="dense_c"`` and the like, ``<algorithm>_<engine>``, name the same
-backends.
+C).  ``backend="dense_c"``, ``"dense_numba"`` and ``"dense_numpy"`` (``<algorithm>_<engine>``)
+name the dense backends too; the exact backend chooses its engine by network.
 
 Each backend is a list of kernels, one module each, with the networks it
 ``supports``; ``select`` takes the first kernel of the backend that supports the
@@ -133,8 +133,11 @@ register("numpy", "dense", "numpy", "numpy reference (single-threaded, the truth
     (".dense_numpy", "one_layer", one_layer), (".dense_numpy", "deep", _any),
 ])
 
-# the same backends by their two axes, <algorithm>_<engine>
-ALIASES = {"exact_c": "exact", "exact_numba": "exact", "dense_c": "cffi", "dense_numba": "numba", "dense_numpy": "numpy"}
+# the dense backends by their two axes, <algorithm>_<engine>.  The exact backend has no
+# such name: its engine follows the network (the C twin for one hidden layer when the
+# build has it, else the Numba twin; the walk, Numba, for any other), so "exact_c" or
+# "exact_numba" would promise an engine it may not run.
+ALIASES = {"dense_c": "cffi", "dense_numba": "numba", "dense_numpy": "numpy"}
 
 
 def _prefer_exact(net, n):

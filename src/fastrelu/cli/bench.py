@@ -24,7 +24,7 @@ def backend_names(text, available):
         name = ALIASES.get(word, word)
         if name not in available:
             raise CommandError(f"--backends: unknown backend {word!r}; known: {', '.join([*available, *ALIASES])}")
-        if name not in names:  # exact_c and exact_numba are one backend
+        if name not in names:  # an alias and its name are one backend
             names.append(name)
     return names
 
