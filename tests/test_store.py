@@ -213,7 +213,7 @@ def test_interrupted_creation_is_replaced(tmp_path):
 
     path = tmp_path / "half.zarr"
     root = zarr.open_group(path, mode="w")
-    root.attrs.update({"format": fastrelu.store.zarr_store.FORMAT, "fingerprint": None})
+    root.attrs.update({"format": fastrelu.store.format.FORMAT, "fingerprint": None})
     res = fastrelu.sweep(NET, num=1000, out=path, chunk=300)
     assert res.complete and len(res.computed) == 4
 
@@ -465,7 +465,7 @@ def test_a_replacement_killed_while_deleting_the_old_store_is_replaced(tmp_path,
     with pytest.raises(Killed):
         fastrelu.sweep(NET, num=1001, out=path, chunk=300, overwrite=True)
     monkeypatch.undo()
-    assert dict(zarr.open_group(path).attrs) == {"format": fastrelu.store.zarr_store.FORMAT, "fingerprint": None}
+    assert dict(zarr.open_group(path).attrs) == {"format": fastrelu.store.format.FORMAT, "fingerprint": None}
     res = fastrelu.sweep(NET, num=1001, out=path, chunk=300)  # no overwrite needed: it holds nothing
     assert res.complete
     assert_same(res, fastrelu.sweep(NET, num=1001))

@@ -1,7 +1,8 @@
 """Sweeps larger than memory: Zarr stores written chunk by chunk, resumable, runnable on Dask."""
 
 from ..utils.plugins import provide
-from .zarr_store import StoredResult, open_result, sweep_to_store
+from .read import StoredResult, open_result
+from .zarr_store import sweep_to_store
 
 # where sweep(out="result.zarr") writes: see utils.plugins
 provide("store", sweep_to_store)
