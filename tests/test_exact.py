@@ -10,11 +10,11 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from conftest import assert_agrees
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastrelu
-from conftest import assert_agrees
 from fastrelu.backends.agreement import compare
 
 # -- the rational oracle ---------------------------------------------------------------
@@ -297,13 +297,14 @@ def test_exact_error_does_not_grow_with_h():
 
 
 def test_chunked_sweeps_reuse_the_sorted_switch_points():
-    from fastrelu.backends import exact as _kernel_exact
+    from fastrelu.backends.registry import module_of
 
+    cache = module_of("exact", "one_layer").kernel._last.slot  # the twin that runs here
     net = fastrelu.Network.random(1000, seed=10)
     fastrelu.sweep(net, num=10, backend="exact")
-    first = _kernel_exact._cache[0][2]
+    first = cache[0][2]
     assert first is not None
     fastrelu.sweep(net, num=20, backend="exact")
-    assert _kernel_exact._cache[0][2] is first
+    assert cache[0][2] is first
     res = fastrelu.sweep(net, num=20, backend="exact")
     assert compare(res, fastrelu.sweep(net, num=20, backend="numpy")).ok

@@ -11,9 +11,31 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu.backends import exact as ek
+from fastrelu.backends import exact, exact_numba
 
-C_TWIN = ek._c_twin()
+
+def _c_twin():
+    """The C twin's module, or None when the C build is missing or predates it."""
+    try:
+        from fastrelu.backends import exact_c
+    except ImportError:
+        return None
+    return exact_c
+
+
+class _Chosen:
+    """The exact one-layer kernel of the twin a test chose (``twin(name)``): its module's
+    functions (``prepare``, ``switch_groups``, threads) and, as ``_twin``, the module."""
+
+    _twin = None
+
+    def __getattr__(self, name):
+        return getattr(type(self)._twin, name)
+
+
+C_TWIN = _c_twin()
+ek = _Chosen()
+_Chosen._twin = C_TWIN or exact_numba
 
 try:
     import numba  # noqa: F401
@@ -37,12 +59,19 @@ def twin(monkeypatch):
 
     _require()
 
+    from fastrelu.backends.registry import _REGISTRY
+
+    (c_kernel,) = [k for k in _REGISTRY["exact"].kernels if k.module_name == ".exact_c"]
+
     def use(name):
-        monkeypatch.setattr(ek, "_twin", C_TWIN if name == "c" else ek._numba_twin())
-        ek.clear_cache()
+        monkeypatch.setattr(_Chosen, "_twin", C_TWIN if name == "c" else exact_numba)
+        # the dispatcher too: with the C twin's kernel unavailable it runs the Numba twin
+        monkeypatch.setattr(c_kernel, "_module", C_TWIN if name == "c" else None)
+        monkeypatch.setattr(c_kernel, "_reason", None if name == "c" else "the test runs the Numba twin")
+        exact.clear_cache()
 
     yield use
-    ek.clear_cache()
+    exact.clear_cache()
 
 
 def _bits(a):
@@ -181,6 +210,15 @@ def test_sweeps_agree(twin, dtype):
         assert _bits(a) == _bits(b)
 
 
+def test_the_twin_fixture_switches_what_sweeps_run(twin):
+    from fastrelu.backends.registry import kernel_for, module_of
+
+    net = fastrelu.Network.random(30, seed=0)
+    for name, module in (("numba", exact_numba), ("c", C_TWIN)):
+        twin(name)
+        assert kernel_for("exact", net).module is module and module_of("exact", "one_layer") is module
+
+
 def test_threads_follow_openmp():
     _require(numba=False)
     assert ek.get_num_threads() == C_TWIN.lib.get_num_threads()
@@ -224,7 +262,7 @@ def test_deep_functions_are_imported_on_first_use():
     assert deep.module is exact_deep and deep.kind == "deep"
     assert registry.module_of("exact", "deep").walk is exact_deep.walk
     with pytest.raises(AttributeError):
-        ek.sweep_deep  # noqa: B018
+        exact.sweep_deep  # noqa: B018
 
 
 def test_numba_twin_runs_as_plain_python_and_still_agrees():
@@ -233,17 +271,16 @@ def test_numba_twin_runs_as_plain_python_and_still_agrees():
     _require()
     code = (
         "import numpy as np\n"
-        "from fastrelu.backends import exact as ek\n"
+        "from fastrelu.backends import exact_c, exact_numba\n"
         "w1 = np.array([1.0, -1.0, 2.0, 0.0, 3e-5, -7.0]); b1 = np.array([-1.0, 1.0, -2.0, 1.0, 0.1, 0.3])\n"
         "w2 = np.array([1.0, 1.0, -0.5, 2.0, 1e5, 0.1])\n"
         "out = []\n"
-        "for twin in (ek._c_twin(), ek._numba_twin()):\n"
-        "    ek._twin = twin\n"
-        "    ev = ek.prepare(w1, b1, w2, 0.5, 0.1)\n"
+        "for twin in (exact_c, exact_numba):\n"
+        "    ev = twin.prepare(w1, b1, w2, 0.5, 0.1)\n"
         "    x = np.concatenate([np.linspace(-3, 3, 7), ev.ts])\n"
         "    y, s, n = np.empty_like(x), np.empty_like(x), np.empty(x.shape[0], np.int32)\n"
         "    twin._evaluate(x, ev.ts, ev.sw1, ev.sb1, ev.sw2, ev.state, ev.neg, ev.alpha, y, s, n)\n"
-        "    out.append([ev.ts, ev.state, ev.neg, *ek.switch_groups(ev), y, s, n])\n"
+        "    out.append([ev.ts, ev.state, ev.neg, *twin.switch_groups(ev), y, s, n])\n"
         "print(all(np.array_equal(a.view(np.uint8), b.view(np.uint8)) for a, b in zip(*out)))\n"
     )
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
@@ -262,11 +299,11 @@ def test_without_the_c_build_the_numba_twin_runs():
         "            raise ImportError('no C build')\n"
         "sys.meta_path.insert(0, NoC())\n"
         "import fastrelu\n"
-        "from fastrelu.backends import exact as ek, exact_numba\n"
-        "assert ek._twin is exact_numba\n"
+        "from fastrelu.backends import exact_numba, registry\n"
+        "assert registry.module_of('exact', 'one_layer') is exact_numba\n"
         "net = fastrelu.Network.random(100, seed=0)\n"
         "assert fastrelu.sweep(net).backend == 'exact'\n"
-        "print(fastrelu.kinks(net).shape[0], ek.get_num_threads() >= 1)\n"
+        "print(fastrelu.kinks(net).shape[0], exact_numba.get_num_threads() >= 1)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.stdout.split() == [str(fastrelu.kinks(fastrelu.Network.random(100, seed=0)).shape[0]), "True"], out.stderr

@@ -14,6 +14,11 @@ is, and ``y`` is rounded once at the end: its error does not grow with H.  All o
 it runs in float64; float32 sweeps (whose products are exact in float64) round
 their outputs to float32 at the end.
 
+Twins.  The numerical steps run in one of two twins, ``exact_c`` (C, ``csrc/exact_c.c``)
+and ``exact_numba``, which give the same bits.  Each binds a ``SwitchPoints`` to itself
+and is registered with the dispatcher as the exact backend's one-layer kernel, the C
+one first: the default path never imports Numba when the C build is there.
+
 Slope convention.  A unit is on where ``w1*x + b1 > 0``.  ``t_j`` is the correctly
 rounded quotient, so for a float ``x != t_j`` the comparison ``x < t_j`` already
 gives the exact side; only ``x == t_j`` can be ambiguous, and there the sign of
@@ -25,123 +30,19 @@ import numpy as np
 from . import threads
 from .cache import Last
 
-__all__ = ["Events", "prepare", "switch_groups", "sweep_kernel", "get_num_threads", "set_num_threads"]
+__all__ = ["Events", "SwitchPoints", "clear_cache", "prepare", "switch_groups"]
 
 
-class _CTwin:
-    """The C twin (csrc/exact_c.c, in ``fastrelu.backends._c``) behind the Numba
-    twin's signatures: the same functions, arrays in, lengths taken from them."""
-
-    def __init__(self, ffi, lib):
-        from .threads import guard_openmp
-
-        self.ffi, self.lib = ffi, lib
-        self.openmp = guard_openmp(lib)  # its thread setting, safe in a forked process
-        self._evaluate_for = {np.dtype(np.float64): ("double[]", lib.exact_evaluate_f64), np.dtype(np.float32): ("float[]", lib.exact_evaluate_f32)}
-
-    def _buf(self, ctype, a):
-        return self.ffi.from_buffer(ctype, a, require_writable=False)
-
-    def _out(self, ctype, a):
-        return self.ffi.from_buffer(ctype, a, require_writable=True)
-
-    def _pack_keys(self, u, bits, keys):
-        self.lib.exact_pack_keys(self._buf("uint64_t[]", u), u.shape[0], bits, self._out("uint64_t[]", keys))
-
-    def _unpack_keys(self, keys, bits, t, pos, ts):
-        return bool(self.lib.exact_unpack_keys(
-            self._buf("uint64_t[]", keys), keys.shape[0], bits, self._buf("double[]", t),
-            self._out("int64_t[]", pos), self._out("double[]", ts),
-        ))
-
-    def _build(self, w1, b1, w2, b2, alpha, units, pos, sw1, sb1, sw2, state, neg):
-        d = self._buf
-        self.lib.exact_build(
-            d("double[]", w1), d("double[]", b1), d("double[]", w2), w1.shape[0], b2, alpha,
-            d("double[]", units), d("int64_t[]", pos), pos.shape[0],
-            self._out("double[]", sw1), self._out("double[]", sb1), self._out("double[]", sw2),
-            self._out("double[]", state), state.shape[0], self._out("int32_t[]", neg),
-        )
-
-    def _evaluate(self, x, ts, sw1, sb1, sw2, state, neg, alpha, y, slope, negative):
-        ctype, kernel = self._evaluate_for[x.dtype]
-        d = self._buf
-        kernel(
-            d(ctype, x), x.shape[0], d("double[]", ts), ts.shape[0], d("double[]", sw1), d("double[]", sb1),
-            d("double[]", sw2), d("double[]", state), d("int32_t[]", neg), alpha,
-            self._out(ctype, y), self._out(ctype, slope), self._out("int32_t[]", negative),
-        )
-
-    def _groups(self, ts, sw1, sw2, alpha, starts, change):
-        d = self._buf
-        return self.lib.exact_groups(
-            d("double[]", ts), ts.shape[0], d("double[]", sw1), d("double[]", sw2), alpha,
-            self._out("int64_t[]", starts), self._out("double[]", change),
-        )
-
-    def get_num_threads(self):
-        return self.openmp.get_num_threads()
-
-    def set_num_threads(self, n):
-        self.openmp.set_num_threads(n)
-
-
-def _c_twin():
-    """The C twin, or None when the C build is missing or predates it."""
-    try:
-        from ._c import ffi, lib
-    except ImportError:  # the C build is optional (no compiler, or it failed)
-        return None
-    return _CTwin(ffi, lib) if hasattr(lib, "exact_evaluate_f64") else None
-
-
-def _numba_twin():
-    """The Numba twin (imports Numba: ~0.5 s, and ~3 s of compile on a fresh install)."""
-    from . import exact_numba
-
-    return exact_numba
-
-
-# The one place where the twin is chosen, for every function of this module: the C
-# one whenever the build has it, because the default path (the ``fastrelu`` demo,
-# a one-hidden-layer sweep with backend="auto", kinks) must not pay for importing
-# Numba or compiling, for work that takes a millisecond; the Numba one where the C
-# build is missing.  The two give bit-identical results (tests/test_exact_twins.py).
-_twin = _c_twin() or _numba_twin()
-
-
-def get_num_threads():
-    """Threads of the twin in use: OpenMP's for the C one, fastrelu's pool for the Numba one."""
-    return _twin.get_num_threads()
-
-
-def set_num_threads(n):
-    _twin.set_num_threads(n)
-    # the deep walk and its sweeps run on the Numba kernels' threads: they follow too,
-    # so threads= holds for every exact sweep
-    threads.set_num_threads(n)
-
-
-def thread_state():
-    """Both settings, the twin's and the Numba kernels' (for ``registry.thread_limit``)."""
-    return _twin.get_num_threads(), threads.get_num_threads()
-
-
-def restore_threads(state):
-    _twin.set_num_threads(state[0])
-    threads.set_num_threads(state[1])
-
-
-def _sort_switches(t):
+def _sort_switches(twin, t):
     """The permutation that sorts ``t`` and ``t`` sorted (float64, no NaN, no -0.0)."""
     m = t.shape[0]
     bits = max(1, (m - 1).bit_length())
     keys = np.empty(m, np.uint64)
-    _twin._pack_keys(t.view(np.uint64), bits, keys)
+    twin._pack_keys(t.view(np.uint64), bits, keys)
     keys.sort()
     pos = np.empty(m, np.int64)
     ts = np.empty(m, np.float64)
-    if not _twin._unpack_keys(keys, bits, t, pos, ts):
+    if not twin._unpack_keys(keys, bits, t, pos, ts):
         pos = np.argsort(t)
         ts = t[pos]
     return pos, ts
@@ -162,8 +63,8 @@ class Events:
         self.ts, self.sw1, self.sb1, self.sw2, self.state, self.neg, self.alpha = ts, sw1, sb1, sw2, state, neg, alpha
 
 
-def prepare(w1, b1, w2, b2, alpha, lines=True):
-    """Sort the switch points of units ``(w1, b1, w2)`` and build their ``Events``.
+def prepare(twin, w1, b1, w2, b2, alpha, lines=True):
+    """Sort the switch points of units ``(w1, b1, w2)`` with ``twin`` and build their ``Events``.
 
     ``w1, b1, w2`` may be float32 or float64; everything is computed in float64.
     ``lines=False`` skips the prefix states (``state`` and ``neg`` are then empty).
@@ -177,39 +78,79 @@ def prepare(w1, b1, w2, b2, alpha, lines=True):
         units[:, col] = a[idx]
     with np.errstate(over="ignore", under="ignore"):  # a switch beyond float64 is +-inf: never at a finite x
         t = -units[:, 1] / units[:, 0] + 0.0
-    pos, ts = _sort_switches(t)
+    pos, ts = _sort_switches(twin, t)
     m = ts.shape[0]
     sw1, sb1, sw2 = (np.empty(m, np.float64) for _ in range(3))
     state = np.empty((m + 1 if lines else 0, 4), np.float64)
     neg = np.empty(m + 1 if lines else 0, np.int32)
-    _twin._build(w1, b1, w2, float(b2), float(alpha), units, pos, sw1, sb1, sw2, state, neg)
+    twin._build(w1, b1, w2, float(b2), float(alpha), units, pos, sw1, sb1, sw2, state, neg)
     return Events(ts, sw1, sb1, sw2, state, neg, float(alpha))
 
 
-# the last network's Events, so that a sweep run chunk by chunk sorts once
-_last = Last()
-_cache = _last.slot  # (weakrefs to the arrays, (b2, alpha), Events) or None
-
-
-def _events_for(w1, b1, w2, b2, alpha):
-    return _last.get((w1, b1, w2), ((float(b2), float(alpha)),), lambda: prepare(w1, b1, w2, b2, alpha))
-
-
-def clear_cache():
-    """Forget the cached switch points (benchmarks that must time the sort call this)."""
-    _last.clear()
-
-
-def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
-    """Same interface as the brute-force kernels; ``c`` is not used (products are taken exactly)."""
-    ev = _events_for(w1, b1, w2, b2, alpha)
-    _twin._evaluate(x, ev.ts, ev.sw1, ev.sb1, ev.sw2, ev.state, ev.neg, ev.alpha, y, slope, negative)
-
-
-def switch_groups(ev):
+def switch_groups(twin, ev):
     """``(starts, change)``: first event index and slope change of each distinct switch point."""
     m = ev.ts.shape[0]
     starts = np.empty(m, np.int64)
     change = np.empty(m, np.float64)
-    g = _twin._groups(ev.ts, ev.sw1, ev.sw2, ev.alpha, starts, change)
+    g = twin._groups(ev.ts, ev.sw1, ev.sw2, ev.alpha, starts, change)
     return starts[:g], change[:g]
+
+
+_caches = []  # every twin's cache of its last Events (clear_cache forgets them all)
+
+
+class SwitchPoints:
+    """The exact one-layer kernel, run by one twin: what the dispatcher loads as a kernel.
+
+    ``twin`` is a module with the twin interface (``_pack_keys``, ``_unpack_keys``,
+    ``_build``, ``_evaluate``, ``_groups``, ``_get_threads``, ``_set_threads``):
+    ``exact_c`` (the C twin) or ``exact_numba``.  Each binds one at its end and exposes
+    these methods as its module's functions, so the dispatcher chooses the twin (the C
+    one when the build has it) and nothing here imports either.
+    """
+
+    def __init__(self, twin):
+        self.twin = twin
+        # the last network's Events, so that a sweep run chunk by chunk sorts once
+        self._last = Last()
+        _caches.append(self._last)
+
+    def prepare(self, w1, b1, w2, b2, alpha, lines=True):
+        return prepare(self.twin, w1, b1, w2, b2, alpha, lines)
+
+    def switch_groups(self, ev):
+        return switch_groups(self.twin, ev)
+
+    def sweep_kernel(self, x, w1, b1, w2, b2, c, alpha, y, slope, negative):
+        """Same interface as the per-point kernels; ``c`` is not used (products are taken exactly)."""
+        ev = self._last.get((w1, b1, w2), ((float(b2), float(alpha)),), lambda: self.prepare(w1, b1, w2, b2, alpha))
+        self.twin._evaluate(x, ev.ts, ev.sw1, ev.sb1, ev.sw2, ev.state, ev.neg, ev.alpha, y, slope, negative)
+
+    def get_num_threads(self):
+        """Threads of the twin: OpenMP's for the C one, fastrelu's pool for the Numba one."""
+        return self.twin._get_threads()
+
+    def set_num_threads(self, n):
+        self.twin._set_threads(n)
+        # the deep walk and its sweeps run on the Numba kernels' threads: they follow too,
+        # so threads= holds for every exact sweep
+        threads.set_num_threads(n)
+
+    def thread_state(self):
+        """Both settings, the twin's and the Numba kernels' (for ``registry.thread_limit``)."""
+        return self.twin._get_threads(), threads.get_num_threads()
+
+    def restore_threads(self, state):
+        self.twin._set_threads(state[0])
+        threads.set_num_threads(state[1])
+
+    def exports(self):
+        """The functions a twin module exposes as the exact backend's one-layer kernel."""
+        return (self.prepare, self.switch_groups, self.sweep_kernel, self.get_num_threads, self.set_num_threads,
+                self.thread_state, self.restore_threads)
+
+
+def clear_cache():
+    """Forget every twin's cached switch points (benchmarks that must time the sort call this)."""
+    for last in _caches:
+        last.clear()

@@ -4,8 +4,9 @@ Read it line by line against the C file: same functions in the same order, same
 arguments in the same order (the C ones also take the lengths), same loops and
 names (``_name`` here is ``name`` in C, ``exact_name`` when the C one is exported).
 The algorithm, and the numpy steps between these functions, are described in
-``exact_kernel.py``, which picks one twin (the C one when the build has it) and is
-the only module that imports this one: importing it imports Numba.
+``exact.py``; the end of this module binds them to it as the exact backend's one-layer
+kernel, which the dispatcher loads when the C twin (``exact_c``) is missing: importing
+this module imports Numba.
 
 Only the explicit ``_fma`` calls fuse a multiply with an add: these functions are
 compiled with ``jit(exact=True)`` (no contraction, which would break the error-free
@@ -17,15 +18,18 @@ contracted would give the same bits.  The two twins agree bit for bit on every C
 (tests/test_exact_twins.py).
 """
 
+import sys
+
 import numpy as np
 
 from ..utils.config import EXACT_CHUNK, jit
 from . import threads
 from .eft import dd_add, dd_scale, fma, two_prod, two_sum
+from .exact import SwitchPoints
 
-# one thread setting for every Numba kernel (the exact backend's twin interface)
-get_num_threads = threads.get_num_threads
-set_num_threads = threads.set_num_threads
+# the twin's threads: the pool every Numba kernel runs on
+_get_threads = threads.get_num_threads
+_set_threads = threads.set_num_threads
 
 
 # the double-double primitives, shared with the deep walk
@@ -236,3 +240,8 @@ def _groups(ts, sw1, sw2, alpha, starts, change):
         g += 1
         k = j
     return g
+
+
+# the exact backend's one-layer kernel, run by this twin (see exact.SwitchPoints)
+kernel = SwitchPoints(sys.modules[__name__])
+prepare, switch_groups, sweep_kernel, get_num_threads, set_num_threads, thread_state, restore_threads = kernel.exports()

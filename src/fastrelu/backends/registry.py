@@ -97,12 +97,16 @@ class _Backend:
         self.kernels = [Kernel(self, module, kind, supports) for module, kind, supports in kernels]
 
     def load(self):
-        """The backend's first module (what its threads are set through), or None."""
-        return self.kernels[0].load()
+        """The backend's first kernel module that can be imported here (its threads are
+        set through it), or None."""
+        for k in self.kernels:
+            if k.load() is not None:
+                return k.module
+        return None
 
     @property
     def reason(self):
-        return self.kernels[0].reason
+        return "" if self.load() is not None else "; ".join(dict.fromkeys(k.reason for k in self.kernels))
 
     def kernel_for(self, net):
         """The first kernel that supports ``net`` and can be imported; else None and why."""
@@ -124,7 +128,8 @@ def register(name, algorithm, engine, description, kernels):
 
 
 register("exact", "exact", "C, Numba", "pieces first: switch points sorted once, or the layer-by-layer walk; exact to rounding", [
-    (".exact", "one_layer", one_layer),  # sorted switch points: the C twin, else the Numba twin
+    (".exact_c", "one_layer", one_layer),  # sorted switch points (exact.py), by the C twin when built
+    (".exact_numba", "one_layer", one_layer),  # else by the Numba twin
     (".walk", "deep", _any),  # the layer-by-layer walk (Numba)
 ])
 register("cffi", "dense", "C", "C kernels with OpenMP, built by cffi", [(".dense_c", "one_layer", one_layer), (".dense_c", "deep", _any)])
@@ -241,12 +246,13 @@ def kernel_for(backend="auto", net=None, n=None):
 def module_of(backend, kind):
     """The module of ``backend``'s kernel of ``kind`` (``"one_layer"`` or ``"deep"``), imported
     on first use; the exact analysis reads its functions (``prepare``, ``walk``) from it."""
-    for k in _REGISTRY[backend].kernels:
-        if k.kind == kind:
-            if k.load() is None:
-                raise RuntimeError(f"backend {backend!r} has no {kind} kernel here: {k.reason}")
+    kernels = [k for k in _REGISTRY[backend].kernels if k.kind == kind]
+    if not kernels:
+        raise ValueError(f"backend {backend!r} has no {kind} kernel")
+    for k in kernels:
+        if k.load() is not None:
             return k.module
-    raise ValueError(f"backend {backend!r} has no {kind} kernel")
+    raise RuntimeError(f"backend {backend!r} has no {kind} kernel here: " + "; ".join(k.reason for k in kernels))
 
 
 def select(backend="auto", net=None, n=None):
