@@ -128,10 +128,11 @@ def test_progress_bar(tmp_path, capsys):
 CHILD = textwrap.dedent(
     """
     import os, signal, sys, fastrelu
-    from fastrelu.store import zarr_store
+    from fastrelu.store import write
+    from fastrelu.store.format import FIELDS
 
     calls = []
-    real = zarr_store.write_chunk
+    real = write.write_chunk
 
     def dying(root, plan, chunk, k, **kw):
         calls.append(k)
@@ -142,10 +143,10 @@ CHILD = textwrap.dedent(
                 def __setitem__(self, key, value):
                     os.kill(os.getpid(), signal.SIGKILL)
 
-            root = {**{name: root[name] for name in zarr_store.FIELDS}, "done": Killer()}
+            root = {**{name: root[name] for name in FIELDS}, "done": Killer()}
         return real(root, plan, chunk, k, **kw)
 
-    zarr_store.write_chunk = dying
+    write.write_chunk = dying
     net = fastrelu.Network.random(4000, seed=1)
     fastrelu.sweep(net, num=100_000, out=sys.argv[1], chunk=5_000, backend="numpy")
     """
@@ -183,9 +184,9 @@ def test_dask_equals_local(tmp_path, dask_client):
     assert res.complete and len(res.computed) == 7
     assert_same(res, fastrelu.sweep(NET, num=200_001, backend="cffi"))
     # each task runs its kernel on one thread, so a worker's T threads run T kernels
-    from fastrelu.store import zarr_store
+    from fastrelu.store import write
 
-    plans = dask_client.run(lambda: [p.threads for p in zarr_store._plans.values()])
+    plans = dask_client.run(lambda: [p.threads for p in write._plans.values()])
     assert all(threads == [1] for threads in plans.values()), plans
 
 
@@ -200,7 +201,7 @@ def test_dask_explicit_points_relative_path_and_threads(tmp_path, dask_client, m
 
 
 def test_a_task_of_an_old_request_never_writes(tmp_path, dask_client):
-    from fastrelu.store.zarr_store import _dask_task
+    from fastrelu.store.write import _dask_task
 
     path = str(tmp_path / "o.zarr")
     fastrelu.sweep(NET, num=20_000, out=path, chunk=5_000, backend="cffi")
@@ -233,9 +234,9 @@ def test_dask_worker_killed_mid_sweep(tmp_path, dask_client):
     # one worker kills itself (SIGKILL) as it starts its second chunk, whatever the
     # machine's speed: that task is lost and must be rerun elsewhere
     def arm():
-        from fastrelu.store import zarr_store
+        from fastrelu.store import write
 
-        real, calls = zarr_store.write_chunk, []
+        real, calls = write.write_chunk, []
 
         def dying(*args, **kw):
             calls.append(1)
@@ -243,7 +244,7 @@ def test_dask_worker_killed_mid_sweep(tmp_path, dask_client):
                 os.kill(os.getpid(), signal.SIGKILL)
             return real(*args, **kw)
 
-        zarr_store.write_chunk = dying
+        write.write_chunk = dying
 
     victim = sorted(dask_client.scheduler_info()["workers"])[0]
     before = dask_client.run(os.getpid)
@@ -344,9 +345,9 @@ def test_exact_deep_explicit_points_same_bits_in_memory_resumed_and_on_dask(tmp_
     local = fastrelu.sweep(net, along=line, x=x, backend="exact")
     on_dask = fastrelu.sweep(net, along=line, x=x, backend="exact", out=tmp_path / "d.zarr", chunk=1000,
                              client=dask_client).load()
-    from fastrelu.store import zarr_store
+    from fastrelu.store import write
 
-    real, calls = zarr_store.write_chunk, []
+    real, calls = write.write_chunk, []
 
     def dies_after_three(*args, **kwargs):
         if len(calls) == 3:
@@ -354,10 +355,10 @@ def test_exact_deep_explicit_points_same_bits_in_memory_resumed_and_on_dask(tmp_
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(zarr_store, "write_chunk", dies_after_three)
+    monkeypatch.setattr(write, "write_chunk", dies_after_three)
     with pytest.raises(KeyboardInterrupt):
         fastrelu.sweep(net, along=line, x=x, backend="exact", out=tmp_path / "r.zarr", chunk=1000)
-    monkeypatch.setattr(zarr_store, "write_chunk", real)
+    monkeypatch.setattr(write, "write_chunk", real)
     fastrelu.sweep(net, along=line, x=x[::-1], backend="exact", num=None)  # another walk in between
     resumed = fastrelu.sweep(net, along=line, x=x, backend="exact", out=tmp_path / "r.zarr", chunk=1000).load()
     for res in (on_dask, resumed):

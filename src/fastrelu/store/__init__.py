@@ -2,7 +2,7 @@
 
 from ..utils.plugins import provide
 from .read import StoredResult, open_result
-from .zarr_store import sweep_to_store
+from .write import sweep_to_store
 
 # where sweep(out="result.zarr") writes: see utils.plugins
 provide("store", sweep_to_store)
