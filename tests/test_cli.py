@@ -267,7 +267,7 @@ def test_bad_arguments(args, words, capsys, tmp_path, monkeypatch):
 def test_bad_arguments_fail_before_the_sweep(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     calls = []
-    monkeypatch.setattr("fastrelu.sweeps.sweep.sweep", lambda *a, **k: calls.append(1))
+    monkeypatch.setattr(sys.modules["fastrelu.cli.main"], "sweep", lambda *a, **k: calls.append(1))  # where the command looks it up
     assert main(["sweep", "--plot", "figure.gif"]) != 0
     assert calls == []
 
@@ -288,8 +288,9 @@ def test_bad_figure_options_fail_before_any_computation(command, options, words,
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FASTRELU_DEBUG", raising=False)
     calls = []
-    for target in ("fastrelu.sweeps.sweep.sweep", "fastrelu.plot.compare_figure", "fastrelu.store.zarr_store.open_result"):
-        monkeypatch.setattr(target, lambda *a, _name=target, **k: calls.append(_name))
+    # patched where the command looks them up (it imports them at the top of cli/main.py)
+    for name in ("sweep", "compare_figure", "open_result"):
+        monkeypatch.setattr(sys.modules["fastrelu.cli.main"], name, lambda *a, _name=name, **k: calls.append(_name))
     args = [command, *(["res.npz"] if command == "plot" else ["--hidden", "4", "--num", "11"]), *options]
     assert main(args) == EXIT_ERROR
     out = capsys.readouterr()

@@ -20,7 +20,7 @@ from .analysis.pieces import Regions, kinks, regions
 from .backends.registry import BackendInfo, backends
 from .backends.registry import select as _select
 from .model.network import Network
-from .store.zarr_store import StoredResult, open_result
+from .store import StoredResult, open_result
 from .sweeps.result import SweepResult
 from .sweeps.sweep import sweep, sweep_chunks
 from .utils.config import VERSION

@@ -20,7 +20,7 @@ from ..backends.registry import backends
 from ..model.network import Network, on_line
 from ..plot import compare_figure
 from ..plot.page import html
-from ..store.zarr_store import open_result
+from ..store.read import open_result
 from ..sweeps.sweep import sweep
 from . import bench, report
 from .cluster import dask_client

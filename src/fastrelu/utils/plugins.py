@@ -10,7 +10,7 @@ never imports the layer that provides it.
 
 Provided today: ``"figure"`` (``fastrelu.plot.sweep_figure``), ``"page"``
 (``fastrelu.plot.html``), ``"repr_html"`` (``fastrelu.plot.page.repr_html``) and
-``"store"`` (``fastrelu.store.zarr_store.sweep_to_store``).
+``"store"`` (``fastrelu.store.write.sweep_to_store``).
 """
 
 _PROVIDED = {}
