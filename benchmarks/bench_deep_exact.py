@@ -1,5 +1,5 @@
-"""The exact layer-by-layer walk of deep networks (``backends/walk.py``, its kernels in
-``backends/walk_numba.py``) against Regioncam and against the matrix-product floor, and
+"""The exact layer-by-layer walk of deep networks (``kernels/walk.py``, its kernels in
+``kernels/walk_numba.py``) against Regioncam and against the matrix-product floor, and
 the deep sweep against writing its outputs.
 
 Cases (torch default init, ``torch.manual_seed(0)``):
@@ -25,7 +25,7 @@ import time
 import numpy as np
 import pytest
 
-from fastrelu.backends import walk as exact_deep
+from fastrelu.kernels import walk as exact_deep
 
 torch = pytest.importorskip("torch")
 regioncam = pytest.importorskip("regioncam")

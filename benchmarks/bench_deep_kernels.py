@@ -23,8 +23,8 @@ import pytest
 
 import fastrelu
 
-from fastrelu.backends import dense_c as cffi_kernel, dense_numba as numba_kernel, dense_numpy as reference
-from fastrelu.backends.params import deep_params
+from fastrelu.kernels import dense_c as cffi_kernel, dense_numba as numba_kernel, dense_numpy as reference
+from fastrelu.kernels.params import deep_params
 
 CASES = {
     "64x4": ([1, 64, 64, 64, 64, 1], 1_000_000),

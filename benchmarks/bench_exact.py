@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu.backends import exact as _kernel_exact
+from fastrelu.kernels import exact as _kernel_exact
 
 
 def _time(benchmark, fn, *, points, hidden, rounds, clear=True):

@@ -1,4 +1,4 @@
-"""cffi build script for the C kernel, ``fastrelu.backends._c`` (API mode).
+"""cffi build script for the C kernel, ``fastrelu.kernels._c`` (API mode).
 
 Wired into the build through setuptools' ``cffi_modules`` (see setup.py).  We chose
 that over ``cffi-gen-src`` plus a compiled build backend because it is the wiring
@@ -83,7 +83,7 @@ if os.environ.get("FASTRELU_MARCH_NATIVE", "0") not in ("", "0"):
     macros.append(("FASTRELU_NATIVE", "1"))
 
 ffibuilder.set_source(
-    "fastrelu.backends._c",
+    "fastrelu.kernels._c",
     '#include "kernels.h"\n',
     sources=[os.path.join(SRC, "dense_c.c"), os.path.join(SRC, "exact_c.c")],
     include_dirs=[SRC],

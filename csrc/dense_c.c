@@ -53,7 +53,7 @@ const int FASTRELU_BUILD_KIND = BUILD_KIND;
 
 /* Whether a parallel region has run with more than one thread.  GNU OpenMP cannot
  * start its threads again in a process forked after that, so fastrelu runs the C
- * kernels on one thread there (src/fastrelu/backends/threads.py). */
+ * kernels on one thread there (src/fastrelu/kernels/threads.py). */
 static int team_started = 0;
 
 void note_openmp_team(void)

@@ -1,11 +1,11 @@
-/* The exact backend's kernels in C: the twin of src/fastrelu/backends/exact_numba.py.
+/* The exact backend's kernels in C: the twin of src/fastrelu/kernels/exact_numba.py.
  *
  * Read it line by line against the Python file: same functions in the same order,
  * same arguments in the same order (these also take the lengths, each after the
  * last array it counts), same loops and names (a Numba function _name is name
  * here, exact_name when exported through kernels.h).  The algorithm, and the numpy
  * steps between these functions (the quotients t = -b1/w1, the integer sort of the
- * packed keys), are in src/fastrelu/backends/exact.py, which calls this twin
+ * packed keys), are in src/fastrelu/kernels/exact.py, which calls this twin
  * whenever the build has it: it needs no JIT compile and no Numba.  The two twins
  * agree bit for bit (tests/test_exact_twins.py).
  *

@@ -1,4 +1,4 @@
-/* fastrelu C kernels: the twins of src/fastrelu/backends/dense_numba.py and exact_numba.py.
+/* fastrelu C kernels: the twins of src/fastrelu/kernels/dense_numba.py and exact_numba.py.
  *
  * This header is also read by csrc/build_c.py as the cffi cdef, so it holds
  * only plain declarations (no preprocessor logic, no includes).
@@ -36,7 +36,7 @@ void note_openmp_team(void);
 int openmp_started(void);
 
 /* The exact backend's kernels (csrc/exact_c.c, the twin of
- * src/fastrelu/backends/exact_numba.py). */
+ * src/fastrelu/kernels/exact_numba.py). */
 extern const int FASTRELU_EXACT_CHUNK;
 void exact_pack_keys(const uint64_t *u, int64_t n, int64_t bits, uint64_t *keys);
 int exact_unpack_keys(const uint64_t *keys, int64_t m, int64_t bits, const double *t,

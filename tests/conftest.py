@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu.backends.agreement import compare
-from fastrelu.backends.registry import _REGISTRY
+from fastrelu.kernels.agreement import compare
+from fastrelu.kernels.registry import _REGISTRY
 
 ALL_BACKENDS = list(_REGISTRY)
 

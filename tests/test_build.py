@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu.backends.agreement import compare
-from fastrelu.backends.params import one_layer_params
+from fastrelu.kernels.agreement import compare
+from fastrelu.kernels.params import one_layer_params
 from fastrelu.utils import config
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -83,7 +83,7 @@ def _clang_module(tmp_path):
     build = tmp_path / "clang"
     env = {**os.environ, "CC": clang}
     _run([sys.executable, str(ROOT / "csrc" / "build_c.py"), str(build)], env=env, cwd=ROOT)
-    (so,) = build.glob("fastrelu/backends/_c.*.so")
+    (so,) = build.glob("fastrelu/kernels/_c.*.so")
     spec = importlib.util.spec_from_file_location("_c", so)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -114,7 +114,7 @@ def test_clang_build_agrees_by_the_rounding_rule(tmp_path):
 
 def test_the_c_module_exports_only_its_init():
     # every other symbol is hidden, so none can clash with another library's
-    from fastrelu.backends import _c
+    from fastrelu.kernels import _c
 
     nm = shutil.which("nm")
     assert nm, "nm (binutils) is needed to read the module's symbols"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu.backends.registry import ALIASES
+from fastrelu.kernels.registry import ALIASES
 from fastrelu.cli.main import EXIT_ERROR, main
 from fastrelu.model.slices import random_line
 
@@ -111,15 +111,15 @@ def test_bench_all_backends_agree(tmp_path):
 BROKEN = """
 import sys
 sys.path.insert(0, {folder!r})
-from fastrelu.backends.registry import register
-from fastrelu.backends.params import one_layer
+from fastrelu.kernels.registry import register
+from fastrelu.kernels.params import one_layer
 register("broken", "dense", "numpy", "deliberately wrong at one point", [("brokenkernel", "one_layer", one_layer)])
 from fastrelu.cli.main import EXIT_ERROR, main
 sys.exit(main(["bench", "--num", "2000", "--hidden", "50", "--repeat", "1"]))
 """
 
 BROKEN_KERNEL = """
-from fastrelu.backends import dense_numpy as _reference
+from fastrelu.kernels import dense_numpy as _reference
 
 
 def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):

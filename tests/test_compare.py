@@ -5,7 +5,7 @@ import pytest
 
 import fastrelu
 from fastrelu import SweepResult
-from fastrelu.backends.agreement import compare
+from fastrelu.kernels.agreement import compare
 
 
 def _altered(res, **fields):

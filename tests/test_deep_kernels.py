@@ -31,12 +31,12 @@ import sys
 import numpy as np
 import pytest
 
-from fastrelu.backends import dense_numpy as reference
+from fastrelu.kernels import dense_numpy as reference
 
 
 def twins():
     # a backend that does not load is an error here, never a skip
-    from fastrelu.backends import dense_c as cffi_kernel, dense_numba as numba_kernel
+    from fastrelu.kernels import dense_c as cffi_kernel, dense_numba as numba_kernel
 
     return {"numba": numba_kernel, "cffi": cffi_kernel}
 
@@ -175,7 +175,7 @@ def case(seed, dtype):
 
 
 def _fused_build():
-    from fastrelu.backends._c import lib
+    from fastrelu.kernels._c import lib
 
     with open("/proc/cpuinfo") as f:
         has_fma = " fma " in f.read().replace("\n", " ")
@@ -252,7 +252,7 @@ def test_numba_deep_kernel_runs_as_plain_python():
     # NUMBA_DISABLE_JIT=1 turns the kernel into Python, so coverage can see it
     code = (
         "import numpy as np\n"
-        "from fastrelu.backends import dense_numba as numba_kernel, dense_numpy as reference\n"
+        "from fastrelu.kernels import dense_numba as numba_kernel, dense_numpy as reference\n"
         "rng = np.random.default_rng(0)\n"
         "widths = np.array([1, 5, 7, 2], np.int64)\n"
         "w = rng.uniform(-1, 1, 5 + 35 + 14); b = rng.uniform(-1, 1, 14)\n"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu.backends import registry as _dispatch
+from fastrelu.kernels import registry as _dispatch
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def test_auto_chooses_by_the_request():
 
 
 def test_missing_numba_falls_back(monkeypatch, fresh_registry):
-    _hide(monkeypatch, "numba", "fastrelu.backends.dense_numba")
+    _hide(monkeypatch, "numba", "fastrelu.kernels.dense_numba")
     info = fastrelu.backends()["numba"]
     assert not info.available and "numba" in info.reason
     net = fastrelu.Network.random(8, seed=0)
@@ -49,18 +49,18 @@ def test_missing_numba_falls_back(monkeypatch, fresh_registry):
 
 
 def test_missing_c_module_falls_back(monkeypatch, fresh_registry):
-    _hide(monkeypatch, "fastrelu.backends._c", "fastrelu.backends.dense_c")
+    _hide(monkeypatch, "fastrelu.kernels._c", "fastrelu.kernels.dense_c")
     assert not fastrelu.backends()["cffi"].available
     net = fastrelu.Network.random(8, seed=0)
     assert fastrelu.sweep(net, num=5).backend not in ("cffi",)
 
 
 def test_only_numpy_left(monkeypatch, fresh_registry):
-    _hide(monkeypatch, "numba", "fastrelu.backends.dense_numba", "fastrelu.backends._c", "fastrelu.backends.dense_c")
+    _hide(monkeypatch, "numba", "fastrelu.kernels.dense_numba", "fastrelu.kernels._c", "fastrelu.kernels.dense_c")
     for name in list(_dispatch._REGISTRY):
         if name != "numpy":
             for kernel in _dispatch._REGISTRY[name].kernels:
-                monkeypatch.setattr(kernel, "module_name", "fastrelu.backends.dense_c")
+                monkeypatch.setattr(kernel, "module_name", "fastrelu.kernels.dense_c")
     assert [n for n, i in fastrelu.backends().items() if i.available] == ["numpy"]
     assert fastrelu.sweep(fastrelu.Network.random(8, seed=0), num=5).backend == "numpy"
 
@@ -69,7 +69,7 @@ def test_import_fastrelu_without_numba_or_c_module():
     import subprocess
 
     code = (
-        "import sys; sys.modules['numba'] = None; sys.modules['fastrelu.backends._c'] = None\n"
+        "import sys; sys.modules['numba'] = None; sys.modules['fastrelu.kernels._c'] = None\n"
         "import fastrelu\n"
         "net = fastrelu.Network.random(4, seed=0)\n"
         "print(fastrelu.sweep(net, num=3, backend='numpy').backend, fastrelu.backends()['numba'].available)\n"
@@ -137,8 +137,8 @@ def test_numba_and_c_openmp_in_one_process():
 
 def test_no_numba_kernel_is_compiled_parallel():
     # Numba's parallel layers hang in a forked process (OpenMP) or abort on concurrent
-    # calls (workqueue); the kernels run on fastrelu's threads instead (backends/threads.py)
-    from fastrelu.backends import walk as exact_deep, walk_numba, exact_numba, dense_numba as numba_kernel
+    # calls (workqueue); the kernels run on fastrelu's threads instead (kernels/threads.py)
+    from fastrelu.kernels import walk as exact_deep, walk_numba, exact_numba, dense_numba as numba_kernel
 
     jitted = [f for m in (numba_kernel, exact_numba, walk_numba, exact_deep) for f in vars(m).values() if hasattr(f, "targetoptions")]
     assert len(jitted) > 10 and not any(f.targetoptions.get("parallel") for f in jitted)

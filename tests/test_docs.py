@@ -32,7 +32,7 @@ def test_import_is_cheap():
     import subprocess
     import sys
 
-    code = "import sys, fastrelu; print(sorted(m for m in ('numba', 'matplotlib', 'fastrelu.backends._c') if m in sys.modules))"
+    code = "import sys, fastrelu; print(sorted(m for m in ('numba', 'matplotlib', 'fastrelu.kernels._c') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -44,7 +44,7 @@ def test_numba_kernel_runs_as_plain_python_for_coverage():
 
     code = (
         "import numpy as np, fastrelu\n"
-        "from fastrelu.backends.agreement import compare\n"
+        "from fastrelu.kernels.agreement import compare\n"
         "net = fastrelu.Network.random(70, seed=1)\n"
         "res = fastrelu.sweep(net, num=3000, backend='numba')\n"
         "print(compare(res, fastrelu.sweep(net, num=3000, backend='numpy')).ok)\n"

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastrelu
-from fastrelu.backends.agreement import compare
+from fastrelu.kernels.agreement import compare
 
 # -- the rational oracle ---------------------------------------------------------------
 
@@ -297,7 +297,7 @@ def test_exact_error_does_not_grow_with_h():
 
 
 def test_chunked_sweeps_reuse_the_sorted_switch_points():
-    from fastrelu.backends.registry import module_of
+    from fastrelu.kernels.registry import module_of
 
     cache = module_of("exact", "one_layer").kernel._last.slot  # the twin that runs here
     net = fastrelu.Network.random(1000, seed=10)

@@ -1,5 +1,5 @@
-"""The exact layer-by-layer walk of deep networks of a scalar (``backends/walk.py``, its
-kernels in ``backends/walk_numba.py``).
+"""The exact layer-by-layer walk of deep networks of a scalar (``kernels/walk.py``, its
+kernels in ``kernels/walk_numba.py``).
 
 Oracles: an exact walk in ``fractions.Fraction`` on small dyadic networks (every slope
 and intercept of a piece is then a short dyadic number, exact in float64, and every edge
@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu.backends import dense_numpy as ref
-from fastrelu.backends import walk as ed
+from fastrelu.kernels import dense_numpy as ref
+from fastrelu.kernels import walk as ed
 
 U = np.finfo(np.float64).eps / 2
 INF = float("inf")
@@ -482,7 +482,7 @@ def test_cache_reuses_the_walk_and_is_thread_safe():
 
 
 def test_exact_backend_runs_the_walk_for_deep_networks():
-    from fastrelu.backends import registry
+    from fastrelu.kernels import registry
 
     assert registry.kernel_for("exact", fastrelu.Network.random([1, 4, 4, 1], seed=0)).module.sweep_deep is ed.sweep_deep
     assert registry.module_of("exact", "deep").walk is ed.walk

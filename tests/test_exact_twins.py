@@ -1,5 +1,5 @@
 """The exact backend's two twins, C (csrc/exact_c.c) and Numba
-(backends/exact_numba.py), agree bit for bit; and the default one-layer path,
+(kernels/exact_numba.py), agree bit for bit; and the default one-layer path,
 which runs the C twin, never imports Numba.
 """
 
@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu.backends import exact, exact_numba
+from fastrelu.kernels import exact, exact_numba
 
 
 def _c_twin():
     """The C twin's module, or None when the C build is missing or predates it."""
     try:
-        from fastrelu.backends import exact_c
+        from fastrelu.kernels import exact_c
     except ImportError:
         return None
     return exact_c
@@ -48,7 +48,7 @@ except ImportError as exc:  # pragma: no cover
 def _require(c=True, numba=True):
     """Fail, never skip, when a twin is missing: CI builds both (see conftest.py)."""
     if c and C_TWIN is None:
-        pytest.fail("the C build (fastrelu.backends._c) has no exact kernel here: " + fastrelu.backends()["cffi"].reason)
+        pytest.fail("the C build (fastrelu.kernels._c) has no exact kernel here: " + fastrelu.backends()["cffi"].reason)
     if numba and NUMBA_ERROR is not None:
         pytest.fail(f"Numba cannot be imported: {NUMBA_ERROR}")
 
@@ -59,7 +59,7 @@ def twin(monkeypatch):
 
     _require()
 
-    from fastrelu.backends.registry import _REGISTRY
+    from fastrelu.kernels.registry import _REGISTRY
 
     (c_kernel,) = [k for k in _REGISTRY["exact"].kernels if k.module_name == ".exact_c"]
 
@@ -116,7 +116,7 @@ def _random_network(rng, h):
 
 def test_chunk_matches_the_numba_twin():
     _require()
-    from fastrelu.backends import exact_numba
+    from fastrelu.kernels import exact_numba
 
     assert C_TWIN.lib.FASTRELU_EXACT_CHUNK == exact_numba.EXACT_CHUNK == 1 << 16
 
@@ -211,7 +211,7 @@ def test_sweeps_agree(twin, dtype):
 
 
 def test_the_twin_fixture_switches_what_sweeps_run(twin):
-    from fastrelu.backends.registry import kernel_for, module_of
+    from fastrelu.kernels.registry import kernel_for, module_of
 
     net = fastrelu.Network.random(30, seed=0)
     for name, module in (("numba", exact_numba), ("c", C_TWIN)):
@@ -255,8 +255,8 @@ def test_deep_functions_are_imported_on_first_use():
     # the exact backend's deep kernel is the walk's module, loaded by the dispatcher
     # (never by the one-layer module, which stays free of Numba when the C twin is built)
     _require(c=False)
-    from fastrelu.backends import registry
-    from fastrelu.backends import walk as exact_deep
+    from fastrelu.kernels import registry
+    from fastrelu.kernels import walk as exact_deep
 
     deep = registry.kernel_for("exact", fastrelu.Network.random([1, 4, 4, 1], seed=0))
     assert deep.module is exact_deep and deep.kind == "deep"
@@ -271,7 +271,7 @@ def test_numba_twin_runs_as_plain_python_and_still_agrees():
     _require()
     code = (
         "import numpy as np\n"
-        "from fastrelu.backends import exact_c, exact_numba\n"
+        "from fastrelu.kernels import exact_c, exact_numba\n"
         "w1 = np.array([1.0, -1.0, 2.0, 0.0, 3e-5, -7.0]); b1 = np.array([-1.0, 1.0, -2.0, 1.0, 0.1, 0.3])\n"
         "w2 = np.array([1.0, 1.0, -0.5, 2.0, 1e5, 0.1])\n"
         "out = []\n"
@@ -289,17 +289,17 @@ def test_numba_twin_runs_as_plain_python_and_still_agrees():
 
 
 def test_without_the_c_build_the_numba_twin_runs():
-    # the C build is optional: without fastrelu.backends._c the exact backend falls back to Numba
+    # the C build is optional: without fastrelu.kernels._c the exact backend falls back to Numba
     _require(c=False)
     code = (
         "import sys\n"
         "class NoC:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'fastrelu.backends._c':\n"
+        "        if name == 'fastrelu.kernels._c':\n"
         "            raise ImportError('no C build')\n"
         "sys.meta_path.insert(0, NoC())\n"
         "import fastrelu\n"
-        "from fastrelu.backends import exact_numba, registry\n"
+        "from fastrelu.kernels import exact_numba, registry\n"
         "assert registry.module_of('exact', 'one_layer') is exact_numba\n"
         "net = fastrelu.Network.random(100, seed=0)\n"
         "assert fastrelu.sweep(net).backend == 'exact'\n"

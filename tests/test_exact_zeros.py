@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastrelu
-from fastrelu.backends.agreement import compare
+from fastrelu.kernels.agreement import compare
 
 
 def _issue_net(second):
@@ -229,7 +229,7 @@ def test_a_clamp_lost_beside_huge_pre_activations_is_a_clear_error():
 
 def test_a_walk_that_would_not_fit_is_refused_with_the_figure(monkeypatch):
     from fastrelu.utils import memory as _memory
-    from fastrelu.backends import scratch  # the walk's memory guard reads available_memory there
+    from fastrelu.kernels import scratch  # the walk's memory guard reads available_memory there
 
     net = fastrelu.Network.random([1, 256, 256, 256, 1], seed=0)
     full = fastrelu.regions(net, -50, 50)  # fits

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import fastrelu
-from fastrelu.backends import walk as exact_deep
-from fastrelu.backends.params import deep_params
+from fastrelu.kernels import walk as exact_deep
+from fastrelu.kernels.params import deep_params
 
 
 @pytest.fixture(scope="module")

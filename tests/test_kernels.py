@@ -8,7 +8,7 @@ from fastrelu.utils import config as _config
 
 
 def test_tiling_constants_match():
-    from fastrelu.backends._c import lib
+    from fastrelu.kernels._c import lib
 
     assert (lib.FASTRELU_HBLOCK, lib.FASTRELU_CHUNK) == (_config.HBLOCK, _config.CHUNK)
 
@@ -16,7 +16,7 @@ def test_tiling_constants_match():
 def test_the_c_build_used_every_constant_of_the_config():
     # csrc/build_c.py passes config.C_CONSTANTS to the compiler; the build exports each
     # again as FASTRELU_<name>
-    from fastrelu.backends._c import lib
+    from fastrelu.kernels._c import lib
 
     assert {"HBLOCK", "CHUNK", "EXACT_CHUNK"} <= set(_config.C_CONSTANTS)
     for name in _config.C_CONSTANTS:
@@ -29,8 +29,8 @@ def test_twins_choose_the_same_register_block(dtype):
     # one from the running CPU, the Numba one from its compile target.  On a CPU the
     # C clones cover (AVX2 + FMA, or AVX-512) they must agree, and the block must fit
     # the stack arrays sized for the largest one.
-    from fastrelu.backends._c import lib
-    from fastrelu.backends import dense_numba as numba_kernel
+    from fastrelu.kernels._c import lib
+    from fastrelu.kernels import dense_numba as numba_kernel
 
     itemsize = np.dtype(dtype).itemsize
     c_points = lib.register_points(itemsize)
@@ -46,7 +46,7 @@ def test_every_register_block_width_gives_the_same_bits(vector_bytes, dtype):
     # The C twin has one instantiation per vector width and runs the CPU's; forcing
     # each in turn runs them all here (64 bytes is AVX-512's, lowered to narrower
     # vectors on other CPUs): every width must give the Numba twin's bits.
-    from fastrelu.backends._c import lib
+    from fastrelu.kernels._c import lib
 
     # more units than a block (HBLOCK): the running sums wait in y and slope between blocks
     net = fastrelu.Network.random(_config.HBLOCK + 5, seed=11, dtype=dtype)
@@ -57,7 +57,7 @@ def test_every_register_block_width_gives_the_same_bits(vector_bytes, dtype):
     finally:
         lib.set_vector_bytes(0)
     if not (lib.FASTRELU_BUILD_KIND in (1, 2) and _cpu_has_fma()):
-        from fastrelu.backends.agreement import compare
+        from fastrelu.kernels.agreement import compare
 
         assert compare(b, a).ok
         return
@@ -77,13 +77,13 @@ def test_every_register_block_width_gives_the_same_bits(vector_bytes, dtype):
     ],
 )
 def test_register_block_rule(features, expected):
-    from fastrelu.backends import dense_numba as numba_kernel
+    from fastrelu.kernels import dense_numba as numba_kernel
 
     assert numba_kernel.target_vector_bytes(features) == expected
 
 
 def test_deep_tiling_constants_match():
-    from fastrelu.backends._c import lib
+    from fastrelu.kernels._c import lib
 
     names = ["DEEP_TILE", "DEEP_VECTOR", "DEEP_ROWS", "DEEP_KBLOCK", "DEEP_MBLOCK", "DEEP_CHUNK_TILES"]
     assert [getattr(lib, "FASTRELU_" + n) for n in names] == [getattr(_config, n) for n in names]
@@ -105,14 +105,14 @@ def test_twins_agree_bit_for_bit(dtype, hidden, num):
     # such a CPU: then the bits must match.  A portable build (clang, musl, old GCC,
     # other CPUs) has no FMA in its baseline: there it must agree by the rounding
     # rule instead, as every backend does.
-    from fastrelu.backends._c import lib
+    from fastrelu.kernels._c import lib
 
     fused = lib.FASTRELU_BUILD_KIND in (1, 2) and _cpu_has_fma()
     net = fastrelu.Network.random(hidden, seed=hidden, dtype=dtype)
     a = fastrelu.sweep(net, num=num, backend="numba")
     b = fastrelu.sweep(net, num=num, backend="cffi")
     if not fused:
-        from fastrelu.backends.agreement import compare
+        from fastrelu.kernels.agreement import compare
 
         assert compare(b, a).ok
         return
@@ -139,7 +139,7 @@ def test_numba_cache_can_be_switched_off(monkeypatch):
 
 def test_exact_numba_kernels_are_compiled_without_fastmath():
     # double-double sums are error-free only when nothing is contracted or reassociated
-    from fastrelu.backends import exact_numba
+    from fastrelu.kernels import exact_numba
 
     jitted = [f for f in vars(exact_numba).values() if hasattr(f, "targetoptions")]
     assert jitted and all(not f.targetoptions.get("fastmath") for f in jitted)
@@ -152,7 +152,7 @@ _AVX512 = "+avx512f,+avx512vl,+avx512dq,+avx512bw,+avx512cd,+avx2,+fma,+avx,+bmi
 _HOT_LOOP = r"""
 import re, sys
 import numpy as np
-from fastrelu.backends import dense_numba as nk
+from fastrelu.kernels import dense_numba as nk
 
 for dtype in ("float64", "float32"):
     a = np.zeros(10, dtype)
@@ -196,7 +196,7 @@ def test_numba_twin_uses_512_bit_vectors_without_spills_on_avx512(cpu):
 def test_threads_run_covers_every_chunk_once(nchunks, threads):
     import threading
 
-    from fastrelu.backends import threads as pool
+    from fastrelu.kernels import threads as pool
 
     seen, names = [], set()
 
@@ -219,7 +219,7 @@ def test_threads_run_raises_a_workers_error_after_all_stopped():
     # (raise) while that second one still runs, and must hand out nothing more.
     import threading
 
-    from fastrelu.backends import threads as pool
+    from fastrelu.kernels import threads as pool
 
     lock, calls, active = threading.Lock(), [], [0]
     entered, release = threading.Event(), threading.Event()

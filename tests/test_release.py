@@ -110,8 +110,8 @@ def test_deep_and_one_layer_analysis_agree_at_the_ends(start, stop):
 
 
 def test_threads_hold_for_deep_exact_sweeps(monkeypatch):
-    from fastrelu.backends import threads
-    from fastrelu.backends import walk as exact_deep
+    from fastrelu.kernels import threads
+    from fastrelu.kernels import walk as exact_deep
 
     seen = []
     real = exact_deep.walk
@@ -129,7 +129,7 @@ def test_threads_hold_for_deep_exact_sweeps(monkeypatch):
 def test_threads_argument_restores_every_thread_setting_of_the_exact_backend():
     # the exact backend sets two thread counts (its C twin's OpenMP and the deep walk's
     # Numba kernels); threads= must put both back as they were, not one from the other
-    from fastrelu.backends.registry import select
+    from fastrelu.kernels.registry import select
 
     exact_kernel = select("exact")[1]  # the module its threads are set through
     before = exact_kernel.thread_state()

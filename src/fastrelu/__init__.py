@@ -12,13 +12,13 @@ units that are off; or list every kink and linear piece exactly.
 
 The package is built in layers, each importing only those below it (checked in CI by
 import-linter; the order is in pyproject.toml and the README): ``utils`` <- ``model``
-<- ``backends`` <- ``analysis`` <- ``sweeps`` <- ``store`` <- ``plot`` <- ``cli``.
+<- ``kernels`` <- ``analysis`` <- ``sweeps`` <- ``store`` <- ``plot`` <- ``cli``.
 """
 
 from . import plot  # noqa: F401 - fastrelu.plot after import fastrelu; it also lends res.plot() its figure
 from .analysis.pieces import Regions, kinks, regions
-from .backends.registry import BackendInfo, backends
-from .backends.registry import select as _select
+from .kernels.registry import BackendInfo, backends
+from .kernels.registry import select as _select
 from .model.network import Network
 from .store import StoredResult, open_result
 from .sweeps.result import SweepResult

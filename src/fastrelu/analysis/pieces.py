@@ -9,8 +9,8 @@ Two notions that are easy to confuse:
   slope changes cancel give boundaries that are not kinks.
 
 ``kinks(net)`` gives the kinks, ``kinks(net, boundaries=True)`` the boundaries.
-The numerical work lives in the exact backend's kernels (``fastrelu.backends.exact``:
-sorting, exact sums; ``fastrelu.backends.walk``: the layer-by-layer walk), loaded by
+The numerical work lives in the exact backend's kernels (``fastrelu.kernels.exact``:
+sorting, exact sums; ``fastrelu.kernels.walk``: the layer-by-layer walk), loaded by
 the dispatcher on first use so that ``import fastrelu`` does not load Numba.
 """
 
@@ -18,10 +18,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..backends.dense_numpy import sweep_deep
-from ..backends.params import deep_params, one_layer
-from ..backends.registry import module_of
-from ..backends.scale import walk_scales
+from ..kernels.dense_numpy import sweep_deep
+from ..kernels.params import deep_params, one_layer
+from ..kernels.registry import module_of
+from ..kernels.scale import walk_scales
 from ..model.network import on_line
 from ..utils.validation import as_interval
 
@@ -76,7 +76,7 @@ def _pieces(net, start, stop):
 def _one_layer(net):
     """Whether the sorted switch points serve ``net``: a network of one hidden layer of a
     scalar whose sums stay inside float64's range; anything else takes the walk, which
-    scales a network whose sums do not (``backends.scale``)."""
+    scales a network whose sums do not (``kernels.scale``)."""
     if not one_layer(net):
         return False
     if "one_layer_analysis" not in net._derived:  # asked on every call: worked out once

@@ -2,8 +2,8 @@
 
 import time
 
-from ..backends.agreement import compare
-from ..backends.registry import ALIASES, select
+from ..kernels.agreement import compare
+from ..kernels.registry import ALIASES, select
 from ..sweeps.sweep import sweep
 from .errors import CommandError
 from .report import rate
@@ -31,7 +31,7 @@ def backend_names(text, available):
 
 def run(net, along, of_t, names, available, *, start, stop, num, threads, repeat):
     """Time ``names`` (best of ``repeat``) sweeping ``net`` over ``num`` points and compare each
-    with the numpy reference, by the rule of ``fastrelu.backends.agreement``.
+    with the numpy reference, by the rule of ``fastrelu.kernels.agreement``.
 
     ``of_t`` is what the kernels run, ``on_line(net, along)[0]``: it says which backends
     have a kernel for the network.

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from ..backends.registry import backends
+from ..kernels.registry import backends
 from ..model.network import Network, on_line
 from ..plot import compare_figure
 from ..plot.page import html

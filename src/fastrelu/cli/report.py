@@ -6,7 +6,7 @@ from importlib import metadata
 
 import numpy as np
 
-from ..backends.registry import ALIASES, backends, select
+from ..kernels.registry import ALIASES, backends, select
 from ..model.describe import architecture, classic, swept_widths
 from ..utils.config import VERSION
 

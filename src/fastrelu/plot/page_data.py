@@ -12,7 +12,7 @@ more vertices than the page should hold.
 import numpy as np
 
 from ..analysis.pieces import kinks, regions
-from ..backends.params import one_layer
+from ..kernels.params import one_layer
 from .outputs import pick
 from .reduce import POINTS_PER_COLUMN, drawn_indices, ordered, reduce_stored
 

@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from ..backends.registry import kernel_for
+from ..kernels.registry import kernel_for
 from ..sweeps.grid import Grid
 from ..sweeps.sweep import _check_memory, _Plan, run
 from ..utils.validation import as_positive_int

@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..backends.registry import kernel_for, thread_limit
+from ..kernels.registry import kernel_for, thread_limit
 from ..model.forward import check_range
 from ..model.network import Network, on_line
 from ..model.slices import DEFAULT_LINE_POINTS, default_range

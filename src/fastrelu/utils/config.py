@@ -53,7 +53,7 @@ DEEP_MBLOCK = 96  # units per pass: their weights for DEEP_KBLOCK inputs (96 KiB
 DEEP_CHUNK_TILES = 4  # tiles per unit of parallel work
 
 # Grid points per unit of parallel work in the exact backend's evaluation (both twins:
-# backends/exact_numba.py and csrc/exact_c_evaluate.inc): big enough that a chunk's
+# kernels/exact_numba.py and csrc/exact_c_evaluate.inc): big enough that a chunk's
 # binary search for its first point is negligible, small enough (512 KiB of float64)
 # to stay in L2 while the chunk is checked for sortedness and then evaluated.
 EXACT_CHUNK = 1 << 16
@@ -74,7 +74,7 @@ def jit(*, exact=False):
     ``exact=True``: error-free transformations such as double-double sums must not
     be contracted), numpy's error model (no exceptions from the hot loop) and no GIL,
     so that fastrelu's threads run the kernels at once (never ``parallel=True``: see
-    ``fastrelu.backends.threads`` for why).
+    ``fastrelu.kernels.threads`` for why).
     """
     import numba  # only the Numba backend pays for the import
 

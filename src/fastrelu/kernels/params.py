@@ -1,4 +1,4 @@
-"""What each kind of kernel takes from a network, derived here (in the backends), not in the model.
+"""What each kind of kernel takes from a network, derived here (in the kernels layer), not in the model.
 
 Two kinds of kernel, two packings of one ``Network``:
 
@@ -60,7 +60,7 @@ def one_layer_params(net, dtype):
 
 def deep_params(net, dtype):
     """The deep kernels' parameters ``(widths, weights, biases, alpha, lo, hi)`` in ``dtype``
-    (see ``fastrelu.backends.dense_numpy.sweep_deep``); the network must take a scalar."""
+    (see ``fastrelu.kernels.dense_numpy.sweep_deep``); the network must take a scalar."""
     if net.in_features != 1:
         raise ValueError(f"a network of {net.in_features} inputs is swept along a line: give along=(x0, x1)")
     key = ("deep", dtype)

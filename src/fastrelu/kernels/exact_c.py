@@ -1,4 +1,4 @@
-"""The exact one-layer kernel's C twin: the binding of ``csrc/exact_c.c`` (in ``fastrelu.backends._c``).
+"""The exact one-layer kernel's C twin: the binding of ``csrc/exact_c.c`` (in ``fastrelu.kernels._c``).
 
 The same functions as ``exact_numba``, in the same order and with the same arguments
 (arrays in; the C ones also take the lengths, read here from the arrays).  Importing
@@ -16,9 +16,9 @@ from .threads import guard_openmp
 try:
     from ._c import ffi, lib
 except ImportError:
-    raise ImportError("the C build (fastrelu.backends._c) is missing: the exact backend runs its Numba twin") from None
+    raise ImportError("the C build (fastrelu.kernels._c) is missing: the exact backend runs its Numba twin") from None
 if not hasattr(lib, "exact_evaluate_f64"):
-    raise ImportError("the C build (fastrelu.backends._c) predates the exact twin: the exact backend runs its Numba twin")
+    raise ImportError("the C build (fastrelu.kernels._c) predates the exact twin: the exact backend runs its Numba twin")
 
 _openmp = guard_openmp(lib)  # its thread setting, safe in a forked process
 _EVALUATE = {np.dtype(np.float64): ("double[]", lib.exact_evaluate_f64), np.dtype(np.float32): ("float[]", lib.exact_evaluate_f32)}

@@ -1,4 +1,4 @@
-"""The backends that sweep a network, and the dispatcher that chooses one.
+"""The kernels that sweep a network, grouped into backends, and the dispatcher that chooses them.
 
 A backend is an algorithm run by an engine; its modules are named ``<algorithm>_<engine>``:
 
@@ -7,7 +7,7 @@ A backend is an algorithm run by an engine; its modules are named ``<algorithm>_
 - ``dense_numpy``: the numpy reference, the truth every backend is tested against
   (``sweep_deep`` there states the deep kernels' contract).
 - ``dense_numba`` / ``dense_c``: the per-point twins, Numba and C (the binding of
-  ``csrc/dense_c.c``, built by cffi as ``fastrelu.backends._c``).
+  ``csrc/dense_c.c``, built by cffi as ``fastrelu.kernels._c``).
 - ``exact``: the exact algorithm for one hidden layer (sorted switch points, then a
   merge walk), run by its C twin (``csrc/exact_c.c``) when the build has it, else by
   its Numba twin ``exact_numba``.

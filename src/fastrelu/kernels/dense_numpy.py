@@ -3,7 +3,7 @@
 Plain and obviously correct: the pre-activations of a block of points against all
 hidden units as one 2-D array, then masks and sums.  Blocks of points keep the
 temporaries near ``_BLOCK_ELEMENTS`` elements whatever the grid size.
-Same arguments as the kernels (``fastrelu.backends.dense_numba.sweep_kernel``).
+Same arguments as the kernels (``fastrelu.kernels.dense_numba.sweep_kernel``).
 """
 
 import numpy as np

@@ -113,7 +113,7 @@ def _pool():
 
 
 class _OpenMP:
-    """The thread setting of an OpenMP build (``fastrelu.backends._c``), safe across fork."""
+    """The thread setting of an OpenMP build (``fastrelu.kernels._c``), safe across fork."""
 
     def __init__(self, lib):
         self.lib = lib

@@ -47,7 +47,7 @@ rounded edges), so on networks whose weights are short dyadic numbers every slop
 intercept is exact and every edge is the exact crossing correctly rounded.  In general
 a piece's map carries the rounding of its anchor's product (about ``u`` times the
 anchor's map, also in terms of units that are off on the piece: a slope that is exactly
-0 may come out as 1e-18), which the agreement rule (``backends/agreement.py``) bounds.
+0 may come out as 1e-18), which the agreement rule (``kernels/agreement.py``) bounds.
 
 Kinks.  An edge is a *kink* when the output's slope changes there.  The change is
 carried as its own vector (``q * ds`` or ``dS``), never taken as the difference of two
@@ -281,7 +281,7 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
     Parameters
     ----------
     widths, weights, biases, alpha, lo, hi
-        As for ``fastrelu.backends.dense_numpy.sweep_deep`` (flat arrays; float32 or
+        As for ``fastrelu.kernels.dense_numpy.sweep_deep`` (flat arrays; float32 or
         float64, walked in float64).  A layer with a finite clamp must have ``alpha == 1``.
     start, stop : float
         ``start <= stop``; either may be infinite.
@@ -471,7 +471,7 @@ def _pieces_for(params, start, stop):
 
 
 def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, span=None):
-    """The exact backend's deep sweep: the contract of ``fastrelu.backends.dense_numpy.sweep_deep``.
+    """The exact backend's deep sweep: the contract of ``fastrelu.kernels.dense_numpy.sweep_deep``.
 
     The network is walked once over ``span`` (the whole request's ``[min t, max t]``, of
     which ``t`` may be a chunk; by default ``t``'s own: ``walk``; the last network's pieces

@@ -1,4 +1,4 @@
-"""cffi backend: calls the OpenMP C kernel compiled from csrc/ (``fastrelu.backends._c``).
+"""cffi backend: calls the OpenMP C kernel compiled from csrc/ (``fastrelu.kernels._c``).
 
 Importing this module fails with ImportError when the extension was not built;
 the dispatcher records that as the reason the backend is unavailable.
@@ -10,7 +10,7 @@ try:
     from ._c import ffi, lib
 except ImportError:
     raise ImportError(
-        "the C kernel (fastrelu.backends._c) was not built when fastrelu was installed: no C compiler, "
+        "the C kernel (fastrelu.kernels._c) was not built when fastrelu was installed: no C compiler, "
         "or one that could not build it (see the install log); reinstall with a C compiler to use it"
     ) from None
 

@@ -438,7 +438,7 @@ def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
 
     Twin: sweep_kernel in csrc/dense_c_sweep.inc, whose OpenMP loop over the chunks
     is ``threads.run`` here.  ``_sweep_kernel`` is called from Python, not from
-    ``prange``, so that it runs as optimised once (see ``fastrelu.backends.threads``).
+    ``prange``, so that it runs as optimised once (see ``fastrelu.kernels.threads``).
     """
     args = (x, w1, b1, w2, b2, c, alpha, y, slope, negative)
     _compile_vectorised(_sweep_kernel, (0, 0, *args))

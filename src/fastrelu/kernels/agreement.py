@@ -92,7 +92,7 @@ def compare(result, reference, ulps=4):
     Examples
     --------
     >>> import fastrelu
-    >>> from fastrelu.backends.agreement import compare
+    >>> from fastrelu.kernels.agreement import compare
     >>> net = fastrelu.Network.random([1, 16, 16, 2], seed=0)
     >>> a = fastrelu.sweep(net, num=500, backend="numpy")
     >>> compare(a, a).ok
