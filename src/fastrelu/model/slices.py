@@ -2,15 +2,19 @@
 
 A slice of ``k`` coordinates is an origin and ``k`` directions in input space.  A line,
 ``x(t) = x0 + t*(x1 - x0)``, is the slice with ``k = 1``: origin ``x0``, direction
-``x1 - x0``.  Folding a slice into a network (``fold``) gives a network of ``k`` inputs
+``x1 - x0``.  A plane is the slice with ``k = 2``: through three inputs
+(``plane_through``, in Regioncam's orthonormal, centred coordinates) or a network's own
+input plane (``input_plane``).  Folding a slice into a network (``fold``) gives a network of ``k`` inputs
 whose first layer is ``W @ directions.T`` and ``W @ origin + b``: every analysis then
 works on that network, and a new kind of slice is a new way to choose the origin and
 the directions, never a new path through the analyses.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
-from ..utils.validation import as_float_array, as_positive_int
+from ..utils.validation import as_finite_scalar, as_float_array, as_positive_int
 
 DEFAULT_LINE_POINTS = 20_001  # along a line: as many points as the classic demo's grid
 DEFAULT_RANGE = (-100.0, 100.0)  # a network of a scalar: the classic demo's x
@@ -35,6 +39,123 @@ def check_line(along, n_in):
     if not d.any():
         raise ValueError("along: x0 and x1 are the same point, so they span no line")
     return x0, x1
+
+
+DEFAULT_PLANE_SCALE = 1.5  # the default square around three points: Regioncam's, 1.5 times the points' reach
+
+
+def _point_vectors(points, n_in, name, names):
+    """``points`` as float64 vectors of ``n_in`` entries, checked one by one (errors name ``name``)."""
+    if isinstance(points, (str, bytes)) or not hasattr(points, "__len__") or len(points) != len(names):
+        raise TypeError(f"{name} must be {'(' + ', '.join(names) + ')'}: {len(names)} input vectors")
+    out = []
+    for label, v in zip(names, points):
+        a = as_float_array(np.atleast_1d(np.asarray(v)), f"{name}'s {label}", np.float64)
+        if a.shape != (n_in,):
+            raise ValueError(f"{name}'s {label} must have {n_in} entries (the network's inputs), got shape {a.shape}")
+        out.append(a)
+    return out
+
+
+class Plane(NamedTuple):
+    """A plane of input space in orthonormal coordinates ``(u, v)``: ``x = origin + u*d1 + v*d2``.
+
+    ``directions`` is ``(2, in)`` (rows ``d1``, ``d2``, orthonormal), ``points`` the plane
+    coordinates ``(3, 2)`` of the three points the plane was drawn through (empty for an
+    input plane), ``bounds`` the default rectangle ``((u0, u1), (v0, v1))``.
+    """
+
+    origin: np.ndarray
+    directions: np.ndarray
+    points: np.ndarray
+    bounds: tuple
+
+
+def plane_through(points, n_in):
+    """The plane through three inputs, in Regioncam's coordinates; else a clear error.
+
+    Gram-Schmidt of ``x1 - x0`` and ``x2 - x0`` gives the orthonormal directions
+    ``d1``, ``d2``; the origin is moved to the centre of the bounding box of the three
+    points' plane coordinates, so that the points sit symmetrically around ``(0, 0)``;
+    the default bounds are the square ``[-s, s]^2`` with ``s`` 1.5 times the largest
+    coordinate of the points (``Regioncam.through_points``).  Distances and areas in
+    ``(u, v)`` are those of input space.
+
+    Parameters
+    ----------
+    points : (x0, x1, x2)
+        Three input vectors of ``n_in`` entries each, not collinear.
+    n_in : int
+        The network's inputs.
+
+    Returns
+    -------
+    Plane
+
+    Examples
+    --------
+    >>> p = plane_through(([0, 0, 0], [2, 0, 0], [0, 1, 0]), 3)
+    >>> p.directions
+    array([[1., 0., 0.],
+           [0., 1., 0.]])
+    >>> p.origin, p.points[0], p.bounds
+    (array([1. , 0.5, 0. ]), array([-1. , -0.5]), ((-1.5, 1.5), (-1.5, 1.5)))
+    """
+    x0, x1, x2 = _point_vectors(points, n_in, "plane", ("x0", "x1", "x2"))
+    with np.errstate(over="ignore", invalid="ignore"):
+        e1, e2 = x1 - x0, x2 - x0
+        n1 = float(np.linalg.norm(e1))
+        if not (np.isfinite(e1).all() and np.isfinite(e2).all() and np.isfinite(n1)):
+            raise ValueError("plane: the points are too far apart for float64 (x1 - x0 or x2 - x0 overflows)")
+        if n1 == 0.0:
+            raise ValueError("plane: x0 and x1 are the same point, so the three points span no plane")
+        d1 = e1 / n1
+        w = e2 - (e2 @ d1) * d1
+        nw = float(np.linalg.norm(w))
+    # below a few roundings of |x2 - x0| the second direction is rounding, not geometry
+    if not nw > 8 * np.finfo(np.float64).eps * float(np.linalg.norm(e2)):
+        raise ValueError("plane: x0, x1 and x2 are collinear (or equal), so they span no plane")
+    d2 = w / nw
+    directions = np.stack([d1, d2])
+    rel = np.stack([np.zeros(2), directions @ e1, directions @ e2])
+    centre = 0.5 * (rel.min(axis=0) + rel.max(axis=0))
+    coords = rel - centre
+    origin = x0 + centre @ directions
+    s = DEFAULT_PLANE_SCALE * float(np.abs(coords).max())
+    return Plane(origin, directions, coords, ((-s, s), (-s, s)))
+
+
+def input_plane():
+    """The input plane of a network of two inputs: origin 0, directions the two inputs.
+
+    Examples
+    --------
+    >>> input_plane().directions
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    return Plane(np.zeros(2), np.eye(2), np.zeros((0, 2)), None)
+
+
+def check_bounds(bounds):
+    """``((u0, u1), (v0, v1))`` as floats, finite with ``u0 < u1`` and ``v0 < v1``; else a clear error.
+
+    Examples
+    --------
+    >>> check_bounds([(-1, 1), (0, 2)])
+    ((-1.0, 1.0), (0.0, 2.0))
+    """
+    pairs = []
+    if isinstance(bounds, (str, bytes)) or not hasattr(bounds, "__len__") or len(bounds) != 2:
+        raise TypeError("bounds must be ((u0, u1), (v0, v1)): a range for each plane coordinate")
+    for axis, pair in zip("uv", bounds):
+        if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+            raise TypeError(f"bounds must be ((u0, u1), (v0, v1)): its {axis} range must be a pair of numbers")
+        lo, hi = (as_finite_scalar(x, f"bounds' {axis}{i}") for i, x in enumerate(pair))
+        if not lo < hi:
+            raise ValueError(f"bounds: the {axis} range ({lo:g}, {hi:g}) is empty; need {axis}0 < {axis}1")
+        pairs.append((lo, hi))
+    return tuple(pairs)
 
 
 def fold(weight, bias, origin, directions, dtype, name="along", kind="line"):
