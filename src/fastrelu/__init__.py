@@ -17,6 +17,7 @@ import-linter; the order is in pyproject.toml and the README): ``utils`` <- ``mo
 
 from . import plot  # noqa: F401 - fastrelu.plot after import fastrelu; it also lends res.plot() its figure
 from .analysis.pieces import Regions, kinks, regions
+from .analysis.plane import RegionMap
 from .kernels.registry import BackendInfo, backends
 from .kernels.registry import select as _select
 from .model.network import Network
@@ -26,7 +27,7 @@ from .sweeps.sweep import sweep, sweep_chunks
 from .utils.config import VERSION
 
 __version__ = VERSION
-__all__ = ["BackendInfo", "Network", "Regions", "SweepResult", "backends", "kinks", "regions", "sweep", "sweep_chunks", "StoredResult", "open_result"]
+__all__ = ["BackendInfo", "Network", "RegionMap", "Regions", "SweepResult", "backends", "kinks", "regions", "sweep", "sweep_chunks", "StoredResult", "open_result"]
 
 
 def __getattr__(name):

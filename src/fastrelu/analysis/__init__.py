@@ -1,5 +1,6 @@
-"""Exact analysis of piecewise-linear networks: kinks, activation boundaries, linear pieces."""
+"""Exact analysis of piecewise-linear networks: kinks, activation boundaries, linear pieces, region maps."""
 
 from .pieces import Regions, kinks, regions
+from .plane import RegionMap
 
-__all__ = ["Regions", "kinks", "regions"]
+__all__ = ["RegionMap", "Regions", "kinks", "regions"]

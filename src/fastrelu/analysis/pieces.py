@@ -24,6 +24,7 @@ from ..kernels.registry import module_of
 from ..kernels.scale import walk_scales
 from ..model.network import on_line
 from ..utils.validation import as_interval
+from .plane import region_map
 
 __all__ = ["Regions", "kinks", "regions"]
 
@@ -267,8 +268,8 @@ class Regions:
         return f"Regions(pieces={len(self)}, kinks={self.n_kinks}, boundaries={self.n_boundaries}, lo={self.lo[0]:g}, hi={self.hi[-1]:g})"
 
 
-def regions(net, start=None, stop=None, *, along=None, boundaries=False):
-    """The linear pieces of ``net`` covering ``[start, stop]``.
+def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=None, bounds=None):
+    """The linear pieces of ``net`` covering ``[start, stop]``, or its region map on a plane.
 
     Parameters
     ----------
@@ -281,11 +282,17 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False):
     boundaries : bool, default False
         If True, split at every activation boundary (so that each piece has a single
         activation pattern) rather than only at kinks; neighbouring pieces may then
-        share a line.
+        share a line.  (A region map always has one face per activation pattern.)
+    plane : (x0, x1, x2), optional
+        Map the plane through these three inputs instead of a line: returns a
+        ``RegionMap`` (see ``fastrelu.analysis.plane.region_map``).
+    bounds : ((u0, u1), (v0, v1)), optional
+        The rectangle of the plane to map; alone, the input plane of a network of two
+        inputs.
 
     Returns
     -------
-    Regions
+    Regions, or RegionMap with ``plane`` or ``bounds``
         ``len(kinks(net, start, stop)) + 1`` pieces, minus one for each kink at
         ``start`` or ``stop`` themselves (a piece ends there anyway).  A sweep agrees
         with the pieces at every grid point strictly inside one, with one exception:
@@ -305,7 +312,14 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False):
             -5           0          -3         3.5         1
              0           1          -1         3.5         0
              1           5           2         0.5         1
+    >>> m = fastrelu.regions(fastrelu.Network.random([3, 8, 8, 1], seed=0), plane=[[0, 0, 0], [1, 0, 0], [0, 1, 0]])
+    >>> m.slope.shape == (len(m), 2), m.bounds
+    (True, ((-0.75, 0.75), (-0.75, 0.75)))
     """
+    if plane is not None or bounds is not None:
+        if start is not None or stop is not None or along is not None:
+            raise TypeError("a plane is mapped over bounds=((u0, u1), (v0, v1)): start, stop and along are for a line")
+        return region_map(net, plane, bounds)
     net, start, stop = _check(net, start, stop, along)
     if start == stop:  # one point: its counts are those of the point, as a sweep gives them
         return _point_region(net, start, boundaries)

@@ -1,0 +1,441 @@
+"""``regions(net, plane=...)``: the exact map of the linear regions of a 2-D slice of input space.
+
+A network of piecewise-linear layers cuts every plane of its input space into convex
+polygons, one per activation pattern, on each of which the output is affine.  The map
+of a rectangle of the plane is found by ``plane_walk.walk_plane`` (the algorithm is
+explained there) and returned as a ``RegionMap``: its vertices, edges and faces, each
+face's activation pattern and output map, and the queries on them (``locate``,
+``to_input``).
+"""
+
+import numpy as np
+
+from ..model.network import Network
+from ..model.slices import check_bounds, fold, input_plane, plane_through
+from ..utils.validation import as_float_array
+from .plane_walk import region_tables, walk_plane
+
+__all__ = ["RegionMap", "region_map"]
+
+_HASH_SEED = 0x9E3779B97F4A7C15  # the golden ratio in 64 bits: any fixed odd constant would do
+
+
+def region_map(net, plane=None, bounds=None):
+    """The region map of ``net`` on a plane: ``regions(net, plane=..., bounds=...)``.
+
+    Parameters
+    ----------
+    net : Network
+    plane : (x0, x1, x2), optional
+        Three inputs spanning the plane, for a network of any input size.  Its
+        coordinates are Regioncam's: orthonormal (Gram-Schmidt of ``x1 - x0`` and
+        ``x2 - x0``) and centred on the three points, so that lengths and areas are those
+        of input space.  Without it, the network must take two inputs, and its input
+        plane is mapped.
+    bounds : ((u0, u1), (v0, v1)), optional
+        The rectangle of the plane to map.  Required without ``plane``; with it, the
+        default is the square around the three points that Regioncam draws (1.5 times
+        their largest coordinate).
+
+    Returns
+    -------
+    RegionMap
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> net = fastrelu.Network.random([2, 8, 8, 1], seed=0)
+    >>> m = fastrelu.regions(net, bounds=((-1, 1), (-1, 1)))
+    >>> m.n_vertices - m.n_edges + len(m)        # Euler's formula for a rectangle
+    1
+    >>> bool(abs(m.area.sum() - 4.0) < 1e-12)
+    True
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a fastrelu.Network, got {type(net).__name__}")
+    if plane is None:
+        if bounds is None:
+            raise TypeError("give plane=(x0, x1, x2), bounds=((u0, u1), (v0, v1)), or both")
+        if net.in_features != 2:
+            raise ValueError(
+                f"bounds alone maps the input plane of a network of two inputs; this network takes {net.in_features}: "
+                "give plane=(x0, x1, x2) too"
+            )
+        pl = input_plane()
+        rect = check_bounds(bounds)
+    else:
+        pl = plane_through(plane, net.in_features)
+        rect = pl.bounds if bounds is None else check_bounds(bounds)
+    w, b = net.layers[0]
+    first = fold(w, b, pl.origin, pl.directions, np.float64, "plane", "plane")
+    layers = [first, *((lw.astype(np.float64), lb.astype(np.float64)) for lw, lb in net.layers[1:])]
+    forms = [act.kernel_form(layer.bias.shape[0]) for act, layer in zip(net.activations, net.layers)]
+    walk = walk_plane(layers, forms, rect)
+    return RegionMap(walk, net, pl, rect, forms)
+
+
+def _cycles(edges, edge_faces, n_faces, n_vertices):
+    """Each face's vertices counter-clockwise, as CSR ``(offsets, indices)``, from the edges
+    (a face is on the left of its edges in its counter-clockwise order)."""
+    u, v = edges[:, 0], edges[:, 1]
+    L, R = edge_faces[:, 0], edge_faces[:, 1]
+    left, right = L >= 0, R >= 0
+    tail = np.concatenate([u[left], v[right]])
+    head = np.concatenate([v[left], u[right]])
+    face = np.concatenate([L[left], R[right]])
+    key = face * n_vertices + tail
+    order = np.argsort(key, kind="stable")
+    key, tail, head, face = key[order], tail[order], head[order], face[order]
+    succ = np.searchsorted(key, face * n_vertices + head)
+    if not (succ < key.shape[0]).all() or not (key[np.minimum(succ, key.shape[0] - 1)] == face * n_vertices + head).all():
+        raise AssertionError("the region map's faces are not closed polygons")  # a bug, never the input
+    counts = np.bincount(face, minlength=n_faces)
+    offsets = np.r_[0, np.cumsum(counts)]
+    out = np.empty(tail.shape[0], np.int64)
+    cur = offsets[:-1].copy()  # each face starts at its smallest vertex
+    faces = np.arange(n_faces)
+    step = 0
+    while faces.size:
+        out[offsets[faces] + step] = tail[cur]
+        cur = succ[cur]
+        step += 1
+        more = counts[faces] > step
+        faces, cur = faces[more], cur[more]
+    return offsets, out
+
+
+def _splitmix(x):
+    """SplitMix64's finaliser on uint64 arrays: every input bit reaches every output bit."""
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def _readonly(a):
+    a = np.ascontiguousarray(a)
+    a.flags.writeable = False
+    return a
+
+
+class RegionMap:
+    """The linear regions of a network on a rectangle of a plane: a map of convex polygons.
+
+    Every face is one activation pattern, on which the output is affine in the plane
+    coordinates ``(u, v)``: ``y = slope @ (u, v) + intercept``.  Faces, edges and vertices
+    form a planar partition of the rectangle (``n_vertices - n_edges + len(m) == 1``).
+
+    Attributes
+    ----------
+    vertices : ndarray, shape (V, 2)
+        Plane coordinates ``(u, v)`` of the vertices.
+    edges : ndarray, shape (E, 2)
+        The two vertices of each edge.
+    edge_faces : ndarray, shape (E, 2)
+        The faces on the left and on the right of each edge (going from its first vertex
+        to its second); -1 outside the rectangle.
+    edge_units : ndarray, shape (E, 2)
+        ``(layer, unit)`` of the hidden unit on whose activation boundary each edge lies
+        (the unit that cut it; ``switching(e)`` lists every unit that changes across it);
+        ``(-1, -1)`` on the rectangle's sides.
+    face_offsets, face_vertices : ndarray
+        The faces' polygons, counter-clockwise, as CSR: face ``i`` is
+        ``face_vertices[face_offsets[i]:face_offsets[i + 1]]`` (``polygon(i)``).  A
+        polygon may hold vertices where a neighbour's edge meets its side (angle 180°).
+    area : ndarray, shape (F,)
+        Area of each face, in the plane's units (those of input space for a plane
+        through three points).
+    slope : ndarray, shape (F, 2) or (F, out, 2)
+        The output's gradient in the plane on each face (last axis: u, v).
+    intercept : ndarray, shape (F,) or (F, out)
+        The output at ``(u, v) = (0, 0)`` of each face's affine map.
+    negative : ndarray of int32, shape (F,)
+        Hidden units with pre-activation ``<= 0`` on each face.
+    negative_by_layer : ndarray of int32, shape (F, depth)
+        The same per hidden layer.
+    pattern : ndarray of int8, shape (F, hidden)
+        Each unit's region on each face, units of all layers in order: 0 where its
+        pre-activation is ``<= 0``, 1 where it is ``> 0``; with a clamp (Hardtanh, ReLU6),
+        the number of breakpoints below it (Hardtanh(-1, 1): 0 below -1, 1 up to 0, 2 up
+        to 1, 3 above).
+    pattern_hash : ndarray of uint64, shape (F,)
+        A hash of each face's pattern that depends on the pattern alone (the same pattern
+        gets the same hash in another map of the same widths): stable colours.
+    n_boundaries, n_kinks : int
+        Edges inside the rectangle (the activation pattern changes across each), and
+        those across which the output's gradient changes: a unit switching where its
+        change reaches only units that are off, or where changes cancel, changes the
+        pattern but not the gradient.
+    ambiguous, degenerate : int
+        Cells that rounding left whole (their vertices alternate sides of a line) and
+        vertices sharing their coordinates with another: features too small for float64,
+        counted, not dropped (see ``fastrelu.analysis.plane_walk``).
+    network : Network
+    origin, directions : ndarray
+        The plane, ``x = origin + u * directions[0] + v * directions[1]`` (``to_input``).
+    points : ndarray, shape (3, 2) or (0, 2)
+        Plane coordinates of the three points the plane was drawn through.
+    bounds : ((u0, u1), (v0, v1))
+        The rectangle.
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> net = fastrelu.Network.from_layers([([[1.0, 0.0], [0.0, 1.0]], None), ([[1.0, 1.0]], None)])
+    >>> m = fastrelu.regions(net, bounds=((-1, 1), (-1, 1)))   # relu(u) + relu(v): four quadrants
+    >>> m
+    RegionMap(faces=4, vertices=9, edges=12, kinks=4, bounds=((-1, 1), (-1, 1)))
+    >>> m.slope[m.locate([[0.5, 0.5], [-0.5, 0.5]])]
+    array([[1., 1.],
+           [0., 1.]])
+    """
+
+    __slots__ = ("vertices", "edges", "edge_faces", "edge_units", "face_offsets", "face_vertices", "area", "slope",
+                 "intercept", "negative", "negative_by_layer", "ambiguous", "degenerate", "network", "origin",
+                 "directions", "points", "bounds", "_walk", "_lazy")
+
+    def __init__(self, walk, network, plane, bounds, forms):
+        F = walk.maps.shape[0]
+        V = walk.vertices.shape[0]
+        self.vertices = _readonly(walk.vertices)
+        self.edges = _readonly(walk.edges)
+        self.edge_faces = _readonly(walk.edge_faces)
+        self.edge_units = _readonly(np.stack([walk.edge_layer, walk.edge_unit], axis=1))
+        offsets, indices = _cycles(walk.edges, walk.edge_faces, F, V)
+        self.face_offsets, self.face_vertices = _readonly(offsets), _readonly(indices)
+        p = walk.vertices[indices]
+        nxt = np.arange(1, indices.shape[0] + 1)
+        nxt[offsets[1:] - 1] = offsets[:-1]
+        q = walk.vertices[indices[nxt]]
+        cross = p[:, 0] * q[:, 1] - q[:, 0] * p[:, 1]
+        self.area = _readonly(0.5 * np.add.reduceat(cross, offsets[:-1]) if F else np.zeros(0))
+        maps = walk.maps  # (F, 3, out): slope along u, along v, intercept
+        slope = np.moveaxis(maps[:, :2, :], 1, 2)  # (F, out, 2)
+        intercept = maps[:, 2, :]
+        if maps.shape[2] == 1:
+            slope, intercept = slope[:, 0, :], intercept[:, 0]
+        self.slope, self.intercept = _readonly(slope), _readonly(intercept)
+        idx0 = [int(np.searchsorted(region_tables(*form)[0], 0.0)) for form in forms]
+        by_layer = np.empty((F, len(walk.regions)), np.int32)
+        for k, anc in enumerate(self._ancestors(walk)):
+            by_layer[:, k] = np.count_nonzero(walk.regions[k] <= idx0[k], axis=1)[anc]
+        self.negative_by_layer = _readonly(by_layer)
+        self.negative = _readonly(by_layer.sum(axis=1, dtype=np.int32))
+        self.ambiguous, self.degenerate = walk.ambiguous, walk.degenerate
+        self.network = network
+        self.origin, self.directions = _readonly(plane.origin), _readonly(plane.directions)
+        self.points = _readonly(plane.points)
+        self.bounds = bounds
+        self._walk = walk
+        self._lazy = {}
+
+    @staticmethod
+    def _ancestors(walk):
+        """For each hidden layer, the face after that layer that each final face lies in."""
+        anc = np.arange(walk.maps.shape[0])
+        out = [anc]
+        for parent in walk.parents[:0:-1]:
+            anc = parent[anc]
+            out.append(anc)
+        return out[::-1]
+
+    # -- counts -----------------------------------------------------------------------
+    def __len__(self):
+        return self.area.shape[0]
+
+    @property
+    def n_vertices(self):
+        """Number of vertices, on the rectangle's sides included."""
+        return self.vertices.shape[0]
+
+    @property
+    def n_edges(self):
+        """Number of edges, the rectangle's sides (cut at their vertices) included."""
+        return self.edges.shape[0]
+
+    @property
+    def n_boundaries(self):
+        """Edges inside the rectangle: across each one the activation pattern changes."""
+        return int(np.count_nonzero((self.edge_faces >= 0).all(axis=1)))
+
+    @property
+    def n_kinks(self):
+        """Edges inside the rectangle across which the output's gradient changes."""
+        if "kinks" not in self._lazy:
+            inner = (self.edge_faces >= 0).all(axis=1)
+            f1, f2 = self.edge_faces[inner, 0], self.edge_faces[inner, 1]
+            diff = (self.slope[f1] != self.slope[f2]).reshape(f1.shape[0], -1).any(axis=1)
+            self._lazy["kinks"] = int(np.count_nonzero(diff))
+        return self._lazy["kinks"]
+
+    # -- patterns -----------------------------------------------------------------------
+    @property
+    def pattern(self):
+        """Each unit's region on each face (int8, ``(F, hidden)``; see the class docstring)."""
+        if "pattern" not in self._lazy:
+            walk = self._walk
+            parts = [walk.regions[k][anc] for k, anc in enumerate(self._ancestors(walk))]
+            self._lazy["pattern"] = _readonly(np.concatenate(parts, axis=1))
+        return self._lazy["pattern"]
+
+    @property
+    def pattern_hash(self):
+        """A 64-bit hash of each face's pattern, the same for the same pattern in any map.
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> net = fastrelu.Network.random([2, 6, 1], seed=3)
+        >>> a = fastrelu.regions(net, bounds=((-1, 1), (-1, 1)))
+        >>> b = fastrelu.regions(net, bounds=((0, 1), (0, 1)))
+        >>> i = a.locate([[0.5, 0.5]])[0]; j = b.locate([[0.5, 0.5]])[0]
+        >>> bool(a.pattern_hash[i] == b.pattern_hash[j])
+        True
+        """
+        if "hash" not in self._lazy:
+            pattern = self.pattern
+            n = pattern.shape[1]
+            keys = _splitmix(np.uint64(_HASH_SEED) * (np.arange(1, n + 1, dtype=np.uint64)))
+            out = np.zeros(len(self), np.uint64)
+            rows = max(1, (1 << 22) // max(n, 1))
+            with np.errstate(over="ignore"):
+                for i0 in range(0, len(self), rows):
+                    block = pattern[i0 : i0 + rows].astype(np.uint64) + np.uint64(1)
+                    out[i0 : i0 + rows] = (block * keys).sum(axis=1, dtype=np.uint64)
+            self._lazy["hash"] = _readonly(_splitmix(out ^ np.uint64(n)))
+        return self._lazy["hash"]
+
+    def switching(self, e):
+        """``(layer, unit)`` arrays of the hidden units whose region differs across edge ``e``.
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> net = fastrelu.Network.from_layers([([[1.0, 0.0], [1.0, 0.0]], None), ([[1.0, 1.0]], None)])
+        >>> m = fastrelu.regions(net, bounds=((-1, 1), (-1, 1)))    # two units, one boundary u = 0
+        >>> e = int(np.flatnonzero((m.edge_faces >= 0).all(axis=1))[0])
+        >>> m.switching(e)
+        (array([0, 0], dtype=int32), array([0, 1], dtype=int32))
+        """
+        e = int(e)
+        if not 0 <= e < self.n_edges:
+            raise IndexError(f"edge {e} out of range: the map has {self.n_edges} edges")
+        f1, f2 = self.edge_faces[e]
+        if f1 < 0 or f2 < 0:
+            return np.zeros(0, np.int32), np.zeros(0, np.int32)
+        units = np.flatnonzero(self.pattern[f1] != self.pattern[f2])
+        widths = np.array([layer.bias.shape[0] for layer in self.network.layers[:-1]])
+        starts = np.r_[0, np.cumsum(widths)[:-1]]
+        layer = np.searchsorted(starts, units, side="right") - 1
+        return layer.astype(np.int32), (units - starts[layer]).astype(np.int32)
+
+    # -- geometry -----------------------------------------------------------------------
+    def polygon(self, i):
+        """The vertex indices of face ``i``, counter-clockwise."""
+        return self.face_vertices[self.face_offsets[i] : self.face_offsets[i + 1]]
+
+    def to_input(self, points):
+        """Input vectors ``origin + u * directions[0] + v * directions[1]`` of plane points ``(N, 2)``.
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> net = fastrelu.Network.random([3, 4, 1], seed=0)
+        >>> m = fastrelu.regions(net, plane=([0, 0, 0], [2, 0, 0], [0, 1, 0]))
+        >>> m.to_input(m.points)          # the three points back
+        array([[0., 0., 0.],
+               [2., 0., 0.],
+               [0., 1., 0.]])
+        """
+        pts = as_float_array(points, "points", np.float64, ndim=2)
+        if pts.shape[1] != 2:
+            raise ValueError(f"points must be (N, 2) plane coordinates, got shape {pts.shape}")
+        return self.origin + pts @ self.directions
+
+    def locate(self, points):
+        """The face holding each plane point ``(N, 2)``; -1 outside the rectangle.
+
+        A point on an edge or a vertex belongs to the lowest-numbered face among those
+        around it; one within rounding of an edge to the face it is least outside of.
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> net = fastrelu.Network.from_layers([([[1.0, 0.0]], None), ([[1.0]], None)])
+        >>> m = fastrelu.regions(net, bounds=((-1, 1), (-1, 1)))
+        >>> m.locate([[-0.5, 0.0], [0.5, 0.0], [2.0, 0.0]]).tolist()
+        [1, 0, -1]
+        """
+        pts = np.asarray(points, np.float64)
+        if pts.ndim != 2 or pts.shape[1] != 2:
+            raise ValueError(f"points must be (N, 2) plane coordinates, got shape {pts.shape}")
+        grid = self._grid()
+        out = np.full(pts.shape[0], -1, np.int64)
+        for i0 in range(0, pts.shape[0], 1 << 16):
+            out[i0 : i0 + (1 << 16)] = self._locate_block(pts[i0 : i0 + (1 << 16)], grid)
+        return out
+
+    def _grid(self):
+        """A uniform grid over the rectangle, with the faces whose bounding box meets each cell (CSR)."""
+        if "grid" in self._lazy:
+            return self._lazy["grid"]
+        (u0, u1), (v0, v1) = self.bounds
+        n = int(min(1024, max(1, np.sqrt(max(len(self), 1)))))
+        p = self.vertices[self.face_vertices]
+        starts = self.face_offsets[:-1]
+        lo = np.minimum.reduceat(p, starts, axis=0)
+        hi = np.maximum.reduceat(p, starts, axis=0)
+        su, sv = n / (u1 - u0), n / (v1 - v0)
+        i0 = np.clip(np.floor((lo[:, 0] - u0) * su).astype(np.int64), 0, n - 1)
+        i1 = np.clip(np.floor((hi[:, 0] - u0) * su).astype(np.int64), 0, n - 1)
+        j0 = np.clip(np.floor((lo[:, 1] - v0) * sv).astype(np.int64), 0, n - 1)
+        j1 = np.clip(np.floor((hi[:, 1] - v0) * sv).astype(np.int64), 0, n - 1)
+        ni, nj = i1 - i0 + 1, j1 - j0 + 1
+        cnt = ni * nj
+        face = np.repeat(np.arange(len(self)), cnt)
+        k = np.arange(face.shape[0]) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        cell = (i0[face] + k // nj[face]) * n + (j0[face] + k % nj[face])
+        order = np.lexsort((face, cell))
+        cell_faces = face[order]
+        cell_ptr = np.r_[0, np.cumsum(np.bincount(cell, minlength=n * n))]
+        self._lazy["grid"] = (n, su, sv, cell_ptr, cell_faces)
+        return self._lazy["grid"]
+
+    def _locate_block(self, pts, grid):
+        n, su, sv, cell_ptr, cell_faces = grid
+        (u0, u1), (v0, v1) = self.bounds
+        out = np.full(pts.shape[0], -1, np.int64)
+        inside = (pts[:, 0] >= u0) & (pts[:, 0] <= u1) & (pts[:, 1] >= v0) & (pts[:, 1] <= v1)
+        idx = np.flatnonzero(inside)
+        if idx.size == 0:
+            return out
+        x = pts[idx]
+        ci = np.clip(np.floor((x[:, 0] - u0) * su).astype(np.int64), 0, n - 1)
+        cj = np.clip(np.floor((x[:, 1] - v0) * sv).astype(np.int64), 0, n - 1)
+        cell = ci * n + cj
+        cnt = cell_ptr[cell + 1] - cell_ptr[cell]
+        pt = np.repeat(np.arange(idx.shape[0]), cnt)
+        face = cell_faces[np.repeat(cell_ptr[cell], cnt) + np.arange(pt.shape[0]) - np.repeat(np.cumsum(cnt) - cnt, cnt)]
+        # signed distance to each side of each candidate face (>= 0 inside); its minimum scores the face
+        deg = self.face_offsets[face + 1] - self.face_offsets[face]
+        pair = np.repeat(np.arange(pt.shape[0]), deg)
+        j = np.arange(pair.shape[0]) - np.repeat(np.cumsum(deg) - deg, deg)
+        a_i = self.face_offsets[face[pair]] + j
+        b_i = self.face_offsets[face[pair]] + (j + 1) % deg[pair]
+        a, b = self.vertices[self.face_vertices[a_i]], self.vertices[self.face_vertices[b_i]]
+        d = b - a
+        q = x[pt[pair]] - a
+        length = np.hypot(d[:, 0], d[:, 1])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dist = np.where(length > 0, (d[:, 0] * q[:, 1] - d[:, 1] * q[:, 0]) / length, np.inf)
+        score = np.minimum.reduceat(dist, np.r_[0, np.cumsum(deg)[:-1]]) if pair.size else np.zeros(0)
+        score = np.minimum(score, 0.0)  # inside is inside: then the lowest face wins
+        order = np.lexsort((face, -score, pt))
+        first = np.r_[True, pt[order][1:] != pt[order][:-1]]
+        out[idx[pt[order][first]]] = face[order][first]
+        return out
+
+    def __repr__(self):
+        (u0, u1), (v0, v1) = self.bounds
+        return (f"RegionMap(faces={len(self)}, vertices={self.n_vertices}, edges={self.n_edges}, kinks={self.n_kinks}, "
+                f"bounds=(({u0:g}, {u1:g}), ({v0:g}, {v1:g})))")

@@ -1,0 +1,730 @@
+"""The exact walk of a plane: every linear region of a network of two coordinates ``(u, v)``.
+
+The network takes the two plane coordinates (the plane is folded into its first layer by
+the caller).  Every pre-activation is then piecewise affine in ``(u, v)``, and the
+rectangle of the plane is cut into convex polygons (*faces*), one per activation pattern.
+``walk_plane`` finds them layer by layer, as the line walk (``kernels/walk.py``) finds the
+pieces of a line.
+
+Representation
+--------------
+The partition is a list of *edges* ``(u, v, left face, right face)`` between vertices
+(float64 points of the plane); a face is on the left of each of its edges taken in its
+counter-clockwise order, ``-1`` is outside the rectangle.  Each face ``f`` carries the
+affine maps of the layer being walked, ``z = A[f] @ (u, v) + C[f]`` for all its units
+(``maps[f]`` is ``(3, h)``: the two slopes and the intercept), computed from the face's
+activation pattern alone: the maps of the next layer are ``W @ (g * maps + o) + b``,
+with the gain ``g`` and offset ``o`` of each unit's activation on the face
+(``_next_maps``, one matrix product per layer for all faces), never from values at
+rounded vertices.
+
+One layer of the walk
+---------------------
+Each unit has a *line* per breakpoint ``b`` of its activation (0, and the clamps of
+Hardtanh and ReLU6): ``z = b``.  A line that crosses a face splits it.
+
+0. *Sides.*  Every vertex takes its side of every line (``z > b``, ``z < b`` or exactly
+   on it) from the map of one face that holds it (its *owner*), so that all faces around
+   a vertex agree; the sides are kept as bits.  A face is crossed by the lines that have
+   vertices on both sides; on every other line it lies on the side of its vertices.
+1. *Edges.*  Every edge whose ends are on strictly opposite sides of a line gets a new
+   vertex there: the intersection of the edge's line and the unit's line (each from a
+   face's map), or, where rounding puts that outside the edge, the zero of the unit's map
+   interpolated along the edge.  The new vertices' sides follow from their order along
+   the edge, not from their rounded position.  An edge is shared by its two faces, so both
+   see the same vertices.
+2. *Faces.*  Each face is then cut by its lines, one line per round, all faces at once:
+   after round ``r`` a face is cut into the cells of its first ``r`` lines.  In a round a
+   cell whose vertices lie on both sides of the round's line is split along a new edge
+   (a *chord*) between its two vertices on the line, after its edges crossing the line
+   got a vertex each (chords of the face cross one another at intersections of the two
+   lines).  Vertices inside the face take their side from the face's own map; those on
+   its boundary keep the sides of step 0 and 1, which its neighbours see too.
+3. *Patterns.*  Each new face records on which side of each of its lines it lies, at the
+   round that cuts it (never re-evaluated at a point), and the next layer's maps follow.
+
+Exactness.  The arithmetic is float64.  The maps are products of the weights and the
+pattern, so on networks whose weights are short dyadic numbers they are exact, and an
+intersection of two lines through a common point (every line of a network without
+biases meets at the origin) comes out exactly there: such vertices are on the line
+exactly, and the faces around them are exactly those of exact arithmetic.  A vertex
+that is within rounding of a line may fall on either side of it, which can leave a face
+too thin for float64 (counted, not dropped: ``degenerate``), or a cell whose vertices
+alternate sides around it, which no line can do in exact arithmetic: that cell is left
+whole and takes the side of its centre on the face's map (``ambiguous`` counts them).
+No tolerance is used: a side is ``z > b``, ``z < b`` or ``z == b`` of one computed
+value.
+
+Work.  The matrix products of the maps are ``3 x faces x fan_in x fan_out`` multiply-adds
+per layer; the rest is linear in the vertices, edges and faces met, vectorised with numpy
+(one round touches only the faces with lines left).  The memory is ``O(faces x widest
+layer)``, counted before the maps of each layer are allocated.
+"""
+
+import itertools
+from typing import NamedTuple
+
+import numpy as np
+
+from ..utils.memory import available_memory
+
+__all__ = ["PlaneWalk", "region_tables", "walk_plane"]
+
+_ROWS = 1 << 14  # faces per block of the map products: keeps each block's temporaries near 100 MB at width 1024
+
+
+def region_tables(alpha, lo, hi):
+    """Breakpoints, and the gain and offset of each region between them, for one hidden layer.
+
+    ``bps`` are the sorted finite breakpoints among ``lo``, 0, ``hi``; a unit is in region
+    ``r`` where ``bps[r-1] < z <= bps[r]`` (``r`` counts the breakpoints strictly below
+    ``z``), and there its activation is ``gain[r] * z + offs[r]`` (arrays ``(nb + 1, h)``).
+    Region ``r <= idx0`` is ``z <= 0``: the unit is negative (PyTorch's convention).
+
+    Examples
+    --------
+    >>> bps, gain, offs, idx0 = region_tables(np.zeros(2), -np.inf, np.inf)   # ReLU
+    >>> bps, gain[:, 0], idx0
+    (array([0.]), array([0., 1.]), 0)
+    >>> bps, gain, offs, idx0 = region_tables(np.ones(1), -1.0, 1.0)         # Hardtanh
+    >>> bps, gain[:, 0], offs[:, 0], idx0
+    (array([-1.,  0.,  1.]), array([0., 1., 1., 0.]), array([-1.,  0.,  0.,  1.]), 1)
+    """
+    alpha = np.asarray(alpha, np.float64)
+    bps = np.array(sorted({b for b in (float(lo), 0.0, float(hi)) if np.isfinite(b)}))
+    # one point strictly inside each region tells its affine piece
+    reps = [bps[0] - abs(bps[0]) - 1.0, *(0.5 * (a + b) for a, b in itertools.pairwise(bps)), bps[-1] + abs(bps[-1]) + 1.0]
+    gain = np.empty((len(reps), alpha.shape[0]))
+    offs = np.empty_like(gain)
+    for r, z in enumerate(reps):
+        v = np.full(alpha.shape, z) if z > 0 else alpha * z
+        dv = np.ones_like(alpha) if z > 0 else alpha
+        inside = (v > lo) & (v < hi)
+        gain[r] = np.where(inside, dv, 0.0)
+        offs[r] = np.where(inside, 0.0, np.clip(v, lo, hi))  # clamped: the constant; else the piece goes through 0
+    return bps, gain, offs, int(np.searchsorted(bps, 0.0))
+
+
+class PlaneWalk(NamedTuple):
+    """What ``walk_plane`` finds.
+
+    ``vertices`` (V, 2); ``edges`` (E, 2) vertex pairs with ``edge_faces`` (E, 2) the faces
+    on their left and right (-1 outside the rectangle) and ``edge_layer``, ``edge_unit``
+    (E,) the hidden unit whose line the edge lies on (-1, -1 on the rectangle's sides);
+    ``regions`` and ``parents``: per hidden layer ``k``, the region of each unit (int8,
+    ``(F_k, h_k)``, see ``region_tables``) on each face ``F_k`` after layer ``k``, and the
+    face after layer ``k - 1`` it was cut from (``parents[0]`` all 0: the rectangle);
+    ``maps`` (F, 3, out): the output's slopes along u and v and its intercept on each face
+    of the last layer; ``ambiguous`` and ``degenerate``: see the module's docstring.
+    """
+
+    vertices: np.ndarray
+    edges: np.ndarray
+    edge_faces: np.ndarray
+    edge_layer: np.ndarray
+    edge_unit: np.ndarray
+    regions: list
+    parents: list
+    maps: np.ndarray
+    ambiguous: int
+    degenerate: int
+
+
+# ---------------------------------------------------------------------------------
+# growable arrays
+
+
+class _Store:
+    """Columns of equal length that grow by doubling (``n`` rows in use)."""
+
+    def __init__(self, cap, **cols):
+        self.n = 0
+        self.cols = {}
+        for name, (shape, dtype) in cols.items():
+            self.cols[name] = np.empty((cap, *shape), dtype)
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["cols"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def add(self, k, **values):
+        """Append ``k`` rows; returns their indices.  Columns not given are left unset."""
+        need = self.n + k
+        cap = next(iter(self.cols.values())).shape[0]
+        if need > cap:
+            cap = max(need, 2 * cap)
+            for name, a in self.cols.items():
+                b = np.empty((cap, *a.shape[1:]), a.dtype)
+                b[: self.n] = a[: self.n]
+                self.cols[name] = b
+        idx = np.arange(self.n, need)
+        for name, v in values.items():
+            self.cols[name][idx] = v
+        self.n = need
+        return idx
+
+
+# ---------------------------------------------------------------------------------
+# geometry
+
+
+def _intersect(e, l):
+    """Intersections of the lines ``e`` and ``l`` (rows ``(a, b, c)``: ``a*u + b*v + c = 0``).
+
+    An edge on an axis (``a`` or ``b`` exactly 0, the rectangle's sides among them) keeps
+    its coordinate exactly; other pairs are solved by Cramer's rule.  Parallel lines give
+    non-finite points, which the callers replace.
+    """
+    a1, b1, c1 = e[:, 0], e[:, 1], e[:, 2]
+    a2, b2, c2 = l[:, 0], l[:, 1], l[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        det = a1 * b2 - a2 * b1
+        x = (b1 * c2 - b2 * c1) / det
+        y = (a2 * c1 - a1 * c2) / det
+        vert = b1 == 0.0
+        xv = -c1[vert] / a1[vert]
+        x[vert], y[vert] = xv, -(a2[vert] * xv + c2[vert]) / b2[vert]
+        hor = (a1 == 0.0) & ~vert
+        yh = -c1[hor] / b1[hor]
+        x[hor], y[hor] = -(b2[hor] * yh + c2[hor]) / a2[hor], yh
+    return np.stack([x, y], axis=1)
+
+
+def _on_segment(X, pa, pb, za, zb):
+    """``X`` where it lies in the box of the segment ``pa``-``pb``, else the point where the
+    affine ``z`` (``za`` at ``pa``, ``zb`` at ``pb``, of opposite signs) is 0 on it."""
+    lo, hi = np.minimum(pa, pb), np.maximum(pa, pb)
+    ok = np.isfinite(X).all(axis=1) & (X >= lo).all(axis=1) & (X <= hi).all(axis=1)
+    if not ok.all():
+        bad = ~ok
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = za[bad] / (za[bad] - zb[bad])
+        t = np.clip(np.nan_to_num(t, nan=0.5), 0.0, 1.0)[:, None]
+        X[bad] = pa[bad] + t * (pb[bad] - pa[bad])
+    return X
+
+
+def _bit(bits, v, line):
+    """Bit ``line`` of row ``v`` of packed ``bits`` (``numpy.packbits``' big-endian order)."""
+    return (bits[v, line >> 3] >> (7 - (line & 7))) & 1
+
+
+def _unpack_pairs(mask):
+    """The (row, bit) pairs set in the packed ``mask`` (rows, bytes), by row then bit."""
+    r, byte = np.nonzero(mask)
+    if r.size == 0:
+        return r.astype(np.int64), r.astype(np.int64)
+    bits = np.unpackbits(mask[r, byte][:, None], axis=1).astype(bool)
+    k, b = np.nonzero(bits)
+    return r[k].astype(np.int64), byte[k].astype(np.int64) * 8 + b
+
+
+# ---------------------------------------------------------------------------------
+# the walk
+
+
+def _check_memory(faces, h, h_next, k):
+    need = 8 * faces * 3 * (2 * h + h_next) + 8 * min(faces, _ROWS) * 3 * (h + h_next)
+    available = available_memory()
+    if available is not None and need > available:
+        raise ValueError(
+            f"the region map needs {need / 2**30:,.1f} GiB for the maps of hidden layer {k} ({faces:,} faces, "
+            f"{max(h, h_next):,} units wide), but only {available / 2**30:,.1f} GiB of memory is available; "
+            "map a smaller rectangle (bounds)"
+        )
+
+
+def _next_maps(maps, parent, regions, gain, offs, weight, bias):
+    """The maps of the next layer on each face: ``W @ (g * maps[parent] + o) + b``, with the
+    gain ``g`` and offset ``o`` of each unit's region on the face (one product, in blocks)."""
+    F = parent.shape[0]
+    h = regions.shape[1]
+    cols = np.arange(h)
+    out = np.empty((F, 3, weight.shape[0]))
+    wt = np.ascontiguousarray(weight.T)
+    for i0 in range(0, F, _ROWS):
+        i1 = min(F, i0 + _ROWS)
+        r = regions[i0:i1]
+        x = maps[parent[i0:i1]] * gain[r, cols][:, None, :]  # a unit off (gain 0) contributes an exact 0
+        x[:, 2, :] += offs[r, cols]
+        y = out[i0:i1]
+        with np.errstate(over="ignore", invalid="ignore"):  # the caller refuses maps that are not finite
+            np.matmul(x.reshape(-1, h), wt, out=y.reshape(-1, weight.shape[0]))
+            y[:, 2, :] += bias
+    return out
+
+
+def walk_plane(layers, forms, bounds):
+    """The faces of a network of two coordinates on the rectangle ``bounds``, exactly.
+
+    Parameters
+    ----------
+    layers : list of (W, b)
+        float64 dense layers, ``W`` (out, in); the first takes the two plane coordinates.
+    forms : list of (alpha, lo, hi)
+        Each hidden layer's activation (``Activation.kernel_form``).
+    bounds : ((u0, u1), (v0, v1))
+        The rectangle, ``u0 < u1`` and ``v0 < v1``.
+
+    Returns
+    -------
+    PlaneWalk
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layers = [(np.array([[1.0, 0.0], [0.0, 1.0]]), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))]
+    >>> w = walk_plane(layers, [(np.zeros(2), -np.inf, np.inf)], ((-1, 1), (-1, 1)))
+    >>> len(w.regions[-1]), len(w.vertices), len(w.edges)      # the four quadrants
+    (4, 9, 12)
+    """
+    (u0, u1), (v0, v1) = bounds
+    depth = len(layers) - 1
+    reach = max(abs(u0), abs(u1), abs(v0), abs(v1))
+    if not (np.isfinite(reach) and all(np.isfinite(w).all() and np.isfinite(b).all() for w, b in layers)):
+        raise ValueError("the network's weights or the rectangle overflow float64")
+    V = _Store(1024, p=((2,), np.float64), on=((2,), np.int64))
+    V.add(4, p=np.array([[u0, v0], [u1, v0], [u1, v1], [u0, v1]], np.float64), on=-1)
+    E = _Store(1024, u=((), np.int64), v=((), np.int64), L=((), np.int64), R=((), np.int64), oL=((), np.int64),
+               oR=((), np.int64), pair=((), np.int64), layer=((), np.int32), unit=((), np.int32), coef=((3,), np.float64))
+    E.add(4, u=np.arange(4), v=np.array([1, 2, 3, 0]), L=0, R=-1, pair=-1, layer=-1, unit=-1,
+          coef=np.array([[0.0, 1.0, -v0], [1.0, 0.0, -u1], [0.0, 1.0, -v1], [1.0, 0.0, -u0]]))
+    w0, b0 = layers[0]
+    maps = np.stack([w0[:, 0], w0[:, 1], b0])[None].astype(np.float64)  # (1, 3, h0): the rectangle
+    regions, parents = [], []
+    ambiguous = 0
+    for k in range(depth):
+        alpha, lo, hi = forms[k]
+        bps, gain, offs, _ = region_tables(alpha, lo, hi)
+        F = maps.shape[0]
+        reg, parent, amb = _layer(V, E, maps, bps, F, k)
+        ambiguous += amb
+        regions.append(reg)
+        parents.append(parent)
+        w, b = layers[k + 1]
+        _check_memory(parent.shape[0], maps.shape[2], w.shape[0], k)
+        maps = _next_maps(maps, parent, reg, gain, offs, w, b)
+        if not np.isfinite(maps).all():
+            where = "output" if k == depth - 1 else f"layer {k + 1} pre-activations"
+            raise ValueError(f"the network's {where} on this plane overflow float64 (its affine maps are not finite)")
+    n = E.n
+    edges = np.stack([E.u[:n], E.v[:n]], axis=1)
+    pts = V.p[: V.n] + 0.0  # (+ 0.0: no -0.0 among the coordinates)
+    degenerate = V.n - np.unique(pts, axis=0).shape[0]
+    return PlaneWalk(pts, edges, np.stack([E.L[:n], E.R[:n]], axis=1), E.layer[:n].copy(), E.unit[:n].copy(),
+                     regions, parents, maps, int(ambiguous), int(degenerate))
+
+
+def _sides(V, E, maps, bps, F):
+    """Step 0: each vertex's owner, its packed sides (``pos``: ``z > b``, ``neg``: ``z < b``)
+    of every line (line ``i * h + j`` is unit ``j``'s breakpoint ``bps[i]``), and each face's
+    sides (any vertex above, any below)."""
+    n = E.n
+    L, R, u, v = E.L[:n], E.R[:n], E.u[:n], E.v[:n]
+    has_l, has_r = L >= 0, R >= 0
+    tails = np.concatenate([u[has_l], v[has_r]])
+    faces = np.concatenate([L[has_l], R[has_r]])
+    order = np.lexsort((faces, tails))
+    tails, faces = tails[order], faces[order]
+    first = np.ones(tails.shape[0], bool)
+    first[1:] = tails[1:] != tails[:-1]
+    owner = np.empty(V.n, np.int64)
+    owner[tails[first]] = faces[first]  # the smallest face around each vertex
+    h = maps.shape[2]
+    nl = bps.shape[0] * h
+    nbytes = (nl + 7) // 8
+    pos = np.empty((V.n, nbytes), np.uint8)
+    neg = np.empty((V.n, nbytes), np.uint8)
+    P = V.p[: V.n]
+    around = np.searchsorted(tails, np.arange(V.n + 1))  # the faces around each vertex: faces[around[v]:around[v+1]]
+    step = max(1, (1 << 22) // nl)
+    for i0 in range(0, V.n, step):
+        i1 = min(V.n, i0 + step)
+        m = maps[owner[i0:i1]]
+        with np.errstate(over="ignore", invalid="ignore"):
+            terms = (m[:, 0, :] * P[i0:i1, 0:1], m[:, 1, :] * P[i0:i1, 1:2], m[:, 2, :])
+            z = np.concatenate([terms[0] + terms[1] + (terms[2] - b) for b in bps], axis=1)
+            size = np.concatenate([np.abs(terms[0]) + np.abs(terms[1]) + np.abs(terms[2] - b) for b in bps], axis=1)
+        # a vertex within rounding of a line may be exactly on it: it is when the map of a
+        # face around it puts it there exactly (a unit constant 0 on a face, the origin of a
+        # network without biases); 2**-30 only picks the values worth that second look
+        vi, li = np.nonzero((np.abs(z) <= size * 2.0**-30) & (z != 0))
+        if vi.size:
+            z[vi, li] = np.where(_exact_zero(maps, P, faces, around, i0 + vi, li, bps, h), 0.0, z[vi, li])
+        pos[i0:i1] = np.packbits(z > 0, axis=1)
+        neg[i0:i1] = np.packbits(z < 0, axis=1)
+    # each face's sides, from its vertices (faces sorted, each face's vertices together)
+    order = np.argsort(faces, kind="stable")
+    fs, ts = faces[order], tails[order]
+    starts = np.flatnonzero(np.r_[True, fs[1:] != fs[:-1]])
+    fpos = np.zeros((F, nbytes), np.uint8)
+    fneg = np.zeros((F, nbytes), np.uint8)
+    fpos[fs[starts]] = np.bitwise_or.reduceat(pos[ts], starts, axis=0)
+    fneg[fs[starts]] = np.bitwise_or.reduceat(neg[ts], starts, axis=0)
+    return owner, pos, neg, fpos, fneg
+
+
+def _exact_zero(maps, P, faces, around, v, line, bps, h):
+    """Whether the map of some face around vertex ``v`` is exactly 0 there on ``line``."""
+    n = around[v + 1] - around[v]
+    k = np.repeat(np.arange(v.shape[0]), n)
+    f = faces[np.repeat(around[v], n) + np.arange(k.shape[0]) - np.repeat(np.cumsum(n) - n, n)]
+    c = _line_coef(maps, f, line[k], bps, h)
+    p = P[v[k]]
+    with np.errstate(over="ignore", invalid="ignore"):
+        zero = c[:, 0] * p[:, 0] + c[:, 1] * p[:, 1] + c[:, 2] == 0
+    return np.logical_or.reduceat(zero, np.r_[0, np.cumsum(n)[:-1]])
+
+
+def _line_coef(maps, f, line, bps, h):
+    """``(a, b, c)`` of line ``line`` (unit ``line % h``, breakpoint ``bps[line // h]``) on face ``f``'s map."""
+    j = line % h
+    m = maps[f, :, j]  # (n, 3)
+    m[:, 2] -= bps[line // h]
+    return m
+
+
+def _split_edges(V, E, maps, bps, owner, pos, neg):
+    """Step 1: a vertex on every edge where a line crosses it; returns the new sides."""
+    n = E.n
+    h = maps.shape[2]
+    u, v = E.u[:n], E.v[:n]
+    cross = (pos[u] & neg[v]) | (neg[u] & pos[v])
+    e, line = _unpack_pairs(cross)
+    if e.size == 0:
+        return pos, neg
+    P = V.p[: V.n]
+    pa, pb = P[u[e]], P[v[e]]
+    X = _intersect(E.coef[e], _line_coef(maps, E.L[e], line, bps, h))
+    ca = _line_coef(maps, owner[u[e]], line, bps, h)
+    cb = _line_coef(maps, owner[v[e]], line, bps, h)
+    za = ca[:, 0] * pa[:, 0] + ca[:, 1] * pa[:, 1] + ca[:, 2]
+    zb = cb[:, 0] * pb[:, 0] + cb[:, 1] * pb[:, 1] + cb[:, 2]
+    X = _on_segment(X, pa, pb, za, zb)
+    # order along each edge; crossings at the same point of an edge share one vertex
+    s = ((X - pa) * (pb - pa)).sum(axis=1)
+    order = np.lexsort((X[:, 1], X[:, 0], s, e))
+    e, line, X = e[order], line[order], X[order]
+    new = np.r_[True, (e[1:] != e[:-1]) | (X[1:] != X[:-1]).any(axis=1)]
+    vid = np.cumsum(new) - 1  # index among the new vertices
+    nx = int(vid[-1]) + 1
+    ids = V.add(nx, p=X[new], on=-1)
+    ve = e[new]  # the edge of each new vertex, edges in order, vertices along each edge
+    # sides of the new vertices: those of the edge's ends where they agree or one is on the line...
+    pu, pv, qu, qv = pos[u[ve]], pos[v[ve]], neg[u[ve]], neg[v[ve]]
+    npos = (pu | pv) & ~(qu | qv)
+    nneg = (qu | qv) & ~(pu | pv)
+    # ... and for the lines crossing the edge, by their order along it
+    first_v = np.flatnonzero(np.r_[True, ve[1:] != ve[:-1]])  # first new vertex of each crossed edge
+    nv_edge = np.diff(np.r_[first_v, nx])  # new vertices per crossed edge
+    pair_edge = np.cumsum(np.r_[True, e[1:] != e[:-1]]) - 1  # crossed-edge rank of each crossing
+    m = nv_edge[pair_edge]
+    rep = np.repeat(np.arange(e.shape[0]), m)
+    q = np.arange(rep.shape[0]) - np.repeat(np.cumsum(m) - m, m)  # the vertex along the edge
+    target = first_v[pair_edge[rep]] + q
+    at = vid[rep] - first_v[pair_edge[rep]]  # where the line crosses, along the edge
+    before, after = q < at, q > at
+    ln = line[rep]
+    src = np.where(before, u[e[rep]], v[e[rep]])
+    keep = before | after
+    target, ln, src = target[keep], ln[keep], src[keep]
+    mask = (np.uint8(128) >> (ln & 7).astype(np.uint8)).astype(np.uint8)
+    up = _bit(pos, src, ln).astype(bool)
+    down = _bit(neg, src, ln).astype(bool)
+    np.bitwise_or.at(npos, (target[up], ln[up] >> 3), mask[up])
+    np.bitwise_or.at(nneg, (target[down], ln[down] >> 3), mask[down])
+    # the edges: e keeps (u, first new vertex); the others follow along it
+    chain_next = np.r_[ids[1:], -1]
+    last = np.r_[ve[1:] != ve[:-1], True]
+    heads = np.where(last, v[ve], chain_next)
+    cols = {name: E.cols[name][ve] for name in ("L", "R", "oL", "oR", "pair", "layer", "unit", "coef")}
+    E.add(nx, u=ids, v=heads, **cols)
+    E.v[ve[np.r_[True, ve[1:] != ve[:-1]]]] = ids[first_v]
+    return np.concatenate([pos, npos]), np.concatenate([neg, nneg])
+
+
+def _ranges(values, starts, ends):
+    """``values[starts[i]:ends[i]]`` for every i, concatenated."""
+    n = ends - starts
+    idx = np.repeat(starts - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(int(n.sum()))
+    return values[idx]
+
+
+def _layer(V, E, maps, bps, F, layer):
+    """One hidden layer: cut the F faces by its lines.  Returns each new face's regions, the
+    face it was cut from, and the number of cells left whole by rounding.
+
+    Each cell keeps its *pending* lines (those of its face with vertices of the cell on both
+    sides), in the order of the units; in every round each cell with lines pending is cut by
+    the first of them, and each of its two parts keeps those of the others that still cross
+    it.  Two neighbouring cells never cut their shared edge with different lines in one
+    round: a line crossing the edge crosses both cells, so it comes first in both or in
+    neither (a cell that rounding makes disagree waits for the next round).  In the units'
+    order, which is random, a cell is cut O(log n) times on average before it is a face.
+    """
+    h = maps.shape[2]
+    nl = bps.shape[0] * h
+    n0 = E.n
+    E.oL[:n0], E.oR[:n0], E.pair[:n0] = E.L[:n0], E.R[:n0], -1
+    owner, pos, neg, fpos, fneg = _sides(V, E, maps, bps, F)
+    pos, neg = _split_edges(V, E, maps, bps, owner, pos, neg)
+    V1 = V.n  # vertices below V1 take their sides from the bits, the others from their face's map
+    f_of, lines = _unpack_pairs(fpos & fneg)  # (face, line) pairs, by face, lines in order
+    coefs = _line_coef(maps, f_of, lines, bps, h)  # each line on its face's map
+    unit = lines % h
+    nf = np.bincount(f_of, minlength=F)
+    cap = 2 * F + 16
+    reg = np.zeros((cap, h), np.int8)  # the face's side of the lines not crossing it; +1 above each line that does
+    reg[:F] = np.unpackbits(fpos & ~fneg, axis=1)[:, :nl].reshape(F, -1, h).sum(axis=1, dtype=np.int8)
+    orig = np.empty(cap, np.int64)
+    orig[:F] = np.arange(F)
+    S = F
+    is_act = np.zeros(cap + 1, bool)  # (the last entry: face -1, outside, never active)
+    cur, slot, tmp = (np.zeros(cap, np.int64) for _ in range(3))
+    has_p, has_q, post = (np.zeros(cap, bool) for _ in range(3))
+    incid = np.zeros(cap, np.int64)
+    cells = np.flatnonzero(nf > 0)
+    pp = np.r_[0, np.cumsum(nf[cells])]
+    pend = np.arange(lines.shape[0])
+    is_act[cells] = True
+    act = np.flatnonzero(is_act[E.L[: E.n]] | is_act[E.R[: E.n]])
+    rpos = np.full((2, max(E.n, 16)), -1, np.int64)  # per edge: its left and right record in the round
+    ambiguous = 0
+    while cells.size:
+        cur[cells] = pend[pp[:-1]]
+        slot[cells] = np.arange(cells.shape[0])
+        act = act[is_act[E.L[act]] | is_act[E.R[act]]]
+        # records: each side of each edge of a cell of the round, counter-clockwise in its cell
+        eL, eR = act[is_act[E.L[act]]], act[is_act[E.R[act]]]
+        re = np.concatenate([eL, eR])
+        rF = np.concatenate([E.L[eL], E.R[eR]])
+        ra = np.concatenate([E.u[eL], E.v[eR]])
+        rb = np.concatenate([E.v[eL], E.u[eR]])
+        right = np.r_[np.zeros(eL.shape[0], bool), np.ones(eR.shape[0], bool)]
+        rp = cur[rF]
+        P = V.p[: V.n]
+        sa = _side(V, pos, neg, V1, ra, rp, lines, coefs)
+        sb = _side(V, pos, neg, V1, rb, rp, lines, coefs)
+        cr = (sa * sb < 0) & (E.oL[re] == E.oR[re])  # (a face's sides were cut by all its lines already)
+        # an edge crossed by two different lines from its two cells: rounding; the higher cell waits
+        ci = np.flatnonzero(cr)
+        ci = ci[np.argsort(re[ci], kind="stable")]
+        twice = np.flatnonzero(re[ci][1:] == re[ci][:-1])
+        clash = twice[rp[ci[twice]] != rp[ci[twice + 1]]]
+        if clash.size:
+            waiting = np.maximum(rF[ci[clash]], rF[ci[clash + 1]])
+            post[waiting] = True
+            keep = ~post[rF]
+            re, rF, ra, rb, right, rp, sa, sb, cr = (a[keep] for a in (re, rF, ra, rb, right, rp, sa, sb, cr))
+            ci = np.flatnonzero(cr)
+            ci = ci[np.argsort(re[ci], kind="stable")]
+        if ci.size:
+            ci = ci[np.r_[True, re[ci][1:] != re[ci][:-1]]]  # each crossed edge once
+        nrec = re.shape[0]
+        if rpos.shape[1] < E.n + ci.shape[0]:
+            rpos = np.full((2, 2 * (E.n + ci.shape[0])), -1, np.int64)
+        rpos[right.astype(np.int64), re] = np.arange(nrec)
+        if ci.size:
+            ne, (sa, sb, ra, rb, re, rF, right, rp) = _cut_edges(V, E, pos, neg, V1, lines, coefs, rpos, ci, sa, sb, ra,
+                                                                 rb, re, rF, right, rp)
+            act = np.concatenate([act, ne])
+            P = V.p[: V.n]
+        rpos[right.astype(np.int64), re] = -1
+        # each cell of the round: vertices above, below, and on the line next to one above
+        p = (sa > 0) | (sb > 0)
+        q = (sa < 0) | (sb < 0)
+        has_p[rF[p]] = True
+        has_q[rF[q]] = True
+        inc_a = (sa == 0) & (sb > 0)  # on the line at a, the part above follows
+        inc_b = (sb == 0) & (sa > 0)  # on the line at b, the part above precedes
+        np.add.at(incid, rF[inc_a | inc_b], 1)
+        run = cells[~post[cells]]
+        split = has_p[run] & has_q[run] & (incid[run] == 2)
+        ii = np.flatnonzero(inc_a | inc_b)
+        ii = ii[_isin_mask(rF[ii], run[split], cap)]
+        ii = ii[np.argsort(rF[ii], kind="stable")]
+        x = np.where(inc_a[ii], ra[ii], rb[ii])
+        F1, x1, fol1, x2, fol2 = rF[ii[0::2]], x[0::2], inc_a[ii[0::2]], x[1::2], inc_a[ii[1::2]]
+        good = fol1 != fol2  # one vertex has the part above after it, the other before
+        if not good.all():
+            split[_isin_mask(run, F1[~good], cap)] = False
+            F1, x1, fol1, x2 = F1[good], x1[good], fol1[good], x2[good]
+        ns = F1.shape[0]
+        if S + ns > cap:
+            cap = max(S + ns, 2 * cap)
+            reg, orig, cur, slot, tmp, has_p, has_q, post, incid = (
+                _grow(a, cap) for a in (reg, orig, cur, slot, tmp, has_p, has_q, post, incid))
+            is_act = _grow(is_act, cap + 1)
+        newF = np.arange(S, S + ns)
+        S += ns
+        if ns:
+            # the part below the line is the new cell: its records (no end above) and edges move to it
+            tmp[F1] = newF
+            below = np.flatnonzero(_isin_mask(rF, F1, cap) & ~p)
+            rF[below] = tmp[rF[below]]
+            lb = below[~right[below]]
+            rbw = below[right[below]]
+            E.L[re[lb]] = rF[lb]
+            E.R[re[rbw]] = rF[rbw]
+            f1 = orig[F1]
+            k1 = cur[F1]
+            chord = E.add(ns, u=np.where(fol1, x2, x1), v=np.where(fol1, x1, x2), L=F1, R=newF, oL=f1, oR=f1, pair=k1,
+                          layer=layer, unit=unit[k1].astype(np.int32), coef=coefs[k1])
+            act = np.concatenate([act, chord])
+            reg[newF] = reg[F1]
+            reg[F1, unit[k1]] += 1
+            orig[newF] = f1
+        # the cells not cut: the side of their vertices (on the line is below); rounding's
+        # alternating cells: the side of their centre
+        rest = run[~split]
+        if rest.size:
+            side = (has_p[rest] & ~has_q[rest]).astype(np.int8)
+            alt = has_p[rest] & has_q[rest]
+            if alt.any():
+                ambiguous += int(alt.sum())
+                side[alt] = _centre_side(rF, ra, P, coefs[rp], rest[alt], cap)
+            reg[rest, unit[cur[rest]]] += side
+        has_p[run] = has_q[run] = False
+        incid[run] = 0
+        # the next round's cells and their pending lines
+        parts = []
+        if ns:
+            parts.append(_children(V, pos, neg, V1, lines, coefs, unit, reg, pend, pp, slot, F1, newF, rF, ra, rb,
+                                   _isin_mask(rF, np.r_[F1, newF], cap)))
+        if rest.size:
+            parts.append((rest, _ranges(pend, pp[slot[rest]] + 1, pp[slot[rest] + 1]), pp[slot[rest] + 1] - pp[slot[rest]] - 1))
+        waiting = cells[post[cells]]
+        if waiting.size:
+            post[waiting] = False
+            parts.append((waiting, _ranges(pend, pp[slot[waiting]], pp[slot[waiting] + 1]), pp[slot[waiting] + 1] - pp[slot[waiting]]))
+        is_act[cells] = False
+        if not parts:
+            break
+        cells = np.concatenate([c for c, _, _ in parts])
+        pend = np.concatenate([lst for _, lst, _ in parts])
+        counts = np.concatenate([n for _, _, n in parts])
+        pp = np.r_[0, np.cumsum(counts)]
+        live = counts > 0
+        if not live.all():
+            pend = _ranges(pend, pp[:-1][live], pp[1:][live])
+            cells, counts = cells[live], counts[live]
+            pp = np.r_[0, np.cumsum(counts)]
+        is_act[cells] = True
+    return reg[:S], orig[:S].copy(), ambiguous
+
+
+def _cut_edges(V, E, pos, neg, V1, lines, coefs, rpos, ci, sa, sb, ra, rb, re, rF, right, rp):
+    """Give each crossed edge (records ``ci``) a vertex where the line of its record crosses it;
+    both halves keep the edge's faces, and the records of its sides are cut with it."""
+    ce = re[ci]
+    cp = rp[ci]
+    cl = coefs[cp]
+    P = V.p[: V.n]
+    pa, pb = P[E.u[ce]], P[E.v[ce]]
+    X = _intersect(E.coef[ce], cl)  # the edge lies on an earlier line of the same face
+    za = cl[:, 0] * pa[:, 0] + cl[:, 1] * pa[:, 1] + cl[:, 2]
+    zb = cl[:, 0] * pb[:, 0] + cl[:, 1] * pb[:, 1] + cl[:, 2]
+    X = _on_segment(X, pa, pb, za, zb)
+    ids = V.add(ce.shape[0], p=X, on=np.stack([E.pair[ce], cp], axis=1))  # X is on the edge's line and on the cut's
+    old_v = E.v[ce].copy()
+    cols = {name: E.cols[name][ce] for name in ("L", "R", "oL", "oR", "pair", "layer", "unit", "coef")}
+    ne = E.add(ce.shape[0], u=ids, v=old_v, **cols)
+    E.v[ce] = ids
+    new = [(re, rF, ra, rb, right, rp, sa, sb)]
+    for r_side in (0, 1):
+        i = rpos[r_side, ce]
+        has = i >= 0
+        i, idv, olv, nee = i[has], ids[has], old_v[has], ne[has]
+        # the new vertex is on the cut line; on a record's own other line, its side is its map's
+        sx = _side(V, pos, neg, V1, idv, rp[i], lines, coefs)
+        if r_side == 0:  # u -> v becomes u -> X, and X -> v is new
+            old = sb[i].copy()
+            rb[i], sb[i] = idv, sx
+            new.append((nee, rF[i], idv, olv, np.zeros(i.shape[0], bool), rp[i], sx, old))
+        else:  # v -> u becomes X -> u, and v -> X is new
+            old = sa[i].copy()
+            ra[i], sa[i] = idv, sx
+            new.append((nee, rF[i], olv, idv, np.ones(i.shape[0], bool), rp[i], old, sx))
+    re, rF, ra, rb, right, rp, sa, sb = (np.concatenate(cols) for cols in zip(*new))
+    return ne, (sa, sb, ra, rb, re, rF, right, rp)
+
+
+def _children(V, pos, neg, V1, lines, coefs, unit, reg, pend, pp, slot, F1, newF, rF, ra, rb, mine):
+    """The two parts of each cut cell, with the lines left to them: the parent's lines after
+    the cut one that still have vertices of the part on both sides.  A line left behind is
+    recorded in the part's regions (+1 when the part is above it)."""
+    ch = np.r_[F1, newF]
+    parent_slot = np.r_[slot[F1], slot[F1]]
+    cstart, cend = pp[parent_slot] + 1, pp[parent_slot + 1]
+    ncand = cend - cstart
+    # each part's vertices (tails and heads of its records)
+    rv = np.flatnonzero(mine)
+    vc = np.r_[rF[rv], rF[rv]]
+    vv = np.r_[ra[rv], rb[rv]]
+    o = np.argsort(vc, kind="stable")
+    vc, vv = vc[o], vv[o]
+    vs = np.searchsorted(vc, ch, "left")
+    nv = np.searchsorted(vc, ch, "right") - vs
+    pc = np.repeat(np.arange(ch.shape[0]), ncand)
+    pline = pend[np.repeat(cstart - np.r_[0, np.cumsum(ncand)[:-1]], ncand) + np.arange(pc.shape[0])]
+    if pc.size == 0:
+        return ch, pline, np.zeros(ch.shape[0], np.int64)
+    m = nv[pc]
+    tp = np.repeat(np.arange(pc.shape[0]), m)
+    tstart = np.r_[0, np.cumsum(m)[:-1]]
+    tv = vv[np.repeat(vs[pc] - tstart, m) + np.arange(tp.shape[0])]
+    s = _side(V, pos, neg, V1, tv, pline[tp], lines, coefs)
+    hp = np.logical_or.reduceat(s > 0, tstart)
+    hq = np.logical_or.reduceat(s < 0, tstart)
+    keep = hp & hq
+    drop = ~keep
+    np.add.at(reg, (ch[pc[drop]], unit[pline[drop]]), hp[drop].astype(np.int8))
+    return ch, pline[keep], np.bincount(pc[keep], minlength=ch.shape[0])
+
+
+def _grow(a, cap):
+    b = np.zeros((cap, *a.shape[1:]), a.dtype)
+    b[: a.shape[0]] = a
+    return b
+
+
+def _isin_mask(values, members, size):
+    m = np.zeros(size, bool)
+    m[members] = True
+    return m[values]
+
+
+def _side(V, pos, neg, V1, vert, pair, lines, coefs):
+    """Side (1, -1, 0) of each vertex of the line ``pair`` of its face: from the bits below
+    ``V1``; above, from the face's map, and exactly 0 on the two lines the vertex was made on."""
+    old = vert < V1
+    line = lines[pair]
+    vv = np.where(old, vert, 0)
+    s = _bit(pos, vv, line).astype(np.int8) - _bit(neg, vv, line).astype(np.int8)
+    if not old.all():
+        i = np.flatnonzero(~old)
+        vi = vert[i]
+        p = V.p[vi]
+        c = coefs[pair[i]]
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = c[:, 0] * p[:, 0] + c[:, 1] * p[:, 1] + c[:, 2]
+        on = V.on[vi]
+        s[i] = np.where((on[:, 0] == pair[i]) | (on[:, 1] == pair[i]), 0, np.sign(z)).astype(np.int8)
+    return s
+
+
+def _centre_side(rF, ra, P, c, cells, size):
+    """The side of the round's line at the mean of each cell's vertices, from its face's map
+    (for the cells left whole: see the module's docstring)."""
+    sel = np.flatnonzero(_isin_mask(rF, cells, size))
+    order = sel[np.argsort(rF[sel], kind="stable")]
+    fs = rF[order]
+    starts = np.flatnonzero(np.r_[True, fs[1:] != fs[:-1]])
+    centre = np.add.reduceat(P[ra[order]], starts, axis=0) / np.diff(np.r_[starts, fs.shape[0]])[:, None]
+    cc = c[order[starts]]
+    z = cc[:, 0] * centre[:, 0] + cc[:, 1] * centre[:, 1] + cc[:, 2]
+    side = np.zeros(size, np.int8)
+    side[fs[starts]] = z > 0
+    return side[cells]
