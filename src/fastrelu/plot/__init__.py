@@ -12,6 +12,7 @@ Where things are:
   chunk-by-chunk reduction of a stored sweep;
 - ``outputs``: which outputs of a network are drawn;
 - ``files``: figure formats, the path check and saving;
+- ``region_map``: the figure of a plane's region map (``region_map_figure``);
 - ``page``: the interactive page (Bokeh), of what ``page_data`` works out (exact
   pieces or a reduced grid), with its JavaScript in ``static/*.js``.
 
@@ -23,14 +24,16 @@ from .figures import compare_figure, sweep_figure
 from .files import FORMATS, check_figure_path, save_figure
 from .page import html, repr_html
 from .reduce import column_indices, step_indices
+from .region_map import region_map_figure
 from .style import COLORS
 
 # what results and networks draw with (res.plot(), res.to_html(), Jupyter): see utils.plugins
 provide("figure", sweep_figure)
 provide("page", html)
 provide("repr_html", repr_html)
+provide("region_map_figure", region_map_figure)
 
 __all__ = [
-    "COLORS", "FORMATS", "check_figure_path", "column_indices", "compare_figure", "html", "repr_html", "save_figure",
-    "step_indices", "sweep_figure",
+    "COLORS", "FORMATS", "check_figure_path", "column_indices", "compare_figure", "html", "region_map_figure", "repr_html",
+    "save_figure", "step_indices", "sweep_figure",
 ]

@@ -1,0 +1,213 @@
+"""The figure of a region map: a plane's linear regions, and the output over them.
+
+Left, the map itself: each face filled with a colour drawn from its activation pattern's
+hash (the same pattern keeps its colour in another map of the same widths, e.g. across
+training), the edges shaded by the layer whose unit made them (earlier layers darker),
+the three points the plane was drawn through. Right, the three quantities of a sweep
+over the plane, read off the faces pixel by pixel (exact: each pixel's values come from
+its face's affine map, as the exact backend reads a line's points off their pieces):
+the output (blue), the size of its gradient in the plane (green) and the number of
+negative units (orange), with the region edges over them.
+
+matplotlib is imported when a figure is drawn, never by importing this module.
+"""
+
+import numpy as np
+
+from ..model.describe import architecture
+from .files import check_figure_path, save_figure
+from .panels import new_figure
+from .style import SHADES
+
+#: Past this many faces the edges are left out by default: at 10^5 faces they would
+#: cover the faces, whose colours already show every region.
+MAX_EDGES_FACES = 20_000
+
+#: Pixels along each side of the right-hand panels, by default.
+PIXELS = 400
+
+
+def face_colors(pattern_hash):
+    """One light, saturated-enough RGB colour per face from its pattern hash (uint64).
+
+    Hue, saturation and value come from three separate 16-bit parts of the hash, so two
+    neighbouring faces (whose patterns differ in one unit) get unrelated colours.
+
+    Examples
+    --------
+    >>> face_colors(np.array([1, 2], np.uint64)).shape
+    (2, 3)
+    """
+    from matplotlib.colors import hsv_to_rgb
+
+    h = np.asarray(pattern_hash, np.uint64)
+    part = lambda shift: ((h >> np.uint64(shift)) & np.uint64(0xFFFF)).astype(np.float64) / 65535.0  # noqa: E731
+    hsv = np.stack([part(0), 0.2 + 0.3 * part(16), 0.84 + 0.14 * part(32)], axis=1)
+    return hsv_to_rgb(hsv)
+
+
+def pixel_values(m, pixels=PIXELS, output=0):
+    """The sweep's quantities on a ``pixels`` x ``pixels`` grid of the map's rectangle.
+
+    Each pixel centre is located in its face and read off the face's affine map.
+
+    Returns
+    -------
+    extent : (u0, u1, v0, v1)
+    y, gradient, negative : ndarray, shape (pixels, pixels)
+        Output ``output``, the length of its gradient in the plane and the negative count;
+        rows are v (bottom row first), columns u. NaN / -1 where no face holds a pixel.
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> m = fastrelu.regions(fastrelu.Network.random([2, 8, 1], seed=0), bounds=((-1, 1), (-1, 1)))
+    >>> [a.shape for a in pixel_values(m, pixels=16)[1:]]
+    [(16, 16), (16, 16), (16, 16)]
+    """
+    (u0, u1), (v0, v1) = m.bounds
+    du, dv = (u1 - u0) / pixels, (v1 - v0) / pixels
+    u = u0 + (np.arange(pixels) + 0.5) * du
+    v = v0 + (np.arange(pixels) + 0.5) * dv
+    uu, vv = np.meshgrid(u, v)
+    pts = np.stack([uu.ravel(), vv.ravel()], axis=1)
+    face = np.asarray(m.locate(pts))
+    inside = face >= 0
+    f = np.where(inside, face, 0)
+    slope = np.asarray(m.slope)
+    intercept = np.asarray(m.intercept)
+    if slope.ndim == 3:  # several outputs: the one asked for
+        slope, intercept = slope[:, output, :], intercept[:, output]
+    y = np.where(inside, np.einsum("ij,ij->i", slope[f], pts) + intercept[f], np.nan)
+    grad = np.where(inside, np.hypot(slope[f, 0], slope[f, 1]), np.nan)
+    neg = np.where(inside, np.asarray(m.negative)[f], -1)
+    shape = (pixels, pixels)
+    return (u0, u1, v0, v1), y.reshape(shape), grad.reshape(shape), neg.reshape(shape)
+
+
+def _edge_segments(m, inner=True):
+    """Segments ``(E, 2, 2)`` of the map's edges and their layers (sides of the rectangle left out)."""
+    layer = np.asarray(m.edge_units)[:, 0]
+    keep = layer >= 0 if inner else np.ones(layer.shape, bool)
+    seg = np.asarray(m.vertices)[np.asarray(m.edges)[keep]]
+    return seg, layer[keep]
+
+
+def _draw_edges(ax, m, linewidth, alpha=1.0, color=None):
+    from matplotlib.collections import LineCollection
+
+    seg, layer = _edge_segments(m)
+    if not seg.shape[0]:
+        return
+    depth = max(m.network.depth, 1)
+    if color is None:  # earlier layers darker: their lines cross the whole plane
+        grey = 0.1 + 0.55 * layer / max(depth - 1, 1)
+        color = np.stack([grey, grey, grey, np.full_like(grey, alpha)], axis=1)
+    ax.add_collection(LineCollection(seg, colors=color, linewidths=linewidth, alpha=alpha if color is not None else None))
+
+
+def _mark_points(ax, m):
+    pts = np.asarray(m.points)
+    if pts.shape[0]:
+        ax.plot(pts[:, 0], pts[:, 1], "o", ms=6, mfc="white", mec="black", mew=1.2, zorder=5)
+        for i, (u, v) in enumerate(pts):
+            ax.annotate(f"x{i}", (u, v), xytext=(5, 4), textcoords="offset points", fontsize="small", zorder=5)
+
+
+def region_map_figure(m, *, edges=None, pixels=PIXELS, output=0, title=None, figsize=(14, 10), dpi=150):
+    """A figure of a region map: the faces and, beside them, the output over the plane.
+
+    Parameters
+    ----------
+    m : RegionMap
+        From ``fastrelu.regions(net, plane=...)`` or ``regions(net, bounds=...)``.
+    edges : bool, optional
+        Draw the faces' edges on the map. By default they are drawn up to
+        ``MAX_EDGES_FACES`` faces (20,000); past that, the faces' colours alone show the
+        regions and the edges would cover them.
+    pixels : int, default 400
+        Pixels along each side of the three panels on the right.
+    output : int, default 0
+        The output drawn on the right, for a network of several.
+    title : str, optional
+        The figure's title; by default the network, the number of faces and the plane.
+    figsize, dpi
+        Size and resolution.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> from fastrelu.plot import region_map_figure
+    >>> m = fastrelu.regions(fastrelu.Network.random([2, 16, 16, 1], seed=0), bounds=((-1, 1), (-1, 1)))
+    >>> fig = region_map_figure(m, pixels=64)
+    >>> [ax.get_title() for ax in fig.axes][:2]
+    ['linear regions', 'output y']
+    """
+    from matplotlib.collections import PolyCollection
+
+    out = m.network.out_features
+    if not (isinstance(output, (int, np.integer)) and 0 <= output < out):
+        raise ValueError(f"output must be an int from 0 to {out - 1}, got {output!r}")
+    pixels = int(pixels)
+    if pixels < 2:
+        raise ValueError(f"pixels must be at least 2, got {pixels}")
+    show_edges = len(m) <= MAX_EDGES_FACES if edges is None else bool(edges)
+    fig = _figure(figsize, dpi)
+    grid = fig.add_gridspec(3, 2, width_ratios=(1.9, 1))
+    ax_map = fig.add_subplot(grid[:, 0])
+    right = [fig.add_subplot(grid[i, 1]) for i in range(3)]
+    (u0, u1), (v0, v1) = m.bounds
+
+    offsets, verts = np.asarray(m.face_offsets), np.asarray(m.vertices)
+    polygons = np.split(verts[np.asarray(m.face_vertices)], offsets[1:-1])
+    ax_map.add_collection(PolyCollection(polygons, facecolors=face_colors(m.pattern_hash), edgecolors="none", antialiased=False))
+    if show_edges:
+        _draw_edges(ax_map, m, linewidth=0.8 if len(m) < 2000 else 0.4)
+    _mark_points(ax_map, m)
+    ax_map.set_xlim(u0, u1)
+    ax_map.set_ylim(v0, v1)
+    ax_map.set_aspect("equal")
+    ax_map.set_title("linear regions")
+    ax_map.set_xlabel("u")
+    ax_map.set_ylabel("v")
+
+    extent, y, grad, neg = pixel_values(m, pixels, output)
+    panels = (
+        (right[0], y, SHADES["output"], "output y" if out == 1 else f"output y[{output}]"),
+        (right[1], grad, SHADES["slope"], "gradient |∇y| in the plane"),
+        (right[2], neg.astype(np.float64), SHADES["negative"], "negative units"),
+    )
+    for ax, values, cmap, name in panels:
+        image = ax.imshow(values, origin="lower", extent=extent, cmap=cmap, interpolation="nearest", aspect="equal")
+        fig.colorbar(image, ax=ax, shrink=0.9)
+        if show_edges:
+            _draw_edges(ax, m, linewidth=0.2, color=(1.0, 1.0, 1.0, 0.35))
+        ax.set_title(name, fontsize="medium")
+        ax.set_xlim(u0, u1)
+        ax.set_ylim(v0, v1)
+    fig.suptitle(title if title is not None else _title(m))
+    return fig
+
+
+def _figure(figsize, dpi):
+    fig, axes = new_figure(1, 1, figsize, dpi)
+    fig.delaxes(axes[0, 0])
+    return fig
+
+
+def _title(m):
+    widths = (m.network.in_features if not np.asarray(m.points).shape[0] else m.origin.shape[0], *m.network.widths[1:])
+    where = "the plane through x0, x1, x2" if np.asarray(m.points).shape[0] else "its input plane"
+    extra = f"; {m.n_kinks:,} of {m.n_boundaries:,} edges are kinks" if m.n_boundaries else ""
+    return f"{architecture(widths)} network: {len(m):,} linear regions on {where}{extra}"
+
+
+def save_region_map(m, path, **kwargs):
+    """Draw ``m`` with ``region_map_figure`` and save it to ``path`` (.png, .svg or .pdf)."""
+    path = check_figure_path(path)
+    save_figure(region_map_figure(m, **kwargs), path)
+    return path
