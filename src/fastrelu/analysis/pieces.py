@@ -24,6 +24,7 @@ from ..kernels.registry import module_of
 from ..kernels.scale import walk_scales
 from ..model.network import on_line
 from ..utils.validation import as_interval
+from .decisions import decision_points
 from .plane import region_map
 
 __all__ = ["Regions", "kinks", "regions"]
@@ -196,7 +197,7 @@ class Regions:
     ``switching(i)`` lists the units that switch where piece ``i`` ends.
     """
 
-    __slots__ = ("lo", "hi", "slope", "intercept", "negative", "negative_by_layer", "n_boundaries", "n_kinks", "merged", "_switching")
+    __slots__ = ("lo", "hi", "slope", "intercept", "negative", "negative_by_layer", "n_boundaries", "n_kinks", "merged", "_switching", "_decisions")
 
     def __init__(self, lo, hi, slope, intercept, negative, *, negative_by_layer=None, n_boundaries=0, n_kinks=0, merged=0, switching=None):
         self.lo, self.hi, self.slope, self.intercept = (np.asarray(a, np.float64) for a in (lo, hi, slope, intercept))
@@ -206,6 +207,38 @@ class Regions:
             a.flags.writeable = False
         self.n_boundaries, self.n_kinks, self.merged = int(n_boundaries), int(n_kinks), int(merged)
         self._switching = switching
+        self._decisions = None
+
+    @property
+    def decisions(self):
+        """Where the predicted class changes: sorted ``t`` (or x) of every change in ``[lo[0], hi[-1]]``.
+
+        The class is the largest output's index (``argmax``) for several outputs, and
+        ``y > 0`` for one.  Computed from the pieces' affine maps, exactly as the pieces are
+        (never by sampling), inside pieces as well as at their ends; ``decision_classes``
+        gives the class on either side of each change.
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> r = fastrelu.regions(fastrelu.Network([1.0], [0.0], [1.0], b2=-0.5), -2, 2)   # relu(x) - 0.5
+        >>> r.decisions
+        array([0.5])
+        """
+        return self._decided()[0]
+
+    @property
+    def decision_classes(self):
+        """``(before, after)``: the class on each side of every point of ``decisions``."""
+        return self._decided()[1:]
+
+    def _decided(self):
+        if self._decisions is None:
+            t, before, after = decision_points(self.lo, self.hi, self.slope, self.intercept)
+            for a in (t, before, after):
+                a.flags.writeable = False
+            self._decisions = (t, before, after)
+        return self._decisions
 
     def switching(self, i):
         """``(layer, unit)`` arrays of the hidden units that switch at ``hi[i]``, the end of piece ``i``.
