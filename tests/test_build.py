@@ -38,7 +38,7 @@ def test_sdist_holds_everything_the_build_needs(tmp_path):
     for path in ROOT.joinpath("csrc").iterdir():
         if path.suffix in (".c", ".h", ".inc", ".py"):
             assert f"csrc/{path.name}" in names
-    assert {"setup.py", "pyproject.toml", "README.md"} <= names
+    assert {"setup.py", "pyproject.toml", "README.md", "LICENSE"} <= names  # MIT asks for its text in every copy
     assert "src/fastrelu/utils/config.py" in names  # build_c.py reads the kernels' constants there
 
 
