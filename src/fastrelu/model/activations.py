@@ -59,9 +59,18 @@ class Activation:
     array([-0.2,  0. ,  3. ])
     >>> Activation("hardtanh").breakpoints
     (-1.0, 0.0, 1.0)
+
+    An activation of a float32 network holds its parameters rounded to float32 and
+    prints each as the shortest decimal that rounds to that float32:
+
+    >>> act32 = act.astype("float32")
+    >>> act32, act32.params["negative_slope"]
+    (Activation('leaky_relu', negative_slope=0.1), 0.10000000149011612)
     """
 
-    __slots__ = ("name", "params")
+    # _precision: the float dtype the parameters were rounded to (``astype``), which
+    # only decides how they print; equality and saving see the values alone
+    __slots__ = ("name", "params", "_precision")
 
     def __init__(self, name, **params):
         if not isinstance(name, str) or name not in _SPECS:
@@ -86,21 +95,29 @@ class Activation:
                 values[key] = float(v)
         if name == "hardtanh" and not values["min_val"] < values["max_val"]:
             raise ValueError(f"hardtanh needs min_val < max_val, got {values['min_val']} and {values['max_val']}")
-        self.name, self.params = name, values
+        self.name, self.params, self._precision = name, values, np.dtype(np.float64)
 
     def astype(self, dtype):
         """The same activation with its parameters rounded to ``dtype``: a float32 network
-        computes with float32 slopes and clamps, so it stores exactly those."""
+        computes with float32 slopes and clamps, so it stores exactly those.
+
+        The values are kept exactly (as float64 numbers equal to the float32 ones);
+        only their printing follows ``dtype``: shortest decimals that round to them
+        in it, ``0.1`` rather than ``0.10000000149011612``.
+        """
         dtype = np.dtype(dtype)
         if dtype == np.float64:
-            return self
+            # same values; printed again as float64, where they may not be short
+            return self if self._precision == dtype else Activation(self.name, **self.params)
         with np.errstate(over="ignore"):
             params = {k: np.asarray(v, dtype).astype(np.float64) for k, v in self.params.items()}
         params = {k: (v if v.ndim else float(v)) for k, v in params.items()}
         try:
-            return Activation(self.name, **params)
+            rounded = Activation(self.name, **params)
         except ValueError as exc:  # e.g. a clamp whose ends round to one float32, or overflow
             raise ValueError(f"{self!r} cannot be represented in {dtype.name}: {exc}; use float64") from None
+        rounded._precision = dtype
+        return rounded
 
     # -- the kernels' form -----------------------------------------------------------
     def kernel_form(self, width):
@@ -167,17 +184,22 @@ class Activation:
     def __hash__(self):
         return hash(self.to_json())
 
+    def _shown(self, v):
+        """A parameter as printed: the shortest decimal that rounds to ``v`` in the precision
+        it was rounded to (numpy's shortest repr of that float type; Python's for float64)."""
+        return repr(v) if self._precision == np.float64 else str(self._precision.type(v))
+
     def __repr__(self):
-        defaults, _ = _SPECS[self.name]
         shown = ", ".join(
-            f"{k}={v!r}" if not isinstance(v, np.ndarray) else f"{k}=<{v.shape[0]} slopes>" for k, v in self.params.items()
+            f"{k}={self._shown(v)}" if not isinstance(v, np.ndarray) else f"{k}=<{v.shape[0]} slopes>"
+            for k, v in self.params.items()
         )
         return f"Activation({self.name!r}{', ' + shown if shown else ''})"
 
     def __str__(self):
-        if not self.params or all(
-            not isinstance(v, np.ndarray) and v == _SPECS[self.name][0][k] for k, v in self.params.items()
-        ):
+        # a default is a default in any precision: leaky_relu's 0.01 rounded to float32 too
+        defaults = {k: float(self._precision.type(v)) for k, v in _SPECS[self.name][0].items()}
+        if not self.params or all(not isinstance(v, np.ndarray) and v == defaults[k] for k, v in self.params.items()):
             return self.name
         return repr(self)
 
