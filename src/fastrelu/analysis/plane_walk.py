@@ -70,7 +70,7 @@ from ..utils.memory import available_memory
 
 __all__ = ["PlaneWalk", "region_tables", "walk_plane"]
 
-_ROWS = 1 << 14  # faces per block of the map products: keeps each block's temporaries near 100 MB at width 1024
+_BLOCK = 512  # faces (or vertices) per block of the per-layer products: a few MB, in the cache
 
 
 def region_tables(alpha, lo, hi):
@@ -226,7 +226,7 @@ def _unpack_pairs(mask):
 
 
 def _check_memory(faces, h, h_next, k):
-    need = 8 * faces * 3 * (2 * h + h_next) + 8 * min(faces, _ROWS) * 3 * (h + h_next)
+    need = 8 * faces * 3 * (2 * h + h_next) + 8 * min(faces, _BLOCK) * 4 * h
     available = available_memory()
     if available is not None and need > available:
         raise ValueError(
@@ -238,22 +238,38 @@ def _check_memory(faces, h, h_next, k):
 
 def _next_maps(maps, parent, regions, gain, offs, weight, bias):
     """The maps of the next layer on each face: ``W @ (g * maps[parent] + o) + b``, with the
-    gain ``g`` and offset ``o`` of each unit's region on the face (one product, in blocks)."""
+    gain ``g`` and offset ``o`` of each unit's region on the face (one product, in blocks
+    small enough for the cache, through buffers reused from block to block)."""
     F = parent.shape[0]
     h = regions.shape[1]
-    cols = np.arange(h)
-    out = np.empty((F, 3, weight.shape[0]))
+    w = weight.shape[0]
+    out = np.empty((F, 3, w))
     wt = np.ascontiguousarray(weight.T)
-    for i0 in range(0, F, _ROWS):
-        i1 = min(F, i0 + _ROWS)
-        r = regions[i0:i1]
-        x = maps[parent[i0:i1]] * gain[r, cols][:, None, :]  # a unit off (gain 0) contributes an exact 0
-        x[:, 2, :] += offs[r, cols]
-        y = out[i0:i1]
-        with np.errstate(over="ignore", invalid="ignore"):  # the caller refuses maps that are not finite
-            np.matmul(x.reshape(-1, h), wt, out=y.reshape(-1, weight.shape[0]))
+    cols = np.arange(h)
+    uniform = (gain == gain[:, :1]).all() and (offs == offs[:, :1]).all()  # one activation for the layer
+    clamped = bool(offs.any())
+    x = np.empty((min(F, _BLOCK), 3, h))
+    g = np.empty((min(F, _BLOCK), h))
+    big = np.zeros(3)  # the largest |slope u|, |slope v|, |intercept|: the scale of the next layer's values
+    with np.errstate(over="ignore", invalid="ignore"):  # the caller refuses maps that are not finite
+        for i0 in range(0, F, _BLOCK):
+            i1 = min(F, i0 + _BLOCK)
+            n = i1 - i0
+            r = regions[i0:i1]
+            xb, gb = x[:n], g[:n]
+            np.take(maps, parent[i0:i1], axis=0, out=xb)
+            if uniform:
+                np.take(gain[:, 0], r, out=gb)
+            else:
+                gb[...] = gain[r, cols]
+            xb *= gb[:, None, :]  # a unit off (gain 0) contributes an exact 0
+            if clamped:
+                xb[:, 2, :] += np.take(offs[:, 0], r) if uniform else offs[r, cols]
+            y = out[i0:i1]
+            np.matmul(xb.reshape(-1, h), wt, out=y.reshape(-1, w))
             y[:, 2, :] += bias
-    return out
+            big = np.maximum(big, np.maximum(y.max(axis=(0, 2)), -y.min(axis=(0, 2))))
+    return out, big
 
 
 def walk_plane(layers, forms, bounds):
@@ -293,19 +309,20 @@ def walk_plane(layers, forms, bounds):
           coef=np.array([[0.0, 1.0, -v0], [1.0, 0.0, -u1], [0.0, 1.0, -v1], [1.0, 0.0, -u0]]))
     w0, b0 = layers[0]
     maps = np.stack([w0[:, 0], w0[:, 1], b0])[None].astype(np.float64)  # (1, 3, h0): the rectangle
+    big = np.abs(maps).max(axis=(0, 2))
     regions, parents = [], []
     ambiguous = 0
     for k in range(depth):
         alpha, lo, hi = forms[k]
         bps, gain, offs, _ = region_tables(alpha, lo, hi)
         F = maps.shape[0]
-        reg, parent, amb = _layer(V, E, maps, bps, F, k)
+        reg, parent, amb = _layer(V, E, maps, big, bps, F, k)
         ambiguous += amb
         regions.append(reg)
         parents.append(parent)
         w, b = layers[k + 1]
         _check_memory(parent.shape[0], maps.shape[2], w.shape[0], k)
-        maps = _next_maps(maps, parent, reg, gain, offs, w, b)
+        maps, big = _next_maps(maps, parent, reg, gain, offs, w, b)
         if not np.isfinite(maps).all():
             where = "output" if k == depth - 1 else f"layer {k + 1} pre-activations"
             raise ValueError(f"the network's {where} on this plane overflow float64 (its affine maps are not finite)")
@@ -317,7 +334,7 @@ def walk_plane(layers, forms, bounds):
                      regions, parents, maps, int(ambiguous), int(degenerate))
 
 
-def _sides(V, E, maps, bps, F):
+def _sides(V, E, maps, big, bps, F):
     """Step 0: each vertex's owner, its packed sides (``pos``: ``z > b``, ``neg``: ``z < b``)
     of every line (line ``i * h + j`` is unit ``j``'s breakpoint ``bps[i]``), and each face's
     sides (any vertex above, any below)."""
@@ -334,35 +351,56 @@ def _sides(V, E, maps, bps, F):
     owner[tails[first]] = faces[first]  # the smallest face around each vertex
     h = maps.shape[2]
     nl = bps.shape[0] * h
-    nbytes = (nl + 7) // 8
-    pos = np.empty((V.n, nbytes), np.uint8)
-    neg = np.empty((V.n, nbytes), np.uint8)
+    nbytes = 8 * ((nl + 63) // 64)  # whole 64-bit words, so that set operations run on words
+    pos = np.zeros((V.n, nbytes), np.uint8)
+    neg = np.zeros((V.n, nbytes), np.uint8)
     P = V.p[: V.n]
     around = np.searchsorted(tails, np.arange(V.n + 1))  # the faces around each vertex: faces[around[v]:around[v+1]]
-    step = max(1, (1 << 22) // nl)
-    for i0 in range(0, V.n, step):
-        i1 = min(V.n, i0 + step)
-        m = maps[owner[i0:i1]]
+    # a vertex within rounding of a line may be exactly on it: it is when the map of a face
+    # around it puts it there exactly (a unit constant 0 on a face, the origin of a network
+    # without biases).  2**-30 of the largest terms picks the values worth that second look.
+    with np.errstate(over="ignore", invalid="ignore"):
+        reach = np.abs(P).max(axis=0) if V.n else np.zeros(2)
+        look = 2.0**-30 * (big[0] * reach[0] + big[1] * reach[1] + big[2] + np.abs(bps).max())
+    B = min(V.n, max(_BLOCK, (1 << 16) // max(h, 1)))
+    mb = np.empty((B, 3, h))
+    t1, t2 = np.empty((B, h)), np.empty((B, h))
+    z, az = np.empty((B, nl)), np.empty((B, nl))
+    bb = np.empty((B, nl), bool)
+    packed = (nl + 7) // 8
+    for i0 in range(0, V.n, B):
+        i1 = min(V.n, i0 + B)
+        n = i1 - i0
+        m, zb = mb[:n], z[:n]
+        np.take(maps, owner[i0:i1], axis=0, out=m)
         with np.errstate(over="ignore", invalid="ignore"):
-            terms = (m[:, 0, :] * P[i0:i1, 0:1], m[:, 1, :] * P[i0:i1, 1:2], m[:, 2, :])
-            z = np.concatenate([terms[0] + terms[1] + (terms[2] - b) for b in bps], axis=1)
-            size = np.concatenate([np.abs(terms[0]) + np.abs(terms[1]) + np.abs(terms[2] - b) for b in bps], axis=1)
-        # a vertex within rounding of a line may be exactly on it: it is when the map of a
-        # face around it puts it there exactly (a unit constant 0 on a face, the origin of a
-        # network without biases); 2**-30 only picks the values worth that second look
-        vi, li = np.nonzero((np.abs(z) <= size * 2.0**-30) & (z != 0))
-        if vi.size:
-            z[vi, li] = np.where(_exact_zero(maps, P, faces, around, i0 + vi, li, bps, h), 0.0, z[vi, li])
-        pos[i0:i1] = np.packbits(z > 0, axis=1)
-        neg[i0:i1] = np.packbits(z < 0, axis=1)
-    # each face's sides, from its vertices (faces sorted, each face's vertices together)
+            np.multiply(m[:, 0, :], P[i0:i1, 0:1], out=t1[:n])
+            np.multiply(m[:, 1, :], P[i0:i1, 1:2], out=t2[:n])
+            t1[:n] += t2[:n]
+            for k, b in enumerate(bps):  # (a*u + b*v) + (c - bp), as the lines' maps are evaluated
+                np.subtract(m[:, 2, :], b, out=t2[:n])
+                np.add(t1[:n], t2[:n], out=zb[:, k * h : (k + 1) * h])
+            cand = np.flatnonzero(np.abs(zb, out=az[:n]) <= look)
+            cand = cand[zb.ravel()[cand] != 0]
+            if cand.size:
+                vi, li = np.divmod(cand, nl)
+                c = _line_coef(maps, owner[i0 + vi], li, bps, h)
+                p = P[i0 + vi]
+                size = np.abs(c[:, 0] * p[:, 0]) + np.abs(c[:, 1] * p[:, 1]) + np.abs(c[:, 2])
+                near = np.abs(zb[vi, li]) <= 2.0**-30 * size
+                vi, li = vi[near], li[near]
+                if vi.size:
+                    zb[vi, li] = np.where(_exact_zero(maps, P, faces, around, i0 + vi, li, bps, h), 0.0, zb[vi, li])
+        pos[i0:i1, :packed] = np.packbits(np.greater(zb, 0, out=bb[:n]), axis=1)
+        neg[i0:i1, :packed] = np.packbits(np.less(zb, 0, out=bb[:n]), axis=1)
+    # each face's sides, from its vertices (faces sorted, each face's vertices together), word by word
     order = np.argsort(faces, kind="stable")
     fs, ts = faces[order], tails[order]
     starts = np.flatnonzero(np.r_[True, fs[1:] != fs[:-1]])
     fpos = np.zeros((F, nbytes), np.uint8)
     fneg = np.zeros((F, nbytes), np.uint8)
-    fpos[fs[starts]] = np.bitwise_or.reduceat(pos[ts], starts, axis=0)
-    fneg[fs[starts]] = np.bitwise_or.reduceat(neg[ts], starts, axis=0)
+    fpos.view(np.uint64)[fs[starts]] = np.bitwise_or.reduceat(pos.view(np.uint64)[ts], starts, axis=0)
+    fneg.view(np.uint64)[fs[starts]] = np.bitwise_or.reduceat(neg.view(np.uint64)[ts], starts, axis=0)
     return owner, pos, neg, fpos, fneg
 
 
@@ -391,7 +429,8 @@ def _split_edges(V, E, maps, bps, owner, pos, neg):
     n = E.n
     h = maps.shape[2]
     u, v = E.u[:n], E.v[:n]
-    cross = (pos[u] & neg[v]) | (neg[u] & pos[v])
+    pw, nw = pos.view(np.uint64), neg.view(np.uint64)
+    cross = ((pw[u] & nw[v]) | (nw[u] & pw[v])).view(np.uint8)
     e, line = _unpack_pairs(cross)
     if e.size == 0:
         return pos, neg
@@ -452,7 +491,7 @@ def _ranges(values, starts, ends):
     return values[idx]
 
 
-def _layer(V, E, maps, bps, F, layer):
+def _layer(V, E, maps, big, bps, F, layer):
     """One hidden layer: cut the F faces by its lines.  Returns each new face's regions, the
     face it was cut from, and the number of cells left whole by rounding.
 
@@ -468,7 +507,7 @@ def _layer(V, E, maps, bps, F, layer):
     nl = bps.shape[0] * h
     n0 = E.n
     E.oL[:n0], E.oR[:n0], E.pair[:n0] = E.L[:n0], E.R[:n0], -1
-    owner, pos, neg, fpos, fneg = _sides(V, E, maps, bps, F)
+    owner, pos, neg, fpos, fneg = _sides(V, E, maps, big, bps, F)
     pos, neg = _split_edges(V, E, maps, bps, owner, pos, neg)
     V1 = V.n  # vertices below V1 take their sides from the bits, the others from their face's map
     f_of, lines = _unpack_pairs(fpos & fneg)  # (face, line) pairs, by face, lines in order
