@@ -12,7 +12,7 @@ The partition is a list of *edges* ``(u, v, left face, right face)`` between ver
 (float64 points of the plane); a face is on the left of each of its edges taken in its
 counter-clockwise order, ``-1`` is outside the rectangle.  Each face ``f`` carries the
 affine maps of the layer being walked, ``z = A[f] @ (u, v) + C[f]`` for all its units
-(``maps[f]`` is ``(3, h)``: the two slopes and the intercept), computed from the face's
+(``maps[:, f]`` is ``(3, h)``: the two slopes and the intercept), computed from the face's
 activation pattern alone: the maps of the next layer are ``W @ (g * maps + o) + b``,
 with the gain ``g`` and offset ``o`` of each unit's activation on the face
 (``_next_maps``, one matrix product per layer for all faces), never from values at
@@ -239,36 +239,42 @@ def _check_memory(faces, h, h_next, k):
 def _next_maps(maps, parent, regions, gain, offs, weight, bias):
     """The maps of the next layer on each face: ``W @ (g * maps[parent] + o) + b``, with the
     gain ``g`` and offset ``o`` of each unit's region on the face (one product, in blocks
-    small enough for the cache, through buffers reused from block to block)."""
+    small enough for the cache, through buffers reused from block to block).
+
+    Maps are kept as three slabs ``(3, F, h)`` (slopes along u and v, intercepts), each
+    contiguous, so that per-vertex arithmetic reads whole rows.  Also returns the largest
+    magnitude in each slab (the scale of the next layer's values).
+    """
     F = parent.shape[0]
     h = regions.shape[1]
     w = weight.shape[0]
-    out = np.empty((F, 3, w))
+    out = np.empty((3, F, w))
     wt = np.ascontiguousarray(weight.T)
     cols = np.arange(h)
     uniform = (gain == gain[:, :1]).all() and (offs == offs[:, :1]).all()  # one activation for the layer
     clamped = bool(offs.any())
-    x = np.empty((min(F, _BLOCK), 3, h))
-    g = np.empty((min(F, _BLOCK), h))
-    big = np.zeros(3)  # the largest |slope u|, |slope v|, |intercept|: the scale of the next layer's values
+    B = min(F, _BLOCK)
+    xbuf, ybuf = np.empty(3 * B * h), np.empty(3 * B * w)
+    g = np.empty((B, h))
+    big = np.zeros(3)
     with np.errstate(over="ignore", invalid="ignore"):  # the caller refuses maps that are not finite
-        for i0 in range(0, F, _BLOCK):
-            i1 = min(F, i0 + _BLOCK)
+        for i0 in range(0, F, B):
+            i1 = min(F, i0 + B)
             n = i1 - i0
             r = regions[i0:i1]
-            xb, gb = x[:n], g[:n]
-            np.take(maps, parent[i0:i1], axis=0, out=xb)
+            xb, gb, yb = xbuf[: 3 * n * h].reshape(3, n, h), g[:n], ybuf[: 3 * n * w].reshape(3, n, w)
+            np.take(maps, parent[i0:i1], axis=1, out=xb)
             if uniform:
                 np.take(gain[:, 0], r, out=gb)
             else:
                 gb[...] = gain[r, cols]
-            xb *= gb[:, None, :]  # a unit off (gain 0) contributes an exact 0
+            xb *= gb  # a unit off (gain 0) contributes an exact 0
             if clamped:
-                xb[:, 2, :] += np.take(offs[:, 0], r) if uniform else offs[r, cols]
-            y = out[i0:i1]
-            np.matmul(xb.reshape(-1, h), wt, out=y.reshape(-1, w))
-            y[:, 2, :] += bias
-            big = np.maximum(big, np.maximum(y.max(axis=(0, 2)), -y.min(axis=(0, 2))))
+                xb[2] += np.take(offs[:, 0], r) if uniform else offs[r, cols]
+            np.matmul(xb.reshape(3 * n, h), wt, out=yb.reshape(3 * n, w))
+            yb[2] += bias
+            out[:, i0:i1] = yb
+            big = np.maximum(big, np.maximum(yb.max(axis=(1, 2)), -yb.min(axis=(1, 2))))
     return out, big
 
 
@@ -308,14 +314,14 @@ def walk_plane(layers, forms, bounds):
     E.add(4, u=np.arange(4), v=np.array([1, 2, 3, 0]), L=0, R=-1, pair=-1, layer=-1, unit=-1,
           coef=np.array([[0.0, 1.0, -v0], [1.0, 0.0, -u1], [0.0, 1.0, -v1], [1.0, 0.0, -u0]]))
     w0, b0 = layers[0]
-    maps = np.stack([w0[:, 0], w0[:, 1], b0])[None].astype(np.float64)  # (1, 3, h0): the rectangle
-    big = np.abs(maps).max(axis=(0, 2))
+    maps = np.stack([w0[:, 0], w0[:, 1], b0])[:, None, :].astype(np.float64)  # (3, 1, h0): the rectangle
+    big = np.abs(maps).max(axis=(1, 2))
     regions, parents = [], []
     ambiguous = 0
     for k in range(depth):
         alpha, lo, hi = forms[k]
         bps, gain, offs, _ = region_tables(alpha, lo, hi)
-        F = maps.shape[0]
+        F = maps.shape[1]
         reg, parent, amb = _layer(V, E, maps, big, bps, F, k)
         ambiguous += amb
         regions.append(reg)
@@ -331,7 +337,7 @@ def walk_plane(layers, forms, bounds):
     pts = V.p[: V.n] + 0.0  # (+ 0.0: no -0.0 among the coordinates)
     degenerate = V.n - np.unique(pts, axis=0).shape[0]
     return PlaneWalk(pts, edges, np.stack([E.L[:n], E.R[:n]], axis=1), E.layer[:n].copy(), E.unit[:n].copy(),
-                     regions, parents, maps, int(ambiguous), int(degenerate))
+                     regions, parents, np.ascontiguousarray(maps.transpose(1, 0, 2)), int(ambiguous), int(degenerate))
 
 
 def _sides(V, E, maps, big, bps, F):
@@ -363,7 +369,7 @@ def _sides(V, E, maps, big, bps, F):
         reach = np.abs(P).max(axis=0) if V.n else np.zeros(2)
         look = 2.0**-30 * (big[0] * reach[0] + big[1] * reach[1] + big[2] + np.abs(bps).max())
     B = min(V.n, max(_BLOCK, (1 << 16) // max(h, 1)))
-    mb = np.empty((B, 3, h))
+    mbuf = np.empty(3 * B * h)
     t1, t2 = np.empty((B, h)), np.empty((B, h))
     z, az = np.empty((B, nl)), np.empty((B, nl))
     bb = np.empty((B, nl), bool)
@@ -371,14 +377,14 @@ def _sides(V, E, maps, big, bps, F):
     for i0 in range(0, V.n, B):
         i1 = min(V.n, i0 + B)
         n = i1 - i0
-        m, zb = mb[:n], z[:n]
-        np.take(maps, owner[i0:i1], axis=0, out=m)
+        m, zb = mbuf[: 3 * n * h].reshape(3, n, h), z[:n]
+        np.take(maps, owner[i0:i1], axis=1, out=m)
         with np.errstate(over="ignore", invalid="ignore"):
-            np.multiply(m[:, 0, :], P[i0:i1, 0:1], out=t1[:n])
-            np.multiply(m[:, 1, :], P[i0:i1, 1:2], out=t2[:n])
+            np.multiply(m[0], P[i0:i1, 0:1], out=t1[:n])
+            np.multiply(m[1], P[i0:i1, 1:2], out=t2[:n])
             t1[:n] += t2[:n]
             for k, b in enumerate(bps):  # (a*u + b*v) + (c - bp), as the lines' maps are evaluated
-                np.subtract(m[:, 2, :], b, out=t2[:n])
+                np.subtract(m[2], b, out=t2[:n])
                 np.add(t1[:n], t2[:n], out=zb[:, k * h : (k + 1) * h])
             cand = np.flatnonzero(np.abs(zb, out=az[:n]) <= look)
             cand = cand[zb.ravel()[cand] != 0]
@@ -419,7 +425,7 @@ def _exact_zero(maps, P, faces, around, v, line, bps, h):
 def _line_coef(maps, f, line, bps, h):
     """``(a, b, c)`` of line ``line`` (unit ``line % h``, breakpoint ``bps[line // h]``) on face ``f``'s map."""
     j = line % h
-    m = maps[f, :, j]  # (n, 3)
+    m = np.ascontiguousarray(maps[:, f, j].T)  # (n, 3)
     m[:, 2] -= bps[line // h]
     return m
 
