@@ -6,14 +6,17 @@ what the exact backend's speed means, options a reader can see).
 """
 
 import pathlib
+import re
 import subprocess
 import sys
 import tomllib
 
 import numpy as np
+import pytest
 import torch
 
 import fastrelu
+from fastrelu.cli.main import main
 from fastrelu.model import Activation
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -62,3 +65,38 @@ def test_float32_defaults_still_print_as_the_bare_name():
     assert [str(a) for a in net.activations] == ["leaky_relu", "leaky_relu"]
     p = Activation("prelu", weight=0.3).astype("float32")
     assert repr(p) == "Activation('prelu', weight=0.3)" and p.params["weight"] == float(np.float32(0.3))
+
+
+# -- point 10: the exact backend's speed is in points/s, not pairs/s -----------------------
+
+def _column(table, name, row_name):
+    """The cell of ``row_name``'s row under the header ``name`` of a printed table."""
+    lines = table.splitlines()
+    (head,) = [i for i, line in enumerate(lines) if line.startswith("backend ")]
+    starts = [m.start() for m in re.finditer(r"(?:^|(?<=  ))\S", lines[head])]
+    k = starts.index(lines[head].index(name))
+    (row,) = [line for line in lines[head + 1:] if line.split()[0] == row_name]
+    return row[starts[k]:starts[k + 1] if k + 1 < len(starts) else None].strip()
+
+
+def test_bench_gives_no_pairs_per_second_for_the_exact_backend(capsys):
+    assert main(["bench", "--num", "3000", "--hidden", "64", "--repeat", "1", "--backends", "exact,cffi"]) == 0
+    out = capsys.readouterr().out
+    assert _column(out, "pairs/s", "exact") == "-"
+    assert float(_column(out, "points/s", "exact")) > 0
+    assert float(_column(out, "pairs/s", "cffi")) > 0 and float(_column(out, "points/s", "cffi")) > 0
+    assert "exact" in out.splitlines()[0] and "points/s" in out.splitlines()[0]  # the headline says why
+
+
+def test_the_sweep_summary_gives_points_per_second_for_the_exact_backend(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--hidden", "64", "--num", "2001", "--backend", "exact", "--out", "r.npz"]) == 0
+    (line,) = [s for s in capsys.readouterr().out.splitlines() if s.startswith("time ")]
+    assert re.search(r"\(\S+ points/s", line), line
+    assert not re.search(r"\d[0-9.e+]* pairs/s", line), line
+
+
+def test_the_bench_help_says_what_the_speeds_count(capsys):
+    assert main(["bench", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "points/s" in text and "pairs/s" in text and "exact" in text

@@ -8,7 +8,8 @@ from ..sweeps.sweep import sweep
 from .errors import CommandError
 from .report import rate
 
-HEAD = ("backend", "dtype", "time [s]", "pairs/s", "vs numpy", "agreement with the numpy reference")
+# pairs/s is "-" for the exact backend, which evaluates no (point, unit) pairs (report.SPEEDS)
+HEAD = ("backend", "dtype", "time [s]", "points/s", "pairs/s", "vs numpy", "agreement with the numpy reference")
 
 
 def backend_names(text, available):
@@ -58,12 +59,12 @@ def run(net, along, of_t, names, available, *, start, stop, num, threads, repeat
     for name in names:
         info = available[name]
         if not info.available:
-            rows.append((name, "-", "-", "-", "-", f"unavailable: {info.reason}"))
+            rows.append((name, "-", "-", "-", "-", "-", f"unavailable: {info.reason}"))
             continue
         try:
             select(name, of_t, num)
         except RuntimeError as exc:  # available, but without a kernel for this network: not a disagreement
-            rows.append((name, "-", "-", "-", "-", f"cannot run this network: {exc}"))
+            rows.append((name, "-", "-", "-", "-", "-", f"cannot run this network: {exc}"))
             continue
         if name == "numpy":
             res, seconds = ref, ref_time
@@ -72,10 +73,11 @@ def run(net, along, of_t, names, available, *, start, stop, num, threads, repeat
                 res, seconds = timed(name)
             except Exception as exc:  # a broken backend is a row of the table, not the end of it
                 failed += 1
-                rows.append((name, net.dtype.name, "-", "-", "-", f"FAILED: {type(exc).__name__}: {exc}"))
+                rows.append((name, net.dtype.name, "-", "-", "-", "-", f"FAILED: {type(exc).__name__}: {exc}"))
                 continue
         agreement = compare(res, ref)
         failed += not agreement.ok
-        rows.append((name, res.dtype.name, f"{seconds:.4f}", rate(pairs, seconds),
+        rows.append((name, res.dtype.name, f"{seconds:.4f}", rate(num, seconds),
+                     "-" if info.algorithm == "exact" else rate(pairs, seconds),
                      f"{ref_time / seconds:.1f}x" if seconds > 0 else "-", str(agreement)))
     return rows, failed

@@ -8,6 +8,7 @@ from ..utils.config import VERSION
 from .errors import EXIT_DISAGREE, CommandError
 from .figures import COMPARE_FIGURE, DEMO_FIGURE
 from .networks import DEMO_HIDDEN, DEMO_SEED
+from .report import SPEEDS
 
 # A point given on the command line: comma-separated numbers, possibly negative.
 _NUMBERS = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?(,[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)*")
@@ -209,7 +210,7 @@ def build_parser():
     p = add("bench", "time every backend against the numpy reference",
             "Run every available backend that can sweep the network on one grid, print a table and exit with status "
             f"{EXIT_DISAGREE} if any backend disagrees with the numpy reference. Backends without a kernel for "
-            "a deep network are listed as such.")
+            f"a deep network are listed as such. Speeds: {SPEEDS}.")
     p.add_argument("--num", type=int, default=100_000, metavar="N", help="grid points (default 100000)")
     _add_network_options(p, hidden_default=1000, seed_default=0)
     p.add_argument("--start", type=float, help="first x (default -100), or first t with --along (default 0)")

@@ -19,8 +19,16 @@ def print_table(head, rows):
 
 
 def rate(pairs, seconds):
-    """Pairs per second, or ``inf`` for a run too short to time."""
+    """Pairs (or points) per second, or ``inf`` for a run too short to time."""
     return f"{pairs / seconds:.3g}" if seconds > 0 else "inf"
+
+
+# What the speeds count, said once for the summary, the bench header and --help: a
+# dense backend evaluates every (point, hidden unit) pair, so pairs/s is its work
+# rate; the exact backend walks the linear pieces and reads each point off its
+# piece, so it has no pairs to count, and points/s is what it is timed by.
+SPEEDS = ("points/s for every backend; pairs/s (points x hidden units per second) for the dense backends only, "
+          "which evaluate every pair: the exact backend walks the linear pieces instead")
 
 
 def threads_of(backend):
@@ -86,8 +94,12 @@ def print_sweep(res, net, along, *, seconds, source, threads=None, line_note="",
         print(row)
     print(f"backend       {res.backend}" + (f"  ({threads} thread{'s' if threads != 1 else ''})" if threads else "")
           + ("  (on the Dask cluster)" if on_cluster else ""))
-    print(f"time          {seconds:.3f} s  ({rate(n * net.hidden, seconds)} pairs/s"
-          + (")" if classic(net, along) else ", pairs = points x hidden units in all)"))
+    if res.backend == "exact":  # the one backend of the exact algorithm: no pairs to count (see SPEEDS)
+        print(f"time          {seconds:.3f} s  ({rate(n, seconds)} points/s; the exact backend walks the linear pieces, "
+              "so no pairs/s)")
+    else:
+        print(f"time          {seconds:.3f} s  ({rate(n * net.hidden, seconds)} pairs/s"
+              + (")" if classic(net, along) else ", pairs = points x hidden units in all)"))
     if stored:
         print(f"chunks        {len(res.computed):,} computed now, {-(-n // res.chunk):,} in all")
     print(f"slope changes {changes:,}")
@@ -104,7 +116,9 @@ def print_bench_headline(net, along, num, repeat):
         widths = net.widths if along is None else (along[0].shape[0], *net.widths[1:])
         what = (f"{net.hidden:,} hidden units in all (widths {','.join(map(str, widths))}, depth {net.depth}, "
                 f"{net.out_features} output{'s' if net.out_features != 1 else ''}{', along a line' if along is not None else ''})")
-    print(f"bench: {num:,} points x {what} = {num * net.hidden:.3g} pairs, {net.dtype.name}, best of {repeat}")
+    # one line (the table follows on the next): what the two speeds count, short
+    print(f"bench: {num:,} points x {what} = {num * net.hidden:.3g} pairs, {net.dtype.name}, best of {repeat}; "
+          "pairs/s for the dense backends only (exact walks the pieces: points/s)")
 
 
 def _version_of(name):
