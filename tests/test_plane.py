@@ -96,6 +96,18 @@ def test_counts_equal_regioncams_on_the_same_torch_model(dims, seed):
     assert m.ambiguous == 0 and m.degenerate == 0
 
 
+def test_a_plane_through_three_inputs_has_regioncams_faces():
+    # Regioncam works in float32, also its plane; here no feature is below float32's resolution
+    model = _torch_mlp([784, 48, 48, 10], seed=1)
+    torch.manual_seed(1)
+    pts = torch.randn(3, 784).numpy()
+    m = fastrelu.regions(fastrelu.Network.from_torch(model), plane=pts)
+    rc = regioncam.Regioncam.through_points(pts)
+    rc.add(model)
+    assert (len(m), m.n_vertices, m.n_edges) == (rc.num_faces, rc.num_vertices, rc.num_edges) == (3713, 3814, 7526)
+    np.testing.assert_allclose(np.abs(np.asarray(rc.vertex_inputs)), m.bounds[0][1], rtol=1e-6)
+
+
 def test_face_maps_equal_regioncams_within_float32():
     model = _torch_mlp([2, 16, 16, 3], seed=2)
     m = fastrelu.regions(fastrelu.Network.from_torch(model), bounds=SQUARE)
@@ -384,6 +396,16 @@ def test_wrong_combinations_are_clear_errors():
         fastrelu.regions("net", bounds=SQUARE)
     with pytest.raises(ValueError, match="points must be"):
         fastrelu.regions(net2, bounds=SQUARE).locate([1.0, 2.0])
+
+
+def test_rectangles_tiny_huge_and_without_boundary():
+    net = fastrelu.Network.random([2, 16, 16, 1], seed=5)
+    for bounds in (((0.0, 1e-9), (0.0, 1e-9)), ((-1e6, 1e6), (-1e6, 1e6)), ((0.3, 0.30000000001), (-1.0, 1.0))):
+        _check_topology(fastrelu.regions(net, bounds=bounds))
+    dead = fastrelu.Network.from_layers([(np.zeros((4, 2)), -np.ones(4)), (np.ones((1, 4)), [2.0])])
+    m = fastrelu.regions(dead, bounds=SQUARE)
+    assert (len(m), m.n_vertices, m.n_edges, m.n_boundaries, m.n_kinks) == (1, 4, 4, 0, 0)
+    assert m.slope.tolist() == [[0.0, 0.0]] and m.intercept.tolist() == [2.0] and m.negative.tolist() == [4]
 
 
 def test_overflow_on_the_plane_is_refused():

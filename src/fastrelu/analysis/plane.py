@@ -264,7 +264,7 @@ class RegionMap:
         if "kinks" not in self._lazy:
             inner = (self.edge_faces >= 0).all(axis=1)
             f1, f2 = self.edge_faces[inner, 0], self.edge_faces[inner, 1]
-            diff = (self.slope[f1] != self.slope[f2]).reshape(f1.shape[0], -1).any(axis=1)
+            diff = (self.slope[f1] != self.slope[f2]).any(axis=tuple(range(1, self.slope.ndim)))
             self._lazy["kinks"] = int(np.count_nonzero(diff))
         return self._lazy["kinks"]
 
