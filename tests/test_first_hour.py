@@ -5,6 +5,7 @@ points of the newcomer report (the package root, the license, how parameters pri
 what the exact backend's speed means, options a reader can see).
 """
 
+import inspect
 import pathlib
 import re
 import subprocess
@@ -18,6 +19,8 @@ import torch
 import fastrelu
 from fastrelu.cli.main import main
 from fastrelu.model import Activation
+from fastrelu.plot import html, sweep_figure
+from fastrelu.store import StoredResult
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -100,3 +103,37 @@ def test_the_bench_help_says_what_the_speeds_count(capsys):
     assert main(["bench", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "points/s" in text and "pairs/s" in text and "exact" in text
+
+
+# -- point 10: the options of res.plot() and res.to_html() are visible ----------------------
+
+def _params(function, drop):
+    return [(p.name, p.default) for p in inspect.signature(function).parameters.values() if p.name not in drop]
+
+
+@pytest.mark.parametrize("method", [fastrelu.SweepResult.plot, StoredResult.plot], ids=["SweepResult", "StoredResult"])
+def test_plot_methods_take_the_options_of_sweep_figure(method):
+    # names and defaults both: a method that drifted from the figure would draw another default
+    assert _params(method, {"self"}) == _params(sweep_figure, {"res"})
+    doc = inspect.getdoc(method)
+    assert "Parameters" in doc and ">>>" in doc
+    for name, _ in _params(method, {"self"}):
+        assert re.search(rf"\b{name}\b", doc.split("Parameters", 1)[1]), name
+
+
+def test_to_html_takes_the_options_of_html():
+    # a result carries its own line, so html's along= (for a network) is not the method's
+    assert _params(fastrelu.SweepResult.to_html, {"self"}) == _params(html, {"net_or_result", "along"})
+    doc = inspect.getdoc(fastrelu.SweepResult.to_html)
+    assert "Parameters" in doc and ">>>" in doc
+    for name, _ in _params(fastrelu.SweepResult.to_html, {"self"}):
+        assert re.search(rf"\b{name}\b", doc.split("Parameters", 1)[1]), name
+
+
+def test_plot_methods_pass_every_option_on():
+    res = fastrelu.sweep(fastrelu.Network.random(20, seed=0), -5, 5, num=2001)
+    fig = res.plot(kinks=True, title="mine", figsize=(6, 5), dpi=50, columns=100)
+    assert fig._suptitle.get_text() == "mine" and tuple(fig.get_size_inches()) == (6, 5) and fig.dpi == 50
+    assert any(c.get_gid() == "kinks" for c in fig.axes[0].collections)
+    page = res.to_html(title="my page", width=400)
+    assert "my page" in page

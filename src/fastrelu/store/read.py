@@ -208,9 +208,47 @@ class StoredResult:
     def __repr__(self):
         return f"StoredResult({self.path!r}, points={len(self)}, hidden={self.network.hidden}, dtype={self.dtype.name}, backend={self.backend!r})"
 
-    def plot(self, **kwargs):
-        """Draw the stored sweep, read chunk by chunk: ``fastrelu.plot.sweep_figure(self, **kwargs)``."""
-        return provided("figure")(self, **kwargs)
+    def plot(self, *, axes=None, title=None, seed=None, kinks=False, zoom=None, reduce="auto", columns=None,
+             outputs=None, figsize=(10, 8), dpi=150):
+        """Draw the stored sweep, read chunk by chunk: ``fastrelu.plot.sweep_figure(self, ...)``.
+
+        The options are ``SweepResult.plot``'s, spelled out for help() and IDEs.
+
+        Parameters
+        ----------
+        axes : sequence of three matplotlib Axes, optional
+            Draw into these (output, slope, negative) instead of a new figure.
+        title : str, optional
+            Figure title; by default one naming the network and the grid.
+        seed : int, optional
+            The seed the network was drawn with, for the default title.
+        kinks : bool, default False
+            Mark the kinks with thin grey vertical lines on every panel.
+        zoom : None, "auto" or (lo, hi)
+            Add an inset showing x (or t) from ``lo`` to ``hi``, read from the store.
+        reduce : {"auto", True, False}
+            Reduce each pixel column to its extremes before drawing.
+        columns : int, optional
+            Number of reduction columns; by default twice the figure width in pixels.
+        outputs : sequence of int, optional
+            The outputs to draw, of a network of several (default the first 10).
+        figsize, dpi
+            Size and resolution of a new figure.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import fastrelu, tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "res.zarr")
+        >>> res = fastrelu.sweep(fastrelu.Network.random(8, seed=0), num=1000, out=path, chunk=300)
+        >>> fig = res.plot(kinks=True)
+        >>> fig.savefig("stored.png")  # doctest: +SKIP
+        """
+        return provided("figure")(self, axes=axes, title=title, seed=seed, kinks=kinks, zoom=zoom, reduce=reduce,
+                                  columns=columns, outputs=outputs, figsize=figsize, dpi=dpi)
 
     def chunks(self):
         """Yield the stored sweep as in-memory ``SweepResult`` pieces, one per chunk.

@@ -94,8 +94,43 @@ class SweepResult:
         line = "" if self.along is None else ", along a line"
         return f"SweepResult(points={len(self)}, {shape}, dtype={self.dtype.name}, backend={self.backend!r}{line})"
 
-    def plot(self, **kwargs):
-        """A figure of this result: ``fastrelu.plot.sweep_figure(self, **kwargs)``.
+    # The options below are sweep_figure's and html's, spelled out so that help() and
+    # IDEs show them (tests/test_first_hour.py keeps names and defaults in step).
+    def plot(self, *, axes=None, title=None, seed=None, kinks=False, zoom=None, reduce="auto", columns=None,
+             outputs=None, figsize=(10, 8), dpi=150):
+        """A figure of this result: ``fastrelu.plot.sweep_figure(self, ...)``.
+
+        Three stacked panels: the output, the slope and the count of negative units.
+
+        Parameters
+        ----------
+        axes : sequence of three matplotlib Axes, optional
+            Draw into these (output, slope, negative) instead of a new figure.
+        title : str, optional
+            Figure title; by default one naming the network and the grid.
+        seed : int, optional
+            The seed the network was drawn with, for the default title.
+        kinks : bool, default False
+            Mark the kinks with thin grey vertical lines on every panel.
+        zoom : None, "auto" or (lo, hi)
+            Add an inset showing x (or t) from ``lo`` to ``hi``; ``"auto"`` picks
+            where the kinks crowd.
+        reduce : {"auto", True, False}
+            Reduce each pixel column to its extremes before drawing.
+        columns : int, optional
+            Number of reduction columns; by default twice the figure width in pixels.
+        outputs : sequence of int, optional
+            The outputs to draw, of a network of several (default the first 10).
+        figsize, dpi
+            Size and resolution of a new figure.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        See Also
+        --------
+        fastrelu.plot.sweep_figure : the same figure, each option in full.
 
         Examples
         --------
@@ -104,10 +139,42 @@ class SweepResult:
         >>> fig = res.plot(seed=0, kinks=True)
         >>> fig.savefig("sweep.png")  # doctest: +SKIP
         """
-        return provided("figure")(self, **kwargs)
+        return provided("figure")(self, axes=axes, title=title, seed=seed, kinks=kinks, zoom=zoom, reduce=reduce,
+                                  columns=columns, outputs=outputs, figsize=figsize, dpi=dpi)
 
-    def to_html(self, path=None, **kwargs):
-        """An interactive page of this result: ``fastrelu.plot.html(self, path, **kwargs)``.
+    def to_html(self, path=None, *, start=None, stop=None, twin=False, title=None, seed=None, outputs=None, width=1000,
+                max_pieces=None):
+        """An interactive page of this result: ``fastrelu.plot.html(self, path, ...)``.
+
+        The result carries its own line, so ``html``'s ``along`` is not an option here.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Where to write the page; None returns its text instead.
+        start, stop : float, optional
+            A narrower range than the result's own.
+        twin : bool, default False
+            Show the linear twin when the page opens.
+        title : str, optional
+            The heading; by default one naming the network.
+        seed : int, optional
+            The seed the network was drawn with, for the default heading.
+        outputs : sequence of int, optional
+            The outputs to draw, of a network of several (default the first 10).
+        width : int, default 1000
+            Width of the panels in CSS pixels.
+        max_pieces : int, optional
+            Past this many pieces the page holds a per-pixel reduction of them.
+
+        Returns
+        -------
+        str or path
+            The page's text when ``path`` is None, else ``path``.
+
+        See Also
+        --------
+        fastrelu.plot.html : the same page, each option in full.
 
         Examples
         --------
@@ -115,7 +182,8 @@ class SweepResult:
         >>> res = fastrelu.sweep(fastrelu.Network.random(20, seed=0), -5, 5, num=1001)
         >>> res.to_html("sweep.html")  # doctest: +SKIP
         """
-        return provided("page")(self, path, **kwargs)
+        return provided("page")(self, path, start=start, stop=stop, twin=twin, title=title, seed=seed,
+                                outputs=outputs, width=width, max_pieces=max_pieces)
 
     def _repr_html_(self):
         return provided("repr_html")(self)
