@@ -137,3 +137,12 @@ def test_plot_methods_pass_every_option_on():
     assert any(c.get_gid() == "kinks" for c in fig.axes[0].collections)
     page = res.to_html(title="my page", width=400)
     assert "my page" in page
+
+
+# -- point 2: the CPU build of torch -----------------------------------------------------
+
+def test_the_readme_says_how_to_get_torch_without_cuda():
+    text = ROOT.joinpath("README.md").read_text()
+    install = text[:text.index("## Python API")]  # the install section, where the extra is named
+    cpu = install.find("pip install torch --index-url https://download.pytorch.org/whl/cpu")
+    assert cpu >= 0 and install.find('pip install ".[torch]"', cpu) > cpu  # the CPU wheel first, then the extra
