@@ -335,7 +335,8 @@ def walk_plane(layers, forms, bounds):
     n = E.n
     edges = np.stack([E.u[:n], E.v[:n]], axis=1)
     pts = V.p[: V.n] + 0.0  # (+ 0.0: no -0.0 among the coordinates)
-    degenerate = V.n - np.unique(pts, axis=0).shape[0]
+    order = np.lexsort((pts[:, 1], pts[:, 0]))
+    degenerate = int(np.count_nonzero((pts[order][1:] == pts[order][:-1]).all(axis=1)))  # vertices sharing a point
     return PlaneWalk(pts, edges, np.stack([E.L[:n], E.R[:n]], axis=1), E.layer[:n].copy(), E.unit[:n].copy(),
                      regions, parents, np.ascontiguousarray(maps.transpose(1, 0, 2)), int(ambiguous), int(degenerate))
 
@@ -407,7 +408,8 @@ def _sides(V, E, maps, big, bps, F):
     fneg = np.zeros((F, nbytes), np.uint8)
     fpos.view(np.uint64)[fs[starts]] = np.bitwise_or.reduceat(pos.view(np.uint64)[ts], starts, axis=0)
     fneg.view(np.uint64)[fs[starts]] = np.bitwise_or.reduceat(neg.view(np.uint64)[ts], starts, axis=0)
-    return owner, pos, neg, fpos, fneg
+    fptr = np.r_[starts, fs.shape[0]]  # face f's vertices: ts[fptr[f]:fptr[f + 1]] (every face has some)
+    return owner, pos, neg, fpos, fneg, (fptr, ts)
 
 
 def _exact_zero(maps, P, faces, around, v, line, bps, h):
@@ -513,7 +515,7 @@ def _layer(V, E, maps, big, bps, F, layer):
     nl = bps.shape[0] * h
     n0 = E.n
     E.oL[:n0], E.oR[:n0], E.pair[:n0] = E.L[:n0], E.R[:n0], -1
-    owner, pos, neg, fpos, fneg = _sides(V, E, maps, big, bps, F)
+    owner, pos, neg, fpos, fneg, face_vertices = _sides(V, E, maps, big, bps, F)
     pos, neg = _split_edges(V, E, maps, bps, owner, pos, neg)
     V1 = V.n  # vertices below V1 take their sides from the bits, the others from their face's map
     f_of, lines = _unpack_pairs(fpos & fneg)  # (face, line) pairs, by face, lines in order
@@ -532,13 +534,15 @@ def _layer(V, E, maps, big, bps, F, layer):
     incid = np.zeros(cap, np.int64)
     cells = np.flatnonzero(nf > 0)
     pp = np.r_[0, np.cumsum(nf[cells])]
-    pend = np.arange(lines.shape[0])
+    # each pending line with a vertex of its cell on either side (its witnesses): what a cut
+    # does to the line follows from its sides at the cut's two ends and the cut's side there
+    pend = np.column_stack([np.arange(lines.shape[0]), *_witnesses(f_of, lines, face_vertices, pos, neg)])
     is_act[cells] = True
     act = np.flatnonzero(is_act[E.L[: E.n]] | is_act[E.R[: E.n]])
     rpos = np.full((2, max(E.n, 16)), -1, np.int64)  # per edge: its left and right record in the round
     ambiguous = 0
     while cells.size:
-        cur[cells] = pend[pp[:-1]]
+        cur[cells] = pend[pp[:-1], 0]
         slot[cells] = np.arange(cells.shape[0])
         act = act[is_act[E.L[act]] | is_act[E.R[act]]]
         # records: each side of each edge of a cell of the round, counter-clockwise in its cell
@@ -636,8 +640,7 @@ def _layer(V, E, maps, big, bps, F, layer):
         # the next round's cells and their pending lines
         parts = []
         if ns:
-            parts.append(_children(V, pos, neg, V1, lines, coefs, unit, reg, pend, pp, slot, F1, newF, rF, ra, rb,
-                                   _isin_mask(rF, np.r_[F1, newF], cap)))
+            parts.append(_children(V, pos, neg, V1, lines, coefs, unit, reg, pend, pp, slot, F1, newF, x1, x2, k1))
         if rest.size:
             parts.append((rest, _ranges(pend, pp[slot[rest]] + 1, pp[slot[rest] + 1]), pp[slot[rest] + 1] - pp[slot[rest]] - 1))
         waiting = cells[post[cells]]
@@ -696,37 +699,64 @@ def _cut_edges(V, E, pos, neg, V1, lines, coefs, rpos, ci, sa, sb, ra, rb, re, r
     return ne, (sa, sb, ra, rb, re, rF, right, rp)
 
 
-def _children(V, pos, neg, V1, lines, coefs, unit, reg, pend, pp, slot, F1, newF, rF, ra, rb, mine):
-    """The two parts of each cut cell, with the lines left to them: the parent's lines after
-    the cut one that still have vertices of the part on both sides.  A line left behind is
-    recorded in the part's regions (+1 when the part is above it)."""
-    ch = np.r_[F1, newF]
-    parent_slot = np.r_[slot[F1], slot[F1]]
-    cstart, cend = pp[parent_slot] + 1, pp[parent_slot + 1]
-    ncand = cend - cstart
-    # each part's vertices (tails and heads of its records)
-    rv = np.flatnonzero(mine)
-    vc = np.r_[rF[rv], rF[rv]]
-    vv = np.r_[ra[rv], rb[rv]]
-    o = np.argsort(vc, kind="stable")
-    vc, vv = vc[o], vv[o]
-    vs = np.searchsorted(vc, ch, "left")
-    nv = np.searchsorted(vc, ch, "right") - vs
-    pc = np.repeat(np.arange(ch.shape[0]), ncand)
-    pline = pend[np.repeat(cstart - np.r_[0, np.cumsum(ncand)[:-1]], ncand) + np.arange(pc.shape[0])]
-    if pc.size == 0:
-        return ch, pline, np.zeros(ch.shape[0], np.int64)
-    m = nv[pc]
-    tp = np.repeat(np.arange(pc.shape[0]), m)
-    tstart = np.r_[0, np.cumsum(m)[:-1]]
-    tv = vv[np.repeat(vs[pc] - tstart, m) + np.arange(tp.shape[0])]
-    s = _side(V, pos, neg, V1, tv, pline[tp], lines, coefs)
-    hp = np.logical_or.reduceat(s > 0, tstart)
-    hq = np.logical_or.reduceat(s < 0, tstart)
-    keep = hp & hq
-    drop = ~keep
-    np.add.at(reg, (ch[pc[drop]], unit[pline[drop]]), hp[drop].astype(np.int8))
-    return ch, pline[keep], np.bincount(pc[keep], minlength=ch.shape[0])
+def _witnesses(f_of, lines, face_vertices, pos, neg):
+    """For each (face, line) pair, a vertex of the face above the line and one below it."""
+    fptr, ts = face_vertices
+    if f_of.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    n = fptr[f_of + 1] - fptr[f_of]
+    k = np.repeat(np.arange(f_of.shape[0]), n)
+    v = ts[np.repeat(fptr[f_of] - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(k.shape[0])]
+    out = []
+    for bits in (pos, neg):
+        hit = np.flatnonzero(_bit(bits, v, lines[k]))
+        first = np.r_[True, k[hit][1:] != k[hit][:-1]]
+        w = np.empty(f_of.shape[0], np.int64)
+        w[k[hit][first]] = v[hit][first]  # (a line crossing a face has vertices on both sides)
+        out.append(w)
+    return out
+
+
+def _children(V, pos, neg, V1, lines, coefs, unit, reg, pend, pp, slot, F1, newF, x1, x2, cut):
+    """The lines left to the two parts of each cut cell (``F1`` above the cut, ``newF``
+    below), from the parent's lines after the cut one.
+
+    A line whose sides at the cut's ends ``x1``, ``x2`` are opposite crosses the cut: both
+    parts keep it, the two ends its witnesses.  Otherwise it crosses the part that holds its
+    witness on the far side from the ends (the cut's side there tells which part), and the
+    other part lies on the ends' side of it: recorded in its regions.  A line through both
+    ends is the cut's own line (a unit repeated): each part takes the side its witnesses
+    give.  Returns the cells, their lines (pair, witness above, witness below), and counts.
+    """
+    ns = F1.shape[0]
+    start, end = pp[slot[F1]] + 1, pp[slot[F1] + 1]
+    c = _ranges(pend, start, end)  # (pair, above, below) of each candidate, parent by parent
+    pi = np.repeat(np.arange(ns), end - start)
+    pair, wp, wm = c[:, 0], c[:, 1], c[:, 2]
+    s1 = _side(V, pos, neg, V1, x1[pi], pair, lines, coefs)
+    s2 = _side(V, pos, neg, V1, x2[pi], pair, lines, coefs)
+    both = s1.astype(np.int64) * s2 < 0
+    along = (s1 == 0) & (s2 == 0)
+    s = np.where(s1 != 0, s1, s2)  # the ends' side, where they do not straddle the line
+    far = np.where(s > 0, wm, wp)  # the witness on the other side: in the part the line crosses
+    cs = _side(V, pos, neg, V1, np.where(along, wp, far), cut[pi], lines, coefs)
+    one = ~both & ~along
+    keep_up = both | (one & (cs >= 0))  # (cs == 0 only by rounding: keep the line, a later round decides)
+    keep_dn = both | (one & (cs <= 0))
+    near = np.where(s1 == s, x1[pi], x2[pi])  # an end on the ends' side: a witness in the part crossed
+    wp_new = np.where(both, np.where(s1 > 0, x1[pi], x2[pi]), np.where(s > 0, near, wp))
+    wm_new = np.where(both, np.where(s1 < 0, x1[pi], x2[pi]), np.where(s < 0, near, wm))
+    # the lines each part leaves: the ends' side (or, along the cut, the side the witness above gives)
+    up_above = np.where(along, cs > 0, s > 0)
+    dn_above = np.where(along, cs < 0, s > 0)
+    drop_up, drop_dn = ~keep_up, ~keep_dn
+    np.add.at(reg, (F1[pi[drop_up]], unit[pair[drop_up]]), up_above[drop_up].astype(np.int8))
+    np.add.at(reg, (newF[pi[drop_dn]], unit[pair[drop_dn]]), dn_above[drop_dn].astype(np.int8))
+    entries = np.column_stack([pair, wp_new, wm_new])
+    cells = np.r_[F1, newF]
+    lists = np.concatenate([entries[keep_up], entries[keep_dn]])
+    counts = np.r_[np.bincount(pi[keep_up], minlength=ns), np.bincount(pi[keep_dn], minlength=ns)]
+    return cells, lists, counts
 
 
 def _grow(a, cap):
