@@ -493,3 +493,41 @@ def test_dpi_reaches_the_reduction(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["sweep", "--hidden", "16", "--num", "200001", "--dpi", "600", "--plot", "a.png", "--no-kinks"]) == 0
     assert seen["columns"] >= 10 * 600 * 2  # figure width x dpi x oversampling
+
+
+def test_map_draws_the_regions_of_a_plane(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["map", "--widths", "2,16,16,1", "--pixels", "32"]) == 0
+    out = capsys.readouterr().out
+    net = fastrelu.Network.random([2, 16, 16, 1], seed=0)
+    m = fastrelu.regions(net, bounds=((-1, 1), (-1, 1)))
+    assert f"regions       {len(m):,} faces, {m.n_vertices:,} vertices, {m.n_edges:,} edges" in out
+    assert (tmp_path / "fastrelu-map.png").stat().st_size > 1000
+
+
+def test_map_through_a_random_plane_is_the_api_s(tmp_path, capsys, monkeypatch):
+    from fastrelu.model.slices import random_plane
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["map", "--widths", "6,12,3", "--plane", "random", "--seed", "2", "--plot", "m.svg", "--pixels", "16"]) == 0
+    net = fastrelu.Network.random([6, 12, 3], seed=2)
+    m = fastrelu.regions(net, plane=random_plane(6, seed=2))
+    assert f"regions       {len(m):,} faces" in capsys.readouterr().out
+    assert (tmp_path / "m.svg").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--widths", "3,8,1"], "give --plane X0 X1 X2"),
+    (["--widths", "3,8,1", "--plane", "1,2,3", "random"], "--plane takes three points"),
+    (["--widths", "3,8,1", "--plane", "1,2,3", "1,2", "0,0,1"], "--plane: X1 has 2 numbers"),
+    (["--widths", "3,8,1", "--plane", "0,0,0", "1,1,1", "2,2,2"], "--plane"),
+    (["--bounds", "1", "0", "0", "1"], "--bounds"),
+    (["--plot", "map.gif"], "--plot"),
+    (["--pixels", "1"], "--pixels must be at least 2"),
+])
+def test_map_bad_arguments_are_one_line(args, words, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["map", *args]) == EXIT_ERROR
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0], err
+    assert list(tmp_path.iterdir()) == []

@@ -11,6 +11,7 @@ from .errors import CommandError
 
 DEMO_FIGURE = "fastrelu-sweep.png"
 COMPARE_FIGURE = "fastrelu-compare.png"
+MAP_FIGURE = "fastrelu-map.png"
 
 
 def check_figure_options(args, plot):

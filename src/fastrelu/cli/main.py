@@ -16,9 +16,11 @@ import time
 
 import numpy as np
 
+from ..analysis.pieces import regions
 from ..kernels.registry import backends
 from ..model.network import Network, on_line
-from ..plot import compare_figure
+from ..plot import compare_figure, region_map_figure
+from ..plot.files import check_figure_path
 from ..plot.page import html
 from ..store.read import open_result
 from ..sweeps.sweep import sweep
@@ -26,7 +28,15 @@ from . import bench, report
 from .cluster import dask_client
 from .errors import EXIT_DISAGREE, EXIT_ERROR, CommandError
 from .figures import DEMO_FIGURE, check_figure_options, check_outputs, save, zoom
-from .networks import build_line, build_network, grid_options, line_seed, random_along
+from .networks import (
+    build_line,
+    build_map_network,
+    build_network,
+    build_plane,
+    grid_options,
+    line_seed,
+    random_along,
+)
 from .parser import build_parser
 
 __all__ = ["EXIT_DISAGREE", "EXIT_ERROR", "CommandError", "main"]
@@ -119,7 +129,40 @@ def cmd_backends(args):
     return 0
 
 
-COMMANDS = {"sweep": cmd_sweep, "compare": cmd_compare, "plot": cmd_plot, "bench": cmd_bench, "backends": cmd_backends}
+def cmd_map(args):
+    try:
+        check_figure_path(args.plot)
+    except ValueError as exc:
+        raise CommandError(f"--plot: {exc}") from None
+    if not (np.isfinite(args.dpi) and args.dpi > 0):
+        raise CommandError(f"--dpi must be a number > 0, got {args.dpi:g}")
+    if args.pixels < 2:
+        raise CommandError(f"--pixels must be at least 2, got {args.pixels}")
+    net, seed = build_map_network(args)
+    plane = build_plane(args, net)
+    bounds = None
+    if args.bounds is not None:
+        u0, u1, v0, v1 = args.bounds
+        bounds = ((u0, u1), (v0, v1))
+    elif plane is None:
+        bounds = ((-1.0, 1.0), (-1.0, 1.0))
+    t0 = time.perf_counter()
+    try:
+        m = regions(net, plane=plane, bounds=bounds)
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        for name in ("plane", "bounds"):  # the API names its arguments; the command, its options
+            if message.startswith(name):
+                message = "--" + message
+        raise CommandError(message) from None
+    seconds = time.perf_counter() - t0
+    report.print_map(m, net, seconds=seconds, source=f"seed {seed}" if seed is not None else f"from {args.network}")
+    fig = region_map_figure(m, edges=args.edges, pixels=args.pixels, title=args.title, dpi=args.dpi)
+    save(fig, args.plot, args.dpi)
+    return 0
+
+
+COMMANDS = {"map": cmd_map, "sweep": cmd_sweep, "compare": cmd_compare, "plot": cmd_plot, "bench": cmd_bench, "backends": cmd_backends}
 
 
 def main(argv=None):

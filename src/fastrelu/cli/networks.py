@@ -3,13 +3,15 @@
 import numpy as np
 
 from ..model.network import Network
-from ..model.slices import random_line
+from ..model.slices import random_line, random_plane
 from .errors import CommandError
 
 # The demo network: wide enough for the staircase of slopes and counts to be
 # worth looking at, narrow enough that its kinks are told apart in the zoom.
 DEMO_HIDDEN = 100
 DEMO_SEED = 0
+# fastrelu map's network: the shape of Regioncam's headline maps, small enough to draw at once
+MAP_WIDTHS = "2,64,64,64,64,1"
 
 
 def random_along(args):
@@ -38,11 +40,11 @@ def build_network(args, hidden_default=DEMO_HIDDEN, seed_default=DEMO_SEED, dtyp
     return Network.random(shape, seed=seed, activation=args.activation or "relu", dtype=dtype), seed
 
 
-def _vector(text, name):
+def _vector(text, name, option="--along"):
     try:
         return np.array([float(v) for v in text.split(",")])
     except ValueError:
-        raise CommandError(f"--along: {name} must be comma-separated numbers such as 0,1.5,-2, got {text!r}") from None
+        raise CommandError(f"{option}: {name} must be comma-separated numbers such as 0,1.5,-2, got {text!r}") from None
 
 
 def build_line(args, net):
@@ -71,3 +73,35 @@ def build_line(args, net):
 def grid_options(args):
     """The grid options, as ``sweep`` takes them."""
     return dict(start=args.start, stop=args.stop, step=args.step, num=args.num)
+
+
+def build_map_network(args):
+    """The network of ``fastrelu map`` and its seed (None when loaded)."""
+    seed = DEMO_SEED if args.seed is None else args.seed
+    if args.network is not None:
+        net = Network.load(args.network)
+        return (net.with_activation(args.activation) if args.activation else net), None
+    widths = args.widths if args.widths is not None else [int(w) for w in MAP_WIDTHS.split(",")]
+    return Network.random(widths, seed=seed, activation=args.activation or "relu"), seed
+
+
+def build_plane(args, net):
+    """The three points of ``--plane`` (an array (3, IN)), or None for the network's input plane."""
+    n = net.in_features
+    if args.plane is None:
+        if n != 2:
+            raise CommandError(f"the network takes {n} inputs: give --plane X0 X1 X2 (each {n} comma-separated "
+                               "numbers) or --plane random, three inputs the plane runs through")
+        return None
+    words = ["random"] * 3 if args.plane == ["random"] else args.plane
+    if len(words) != 3:
+        raise CommandError(f"--plane takes three points X0 X1 X2 (comma-separated numbers, or random), got {len(words)}")
+    drawn = random_plane(n, DEMO_SEED if args.seed is None else args.seed) if "random" in words else None
+    points = []
+    for k, text in enumerate(words):
+        p = drawn[k] if text == "random" else _vector(text, f"X{k}", "--plane")
+        if p.shape[0] != n:
+            raise CommandError(f"--plane: X{k} has {p.shape[0]} number{'s' if p.shape[0] != 1 else ''} "
+                               f"but the network takes {n} input{'s' if n != 1 else ''}")
+        points.append(p)
+    return np.stack(points)

@@ -6,8 +6,8 @@ import re
 from ..model import NAMES
 from ..utils.config import VERSION
 from .errors import EXIT_DISAGREE, CommandError
-from .figures import COMPARE_FIGURE, DEMO_FIGURE
-from .networks import DEMO_HIDDEN, DEMO_SEED
+from .figures import COMPARE_FIGURE, DEMO_FIGURE, MAP_FIGURE
+from .networks import DEMO_HIDDEN, DEMO_SEED, MAP_WIDTHS
 from .report import SPEEDS
 
 # A point given on the command line: comma-separated numbers, possibly negative.
@@ -139,6 +139,11 @@ deep networks, swept along the line x0 + t*(x1 - x0), t from 0 to 1:
   fastrelu compare                                  # writes fastrelu-compare.png
   fastrelu compare --hidden 20 --seed 1 --start -5 --stop 5 --plot twin.pdf
   fastrelu compare --widths 2,64,64,64,3 --along -1,-1 1,1 --plot deep-twin.png""",
+    "map": """examples:
+  fastrelu map                                      # 2,64,64,64,64,1 on [-1, 1]^2: writes fastrelu-map.png
+  fastrelu map --widths 2,128,128,1 --bounds -2 2 -2 2 --plot wide.png
+  fastrelu map --widths 784,256,256,10 --plane random --seed 1
+  fastrelu map --network mlp.npz --plane 0,0,0 1,0,0 0,1,0 --no-edges""",
     "plot": """examples:
   fastrelu sweep --out result.npz && fastrelu plot result.npz   # writes result.png
   fastrelu plot result.npz --plot result.svg --no-kinks
@@ -206,6 +211,33 @@ def build_parser():
             "a Zarr store is read chunk by chunk, so it may be larger than memory.")
     p.add_argument("result", metavar="RESULT", help="the saved result: RESULT.npz or a Zarr store")
     _add_figure_options(p, None, " (default RESULT.png)")
+
+    p = add("map", "map the linear regions of a plane, exactly, and draw them",
+            "Map every linear region of a rectangle of a plane through input space (fastrelu.regions(net, "
+            "plane=...)), print their counts and draw the map beside the output, its gradient and the negative "
+            f"count over the plane (default {MAP_FIGURE}).")
+    g = p.add_argument_group("network")
+    shape = g.add_mutually_exclusive_group()
+    shape.add_argument("--widths", type=_widths_arg, metavar="IN,H1,...,OUT", default=None,
+                       help=f"layer widths of a random network (default {MAP_WIDTHS})")
+    shape.add_argument("--network", metavar="FILE.npz", help="load this network (saved by Network.save) instead")
+    g.add_argument("--seed", type=int, metavar="S", help="seed of the random network, and of --plane random (default 0)")
+    g.add_argument("--activation", choices=NAMES, help="activation of every hidden layer (default relu)")
+    g = p.add_argument_group("plane")
+    g.add_argument("--plane", nargs="+", metavar="X",
+                   help="three inputs the plane runs through, each comma-separated numbers (one per input), or "
+                        "'random' for three drawn by fastrelu.model.slices.random_plane(IN, SEED); default: the "
+                        "network's own input plane, for a network of two inputs")
+    g.add_argument("--bounds", nargs=4, type=float, metavar=("U0", "U1", "V0", "V1"),
+                   help="the rectangle of the plane (default -1 1 -1 1 on an input plane; the square around the "
+                        "three points on a plane through them)")
+    g = p.add_argument_group("figure")
+    g.add_argument("--plot", metavar="FIGURE", default=MAP_FIGURE, help=f"write the figure here (default {MAP_FIGURE})")
+    g.add_argument("--pixels", type=int, default=400, help="pixels along each side of the output panels (default 400)")
+    g.add_argument("--edges", action=argparse.BooleanOptionalAction, default=None,
+                   help="draw the regions' edges (default: up to 20,000 regions)")
+    g.add_argument("--title", help="figure title (default names the network and the number of regions)")
+    g.add_argument("--dpi", type=float, default=150, help="resolution of a .png (default 150)")
 
     p = add("bench", "time every backend against the numpy reference",
             "Run every available backend that can sweep the network on one grid, print a table and exit with status "

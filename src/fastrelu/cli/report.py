@@ -147,3 +147,18 @@ def print_backends(auto_net, auto_num):
     chosen = select("auto", auto_net, auto_num)[0]
     print(f"auto chooses  {chosen} for {auto_num:,} points x {auto_net.hidden:,} hidden units"
           + (f" ($FASTRELU_BACKEND={env})" if env else ""))
+
+
+def print_map(m, net, *, seconds, source):
+    """The summary of ``fastrelu map``: the network, the plane and the map's counts."""
+    widths = (m.origin.shape[0], *net.widths[1:])
+    (u0, u1), (v0, v1) = m.bounds
+    plane = "through three points" if np.asarray(m.points).shape[0] else "the network's input plane"
+    rows = [
+        f"network       widths {','.join(str(w) for w in widths)}  ({architecture(widths)}, {source})",
+        f"plane         {plane}, u from {u0:g} to {u1:g}, v from {v0:g} to {v1:g}",
+        f"regions       {len(m):,} faces, {m.n_vertices:,} vertices, {m.n_edges:,} edges "
+        f"({m.n_boundaries:,} inside, {m.n_kinks:,} of them kinks)",
+        f"time          {seconds:.3f} s",
+    ]
+    print("\n".join(rows))

@@ -226,3 +226,42 @@ def random_line(n_in, seed=0):
         raise ValueError(f"seed must be >= 0, got {seed}")
     x0, x1 = np.random.default_rng([int(seed), 1]).standard_normal((2, n_in))
     return x0, x1
+
+
+def random_plane(n_in, seed=0):
+    """Three random inputs ``(x0, x1, x2)`` spanning a plane through the input space of ``n_in`` inputs.
+
+    Drawn from the standard normal with ``numpy.random.default_rng([seed, 2])`` (a stream
+    apart from ``Network.random``'s and ``random_line``'s for the same seed).  The command
+    line's ``fastrelu map --plane random`` calls this function, so a plane drawn in the
+    shell can be drawn again in Python.
+
+    Parameters
+    ----------
+    n_in : int
+        The network's inputs, >= 2.
+    seed : int, optional
+        A seed >= 0 (default 0).
+
+    Returns
+    -------
+    numpy.ndarray, shape (3, n_in)
+        Give it to ``regions(net, plane=...)``.
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> from fastrelu.model.slices import random_plane
+    >>> net = fastrelu.Network.random([5, 16, 1], seed=0)
+    >>> m = fastrelu.regions(net, plane=random_plane(5, seed=0))   # fastrelu map --widths 5,16,1 --plane random
+    >>> m.n_vertices - m.n_edges + len(m)
+    1
+    """
+    n_in = as_positive_int(n_in, "n_in")
+    if n_in < 2:
+        raise ValueError(f"a plane needs at least two inputs, got n_in={n_in}")
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an integer, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    return np.random.default_rng([int(seed), 2]).standard_normal((3, n_in))
