@@ -67,3 +67,16 @@ def test_bad_arguments_name_themselves(small_map):
         region_map_figure(small_map, output=1)
     with pytest.raises(ValueError, match="pixels must be at least 2"):
         region_map_figure(small_map, pixels=1)
+
+
+def test_the_readme_draws_a_map_in_two_lines(tmp_path, monkeypatch):
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Region maps of a plane", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert len([line for line in code.splitlines() if line.strip()]) == 2
+    monkeypatch.chdir(tmp_path)
+    exec(compile("import fastrelu\n" + code, "README.md", "exec"), {})
+    assert (tmp_path / "map.png").stat().st_size > 10_000
