@@ -63,3 +63,27 @@ def test_unbounded_pieces_and_several_changes_in_one_piece():
     # the three lines meet at one point: the envelope goes straight from the first to the last
     t, before, after = decision_points(lo, hi, slope, np.zeros((1, 3)))
     assert t.tolist() == [0.0] and before.tolist() == [0] and after.tolist() == [2]
+
+
+def _decision_lines(fig):
+    found = [c for c in fig.axes[0].collections if c.get_gid() == "decisions"]
+    if not found:
+        return np.zeros(0)
+    return np.sort([seg[0][0] for seg in found[0].get_segments()])
+
+
+def test_the_figure_marks_a_classifier_s_decisions_where_regions_finds_them():
+    net = fastrelu.Network.random([3, 24, 24, 4], seed=3)  # three changes, two of them close
+    along = ([0.0, 0.0, 0.0], [1.0, -2.0, 3.0])
+    res = fastrelu.sweep(net, along=along, start=-4, stop=4, num=2001, backend="numpy")
+    expected = fastrelu.regions(net, along=along, start=-4, stop=4).decisions
+    assert expected.size >= 2
+    assert np.array_equal(_decision_lines(res.plot()), expected)
+    assert _decision_lines(res.plot(decisions=False)).size == 0
+
+
+def test_one_output_is_marked_only_when_asked():
+    net = fastrelu.Network([1.0], [0.0], [1.0], b2=-0.5)
+    res = fastrelu.sweep(net, -2, 2, num=401)
+    assert _decision_lines(res.plot()).size == 0
+    assert _decision_lines(res.plot(decisions=True)).tolist() == [0.5]

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..model.describe import figure_title, twin_titles
 from ..sweeps.sweep import sweep
+from .marks import decision_positions, draw_decisions
 from .outputs import shown_outputs
 from .panels import check_axes, draw_result, new_figure
 from .reduce import reduce_stored, stored_window
@@ -53,7 +54,7 @@ def _columns_for(fig, columns):
 
 
 def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=False, zoom=None, reduce="auto", columns=None,
-                 outputs=None, figsize=(10, 8), dpi=150):
+                 outputs=None, decisions=None, figsize=(10, 8), dpi=150):
     """Three stacked panels of a sweep: output (blue), slope (green steps), negative units (orange steps).
 
     A network of several outputs draws one line per output in shades of blue (and
@@ -95,6 +96,11 @@ def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=False, zoom=Non
     outputs : sequence of int, optional
         The outputs to draw, of a network of several (default the first
         ``MAX_OUTPUTS``, 10).
+    decisions : bool, optional
+        Mark where the predicted class changes (argmax of several outputs, sign of one)
+        with dashed dark lines on the output panel, at the exact points
+        (``fastrelu.regions(...).decisions``); by default for a network of several
+        outputs, a classifier's shape.
     figsize, dpi
         Size and resolution of a new figure.
 
@@ -141,6 +147,9 @@ def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=False, zoom=Non
             return stored_window(stored, lo, hi, columns, shown)
 
     draw_result(axes, res, columns, reduce, kinks, zoom=zoom, n_changes=n_changes, window=window, outputs=outputs)
+    if (res.network.out_features > 1 if decisions is None else decisions) and len(res.x):
+        x = np.asarray(res.x)
+        draw_decisions(axes[0], decision_positions(res.network, float(np.nanmin(x)), float(np.nanmax(x))))
     fig.suptitle(title)
     return fig
 

@@ -5,9 +5,9 @@ matplotlib is imported by the figures that call these, never by importing this m
 
 import numpy as np
 
-from ..analysis.pieces import kinks
+from ..analysis.pieces import kinks, regions
 from .reduce import POINTS_PER_COLUMN, columns_union, in_window
-from .style import COLORS
+from .style import COLORS, legend
 
 
 def kink_positions(res, x, changes):
@@ -39,6 +39,32 @@ def kink_positions(res, x, changes):
         except covered:
             pass  # a one-layer network the exact analysis does not cover: fall back to the grid
     return np.asarray(x[np.flatnonzero(changes)], dtype=np.float64), False
+
+
+def decision_positions(net, lo, hi):
+    """Where the predicted class of ``net`` (a network of one coordinate) changes in ``[lo, hi]``.
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> decision_positions(fastrelu.Network([1.0], [0.0], [1.0], b2=-0.5), -2.0, 2.0)
+    array([0.5])
+    """
+    if not lo < hi:
+        return np.zeros(0)
+    return np.asarray(regions(net, lo, hi).decisions)
+
+
+def draw_decisions(ax, positions):
+    """Dashed dark vertical lines at ``positions`` on the output panel ``ax`` (gid "decisions"),
+    with one legend entry for them all."""
+    if positions.size:
+        ax.vlines(positions, 0, 1, transform=ax.get_xaxis_transform(), colors=COLORS["decisions"],
+                  linestyles=(0, (4, 3)), linewidths=0.9, alpha=0.8, zorder=1.5, gid="decisions",
+                  label=f"class changes ({positions.size:,})")
+        # one more entry in the panel's legend, outside the axes as the others are
+        old = ax.get_legend()
+        legend(ax, title=old.get_title().get_text() or None if old is not None else None)
 
 
 def draw_kinks(axes, positions, lo, hi, columns):

@@ -6,7 +6,7 @@ matplotlib is imported by the functions that need it, never by importing this mo
 import numpy as np
 
 #: Colours of the three panels (matplotlib's default cycle: blue, green, orange).
-COLORS = {"output": "tab:blue", "slope": "tab:green", "negative": "tab:orange", "kinks": "0.45"}
+COLORS = {"output": "tab:blue", "slope": "tab:green", "negative": "tab:orange", "kinks": "0.45", "decisions": "0.1"}
 
 #: Colour maps of the shades when a panel draws several lines (outputs, layers).
 SHADES = {"output": "Blues", "slope": "Greens", "negative": "Oranges"}

@@ -209,7 +209,7 @@ class StoredResult:
         return f"StoredResult({self.path!r}, points={len(self)}, hidden={self.network.hidden}, dtype={self.dtype.name}, backend={self.backend!r})"
 
     def plot(self, *, axes=None, title=None, seed=None, kinks=False, zoom=None, reduce="auto", columns=None,
-             outputs=None, figsize=(10, 8), dpi=150):
+             outputs=None, decisions=None, figsize=(10, 8), dpi=150):
         """Draw the stored sweep, read chunk by chunk: ``fastrelu.plot.sweep_figure(self, ...)``.
 
         The options are ``SweepResult.plot``'s, spelled out for help() and IDEs.
@@ -232,6 +232,10 @@ class StoredResult:
             Number of reduction columns; by default twice the figure width in pixels.
         outputs : sequence of int, optional
             The outputs to draw, of a network of several (default the first 10).
+        decisions : bool, optional
+            Mark where the predicted class changes (argmax of several outputs, sign of
+            one) with dashed lines on the output panel, exactly (``Regions.decisions``);
+            by default for a network of several outputs.
         figsize, dpi
             Size and resolution of a new figure.
 
@@ -248,7 +252,7 @@ class StoredResult:
         >>> fig.savefig("stored.png")  # doctest: +SKIP
         """
         return provided("figure")(self, axes=axes, title=title, seed=seed, kinks=kinks, zoom=zoom, reduce=reduce,
-                                  columns=columns, outputs=outputs, figsize=figsize, dpi=dpi)
+                                  columns=columns, outputs=outputs, decisions=decisions, figsize=figsize, dpi=dpi)
 
     def chunks(self):
         """Yield the stored sweep as in-memory ``SweepResult`` pieces, one per chunk.

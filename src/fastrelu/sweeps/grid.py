@@ -2,7 +2,12 @@
 
 import numpy as np
 
-from ..utils.validation import as_finite_scalar, as_float_array, as_interval, as_positive_int
+from ..utils.validation import (
+    as_finite_scalar,
+    as_float_array,
+    as_interval,
+    as_positive_int,
+)
 
 DEFAULT_STEP = 0.01
 # Points per block when a grid is written out: the float64 scratch (512 KiB) stays

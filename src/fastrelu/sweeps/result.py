@@ -97,7 +97,7 @@ class SweepResult:
     # The options below are sweep_figure's and html's, spelled out so that help() and
     # IDEs show them (tests/test_first_hour.py keeps names and defaults in step).
     def plot(self, *, axes=None, title=None, seed=None, kinks=False, zoom=None, reduce="auto", columns=None,
-             outputs=None, figsize=(10, 8), dpi=150):
+             outputs=None, decisions=None, figsize=(10, 8), dpi=150):
         """A figure of this result: ``fastrelu.plot.sweep_figure(self, ...)``.
 
         Three stacked panels: the output, the slope and the count of negative units.
@@ -121,6 +121,10 @@ class SweepResult:
             Number of reduction columns; by default twice the figure width in pixels.
         outputs : sequence of int, optional
             The outputs to draw, of a network of several (default the first 10).
+        decisions : bool, optional
+            Mark where the predicted class changes (argmax of several outputs, sign of
+            one) with dashed lines on the output panel, exactly (``Regions.decisions``);
+            by default for a network of several outputs.
         figsize, dpi
             Size and resolution of a new figure.
 
@@ -140,7 +144,7 @@ class SweepResult:
         >>> fig.savefig("sweep.png")  # doctest: +SKIP
         """
         return provided("figure")(self, axes=axes, title=title, seed=seed, kinks=kinks, zoom=zoom, reduce=reduce,
-                                  columns=columns, outputs=outputs, figsize=figsize, dpi=dpi)
+                                  columns=columns, outputs=outputs, decisions=decisions, figsize=figsize, dpi=dpi)
 
     def to_html(self, path=None, *, start=None, stop=None, twin=False, title=None, seed=None, outputs=None, width=1000,
                 max_pieces=None):
