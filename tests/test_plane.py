@@ -265,6 +265,54 @@ def test_all_boundaries_through_one_point():
     _check_neighbours(m, net)
 
 
+def _near_concurrent(seed, depth, n=24):
+    """A network whose first-layer lines (and, with depth 2, second-layer lines) all pass through
+    (1/3, 1/3), a point float64 cannot hold: with rounded biases they miss it by ~1e-17."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n, 2))
+    c = -(a @ np.array([1 / 3, 1 / 3]))
+    w2 = rng.standard_normal((n, n))
+    b2 = -(w2 @ np.maximum(a @ np.array([1 / 3, 1 / 3]) + c, 0))
+    out = rng.standard_normal((1, n))
+    net = fastrelu.Network.from_layers([(a, c), (w2, b2), (out, None)] if depth == 2 else [(a, c), (out, None)])
+    uv = rng.uniform(-1, 1, (1000, 2))
+    z0 = uv @ a.T + c
+    seen = np.hstack([z0 > 0, np.maximum(z0, 0) @ w2.T + b2 > 0]) if depth == 2 else z0 > 0
+    return net, uv, seen
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_boundaries_through_a_point_float64_cannot_hold(seed):
+    # cells far below float64's resolution appear and vanish around the point; the map must
+    # still be a partition, and right wherever float64 can tell: sides within rounding of a
+    # line are decided exactly, at the exact crossing points of the lines
+    net, uv, seen = _near_concurrent(seed, depth=1)
+    m = fastrelu.regions(net, bounds=SQUARE)
+    assert m.n_vertices - m.n_edges + len(m) == 1
+    assert m.area.sum() == pytest.approx(4.0, rel=1e-12)
+    assert m.area.min() > -1e-15  # slivers below float64's resolution: areas within rounding of 0
+    assert m.ambiguous == 0 and m.degenerate > 0
+    face = m.locate(uv)
+    far = _distance_to_edges(m, uv, face) > 1e-9
+    assert far.mean() > 0.99
+    assert (m.pattern[face][far] == seen[far]).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_two_layers_through_a_point_float64_cannot_hold_are_flagged(seed):
+    # both layers' lines within rounding of one point: faces of different maps disagree there
+    # by rounding, and some cells cannot be cut consistently.  The map stays a partition, and
+    # where a face's pattern is wrong away from its edges, the map says it has such cells
+    net, uv, seen = _near_concurrent(seed, depth=2)
+    m = fastrelu.regions(net, bounds=SQUARE)
+    assert m.n_vertices - m.n_edges + len(m) == 1
+    assert m.area.sum() == pytest.approx(4.0, rel=1e-12)
+    face = m.locate(uv)
+    far = _distance_to_edges(m, uv, face) > 1e-9
+    wrong = far & (m.pattern[face] != seen).any(axis=1)
+    assert not wrong.any() or m.ambiguous > 0
+
+
 def test_a_unit_identically_zero_on_the_plane():
     # unit 2 reads only the third input, which is 0 on the plane through these points
     w = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])

@@ -167,9 +167,11 @@ class RegionMap:
         change reaches only units that are off, or where changes cancel, changes the
         pattern but not the gradient.
     ambiguous, degenerate : int
-        Cells that rounding left whole (their vertices alternate sides of a line) and
-        vertices sharing their coordinates with another: features too small for float64,
-        counted, not dropped (see ``fastrelu.analysis.plane_walk``).
+        Vertices sharing their coordinates with another (``degenerate``: faces too small
+        for float64, kept and counted), and cells that rounding left whole because their
+        vertices alternate sides of a line (``ambiguous``, 0 unless lines of two layers
+        all pass within rounding of one point; parts of such a cell may carry a wrong
+        pattern).  See ``fastrelu.analysis.plane_walk``.
     network : Network
     origin, directions : ndarray
         The plane, ``x = origin + u * directions[0] + v * directions[1]`` (``to_input``).
@@ -356,7 +358,8 @@ class RegionMap:
         """The face holding each plane point ``(N, 2)``; -1 outside the rectangle.
 
         A point on an edge or a vertex belongs to the lowest-numbered face among those
-        around it; one within rounding of an edge to the face it is least outside of.
+        around it; one within rounding of an edge to the face it is least outside of.  Faces
+        too small for float64 (area 0) hold no point.
 
         Examples
         --------
@@ -426,10 +429,17 @@ class RegionMap:
         d = b - a
         q = x[pt[pair]] - a
         length = np.hypot(d[:, 0], d[:, 1])
+        # a side between two vertices within rounding of one point has no direction worth testing
+        # (its neighbours carry the face's shape there): sides of a few ulps are skipped
+        short = length <= 64 * np.finfo(np.float64).eps * max(u1 - u0, v1 - v0, abs(u0), abs(u1), abs(v0), abs(v1))
         with np.errstate(invalid="ignore", divide="ignore"):
-            dist = np.where(length > 0, (d[:, 0] * q[:, 1] - d[:, 1] * q[:, 0]) / length, np.inf)
-        score = np.minimum.reduceat(dist, np.r_[0, np.cumsum(deg)[:-1]]) if pair.size else np.zeros(0)
+            dist = np.where(short, np.inf, (d[:, 0] * q[:, 1] - d[:, 1] * q[:, 0]) / length)
+        first = np.r_[0, np.cumsum(deg)[:-1]]
+        score = np.minimum.reduceat(dist, first) if pair.size else np.zeros(0)
         score = np.minimum(score, 0.0)  # inside is inside: then the lowest face wins
+        # a face too small for float64 (fewer than three sides longer than rounding) holds no point
+        sides = np.add.reduceat(~short, first) if pair.size else np.zeros(0, np.int64)
+        score[(sides < 3) | ~(self.area[face] > 0)] = -np.inf
         order = np.lexsort((face, -score, pt))
         first = np.r_[True, pt[order][1:] != pt[order][:-1]]
         out[idx[pt[order][first]]] = face[order][first]

@@ -25,43 +25,57 @@ Hardtanh and ReLU6): ``z = b``.  A line that crosses a face splits it.
 
 0. *Sides.*  Every vertex takes its side of every line (``z > b``, ``z < b`` or exactly
    on it) from the map of one face that holds it (its *owner*), so that all faces around
-   a vertex agree; the sides are kept as bits.  A face is crossed by the lines that have
-   vertices on both sides; on every other line it lies on the side of its vertices.
+   a vertex agree; the sides are kept as bits.  A value within rounding of 0 is looked at
+   again: the vertex is on the line when the map of some face around it says so exactly
+   (a unit constant 0 on a face whose inputs are all off).  A face is crossed by the lines
+   that have vertices on both sides; on every other line it lies on the side of its
+   vertices.
 1. *Edges.*  Every edge whose ends are on strictly opposite sides of a line gets a new
    vertex there: the intersection of the edge's line and the unit's line (each from a
    face's map), or, where rounding puts that outside the edge, the zero of the unit's map
    interpolated along the edge.  The new vertices' sides follow from their order along
    the edge, not from their rounded position.  An edge is shared by its two faces, so both
    see the same vertices.
-2. *Faces.*  Each face is then cut by its lines, one line per round, all faces at once:
-   after round ``r`` a face is cut into the cells of its first ``r`` lines.  In a round a
-   cell whose vertices lie on both sides of the round's line is split along a new edge
-   (a *chord*) between its two vertices on the line, after its edges crossing the line
-   got a vertex each (chords of the face cross one another at intersections of the two
-   lines).  Vertices inside the face take their side from the face's own map; those on
-   its boundary keep the sides of step 0 and 1, which its neighbours see too.
-3. *Patterns.*  Each new face records on which side of each of its lines it lies, at the
-   round that cuts it (never re-evaluated at a point), and the next layer's maps follow.
+2. *Faces.*  Each face is then cut by its lines, in rounds.  A *cell* (a part of a face)
+   keeps its *pending* lines, those with vertices of the cell on both sides, in the order
+   of the units; in each round every cell cuts itself along the first of them, with a new
+   edge (a *chord*) between its two vertices on that line, after its edges crossing the
+   line got a vertex each (where two chords of a face cross, at the intersection of their
+   two lines).  A line crossing an edge between two cells crosses both, so both take it
+   in the same round: each edge is cut once per round, and the parts stay a partition.
+   Vertices inside the face take their side from the face's own map, and are exactly on
+   the two lines they were made on; those on its boundary keep the sides of steps 0 and
+   1, which its neighbours see too.  The units' order is random, so a cell is cut
+   O(log n) times on average: the rounds are few, each one vectorised over all cells.
+3. *Patterns.*  Each part records on which side of each line of its face it lies when a
+   cut or a line left behind decides it (never re-evaluated at a point), and the next
+   layer's maps follow.
 
 Exactness.  The arithmetic is float64.  The maps are products of the weights and the
 pattern, so on networks whose weights are short dyadic numbers they are exact, and an
 intersection of two lines through a common point (every line of a network without
 biases meets at the origin) comes out exactly there: such vertices are on the line
-exactly, and the faces around them are exactly those of exact arithmetic.  A vertex
-that is within rounding of a line may fall on either side of it, which can leave a face
-too thin for float64 (counted, not dropped: ``degenerate``), or a cell whose vertices
-alternate sides around it, which no line can do in exact arithmetic: that cell is left
-whole and takes the side of its centre on the face's map (``ambiguous`` counts them).
-No tolerance is used: a side is ``z > b``, ``z < b`` or ``z == b`` of one computed
-value.
+exactly, and the faces around them are exactly those of exact arithmetic.  A vertex is
+stored rounded, but it is where its two lines cross; when a line passes within rounding
+of it, its side is the sign of a 3x3 determinant of the three lines' float64
+coefficients, computed exactly (``_exact_sides``), so that lines nearly meeting in one
+point still cut the faces consistently, leaving cells too small for float64 (counted,
+not dropped: ``degenerate``).  One case remains: lines of *two* layers all within
+rounding of one point, where neighbouring faces' maps of the same unit differ by
+rounding, can give a cell whose vertices alternate sides of a line; such a cell is left
+whole, takes the side of its centre, and is counted (``ambiguous``): parts of it may
+carry the wrong pattern, never silently.  No tolerance decides a side: a side is
+``z > b``, ``z < b`` or ``z == b`` of one computed value, or of an exact one (a bound of
+2**-30 of the terms only picks the values worth computing exactly).
 
 Work.  The matrix products of the maps are ``3 x faces x fan_in x fan_out`` multiply-adds
 per layer; the rest is linear in the vertices, edges and faces met, vectorised with numpy
-(one round touches only the faces with lines left).  The memory is ``O(faces x widest
+(one round touches only the cells with lines left).  The memory is ``O(faces x widest
 layer)``, counted before the maps of each layer are allocated.
 """
 
 import itertools
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -307,8 +321,10 @@ def walk_plane(layers, forms, bounds):
     reach = max(abs(u0), abs(u1), abs(v0), abs(v1))
     if not (np.isfinite(reach) and all(np.isfinite(w).all() and np.isfinite(b).all() for w, b in layers)):
         raise ValueError("the network's weights or the rectangle overflow float64")
-    V = _Store(1024, p=((2,), np.float64), on=((2,), np.int64))
-    V.add(4, p=np.array([[u0, v0], [u1, v0], [u1, v1], [u0, v1]], np.float64), on=-1)
+    V = _Store(1024, p=((2,), np.float64), on=((2,), np.int64), meet=((2, 3), np.float64))
+    sides = np.array([[0.0, 1.0, -v0], [1.0, 0.0, -u1], [0.0, 1.0, -v1], [1.0, 0.0, -u0]])
+    V.add(4, p=np.array([[u0, v0], [u1, v0], [u1, v1], [u0, v1]], np.float64), on=-1,
+          meet=np.stack([sides[[3, 1, 1, 3]], sides[[0, 0, 2, 2]]], axis=1))
     E = _Store(1024, u=((), np.int64), v=((), np.int64), L=((), np.int64), R=((), np.int64), oL=((), np.int64),
                oR=((), np.int64), pair=((), np.int64), layer=((), np.int32), unit=((), np.int32), coef=((3,), np.float64))
     E.add(4, u=np.arange(4), v=np.array([1, 2, 3, 0]), L=0, R=-1, pair=-1, layer=-1, unit=-1,
@@ -397,7 +413,11 @@ def _sides(V, E, maps, big, bps, F):
                 near = np.abs(zb[vi, li]) <= 2.0**-30 * size
                 vi, li = vi[near], li[near]
                 if vi.size:
-                    zb[vi, li] = np.where(_exact_zero(maps, P, faces, around, i0 + vi, li, bps, h), 0.0, zb[vi, li])
+                    # on the line if some face's map says so exactly, else the exact side of the
+                    # exact point on the owner's map (see _exact_sides)
+                    exact = _exact_sides(V.meet[i0 + vi], c[near])
+                    side = np.where(exact == 2, np.sign(zb[vi, li]), exact)
+                    zb[vi, li] = np.where(_exact_zero(maps, P, faces, around, i0 + vi, li, bps, h), 0.0, side)
         pos[i0:i1, :packed] = np.packbits(np.greater(zb, 0, out=bb[:n]), axis=1)
         neg[i0:i1, :packed] = np.packbits(np.less(zb, 0, out=bb[:n]), axis=1)
     # each face's sides, from its vertices (faces sorted, each face's vertices together), word by word
@@ -444,7 +464,8 @@ def _split_edges(V, E, maps, bps, owner, pos, neg):
         return pos, neg
     P = V.p[: V.n]
     pa, pb = P[u[e]], P[v[e]]
-    X = _intersect(E.coef[e], _line_coef(maps, E.L[e], line, bps, h))
+    cl = _line_coef(maps, E.L[e], line, bps, h)
+    X = _intersect(E.coef[e], cl)
     ca = _line_coef(maps, owner[u[e]], line, bps, h)
     cb = _line_coef(maps, owner[v[e]], line, bps, h)
     za = ca[:, 0] * pa[:, 0] + ca[:, 1] * pa[:, 1] + ca[:, 2]
@@ -453,11 +474,12 @@ def _split_edges(V, E, maps, bps, owner, pos, neg):
     # order along each edge; crossings at the same point of an edge share one vertex
     s = ((X - pa) * (pb - pa)).sum(axis=1)
     order = np.lexsort((X[:, 1], X[:, 0], s, e))
-    e, line, X = e[order], line[order], X[order]
+    e, line, X, cl = e[order], line[order], X[order], cl[order]
     new = np.r_[True, (e[1:] != e[:-1]) | (X[1:] != X[:-1]).any(axis=1)]
     vid = np.cumsum(new) - 1  # index among the new vertices
     nx = int(vid[-1]) + 1
-    ids = V.add(nx, p=X[new], on=-1)
+    # each new vertex is exactly on the (first) line that crosses there, for both faces of the edge
+    ids = V.add(nx, p=X[new], on=np.stack([np.full(nx, -1), line[new]], axis=1), meet=np.stack([E.coef[e[new]], cl[new]], axis=1))
     ve = e[new]  # the edge of each new vertex, edges in order, vertices along each edge
     # sides of the new vertices: those of the edge's ends where they agree or one is on the line...
     pu, pv, qu, qv = pos[u[ve]], pos[v[ve]], neg[u[ve]], neg[v[ve]]
@@ -515,6 +537,7 @@ def _layer(V, E, maps, big, bps, F, layer):
     nl = bps.shape[0] * h
     n0 = E.n
     E.oL[:n0], E.oR[:n0], E.pair[:n0] = E.L[:n0], E.R[:n0], -1
+    V.on[: V.n] = -1  # the lines a vertex was made on, of this layer only
     owner, pos, neg, fpos, fneg, face_vertices = _sides(V, E, maps, big, bps, F)
     pos, neg = _split_edges(V, E, maps, bps, owner, pos, neg)
     V1 = V.n  # vertices below V1 take their sides from the bits, the others from their face's map
@@ -675,7 +698,9 @@ def _cut_edges(V, E, pos, neg, V1, lines, coefs, rpos, ci, sa, sb, ra, rb, re, r
     za = cl[:, 0] * pa[:, 0] + cl[:, 1] * pa[:, 1] + cl[:, 2]
     zb = cl[:, 0] * pb[:, 0] + cl[:, 1] * pb[:, 1] + cl[:, 2]
     X = _on_segment(X, pa, pb, za, zb)
-    ids = V.add(ce.shape[0], p=X, on=np.stack([E.pair[ce], cp], axis=1))  # X is on the edge's line and on the cut's
+    # X is on the edge's line and on the cut's
+    ids = V.add(ce.shape[0], p=X, on=np.stack([np.where(E.pair[ce] >= 0, lines[E.pair[ce]], -1), lines[cp]], axis=1),
+                meet=np.stack([E.coef[ce], cl], axis=1))
     old_v = E.v[ce].copy()
     cols = {name: E.cols[name][ce] for name in ("L", "R", "oL", "oR", "pair", "layer", "unit", "coef")}
     ne = E.add(ce.shape[0], u=ids, v=old_v, **cols)
@@ -685,8 +710,15 @@ def _cut_edges(V, E, pos, neg, V1, lines, coefs, rpos, ci, sa, sb, ra, rb, re, r
         i = rpos[r_side, ce]
         has = i >= 0
         i, idv, olv, nee = i[has], ids[has], old_v[has], ne[has]
-        # the new vertex is on the cut line; on a record's own other line, its side is its map's
-        sx = _side(V, pos, neg, V1, idv, rp[i], lines, coefs)
+        # the new vertex is on the cut line (and on the edge's); on another line, the record's
+        # own, it is where the edge's ends are: a point inside a segment cannot be on the
+        # other side of a line from both its ends (its map could say so, within rounding)
+        ea, eb = sa[i], sb[i]
+        sx = np.where(ea != 0, ea, eb)
+        if (ea.astype(np.int64) * eb < 0).any():  # the record's line crosses the edge too: rounding; its map decides
+            mixed = ea.astype(np.int64) * eb < 0
+            sx[mixed] = _side(V, pos, neg, V1, idv[mixed], rp[i][mixed], lines, coefs)
+        sx[rp[i] == cp[has]] = 0
         if r_side == 0:  # u -> v becomes u -> X, and X -> v is new
             old = sb[i].copy()
             rb[i], sb[i] = idv, sx
@@ -772,8 +804,10 @@ def _isin_mask(values, members, size):
 
 
 def _side(V, pos, neg, V1, vert, pair, lines, coefs):
-    """Side (1, -1, 0) of each vertex of the line ``pair`` of its face: from the bits below
-    ``V1``; above, from the face's map, and exactly 0 on the two lines the vertex was made on."""
+    """Side (1, -1, 0) of each vertex of the line ``pair`` of its cell's face: from the bits
+    below ``V1`` (the face's boundary, which its neighbours see too); above, from the face's
+    own map, exactly 0 on the lines the vertex was made on, and within rounding of 0 the
+    exact side of the exact point where its two lines meet (``_exact_sides``)."""
     old = vert < V1
     line = lines[pair]
     vv = np.where(old, vert, 0)
@@ -785,9 +819,36 @@ def _side(V, pos, neg, V1, vert, pair, lines, coefs):
         c = coefs[pair[i]]
         with np.errstate(over="ignore", invalid="ignore"):
             z = c[:, 0] * p[:, 0] + c[:, 1] * p[:, 1] + c[:, 2]
+            size = np.abs(c[:, 0] * p[:, 0]) + np.abs(c[:, 1] * p[:, 1]) + np.abs(c[:, 2])
         on = V.on[vi]
-        s[i] = np.where((on[:, 0] == pair[i]) | (on[:, 1] == pair[i]), 0, np.sign(z)).astype(np.int8)
+        made = (on[:, 0] == line[i]) | (on[:, 1] == line[i])
+        sz = np.sign(z).astype(np.int8)
+        near = np.flatnonzero(~made & (np.abs(z) <= 2.0**-30 * size))
+        if near.size:  # within rounding of the line: the exact side of the exact point
+            exact = _exact_sides(V.meet[vi[near]], c[near])
+            sz[near] = np.where(exact == 2, sz[near], exact)
+        s[i] = np.where(made, 0, sz)
     return s
+
+
+def _exact_sides(meet, line):
+    """The side (1, -1, 0) of line ``line`` (rows ``(a, b, c)``) at the point where the two lines
+    ``meet[k]`` cross, in exact rational arithmetic over their float64 coefficients.
+
+    A vertex is stored rounded, but it is where its two lines cross; on which side of a
+    third line that point lies is the sign of a 3x3 determinant, which rounding can get
+    wrong only when the three lines nearly meet, which is exactly when it matters.  The
+    few values within rounding of 0 are decided here (as rationals, in Python).
+    """
+    out = np.empty(line.shape[0], np.int8)
+    for k in range(line.shape[0]):
+        (a1, b1, c1), (a2, b2, c2) = ((Fraction(x) for x in row) for row in meet[k].tolist())
+        a, b, c = (Fraction(x) for x in line[k].tolist())
+        d = a1 * b2 - a2 * b1
+        num = a * (b1 * c2 - b2 * c1) + b * (a2 * c1 - a1 * c2) + c * d
+        # parallel lines (a point that rounding put on an edge its line misses): no exact point; 2 says so
+        out[k] = 2 if d == 0 else ((num > 0) - (num < 0)) * (1 if d > 0 else -1)
+    return out
 
 
 def _centre_side(rF, ra, P, c, cells, size):
