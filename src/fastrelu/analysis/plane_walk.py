@@ -84,7 +84,7 @@ from ..utils.memory import available_memory
 
 __all__ = ["PlaneWalk", "region_tables", "walk_plane"]
 
-_BLOCK = 512  # faces (or vertices) per block of the per-layer products: a few MB, in the cache
+_BLOCK = 256  # faces (or vertices) per block of the per-layer products: each block in the L2 cache
 
 
 def region_tables(alpha, lo, hi):
