@@ -190,6 +190,56 @@ def _distance_to_edges(m, uv, face):
     return out
 
 
+@pytest.mark.parametrize("out", [1, 4])
+def test_decision_boundary_against_torch(out):
+    model = _torch_mlp([2, 24, 24, out], seed=3).double()
+    m = fastrelu.regions(fastrelu.Network.from_torch(model), bounds=SQUARE)
+    d = m.decision_boundary()
+    assert d.segments.shape[1:] == (2, 2) and d.face.shape == d.classes.shape[:1] and len(d.face) > 10
+    a, b = d.segments[:, 0], d.segments[:, 1]
+    length = np.hypot(*(b - a).T)
+    assert (length > 0).all()
+
+    def classify(x):
+        with torch.no_grad():
+            y = model(torch.tensor(x)).numpy()
+        return (y[:, 0] > 0).astype(int) if out == 1 else y.argmax(axis=1), y
+
+    # on each segment the two outputs tie, at the top; across it the class is one or the other
+    mid = 0.5 * (a + b)
+    _, y = classify(mid)
+    i, j = d.classes[:, 0], d.classes[:, 1]
+    scale = np.abs(classify(m.vertices)[1]).max()  # the outputs' size over the rectangle
+    if out == 1:
+        np.testing.assert_allclose(y[:, 0], 0, atol=1e-12 * scale)
+    else:
+        rows = np.arange(len(mid))
+        np.testing.assert_allclose(y[rows, i], y[rows, j], atol=1e-12 * scale)
+        assert (y[rows, i] >= y.max(axis=1) - 1e-12 * scale).all()
+    normal = np.stack([a[:, 1] - b[:, 1], b[:, 0] - a[:, 0]], axis=1) / length[:, None]
+    ok = length > 1e-6
+    left, _ = classify(mid[ok] + 1e-8 * normal[ok])
+    right, _ = classify(mid[ok] - 1e-8 * normal[ok])
+    assert (left != right).all()
+    if out > 1:
+        assert np.array_equal(np.sort(np.stack([left, right], 1), 1), np.sort(d.classes[ok], 1))
+    # nothing missed: two points of one face in different classes have a segment of that face between them
+    rng = np.random.default_rng(0)
+    p = rng.uniform(-1, 1, (3000, 2))
+    q = p + rng.normal(0, 0.01, p.shape)
+    fp, fq = m.locate(p), m.locate(q)
+    cp, _ = classify(p)
+    cq, _ = classify(q)
+    both = np.flatnonzero((fp == fq) & (fp >= 0) & (cp != cq))
+    assert both.size > 5
+    for k in both:
+        s = d.segments[d.face == fp[k]]
+        # segments crossing pq: the ends of each on either side of pq, and p, q on either side of it
+        side = lambda u, v, w: (v[..., 0] - u[..., 0]) * (w[..., 1] - u[..., 1]) - (v[..., 1] - u[..., 1]) * (w[..., 0] - u[..., 0])  # noqa: E731
+        cross = (side(p[k], q[k], s[:, 0]) * side(p[k], q[k], s[:, 1]) <= 0) & (side(s[:, 0], s[:, 1], p[k]) * side(s[:, 0], s[:, 1], q[k]) <= 0)
+        assert cross.any(), f"points {p[k]}, {q[k]} of face {fp[k]} differ in class, but no segment separates them"
+
+
 def test_locate_is_minus_one_outside_and_every_vertex_is_on_its_faces():
     net = fastrelu.Network.random([2, 12, 12, 1], seed=4)
     m = fastrelu.regions(net, bounds=((0.0, 2.0), (-1.0, 0.5)))

@@ -8,6 +8,8 @@ face's activation pattern and output map, and the queries on them (``locate``,
 ``to_input``).
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..model.network import Network
@@ -15,7 +17,7 @@ from ..model.slices import check_bounds, fold, input_plane, plane_through
 from ..utils.validation import as_float_array
 from .plane_walk import region_tables, walk_plane
 
-__all__ = ["RegionMap", "region_map"]
+__all__ = ["Decisions", "RegionMap", "region_map"]
 
 _HASH_SEED = 0x9E3779B97F4A7C15  # the golden ratio in 64 bits: any fixed odd constant would do
 
@@ -72,6 +74,80 @@ def region_map(net, plane=None, bounds=None):
     forms = [act.kernel_form(layer.bias.shape[0]) for act, layer in zip(net.activations, net.layers)]
     walk = walk_plane(layers, forms, rect)
     return RegionMap(walk, net, pl, rect, forms)
+
+
+class Decisions(NamedTuple):
+    """A decision boundary on a plane (``RegionMap.decision_boundary``): segments, each in one
+    face, along which two outputs tie at the top (or the one output is 0)."""
+
+    segments: np.ndarray
+    face: np.ndarray
+    classes: np.ndarray
+
+
+def _decision_boundary(m):
+    """``RegionMap.decision_boundary``: for each face and pair of outputs, the line where they
+    are equal, clipped to the face (its polygon's sides) and to where both are the largest."""
+    F = len(m)
+    slope = m.slope.reshape(F, -1, 2)
+    icpt = m.intercept.reshape(F, -1)
+    out = slope.shape[1]
+    pairs = [(0, 0)] if out == 1 else [(i, j) for i in range(out) for j in range(i + 1, out)]
+    off, idx = m.face_offsets, m.face_vertices
+    owner = np.repeat(np.arange(F), np.diff(off))
+    nxt = np.arange(1, idx.shape[0] + 1)
+    nxt[off[1:] - 1] = off[:-1]
+    P, Q = m.vertices[idx], m.vertices[idx[nxt]]
+    found = []
+    for i, j in pairs:
+        # d = y_i - y_j (or y_0) on each face, at each corner of its polygon
+        g = slope[:, i] - (slope[:, j] if out > 1 else 0.0)
+        h = icpt[:, i] - (icpt[:, j] if out > 1 else 0.0)
+        da = (g[owner] * P).sum(axis=1) + h[owner]
+        db = da[nxt]
+        cut = da * db < 0
+        on = da == 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            t = np.where(cut, da / np.where(cut, da - db, 1.0), 0.0)
+        pts = np.where((cut | on)[:, None], P + t[:, None] * (Q - P), np.nan)
+        keep = np.flatnonzero(cut | on)
+        if keep.size < 2:
+            continue
+        f = owner[keep]
+        x = pts[keep]
+        # the two ends: the extreme points along the line's direction, in each face
+        direction = np.stack([-g[f, 1], g[f, 0]], axis=1)
+        along = (x * direction).sum(axis=1)
+        order = np.lexsort((along, f))
+        f, x, along = f[order], x[order], along[order]
+        first = np.flatnonzero(np.r_[True, f[1:] != f[:-1]])
+        last = np.r_[first[1:], f.shape[0]] - 1
+        seg = (last > first) & (along[last] > along[first]) & (np.abs(g[f[first]]).sum(axis=1) > 0)
+        ff, a, b = f[first][seg], x[first][seg], x[last][seg]
+        if out > 2 and ff.size:
+            # where another output is larger, neither of the two is the class: clip that away
+            lo, hi = np.zeros(ff.shape[0]), np.ones(ff.shape[0])
+            for k in range(out):
+                if k in (i, j):
+                    continue
+                gk = slope[ff, i] - slope[ff, k]
+                hk = icpt[ff, i] - icpt[ff, k]
+                qa = (gk * a).sum(axis=1) + hk
+                qb = (gk * b).sum(axis=1) + hk
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    tk = qa / (qa - qb)  # where q = y_i - y_k crosses 0 along the segment
+                lo = np.where((qa < 0) & (qb > 0), np.maximum(lo, tk), lo)
+                hi = np.where((qa > 0) & (qb < 0), np.minimum(hi, tk), hi)
+                lo = np.where((qa < 0) & (qb <= 0), 2.0, lo)  # below all along: nothing left
+            ok = lo < hi
+            a, b, ff, lo, hi = a[ok], b[ok], ff[ok], lo[ok], hi[ok]
+            a, b = a + lo[:, None] * (b - a), a + hi[:, None] * (b - a)
+        found.append((np.stack([a, b], axis=1), ff, np.tile([i, j], (ff.shape[0], 1))))
+    if not found:
+        return Decisions(np.zeros((0, 2, 2)), np.zeros(0, np.int64), np.zeros((0, 2), np.int64))
+    segments, face, classes = (np.concatenate(c) for c in zip(*found))
+    order = np.lexsort((classes[:, 1], classes[:, 0], face))
+    return Decisions(*(_readonly(a[order]) for a in (segments, face, classes.astype(np.int64))))
 
 
 def _cycles(edges, edge_faces, n_faces, n_vertices):
@@ -330,6 +406,39 @@ class RegionMap:
         starts = np.r_[0, np.cumsum(widths)[:-1]]
         layer = np.searchsorted(starts, units, side="right") - 1
         return layer.astype(np.int32), (units - starts[layer]).astype(np.int32)
+
+    # -- classifiers --------------------------------------------------------------------
+    def decision_boundary(self):
+        """The decision boundary of the network as a classifier, exactly: segments of the plane.
+
+        With several outputs the class is the argmax, and the boundary is where the top two
+        outputs tie: in each face, for each pair of outputs, the part of the line where they
+        are equal that lies in the face and where no other output is larger.  With one output
+        the class is its sign, and the boundary is where it is 0.  Each segment comes from
+        its face's affine map (never from values at rounded points), clipped to the face.
+        Where two outputs are equal over a whole face (a tie, not a boundary), no segment is
+        given for that face.
+
+        Returns
+        -------
+        Decisions
+            ``segments`` (S, 2, 2): the two ends of each segment, in plane coordinates;
+            ``face`` (S,): the face it crosses; ``classes`` (S, 2): the two outputs that tie
+            along it (``(0, 0)`` for one output).  Computed on first use and kept.
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> net = fastrelu.Network.from_layers([([[1.0, 0.0], [-1.0, 0.0]], None), ([[1.0, 0.0], [0.0, 1.0]], [0.0, 0.25])])
+        >>> d = fastrelu.regions(net, bounds=((-1, 1), (-1, 1))).decision_boundary()
+        >>> len(d.segments), d.classes.tolist()   # relu(u) = relu(-u) + 0.25 at u = 0.25
+        (1, [[0, 1]])
+        >>> sorted(map(tuple, d.segments[0].tolist()))
+        [(0.25, -1.0), (0.25, 1.0)]
+        """
+        if "decisions" not in self._lazy:
+            self._lazy["decisions"] = _decision_boundary(self)
+        return self._lazy["decisions"]
 
     # -- geometry -----------------------------------------------------------------------
     def polygon(self, i):
