@@ -80,3 +80,20 @@ def test_the_readme_draws_a_map_in_two_lines(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exec(compile("import fastrelu\n" + code, "README.md", "exec"), {})
     assert (tmp_path / "map.png").stat().st_size > 10_000
+
+
+def test_a_classifier_s_decision_boundary_is_drawn_as_the_map_gives_it():
+    m = fastrelu.regions(fastrelu.Network.random([2, 16, 16, 3], seed=1), bounds=((-3, 3), (-3, 3)))
+    expected = np.asarray(m.decision_boundary().segments)
+    assert expected.shape[0] > 0
+    drawn = [c for c in region_map_figure(m, pixels=8).axes[0].collections if c.get_gid() == "decisions"]
+    assert len(drawn) == 1 and np.array_equal(np.asarray(drawn[0].get_segments()), expected)
+    assert not [c for c in region_map_figure(m, pixels=8, decisions=False).axes[0].collections if c.get_gid() == "decisions"]
+
+
+def test_one_output_draws_its_zero_line_only_when_asked(small_map):
+    gids = [c.get_gid() for c in region_map_figure(small_map, pixels=8).axes[0].collections]
+    assert "decisions" not in gids
+    segments = np.asarray(small_map.decision_boundary().segments)
+    gids = [c.get_gid() for c in region_map_figure(small_map, pixels=8, decisions=True).axes[0].collections]
+    assert ("decisions" in gids) == (segments.shape[0] > 0)

@@ -114,7 +114,19 @@ def _mark_points(ax, m):
             ax.annotate(f"x{i}", (u, v), xytext=(5, 4), textcoords="offset points", fontsize="small", zorder=5)
 
 
-def region_map_figure(m, *, edges=None, pixels=PIXELS, output=0, title=None, figsize=(14, 10), dpi=150):
+def _draw_decisions(ax, m):
+    """The classifier's decision boundary (exact segments, ``RegionMap.decision_boundary``), thick and dark."""
+    from matplotlib.collections import LineCollection
+
+    segments = np.asarray(m.decision_boundary().segments)
+    if segments.shape[0]:
+        ax.add_collection(LineCollection(segments, colors="black", linewidths=1.8, zorder=4, gid="decisions",
+                                         label="decision boundary"))
+        ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.06), fontsize="small", frameon=False)
+    return segments.shape[0]
+
+
+def region_map_figure(m, *, edges=None, decisions=None, pixels=PIXELS, output=0, title=None, figsize=(14, 10), dpi=150):
     """A figure of a region map: the faces and, beside them, the output over the plane.
 
     Parameters
@@ -125,6 +137,10 @@ def region_map_figure(m, *, edges=None, pixels=PIXELS, output=0, title=None, fig
         Draw the faces' edges on the map. By default they are drawn up to
         ``MAX_EDGES_FACES`` faces (20,000); past that, the faces' colours alone show the
         regions and the edges would cover them.
+    decisions : bool, optional
+        Draw the decision boundary (where the top two outputs tie, or the one output is
+        0), exactly as ``m.decision_boundary()`` gives it; by default for a network of
+        several outputs, a classifier's shape.
     pixels : int, default 400
         Pixels along each side of the three panels on the right.
     output : int, default 0
@@ -167,6 +183,8 @@ def region_map_figure(m, *, edges=None, pixels=PIXELS, output=0, title=None, fig
     ax_map.add_collection(PolyCollection(polygons, facecolors=face_colors(m.pattern_hash), edgecolors="none", antialiased=False))
     if show_edges:
         _draw_edges(ax_map, m, linewidth=0.8 if len(m) < 2000 else 0.4)
+    if m.network.out_features > 1 if decisions is None else decisions:
+        _draw_decisions(ax_map, m)
     _mark_points(ax_map, m)
     ax_map.set_xlim(u0, u1)
     ax_map.set_ylim(v0, v1)
