@@ -97,3 +97,13 @@ def test_one_output_draws_its_zero_line_only_when_asked(small_map):
     segments = np.asarray(small_map.decision_boundary().segments)
     gids = [c.get_gid() for c in region_map_figure(small_map, pixels=8, decisions=True).axes[0].collections]
     assert ("decisions" in gids) == (segments.shape[0] > 0)
+
+
+def test_the_map_s_plot_method_is_the_figure_with_the_same_options(small_map):
+    import inspect
+
+    method = list(inspect.signature(type(small_map).plot).parameters.values())[1:]
+    function = list(inspect.signature(region_map_figure).parameters.values())[1:]
+    assert [(p.name, p.default) for p in method] == [(p.name, p.default) for p in function]
+    fig = small_map.plot(pixels=8, title="hello")
+    assert fig._suptitle.get_text() == "hello" and fig.axes[0].get_title() == "linear regions"

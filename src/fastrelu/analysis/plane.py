@@ -14,6 +14,7 @@ import numpy as np
 
 from ..model.network import Network
 from ..model.slices import check_bounds, fold, input_plane, plane_through
+from ..utils.plugins import provided
 from ..utils.validation import as_float_array
 from .plane_walk import region_tables, walk_plane
 
@@ -553,6 +554,41 @@ class RegionMap:
         first = np.r_[True, pt[order][1:] != pt[order][:-1]]
         out[idx[pt[order][first]]] = face[order][first]
         return out
+
+    def plot(self, *, edges=None, decisions=None, pixels=400, output=0, title=None, figsize=(14, 10), dpi=150):
+        """A figure of this map: ``fastrelu.plot.region_map_figure(self, ...)``.
+
+        The faces coloured by their pattern, the edges shaded by layer, a classifier's
+        decision boundary, the plane's three points; beside them the output, its gradient
+        and the negative count over the plane, read off the faces pixel by pixel.
+
+        Parameters
+        ----------
+        edges : bool, optional
+            Draw the faces' edges (by default up to 20,000 faces).
+        decisions : bool, optional
+            Draw the decision boundary (by default for several outputs).
+        pixels : int, default 400
+            Pixels along each side of the three panels on the right.
+        output : int, default 0
+            The output drawn on the right, for a network of several.
+        title : str, optional
+            The figure's title (by default the network and the number of regions).
+        figsize, dpi
+            Size and resolution.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> m = fastrelu.regions(fastrelu.Network.random([2, 8, 1], seed=0), bounds=((-1, 1), (-1, 1)))
+        >>> m.plot(pixels=32).savefig("map.png")  # doctest: +SKIP
+        """
+        return provided("region_map_figure")(self, edges=edges, decisions=decisions, pixels=pixels, output=output,
+                                             title=title, figsize=figsize, dpi=dpi)
 
     def __repr__(self):
         (u0, u1), (v0, v1) = self.bounds

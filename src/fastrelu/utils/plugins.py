@@ -9,7 +9,8 @@ whenever a user can call the convenience.  The lower layer names what it needs; 
 never imports the layer that provides it.
 
 Provided today: ``"figure"`` (``fastrelu.plot.sweep_figure``), ``"page"``
-(``fastrelu.plot.html``), ``"repr_html"`` (``fastrelu.plot.page.repr_html``) and
+(``fastrelu.plot.html``), ``"repr_html"`` (``fastrelu.plot.page.repr_html``), ``"region_map_figure"``
+(``fastrelu.plot.region_map_figure``, for ``RegionMap.plot``) and
 ``"store"`` (``fastrelu.store.write.sweep_to_store``).
 """
 
