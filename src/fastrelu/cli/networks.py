@@ -47,6 +47,26 @@ def _vector(text, name, option="--along"):
         raise CommandError(f"{option}: {name} must be comma-separated numbers such as 0,1.5,-2, got {text!r}") from None
 
 
+def _points(words, n, option, draw):
+    """The points an option names (``X0 X1`` for --along, ``X0 X1 X2`` for --plane): each
+    comma-separated numbers or ``random`` (all of them from one call of ``draw()``)."""
+    k = {"--along": 2, "--plane": 3}[option]
+    names = ("X0", "X1", "X2")[:k]
+    words = ["random"] * k if words == ["random"] else words
+    if len(words) != k:
+        raise CommandError(f"{option} takes {('two', 'three')[k - 2]} points {' '.join(names)} (comma-separated numbers, "
+                           f"or random), got {len(words)} value{'s' if len(words) != 1 else ''}")
+    drawn = draw() if "random" in words else None
+    points = []
+    for i, (text, name) in enumerate(zip(words, names)):
+        p = drawn[i] if text == "random" else _vector(text, name, option)
+        if p.shape[0] != n:
+            raise CommandError(f"{option}: {name} has {p.shape[0]} number{'s' if p.shape[0] != 1 else ''} "
+                               f"but the network takes {n} input{'s' if n != 1 else ''}")
+        points.append(p)
+    return points
+
+
 def build_line(args, net):
     """``(x0, x1)`` from ``--along``, or None; a network of several inputs needs it."""
     n = net.in_features
@@ -55,19 +75,7 @@ def build_line(args, net):
             raise CommandError(f"the network takes {n} inputs: give --along X0 X1 (each {n} comma-separated numbers) "
                                "or --along random, the line x0 + t*(x1 - x0) to sweep")
         return None
-    words = ["random", "random"] if args.along == ["random"] else args.along
-    if len(words) != 2:
-        raise CommandError(f"--along takes two points X0 X1 (comma-separated numbers, or random), "
-                           f"got {len(words)} value{'s' if len(words) != 1 else ''}")
-    drawn = random_line(n, line_seed(args)) if "random" in words else None
-    points = []
-    for k, (text, name) in enumerate(zip(words, ("X0", "X1"))):
-        p = drawn[k] if text == "random" else _vector(text, name)
-        if p.shape[0] != n:
-            raise CommandError(f"--along: {name} has {p.shape[0]} number{'s' if p.shape[0] != 1 else ''} "
-                               f"but the network takes {n} input{'s' if n != 1 else ''}")
-        points.append(p)
-    return tuple(points)
+    return tuple(_points(args.along, n, "--along", lambda: random_line(n, line_seed(args))))
 
 
 def grid_options(args):
@@ -93,15 +101,4 @@ def build_plane(args, net):
             raise CommandError(f"the network takes {n} inputs: give --plane X0 X1 X2 (each {n} comma-separated "
                                "numbers) or --plane random, three inputs the plane runs through")
         return None
-    words = ["random"] * 3 if args.plane == ["random"] else args.plane
-    if len(words) != 3:
-        raise CommandError(f"--plane takes three points X0 X1 X2 (comma-separated numbers, or random), got {len(words)}")
-    drawn = random_plane(n, DEMO_SEED if args.seed is None else args.seed) if "random" in words else None
-    points = []
-    for k, text in enumerate(words):
-        p = drawn[k] if text == "random" else _vector(text, f"X{k}", "--plane")
-        if p.shape[0] != n:
-            raise CommandError(f"--plane: X{k} has {p.shape[0]} number{'s' if p.shape[0] != 1 else ''} "
-                               f"but the network takes {n} input{'s' if n != 1 else ''}")
-        points.append(p)
-    return np.stack(points)
+    return np.stack(_points(args.plane, n, "--plane", lambda: random_plane(n, DEMO_SEED if args.seed is None else args.seed)))
