@@ -167,16 +167,10 @@ def test_sweep_write_floor(benchmark):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _report(request):
+def _report(print_uncaptured):
     yield
-    if not _RESULTS:
-        return
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if capture is not None:
-        with capture.global_and_fixture_disabled():  # to the terminal, not into the captured output
-            _print_table(print)
-    else:
-        _print_table(print)
+    if _RESULTS:
+        print_uncaptured(_print_table)
 
 
 def _print_table(line):

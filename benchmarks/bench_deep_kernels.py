@@ -22,8 +22,9 @@ import numpy as np
 import pytest
 
 import fastrelu
-
-from fastrelu.kernels import dense_c as cffi_kernel, dense_numba as numba_kernel, dense_numpy as reference
+from fastrelu.kernels import dense_c as cffi_kernel
+from fastrelu.kernels import dense_numba as numba_kernel
+from fastrelu.kernels import dense_numpy as reference
 from fastrelu.kernels.params import deep_params
 
 CASES = {

@@ -27,6 +27,22 @@ def run_sweep(benchmark):
     return run
 
 
+@pytest.fixture(scope="module")
+def print_uncaptured(request):
+    """``print_uncaptured(print_table)`` calls ``print_table(print)`` with pytest's output
+    capture off, so a module's table of ratios reaches the terminal, not the captured output."""
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+
+    def run(print_table):
+        if capture is None:
+            print_table(print)
+            return
+        with capture.global_and_fixture_disabled():
+            print_table(print)
+
+    return run
+
+
 def pytest_terminal_summary(terminalreporter):
     if not _RESULTS:
         return
