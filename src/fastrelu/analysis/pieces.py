@@ -384,11 +384,13 @@ def _regions(lp, start, stop, boundaries):
     by_layer = lp.negative_by_layer
     total = by_layer.sum(axis=1, dtype=np.int32)
 
-    def constant(v):  # the value on each piece, -1 where the fine pieces inside differ
-        v = v[first : last + 1]
-        at = starts - first
-        same = np.minimum.reduceat(v, at, axis=0) == np.maximum.reduceat(v, at, axis=0)
-        return np.where(same, v[at], -1)
+    # a piece holding a boundary strictly inside has no one count: at the boundary itself
+    # the crossing units have z = 0 and count as negative, whatever the counts beside it
+    whole = np.diff(np.concatenate((starts, [last + 1]))) == 1
+
+    def constant(v):  # the value on each piece, -1 where a boundary lies inside
+        v = v[starts]
+        return np.where(whole if v.ndim == 1 else whole[:, None], v, -1)
 
     slope, intercept = lp.slope[starts], lp.intercept[starts]
     if slope.shape[1] == 1:
