@@ -17,13 +17,7 @@ and kept with the network (it is immutable), so chunk after chunk reuses them.
 import numpy as np
 
 from ..model.forward import activation_forms
-
-
-def _frozen(a):
-    # a fresh contiguous copy, made read-only: the exact backend's caches key on it
-    a = np.array(a, copy=True, order="C")
-    a.flags.writeable = False
-    return a
+from ..utils.validation import frozen_copy
 
 
 def scalar_form(net):
@@ -53,8 +47,8 @@ def one_layer_params(net, dtype):
         if alpha is None:
             raise ValueError(f"the one-layer kernels take networks of widths (1, H, 1) without a clamp, not {net.widths}")
         (w, b), (v, b2) = net.layers
-        w1, b1, w2 = (_frozen(np.asarray(a, dtype)) for a in (w[:, 0], b, v[0]))
-        net._derived[key] = (w1, b1, w2, dtype.type(b2[0]), _frozen(w2 * w1), dtype.type(alpha))
+        w1, b1, w2 = (frozen_copy(a, dtype) for a in (w[:, 0], b, v[0]))
+        net._derived[key] = (w1, b1, w2, dtype.type(b2[0]), frozen_copy(w2 * w1), dtype.type(alpha))
     return net._derived[key]
 
 
@@ -71,5 +65,5 @@ def deep_params(net, dtype):
             np.concatenate([layer.bias for layer in net.layers]).astype(dtype),
             *activation_forms(net, dtype),
         )
-        net._derived[key] = tuple(_frozen(p) for p in params)
+        net._derived[key] = tuple(frozen_copy(p) for p in params)
     return net._derived[key]

@@ -17,6 +17,7 @@ from ..utils.validation import (
     as_finite_scalar,
     as_float_array,
     as_positive_int,
+    frozen_copy,
 )
 from . import pytorch
 from .activations import Activation, as_activation
@@ -31,14 +32,6 @@ class Layer(NamedTuple):
 
     weight: np.ndarray
     bias: np.ndarray
-
-
-def _frozen_copy(a):
-    # the copy itself is read-only (not a view of a writable one), so backends can
-    # tell a network's arrays never change and cache what they derive from them
-    a = np.array(a, copy=True)
-    a.flags.writeable = False
-    return a
 
 
 class Network:
@@ -96,7 +89,7 @@ class Network:
         self._setup([Layer(w1[:, None], b1), Layer(w2[None, :], b2)], [act])
 
     def _setup(self, layers, activations):
-        self._layers = tuple(Layer(_frozen_copy(w), _frozen_copy(b)) for w, b in layers)
+        self._layers = tuple(Layer(frozen_copy(w), frozen_copy(b)) for w, b in layers)
         self._activations = tuple(act.astype(self.dtype) for act in activations)
         for k, act in enumerate(self._activations):
             act.kernel_form(self._layers[k].bias.shape[0])  # a PReLU with the wrong number of slopes fails here

@@ -112,6 +112,15 @@ def existing_folder(path):
     return path
 
 
+def frozen_copy(a, dtype=None):
+    """A fresh C-contiguous copy of ``a`` that is itself read-only (not a view of a
+    writable array): caches of what kernels derive from a network key on such arrays,
+    since nothing can change them."""
+    a = np.array(a, dtype=dtype, copy=True, order="C")
+    a.flags.writeable = False
+    return a
+
+
 def readonly(a):
     """A read-only view of ``a`` (results and networks are immutable); ``a`` itself,
     which may be the caller's array, stays as it was."""
