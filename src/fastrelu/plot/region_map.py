@@ -31,19 +31,39 @@ def face_colors(pattern_hash):
     """One light, saturated-enough RGB colour per face from its pattern hash (uint64).
 
     Hue, saturation and value come from three separate 16-bit parts of the hash, so two
-    neighbouring faces (whose patterns differ in one unit) get unrelated colours.
+    neighbouring faces (whose patterns differ in one unit) get unrelated colours.  The
+    figure and the page (``region_map_html``) colour faces with this one function.
 
     Examples
     --------
     >>> face_colors(np.array([1, 2], np.uint64)).shape
     (2, 3)
     """
-    from matplotlib.colors import hsv_to_rgb
-
     h = np.asarray(pattern_hash, np.uint64)
     part = lambda shift: ((h >> np.uint64(shift)) & np.uint64(0xFFFF)).astype(np.float64) / 65535.0  # noqa: E731
-    hsv = np.stack([part(0), 0.2 + 0.3 * part(16), 0.84 + 0.14 * part(32)], axis=1)
-    return hsv_to_rgb(hsv)
+    return _hsv_to_rgb(part(0), 0.2 + 0.3 * part(16), 0.84 + 0.14 * part(32))
+
+
+def face_rgba32(pattern_hash):
+    """``face_colors`` packed as ``0xRRGGBBAA`` (uint32, opaque): the page's face colours.
+
+    Examples
+    --------
+    >>> hex(int(face_rgba32(np.array([0], np.uint64))[0]) & 0xFF)
+    '0xff'
+    """
+    rgb = np.rint(face_colors(pattern_hash) * 255.0).astype(np.uint32)
+    return (rgb[:, 0] << np.uint32(24)) | (rgb[:, 1] << np.uint32(16)) | (rgb[:, 2] << np.uint32(8)) | np.uint32(255)
+
+
+def _hsv_to_rgb(h, s, v):
+    """HSV (each in [0, 1]) to RGB ``(N, 3)``: the hexcone model, in numpy (no matplotlib for the page)."""
+    h6 = h * 6.0
+    sector = np.floor(h6).astype(np.int64) % 6
+    f = h6 - np.floor(h6)
+    p, q, t = v * (1.0 - s), v * (1.0 - s * f), v * (1.0 - s * (1.0 - f))
+    table = np.stack([np.stack(c, axis=1) for c in ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))])
+    return table[sector, np.arange(h.shape[0])]
 
 
 def pixel_values(m, pixels=PIXELS, output=0):

@@ -1,0 +1,129 @@
+// Redraws the region map for the visible window: the body of a Bokeh CustomJS callback,
+// run when the page is ready and whenever the x or y range changes.
+//
+// Arguments (Bokeh models, passed by name from fastrelu/plot/plane_page.py):
+//   xr, yr         the map's ranges (u and v)
+//   faces          one row per face: start (its polygon in corners), color, ...
+//   corners        vertex: the faces' polygons, counter-clockwise (CSR with faces.start)
+//   vertices       u, v: every vertex, float64
+//   edges          lo, hi (vertex indices), layer, unit
+//   decisions      u0, v0, u1, v1: the decision boundary's segments
+//   face_view, edge_view, decision_view   what the glyphs draw
+//   status         the line under the map saying what is drawn
+//   spec           depth, max_edges, n_faces
+//
+// Only what meets the window is drawn, clipped to the window in float64: a face is its
+// exact polygon, or the exact part of it inside the window, so no vertex is ever far off
+// screen (the canvas rounds coordinates to float32, which at a zoom of 10^9 would move
+// a vertex by whole pixels).  The four range changes of one zoom are drawn once.
+
+if (face_view.__fastrelu_pending) return;
+face_view.__fastrelu_pending = true;
+queueMicrotask(() => {
+  face_view.__fastrelu_pending = false;
+  const a = xr.start, b = xr.end, c = yr.start, d = yr.end;
+  const F = faces.data, S = F.start, nf = S.length, fv = corners.data.vertex, U = vertices.data.u, V = vertices.data.v;
+  const end_of = (i) => (i + 1 < nf ? S[i + 1] : fv.length);
+  // each face's bounding box, once
+  let box = face_view.__fastrelu_boxes;
+  if (box == null) {
+    box = {lu: new Float64Array(nf), hu: new Float64Array(nf), lv: new Float64Array(nf), hv: new Float64Array(nf)};
+    for (let i = 0; i < nf; i++) {
+      let lu = Infinity, hu = -Infinity, lv = Infinity, hv = -Infinity;
+      for (let k = S[i], e = end_of(i); k < e; k++) {
+        const u = U[fv[k]], v = V[fv[k]];
+        if (u < lu) lu = u; if (u > hu) hu = u; if (v < lv) lv = v; if (v > hv) hv = v;
+      }
+      box.lu[i] = lu; box.hu[i] = hu; box.lv[i] = lv; box.hv[i] = hv;
+    }
+    face_view.__fastrelu_boxes = box;
+  }
+  // Sutherland-Hodgman against the window's four sides (the polygons are convex)
+  function clip(X, Y) {
+    for (let side = 0; side < 4 && X.length; side++) {
+      const axis = side >> 1, bound = [a, b, c, d][side], low = (side & 1) == 0;
+      const P = axis ? Y : X, nx = [], ny = [], n = X.length;
+      for (let k = 0; k < n; k++) {
+        const k2 = k + 1 == n ? 0 : k + 1, p = P[k], q = P[k2];
+        const pin = low ? p >= bound : p <= bound, qin = low ? q >= bound : q <= bound;
+        if (pin) { nx.push(X[k]); ny.push(Y[k]); }
+        if (pin != qin) {
+          const t = (bound - p) / (q - p);
+          if (axis) { nx.push(X[k] + t * (X[k2] - X[k])); ny.push(bound); }
+          else { nx.push(bound); ny.push(Y[k] + t * (Y[k2] - Y[k])); }
+        }
+      }
+      X = nx; Y = ny;
+    }
+    return [X, Y];
+  }
+  const xs = [], ys = [], idx = [];
+  for (let i = 0; i < nf; i++) {
+    if (box.hu[i] < a || box.lu[i] > b || box.hv[i] < c || box.lv[i] > d) continue;
+    const s = S[i], e = end_of(i), n = e - s;
+    let X = new Float64Array(n), Y = new Float64Array(n);
+    for (let k = 0; k < n; k++) { X[k] = U[fv[s + k]]; Y[k] = V[fv[s + k]]; }
+    if (!(box.lu[i] >= a && box.hu[i] <= b && box.lv[i] >= c && box.hv[i] <= d)) {
+      const [cx, cy] = clip(X, Y);
+      let area = 0;
+      for (let k = 0, m = cx.length; k < m; k++) { const k2 = k + 1 == m ? 0 : k + 1; area += cx[k] * cy[k2] - cx[k2] * cy[k]; }
+      if (!(area > 0)) continue;  // the face only touches the window
+      X = Float64Array.from(cx); Y = Float64Array.from(cy);
+    }
+    xs.push(X); ys.push(Y); idx.push(i);
+  }
+  const color = new F.color.constructor(idx.length), face = new Int32Array(idx.length);
+  for (let j = 0; j < idx.length; j++) { color[j] = F.color[idx[j]]; face[j] = idx[j]; }
+  face_view.data = {xs: xs, ys: ys, color: color, face: face};
+
+  // Liang-Barsky: the part of segment (x0, y0)-(x1, y1) inside the window, or null
+  function clip_segment(x0, y0, x1, y1) {
+    let t0 = 0, t1 = 1;
+    const dx = x1 - x0, dy = y1 - y0;
+    for (const [p, q] of [[-dx, x0 - a], [dx, b - x0], [-dy, y0 - c], [dy, d - y0]]) {
+      if (p == 0) { if (q < 0) return null; continue; }
+      const r = q / p;
+      if (p < 0) { if (r > t1) return null; if (r > t0) t0 = r; }
+      else { if (r < t0) return null; if (r < t1) t1 = r; }
+    }
+    return [t0 > 0 ? x0 + t0 * dx : x0, t0 > 0 ? y0 + t0 * dy : y0, t1 < 1 ? x0 + t1 * dx : x1, t1 < 1 ? y0 + t1 * dy : y1];
+  }
+  // edges: only while few enough are in view to leave the faces visible
+  const E = edges.data, ne = E.lo.length, seen = [];
+  let in_view = 0;
+  for (let e = 0; e < ne; e++) {
+    if (E.layer[e] < 0) continue;  // the rectangle's sides
+    const p = E.lo[e], q = E.hi[e];
+    if (Math.max(U[p], U[q]) < a || Math.min(U[p], U[q]) > b || Math.max(V[p], V[q]) < c || Math.min(V[p], V[q]) > d) continue;
+    in_view++;
+    if (in_view <= spec.max_edges) seen.push(e);
+  }
+  const ex0 = [], ey0 = [], ex1 = [], ey1 = [], shade = [];
+  if (in_view <= spec.max_edges) {
+    const last = Math.max(spec.depth - 1, 1);
+    for (const e of seen) {
+      const s = clip_segment(U[E.lo[e]], V[E.lo[e]], U[E.hi[e]], V[E.hi[e]]);
+      if (s == null) continue;
+      ex0.push(s[0]); ey0.push(s[1]); ex1.push(s[2]); ey1.push(s[3]);
+      shade.push(Math.round(255 * (0.1 + 0.55 * E.layer[e] / last)));  // earlier layers darker, as in the figure
+    }
+  }
+  const grey = new edge_view.data.grey.constructor(shade.length);
+  for (let j = 0; j < shade.length; j++) grey[j] = shade[j];
+  edge_view.data = {x0: Float64Array.from(ex0), y0: Float64Array.from(ey0), x1: Float64Array.from(ex1),
+                    y1: Float64Array.from(ey1), grey: grey};
+  // the decision boundary
+  const D = decisions.data, dx0 = [], dy0 = [], dx1 = [], dy1 = [];
+  for (let k = 0; k < D.u0.length; k++) {
+    const s = clip_segment(D.u0[k], D.v0[k], D.u1[k], D.v1[k]);
+    if (s == null) continue;
+    dx0.push(s[0]); dy0.push(s[1]); dx1.push(s[2]); dy1.push(s[3]);
+  }
+  decision_view.data = {x0: Float64Array.from(dx0), y0: Float64Array.from(dy0), x1: Float64Array.from(dx1),
+                        y1: Float64Array.from(dy1)};
+  const edge_text = in_view <= spec.max_edges ? `${ex0.length.toLocaleString("en-US")} edges drawn`
+    : `${in_view.toLocaleString("en-US")} edges in view, not drawn (more than ${spec.max_edges.toLocaleString("en-US")}: zoom in to see them)`;
+  status.text = `u from ${a} to ${b}, v from ${c} to ${d}: ${idx.length.toLocaleString("en-US")} of ` +
+    `${spec.n_faces.toLocaleString("en-US")} faces drawn, ${edge_text}.`;
+  status.tags = [idx.length, ex0.length, a, b, c, d];
+});
