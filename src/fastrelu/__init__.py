@@ -16,6 +16,8 @@ import-linter; the order is in pyproject.toml and the README): ``utils`` <- ``mo
 """
 
 from . import plot  # noqa: F401 - fastrelu.plot after import fastrelu; it also lends res.plot() its figure
+from .analysis.distance import BoundaryDistance, boundary_distance
+from .analysis.lines import LineStats, TrainingStats, line_stats, training_stats
 from .analysis.pieces import Regions, kinks, regions
 from .analysis.plane import RegionMap
 from .kernels.registry import BackendInfo, backends
@@ -27,7 +29,8 @@ from .sweeps.sweep import sweep, sweep_chunks
 from .utils.config import VERSION
 
 __version__ = VERSION
-__all__ = ["BackendInfo", "Network", "RegionMap", "Regions", "SweepResult", "backends", "kinks", "regions", "sweep", "sweep_chunks", "StoredResult", "open_result"]
+__all__ = ["BackendInfo", "Network", "RegionMap", "Regions", "SweepResult", "backends", "kinks", "regions", "sweep", "sweep_chunks", "StoredResult", "open_result",
+           "BoundaryDistance", "LineStats", "TrainingStats", "boundary_distance", "line_stats", "training_stats"]
 
 
 def __getattr__(name):

@@ -91,6 +91,7 @@ from . import threads
 from .cache import Last
 from .dense_numpy import unpack_layers
 from .scale import scale_layers, unscale, walk_scales
+from ..utils.memory import available_memory
 from .scratch import borrow, ensure_fits, give_back
 from .walk_numba import (  # the kernels: arrays in, arrays out
     _CHUNK,
@@ -103,7 +104,7 @@ from .walk_numba import (  # the kernels: arrays in, arrays out
     _transpose,
 )
 
-__all__ = ["LinePieces", "walk", "sweep_deep", "clear_cache"]
+__all__ = ["LinePieces", "walk", "walk_many", "sweep_deep", "clear_cache"]
 
 
 # ---------------------------------------------------------------------------------
@@ -233,7 +234,8 @@ def _anchor_spacing(fan_in):
 
 
 def _product(X, W, out):
-    """``X @ W.T`` into ``out``: every row of the layer's matrix-matrix product at once (BLAS)."""
+    """``X @ W.T`` into ``out`` (a new array for None): every row of the layer's
+    matrix-matrix product at once (BLAS)."""
     return np.matmul(X, W.T, out=out)
 
 
@@ -291,28 +293,210 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
     LinePieces
     """
     given = (widths, weights, biases, alpha, lo, hi)  # the network's own arrays: the key of its facts
-    widths, L = _validate(widths, np.asarray(weights).ravel(), np.asarray(biases).ravel(),
-                          np.asarray(alpha).ravel(), np.asarray(lo).ravel(), np.asarray(hi).ravel())
+    widths, layers, alpha, lo, hi = _prepared(*given)
+    exps, live = _facts.get(given, (), lambda: (walk_scales(layers, _forms(widths, alpha, lo, hi)), _live(layers)))
+    steps = _steps(widths, layers, alpha, lo, hi, start, stop, exps, live)
+    try:
+        request = next(steps)
+        while True:
+            if request[0] == "fit":
+                ensure_fits(request[1], *request[3])
+            else:
+                _product(*request[2:])
+            request = steps.send(None)
+    except StopIteration as done:
+        return done.value
+    finally:
+        steps.close()
 
+
+def walk_many(widths, weights, biases, alpha, lo, hi, firsts, start, stop, *, done=None):
+    """The pieces of many lines of one network at once, each as ``walk`` finds it alone.
+
+    Line ``i`` is the network with its first layer replaced by ``firsts[i]`` (the line
+    folded in: ``(w, b)``, ``w`` of shape ``(h1, 1)``); the other layers are shared.
+
+    The walks advance together, on ``threads.get_num_threads()`` threads (each walk's
+    scans, splits and prefix sums are Numba kernels that release the GIL), and wherever
+    several of them reach the product of the same layer with equal weights (the lines of
+    one network: only the folded first layer differs), their rows are stacked into one
+    matrix-matrix product.  The products run between the walks' steps, never beside
+    them, so BLAS's threads and the walks' own never compete for the cores.
+
+    Memory: each layer of a walk says what it will allocate before it does; the walks
+    that fit in the memory available go on, the others wait until those have gone
+    further or finished (a batch that would not fit is split, not refused).  A walk
+    that does not fit on its own is refused as ``walk`` refuses it.
+
+    Parameters
+    ----------
+    widths, weights, biases, alpha, lo, hi
+        The network of a scalar, as ``walk`` takes it (its first layer is not read).
+    firsts : sequence of (w, b)
+        Each line's first layer.
+    start, stop : float
+        The interval every line is walked over.
+    done : callable, optional
+        Called with the number of walks finished so far, each time some finish.
+
+    Returns
+    -------
+    list of LinePieces
+        In the order of ``firsts``; each equal to what ``walk`` gives for that line alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastrelu.model.network import Network
+    >>> from fastrelu.kernels.params import deep_params
+    >>> net = Network.random([1, 8, 8, 1], seed=0)
+    >>> p = deep_params(net, np.dtype(np.float64))
+    >>> other = Network.random([1, 8, 8, 1], seed=1).layers[0]
+    >>> a, b = walk_many(*p, [net.layers[0], other], -1.0, 1.0)
+    >>> bool(np.array_equal(a.edges, walk(*p, -1.0, 1.0).edges))
+    True
+    """
+    widths, layers, alpha, lo, hi = _prepared(widths, weights, biases, alpha, lo, hi)
+    forms, live = _forms(widths, alpha, lo, hi), _live(layers)
+
+    def line(w, b):
+        own = [(np.asarray(w, np.float64).reshape(-1, 1), np.asarray(b, np.float64).ravel()), *layers[1:]]
+        if own[0][0].shape != layers[0][0].shape or own[0][1].shape != layers[0][1].shape:
+            raise ValueError(f"firsts: each first layer must be ({layers[0][0].shape[0]}, 1) weights and as many biases")
+        return _steps(widths, own, alpha, lo, hi, start, stop, walk_scales(own, forms), live)
+
+    steps = [line(w, b) for w, b in firsts]
+    out = [None] * len(steps)
+    requests = {}  # walk -> its pending request
+    ready = list(range(len(steps)))  # walks to advance this round
+    finished = 0
+    try:
+        while ready or requests:
+            got = [None] * len(ready)
+
+            def advance(c0, c1, ready=ready, got=got):
+                for c in range(c0, c1):
+                    try:
+                        got[c] = steps[ready[c]].send(None)
+                    except StopIteration as stop:
+                        got[c] = ("done", stop.value)
+
+            # the walks' own steps, in parallel (no product runs meanwhile)
+            threads.run(advance, len(ready))
+            for i, request in zip(ready, got):
+                if request[0] == "done":
+                    out[i] = request[1]
+                    finished += 1
+                else:
+                    requests[i] = request
+            if done is not None and any(g[0] == "done" for g in got):
+                done(finished)
+            ready = _grant([i for i in sorted(requests) if requests[i][0] == "fit"], requests)
+            ready += _stacked_products([i for i in sorted(requests) if requests[i][0] == "product"], requests)
+            for i in ready:
+                del requests[i]
+    finally:
+        for g in steps:
+            g.close()
+    return out
+
+
+def _grant(waiting, requests):
+    """The walks among ``waiting`` (at a memory check) that may allocate now: in order,
+    as long as their needs, and their stacked products, fit in the memory available
+    (counting each one's scratch, which it reuses).  When every walk waits and the first
+    one does not fit, it is checked alone (``ensure_fits`` refuses it)."""
+    if not waiting:
+        return []
+    available = available_memory()
+    if available is None:  # memory that cannot be read refuses nothing
+        return waiting
+    granted, total = [], 0
+    for i in waiting:
+        _, need, stacked, args = requests[i]
+        total += need + stacked - args[0].nbytes()
+        if total > available:
+            break
+        granted.append(i)
+    if not granted and len(waiting) == len(requests):  # nothing else runs: this one alone
+        i = waiting[0]
+        ensure_fits(requests[i][1], *requests[i][3])
+        granted = [i]
+    return granted
+
+
+def _stacked_products(waiting, requests):
+    """Every product of ``waiting``: those at one layer of one network's weights as one
+    matrix-matrix product of their stacked rows, each walk's rows then copied into its ``Y``."""
+    groups = []  # [W, [walks]]
+    for i in waiting:
+        _, key, X, W, Y = requests[i]
+        for g in groups:
+            if g[0] == key and (g[1] is W or (g[1].shape == W.shape and np.array_equal(g[1], W))):
+                g[2].append(i)
+                break
+        else:
+            groups.append([key, W, [i]])
+    for key, W, members in groups:
+        if len(members) == 1:
+            _, _, X, _, Y = requests[members[0]]
+            _product(X, W, Y)
+            continue
+        rows = [requests[i][2].shape[0] for i in members]
+        Yall = _product(np.concatenate([requests[i][2] for i in members]), W, None)
+        r0 = 0
+        for i, r in zip(members, rows):
+            requests[i][4][...] = Yall[r0 : r0 + r]
+            r0 += r
+    return list(waiting)
+
+
+def _prepared(widths, weights, biases, alpha, lo, hi):
+    """The network's arrays validated, in float64: ``(widths, layers, alpha, lo, hi)``."""
+    widths, _ = _validate(widths, np.asarray(weights).ravel(), np.asarray(biases).ravel(),
+                          np.asarray(alpha).ravel(), np.asarray(lo).ravel(), np.asarray(hi).ravel())
     weights = np.asarray(weights, np.float64).ravel()
     biases = np.asarray(biases, np.float64).ravel()
-    alpha = np.asarray(alpha, np.float64).ravel()
-    lo = np.asarray(lo, np.float64).ravel()
-    hi = np.asarray(hi, np.float64).ravel()
-    start, stop = float(start), float(stop)
-    if not start <= stop:
-        raise ValueError(f"need start <= stop, got {start} and {stop}")
     layers = unpack_layers(widths, weights, biases)
-    # pre-activations beyond float64's range: walk a copy scaled by powers of two (scale.py)
+    return widths, layers, *(np.asarray(a, np.float64).ravel() for a in (alpha, lo, hi))
+
+
+def _forms(widths, alpha, lo, hi):
+    """``(alpha, lo, hi)`` of each hidden layer."""
     forms, u0 = [], 0
-    for k in range(L):
+    for k in range(widths.shape[0] - 2):
         h = int(widths[k + 1])
         forms.append((alpha[u0 : u0 + h], lo[k], hi[k]))
         u0 += h
-    exps, sparse = _facts.get(given, (), lambda: (
-        walk_scales(layers, forms), [bool(np.any(w == 0.0)) for w, _ in layers[1:]]))
+    return forms
+
+
+def _live(layers):
+    """Per layer after the first, ``W != 0`` as 0/1 (for counting live inputs), or None where
+    no weight is zero (every input is then live through it)."""
+    return [(w != 0.0).astype(np.float64) if np.any(w == 0.0) else None for w, _ in layers[1:]]
+
+
+def _steps(widths, layers, alpha, lo, hi, start, stop, exps, live):
+    """``walk`` as a generator that hands out its memory checks and its products.
+
+    It yields ``("fit", need, stacked, args)`` before a layer allocates (``need`` bytes, as
+    ``ensure_fits(need, *args)`` counts them; ``stacked`` more if its product is stacked
+    with other walks') and ``("product", key, X, W, Y)`` where ``Y = X @ W.T`` is due
+    (``key`` names the layer: walks of one network at the same key share ``W``).  The
+    driver does each and sends None; the generator returns the ``LinePieces``.  ``walk``
+    drives one walk, ``walk_many`` many at once, their products stacked.  The arguments
+    are ``_prepared``'s, the power-of-two scales ``exps`` (``scale.walk_scales``) and
+    ``_live(layers)``.
+    """
+    L = widths.shape[0] - 2
+    start, stop = float(start), float(stop)
+    if not start <= stop:
+        raise ValueError(f"need start <= stop, got {start} and {stop}")
+    sparse = [m is not None for m in live]
+    # pre-activations beyond float64's range: walk a copy scaled by powers of two (scale.py)
     if exps is not None:
-        layers, clamps = scale_layers(layers, forms, exps)
+        layers, clamps = scale_layers(layers, _forms(widths, alpha, lo, hi), exps)
         lo = np.array([c[0] for c in clamps], np.float64)
         hi = np.array([c[1] for c in clamps], np.float64)
 
@@ -376,8 +560,8 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
         # rows of the product and the product, the maps of the new pieces (and the next
         # layer's scan), the liveness rows: counted before any of them is allocated
         anchors = int(np.count_nonzero(arow[:Pn] >= 0))
-        ensure_fits(8 * (nrow * (h + w2) + 2 * anchors * (h + w2) + 3 * Pn * w2) + 64 * Pn + 32 * (Pn + w2),
-                    scratch, k, Pn, max(h, w2), start, stop)
+        yield ("fit", 8 * (nrow * (h + w2) + 2 * anchors * (h + w2) + 3 * Pn * w2) + 64 * Pn + 32 * (Pn + w2),
+               8 * nrow * (h + w2), (scratch, k, Pn, max(h, w2), start, stop))
         te_new, par, arow = te_new[: Pn + 1], par[:Pn], arow[:Pn]
         src_n, e_old, e_ev, e_n, row_n = src_n[: Pn - 1], e_old[: Pn - 1], e_ev[: Pn - 1], e_n[: Pn - 1], row_n[: Pn - 1]
         # 3. rows of the product, the product, the prefix sums
@@ -395,7 +579,8 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
               S, C, par, src_n, e_old, e_ev, e_n, row_n, arow, order, ev_j, ev_r,
               Y, row, WT, ecol, src, ekind, eds, edc, X, nneg, ecol_n, eds_n, edc_n, ekind_n, aidx, XL, elive)
         # (the last product, W.T and the maps of the pieces are read for the last time above)
-        Y = _product(X, W, scratch.take("Y", (nrow, w2)))
+        Y = scratch.take("Y", (nrow, w2))
+        yield ("product", k, X, W, Y)
         if k < L - 1:
             S2, C2 = scratch.take("S", (Pn, w2)), scratch.take("C", (Pn, w2))
         else:  # the walk's result
@@ -404,7 +589,7 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
         # live and moving inputs of every unit at the anchors: counts of 0/1 terms, exact in float64
         YL = scratch.take("YL", (XL.shape[0], w2))
         if sparse[k]:
-            _product(XL, (W != 0.0).astype(np.float64), YL)
+            yield ("product", (k, "live"), XL, live[k], YL)
         else:  # no zero weight: every unit of the next layer has all the live inputs
             YL[...] = XL.sum(axis=1)[:, None]
         sh, sl, ch, cl = scratch.take("dd", (4, w2))
