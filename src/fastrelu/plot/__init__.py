@@ -13,6 +13,8 @@ Where things are:
 - ``outputs``: which outputs of a network are drawn;
 - ``files``: figure formats, the path check and saving;
 - ``region_map``: the figure of a plane's region map (``region_map_figure``);
+- ``lines``: figures of many lines (``lines_figure``) and of their density over training
+  (``training_figure``);
 - ``plane_page``: the interactive page of a region map (``region_map_html``), with its
   JavaScript in ``static/plane_*.js``;
 - ``page``: the interactive page (Bokeh), of what ``page_data`` works out (exact
@@ -24,6 +26,7 @@ Titles name the network through ``fastrelu.model.describe``.
 from ..utils.plugins import provide
 from .figures import compare_figure, sweep_figure
 from .files import FORMATS, check_figure_path, save_figure
+from .lines import lines_figure, training_figure
 from .page import html, repr_html
 from .plane_page import region_map_html
 from .reduce import column_indices, step_indices
@@ -35,9 +38,11 @@ provide("figure", sweep_figure)
 provide("page", html)
 provide("repr_html", repr_html)
 provide("region_map_figure", region_map_figure)
+provide("training_figure", training_figure)
 provide("region_map_page", region_map_html)
 
 __all__ = [
     "COLORS", "FORMATS", "check_figure_path", "column_indices", "compare_figure", "html", "region_map_figure", "region_map_html", "repr_html",
     "save_figure", "step_indices", "sweep_figure",
+    "lines_figure", "training_figure",
 ]
