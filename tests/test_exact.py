@@ -74,14 +74,17 @@ def dyadic_nets(max_hidden=8, activation=st.sampled_from(["relu", "linear"])):
 # FASTRELU_HYPOTHESIS_EXAMPLES=3000 for a longer hunt
 SETTINGS = settings(max_examples=int(os.environ.get("FASTRELU_HYPOTHESIS_EXAMPLES", 60)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
+# The whole line, asked for explicitly: start and stop default to the sweep's range.
+WHOLE = (-np.inf, np.inf)
+
 # -- kinks --------------------------------------------------------------------------------
 
 
 def test_kinks_of_a_known_network():
     # unit 0 at 0; units 1 and 2 both at 1 with cancelling slope changes; unit 3 has w1 == 0
     net = fastrelu.Network([1.0, -1.0, 2.0, 0.0], [0.0, 1.0, -2.0, 5.0], [1.0, 1.0, -0.5, 3.0])
-    np.testing.assert_array_equal(fastrelu.kinks(net), [0.0])
-    np.testing.assert_array_equal(fastrelu.kinks(net, boundaries=True), [0.0, 1.0])
+    np.testing.assert_array_equal(fastrelu.kinks(net, *WHOLE), [0.0])
+    np.testing.assert_array_equal(fastrelu.kinks(net, *WHOLE, boundaries=True), [0.0, 1.0])
 
 
 @SETTINGS
@@ -91,35 +94,35 @@ def test_kinks_match_rational_arithmetic(net, lo, hi):
         lo, hi = hi, lo
     start = -np.inf if lo is None else lo
     stop = np.inf if hi is None else hi
-    assert fastrelu.kinks(net, lo, hi).tolist() == exact_kinks(net, start, stop)
+    assert fastrelu.kinks(net, start, stop).tolist() == exact_kinks(net, start, stop)
     boundaries = sorted(float(t) for t in exact_switches(net) if start <= t <= stop)
-    assert fastrelu.kinks(net, lo, hi, boundaries=True).tolist() == boundaries
+    assert fastrelu.kinks(net, start, stop, boundaries=True).tolist() == boundaries
 
 
 def test_duplicate_switch_points_make_one_kink_with_the_summed_change():
     net = fastrelu.Network([1.0, 2.0, 0.5], [-1.0, -2.0, -0.5], [1.0, 1.0, 1.0])  # all at x = 1
-    np.testing.assert_array_equal(fastrelu.kinks(net), [1.0])
-    r = fastrelu.regions(net)
+    np.testing.assert_array_equal(fastrelu.kinks(net, *WHOLE), [1.0])
+    r = fastrelu.regions(net, *WHOLE)
     np.testing.assert_array_equal(r.slope, [0.0, 3.5])
 
 
 def test_units_with_zero_input_weight_have_no_kink_but_shift_the_line():
     net = fastrelu.Network([0.0, 0.0, 1.0], [2.0, -3.0, 0.0], [1.5, 7.0, 1.0], b2=1.0)
-    np.testing.assert_array_equal(fastrelu.kinks(net, boundaries=True), [0.0])
-    r = fastrelu.regions(net)
+    np.testing.assert_array_equal(fastrelu.kinks(net, *WHOLE, boundaries=True), [0.0])
+    r = fastrelu.regions(net, *WHOLE)
     np.testing.assert_array_equal(r.intercept, [1.0 + 1.5 * 2.0] * 2)  # the off unit adds nothing
     np.testing.assert_array_equal(r.negative, [2, 1])
 
 
 def test_zero_output_weight_and_linear_activation_give_boundaries_not_kinks():
     net = fastrelu.Network([1.0, 1.0], [0.0, -1.0], [0.0, 2.0])
-    np.testing.assert_array_equal(fastrelu.kinks(net), [1.0])
-    np.testing.assert_array_equal(fastrelu.kinks(net, boundaries=True), [0.0, 1.0])
+    np.testing.assert_array_equal(fastrelu.kinks(net, *WHOLE), [1.0])
+    np.testing.assert_array_equal(fastrelu.kinks(net, *WHOLE, boundaries=True), [0.0, 1.0])
     lin = net.linear()
-    assert fastrelu.kinks(lin).size == 0
-    r = fastrelu.regions(lin)
+    assert fastrelu.kinks(lin, *WHOLE).size == 0
+    r = fastrelu.regions(lin, *WHOLE)
     assert len(r) == 1 and r.negative.tolist() == [-1]  # the count changes inside the one piece
-    assert len(fastrelu.regions(lin, boundaries=True)) == 3
+    assert len(fastrelu.regions(lin, *WHOLE, boundaries=True)) == 3
 
 
 def test_kinks_outside_the_interval_are_left_out_and_ends_are_included():
@@ -134,12 +137,12 @@ def test_kinks_outside_the_interval_are_left_out_and_ends_are_included():
 def test_float32_networks_are_analysed_exactly():
     net = fastrelu.Network.random(50, seed=3, dtype="float32")
     w1, b1 = net.w1.astype(np.float64), net.b1.astype(np.float64)
-    np.testing.assert_array_equal(fastrelu.kinks(net), np.sort(-b1 / w1))
+    np.testing.assert_array_equal(fastrelu.kinks(net, *WHOLE), np.sort(-b1 / w1))
 
 
 def test_kinks_of_a_large_random_network_are_its_sorted_switch_points():
     net = fastrelu.Network.random(100_000, seed=4)
-    np.testing.assert_array_equal(fastrelu.kinks(net), np.unique(-net.b1 / net.w1 + 0.0))
+    np.testing.assert_array_equal(fastrelu.kinks(net, *WHOLE), np.unique(-net.b1 / net.w1 + 0.0))
 
 
 # -- regions -------------------------------------------------------------------------------
@@ -148,7 +151,7 @@ def test_kinks_of_a_large_random_network_are_its_sorted_switch_points():
 @SETTINGS
 @given(net=dyadic_nets(activation=st.just("relu")))
 def test_regions_match_rational_arithmetic(net):
-    r = fastrelu.regions(net)
+    r = fastrelu.regions(net, *WHOLE)
     cuts = exact_kinks(net)
     assert len(r) == len(cuts) + 1
     assert r.lo.tolist() == [-np.inf, *cuts] and r.hi.tolist() == [*cuts, np.inf]
@@ -170,8 +173,8 @@ def test_regions_match_rational_arithmetic(net):
 @SETTINGS
 @given(net=dyadic_nets(), data=st.data())
 def test_regions_properties(net, data):
-    r = fastrelu.regions(net)
-    kinks = fastrelu.kinks(net)
+    r = fastrelu.regions(net, *WHOLE)
+    kinks = fastrelu.kinks(net, *WHOLE)
     assert len(r) == len(kinks) + 1
     switches = exact_switches(net)
     # neighbouring pieces differ by the summed (1 - alpha) * |w1| * w2 of the units switching there
@@ -204,7 +207,7 @@ def test_regions_agree_with_a_random_network_sweep():
 
 def test_regions_result_object():
     net = fastrelu.Network.random(40, seed=6)
-    r = fastrelu.regions(net)
+    r = fastrelu.regions(net, *WHOLE)
     assert len(r) == 41 and repr(r) == "Regions(pieces=41, kinks=40, boundaries=40, lo=-inf, hi=inf)"
     text = str(r)
     assert "more pieces" in text and len(text.splitlines()) == 22

@@ -146,3 +146,42 @@ def test_the_readme_says_how_to_get_torch_without_cuda():
     install = text[:text.index("## Python API")]  # the install section, where the extra is named
     cpu = install.find("pip install torch --index-url https://download.pytorch.org/whl/cpu")
     assert cpu >= 0 and install.find('pip install ".[torch]"', cpu) > cpu  # the CPU wheel first, then the extra
+
+
+# -- point 4: one default range for sweep, kinks and regions ------------------------------
+
+def test_regions_along_a_line_cover_t_from_0_to_1_as_the_sweep_does():
+    net = fastrelu.Network.random([3, 16, 16, 2], seed=1)
+    x0, x1 = np.random.default_rng(0).standard_normal((2, 3)) * 20  # far apart: pieces beyond t in [0, 1]
+    res = fastrelu.sweep(net, along=(x0, x1))
+    r = fastrelu.regions(net, along=(x0, x1))
+    assert (r.lo[0], r.hi[-1]) == (res.x[0], res.x[-1]) == (0.0, 1.0)
+    assert r.lo.tolist() == fastrelu.regions(net, 0, 1, along=(x0, x1)).lo.tolist()
+    t = fastrelu.kinks(net, along=(x0, x1))
+    assert t.tolist() == fastrelu.kinks(net, 0, 1, along=(x0, x1)).tolist() and t.size > 0
+    # the whole line is one explicit request away, and holds more
+    whole = fastrelu.regions(net, -np.inf, np.inf, along=(x0, x1))
+    assert (whole.lo[0], whole.hi[-1]) == (-np.inf, np.inf) and len(whole) > len(r)
+
+
+@pytest.mark.parametrize("widths", [[1, 200, 1], [1, 32, 32, 1]], ids=["one layer", "deep"])
+def test_kinks_and_regions_of_a_scalar_network_cover_the_sweeps_default_range(widths):
+    rand = fastrelu.Network.random(widths, seed=2)
+    # biases scaled up so that kinks lie beyond the default range too
+    net = fastrelu.Network.from_layers([(w, 300 * b) for w, b in rand.layers], rand.activations)
+    res = fastrelu.sweep(net)
+    k = fastrelu.kinks(net)
+    r = fastrelu.regions(net)
+    assert (r.lo[0], r.hi[-1]) == (res.x[0], res.x[-1]) == (-100.0, 100.0)
+    assert k.min() >= -100 and k.max() <= 100 and len(r) == k.size + 1
+    whole = fastrelu.kinks(net, -np.inf, np.inf)
+    assert whole.size > k.size and np.abs(whole).max() > 100  # this network has kinks beyond the default range
+
+
+def test_the_default_range_is_stated_once():
+    from fastrelu.model import slices
+    doc = inspect.getdoc(fastrelu.regions) + inspect.getdoc(fastrelu.kinks)
+    assert doc.count("-100 to 100") == 2 and doc.count("t from 0 to 1") == 2 and doc.count("np.inf") >= 2
+    assert slices.DEFAULT_RANGE == (-100.0, 100.0) and slices.DEFAULT_LINE_RANGE == (0.0, 1.0)
+    readme = ROOT.joinpath("README.md").read_text()
+    assert "`kinks` and `regions` cover the same default range" in readme

@@ -23,17 +23,27 @@ from ..kernels.params import deep_params, one_layer
 from ..kernels.registry import module_of
 from ..kernels.scale import walk_scales
 from ..model.network import on_line
+from ..model.slices import default_range
+from ..utils.files import open_for_writing
+from ..utils.memory import available_memory
 from ..utils.validation import as_interval
 from .decisions import decision_points
+from .patterns import layer_states, pattern_hashes
 from .plane import region_map
 
 __all__ = ["Regions", "kinks", "regions"]
 
 
 def _check(net, start, stop, along):
-    """The network of one coordinate (a line folded in), and the interval, checked."""
+    """The network of one coordinate (a line folded in), and the interval, checked.
+
+    None takes the sweep's default (``fastrelu.model.slices.default_range``: x from -100
+    to 100, or t from 0 to 1 along a line), so that ``kinks``, ``regions`` and ``sweep``
+    cover the same range unless told otherwise; ``-np.inf`` / ``np.inf`` ask for the whole
+    line.
+    """
     net, _ = on_line(net, along)
-    start, stop = as_interval(start, stop, open_ends=True)
+    start, stop = as_interval(*default_range(start, stop, along), open_ends=True)
     return net, start, stop
 
 
@@ -121,7 +131,9 @@ def kinks(net, start=None, stop=None, *, along=None, boundaries=False):
     ----------
     net : Network
     start, stop : float, optional
-        Closed interval to look in; None (the default) means no limit on that side.
+        Closed interval to look in.  None (the default) is the sweep's default on that
+        side: x from -100 to 100 for a network of a scalar, t from 0 to 1 along a line.
+        ``start=-np.inf, stop=np.inf`` looks along the whole line.
     along : (x0, x1), optional
         For a network of several inputs: the line ``x0 + t*(x1 - x0)``; positions are
         then values of ``t``.
@@ -194,12 +206,17 @@ class Regions:
         their positions apart: pieces too short for float64, counted, not dropped.
 
     ``len(regions)`` is the number of pieces; ``str()`` / ``to_table()`` print them;
-    ``switching(i)`` lists the units that switch where piece ``i`` ends.
+    ``switching(i)`` lists the units that switch where piece ``i`` ends; ``pattern(i)``
+    gives piece ``i``'s activation pattern and ``pattern_hash`` a hash of every piece's;
+    ``gradient`` is each piece's gradient in input space; ``to_pandas()`` and
+    ``to_csv(path)`` export the pieces as a table.
     """
 
-    __slots__ = ("lo", "hi", "slope", "intercept", "negative", "negative_by_layer", "n_boundaries", "n_kinks", "merged", "_switching", "_decisions")
+    __slots__ = ("lo", "hi", "slope", "intercept", "negative", "negative_by_layer", "n_boundaries", "n_kinks", "merged",
+                 "_switching", "_decisions", "_nets", "_lazy")
 
-    def __init__(self, lo, hi, slope, intercept, negative, *, negative_by_layer=None, n_boundaries=0, n_kinks=0, merged=0, switching=None):
+    def __init__(self, lo, hi, slope, intercept, negative, *, negative_by_layer=None, n_boundaries=0, n_kinks=0, merged=0,
+                 switching=None, network=None, along=None):
         self.lo, self.hi, self.slope, self.intercept = (np.asarray(a, np.float64) for a in (lo, hi, slope, intercept))
         self.negative = np.asarray(negative, np.int32)
         self.negative_by_layer = self.negative[:, None] if negative_by_layer is None else np.asarray(negative_by_layer, np.int32)
@@ -208,6 +225,10 @@ class Regions:
         self.n_boundaries, self.n_kinks, self.merged = int(n_boundaries), int(n_kinks), int(merged)
         self._switching = switching
         self._decisions = None
+        # (network of the swept coordinate, network of the inputs, line or None): what the
+        # patterns and gradients are evaluated on
+        self._nets = None if network is None else (on_line(network, along)[0], network, along)
+        self._lazy = {}
 
     @property
     def decisions(self):
@@ -260,13 +281,198 @@ class Regions:
     def __len__(self):
         return self.lo.shape[0]
 
+    # -- patterns and gradients ---------------------------------------------------------
+    def _need_network(self):
+        if self._nets is None:
+            raise ValueError("these pieces carry no network: patterns and gradients need regions(net, ...)'s pieces")
+        return self._nets
+
+    def _inside(self, rows):
+        """One point strictly inside each piece of ``rows``: its middle, or a unit (of its
+        size) beyond its finite end when the piece reaches an infinity."""
+        lo, hi = self.lo[rows], self.hi[rows]
+        a, b = np.isfinite(lo), np.isfinite(hi)
+        flo, fhi = np.where(a, lo, 0.0), np.where(b, hi, 0.0)
+        with np.errstate(over="ignore"):
+            mid = flo / 2 + fhi / 2  # halves first: no overflow near float64's largest
+            mid = np.where(a & ~b, flo + np.maximum(1.0, np.abs(flo)), mid)
+            return np.where(~a & b, fhi - np.maximum(1.0, np.abs(fhi)), mid)
+
+    def _states(self, rows):
+        """``layer_states`` at a point inside each piece of ``rows``, checked against the
+        pieces' exact counts; with the rows whose pattern is one (count not -1)."""
+        of_t = self._need_network()[0]
+        rows = np.asarray(rows, np.int64)
+        states = layer_states(of_t, self._inside(rows)[:, None])
+        one = self.negative[rows] >= 0
+        counts = np.stack([np.count_nonzero(~on, axis=1) for _, on, _ in states], axis=1)
+        wrong = one & (counts != self.negative_by_layer[rows]).any(axis=1)
+        if wrong.any():
+            i = int(rows[np.flatnonzero(wrong)[0]])
+            raise ValueError(f"piece {i} ([{self.lo[i]:.17g}, {self.hi[i]:.17g}]) is too short for float64 to evaluate "
+                             "its activation pattern at a point inside it")
+        return states, one
+
+    def pattern(self, i):
+        """The activation pattern of piece ``i``: one boolean array per hidden layer, True
+        where the unit is on (pre-activation ``> 0``), as ``negative_by_layer`` counts them.
+
+        A piece holding an activation boundary strictly inside (``negative[i] == -1``) has
+        no one pattern: ``regions(..., boundaries=True)`` splits there.
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> r = fastrelu.regions(fastrelu.Network([1.0, -1.0], [0.0, 1.0], [2.0, 3.0]), -5, 5)
+        >>> r.pattern(1)          # 0 < x < 1: both units on
+        [array([ True,  True])]
+        >>> [p.tolist() for p in r.pattern(0)], int(r.negative[0])
+        ([[False, True]], 1)
+        """
+        if not 0 <= i < len(self):
+            raise IndexError(f"piece {i} out of range: there are {len(self)} pieces")
+        if self.negative[i] < 0:
+            raise ValueError(f"piece {i} has an activation boundary inside (negative is -1): no one pattern; "
+                             "regions(..., boundaries=True) splits there")
+        states, _ = self._states([i])
+        return [on[0].copy() for _, on, _ in states]
+
+    @property
+    def pattern_hash(self):
+        """A 64-bit hash of each piece's activation pattern (uint64, ``(P,)``), 0 where a
+        piece has no one pattern (``negative == -1``).
+
+        It depends on the pattern alone (each unit's region, with clamps the breakpoints
+        below it), hashed as ``RegionMap.pattern_hash`` hashes a face's: the same pattern
+        gets the same hash on another line or on a plane of the same network.
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> r = fastrelu.regions(fastrelu.Network([1.0, -1.0], [0.0, 1.0], [2.0, 3.0]), -5, 5)
+        >>> bool(r.pattern_hash[0] != r.pattern_hash[1]), r.pattern_hash.dtype
+        (True, dtype('uint64'))
+        """
+        if "hash" not in self._lazy:
+            out = np.zeros(len(self), np.uint64)
+            for rows in self._blocks(self._need_network()[0].hidden):
+                states, one = self._states(rows)
+                region = np.concatenate([r for r, _, _ in states], axis=1)
+                out[rows] = np.where(one, pattern_hashes(region), 0)
+            out.flags.writeable = False
+            self._lazy["hash"] = out
+        return self._lazy["hash"]
+
+    @property
+    def gradient(self):
+        """Each piece's gradient in input space: ``(P, in)`` for one output, ``(P, out, in)``
+        for several; NaN on a piece that has no one pattern (``negative == -1``).
+
+        The derivative of the network's output by its inputs ``x`` at the points of the
+        piece (along a line ``x0 + t*(x1 - x0)``, ``x``, not ``t``: ``slope`` is the
+        derivative by ``t``, the gradient's product with ``x1 - x0``), from the piece's
+        activation pattern, as PyTorch's autograd gives it there.  A request that would
+        not fit in memory is refused before allocating.
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> net = fastrelu.Network.random([3, 8, 8, 1], seed=0)
+        >>> r = fastrelu.regions(net, along=([0, 0, 0], [1, 2, 3]), boundaries=True)
+        >>> g = r.gradient
+        >>> g.shape == (len(r), 3), bool(np.allclose(g @ [1, 2, 3], r.slope))
+        (True, True)
+        """
+        if "gradient" not in self._lazy:
+            of_t, net, _ = self._need_network()
+            out = net.out_features
+            shape = (len(self), net.in_features) if out == 1 else (len(self), out, net.in_features)
+            need = 8 * int(np.prod(shape))
+            room = available_memory()
+            if room is not None and need > room:
+                raise MemoryError(f"the gradient of {len(self):,} pieces is {need / 2**30:.3g} GiB, "
+                                  f"more than the {room / 2**30:.3g} GiB available")
+            grad = np.full((len(self), out, net.in_features), np.nan)
+            weights = [w.astype(np.float64) for w, _ in net.layers]
+            for rows in self._blocks(out * max(net.widths)):
+                states, one = self._states(rows)
+                g = np.broadcast_to(weights[-1], (rows.shape[0], *weights[-1].shape))
+                for k in range(net.depth - 1, -1, -1):  # back through the layers: the chain rule on each piece
+                    g = (g * states[k][2][:, None, :]) @ weights[k]
+                grad[rows[one]] = g[one]
+            grad = grad.reshape(shape)
+            grad.flags.writeable = False
+            self._lazy["gradient"] = grad
+        return self._lazy["gradient"]
+
+    def _blocks(self, per_row):
+        """Pieces in blocks whose temporaries stay near a few million numbers each."""
+        rows = max(1, (1 << 22) // max(per_row, 1))
+        return [np.arange(i0, min(i0 + rows, len(self))) for i0 in range(0, len(self), rows)]
+
+    # -- tables ------------------------------------------------------------------------
+    def _columns(self):
+        """The table's columns by name: ends, line(s), counts and the pattern's hash."""
+        cols = {"lo": self.lo, "hi": self.hi}
+        if self.slope.ndim == 1:
+            cols.update(slope=self.slope, intercept=self.intercept)
+        else:
+            cols.update({f"slope_{k}": self.slope[:, k] for k in range(self.slope.shape[1])})
+            cols.update({f"intercept_{k}": self.intercept[:, k] for k in range(self.slope.shape[1])})
+        cols["negative"] = self.negative
+        if self.negative_by_layer.shape[1] > 1:
+            cols.update({f"negative_{k}": self.negative_by_layer[:, k] for k in range(self.negative_by_layer.shape[1])})
+        if self._nets is not None:
+            cols["pattern_hash"] = self.pattern_hash
+        return cols
+
+    def to_pandas(self):
+        """The pieces as a ``pandas.DataFrame``, one row each (needs pandas).
+
+        Columns: ``lo``, ``hi``, ``slope`` and ``intercept`` (``slope_0``, ``intercept_0``,
+        ... for several outputs), ``negative`` (and ``negative_0``, ... per hidden layer of a
+        deep network) and ``pattern_hash``.  The gradient is ``gradient``, an array.
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> df = fastrelu.regions(fastrelu.Network([1.0], [-1.0], [2.0]), -5, 5).to_pandas()  # doctest: +SKIP
+        >>> list(df.columns)                                                                 # doctest: +SKIP
+        ['lo', 'hi', 'slope', 'intercept', 'negative', 'pattern_hash']
+        """
+        try:
+            import pandas as pd  # optional: only this call needs it
+        except ImportError:
+            raise ImportError("Regions.to_pandas needs pandas: pip install pandas (Regions.to_csv needs nothing)") from None
+        return pd.DataFrame(self._columns())
+
+    def to_csv(self, path):
+        """Write the pieces to ``path`` as CSV, one row each, with the columns of ``to_pandas``
+        (no pandas needed).  Numbers are written so that they read back exactly
+        (``inf`` for an open end).
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> fastrelu.regions(fastrelu.Network([1.0], [-1.0], [2.0]), -5, 5).to_csv("pieces.csv")  # doctest: +SKIP
+        >>> print(open("pieces.csv").read())                                                      # doctest: +SKIP
+        lo,hi,slope,intercept,negative,pattern_hash
+        -5.0,1.0,0.0,0.0,1,11385487063155714807
+        1.0,5.0,2.0,-2.0,0,2291812983794007278
+        """
+        cols = self._columns()
+        lists = [np.asarray(v).tolist() for v in cols.values()]  # Python numbers: repr reads back exactly
+        lines = [",".join(cols), *(",".join(map(repr, row)) for row in zip(*lists))]
+        with open_for_writing(path) as f:
+            f.write(("\n".join(lines) + "\n").encode())
+
     def to_table(self, max_rows=None):
         """The pieces as a text table, one row each (the middle elided beyond ``max_rows``).
 
         Examples
         --------
-        >>> import fastrelu
-        >>> print(fastrelu.regions(fastrelu.Network([1.0], [-1.0], [2.0])).to_table())
+        >>> import fastrelu, numpy as np
+        >>> print(fastrelu.regions(fastrelu.Network([1.0], [-1.0], [2.0]), -np.inf, np.inf).to_table())
                 lo          hi       slope   intercept  negative
               -inf           1           0           0         1
                  1         inf           2          -2         0
@@ -308,7 +514,9 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=N
     ----------
     net : Network
     start, stop : float, optional
-        The interval to cover; None (the default) means no limit on that side.
+        The interval to cover.  None (the default) is the sweep's default on that side:
+        x from -100 to 100 for a network of a scalar, t from 0 to 1 along a line.
+        ``start=-np.inf, stop=np.inf`` covers the whole line.
     along : (x0, x1), optional
         For a network of several inputs: the line ``x0 + t*(x1 - x0)``; the pieces are
         then intervals of ``t``.
@@ -353,10 +561,14 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=N
         if start is not None or stop is not None or along is not None:
             raise TypeError("a plane is mapped over bounds=((u0, u1), (v0, v1)): start, stop and along are for a line")
         return region_map(net, plane, bounds)
+    given = net
     net, start, stop = _check(net, start, stop, along)
     if start == stop:  # one point: its counts are those of the point, as a sweep gives them
-        return _point_region(net, start, boundaries)
-    return _regions(_pieces(net, start, stop), start, stop, boundaries)
+        r = _point_region(net, start, boundaries)
+    else:
+        r = _regions(_pieces(net, start, stop), start, stop, boundaries)
+    r._nets = (net, given, along)  # what patterns and gradients are evaluated on
+    return r
 
 
 def _point_region(net, x, boundaries):
