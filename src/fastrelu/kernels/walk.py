@@ -414,7 +414,7 @@ def _grant(waiting, requests):
     granted, total = [], 0
     for i in waiting:
         _, need, stacked, args = requests[i]
-        total += need + stacked - args[0].nbytes()
+        total += max(0, need - args[0].nbytes()) + stacked  # its scratch is reused; the stacked copy is new
         if total > available:
             break
         granted.append(i)
