@@ -80,11 +80,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..kernels import plane_engine
 from ..utils.memory import available_memory
 
 __all__ = ["PlaneWalk", "region_tables", "walk_plane"]
 
-_BLOCK = 256  # faces (or vertices) per block of the per-layer products: each block in the L2 cache
+_BLOCK = 256  # faces per block of the per-layer products, at least
+_BLOCK_VALUES = 1 << 19  # and up to 4 MiB of float64 per slab of a block: few BLAS calls, in cache
 
 
 def region_tables(alpha, lo, hi):
@@ -250,10 +252,10 @@ def _check_memory(faces, h, h_next, k):
         )
 
 
-def _next_maps(maps, parent, regions, gain, offs, weight, bias):
+def _next_maps(kern, maps, parent, regions, gain, offs, weight, bias):
     """The maps of the next layer on each face: ``W @ (g * maps[parent] + o) + b``, with the
-    gain ``g`` and offset ``o`` of each unit's region on the face (one product, in blocks
-    small enough for the cache, through buffers reused from block to block).
+    gain ``g`` and offset ``o`` of each unit's region on the face: the rows gathered by the
+    kernel (``kern.gather_maps``), one matrix product per block of faces.
 
     Maps are kept as three slabs ``(3, F, h)`` (slopes along u and v, intercepts), each
     contiguous, so that per-vertex arithmetic reads whole rows.  Also returns the largest
@@ -264,27 +266,16 @@ def _next_maps(maps, parent, regions, gain, offs, weight, bias):
     w = weight.shape[0]
     out = np.empty((3, F, w))
     wt = np.ascontiguousarray(weight.T)
-    cols = np.arange(h)
-    uniform = (gain == gain[:, :1]).all() and (offs == offs[:, :1]).all()  # one activation for the layer
-    clamped = bool(offs.any())
-    B = min(F, _BLOCK)
+    regions, gain, offs = np.ascontiguousarray(regions), np.ascontiguousarray(gain), np.ascontiguousarray(offs)
+    B = min(F, max(_BLOCK, _BLOCK_VALUES // max(h, w, 1)))
     xbuf, ybuf = np.empty(3 * B * h), np.empty(3 * B * w)
-    g = np.empty((B, h))
     big = np.zeros(3)
     with np.errstate(over="ignore", invalid="ignore"):  # the caller refuses maps that are not finite
         for i0 in range(0, F, B):
             i1 = min(F, i0 + B)
             n = i1 - i0
-            r = regions[i0:i1]
-            xb, gb, yb = xbuf[: 3 * n * h].reshape(3, n, h), g[:n], ybuf[: 3 * n * w].reshape(3, n, w)
-            np.take(maps, parent[i0:i1], axis=1, out=xb)
-            if uniform:
-                np.take(gain[:, 0], r, out=gb)
-            else:
-                gb[...] = gain[r, cols]
-            xb *= gb  # a unit off (gain 0) contributes an exact 0
-            if clamped:
-                xb[2] += np.take(offs[:, 0], r) if uniform else offs[r, cols]
+            xb, yb = xbuf[: 3 * n * h].reshape(3, n, h), ybuf[: 3 * n * w].reshape(3, n, w)
+            kern.gather_maps(maps, parent, regions, gain, offs, i0, i1, xb)
             np.matmul(xb.reshape(3 * n, h), wt, out=yb.reshape(3 * n, w))
             yb[2] += bias
             out[:, i0:i1] = yb
@@ -292,7 +283,7 @@ def _next_maps(maps, parent, regions, gain, offs, weight, bias):
     return out, big
 
 
-def walk_plane(layers, forms, bounds):
+def walk_plane(layers, forms, bounds, engine=None):
     """The faces of a network of two coordinates on the rectangle ``bounds``, exactly.
 
     Parameters
@@ -316,6 +307,7 @@ def walk_plane(layers, forms, bounds):
     >>> len(w.regions[-1]), len(w.vertices), len(w.edges)      # the four quadrants
     (4, 9, 12)
     """
+    kern = plane_engine.kernels(engine)
     (u0, u1), (v0, v1) = bounds
     depth = len(layers) - 1
     reach = max(abs(u0), abs(u1), abs(v0), abs(v1))
@@ -338,13 +330,13 @@ def walk_plane(layers, forms, bounds):
         alpha, lo, hi = forms[k]
         bps, gain, offs, _ = region_tables(alpha, lo, hi)
         F = maps.shape[1]
-        reg, parent, amb = _layer(V, E, maps, big, bps, F, k)
+        reg, parent, amb = _layer(kern, V, E, maps, big, bps, F, k)
         ambiguous += amb
         regions.append(reg)
         parents.append(parent)
         w, b = layers[k + 1]
         _check_memory(parent.shape[0], maps.shape[2], w.shape[0], k)
-        maps, big = _next_maps(maps, parent, reg, gain, offs, w, b)
+        maps, big = _next_maps(kern, maps, parent, reg, gain, offs, w, b)
         if not np.isfinite(maps).all():
             where = "output" if k == depth - 1 else f"layer {k + 1} pre-activations"
             raise ValueError(f"the network's {where} on this plane overflow float64 (its affine maps are not finite)")
@@ -357,7 +349,7 @@ def walk_plane(layers, forms, bounds):
                      regions, parents, np.ascontiguousarray(maps.transpose(1, 0, 2)), int(ambiguous), int(degenerate))
 
 
-def _sides(V, E, maps, big, bps, F):
+def _sides(kern, V, E, maps, big, bps, F):
     """Step 0: each vertex's owner, its packed sides (``pos``: ``z > b``, ``neg``: ``z < b``)
     of every line (line ``i * h + j`` is unit ``j``'s breakpoint ``bps[i]``), and each face's
     sides (any vertex above, any below)."""
@@ -385,41 +377,35 @@ def _sides(V, E, maps, big, bps, F):
     with np.errstate(over="ignore", invalid="ignore"):
         reach = np.abs(P).max(axis=0) if V.n else np.zeros(2)
         look = 2.0**-30 * (big[0] * reach[0] + big[1] * reach[1] + big[2] + np.abs(bps).max())
-    B = min(V.n, max(_BLOCK, (1 << 16) // max(h, 1)))
-    mbuf = np.empty(3 * B * h)
-    t1, t2 = np.empty((B, h)), np.empty((B, h))
-    z, az = np.empty((B, nl)), np.empty((B, nl))
-    bb = np.empty((B, nl), bool)
-    packed = (nl + 7) // 8
-    for i0 in range(0, V.n, B):
-        i1 = min(V.n, i0 + B)
-        n = i1 - i0
-        m, zb = mbuf[: 3 * n * h].reshape(3, n, h), z[:n]
-        np.take(maps, owner[i0:i1], axis=1, out=m)
+    # the sides of every vertex from its owner's map, by the kernel; the values within
+    # ``look`` of a line come back as (vertex, line) pairs, as many as fit in cand
+    cand = np.empty((min(V.n * nl, 1 << 12), 2), np.int64)
+    nc = kern.sides(maps, owner, P, bps, float(look), 0, V.n, pos, neg, cand)
+    if nc > cand.shape[0]:  # more than fit: again, with room for them all
+        pos[...] = 0
+        neg[...] = 0
+        cand = np.empty((nc, 2), np.int64)
+        kern.sides(maps, owner, P, bps, float(look), 0, V.n, pos, neg, cand)
+    if nc:
+        vi, li = cand[:nc, 0], cand[:nc, 1]
+        c = _line_coef(maps, owner[vi], li, bps, h)
+        p = P[vi]
         with np.errstate(over="ignore", invalid="ignore"):
-            np.multiply(m[0], P[i0:i1, 0:1], out=t1[:n])
-            np.multiply(m[1], P[i0:i1, 1:2], out=t2[:n])
-            t1[:n] += t2[:n]
-            for k, b in enumerate(bps):  # (a*u + b*v) + (c - bp), as the lines' maps are evaluated
-                np.subtract(m[2], b, out=t2[:n])
-                np.add(t1[:n], t2[:n], out=zb[:, k * h : (k + 1) * h])
-            cand = np.flatnonzero(np.abs(zb, out=az[:n]) <= look)
-            cand = cand[zb.ravel()[cand] != 0]
-            if cand.size:
-                vi, li = np.divmod(cand, nl)
-                c = _line_coef(maps, owner[i0 + vi], li, bps, h)
-                p = P[i0 + vi]
-                size = np.abs(c[:, 0] * p[:, 0]) + np.abs(c[:, 1] * p[:, 1]) + np.abs(c[:, 2])
-                near = np.abs(zb[vi, li]) <= 2.0**-30 * size
-                vi, li = vi[near], li[near]
-                if vi.size:
-                    # on the line if some face's map says so exactly, else the exact side of the
-                    # exact point on the owner's map (see _exact_sides)
-                    exact = _exact_sides(V.meet[i0 + vi], c[near])
-                    side = np.where(exact == 2, np.sign(zb[vi, li]), exact)
-                    zb[vi, li] = np.where(_exact_zero(maps, P, faces, around, i0 + vi, li, bps, h), 0.0, side)
-        pos[i0:i1, :packed] = np.packbits(np.greater(zb, 0, out=bb[:n]), axis=1)
-        neg[i0:i1, :packed] = np.packbits(np.less(zb, 0, out=bb[:n]), axis=1)
+            zc = c[:, 0] * p[:, 0] + c[:, 1] * p[:, 1] + c[:, 2]  # the kernel's value, rounded as it rounds
+            size = np.abs(c[:, 0] * p[:, 0]) + np.abs(c[:, 1] * p[:, 1]) + np.abs(c[:, 2])
+        near = np.abs(zc) <= 2.0**-30 * size
+        vi, li = vi[near], li[near]
+        if vi.size:
+            # on the line if some face's map says so exactly, else the exact side of the
+            # exact point on the owner's map (see _exact_sides)
+            exact = _exact_sides(V.meet[vi], c[near])
+            side = np.where(exact == 2, np.sign(zc[near]), exact)
+            side = np.where(_exact_zero(maps, P, faces, around, vi, li, bps, h), 0.0, side)
+            byte, bit = li >> 3, (np.uint8(128) >> (li & 7).astype(np.uint8)).astype(np.uint8)
+            np.bitwise_and.at(pos, (vi, byte), ~bit)
+            np.bitwise_and.at(neg, (vi, byte), ~bit)
+            np.bitwise_or.at(pos, (vi[side > 0], byte[side > 0]), bit[side > 0])
+            np.bitwise_or.at(neg, (vi[side < 0], byte[side < 0]), bit[side < 0])
     # each face's sides, from its vertices (faces sorted, each face's vertices together), word by word
     order = np.argsort(faces, kind="stable")
     fs, ts = faces[order], tails[order]
@@ -521,7 +507,7 @@ def _ranges(values, starts, ends):
     return values[idx]
 
 
-def _layer(V, E, maps, big, bps, F, layer):
+def _layer(kern, V, E, maps, big, bps, F, layer):
     """One hidden layer: cut the F faces by its lines.  Returns each new face's regions, the
     face it was cut from, and the number of cells left whole by rounding.
 
@@ -538,7 +524,7 @@ def _layer(V, E, maps, big, bps, F, layer):
     n0 = E.n
     E.oL[:n0], E.oR[:n0], E.pair[:n0] = E.L[:n0], E.R[:n0], -1
     V.on[: V.n] = -1  # the lines a vertex was made on, of this layer only
-    owner, pos, neg, fpos, fneg, face_vertices = _sides(V, E, maps, big, bps, F)
+    owner, pos, neg, fpos, fneg, face_vertices = _sides(kern, V, E, maps, big, bps, F)
     pos, neg = _split_edges(V, E, maps, bps, owner, pos, neg)
     V1 = V.n  # vertices below V1 take their sides from the bits, the others from their face's map
     f_of, lines = _unpack_pairs(fpos & fneg)  # (face, line) pairs, by face, lines in order

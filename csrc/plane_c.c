@@ -1,0 +1,84 @@
+/* The plane walk's per-face and per-vertex kernels in C: the twin of
+ * src/fastrelu/kernels/plane_numba.py (read the two side by side: same functions, same
+ * arguments in the same order, these also taking the lengths after the arrays they
+ * count; same loops and names).  What they compute, and why, is said there and in
+ * src/fastrelu/analysis/plane_walk.py.
+ *
+ * Every operation is rounded as written, as in the Numba twin (compiled without
+ * fastmath): no contraction in this file, whatever the build's -ffp-contract says, so
+ * that the two twins agree bit for bit (tests/test_plane_tiles.py).  The kernels hold
+ * the GIL of no one: cffi releases it around each call, and the walk runs tiles of a
+ * map in threads.
+ */
+#include <math.h>
+#include <stdint.h>
+
+#include "plane_c.h"
+
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#else
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+/* maps (3, nparent, h), parent (nf), regions (nf, h), gain and offs (regions, h),
+ * x (3, f1 - f0, h). */
+void plane_gather_maps(const double *maps, int64_t nparent, int64_t h, const int64_t *parent,
+                       const int8_t *regions, const double *gain, const double *offs, int64_t f0,
+                       int64_t f1, double *x)
+{
+    const double *m0 = maps, *m1 = maps + nparent * h, *m2 = maps + 2 * nparent * h;
+    int64_t n = f1 - f0;
+    double *x0 = x, *x1 = x + n * h, *x2 = x + 2 * n * h;
+    for (int64_t f = f0; f < f1; f++) {
+        int64_t p = parent[f];
+        for (int64_t i = 0; i < h; i++) {
+            int64_t r = regions[f * h + i];
+            double g = gain[r * h + i];
+            x0[(f - f0) * h + i] = g * m0[p * h + i];
+            x1[(f - f0) * h + i] = g * m1[p * h + i];
+            double z = g * m2[p * h + i];
+            x2[(f - f0) * h + i] = z + offs[r * h + i];
+        }
+    }
+}
+
+/* maps (3, nface, h), P (V, 2), pos and neg (V, nbytes), cand (ncap, 2). */
+int64_t plane_sides(const double *maps, int64_t nface, int64_t h, const int64_t *owner, const double *P,
+                    const double *bps, int64_t nb, double look, int64_t v0, int64_t v1,
+                    uint8_t *pos, uint8_t *neg, int64_t nbytes, int64_t *cand, int64_t ncap)
+{
+    const double *m0 = maps, *m1 = maps + nface * h, *m2 = maps + 2 * nface * h;
+    int64_t nc = 0;
+    for (int64_t v = v0; v < v1; v++) {
+        int64_t f = owner[v];
+        double pu = P[2 * v];
+        double pv = P[2 * v + 1];
+        for (int64_t k = 0; k < nb; k++) {
+            double bp = bps[k];
+            for (int64_t j = 0; j < h; j++) {
+                double t1 = m0[f * h + j] * pu;
+                double t2 = m1[f * h + j] * pv;
+                t1 = t1 + t2;
+                t2 = m2[f * h + j] - bp;
+                double z = t1 + t2;
+                int64_t line = k * h + j;
+                uint8_t bit = (uint8_t)(128 >> (line & 7));
+                if (z > 0.0)
+                    pos[v * nbytes + (line >> 3)] |= bit;
+                else if (z < 0.0)
+                    neg[v * nbytes + (line >> 3)] |= bit;
+                if (z != 0.0 && fabs(z) <= look) {
+                    if (nc < ncap) {
+                        cand[2 * nc] = v;
+                        cand[2 * nc + 1] = line;
+                    }
+                    nc += 1;
+                }
+            }
+        }
+    }
+    return nc;
+}

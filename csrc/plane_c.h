@@ -1,0 +1,10 @@
+/* fastrelu C kernels of the plane walk: the twins of src/fastrelu/kernels/plane_numba.py.
+ *
+ * Read by csrc/build_c.py as cffi cdef too (after kernels.h): plain declarations only.
+ */
+void plane_gather_maps(const double *maps, int64_t nparent, int64_t h, const int64_t *parent,
+                       const int8_t *regions, const double *gain, const double *offs, int64_t f0,
+                       int64_t f1, double *x);
+int64_t plane_sides(const double *maps, int64_t nface, int64_t h, const int64_t *owner, const double *P,
+                    const double *bps, int64_t nb, double look, int64_t v0, int64_t v1,
+                    uint8_t *pos, uint8_t *neg, int64_t nbytes, int64_t *cand, int64_t ncap);

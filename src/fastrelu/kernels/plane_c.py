@@ -1,0 +1,38 @@
+"""The plane walk's kernels in C: the binding of ``csrc/plane_c.c`` (in ``fastrelu.kernels._c``).
+
+The same functions as ``plane_numba``, with the same arguments in the same order (the
+C ones also take the lengths, read here from the arrays).  Importing this module fails
+with ImportError when the C build is missing or predates the plane kernels; the walk
+then runs ``plane_numba`` (``plane_engine.kernels``).  cffi releases the GIL around each
+call, so tiles of a map run in threads at once.
+"""
+
+try:
+    from ._c import ffi, lib
+except ImportError:
+    raise ImportError("the C build (fastrelu.kernels._c) is missing: the plane walk runs its Numba twin") from None
+if not hasattr(lib, "plane_sides"):
+    raise ImportError("the C build (fastrelu.kernels._c) predates the plane kernels: the plane walk runs its Numba twin")
+
+
+def _in(ctype, a):
+    return ffi.from_buffer(ctype, a, require_writable=False)
+
+
+def _out(ctype, a):
+    return ffi.from_buffer(ctype, a, require_writable=True)
+
+
+def gather_maps(maps, parent, regions, gain, offs, f0, f1, x):
+    lib.plane_gather_maps(
+        _in("double[]", maps), maps.shape[1], maps.shape[2], _in("int64_t[]", parent), _in("int8_t[]", regions),
+        _in("double[]", gain), _in("double[]", offs), f0, f1, _out("double[]", x),
+    )
+
+
+def sides(maps, owner, P, bps, look, v0, v1, pos, neg, cand):
+    return int(lib.plane_sides(
+        _in("double[]", maps), maps.shape[1], maps.shape[2], _in("int64_t[]", owner), _in("double[]", P),
+        _in("double[]", bps), bps.shape[0], look, v0, v1,
+        _out("uint8_t[]", pos), _out("uint8_t[]", neg), pos.shape[1], _out("int64_t[]", cand), cand.shape[0],
+    ))

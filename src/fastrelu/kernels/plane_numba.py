@@ -1,0 +1,77 @@
+"""The plane walk's per-face and per-vertex kernels in Numba: the twin of ``csrc/plane_c.c``.
+
+The walk of a plane (``fastrelu.analysis.plane_walk``) spends its time, outside the
+rounds of cuts, in two passes over every face and every vertex of each layer:
+
+- ``gather_maps``: the rows of the next layer's product on each face,
+  ``g * maps[parent] + o``, with the gain ``g`` and offset ``o`` of each unit's region
+  on the face, in one pass (numpy's take, a multiply and an add were three); the
+  product itself is numpy's (BLAS), several times faster than any loop here.
+- ``sides``: each vertex's side of every line of the layer (``z > b`` and ``z < b`` as
+  bits, ``numpy.packbits``' order), ``z = (a u + b v) + (c - bp)`` from its owner
+  face's map, rounded as written (no contraction, as numpy computes it), and the
+  ``(vertex, line)`` pairs within ``look`` of the line that the walk looks at again.
+
+Same functions, arguments, loops and names as the C twin; compiled without fastmath,
+so that both round every operation as written and agree bit for bit
+(tests/test_plane_tiles.py).  Numba is imported only when this module is.
+"""
+
+import numpy as np
+
+from ..utils.config import jit
+
+_jit = jit(exact=True)  # every operation rounded as written: the C twin's bits
+
+
+@_jit
+def gather_maps(maps, parent, regions, gain, offs, f0, f1, x):
+    """``x[:, f - f0] = gain * maps[:, parent[f]] + offs`` (the offset on the intercepts) for
+    the faces ``f0:f1``, with the gain and offset of each unit's region on the face: the
+    rows of the next layer's product."""
+    h = maps.shape[2]
+    for f in range(f0, f1):
+        p = parent[f]
+        for i in range(h):
+            r = regions[f, i]
+            g = gain[r, i]
+            x[0, f - f0, i] = g * maps[0, p, i]
+            x[1, f - f0, i] = g * maps[1, p, i]
+            z = g * maps[2, p, i]
+            x[2, f - f0, i] = z + offs[r, i]
+
+
+@_jit
+def sides(maps, owner, P, bps, look, v0, v1, pos, neg, cand):
+    """Bits of ``z > bp`` (``pos``) and ``z < bp`` (``neg``) of vertices ``v0:v1`` on every
+    line (line ``k * h + j``: unit ``j``, breakpoint ``bps[k]``), from their owner's map.
+    The ``(vertex, line)`` pairs with ``0 < |z| <= look`` go to ``cand`` (rows, as many
+    as fit); returns their number, which the caller compares with ``cand``'s rows."""
+    h = maps.shape[2]
+    nb = bps.shape[0]
+    ncap = cand.shape[0]
+    nc = 0
+    for v in range(v0, v1):
+        f = owner[v]
+        pu = P[v, 0]
+        pv = P[v, 1]
+        for k in range(nb):
+            bp = bps[k]
+            for j in range(h):
+                t1 = maps[0, f, j] * pu
+                t2 = maps[1, f, j] * pv
+                t1 = t1 + t2
+                t2 = maps[2, f, j] - bp
+                z = t1 + t2
+                line = k * h + j
+                bit = np.uint8(128 >> (line & 7))
+                if z > 0.0:
+                    pos[v, line >> 3] |= bit
+                elif z < 0.0:
+                    neg[v, line >> 3] |= bit
+                if z != 0.0 and abs(z) <= look:
+                    if nc < ncap:
+                        cand[nc, 0] = v
+                        cand[nc, 1] = line
+                    nc += 1
+    return nc
