@@ -28,9 +28,13 @@ count such a unit negative (``z <= 0``), as PyTorch does: they are checked, not 
   in the reference (each input off, or its weight 0) is exactly 0 in exact arithmetic
   too, whatever the bound says, provided the inputs' own sides were not decided by
   rounding (a point where they were is exempt through those inputs already).
-* In the first layer of a network of a scalar (every network compared here: a line is
-  folded in first), ``z = w*t + b`` where ``w*t`` is exact (its Dekker error is 0) and
-  equals ``-b``: the point lies exactly on the unit's switch point.
+* In the first layer of a network of ``k`` coordinates (every network compared here: a
+  line, ``k = 1``, or a plane, ``k = 2``, is folded in first), ``z = sum_c w_c*t_c + b``
+  where every product ``w_c*t_c`` is exact (its Dekker error is 0), so is their sum, and
+  it equals ``-b``: the point lies exactly on the unit's boundary.
+
+On a plane every point carries two tangents (along ``u`` and ``v``), each bounded as the
+line's one; ``slope`` agrees within the bound of its own tangent.
 """
 
 from dataclasses import dataclass
@@ -64,8 +68,8 @@ class Agreement:
         )
 
 
-def _exactly_minus(w, t, b):
-    """Whether ``w * t == -b`` exactly (the product has no rounding error: Dekker's
+def _exact_product(w, t):
+    """``(w * t, exact)``: the rounded product and whether it has no rounding error (Dekker's
     split, valid while ``|w|``, ``|t|`` stay below 2**996 and the product is 0 by a zero
     factor or at least 2**-969, so that its error cannot underflow; anything else says False)."""
     with np.errstate(over="ignore", invalid="ignore"):
@@ -77,7 +81,24 @@ def _exactly_minus(w, t, b):
     # below 2**-969 the error term may round into the subnormals (or the product to 0)
     # and read as 0: such a product is not known to be exact
     representable = (np.abs(p) >= 2.0**-969) | (w == 0.0) | (t == 0.0)
-    return (err == 0.0) & (p == -b) & np.isfinite(p) & representable
+    return p, (err == 0.0) & np.isfinite(p) & representable
+
+
+def _exactly_minus(w, t, b):
+    """Whether ``sum_c w[:, c] * t[:, c] == -b`` exactly, for the first layer of a network of
+    ``k`` coordinates (``w`` (h, k), ``t`` (rows, k)): every product exact (``_exact_product``)
+    and their sum too (Knuth's two-sum leaves no error), so that ``z`` is exactly 0."""
+    ok = np.ones((t.shape[0], w.shape[0]), bool)
+    total = np.zeros_like(ok, dtype=np.float64)
+    for c in range(w.shape[1]):
+        p, exact = _exact_product(w[:, c], t[:, c : c + 1])
+        with np.errstate(over="ignore", invalid="ignore"):
+            s = total + p
+            bp = s - total
+            err = (total - (s - bp)) + (p - bp)
+        ok &= exact & (err == 0.0) & np.isfinite(s)
+        total = s
+    return ok & (total == -b)
 
 
 def _gamma(n, u):
@@ -98,9 +119,14 @@ def compare(result, reference, ulps=4):
     >>> compare(a, a).ok
     True
     """
-    if len(result) != len(reference) or not np.array_equal(result.x, reference.x):
+    if len(result) != len(reference) or not np.array_equal(result.points, reference.points):
         raise ValueError("result and reference are not on the same grid")
     net = reference.network
+    k = net.in_features  # the slice's coordinates, one tangent each
+    points = reference.points.reshape(len(reference), k)
+    flat = [(r.y.reshape(-1, net.out_features), r.slope.reshape(-1, net.out_features, k), r.negative.reshape(-1),
+             r.negative_by_layer.reshape(-1, net.depth)) for r in (result, reference)]
+    (r_y, r_s, r_n, r_by), (f_y, f_s, f_n, f_by) = flat
     u = float(np.finfo(reference.dtype).eps) / 2
     layers = [(w.astype(np.float64), b.astype(np.float64)) for w, b in net.layers]
     forms = [act.kernel_form(w.shape[0]) for act, (w, _) in zip(net.activations, layers)]
@@ -111,11 +137,13 @@ def compare(result, reference, ulps=4):
     rows = max(1, _BLOCK_ELEMENTS // max(net.widths))
     for i0 in range(0, len(reference), rows):
         sl = slice(i0, i0 + rows)
-        t = reference.x[sl].astype(np.float64)[:, None]
+        t = points[sl].astype(np.float64)
         a, mag, err = t, np.abs(t), np.zeros_like(t)
-        da, dmag, derr = np.ones_like(t), np.ones_like(t), np.zeros_like(t)
+        # the tangents (rows, k, in): d(coordinate)/d(coordinate c), the identity
+        da = np.broadcast_to(np.eye(k), (t.shape[0], k, k))
+        dmag, derr = da, np.zeros_like(da)
         ambiguous = np.zeros(t.shape[0], bool)
-        for k, (w, b) in enumerate(layers):
+        for layer, (w, b) in enumerate(layers):
             aw = np.abs(w)
             z = a @ w.T + b
             zmag = mag @ aw.T + np.abs(b)
@@ -123,13 +151,13 @@ def compare(result, reference, ulps=4):
             dz = da @ w.T
             dzmag = dmag @ aw.T
             dzerr = _gamma(w.shape[1] + 1, u) * dzmag + derr @ aw.T
-            if k == net.depth:
+            if layer == net.depth:
                 break
-            alpha, lo, hi = forms[k]
+            alpha, lo, hi = forms[layer]
             threshold = ulps / 2 * zerr
             # exact zeros (see the module docstring): rounding cannot decide their side
-            if k == 0 and w.shape[1] == 1:
-                structural = _exactly_minus(w[:, 0], t, b)
+            if layer == 0:
+                structural = _exactly_minus(w, t, b)
             else:
                 structural = (b == 0.0) & ((a != 0.0).astype(np.float64) @ (w != 0.0).T.astype(np.float64) == 0.0)
             amb = (np.abs(z) <= threshold) & ~structural
@@ -144,13 +172,13 @@ def compare(result, reference, ulps=4):
             gain = np.maximum(1.0, np.abs(alpha))
             mag, err = zmag * gain, zerr * gain
             da, dmag, derr = tangent(dz, alpha, on, inside), gain * dzmag, gain * dzerr
-        tol_y, tol_s = 2 * zerr, 2 * dzerr
-        dy = np.abs(result.y[sl].astype(np.float64).reshape(-1, out) - reference.y[sl].astype(np.float64).reshape(-1, out))
-        ds = np.abs(result.slope[sl].astype(np.float64).reshape(-1, out) - reference.slope[sl].astype(np.float64).reshape(-1, out))
+        tol_y, tol_s = 2 * zerr, 2 * np.moveaxis(dzerr, 1, 2)  # tol_s (rows, out, k), as slope
+        dy = np.abs(r_y[sl].astype(np.float64) - f_y[sl].astype(np.float64))
+        ds = np.abs(r_s[sl].astype(np.float64) - f_s[sl].astype(np.float64))
         dy_ratio = (dy / np.maximum(tol_y, tiny)).max(axis=1)
-        ds_ratio = np.where(ambiguous, 0.0, (ds / np.maximum(tol_s, tiny)).max(axis=1))
-        counts_differ = (result.negative_by_layer[sl] != reference.negative_by_layer[sl]).any(axis=1)
-        counts_differ |= result.negative[sl] != reference.negative[sl]
+        ds_ratio = np.where(ambiguous, 0.0, (ds / np.maximum(tol_s, tiny)).max(axis=(1, 2)))
+        counts_differ = (r_by[sl] != f_by[sl]).any(axis=1)
+        counts_differ |= r_n[sl] != f_n[sl]
         near += int(ambiguous.sum())
         y_err += int((dy_ratio > 1).sum())
         s_err += int((ds_ratio > 1).sum())

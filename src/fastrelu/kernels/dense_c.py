@@ -37,6 +37,8 @@ def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
 
 
 def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, span=None):
+    """The C deep kernel: ``t`` (N,) or (N, nk) and ``slope`` (N, out) or (N, out, nk), passed
+    as flat buffers (C order), with ``nk = widths[0]`` coordinates."""
     ctype, kernel = _DEEP[t.dtype]
 
     def ptr(a):
@@ -47,6 +49,8 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
         ptr(weights), ptr(biases), ptr(alpha), ptr(lo), ptr(hi),
         ptr(y), ptr(slope), ffi.from_buffer("int32_t[]", negative),
     )
+    if status == -2:
+        raise ValueError(f"the deep kernel takes networks of 1 or 2 coordinates, not {int(widths[0])}")
     if status != 0:
         raise MemoryError("the C deep kernel could not allocate its scratch memory (packed weights, tiles)")
 

@@ -242,66 +242,87 @@ def _sweep_kernel(k0, k1, x, w1, b1, w2, b2, c, alpha, y, slope, negative):
         sweep_vec(x[i0 : i0 + m], w1, b1, w2, b2, c, alpha, y[i0 : i0 + m], slope[i0 : i0 + m], negative[i0 : i0 + m])
 
 
-# ---- The deep kernel: a network of the scalar t through every layer -------------
+# ---- The deep kernel: a network of nk coordinates through every layer ------------
 #
 # The twin of the second half of csrc/dense_c_sweep.inc, whose comments say why each
 # piece is as it is.  A tile of DEEP_TILE points goes through all the layers together.
 # A layer's activations are stored as DEEP_TILE // points panels, one per group of
 # `points` points (one vector register): panel c holds, for each unit i (rows padded
-# to a multiple of DEEP_ROWS), the points' values then their tangents.
+# to a multiple of DEEP_ROWS), the points' values then their nk tangents (one per
+# coordinate: nk = 1 on a line, 2 on a plane), (1 + nk) * points numbers.  The points
+# t are flat, nk numbers per point, and slope is (N, out * nk).
 
-# The accumulators of a register block, sized for the narrowest dtype (float32).
-_DEEP_ACC = DEEP_ROWS * 2 * (DEEP_VECTOR // 4)
+# The accumulators of a register block, sized for the narrowest dtype (float32) and
+# the most tangents (MAX_TANGENTS, a plane's two).
+MAX_TANGENTS = 2
+_DEEP_ACC = DEEP_ROWS * (1 + MAX_TANGENTS) * (DEEP_VECTOR // 4)
 
 
 @jit()
-def deep_activate(z, dz, aj, lo, hi, o, p):
-    """Writes a and da at o[p] and o[points + p]; returns 1 where z <= 0 else 0."""
+def deep_activate(z, aj, lo, hi, o, p, nk):
+    """Writes a at o[p] and scales the nk tangents at o[(1 + c) * points + p] in place;
+    returns 1 where z <= 0 else 0."""
     zero = o.dtype.type(0)
     one = o.dtype.type(1)
     points = vector_points(o.dtype)
     v = z if z > zero else aj * z
-    dv = dz if z > zero else aj * dz
     o[p] = lo if v < lo else (hi if v > hi else v)
-    o[points + p] = dv if v > lo and v < hi else zero
+    for c in range(1, nk + 1):
+        dz = o[c * points + p]
+        dv = dz if z > zero else aj * dz
+        o[c * points + p] = dv if v > lo and v < hi else zero
     return zero if z > zero else one
 
 
 @jit()
-def deep_first(w, b, fan_out, tt, dst, alpha, lo, hi, negt):
+def deep_first(w, b, fan_out, nk, tt, dst, alpha, lo, hi, negt):
     points = vector_points(dst.dtype)
     fan_pad = (fan_out + DEEP_ROWS - 1) // DEEP_ROWS * DEEP_ROWS
     for c0 in range(0, DEEP_TILE, points):
-        pout = dst[c0 * 2 * fan_pad :]
+        pout = dst[c0 * (1 + nk) * fan_pad :]
         for j in range(fan_out):
-            wj = w[j]
             bj = b[j]
             aj = alpha[j]
+            o = pout[j * (1 + nk) * points :]
             for p in range(points):
-                z = wj * tt[c0 + p] + bj
-                negt[c0 + p] += deep_activate(z, wj, aj, lo, hi, pout[j * 2 * points :], p)
+                z = w[j * nk] * tt[(c0 + p) * nk] + bj
+                for c in range(1, nk):
+                    z += w[j * nk + c] * tt[(c0 + p) * nk + c]
+                for c in range(nk):
+                    o[(1 + c) * points + p] = w[j * nk + c]
+                negt[c0 + p] += deep_activate(z, aj, lo, hi, o, p, nk)
 
 
 @jit()
-def deep_block(wp, pin, kc, o, first):
+def deep_block_cols(wp, pin, kc, o, first, cols):
+    """deep_block's loops for ``cols`` columns (a constant where it is inlined)."""
     zero = o.dtype.type(0)
-    points = vector_points(o.dtype)
     acc = stack_empty(_DEEP_ACC, o.dtype)
     for q in range(DEEP_ROWS):
-        for c in range(2 * points):
-            acc[q * 2 * points + c] = zero if first else o[q * 2 * points + c]
+        for c in range(cols):
+            acc[q * cols + c] = zero if first else o[q * cols + c]
     for i in range(kc):
         for q in range(DEEP_ROWS):
             wq = wp[q * kc + i]
-            for c in range(2 * points):
-                acc[q * 2 * points + c] += wq * pin[i * 2 * points + c]
+            for c in range(cols):
+                acc[q * cols + c] += wq * pin[i * cols + c]
     for q in range(DEEP_ROWS):
-        for c in range(2 * points):
-            o[q * 2 * points + c] = acc[q * 2 * points + c]
+        for c in range(cols):
+            o[q * cols + c] = acc[q * cols + c]
 
 
 @jit()
-def deep_layer(wp, b, fan_in, fan_out, src, dst, alpha, lo, hi, negt, last, y, slope, m):
+def deep_block(wp, pin, kc, o, first, nk):
+    points = vector_points(o.dtype)
+    # the column count a constant in each branch, so that the loops unroll into registers
+    if nk == 1:
+        deep_block_cols(wp, pin, kc, o, first, 2 * points)
+    else:
+        deep_block_cols(wp, pin, kc, o, first, 3 * points)
+
+
+@jit()
+def deep_layer(wp, b, fan_in, fan_out, nk, src, dst, alpha, lo, hi, negt, last, y, slope, m):
     points = vector_points(dst.dtype)
     in_pad = (fan_in + DEEP_ROWS - 1) // DEEP_ROWS * DEEP_ROWS
     fan_pad = (fan_out + DEEP_ROWS - 1) // DEEP_ROWS * DEEP_ROWS
@@ -310,23 +331,25 @@ def deep_layer(wp, b, fan_in, fan_out, src, dst, alpha, lo, hi, negt, last, y, s
         for j00 in range(0, fan_out, DEEP_MBLOCK):
             j01 = min(j00 + DEEP_MBLOCK, fan_out)
             for c0 in range(0, DEEP_TILE, points):
-                pin = src[c0 * 2 * in_pad :]
-                pout = dst[c0 * 2 * fan_pad :]
+                pin = src[c0 * (1 + nk) * in_pad :]
+                pout = dst[c0 * (1 + nk) * fan_pad :]
                 for j0 in range(j00, j01, DEEP_ROWS):
-                    deep_block(wp[i0 * fan_pad + j0 * (i1 - i0) :], pin[i0 * 2 * points :], i1 - i0, pout[j0 * 2 * points :], i0 == 0)
+                    deep_block(wp[i0 * fan_pad + j0 * (i1 - i0) :], pin[i0 * (1 + nk) * points :], i1 - i0,
+                               pout[j0 * (1 + nk) * points :], i0 == 0, nk)
                 if i1 < fan_in:  # more inputs to come
                     continue
                 for j in range(j00, j01):
-                    o = pout[j * 2 * points :]
+                    o = pout[j * (1 + nk) * points :]
                     bj = b[j]
                     if not last:
                         aj = alpha[j]
                         for p in range(points):
-                            negt[c0 + p] += deep_activate(o[p] + bj, o[points + p], aj, lo, hi, o, p)
+                            negt[c0 + p] += deep_activate(o[p] + bj, aj, lo, hi, o, p, nk)
                     else:
                         for p in range(min(points, m - c0)):
                             y[c0 + p, j] = o[p] + bj
-                            slope[c0 + p, j] = o[points + p]
+                            for c in range(nk):
+                                slope[c0 + p, j * nk + c] = o[(1 + c) * points + p]
 
 
 @jit()
@@ -351,21 +374,23 @@ def deep_pack(widths, depth, weights, wp):
 @jit()
 def deep_tile(t, m, widths, depth, weights, wp, biases, alpha, lo, hi, y, slope, negative, src, dst, tt, negt):
     zero = t.dtype.type(0)
+    nk = widths[0]
     ip = 0
     ib = 0
     for p in range(DEEP_TILE):
-        tt[p] = t[min(p, m - 1)]  # pad a short last tile with its last point
+        for c in range(nk):
+            tt[p * nk + c] = t[min(p, m - 1) * nk + c]  # pad a short last tile with its last point
     for k in range(depth + 1):
         fan_in = widths[k]
         fan_out = widths[k + 1]
         for p in range(DEEP_TILE):
             negt[p] = zero
         if k == 0:
-            deep_first(weights, biases, fan_out, tt, dst, alpha, lo[0], hi[0], negt)
+            deep_first(weights, biases, fan_out, nk, tt, dst, alpha, lo[0], hi[0], negt)
         elif k < depth:
-            deep_layer(wp[ip:], biases[ib:], fan_in, fan_out, src, dst, alpha[ib:], lo[k], hi[k], negt, False, y, slope, m)
+            deep_layer(wp[ip:], biases[ib:], fan_in, fan_out, nk, src, dst, alpha[ib:], lo[k], hi[k], negt, False, y, slope, m)
         else:
-            deep_layer(wp[ip:], biases[ib:], fan_in, fan_out, src, dst, alpha[ib:], zero, zero, negt, True, y, slope, m)
+            deep_layer(wp[ip:], biases[ib:], fan_in, fan_out, nk, src, dst, alpha[ib:], zero, zero, negt, True, y, slope, m)
         if k < depth:
             for p in range(m):
                 negative[p, k] = np.int32(negt[p])
@@ -378,7 +403,8 @@ def deep_tile(t, m, widths, depth, weights, wp, biases, alpha, lo, hi, y, slope,
 @jit()
 def _sweep_deep(c0, c1, t, widths, weights, wp, biases, alpha, lo, hi, y, slope, negative):
     """Chunks c0..c1-1 of DEEP_CHUNK_TILES tiles; wp holds the weights packed by deep_pack."""
-    n = t.shape[0]
+    nk = widths[0]
+    n = t.shape[0] // nk
     depth = widths.shape[0] - 2
     wmax = 1
     for k in range(depth + 2):
@@ -386,9 +412,9 @@ def _sweep_deep(c0, c1, t, widths, weights, wp, biases, alpha, lo, hi, y, slope,
     wmax = (wmax + DEEP_ROWS - 1) // DEEP_ROWS * DEEP_ROWS
     chunk = DEEP_TILE * DEEP_CHUNK_TILES
     # scratch once per range of chunks, as the C twin allocates it once per thread
-    src = np.empty(wmax * 2 * DEEP_TILE, t.dtype)
-    dst = np.empty(wmax * 2 * DEEP_TILE, t.dtype)
-    tt = np.empty(DEEP_TILE, t.dtype)
+    src = np.empty(wmax * (1 + nk) * DEEP_TILE, t.dtype)
+    dst = np.empty(wmax * (1 + nk) * DEEP_TILE, t.dtype)
+    tt = np.empty(DEEP_TILE * nk, t.dtype)
     negt = np.empty(DEEP_TILE, t.dtype)
     for kc in range(c0, c1):
         i0 = kc * chunk
@@ -396,7 +422,8 @@ def _sweep_deep(c0, c1, t, widths, weights, wp, biases, alpha, lo, hi, y, slope,
         for it in range(0, m, DEEP_TILE):
             mt = min(m - it, DEEP_TILE)
             j = i0 + it
-            deep_tile(t[j:], mt, widths, depth, weights, wp, biases, alpha, lo, hi, y[j:], slope[j:], negative[j:], src, dst, tt, negt)
+            deep_tile(t[j * nk :], mt, widths, depth, weights, wp, biases, alpha, lo, hi, y[j:], slope[j:], negative[j:],
+                      src, dst, tt, negt)
 
 
 # Numba runs LLVM's SLP vectoriser only when NUMBA_SLP_VECTORIZE=1 (it is off by
@@ -449,7 +476,16 @@ def sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative):
 
 def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, span=None):
     """The weights packed once (``deep_pack``), then ``_sweep_deep`` over chunks of
-    DEEP_CHUNK_TILES tiles on fastrelu's threads: the C twin's sweep_deep."""
+    DEEP_CHUNK_TILES tiles on fastrelu's threads: the C twin's sweep_deep.
+
+    ``t`` (N,) or (N, nk) and ``slope`` (N, out) or (N, out, nk) are handed to the
+    kernels flat, as the C twin takes them: ``t`` (N * nk,), ``slope`` (N, out * nk).
+    """
+    nk = int(widths[0])
+    if not 1 <= nk <= MAX_TANGENTS:
+        raise ValueError(f"the deep kernel takes networks of 1 to {MAX_TANGENTS} coordinates, not {nk}")
+    n = t.shape[0]
+    t, slope = t.reshape(-1), slope.reshape(n, -1)
     depth = widths.shape[0] - 2
     rows = (widths[2:] + DEEP_ROWS - 1) // DEEP_ROWS * DEEP_ROWS
     wp = np.empty(max(int(np.sum(rows * widths[1:-1])), 1), t.dtype)
@@ -457,7 +493,7 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
     args = (t, widths, weights, wp, biases, alpha, lo, hi, y, slope, negative)
     _compile_vectorised(_sweep_deep, (0, 0, *args))
     chunk = DEEP_TILE * DEEP_CHUNK_TILES
-    threads.run(lambda c0, c1: _sweep_deep(c0, c1, *args), (t.shape[0] + chunk - 1) // chunk)
+    threads.run(lambda c0, c1: _sweep_deep(c0, c1, *args), (n + chunk - 1) // chunk)
 
 
 get_num_threads = threads.get_num_threads

@@ -44,14 +44,15 @@ def unpack_layers(widths, weights, biases):
 
 
 def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, span=None):
-    """The deep kernel's contract, in plain numpy: a network of a scalar ``t`` through every layer.
+    """The deep kernel's contract, in plain numpy: a network of ``k`` coordinates through every layer.
 
     Parameters (arrays in, arrays out, as the twins take them)
     ----------
-    t : (N,) float64 or float32
-        The points.
+    t : (N,) or (N, k) float64 or float32
+        The points: ``(N,)`` a network of the scalar ``t`` (a line folded in, ``k = 1``);
+        ``(N, k)`` a network of ``k`` coordinates (a plane folded in: ``k = 2``, rows ``(u, v)``).
     widths : (L + 2,) int64
-        ``[1, h1, ..., hL, out]``: the first layer takes the scalar ``t``.
+        ``[k, h1, ..., hL, out]``: the first layer takes the ``k`` coordinates.
     weights, biases : flat arrays of the dtype
         Every layer's ``W`` (``widths[k+1] x widths[k]``, row-major) and ``b``, one after the other.
     alpha : (h1 + ... + hL,)
@@ -60,18 +61,26 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
         Each hidden layer's clamp (``-inf``/``inf`` for none): ``a = clip(v, lo, hi)`` where
         ``v = z if z > 0 else alpha*z``; ``da/dz`` is that of ``v`` where ``lo < v < hi``
         and 0 elsewhere (PyTorch's Hardtanh gradient is 0 at both ends).
-    y, slope : (N, out)
-        Output and ``dy/dt``, written.
+    y : (N, out)
+        Output, written.
+    slope : (N, out) for ``t`` of shape (N,), (N, out, k) for ``t`` of shape (N, k)
+        ``dy/dt``, or the gradient along each of the ``k`` coordinates (last axis), written.
     negative : (N, L) int32
         Hidden units with ``z <= 0`` in each layer, written.
-    span : (lo, hi), optional
-        The smallest and largest point of the whole request that ``t`` is a part of (a
-        chunk).  A kernel whose values depend on the interval it analyses (the exact
-        backend's walk) analyses this one, so that a point's bits never depend on how the
-        request was cut into chunks or what ran before; per-point kernels ignore it.
+    span : optional
+        The part of the slice the whole request covers, of which ``t`` may be a part (a
+        chunk): ``(lo, hi)`` on a line, ``((u0, u1), (v0, v1))`` on a plane.  A kernel whose
+        values depend on the region it analyses (the exact backend's walks) analyses this
+        one, so that a point's bits never depend on how the request was cut into chunks or
+        what ran before; per-point kernels ignore it.
     """
     layers = unpack_layers(widths, weights, biases)
     rows = max(1, _BLOCK_ELEMENTS // max(int(np.max(widths)), 1))
+    k = int(widths[0])
     for i0 in range(0, t.shape[0], rows):
-        a = t[i0 : i0 + rows, None]
-        y[i0 : i0 + rows], slope[i0 : i0 + rows] = propagate(layers, alpha, lo, hi, a, np.ones_like(a), negative[i0 : i0 + rows])
+        a = t[i0 : i0 + rows].reshape(-1, k)
+        # one tangent per coordinate: d(coordinate i)/d(coordinate c) is the identity
+        da = np.ones_like(a) if t.ndim == 1 else np.broadcast_to(np.eye(k, dtype=t.dtype), (a.shape[0], k, k))
+        yy, dy = propagate(layers, alpha, lo, hi, a, da, negative[i0 : i0 + rows])
+        y[i0 : i0 + rows] = yy
+        slope[i0 : i0 + rows] = dy if t.ndim == 1 else np.moveaxis(dy, 1, 2)

@@ -5,12 +5,13 @@ Two kinds of kernel, two packings of one ``Network``:
 - ``one_layer``: one hidden layer of a scalar with one slope for ``z <= 0`` and no
   clamp, ``sweep_kernel(x, w1, b1, w2, b2, c, alpha, y, slope, negative)``; these
   kernels stream the hidden units, so H may be 10^6 and more;
-- ``deep``: every network of a scalar, ``sweep_deep(t, widths, weights, biases, alpha,
-  lo, hi, y, slope, negative, span=None)`` (the contract is written out in
-  ``dense_numpy.sweep_deep``).
+- ``deep``: every network of one or two coordinates, ``sweep_deep(t, widths, weights,
+  biases, alpha, lo, hi, y, slope, negative, span=None)`` (the contract is written out in
+  ``dense_numpy.sweep_deep``): ``t`` is ``(N,)`` for one, ``(N, 2)`` for two, and the
+  kernels carry one tangent per coordinate.
 
-A network of several inputs reaches them as a network of one coordinate, its slice
-folded into the first layer (``fastrelu.model.slices``).  Packed arrays are read-only
+A network of several inputs reaches them as a network of one coordinate (a line) or two
+(a plane), its slice folded into the first layer (``fastrelu.model.slices``).  Packed arrays are read-only
 and kept with the network (it is immutable), so chunk after chunk reuses them.
 """
 
@@ -18,6 +19,8 @@ import numpy as np
 
 from ..model.forward import activation_forms
 from ..utils.validation import frozen_copy
+
+MAX_COORDINATES = 2  # the deep kernels carry one tangent per coordinate: a line's one, a plane's two
 
 
 def scalar_form(net):
@@ -54,9 +57,12 @@ def one_layer_params(net, dtype):
 
 def deep_params(net, dtype):
     """The deep kernels' parameters ``(widths, weights, biases, alpha, lo, hi)`` in ``dtype``
-    (see ``fastrelu.kernels.dense_numpy.sweep_deep``); the network must take a scalar."""
-    if net.in_features != 1:
-        raise ValueError(f"a network of {net.in_features} inputs is swept along a line: give along=(x0, x1)")
+    (see ``fastrelu.kernels.dense_numpy.sweep_deep``); the network must take one or two
+    coordinates (a line or a plane folded in)."""
+    if net.in_features > MAX_COORDINATES:
+        raise ValueError(
+            f"a network of {net.in_features} inputs is swept along a line or on a plane: give along=(x0, x1) or plane=(x0, x1, x2)"
+        )
     key = ("deep", dtype)
     if key not in net._derived:
         params = (

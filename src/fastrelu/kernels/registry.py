@@ -44,11 +44,22 @@ def _any(net):
     return True
 
 
+def _line(net):
+    """A network of one coordinate (a scalar input, or a line folded in)."""
+    return net.in_features == 1
+
+
+def _plane(net):
+    """A network of two coordinates (a plane folded in, or a network of two inputs on its own plane)."""
+    return net.in_features == 2
+
+
 class Kernel:
     """One module that sweeps the networks ``supports`` accepts, as one backend.
 
     ``kind`` says what the module's kernel takes: ``"one_layer"`` (``sweep_kernel``, one
-    hidden layer of a scalar) or ``"deep"`` (``sweep_deep``, any network of a scalar).
+    hidden layer of a scalar) or ``"deep"`` (``sweep_deep``, any network of one coordinate,
+    or of two: a plane).
     """
 
     def __init__(self, owner, module, kind, supports):
@@ -80,8 +91,12 @@ class Kernel:
         return self.owner.load()
 
     def sweep(self, t, net, dtype, y, slope, negative, span=None):
-        """Sweep ``net`` (of a scalar) at the points ``t``: ``y``, ``slope`` (N, out) and
-        ``negative`` (N, depth) written."""
+        """Sweep ``net`` at the points ``t``: ``y`` (N, out), ``slope`` and ``negative``
+        (N, depth) written.
+
+        ``t`` is ``(N,)`` and ``slope`` ``(N, out)`` for a network of one coordinate;
+        ``t`` is ``(N, 2)`` and ``slope`` ``(N, out, 2)`` for a network of two (a plane).
+        """
         if self.kind == "one_layer":  # these kernels take one column each
             self._module.sweep_kernel(t, *one_layer_params(net, dtype), y[:, 0], slope[:, 0], negative[:, 0])
         else:
@@ -127,10 +142,11 @@ def register(name, algorithm, engine, description, kernels):
     _REGISTRY[name] = _Backend(name, algorithm, engine, description, kernels)
 
 
-register("exact", "exact", "C, Numba", "pieces first: switch points sorted once, or the layer-by-layer walk; exact to rounding", [
+register("exact", "exact", "C, Numba", "pieces first: switch points sorted once, the layer-by-layer walk, or a plane's region map; exact to rounding", [
     (".exact_c", "one_layer", one_layer),  # sorted switch points (exact.py), by the C twin when built
     (".exact_numba", "one_layer", one_layer),  # else by the Numba twin
-    (".walk", "deep", _any),  # the layer-by-layer walk (Numba)
+    (".walk", "deep", _line),  # the layer-by-layer walk of a line (Numba)
+    (".plane_exact", "deep", _plane),  # the region map of a plane, each pixel read off its face
 ])
 register("cffi", "dense", "C", "C kernels with OpenMP, built by cffi", [(".dense_c", "one_layer", one_layer), (".dense_c", "deep", _any)])
 register("numba", "dense", "Numba", "Numba kernels, twins of the C ones", [(".dense_numba", "one_layer", one_layer), (".dense_numba", "deep", _any)])
@@ -160,9 +176,18 @@ def _prefer_exact(net, n):
     9.5 vs 24 ms; H=256: N=1e4 0.17 vs 0.37 ms, N=1e6 12 vs 48 ms, and the gap grows as
     N*H.  Below ~100 points both take < 0.1 ms, so n does not change the choice.
     """
+    if _plane(net):
+        return n is None or n > _PLANE_PIXELS_PER_UNIT2 * net.hidden**2
     if not one_layer(net):
         return n is None or n > net.hidden
     return net.hidden >= 8
+
+
+# A plane's region map costs in the order of its faces, which grow about as the square of
+# the hidden units (Hanin and Rolnick, 2019), times a layer's product per face; a dense
+# kernel pays a layer's product per pixel.  The exact backend wins past about this many
+# pixels per squared unit (measured: benchmarks/README.md, "Per-pixel maps of a plane").
+_PLANE_PIXELS_PER_UNIT2 = 1.0
 
 
 # backend="auto": the first row whose condition holds for (net, n) and whose backend

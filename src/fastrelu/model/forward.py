@@ -33,12 +33,22 @@ def activate(z, alpha, lo, hi):
 
 
 def tangent(dz, alpha, on, inside):
-    """The tangent after an activation step: ``dz``, ``alpha*dz`` or 0 (see ``activate``)."""
+    """The tangent after an activation step: ``dz``, ``alpha*dz`` or 0 (see ``activate``).
+
+    ``dz`` is ``(rows, h)`` for one tangent, or ``(rows, k, h)`` for ``k`` of them (a
+    plane's two directions): the masks ``(rows, h)`` then hold for every tangent.
+    """
+    if dz.ndim == on.ndim + 1:
+        on, inside = on[:, None, :], inside[:, None, :]
     return np.where(inside, np.where(on, dz, alpha * dz), 0)
 
 
 def propagate(layers, alpha, lo, hi, a, da=None, negative=None):
-    """Inputs ``a`` (rows, in) through every layer; with a tangent ``da`` and counts when given.
+    """Inputs ``a`` (rows, in) through every layer; with tangents ``da`` and counts when given.
+
+    ``da`` is one tangent ``(rows, in)`` (a line) or ``k`` of them ``(rows, k, in)`` (a
+    plane: ``k = 2``), carried forward together; the second result has its shape, with
+    ``out`` for ``in``.
 
     The one forward pass: the numpy reference backend and ``net(x)`` run it; the
     agreement rule (``backends.agreement``) runs the same ``activate`` step beside its

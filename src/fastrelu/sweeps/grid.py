@@ -147,3 +147,82 @@ def _spacing(start, stop, parts):
         if np.isfinite(span):
             return span / parts
         return 2 * ((stop / 2 - start / 2) / parts)
+
+
+class PlaneGrid:
+    """A planned grid of pixels on a plane: ``u`` along the columns, ``v`` along the rows.
+
+    Pixel ``(j, i)`` (row ``j``, column ``i``) is the point ``(u[i], v[j])``; flat, it is
+    point ``j*nu + i`` (row-major, as the result's ``(nv, nu)`` arrays hold it).  Each axis
+    is a ``Grid``, placed as a line's grid is (``num`` points as ``numpy.linspace`` places
+    them, or ``start + i*step``), so a plane's pixels sit where a line's points would.
+    """
+
+    __slots__ = ("u", "v", "n", "shape", "_spans")
+
+    def __init__(self, u, v, span=None):
+        self.u, self.v = u, v
+        self.n, self.shape = u.n * v.n, (v.n, u.n)
+        self._spans = {} if span is None else {"given": tuple(map(tuple, span))}
+
+    def build(self, dtype, lo=0, hi=None):
+        """Pixels ``lo`` to ``hi`` (flat, row-major; default all) as a new ``(hi - lo, 2)``
+        array of ``dtype``: each row ``(u, v)``."""
+        hi = self.n if hi is None else hi
+        out = np.empty((hi - lo, 2), dtype)
+        if hi <= lo:
+            return out
+        nu = self.u.n
+        j0, j1 = lo // nu, (hi - 1) // nu + 1
+        u = self.u.build(dtype)
+        v = self.v.build(dtype, j0, j1)
+        # the pixels of rows j0..j1-1, then the part lo..hi of them
+        rows = np.empty((j1 - j0, nu, 2), dtype)
+        rows[:, :, 0] = u[None, :]
+        rows[:, :, 1] = v[:, None]
+        out[:] = rows.reshape(-1, 2)[lo - j0 * nu : hi - j0 * nu]
+        return out
+
+    def span(self, dtype):
+        """``((u0, u1), (v0, v1))``: the rectangle of the whole grid built in ``dtype`` (or
+        the one given), which the exact backend maps whatever part of the grid it is given."""
+        if "given" in self._spans:
+            return self._spans["given"]
+        key = np.dtype(dtype).name
+        if key not in self._spans:
+            self._spans[key] = (self.u.span(dtype), self.v.span(dtype))
+        return self._spans[key]
+
+    def bound(self):
+        """``max(|u|, |v|)`` over the grid."""
+        return max(self.u.bound(), self.v.bound())
+
+    def params(self):
+        """The grid as plain data (for a stored result's attributes)."""
+        return {"u": self.u.params(), "v": self.v.params()}
+
+
+def plan_plane_grid(bounds, step, num):
+    """Check the grid arguments of a plane's sweep and return a ``PlaneGrid``.
+
+    ``bounds`` is ``((u0, u1), (v0, v1))`` (checked); ``num`` is ``(nu, nv)`` pixels, or
+    ``step`` one spacing for both axes or a pair ``(du, dv)``; neither: ``DEFAULT_PLANE_PIXELS``.
+    """
+    if step is not None and num is not None:
+        raise TypeError("give step or num, not both")
+    (u0, u1), (v0, v1) = bounds
+    if step is None:
+        num = DEFAULT_PLANE_PIXELS if num is None else num
+        if isinstance(num, (str, bytes)) or not hasattr(num, "__len__") or len(num) != 2:
+            raise ValueError(f"num must be a pair (nu, nv) of pixel counts on a plane, got {num!r}")
+        nu, nv = (as_positive_int(n, f"num's {axis}") for n, axis in zip(num, ("nu", "nv")))
+        return PlaneGrid(plan_grid(u0, u1, None, nu, None), plan_grid(v0, v1, None, nv, None))
+    if isinstance(step, (str, bytes)):
+        raise TypeError(f"step must be a number or a pair (du, dv), got {step!r}")
+    steps = tuple(step) if hasattr(step, "__len__") else (step, step)
+    if len(steps) != 2:
+        raise ValueError(f"step must be a number or a pair (du, dv) on a plane, got {step!r}")
+    return PlaneGrid(plan_grid(u0, u1, steps[0], None, None), plan_grid(v0, v1, steps[1], None, None))
+
+
+DEFAULT_PLANE_PIXELS = (400, 400)  # as many pixels as the region map figure's panels

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..model.network import Network
+from ..model.slices import Plane
 from ..utils.files import open_for_writing, open_npz
 from ..utils.plugins import provided
 from ..utils.validation import readonly
@@ -32,6 +33,22 @@ class SweepResult:
     backend : str
         Name of the backend that computed the result.
 
+    On a plane (``sweep(net, plane=...)`` or ``bounds=``), the grid is one of pixels:
+
+    u, v : ndarray, shapes (nu,) and (nv,)
+        The pixels' plane coordinates: column ``i`` is ``u[i]``, row ``j`` is ``v[j]``.
+        ``x`` is None.
+    y : ndarray, shape (nv, nu), or (nv, nu, out)
+    slope : ndarray, shape (nv, nu, 2), or (nv, nu, out, 2)
+        The gradient in the plane (last axis: along ``u``, along ``v``).
+    negative, negative_by_layer : ndarrays of int32, shapes (nv, nu) and (nv, nu, depth)
+    plane : Plane
+        ``origin``, ``directions`` (2, in) and ``points`` (the three inputs' plane
+        coordinates, (0, 2) for a network's own input plane) of the plane; ``plane.bounds``
+        is the swept rectangle (``bounds``).  ``network`` is the network of ``(u, v)``.
+    bounds : ((u0, u1), (v0, v1))
+        The swept rectangle; a figure's extent (``res.u`` and ``res.v`` hold the pixels).
+
     Notes
     -----
     The arrays are read-only.  At a kink the slope is that of the side where the
@@ -46,9 +63,15 @@ class SweepResult:
     (array([-1.,  0.,  1.]), array([0., 0., 1.]), array([1, 1, 0], dtype=int32))
     """
 
-    __slots__ = ("x", "y", "slope", "negative", "negative_by_layer", "network", "backend", "along", "_slope_changes")
+    __slots__ = ("x", "y", "slope", "negative", "negative_by_layer", "network", "backend", "along", "_slope_changes",
+                 "u", "v", "plane")
 
-    def __init__(self, x, y, slope, negative, *, network, backend, negative_by_layer=None, along=None):
+    def __init__(self, x, y, slope, negative, *, network, backend, negative_by_layer=None, along=None, plane=None, u=None,
+                 v=None):
+        self.u = self.v = self.plane = None
+        if plane is not None:
+            self._plane_init(y, slope, negative, network, backend, negative_by_layer, plane, u, v)
+            return
         self.x, self.y, self.slope = (readonly(np.asarray(a)) for a in (x, y, slope))
         self.negative = readonly(np.asarray(negative, np.int32))
         n = self.x.shape[0] if self.x.ndim == 1 else -1
@@ -66,6 +89,43 @@ class SweepResult:
         self.along = None if along is None else tuple(readonly(np.asarray(a, np.float64)) for a in along)
         self._slope_changes = None
 
+    def _plane_init(self, y, slope, negative, network, backend, negative_by_layer, plane, u, v):
+        """The fields of a plane's result, their shapes checked (see the class docstring)."""
+        self.u, self.v = (readonly(np.asarray(a)) for a in (u, v))
+        if self.u.ndim != 1 or self.v.ndim != 1:
+            raise ValueError("u and v must be 1-D arrays of the pixels' coordinates")
+        grid = (self.v.shape[0], self.u.shape[0])
+        value_shape = grid if network.out_features == 1 else grid + (network.out_features,)
+        self.x, self.y, self.slope = None, readonly(np.asarray(y)), readonly(np.asarray(slope))
+        self.negative = readonly(np.asarray(negative, np.int32))
+        self.negative_by_layer = readonly(np.asarray(negative_by_layer, np.int32))
+        if (self.y.shape != value_shape or self.slope.shape != value_shape + (2,) or self.negative.shape != grid
+                or self.negative_by_layer.shape != grid + (network.depth,)):
+            raise ValueError(
+                f"on a plane of {grid[0]} x {grid[1]} pixels y must have shape {value_shape}, slope {value_shape + (2,)}, "
+                f"negative {grid} and negative_by_layer {grid + (network.depth,)}"
+            )
+        if network.in_features != 2:
+            raise ValueError(f"a plane's result holds the network of its two coordinates, not of {network.in_features}")
+        origin, directions, points = (readonly(np.asarray(a, np.float64)) for a in plane[:3])
+        bounds = tuple(tuple(float(b) for b in pair) for pair in plane.bounds)
+        self.plane = Plane(origin, directions, points, bounds)
+        self.network, self.backend, self.along, self._slope_changes = network, backend, None, None
+
+    @property
+    def bounds(self):
+        """The swept rectangle ``((u0, u1), (v0, v1))`` of a plane's result (None on a line)."""
+        return None if self.plane is None else self.plane.bounds
+
+    @property
+    def points(self):
+        """The grid's points in one array: ``x`` (N,) on a line; on a plane the pixels
+        ``(N, 2)``, rows ``(u, v)`` in the order of ``y.reshape(N, ...)`` (row-major)."""
+        if self.plane is None:
+            return self.x
+        uu, vv = np.meshgrid(self.u, self.v)
+        return np.stack([uu.ravel(), vv.ravel()], axis=1)
+
     @property
     def dtype(self):
         """The float dtype of ``x``, ``y`` and ``slope``."""
@@ -79,6 +139,8 @@ class SweepResult:
     @property
     def slope_changes(self):
         """Boolean mask: the slope (of any output) differs from the previous point's (False at the first)."""
+        if self.plane is not None:
+            raise ValueError("slope_changes is a line's: on a plane compare slope along an axis")
         if self._slope_changes is None:
             mask = np.zeros(len(self), bool)
             changed = self.slope[1:] != self.slope[:-1]
@@ -87,11 +149,14 @@ class SweepResult:
         return self._slope_changes
 
     def __len__(self):
-        return self.x.shape[0]
+        """Points on a line; pixels (``nu * nv``) on a plane."""
+        return self.x.shape[0] if self.plane is None else self.negative.size
 
     def __repr__(self):
         shape = f"hidden={self.network.hidden}" if self.network.depth == 1 else f"widths={list(self.network.widths)}"
         line = "" if self.along is None else ", along a line"
+        if self.plane is not None:
+            line = f", on a plane of {self.v.shape[0]} x {self.u.shape[0]} pixels"
         return f"SweepResult(points={len(self)}, {shape}, dtype={self.dtype.name}, backend={self.backend!r}{line})"
 
     # The options below are sweep_figure's and html's, spelled out so that help() and
@@ -206,9 +271,14 @@ class SweepResult:
         """
         net = {"network_" + k: v for k, v in self.network._arrays().items()}
         line = {} if self.along is None else {"along_x0": self.along[0], "along_x1": self.along[1]}
+        if self.plane is not None:
+            line = {"plane_u": self.u, "plane_v": self.v, "plane_origin": self.plane.origin,
+                    "plane_directions": self.plane.directions, "plane_points": self.plane.points,
+                    "plane_bounds": np.array(self.plane.bounds, np.float64)}
         with open_for_writing(path) as f:
             np.savez(
-                f, format=np.array(_FORMAT), x=self.x, y=self.y, slope=self.slope, negative=self.negative,
+                f, format=np.array(_FORMAT), x=np.zeros(0) if self.x is None else self.x, y=self.y, slope=self.slope,
+                negative=self.negative,
                 negative_by_layer=self.negative_by_layer, backend=np.array(self.backend), **line, **net,
             )
 
@@ -221,6 +291,11 @@ class SweepResult:
             network = Network._from_npz(data, str(path), prefix="network_")
             by_layer = data["negative_by_layer"] if "negative_by_layer" in data else None
             along = (data["along_x0"], data["along_x1"]) if "along_x0" in data else None
+            if "plane_u" in data:
+                plane = Plane(data["plane_origin"], data["plane_directions"], data["plane_points"],
+                              tuple(map(tuple, data["plane_bounds"].tolist())))
+                return cls(None, data["y"], data["slope"], data["negative"], network=network, backend=str(data["backend"]),
+                           negative_by_layer=by_layer, plane=plane, u=data["plane_u"], v=data["plane_v"])
             return cls(
                 data["x"], data["y"], data["slope"], data["negative"], network=network, backend=str(data["backend"]),
                 negative_by_layer=by_layer, along=along,

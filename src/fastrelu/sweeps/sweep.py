@@ -4,14 +4,16 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..analysis.plane import RegionMap
+from ..analysis.plane_walk import walk_plane
 from ..kernels.registry import kernel_for, thread_limit
 from ..model.forward import check_range
 from ..model.network import Network, on_line
-from ..model.slices import DEFAULT_LINE_POINTS, default_range
+from ..model.slices import DEFAULT_LINE_POINTS, check_bounds, default_range, fold, input_plane, plane_through
 from ..utils.memory import available_memory
-from ..utils.plugins import provided
+from ..utils.plugins import provide, provided
 from ..utils.validation import as_dtype, as_positive_int
-from .grid import Grid, plan_grid
+from .grid import Grid, plan_grid, plan_plane_grid
 from .result import SweepResult
 
 # the memory guard's reading lives in _memory (the walk needs it too)
@@ -29,12 +31,15 @@ def _allocation_error(need):
 def _check_memory(n, dtype, net=None, kernel=None):
     """Refuse, before allocating, a sweep whose outputs would not fit in memory."""
     out, depth = (1, 1) if net is None else (net.out_features, net.depth)
-    # x, y, slope; negative and its split by layer
-    per_point = dtype.itemsize * (1 + 2 * out) + np.dtype(np.int32).itemsize * (1 + (depth if depth > 1 else 0))
+    k = 1 if net is None else net.in_features  # coordinates: a line's t, a plane's (u, v)
+    # the points, y, slope (one per coordinate); negative and its split by layer
+    per_point = dtype.itemsize * (k + out + k * out) + np.dtype(np.int32).itemsize * (1 + (depth if depth > 1 else 0))
     need = n * per_point
     if net is not None and kernel is not None and kernel.backend == "exact":
         if kernel.kind == "one_layer":
             need += net.hidden * 96  # the sorted switch points and prefix sums
+        elif k == 2:
+            pass  # a plane's region map counts each layer's memory itself before allocating it
         else:
             # the walk holds a few (pieces x widest layer) float64 matrices; a line crosses
             # about one piece per hidden unit (an estimate: the count is known only after)
@@ -52,23 +57,66 @@ def _check_memory(n, dtype, net=None, kernel=None):
 class _Plan(NamedTuple):
     """A checked request: everything a chunk of it needs, nothing allocated."""
 
-    net: Network  # a network of the grid coordinate (a line folded in)
+    net: Network  # a network of the grid's coordinates (a line or a plane folded in)
     along: object  # (x0, x1) or None
-    grid: Grid
+    grid: Grid  # or a PlaneGrid
     dtype: np.dtype
     backend: str
     kernel: object
     threads: object
+    plane: object = None  # the Plane (model.slices) of a plane's sweep, else None
 
 
-def plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along=None):
+def on_plane(net, plane, bounds, dtype):
+    """``net`` as a function of the plane coordinates ``(u, v)``, the ``Plane`` and the
+    rectangle: the plane through three inputs (``plane``) or a two-input network's own
+    (``bounds`` alone), in ``regions(net, plane=...)``'s coordinates and default bounds.
+
+    The plane is folded into the first layer as ``regions`` folds it (``slices.fold``, in
+    float64), so that for a float64 network the exact backend's map is ``regions``' own.
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a fastrelu.Network, got {type(net).__name__}")
+    if plane is None:
+        if net.in_features != 2:
+            raise ValueError(
+                f"bounds alone sweeps the input plane of a network of two inputs; this network takes {net.in_features}: "
+                "give plane=(x0, x1, x2) too"
+            )
+        pl, rect = input_plane(), check_bounds(bounds)
+    else:
+        if net.in_features < 2:
+            raise ValueError(f"plane: the network takes {net.in_features} input, and a plane needs at least two")
+        pl = plane_through(plane, net.in_features)
+        rect = pl.bounds if bounds is None else check_bounds(bounds)
+    w, b = net.layers[0]
+    first = fold(w, b, pl.origin, pl.directions, dtype, "plane", "plane")
+    folded = Network.from_layers([first, *net.layers[1:]], net.activations, dtype=dtype)
+    return folded, pl, rect
+
+
+def plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along=None, plane=None, bounds=None):
     """Check every argument of a sweep once and choose its backend."""
-    net, along = on_line(net, along)
-    dtype = net.dtype if dtype is None else as_dtype(dtype)
     if threads is not None:
         threads = as_positive_int(threads, "threads")
         if threads > MAX_THREADS:
             raise ValueError(f"threads must be at most {MAX_THREADS}, got {threads}")
+    if plane is not None or bounds is not None:
+        if along is not None:
+            raise ValueError("along: give along=(x0, x1) for a line or plane=(x0, x1, x2) for a plane, not both")
+        for name, value in (("start", start), ("stop", stop), ("x", x)):
+            if value is not None:
+                raise TypeError(f"{name} goes with a line; on a plane give bounds=((u0, u1), (v0, v1)) with num=(nu, nv) or step")
+        if not isinstance(net, Network):
+            raise TypeError(f"net must be a fastrelu.Network, got {type(net).__name__}")
+        dtype = net.dtype if dtype is None else as_dtype(dtype)
+        folded, pl, rect = on_plane(net, plane, bounds, net.dtype)
+        grid = plan_plane_grid(rect, step, num)
+        kernel = kernel_for(backend, folded, grid.n)
+        check_range(folded, grid.bound(), dtype)
+        return _Plan(folded, None, grid, dtype, kernel.backend, kernel, threads, pl._replace(bounds=rect))
+    net, along = on_line(net, along)
+    dtype = net.dtype if dtype is None else as_dtype(dtype)
     if x is not None and (start is not None or stop is not None):
         raise TypeError("give the grid either as x or as start/stop, not both")
     start, stop = default_range(start, stop, along)
@@ -82,25 +130,46 @@ def plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along=No
 
 MAX_THREADS = 1024  # more only oversubscribes the cores (and overflows OpenMP's int)
 def run(plan, lo=0, hi=None):
-    """Sweep points ``lo`` to ``hi`` of a planned grid: build, allocate, run the kernel."""
+    """Sweep points ``lo`` to ``hi`` of a planned grid: build, allocate, run the kernel.
+
+    A plane's grid is swept whole (its pixels in rows: ``(nv, nu)`` arrays).
+    """
     xs = plan.grid.build(plan.dtype, lo, hi)
     net, n = plan.net, xs.shape[0]
     y = np.empty((n, net.out_features), plan.dtype)
-    slope = np.empty_like(y)
+    # one slope per coordinate of the slice: (n, out) on a line, (n, out, 2) on a plane
+    slope = np.empty((n, net.out_features) + xs.shape[1:], plan.dtype)
     by_layer = np.empty((n, net.depth), np.int32)
     with thread_limit(plan.kernel.threads, plan.threads):
         plan.kernel.sweep(xs, net, plan.dtype, y, slope, by_layer, span=plan.grid.span(plan.dtype))
     negative = by_layer[:, 0] if net.depth == 1 else by_layer.sum(axis=1, dtype=np.int32)
     if net.out_features == 1:
         y, slope = y[:, 0], slope[:, 0]
-    return SweepResult(xs, y, slope, negative, network=net, backend=plan.backend, negative_by_layer=by_layer, along=plan.along)
+    if plan.plane is None:
+        return SweepResult(xs, y, slope, negative, network=net, backend=plan.backend, negative_by_layer=by_layer, along=plan.along)
+    shape = plan.grid.shape
+    return SweepResult(
+        None, y.reshape(shape + y.shape[1:]), slope.reshape(shape + slope.shape[1:]), negative.reshape(shape), network=net,
+        backend=plan.backend, negative_by_layer=by_layer.reshape(shape + (net.depth,)), plane=plan.plane,
+        u=xs[: shape[1], 0], v=xs[:: shape[1], 1],
+    )
+
+
+def _plane_map(layers, forms, bounds):
+    """The region map of a network of two coordinates, given as float64 layers and activation
+    forms (``plane_walk.walk_plane``'s arguments), on its own plane: what the exact backend's
+    plane kernel reads pixels off (lent to the kernels layer as ``"plane_map"``)."""
+    return RegionMap(walk_plane(layers, forms, bounds), None, input_plane(), bounds, forms)
+
+
+provide("plane_map", _plane_map)
 
 
 def sweep(
-    net, start=None, stop=None, step=None, *, num=None, x=None, along=None, backend="auto", dtype=None, threads=None,
-    out=None, chunk=None, client=None, progress=False, overwrite=False,
+    net, start=None, stop=None, step=None, *, num=None, x=None, along=None, plane=None, bounds=None, backend="auto",
+    dtype=None, threads=None, out=None, chunk=None, client=None, progress=False, overwrite=False,
 ):
-    """Evaluate ``net`` at every point of a 1-D grid: output, slope and negative units.
+    """Evaluate ``net`` at every point of a 1-D grid, or every pixel of a plane: output, slope and negative units.
 
     Parameters
     ----------
@@ -112,16 +181,29 @@ def sweep(
     step : float, optional
         Spacing: ``x_i = start + i*step``, each point computed directly so no
         rounding accumulates.  Defaults to 0.01 when neither ``num`` nor ``x`` is
-        given.
-    num : int, optional
+        given.  On a plane: one spacing for both axes, or a pair ``(du, dv)``.
+    num : int, or (nu, nv) on a plane, optional
         Instead of ``step``: ``num`` evenly spaced points from ``start`` to ``stop``,
-        as ``numpy.linspace`` places them.
+        as ``numpy.linspace`` places them.  On a plane, ``nu`` pixels along ``u`` and
+        ``nv`` along ``v``, each axis placed so over the bounds (default (400, 400)).
     x : array_like, optional
         Instead of a regular grid: these points (1-D, any order).
     along : (x0, x1), optional
         Sweep the line ``x(t) = x0 + t*(x1 - x0)`` through input space, over a grid of
         ``t`` (20,001 points from 0 to 1 unless told otherwise).  Needed when the network
         takes more than one input; ``x0`` and ``x1`` are vectors of ``in_features``.
+    plane : (x0, x1, x2), optional
+        Sweep a grid of pixels on the plane through three inputs, in the coordinates
+        of ``fastrelu.regions(net, plane=...)`` (orthonormal ``(u, v)``, centred on the
+        points: ``x = origin + u*d1 + v*d2``) and over its default square unless
+        ``bounds`` says otherwise, so a pixel and the same point of the region map agree.
+        The result's ``y`` is ``(nv, nu)`` (``(nv, nu, out)`` for several outputs), its
+        ``slope`` the gradient in the plane, ``(nv, nu, 2)`` or ``(nv, nu, out, 2)`` (last
+        axis: ``u``, ``v``), ``negative`` ``(nv, nu)`` and ``negative_by_layer``
+        ``(nv, nu, depth)``; row ``j`` is ``v[j]``, column ``i`` is ``u[i]``.
+    bounds : ((u0, u1), (v0, v1)), optional
+        The rectangle of the plane to sweep.  Without ``plane``, a network of two inputs
+        is swept on its own input plane over these bounds.
     backend : str, default "auto"
         ``"auto"`` (``$FASTRELU_BACKEND`` if set, else the fastest available), or a
         name from ``fastrelu.backends()``.
@@ -176,8 +258,16 @@ def sweep(
     >>> res = fastrelu.sweep(deep, along=([0, 0, 0], [1, 2, 3]), num=1001)
     >>> res.y.shape, res.slope.shape, res.negative_by_layer.shape
     ((1001, 2), (1001, 2), (1001, 2))
+
+    Pixels on the plane through three inputs (``u`` along the columns, ``v`` the rows):
+
+    >>> res = fastrelu.sweep(deep, plane=([0, 0, 0], [1, 0, 0], [0, 1, 1]), num=(64, 48))
+    >>> res.y.shape, res.slope.shape, res.negative.shape, res.u.shape, res.v.shape
+    ((48, 64, 2), (48, 64, 2, 2), (48, 64), (64,), (48,))
     """
-    plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along)
+    plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along, plane, bounds)
+    if plan.plane is not None and out is not None and not is_npz(out):
+        raise ValueError("out: a plane's sweep is written to an .npz file (out='result.npz'); Zarr stores hold lines only so far")
     if out is not None and not is_npz(out):
         return provided("store")(plan, out, chunk=chunk, client=client, progress=progress, overwrite=overwrite)
     for name, value in (("chunk", chunk), ("client", client), ("progress", progress or None), ("overwrite", overwrite or None)):

@@ -1,0 +1,256 @@
+"""exact backend on a plane: the region map first, then each pixel read off its face.
+
+The network takes the two plane coordinates ``(u, v)`` (the plane is folded into its
+first layer by the caller).  Its region map over the request's rectangle (the faces,
+each with the affine map of its activation pattern: ``fastrelu.analysis.plane_walk``,
+lent down as ``"plane_map"`` because the analysis layer sits above this one) is found
+once, then every point is located in its face and reads the face's map:
+``y = slope @ (u, v) + intercept`` in float64, stored in the points' dtype, and the
+face's counts.  This is the plane's case of what ``walk.sweep_deep`` does on a line.
+
+Points on an edge.  A face's polygon has rounded vertices, so "on an edge" is a band:
+a point within ``_TOLERANCE`` rounding units (of the rectangle's scale) of a side of
+every face that might hold it, or held by none, is evaluated directly by the reference,
+so that on an activation boundary the slope and the counts follow PyTorch's convention
+(a unit with ``z == 0`` is off) exactly as the dense backends do.  Only points strictly
+inside a face (farther than the band from all its sides) read the face.  The map is
+walked over the rectangle widened by one float64 step on each side, so that its own
+sides are no point's edge, while a unit whose boundary runs along a side of the
+rectangle gives an edge inside the walk (the line walk reaches one step beyond its
+span for the same reason).
+"""
+
+import numpy as np
+
+from ..utils.config import jit
+from ..utils.plugins import provided
+from . import dense_numpy as reference
+from . import threads
+from .cache import Last
+from .dense_numpy import unpack_layers
+
+__all__ = ["sweep_deep", "clear_cache"]
+
+_CHUNK = 1 << 14  # points per unit of parallel work
+_HITS = 64  # points on an edge remembered per chunk (more: that chunk is searched again)
+_TOLERANCE = 64  # the edge band, in units of float64's eps times the rectangle's scale (as RegionMap.locate's)
+
+_maps = Last()
+
+
+def clear_cache():
+    """Forget the cached region map (benchmarks that must time the walk call this)."""
+    _maps.clear()
+
+
+def _faces(params, rect):
+    """The region map of the network ``params`` over ``rect`` as flat arrays (cached for the
+    last network and rectangle): vertices, polygons (CSR), areas, maps and counts."""
+
+    def make():
+        widths, weights, biases, alpha, lo, hi = params
+        f = np.float64
+        layers = [(w.astype(f), b.astype(f)) for w, b in unpack_layers(widths, weights, biases)]
+        forms, u0 = [], 0
+        for k, (w, _) in enumerate(layers[:-1]):
+            forms.append((np.asarray(alpha[u0 : u0 + w.shape[0]], f), float(lo[k]), float(hi[k])))
+            u0 += w.shape[0]
+        m = provided("plane_map")(layers, forms, rect)
+        F = len(m)
+        out = int(widths[-1])
+        return (
+            np.ascontiguousarray(m.vertices, f), np.ascontiguousarray(m.face_offsets, np.int64),
+            np.ascontiguousarray(m.face_vertices, np.int64), np.ascontiguousarray(m.area, f),
+            np.ascontiguousarray(np.reshape(m.slope, (F, out, 2)), f), np.ascontiguousarray(np.reshape(m.intercept, (F, out)), f),
+            np.ascontiguousarray(m.negative_by_layer, np.int32),
+        )
+
+    return _maps.get(params, (rect,), make)
+
+
+def _widened(rect):
+    """``rect`` one float64 step wider on every side."""
+    (u0, u1), (v0, v1) = rect
+    down, up = (lambda a: float(np.nextafter(a, -np.inf))), (lambda a: float(np.nextafter(a, np.inf)))
+    return (down(u0), up(u1)), (down(v0), up(v1))
+
+
+@jit()
+def _bucket(verts, offsets, fverts, area, u0, v0, su, sv, nc, cell_ptr, cell_faces):
+    """Each face (of positive area) listed in every cell of an ``nc x nc`` grid that its
+    bounding box meets: CSR ``cell_ptr`` (nc*nc + 1), ``cell_faces``; returns their count
+    (call with an empty ``cell_faces`` to count, then again to fill)."""
+    F = offsets.shape[0] - 1
+    fill = cell_faces.shape[0] > 0
+    if not fill:
+        for c in range(nc * nc + 1):
+            cell_ptr[c] = 0
+    total = 0
+    for f in range(F):
+        if not area[f] > 0.0:
+            continue
+        lu, hu, lv, hv = np.inf, -np.inf, np.inf, -np.inf
+        for q in range(offsets[f], offsets[f + 1]):
+            p = fverts[q]
+            lu, hu = min(lu, verts[p, 0]), max(hu, verts[p, 0])
+            lv, hv = min(lv, verts[p, 1]), max(hv, verts[p, 1])
+        i0 = min(max(int(np.floor((lu - u0) * su)), 0), nc - 1)
+        i1 = min(max(int(np.floor((hu - u0) * su)), 0), nc - 1)
+        j0 = min(max(int(np.floor((lv - v0) * sv)), 0), nc - 1)
+        j1 = min(max(int(np.floor((hv - v0) * sv)), 0), nc - 1)
+        for i in range(i0, i1 + 1):
+            for j in range(j0, j1 + 1):
+                c = i * nc + j
+                if fill:
+                    cell_faces[cell_ptr[c]] = f
+                    cell_ptr[c] += 1
+                else:
+                    cell_ptr[c + 1] += 1
+                total += 1
+    return total
+
+
+@jit()
+def _inside(x, y, f, verts, offsets, fverts, band, short):
+    """The smallest signed distance of the point ``(x, y)`` to the sides of face ``f``
+    (positive inside: the face is on the left of its counter-clockwise sides); sides no
+    longer than ``short`` are skipped (their neighbours carry the face's shape there)."""
+    o0 = offsets[f]
+    deg = offsets[f + 1] - o0
+    d = np.inf
+    for s in range(deg):
+        a = fverts[o0 + s]
+        b = fverts[o0 + (s + 1) % deg]
+        du = verts[b, 0] - verts[a, 0]
+        dv = verts[b, 1] - verts[a, 1]
+        length = np.sqrt(du * du + dv * dv)
+        if length <= short:
+            continue
+        d = min(d, (du * (y - verts[a, 1]) - dv * (x - verts[a, 0])) / length)
+    return d
+
+
+@jit()
+def _evaluate(c0, c1, t, verts, offsets, fverts, u0, v0, su, sv, nc, cell_ptr, cell_faces, band, fslope, ficpt, fneg,
+              y, sl, negative, hits, nhits):
+    """Chunks c0..c1-1 of _CHUNK points, each read off the face it lies strictly inside;
+    the others (on an edge, outside, NaN) are listed in ``hits`` for the reference."""
+    n = t.shape[0]
+    out = fslope.shape[1]
+    depth = fneg.shape[1]
+    for c in range(c0, c1):
+        i0 = c * _CHUNK
+        i1 = min(n, i0 + _CHUNK)
+        cnt = 0
+        for i in range(i0, i1):
+            x = np.float64(t[i, 0])
+            z = np.float64(t[i, 1])
+            face = -1
+            if x == x and z == z:
+                ci = min(max(int(np.floor((x - u0) * su)), 0), nc - 1)
+                cj = min(max(int(np.floor((z - v0) * sv)), 0), nc - 1)
+                cell = ci * nc + cj
+                for q in range(cell_ptr[cell], cell_ptr[cell + 1]):
+                    f = cell_faces[q]
+                    d = _inside(x, z, f, verts, offsets, fverts, band, band)
+                    if d > band:
+                        face = f
+                        break
+                    if d >= -band:  # within rounding of this face's side: an edge
+                        break
+            if face < 0:
+                if cnt < _HITS:
+                    hits[c, cnt] = i
+                cnt += 1
+                continue
+            for o in range(out):
+                su_ = fslope[face, o, 0]
+                sv_ = fslope[face, o, 1]
+                y[i, o] = su_ * x + sv_ * z + ficpt[face, o]
+                sl[i, o, 0] = su_
+                sl[i, o, 1] = sv_
+            for k in range(depth):
+                negative[i, k] = fneg[face, k]
+        nhits[c] = cnt
+
+
+def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, span=None):
+    """The exact backend on a plane: the contract of ``fastrelu.kernels.dense_numpy.sweep_deep``
+    for ``t`` of shape (N, 2).
+
+    The region map is walked once over ``span`` (the whole request's rectangle, of which
+    ``t`` may be a part; by default the points' own bounding box), widened by one float64
+    step, and cached for the last network and rectangle; each point then reads its face,
+    and points on an edge are evaluated by the reference (see the module docstring).
+    """
+    n = t.shape[0]
+    if n == 0:
+        return
+    if t.ndim != 2 or t.shape[1] != 2 or int(widths[0]) != 2:
+        raise ValueError("the exact backend's plane kernel takes points (N, 2) of a network of two coordinates")
+    finite = np.isfinite(t).all(axis=1)
+    if span is None:
+        if not finite.any():
+            rect = None
+        else:
+            p = np.asarray(t[finite], np.float64)
+            lo_, hi_ = p.min(axis=0), p.max(axis=0)
+            rect = tuple((float(a), float(b) if b > a else float(np.nextafter(a, np.inf))) for a, b in zip(lo_, hi_))
+    else:
+        rect = tuple((float(a), float(b)) for a, b in span)
+        p = np.asarray(t[finite], np.float64)
+        if p.size and not ((p.min(axis=0) >= [rect[0][0], rect[1][0]]).all() and (p.max(axis=0) <= [rect[0][1], rect[1][1]]).all()):
+            raise ValueError(f"span {rect} does not hold the points")
+    params = (widths, weights, biases, alpha, lo, hi)
+    if rect is None:
+        idx = np.arange(n)
+    else:
+        walk_rect = _widened(rect)
+        verts, offsets, fverts, area, fslope, ficpt, fneg = _faces(params, walk_rect)
+        (u0, u1), (v0, v1) = walk_rect
+        F = offsets.shape[0] - 1
+        nc = int(min(2048, max(1, np.ceil(np.sqrt(max(F, 1))))))
+        su, sv = nc / (u1 - u0), nc / (v1 - v0)
+        cell_ptr = np.empty(nc * nc + 1, np.int64)
+        total = _bucket(verts, offsets, fverts, area, u0, v0, su, sv, nc, cell_ptr, np.empty(0, np.int64))
+        cell_ptr[1:] = np.cumsum(cell_ptr[1:])
+        cell_faces = np.empty(total, np.int64)
+        _bucket(verts, offsets, fverts, area, u0, v0, su, sv, nc, cell_ptr, cell_faces)
+        cell_ptr[1:] = cell_ptr[:-1].copy()  # the fill advanced each cell's start to its end
+        cell_ptr[0] = 0
+        band = _TOLERANCE * np.finfo(np.float64).eps * max(u1 - u0, v1 - v0, abs(u0), abs(u1), abs(v0), abs(v1))
+        nchunks = (n + _CHUNK - 1) // _CHUNK
+        hits = np.empty((nchunks, _HITS), np.int64)
+        nhits = np.empty(nchunks, np.int64)
+        args = (t, verts, offsets, fverts, u0, v0, su, sv, nc, cell_ptr, cell_faces, band, fslope, ficpt, fneg,
+                y, slope, negative, hits, nhits)
+        threads.run(lambda c0, c1: _evaluate(c0, c1, *args), nchunks)
+        parts = []
+        for c in np.flatnonzero(nhits):
+            if nhits[c] <= _HITS:
+                parts.append(hits[c, : nhits[c]])
+            else:  # many points on edges in this chunk: evaluate the whole chunk directly
+                parts.append(np.arange(c * _CHUNK, min(n, (c + 1) * _CHUNK)))
+        idx = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    if idx.shape[0]:
+        f = np.float64
+        net64 = (widths, np.asarray(weights, f), np.asarray(biases, f), np.asarray(alpha, f), np.asarray(lo, f), np.asarray(hi, f))
+        # each distinct point once, and one at a time: a point's bits must not depend on
+        # which other points fell on an edge with it (BLAS sums a row in an order that
+        # depends on the number of rows)
+        pts, inverse = np.unique(np.asarray(t[idx], f), axis=0, return_inverse=True)
+        inverse = np.reshape(inverse, -1)
+        yy = np.empty((pts.shape[0], y.shape[1]))
+        ss = np.empty((pts.shape[0], y.shape[1], 2))
+        nn = np.empty((pts.shape[0], negative.shape[1]), np.int32)
+        for i in range(pts.shape[0]):
+            reference.sweep_deep(pts[i : i + 1], *net64, yy[i : i + 1], ss[i : i + 1], nn[i : i + 1])
+        y[idx], slope[idx], negative[idx] = yy[inverse], ss[inverse], nn[inverse]
+
+
+def get_num_threads():
+    return threads.get_num_threads()
+
+
+def set_num_threads(n):
+    threads.set_num_threads(n)
