@@ -174,16 +174,16 @@ def _document(m, data, *, title, width):
     edge_view = ColumnDataSource({"x0": [], "y0": [], "x1": [], "y1": [], "grey": np.zeros(0, np.uint8)},
                                  name="edge_view")
     dec_view = ColumnDataSource({"x0": [], "y0": [], "x1": [], "y1": []}, name="decision_view")
-    faces = p.patches("xs", "ys", source=face_view, fill_color="color", line_color=None, name="faces")
-    p.segment("x0", "y0", "x1", "y1", source=edge_view, line_color="grey", line_width=0.7, name="edges")
+    faces = p.patches("xs", "ys", source=face_view, fill_color="color", line_color=None, name="face_patches")
+    p.segment("x0", "y0", "x1", "y1", source=edge_view, line_color="grey", line_width=0.7, name="edge_lines")
     legend = {"legend_label": "decision boundary"} if len(data["decisions"]["face"]) else {}
-    p.segment("x0", "y0", "x1", "y1", source=dec_view, line_color="#111111", line_width=2.4, name="decisions", **legend)
+    p.segment("x0", "y0", "x1", "y1", source=dec_view, line_color="#111111", line_width=2.4, name="decision_lines", **legend)
     pts = ColumnDataSource(data["points"], name="points")
-    if len(data["points"]["u"]):
-        p.scatter("u", "v", source=pts, size=9, marker="circle", fill_color="white", line_color="black",
-                  line_width=1.5, name="plane_points")
-        p.text("u", "v", text="label", source=pts, x_offset=7, y_offset=-4, text_font_size="11pt",
-               text_font_style="bold", name="point_labels")
+    # drawn also when empty (an input plane), so that the page always has the same models
+    p.scatter("u", "v", source=pts, size=9, marker="circle", fill_color="white", line_color="black",
+              line_width=1.5, name="plane_points")
+    p.text("u", "v", text="label", source=pts, x_offset=7, y_offset=-4, text_font_size="11pt",
+           text_font_style="bold", name="point_labels")
     if p.legend:
         p.legend.location = "top_left"
         p.legend.background_fill_alpha = 0.8

@@ -65,8 +65,11 @@ queueMicrotask(() => {
     for (let k = 0; k < n; k++) { X[k] = U[fv[s + k]]; Y[k] = V[fv[s + k]]; }
     if (!(box.lu[i] >= a && box.hu[i] <= b && box.lv[i] >= c && box.hv[i] <= d)) {
       const [cx, cy] = clip(X, Y);
+      // twice the area, about the first corner: at a zoom of 10^9 the corners' own
+      // coordinates are 10^9 times the window, and their products would cancel to noise
       let area = 0;
-      for (let k = 0, m = cx.length; k < m; k++) { const k2 = k + 1 == m ? 0 : k + 1; area += cx[k] * cy[k2] - cx[k2] * cy[k]; }
+      for (let k = 1, m = cx.length; k + 1 < m; k++)
+        area += (cx[k] - cx[0]) * (cy[k + 1] - cy[0]) - (cx[k + 1] - cx[0]) * (cy[k] - cy[0]);
       if (!(area > 0)) continue;  // the face only touches the window
       X = Float64Array.from(cx); Y = Float64Array.from(cy);
     }
@@ -123,7 +126,11 @@ queueMicrotask(() => {
                         y1: Float64Array.from(dy1)};
   const edge_text = in_view <= spec.max_edges ? `${ex0.length.toLocaleString("en-US")} edges drawn`
     : `${in_view.toLocaleString("en-US")} edges in view, not drawn (more than ${spec.max_edges.toLocaleString("en-US")}: zoom in to see them)`;
-  status.text = `u from ${a} to ${b}, v from ${c} to ${d}: ${idx.length.toLocaleString("en-US")} of ` +
-    `${spec.n_faces.toLocaleString("en-US")} faces drawn, ${edge_text}.`;
-  status.tags = [idx.length, ex0.length, a, b, c, d];
+  // The status line goes on in a task of its own: its new text lays the page out and
+  // paints it at once, which must come after the glyphs have taken their new data.
+  setTimeout(() => {
+    status.text = `u from ${a} to ${b}, v from ${c} to ${d}: ${idx.length.toLocaleString("en-US")} of ` +
+      `${spec.n_faces.toLocaleString("en-US")} faces drawn, ${edge_text}.`;
+    status.tags = [idx.length, ex0.length, a, b, c, d];
+  }, 0);
 });

@@ -1,0 +1,260 @@
+"""The region map's page (``fastrelu.plot.region_map_html``): what it holds, and what it shows
+in a real browser (Debian's Chromium, headless, driven by Playwright as in test_html.py).
+
+A missing browser, Playwright or Bokeh is a test failure, never a skip.
+"""
+
+import io
+import re
+
+import numpy as np
+import pytest
+from test_html import open_page, tooltip_rows
+from test_html import browser  # noqa: F401 - the module's browser fixture
+
+import fastrelu
+from fastrelu.plot import region_map_html
+from fastrelu.plot.plane_page import MAX_EDGES, plane_page_data
+from fastrelu.plot.region_map import face_colors, face_rgba32
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    """A 2 -> 16 -> 16 -> 3 map: faces, every edge drawn, and a decision boundary."""
+    return fastrelu.regions(fastrelu.Network.random([2, 16, 16, 3], seed=1), bounds=((-3, 3), (-3, 3)))
+
+
+@pytest.fixture(scope="module")
+def plane_map():
+    """A map of a plane through three inputs of a 5-input network: the three points drawn."""
+    net = fastrelu.Network.random([5, 24, 24, 1], seed=2)
+    points = np.random.default_rng(3).normal(size=(3, 5))
+    return fastrelu.regions(net, plane=points)
+
+
+@pytest.fixture(scope="module")
+def classifier_page(classifier, tmp_path_factory):
+    return region_map_html(classifier, tmp_path_factory.mktemp("plane") / "map.html")
+
+
+@pytest.fixture(scope="module")
+def plane_page(plane_map, tmp_path_factory):
+    return region_map_html(plane_map, tmp_path_factory.mktemp("plane") / "plane.html")
+
+
+def js(page, name, expr):
+    """Evaluate ``expr`` (``m`` is the Bokeh model named ``name``) in the page."""
+    return page.evaluate(f"() => {{ const m = Bokeh.documents[0].get_model_by_name({name!r}); return {expr}; }}")
+
+
+def drawn(page):
+    """Wait until the map is drawn for the current window; return the status tags
+    ``[faces drawn, edges drawn, u0, u1, v0, v1]``."""
+    page.wait_for_function("() => { const s = Bokeh.documents[0].get_model_by_name('status'); "
+                           "const x = Bokeh.documents[0].get_model_by_name('x_range'), "
+                           "y = Bokeh.documents[0].get_model_by_name('y_range'); "
+                           "return s.tags.length == 6 && s.tags[2] == x.start && s.tags[3] == x.end "
+                           "&& s.tags[4] == y.start && s.tags[5] == y.end; }", timeout=60_000)
+    page.wait_for_function("() => Bokeh.index.find_one(Bokeh.documents[0].roots()[0]).is_idle")
+    page.wait_for_timeout(150)
+    return js(page, "status", "m.tags")
+
+
+def zoom(page, u0, u1, v0, v1):
+    u0, u1, v0, v1 = (float(t) for t in (u0, u1, v0, v1))
+    page.evaluate(f"() => {{ const d = Bokeh.documents[0]; const x = d.get_model_by_name('x_range'), "
+                  f"y = d.get_model_by_name('y_range'); x.start = {u0!r}; x.end = {u1!r}; y.start = {v0!r}; "
+                  f"y.end = {v1!r}; }}")
+    return drawn(page)
+
+
+def to_screen(page, u, v):
+    return page.evaluate(f"""() => {{
+        const w = Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name('map'));
+        const r = w.el.getBoundingClientRect();
+        return [r.left + w.frame.x_scale.compute({float(u)!r}), r.top + w.frame.y_scale.compute({float(v)!r})];
+    }}""")
+
+
+def screen_rgb(page, points):
+    """The screenshot's colour at each page point ``(x, y)``."""
+    from PIL import Image
+
+    img = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB")).astype(int)
+    return np.array([img[int(round(y)), int(round(x))] for x, y in points])
+
+
+def inner_face(m):
+    """The largest face not touching the rectangle's sides, and its centroid."""
+    sides = np.asarray(m.edge_units)[:, 0] < 0
+    touching = np.unique(np.asarray(m.edge_faces)[sides].ravel())
+    area = np.asarray(m.area).copy()
+    area[touching[touching >= 0]] = 0
+    f = int(np.argmax(area))
+    return f, np.asarray(m.vertices)[m.polygon(f)].mean(axis=0)
+
+
+# -- what the page holds -------------------------------------------------------------------------
+
+
+def test_the_page_holds_the_map_exactly(classifier):
+    m = classifier
+    d = plane_page_data(m)
+    faces, edges = d["faces"], d["edges"]
+    assert np.array_equal(faces["start"], np.asarray(m.face_offsets)[:-1])
+    assert np.array_equal(d["corners"]["vertex"], m.face_vertices)
+    assert np.array_equal(d["vertices"]["u"], np.asarray(m.vertices)[:, 0])
+    assert np.array_equal(faces["color"], face_rgba32(m.pattern_hash))
+    for k in range(m.network.depth):
+        assert np.array_equal(faces[f"neg_{k}"], np.asarray(m.negative_by_layer)[:, k])
+    for j in range(3):
+        assert np.array_equal(faces[f"su_{j}"], m.slope[:, j, 0]) and np.array_equal(faces[f"c_{j}"], m.intercept[:, j])
+    # edges sorted by their two vertices, each with the units the map says switch across it
+    key = np.stack([edges["lo"], edges["hi"]], axis=1)
+    assert (np.diff(key[:, 0]) >= 0).all() and (edges["lo"] < edges["hi"]).all()
+    where = {tuple(sorted(e)): i for i, e in enumerate(np.asarray(m.edges).tolist())}
+    widths = np.r_[0, np.cumsum(m.network.widths[1:-1])]
+    ends = np.r_[edges["sw_start"][1:], len(d["switches"]["unit"])]
+    for row, (lo, hi) in enumerate(key.tolist()):
+        e = where[(lo, hi)]
+        assert tuple(np.asarray(m.edge_units)[e]) == (edges["layer"][row], edges["unit"][row])
+        layer, unit = m.switching(e)
+        assert np.array_equal(d["switches"]["unit"][edges["sw_start"][row] : ends[row]], widths[layer] + unit)
+    seg = np.asarray(m.decision_boundary().segments)
+    assert seg.shape[0] > 0 and np.array_equal(d["decisions"]["u1"], seg[:, 1, 0])
+
+
+def test_packed_colours_are_the_figure_s(classifier):
+    rgb = face_colors(classifier.pattern_hash)
+    packed = face_rgba32(classifier.pattern_hash)
+    unpacked = np.stack([(packed >> s) & 0xFF for s in (24, 16, 8)], axis=1)
+    assert np.abs(unpacked / 255.0 - rgb).max() <= 0.5 / 255 and ((packed & 0xFF) == 255).all()
+
+
+def test_page_is_self_contained_and_bad_arguments_name_themselves(classifier, tmp_path):
+    text = region_map_html(classifier)
+    assert text.startswith("<!DOCTYPE html>") and "cdn.bokeh.org" not in text
+    assert not re.search(r"<script[^>]+src=", text) and not re.search(r"<link[^>]+href=", text)
+    with pytest.raises(TypeError, match="draws a RegionMap"):
+        region_map_html(fastrelu.Network.random([2, 4, 1], seed=0))
+    with pytest.raises(ValueError, match="width must be at least 200"):
+        region_map_html(classifier, width=100)
+    with pytest.raises(ValueError, match="no such folder"):
+        region_map_html(classifier, tmp_path / "missing" / "map.html")
+    with pytest.raises(ValueError, match="outputs must be indices"):
+        region_map_html(classifier, outputs=[3])
+
+
+# -- in the browser ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("which", ["classifier", "plane_map"])
+def test_the_page_draws_every_face_edge_and_segment(browser, which, request):  # noqa: F811
+    m = request.getfixturevalue(which)
+    page, errors = open_page(browser, request.getfixturevalue("classifier_page" if which == "classifier" else "plane_page"))
+    try:
+        faces, n_edges = drawn(page)[:2]
+        assert faces == len(m) and js(page, "face_view", "m.data.face.length") == len(m)
+        assert sorted(js(page, "face_view", "Array.from(m.data.face)")) == list(range(len(m)))
+        inner = int(np.count_nonzero(np.asarray(m.edge_units)[:, 0] >= 0))
+        assert inner <= MAX_EDGES and n_edges == inner
+        segments = js(page, "decision_view", "m.data.x0.length")
+        assert segments == (np.asarray(m.decision_boundary().segments).shape[0] if m.network.out_features > 1 else 0)
+        assert js(page, "points", "m.data.u.length") == np.asarray(m.points).shape[0]
+        # each face is drawn in its own colour: the pixel at a face's centroid
+        f, (u, v) = inner_face(m)
+        want = np.rint(face_colors(m.pattern_hash[[f]])[0] * 255)
+        assert np.abs(screen_rgb(page, [to_screen(page, u, v)])[0] - want).max() <= 2
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_hover_gives_the_face_s_counts_map_and_the_units_of_the_edge(browser, classifier, classifier_page):  # noqa: F811
+    m = classifier
+    f, (u, v) = inner_face(m)
+    page, errors = open_page(browser, classifier_page)
+    try:
+        drawn(page)
+        page.mouse.move(*to_screen(page, u, v))
+        rows, text = tooltip_rows(page, "negative units")
+        assert rows["face"].startswith(f"#{f} of {len(m)}"), text
+        assert int(rows["negative units"]) == m.negative[f], text
+        assert [int(c) for c in rows["by layer"].split(",")] == list(m.negative_by_layer[f]), text
+        for j in range(3):
+            a, b, c = re.fullmatch(r"(\S+)\*u \+ (\S+)\*v \+ (\S+)", rows[f"y{j} ="]).groups()
+            assert (float(a), float(b), float(c)) == (m.slope[f, j, 0], m.slope[f, j, 1], m.intercept[f, j]), text
+        assert rows["edge (layer, unit)"].startswith("none within"), text
+        # 3 pixels inside the face from the middle of one of its inner edges
+        poly = m.polygon(f)
+        where = {tuple(sorted(e)): i for i, e in enumerate(np.asarray(m.edges).tolist())}
+        for k in range(len(poly)):
+            e = where[tuple(sorted((int(poly[k]), int(poly[(k + 1) % len(poly)]))))]
+            if np.asarray(m.edge_units)[e, 0] >= 0:
+                break
+        mid = np.asarray(m.vertices)[np.asarray(m.edges)[e]].mean(axis=0)
+        sx, sy = to_screen(page, *mid)
+        cx, cy = to_screen(page, u, v)
+        step = 3 / np.hypot(cx - sx, cy - sy)
+        page.mouse.move(0, 0)
+        page.mouse.move(sx + step * (cx - sx), sy + step * (cy - sy))
+        rows, text = tooltip_rows(page, "edge (layer, unit)")
+        layer, unit = m.switching(e)
+        assert rows["face"].startswith(f"#{f} "), text
+        assert rows["edge (layer, unit)"] == " ".join(f"({a}, {b})" for a, b in zip(layer, unit)), text
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_zoom_to_a_billionth_keeps_every_polygon_exact(browser, classifier, classifier_page):  # noqa: F811
+    m = classifier
+    verts = np.asarray(m.vertices)
+    (u0, u1), (v0, v1) = m.bounds
+    # a vertex inside, where three or more faces meet, far from every other vertex
+    corners = np.asarray(m.face_vertices)
+    meets = np.bincount(corners, minlength=m.n_vertices)
+    inside = (verts[:, 0] > u0) & (verts[:, 0] < u1) & (verts[:, 1] > v0) & (verts[:, 1] < v1) & (meets >= 3)
+    gap = np.array([np.sort(np.hypot(*(verts - p).T))[1] for p in verts])
+    i = int(np.flatnonzero(inside)[np.argmax(gap[inside])])
+    assert gap[i] > 1e-6
+    around = sorted({f for f in range(len(m)) if i in m.polygon(f)})
+    u, v = verts[i]
+    h = 1e-9
+    page, errors = open_page(browser, classifier_page)
+    try:
+        drawn(page)
+        faces, n_edges, a, b, c, d = zoom(page, u - h, u + h, v - h, v + h)
+        assert (a, b, c, d) == (u - h, u + h, v - h, v + h)
+        got = js(page, "face_view", "Array.from(m.data.face)")
+        assert sorted(got) == around and faces == len(around)
+        xs = js(page, "face_view", "m.data.xs.map(a => Array.from(a))")
+        ys = js(page, "face_view", "m.data.ys.map(a => Array.from(a))")
+        for X, Y in zip(xs, ys):
+            X, Y = np.array(X), np.array(Y)
+            at_vertex = (X == u) & (Y == v)  # the map's float64 vertex itself
+            on_border = (X == a) | (X == b) | (Y == c) | (Y == d)
+            assert at_vertex.any() and (at_vertex | on_border).all()
+        # the edges through the vertex, each from it to the window's border
+        assert n_edges == int(np.count_nonzero((np.asarray(m.edges) == i).any(axis=1)))
+        # each face is drawn in its colour where it is: at the centroid of its part of the window
+        # (of the parts whose centroid is 3 pixels or more from their sides, off the drawn edges)
+        js(page, "edge_lines", "m.visible = false")
+        page.wait_for_timeout(200)
+        checked = []
+        for f, X, Y in zip(got, xs, ys):
+            P = np.array([to_screen(page, x, y) for x, y in zip(X, Y)])
+            g = P.mean(axis=0)
+            Q = np.roll(P, -1, axis=0)
+            d, r = Q - P, g - P
+            side = np.abs(d[:, 0] * r[:, 1] - d[:, 1] * r[:, 0]) / np.maximum(np.hypot(d[:, 0], d[:, 1]), 1e-300)
+            if side.min() >= 3:
+                checked.append((f, g))
+        assert len(checked) >= 2
+        want = np.rint(face_colors(m.pattern_hash[[f for f, _ in checked]]) * 255)
+        assert np.abs(screen_rgb(page, [g for _, g in checked]) - want).max() <= 2
+        faces = zoom(page, u0, u1, v0, v1)[0]  # back out: everything again
+        assert faces == len(m)
+        assert errors == []
+    finally:
+        page.close()
