@@ -2,9 +2,12 @@
 
 from ..utils.plugins import provide
 from .read import StoredResult, open_result
+from .region_map import load_region_map, save_region_map
 from .write import sweep_to_store
 
 # where sweep(out="result.zarr") writes: see utils.plugins
 provide("store", sweep_to_store)
+provide("save_region_map", save_region_map)
+provide("load_region_map", load_region_map)
 
-__all__ = ["StoredResult", "open_result"]
+__all__ = ["StoredResult", "load_region_map", "open_result", "save_region_map"]

@@ -1,0 +1,74 @@
+"""Region maps saved and loaded (``fastrelu.store.region_map``): the loaded map is the saved one."""
+
+import numpy as np
+import pytest
+
+import fastrelu
+from fastrelu.model.activations import Activation
+from fastrelu.store.region_map import load_region_map, save_region_map
+
+ATTRS = ("vertices", "edges", "edge_faces", "edge_units", "face_offsets", "face_vertices", "area", "slope", "intercept",
+         "negative", "negative_by_layer", "pattern", "pattern_hash", "origin", "directions", "points")
+
+
+def maps():
+    rng = np.random.default_rng(0)
+    clamp = fastrelu.Network.random([2, 12, 12, 2], seed=4)
+    clamp = fastrelu.Network.from_layers(clamp.layers, [Activation("hardtanh"), Activation("leaky_relu", negative_slope=0.1)])
+    return {
+        "classifier": fastrelu.regions(fastrelu.Network.random([2, 16, 16, 3], seed=1), bounds=((-3, 3), (-3, 3))),
+        "plane": fastrelu.regions(fastrelu.Network.random([5, 16, 16, 1], seed=2), plane=rng.normal(size=(3, 5))),
+        "clamps": fastrelu.regions(clamp, bounds=((-2, 1), (-1, 3))),
+    }
+
+
+@pytest.mark.parametrize("name", ["classifier", "plane", "clamps"])
+def test_a_loaded_map_is_the_saved_one(name, tmp_path):
+    m = maps()[name]
+    path = tmp_path / "map.npz"
+    save_region_map(m, path)
+    back = load_region_map(path)
+    for attr in ATTRS:
+        a, b = np.asarray(getattr(m, attr)), np.asarray(getattr(back, attr))
+        assert a.dtype == b.dtype and np.array_equal(a, b), attr
+    assert back.bounds == m.bounds and repr(back) == repr(m)
+    assert (len(back), back.n_kinks, back.n_boundaries, back.ambiguous, back.degenerate) == (
+        len(m), m.n_kinks, m.n_boundaries, m.ambiguous, m.degenerate)
+    assert all(np.array_equal(a, b) for a, b in zip(back.decision_boundary(), m.decision_boundary()))
+    pts = np.random.default_rng(1).uniform(-1, 1, size=(500, 2))
+    assert np.array_equal(back.locate(pts), m.locate(pts))
+    assert np.array_equal(back.to_input(pts), m.to_input(pts))
+    inner = np.flatnonzero((np.asarray(m.edge_faces) >= 0).all(axis=1))
+    assert all(np.array_equal(np.r_[back.switching(e)], np.r_[m.switching(e)]) for e in inner[:50])
+    assert np.array_equal(back.network(m.to_input(pts)), m.network(m.to_input(pts)))
+    if name == "clamps":  # a clamp's regions (0 to 3 for Hardtanh) are kept, not just on/off
+        assert np.asarray(m.pattern).max() > 1
+
+
+def test_bad_files_say_what_is_wrong(tmp_path):
+    m = maps()["classifier"]
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        load_region_map(tmp_path / "missing.npz")
+    res = tmp_path / "res.npz"
+    fastrelu.sweep(fastrelu.Network.random(4, seed=0), num=5).save(res)
+    with pytest.raises(ValueError, match="not a fastrelu region map"):
+        load_region_map(res)
+    good = tmp_path / "map.npz"
+    save_region_map(m, good)
+    cut = tmp_path / "cut.npz"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(ValueError, match="cut.npz"):
+        load_region_map(cut)
+    with np.load(good) as data:
+        arrays = dict(data)
+    arrays["edges"] = arrays["edges"] + m.n_vertices
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(ValueError, match="bad.npz.*inconsistent region map.*vertex or a face"):
+        load_region_map(bad)
+    del arrays["pattern"]
+    np.savez(bad, **arrays)
+    with pytest.raises(ValueError, match="lacks pattern"):
+        load_region_map(bad)
+    with pytest.raises(TypeError, match="must be a fastrelu.RegionMap"):
+        save_region_map(fastrelu.Network.random(4, seed=0), good)
