@@ -1,0 +1,85 @@
+"""Sphinx configuration of fastrelu's documentation site.
+
+Build it from the repository's root (after ``pip install ".[docs]"``)::
+
+    sphinx-build -W --keep-going -b html docs docs/_build/html
+
+The site documents the *installed* package: nothing here puts ``src/`` on the path,
+so CI's build reads the wheel it installed, as the tests do.  The gallery
+(``examples/``) and the tutorial (``docs/tutorial/``) are run on every build by
+sphinx-gallery, so an example that stops working fails the build.
+"""
+
+import os
+import sys
+
+import matplotlib
+
+import fastrelu
+
+matplotlib.use("Agg")  # no window, no display: the examples' figures are scraped from Agg
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # docs/ itself: gallery_scraper (not src/)
+
+project = "fastrelu"
+author = "fastrelu's authors"
+copyright = "fastrelu's authors, MIT licence"
+release = version = fastrelu.__version__
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.mathjax",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "tutorial/README.rst", "generated/*.examples", "auto_*/*.ipynb", "auto_*/*.py", "auto_*/*.zip"]
+html_theme = "furo"
+html_title = f"fastrelu {release}"
+html_static_path = ["_static"]
+
+# --- API reference: autosummary pages from each module's __all__ -----------------------
+# Whatever fastrelu.__all__ exports gets its page, with no edit here (see api.rst and
+# _templates/autosummary/module.rst).
+autosummary_generate = True
+autosummary_ignore_module_all = False
+autosummary_imported_members = True
+autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_typehints = "none"  # the numpydoc sections say the types
+
+# numpydoc renders the docstrings' sections; class members are listed by numpydoc
+# (attributes and methods tables) without a stub page of their own each.
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+numpydoc_xref_param_type = False
+# numpydoc's own checks (GL08 a missing docstring, PR01 a parameter not documented...)
+# are left to tests/test_docs.py; here a docstring only has to render without a warning.
+numpydoc_validation_checks = set()
+
+intersphinx_mapping = {}  # offline builds: no inventory is fetched
+
+# --- the gallery and the tutorial --------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": ["tutorial", "../examples"],
+    "gallery_dirs": ["auto_tutorial", "auto_examples"],
+    "filename_pattern": r"/plot_",  # run every plot_*.py (all of them)
+    "abort_on_example_error": True,  # an example that fails fails the build
+    "only_warn_on_example_error": False,
+    "capture_repr": (),  # examples print what they mean to; the page example embeds its page itself
+    "remove_config_comments": True,
+    "download_all_examples": False,
+    "min_reported_time": 0,
+    "matplotlib_animations": False,
+    "reset_modules": ("matplotlib",),
+    "show_memory": False,
+    "write_computation_times": False,  # its page loads scripts from a CDN; tests/test_docs_site.py times the build
+    # fastrelu's figures are not pyplot's: see gallery_scraper.py (named by a string, so
+    # that the configuration stays picklable)
+    "image_scrapers": ("gallery_scraper.scrape",),
+}
+
+# Numba's on-disk cache lives beside the installed package, so a second build is faster;
+# the first sweep of a session still compiles (docs/index.rst says how long the build is).
+os.environ.setdefault("MPLBACKEND", "Agg")
