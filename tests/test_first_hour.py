@@ -185,3 +185,119 @@ def test_the_default_range_is_stated_once():
     assert slices.DEFAULT_RANGE == (-100.0, 100.0) and slices.DEFAULT_LINE_RANGE == (0.0, 1.0)
     readme = ROOT.joinpath("README.md").read_text()
     assert "`kinks` and `regions` cover the same default range" in readme
+
+
+# -- point 3: a Numba compile on a default path is announced and timed apart ---------------
+
+def _cli(args, cwd, env):
+    return subprocess.run([sys.executable, "-m", "fastrelu", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600, env=env)
+
+
+def test_a_first_deep_exact_sweep_announces_its_compile_once_and_times_it_apart(tmp_path):
+    import os
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache"), "FASTRELU_NUMBA_CACHE": "1"}
+    args = ["sweep", "--widths", "1,16,16,1", "--num", "1001", "--backend", "exact", "--out", "r.npz", "--force"]
+    first = _cli(args, tmp_path, env)
+    assert first.returncode == 0, first.stderr
+    announced = [line for line in first.stderr.splitlines() if "compiling" in line]
+    assert len(announced) == 1 and "once" in announced[0] and "cached for next time" in announced[0], first.stderr
+    out = first.stdout.splitlines()
+    (compile_line,) = [s for s in out if s.startswith("compile ")]
+    (time_line,) = [s for s in out if s.startswith("time ")]
+    assert float(compile_line.split()[1]) > 0 and out.index(compile_line) == out.index(time_line) + 1
+    # the next run reads Numba's cache: silent, and no compile to report
+    second = _cli(args, tmp_path, env)
+    assert second.returncode == 0, second.stderr
+    assert "compiling" not in second.stderr and not any(s.startswith("compile ") for s in second.stdout.splitlines())
+
+
+# -- point 6: the sweep's time is the computation's; writing is said and timed apart ---------
+
+def test_writing_a_result_is_announced_and_timed_apart_from_the_sweep(tmp_path, monkeypatch, capsys):
+    import importlib
+    import types
+    cli_figures = importlib.import_module("fastrelu.cli.figures")
+    cli_main = importlib.import_module("fastrelu.cli.main")  # the module: fastrelu.cli.main is also the function
+    clock = [0.0]
+    fake = types.SimpleNamespace(perf_counter=lambda: clock[0])
+    monkeypatch.setattr(cli_main, "time", fake)
+    monkeypatch.setattr(cli_figures, "time", fake)
+    monkeypatch.setattr(cli_figures, "BIG_FILE", 1000)  # this small result counts as big
+    real_sweep, real_save = cli_main.sweep, fastrelu.SweepResult.save
+
+    def sweep(*a, **kw):  # the computation takes 2 s on the fake clock, writing 100 s
+        assert "out" not in kw  # an .npz is written after the sweep, not inside its timing
+        clock[0] += 2.0
+        return real_sweep(*a, **kw)
+
+    def save(self, path):
+        assert "writing r.npz (" in capsys.readouterr().err  # said before the file is written
+        clock[0] += 100.0
+        real_save(self, path)
+
+    monkeypatch.setattr(cli_main, "sweep", sweep)
+    monkeypatch.setattr(fastrelu.SweepResult, "save", save)
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--hidden", "10", "--num", "1001", "--backend", "numpy", "--out", "r.npz"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    (time_line,) = [s for s in out if s.startswith("time ")]
+    (result,) = [s for s in out if s.startswith("result ")]
+    assert time_line.split()[1] == "2.000" and "pairs/s" in time_line
+    assert re.search(r"\(\d[\d.]* kB, written in 100\.000 s\)", result), result
+    assert fastrelu.SweepResult.load(tmp_path / "r.npz").y.shape == (1001,)
+
+
+# -- point 7: nothing is overwritten silently ---------------------------------------------------
+
+@pytest.mark.parametrize("args, option", [
+    (["sweep", "--hidden", "8", "--num", "101", "--plot", "f.png"], "--plot"),
+    (["sweep", "--hidden", "8", "--num", "101", "--out", "r.npz"], "--out"),
+    (["sweep", "--hidden", "8", "--num", "101", "--plot", "f.png", "--html", "p.html"], "--html"),
+    (["compare", "--hidden", "8", "--num", "101", "--plot", "c.svg"], "--plot"),
+    (["map", "--widths", "2,6,1", "--pixels", "20", "--plot", "m.png"], "--plot"),
+], ids=["figure", "result", "page", "compare", "map"])
+def test_an_existing_file_is_replaced_only_with_force(args, option, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    name = args[args.index(option) + 1]
+    (tmp_path / name).write_bytes(b"another command's file")
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{option}: {name} exists; --force replaces it" in err and len(err.splitlines()) == 1
+    assert (tmp_path / name).read_bytes() == b"another command's file"  # untouched, and refused before the work
+    assert main([*args, "--force"]) == 0
+    assert (tmp_path / name).read_bytes() != b"another command's file"
+
+
+def test_the_plot_of_a_saved_result_does_not_replace_an_existing_figure(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--hidden", "8", "--num", "101", "--out", "r.npz"]) == 0
+    assert main(["plot", "r.npz"]) == 0 and (tmp_path / "r.png").exists()
+    capsys.readouterr()
+    assert main(["plot", "r.npz"]) == 2 and "r.png exists; --force" in capsys.readouterr().err
+    assert main(["plot", "r.npz", "--force"]) == 0
+
+
+def _written(command):
+    """The figures a command line of an example names: --plot, and the one ``fastrelu plot
+    RESULT`` derives from its argument."""
+    words = command.split()
+    named = [words[i + 1] for i, w in enumerate(words[:-1]) if w == "--plot"]
+    if words[1:2] == ["plot"] and "--plot" not in words:
+        named.append(words[2].rstrip("/").rsplit(".", 1)[0] + ".png")
+    return named
+
+
+def test_no_two_help_examples_write_the_same_named_figure(capsys):
+    seen = {}
+    for sub in ("sweep", "compare", "plot", "map", "bench", "backends"):
+        main([sub, "--help"])
+        text = capsys.readouterr().out
+        for line in text.split("examples:", 1)[1].splitlines():
+            for command in line.split("#")[0].split("&&"):
+                command = command.strip()
+                if command.startswith("fastrelu"):
+                    for name in _written(command):
+                        assert name not in seen or seen[name] == command, (name, seen.get(name), command)
+                        seen[name] = command
+    assert "deep.png" in seen and "deep-outputs.png" in seen

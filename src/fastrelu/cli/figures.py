@@ -1,5 +1,9 @@
-"""The figure and page options: checked before any computation, then the figure saved."""
+"""The figure, page and result files: checked before any computation (a file that exists
+is replaced only with ``--force``), then written."""
 
+import os
+import sys
+import time
 from importlib.util import find_spec
 
 import numpy as np
@@ -8,6 +12,7 @@ from ..plot import check_figure_path
 from ..plot.outputs import shown_outputs
 from ..utils.validation import existing_folder
 from .errors import CommandError
+from .report import size_text
 
 DEMO_FIGURE = "fastrelu-sweep.png"
 COMPARE_FIGURE = "fastrelu-compare.png"
@@ -29,8 +34,16 @@ def check_figure_options(args, plot):
                 check(path)
             except ValueError as exc:
                 raise CommandError(f"{option}: {exc}") from None
+            check_new_file(args, option, path)
     if args.html and find_spec("bokeh") is None:
         raise CommandError("--html needs bokeh: pip install 'fastrelu[html]'")
+
+
+def check_new_file(args, option, path):
+    """Refuse to replace an existing file unless ``--force``: a figure, page or result is
+    never overwritten without being asked (another command may have written it)."""
+    if path and os.path.isfile(path) and not getattr(args, "force", False):
+        raise CommandError(f"{option}: {path} exists; --force replaces it (or name another file)")
 
 
 def check_outputs(args, net):
@@ -53,3 +66,17 @@ def save(fig, path, dpi):
     extra = {"pil_kwargs": {"compress_level": 1}} if str(path).lower().endswith(".png") else {}
     fig.savefig(path, dpi=dpi, **extra)
     print(f"figure        {path}")
+
+
+BIG_FILE = 100_000_000  # bytes: a file this size or larger is announced before it is written
+
+
+def write_result(res, path):
+    """Save an in-memory result to ``path`` (``.npz``), announcing a big file on stderr first;
+    return ``(bytes, seconds)`` so that the writing is reported apart from the sweep."""
+    nbytes = sum(a.nbytes for a in (res.x, res.y, res.slope, res.negative, res.negative_by_layer) if a is not None)
+    if nbytes >= BIG_FILE:
+        print(f"fastrelu: writing {path} ({size_text(nbytes)})", file=sys.stderr, flush=True)
+    t0 = time.perf_counter()
+    res.save(path)
+    return os.path.getsize(path), time.perf_counter() - t0

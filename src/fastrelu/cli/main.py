@@ -13,6 +13,7 @@ figure options), ``report`` (what is printed), ``cluster`` (Dask) and ``bench``.
 import os
 import sys
 import time
+from importlib.util import find_spec
 
 import numpy as np
 
@@ -22,12 +23,17 @@ from ..model.network import Network, on_line
 from ..plot import compare_figure, region_map_figure
 from ..plot.files import check_figure_path
 from ..plot.page import html
+from ..plot.plane_page import region_map_html
 from ..store.read import open_result
+from ..store.region_map import save_region_map
 from ..sweeps.sweep import sweep
+from ..utils.config import compile_seconds
+from ..utils.validation import existing_folder
 from . import bench, report
 from .cluster import dask_client
 from .errors import EXIT_DISAGREE, EXIT_ERROR, CommandError
-from .figures import DEMO_FIGURE, check_figure_options, check_outputs, save, zoom
+from .lines import cmd_lines
+from .figures import DEMO_FIGURE, check_figure_options, check_new_file, check_outputs, save, write_result, zoom
 from .networks import (
     build_line,
     build_map_network,
@@ -50,6 +56,7 @@ def cmd_sweep(args):
     if plot is None and args.out is None:
         plot = DEMO_FIGURE  # the demo: nothing asked for, so draw the figure
     check_figure_options(args, plot)
+    check_new_file(args, "--out", None if stored else args.out)
     net, seed = build_network(args)
     along = build_line(args, net)
     if plot is not None:
@@ -58,17 +65,20 @@ def cmd_sweep(args):
         extra = {}
         if stored:
             extra = dict(out=args.out, chunk=args.chunk, client=client, progress=args.progress, overwrite=args.overwrite)
-        elif args.out is not None:
-            extra = dict(out=args.out)
+        c0 = compile_seconds()
         t0 = time.perf_counter()
         res = sweep(net, **grid_options(args), along=along, backend=args.backend, dtype=args.dtype,
                     threads=args.threads, **extra)
         seconds = time.perf_counter() - t0
+        compiled = compile_seconds() - c0  # a first Numba compile, reported apart from the sweep
+        seconds -= compiled
+    written = None if stored or args.out is None else write_result(res, args.out)  # timed apart too
     # the count the sweep ran on: --threads applied to that call only
     threads = (args.threads or report.threads_of(res.backend)) if client is None else None
     report.print_sweep(res, net, along, seconds=seconds, threads=threads, on_cluster=client is not None, stored=stored,
                        source=f"seed {seed}" if seed is not None else f"from {args.network}",
-                       line_note=f"  (random, seed {line_seed(args)})" if random_along(args) else "", out=args.out)
+                       line_note=f"  (random, seed {line_seed(args)})" if random_along(args) else "", out=args.out,
+                       compile_seconds=compiled, written=written)
     if plot is not None:
         fig = res.plot(seed=seed, kinks=args.kinks, zoom=zoom(args), title=args.title, outputs=args.outputs, dpi=args.dpi)
         save(fig, plot, args.dpi)
@@ -134,10 +144,12 @@ def cmd_map(args):
         check_figure_path(args.plot)
     except ValueError as exc:
         raise CommandError(f"--plot: {exc}") from None
+    check_new_file(args, "--plot", args.plot)
     if not (np.isfinite(args.dpi) and args.dpi > 0):
         raise CommandError(f"--dpi must be a number > 0, got {args.dpi:g}")
     if args.pixels < 2:
         raise CommandError(f"--pixels must be at least 2, got {args.pixels}")
+    _check_map_files(args)
     net, seed = build_map_network(args)
     plane = build_plane(args, net)
     bounds = None
@@ -157,12 +169,34 @@ def cmd_map(args):
         raise CommandError(message) from None
     seconds = time.perf_counter() - t0
     report.print_map(m, net, seconds=seconds, source=f"seed {seed}" if seed is not None else f"from {args.network}")
+    if args.out:
+        save_region_map(m, args.out)
+        print(f"map           {args.out}")
+    if args.html:
+        region_map_html(m, args.html, title=args.title)
+        print(f"page          {args.html}")
     fig = region_map_figure(m, edges=args.edges, pixels=args.pixels, title=args.title, dpi=args.dpi)
     save(fig, args.plot, args.dpi)
     return 0
 
 
+def _check_map_files(args):
+    """``fastrelu map``'s --out and --html, refused before the map is computed."""
+    if args.out is not None and not args.out.lower().endswith(".npz"):
+        later = " (the Zarr store of a plane's per-pixel sweep is not available yet)" if ".zarr" in args.out.lower() else ""
+        raise CommandError(f"--out: a region map is saved as MAP.npz, got {args.out!r}{later}")
+    for option, path in (("--out", args.out), ("--html", args.html)):
+        if path:
+            try:
+                existing_folder(path)
+            except ValueError as exc:
+                raise CommandError(f"{option}: {exc}") from None
+    if args.html and find_spec("bokeh") is None:
+        raise CommandError("--html needs bokeh: pip install 'fastrelu[html]'")
+
+
 COMMANDS = {"map": cmd_map, "sweep": cmd_sweep, "compare": cmd_compare, "plot": cmd_plot, "bench": cmd_bench, "backends": cmd_backends}
+COMMANDS["lines"] = cmd_lines
 
 
 def main(argv=None):

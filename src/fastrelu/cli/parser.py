@@ -7,6 +7,8 @@ from ..model import NAMES
 from ..utils.config import VERSION
 from .errors import EXIT_DISAGREE, CommandError
 from .figures import COMPARE_FIGURE, DEMO_FIGURE, MAP_FIGURE
+from .lines import EXAMPLES as LINES_EXAMPLES
+from .lines import add_options as add_lines_options
 from .networks import DEMO_HIDDEN, DEMO_SEED, MAP_WIDTHS
 from .report import SPEEDS
 
@@ -117,6 +119,8 @@ def _add_figure_options(p, default, help_extra=""):
     g.add_argument("--html", metavar="PAGE",
                    help="also write the interactive page here: one .html file that opens offline, drawn from the "
                         "exact pieces, zoom into any kink (needs bokeh: pip install 'fastrelu[html]')")
+    g.add_argument("--force", action="store_true",
+                   help="replace the figure, page or result file if it exists (without, an existing file is an error)")
 
 
 # -- the parser ---------------------------------------------------------------------------
@@ -127,7 +131,7 @@ _EXAMPLES = {
   fastrelu sweep --hidden 1000 --seed 3 --plot big.svg
   fastrelu sweep --num 100000000 --out result.npz   # save the arrays, no figure
   fastrelu sweep --num 1000000000 --hidden 1000 --out result.zarr --chunk 10000000 --workers 2
-  fastrelu plot result.zarr                         # the figure, read chunk by chunk
+  fastrelu plot result.zarr --plot big.png          # the figure, read chunk by chunk
   fastrelu sweep --network net.npz --start -5 --stop 5 --step 0.001 --backend numba
 
 deep networks, swept along the line x0 + t*(x1 - x0), t from 0 to 1:
@@ -143,11 +147,12 @@ deep networks, swept along the line x0 + t*(x1 - x0), t from 0 to 1:
   fastrelu map                                      # 2,64,64,64,64,1 on [-1, 1]^2: writes fastrelu-map.png
   fastrelu map --widths 2,128,128,1 --bounds -2 2 -2 2 --plot wide.png
   fastrelu map --widths 784,256,256,10 --plane random --seed 1
-  fastrelu map --network mlp.npz --plane 0,0,0 1,0,0 0,1,0 --no-edges""",
+  fastrelu map --network mlp.npz --plane 0,0,0 1,0,0 0,1,0 --no-edges
+  fastrelu map --widths 2,128,128,128,128,1 --html map.html --out map.npz   # the page, and the map saved""",
     "plot": """examples:
   fastrelu sweep --out result.npz && fastrelu plot result.npz   # writes result.png
   fastrelu plot result.npz --plot result.svg --no-kinks
-  fastrelu sweep --widths 3,32,32,4 --along random --out deep.zarr && fastrelu plot deep.zarr --outputs 0,3""",
+  fastrelu sweep --widths 3,32,32,4 --along random --out deep.zarr && fastrelu plot deep.zarr --outputs 0,3 --plot deep-outputs.png""",
     "bench": """examples:
   fastrelu bench                                    # 100,000 points x 1,000 units
   fastrelu bench --num 1000000 --hidden 1000 --dtype float32 --repeat 5
@@ -238,6 +243,14 @@ def build_parser():
                    help="draw the regions' edges (default: up to 20,000 regions)")
     g.add_argument("--title", help="figure title (default names the network and the number of regions)")
     g.add_argument("--dpi", type=float, default=150, help="resolution of a .png (default 150)")
+    g.add_argument("--force", action="store_true", help="replace the figure if it exists (without, that is an error)")
+
+    g = p.add_argument_group("output")
+    g.add_argument("--out", metavar="MAP.npz",
+                   help="save the region map here (fastrelu.store.load_region_map reads it back)")
+    g.add_argument("--html", metavar="PAGE",
+                   help="also write the interactive page of the map here: one .html file that opens offline, every "
+                        "face exact at any zoom (needs bokeh: pip install 'fastrelu[html]')")
 
     p = add("bench", "time every backend against the numpy reference",
             "Run every available backend that can sweep the network on one grid, print a table and exit with status "
@@ -258,4 +271,9 @@ def build_parser():
             "with its other names, whether it can run here (and why not), threads and versions.")
     p.add_argument("--num", type=int, default=20_001, metavar="N", help="grid size auto should choose for")
     p.add_argument("--hidden", type=int, default=1000, metavar="H", help="hidden units auto should choose for")
+
+    _EXAMPLES.setdefault("lines", LINES_EXAMPLES)
+    add_lines_options(add("lines", "region statistics of many lines between inputs: a table and a figure",
+                          "Walk the lines between pairs of inputs exactly (fastrelu.line_stats), print a summary of "
+                          "their pieces, boundaries and densities, and write the table and its figure."))
     return parser

@@ -74,13 +74,23 @@ def _summary(res):
     return changes, lo, hi
 
 
+def size_text(nbytes):
+    """A size as people read it: ``3.2 GB``, ``850 MB``, ``12 kB``."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.3g} {unit}"
+    return f"{nbytes} B"
+
+
 def print_sweep(res, net, along, *, seconds, source, threads=None, line_note="", on_cluster=False, stored=False,
-                out=None):
+                out=None, compile_seconds=0.0, written=None):
     """The summary of ``fastrelu sweep``: grid, line, network, backend, time, slope changes, y range.
 
     ``source`` names where the network came from (``seed 3``, ``from net.npz``),
     ``line_note`` follows x1 (how a random end was drawn), ``threads`` is the count the
     sweep ran on (None: not shown), ``stored`` says the result is a Zarr store.
+    ``seconds`` is the computation's time alone: a Numba compile (``compile_seconds``)
+    and the writing of an ``.npz`` (``written``: its bytes and seconds) are shown apart.
     """
     n = len(res)
     changes, ymin, ymax = _summary(res)
@@ -100,12 +110,14 @@ def print_sweep(res, net, along, *, seconds, source, threads=None, line_note="",
     else:
         print(f"time          {seconds:.3f} s  ({rate(n * net.hidden, seconds)} pairs/s"
               + (")" if classic(net, along) else ", pairs = points x hidden units in all)"))
+    if compile_seconds > 0:
+        print(f"compile       {compile_seconds:.3f} s  (Numba, once: cached for next time)")
     if stored:
         print(f"chunks        {len(res.computed):,} computed now, {-(-n // res.chunk):,} in all")
     print(f"slope changes {changes:,}")
     print(f"y range       [{ymin:.6g}, {ymax:.6g}]")
     if out is not None:
-        print(f"result        {out}")
+        print(f"result        {out}" + ("" if written is None else f"  ({size_text(written[0])}, written in {written[1]:.3f} s)"))
 
 
 def print_bench_headline(net, along, num, repeat):

@@ -10,6 +10,9 @@ FASTRELU_NUMBA_CACHE
 """
 
 import os
+import sys
+import threading
+import time
 
 # csrc/build_c.py runs this file by its path, before fastrelu is installed, to read the
 # numbers below: it must import nothing but the standard library.
@@ -66,6 +69,73 @@ FASTMATH = frozenset({"contract"})
 NUMBA_CACHE = os.environ.get("FASTRELU_NUMBA_CACHE", "1").strip() not in ("0", "false", "no", "off")
 
 
+# Numba compiles a kernel at its first call with new argument types, unless its on-disk
+# cache holds it: seconds of silence on a default path.  A listener on Numba's compile
+# events (fired for cache misses only) says so on stderr, once per process, and adds up
+# the compile time so that callers can report it apart from the computation's.
+_COMPILES = {"seconds": 0.0, "depth": 0, "start": 0.0, "announced": False, "listening": False}
+_COMPILE_LOCK = threading.RLock()
+
+
+def compile_seconds():
+    """Seconds this process has spent compiling fastrelu's Numba kernels (cache loads do
+    not count): read it before and after a call to report the compile apart.
+
+    Examples
+    --------
+    >>> before = compile_seconds()
+    >>> compile_seconds() - before
+    0.0
+    """
+    with _COMPILE_LOCK:
+        extra = time.perf_counter() - _COMPILES["start"] if _COMPILES["depth"] else 0.0
+        return _COMPILES["seconds"] + extra
+
+
+def _compile_started(name):
+    with _COMPILE_LOCK:
+        _COMPILES["depth"] += 1
+        if _COMPILES["depth"] > 1:  # a kernel's callee, compiled within it: one span
+            return
+        _COMPILES["start"] = time.perf_counter()
+        if not _COMPILES["announced"]:
+            _COMPILES["announced"] = True
+            after = "cached for next time" if NUMBA_CACHE else "not cached: FASTRELU_NUMBA_CACHE=0"
+            print(f"fastrelu: compiling the Numba kernels ({name}, ...) once, a few seconds; {after}",
+                  file=sys.stderr, flush=True)
+
+
+def _compile_ended():
+    with _COMPILE_LOCK:
+        _COMPILES["depth"] -= 1
+        if _COMPILES["depth"] == 0:
+            _COMPILES["seconds"] += time.perf_counter() - _COMPILES["start"]
+
+
+def _listen(numba_event):
+    """Install the compile listener once (Numba's compiles are serialised by its lock)."""
+
+    class _Compiles(numba_event.Listener):
+        @staticmethod
+        def _ours(event):
+            func = getattr((event.data or {}).get("dispatcher"), "py_func", None)
+            return func is not None and func.__module__.startswith("fastrelu.")
+
+        def on_start(self, event):
+            if self._ours(event):
+                func = event.data["dispatcher"].py_func
+                _compile_started(f"{func.__module__.rsplit('.', 1)[-1]}.{func.__name__}")
+
+        def on_end(self, event):
+            if self._ours(event):
+                _compile_ended()
+
+    with _COMPILE_LOCK:
+        if not _COMPILES["listening"]:
+            numba_event.register("numba:compile", _Compiles())
+            _COMPILES["listening"] = True
+
+
 def jit(*, exact=False):
     """Return the project's ``numba.njit`` decorator.
 
@@ -74,10 +144,13 @@ def jit(*, exact=False):
     ``exact=True``: error-free transformations such as double-double sums must not
     be contracted), numpy's error model (no exceptions from the hot loop) and no GIL,
     so that fastrelu's threads run the kernels at once (never ``parallel=True``: see
-    ``fastrelu.kernels.threads`` for why).
+    ``fastrelu.kernels.threads`` for why).  A compile (a cache miss) is announced on
+    stderr, once per process, and timed apart (``compile_seconds``).
     """
     import numba  # only the Numba backend pays for the import
+    from numba.core import event
 
+    _listen(event)
     return numba.njit(
         cache=NUMBA_CACHE,
         fastmath=set() if exact else set(FASTMATH),
