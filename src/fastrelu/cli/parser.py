@@ -70,7 +70,9 @@ _ALONG_HELP = (
     "two points, each comma-separated numbers, one per input of the network (--along 0,0,0 1,2,3; "
     "--along -1,-1 1,1), or 'random' for two points drawn from the standard normal by "
     "fastrelu.model.slices.random_line(IN, SEED), the same line in Python (--along random; or one of them: "
-    "--along 0,0 random). Needed for a network of more than one input"
+    "--along 0,0 random). Needed for a network of more than one input. A point may also be read from a file: "
+    "FILE.npy (one input), or FILE.npy:ROW for row ROW (from 0) of a data file of inputs, each row flattened "
+    "(--along digits.npy:0 digits.npy:7)"
 )
 
 
@@ -84,7 +86,8 @@ def _add_network_options(p, *, hidden_default=DEMO_HIDDEN, seed_default=DEMO_SEE
     g.add_argument("--seed", type=int, metavar="S", help=f"seed of the random network (default {seed_default})")
     g.add_argument("--activation", choices=NAMES,
                    help="activation of every hidden layer (default relu, or the loaded network's)")
-    g.add_argument("--network", metavar="FILE.npz", help="load this network (saved by Network.save; any depth) instead")
+    g.add_argument("--network", metavar="FILE.npz", help="load this network (saved by Network.save; any depth) instead; "
+                   "a PyTorch model: fastrelu.Network.from_torch(model).save('net.npz') in Python first")
     g.add_argument("--along", nargs="+", metavar="X0 X1", help=_ALONG_HELP)
 
 
@@ -225,14 +228,16 @@ def build_parser():
     shape = g.add_mutually_exclusive_group()
     shape.add_argument("--widths", type=_widths_arg, metavar="IN,H1,...,OUT", default=None,
                        help=f"layer widths of a random network (default {MAP_WIDTHS})")
-    shape.add_argument("--network", metavar="FILE.npz", help="load this network (saved by Network.save) instead")
+    shape.add_argument("--network", metavar="FILE.npz", help="load this network (saved by Network.save) instead; "
+                       "a PyTorch model: fastrelu.Network.from_torch(model).save('net.npz') in Python first")
     g.add_argument("--seed", type=int, metavar="S", help="seed of the random network, and of --plane random (default 0)")
     g.add_argument("--activation", choices=NAMES, help="activation of every hidden layer (default relu)")
     g = p.add_argument_group("plane")
     g.add_argument("--plane", nargs="+", metavar="X",
                    help="three inputs the plane runs through, each comma-separated numbers (one per input), or "
                         "'random' for three drawn by fastrelu.model.slices.random_plane(IN, SEED); default: the "
-                        "network's own input plane, for a network of two inputs")
+                        "network's own input plane, for a network of two inputs. A point may also be FILE.npy or row "
+                        "FILE.npy:ROW (from 0) of a data file, as for --along")
     g.add_argument("--bounds", nargs=4, type=float, metavar=("U0", "U1", "V0", "V1"),
                    help="the rectangle of the plane (default -1 1 -1 1 on an input plane; the square around the "
                         "three points on a plane through them)")
