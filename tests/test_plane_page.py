@@ -258,3 +258,17 @@ def test_zoom_to_a_billionth_keeps_every_polygon_exact(browser, classifier, clas
         assert errors == []
     finally:
         page.close()
+
+
+def test_the_command_writes_the_page(tmp_path, capsys, monkeypatch):
+    from fastrelu.cli.errors import EXIT_ERROR
+    from fastrelu.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["map", "--widths", "2,8,8,1", "--pixels", "8", "--html", "m.html", "--plot", "m.png"]) == 0
+    assert "page          m.html" in capsys.readouterr().out
+    m = fastrelu.regions(fastrelu.Network.random([2, 8, 8, 1], seed=0), bounds=((-1, 1), (-1, 1)))
+    text = (tmp_path / "m.html").read_text(encoding="utf-8")  # Bokeh's ids differ from page to page
+    assert text.startswith("<!DOCTYPE html>") and f"Exact: {len(m):,} linear regions, {m.n_vertices:,} vertices" in text
+    assert main(["map", "--widths", "2,8,1", "--html", "missing/m.html"]) == EXIT_ERROR
+    assert "--html: 'missing/m.html': no such folder" in capsys.readouterr().err

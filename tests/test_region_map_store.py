@@ -72,3 +72,27 @@ def test_bad_files_say_what_is_wrong(tmp_path):
         load_region_map(bad)
     with pytest.raises(TypeError, match="must be a fastrelu.RegionMap"):
         save_region_map(fastrelu.Network.random(4, seed=0), good)
+
+
+def test_the_command_saves_the_map_it_prints(tmp_path, capsys, monkeypatch):
+    from fastrelu.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["map", "--widths", "2,12,12,2", "--pixels", "8", "--out", "m.npz", "--plot", "m.png"]) == 0
+    assert "map           m.npz" in capsys.readouterr().out
+    m = fastrelu.regions(fastrelu.Network.random([2, 12, 12, 2], seed=0), bounds=((-1, 1), (-1, 1)))
+    back = load_region_map(tmp_path / "m.npz")
+    assert all(np.array_equal(getattr(back, a), getattr(m, a)) for a in ATTRS)
+
+
+@pytest.mark.parametrize("out, words", [("m.zarr", "not available yet"), ("m.txt", "saved as MAP.npz"),
+                                        ("missing/m.npz", "--out: 'missing/m.npz': no such folder")])
+def test_the_command_refuses_a_bad_out_before_mapping(out, words, tmp_path, capsys, monkeypatch):
+    from fastrelu.cli.errors import EXIT_ERROR
+    from fastrelu.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["map", "--widths", "2,8,1", "--out", out]) == EXIT_ERROR
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and words in err[0], err
+    assert list(tmp_path.iterdir()) == []
