@@ -96,3 +96,16 @@ def test_the_command_refuses_a_bad_out_before_mapping(out, words, tmp_path, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and words in err[0], err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_command_replaces_a_saved_map_only_with_force(tmp_path, capsys, monkeypatch):
+    from fastrelu.cli.errors import EXIT_ERROR
+    from fastrelu.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "m.npz").write_bytes(b"mine")
+    assert main(["map", "--widths", "2,8,1", "--pixels", "8", "--out", "m.npz"]) == EXIT_ERROR
+    assert "--out: m.npz exists; --force replaces it" in capsys.readouterr().err
+    assert (tmp_path / "m.npz").read_bytes() == b"mine" and not (tmp_path / "fastrelu-map.png").exists()
+    assert main(["map", "--widths", "2,8,1", "--pixels", "8", "--out", "m.npz", "--force"]) == 0
+    assert len(load_region_map(tmp_path / "m.npz")) > 1

@@ -191,6 +191,7 @@ def _check_map_files(args):
                 existing_folder(path)
             except ValueError as exc:
                 raise CommandError(f"{option}: {exc}") from None
+            check_new_file(args, option, path)  # replaced only with --force, as the figure is
     if args.html and find_spec("bokeh") is None:
         raise CommandError("--html needs bokeh: pip install 'fastrelu[html]'")
 

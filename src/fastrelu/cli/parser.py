@@ -248,7 +248,7 @@ def build_parser():
                    help="draw the regions' edges (default: up to 20,000 regions)")
     g.add_argument("--title", help="figure title (default names the network and the number of regions)")
     g.add_argument("--dpi", type=float, default=150, help="resolution of a .png (default 150)")
-    g.add_argument("--force", action="store_true", help="replace the figure if it exists (without, that is an error)")
+    g.add_argument("--force", action="store_true", help="replace the figure (or the --out map, --html page) if it exists (without, that is an error)")
 
     g = p.add_argument_group("output")
     g.add_argument("--out", metavar="MAP.npz",
