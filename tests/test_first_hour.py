@@ -301,3 +301,55 @@ def test_no_two_help_examples_write_the_same_named_figure(capsys):
                         assert name not in seen or seen[name] == command, (name, seen.get(name), command)
                         seen[name] = command
     assert "deep.png" in seen and "deep-outputs.png" in seen
+
+
+# -- point 8: points from .npy files, and what to do with a PyTorch model file ---------------
+
+def test_along_reads_npy_files_and_rows_of_a_data_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    images = np.random.default_rng(0).random((5, 8, 8))  # five 8x8 "images": rows of 64 inputs
+    np.save("images.npy", images)
+    np.save("zero.npy", np.zeros(64))
+    net = fastrelu.Network.random([64, 16, 3], seed=0)
+    net.save("net.npz")
+    assert main(["sweep", "--network", "net.npz", "--along", "zero.npy", "images.npy:3", "--num", "101",
+                 "--out", "a.npz"]) == 0
+    res = fastrelu.SweepResult.load("a.npz")
+    np.testing.assert_array_equal(res.along[0], np.zeros(64))
+    np.testing.assert_array_equal(res.along[1], images[3].ravel())
+    assert main(["sweep", "--network", "net.npz", "--along", "images.npy:0", "images.npy:-1", "--num", "101",
+                 "--out", "b.npz"]) == 0
+    np.testing.assert_array_equal(fastrelu.SweepResult.load("b.npz").along[1], images[-1].ravel())
+    capsys.readouterr()
+    # and the plane's points too
+    assert main(["map", "--network", "net.npz", "--plane", "images.npy:0", "images.npy:1", "zero.npy",
+                 "--pixels", "20", "--plot", "m.png"]) == 0
+
+
+@pytest.mark.parametrize("along, words", [
+    (["images.npy", "zero.npy"], "images.npy holds 5 rows; name one as images.npy:ROW"),
+    (["zero.npy", "images.npy:5"], "names row '5', but images.npy has rows 0 to 4"),
+    (["zero.npy", "missing.npy"], "cannot read X1 from 'missing.npy'"),
+    (["zero.npy", "short.npy"], "X1 has 3 numbers but the network takes 64 inputs"),
+])
+def test_bad_npy_points_are_one_line_errors(along, words, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    np.save("images.npy", np.zeros((5, 64)))
+    np.save("zero.npy", np.zeros(64))
+    np.save("short.npy", np.zeros(3))
+    fastrelu.Network.random([64, 4, 1], seed=0).save("net.npz")
+    assert main(["sweep", "--network", "net.npz", "--along", *along, "--out", "a.npz"]) == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("name", ["model.pt", "model.npz"], ids=["named as torch", "a torch file named .npz"])
+def test_a_pytorch_model_file_says_how_to_convert_it(name, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    torch.save(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1)), name)
+    for command in (["sweep", "--network", name], ["map", "--network", name]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert "fastrelu.Network.from_torch(model).save('net.npz')" in err and len(err.splitlines()) == 1, err
+    main(["sweep", "--help"])
+    assert "Network.from_torch(model).save('net.npz')" in " ".join(capsys.readouterr().out.split())

@@ -1,5 +1,8 @@
 """The network, the line and the grid that the command's options describe."""
 
+import os
+import zipfile
+
 import numpy as np
 
 from ..model.network import Network
@@ -31,7 +34,7 @@ def build_network(args, hidden_default=DEMO_HIDDEN, seed_default=DEMO_SEED, dtyp
         if args.hidden is not None or args.widths is not None or (args.seed is not None and not random_along(args)):
             raise CommandError("--hidden, --widths and --seed describe a random network; leave them out with --network "
                                "(--seed goes with it only for --along random)")
-        net = Network.load(args.network)
+        net = load_network(args.network)
         if args.activation is not None:
             net = net.with_activation(args.activation)
         return net, None
@@ -40,11 +43,60 @@ def build_network(args, hidden_default=DEMO_HIDDEN, seed_default=DEMO_SEED, dtyp
     return Network.random(shape, seed=seed, activation=args.activation or "relu", dtype=dtype), seed
 
 
+# PyTorch's usual file names: a pickled model, which fastrelu never unpickles
+TORCH_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin")
+
+
+def _is_torch_file(path):
+    """Whether ``path`` is named, or is laid out, as ``torch.save`` writes (a zip with a pickle)."""
+    if path.lower().endswith(TORCH_SUFFIXES):
+        return True
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.endswith("data.pkl") for n in z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def load_network(path):
+    """``Network.load(path)``; a PyTorch file gets the one line that converts it instead."""
+    if _is_torch_file(path):
+        raise CommandError(f"--network: {path} looks like a PyTorch file, which fastrelu does not unpickle; convert the "
+                           "model once in Python: fastrelu.Network.from_torch(model).save('net.npz'), then "
+                           "--network net.npz")
+    return Network.load(path)
+
+
+def _from_file(text, name, option):
+    """A point read from a file: ``FILE.npy`` (one vector, or an array of one row) or
+    ``FILE.npy:ROW`` (row ROW of a data file, counted from 0; negative from the end), each
+    row flattened (a 28x28 image is 784 numbers)."""
+    path, _, row = text.rpartition(":") if not text.lower().endswith(".npy") else (text, "", "")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise CommandError(f"{option}: cannot read {name} from {path!r}: {exc}") from None
+    if row:
+        try:
+            k = int(row)
+            data = data[k]
+        except (ValueError, IndexError, TypeError):
+            rows = data.shape[0] if data.ndim else 0
+            raise CommandError(f"{option}: {name}: {text!r} names row {row!r}, but {path} has rows 0 to {rows - 1}") from None
+    elif data.ndim > 1 and data.shape[0] != 1:
+        raise CommandError(f"{option}: {name}: {path} holds {data.shape[0]} rows; name one as {path}:ROW (from 0)")
+    data = np.asarray(data, np.float64).ravel()
+    return data
+
+
 def _vector(text, name, option="--along"):
+    if text.lower().endswith(".npy") or (".npy:" in text.lower() and not os.path.exists(text)):
+        return _from_file(text, name, option)
     try:
         return np.array([float(v) for v in text.split(",")])
     except ValueError:
-        raise CommandError(f"{option}: {name} must be comma-separated numbers such as 0,1.5,-2, got {text!r}") from None
+        raise CommandError(f"{option}: {name} must be comma-separated numbers such as 0,1.5,-2, a file FILE.npy, or a "
+                           f"row FILE.npy:ROW of a data file; got {text!r}") from None
 
 
 def _points(words, n, option, draw):
@@ -87,7 +139,7 @@ def build_map_network(args):
     """The network of ``fastrelu map`` and its seed (None when loaded)."""
     seed = DEMO_SEED if args.seed is None else args.seed
     if args.network is not None:
-        net = Network.load(args.network)
+        net = load_network(args.network)
         return (net.with_activation(args.activation) if args.activation else net), None
     widths = args.widths if args.widths is not None else [int(w) for w in MAP_WIDTHS.split(",")]
     return Network.random(widths, seed=seed, activation=args.activation or "relu"), seed
