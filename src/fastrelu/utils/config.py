@@ -157,3 +157,9 @@ def jit(*, exact=False):
         error_model="numpy",
         nogil=True,
     )
+
+
+# Region maps of a plane (analysis/plane_walk.py): by default a map is cut into tiles, one
+# per thread, only for networks with a hidden layer at least this wide; narrower maps are
+# too small to repay the tiles' cut edges and their merge.
+PLANE_TILE_MIN_WIDTH = 128
