@@ -176,17 +176,15 @@ def _document(m, data, *, title, width):
     dec_view = ColumnDataSource({"x0": [], "y0": [], "x1": [], "y1": []}, name="decision_view")
     faces = p.patches("xs", "ys", source=face_view, fill_color="color", line_color=None, name="face_patches")
     p.segment("x0", "y0", "x1", "y1", source=edge_view, line_color="grey", line_width=0.7, name="edge_lines")
-    legend = {"legend_label": "decision boundary"} if len(data["decisions"]["face"]) else {}
-    p.segment("x0", "y0", "x1", "y1", source=dec_view, line_color="#111111", line_width=2.4, name="decision_lines", **legend)
+    # no legend: Bokeh draws a legend's swatch from the glyph's data, so it would vanish
+    # whenever no segment is in the window; the note above the map says what is what
+    p.segment("x0", "y0", "x1", "y1", source=dec_view, line_color="#111111", line_width=2.4, name="decision_lines")
     pts = ColumnDataSource(data["points"], name="points")
     # drawn also when empty (an input plane), so that the page always has the same models
     p.scatter("u", "v", source=pts, size=9, marker="circle", fill_color="white", line_color="black",
               line_width=1.5, name="plane_points")
     p.text("u", "v", text="label", source=pts, x_offset=7, y_offset=-4, text_font_size="11pt",
            text_font_style="bold", name="point_labels")
-    if p.legend:
-        p.legend.location = "top_left"
-        p.legend.background_fill_alpha = 0.8
     status = Div(text="", name="status", styles={"font": "12px sans-serif", "color": "#444"})
 
     shown = data["shown"]
@@ -214,10 +212,16 @@ def _document(m, data, *, title, width):
         r.js_on_change("start", update)
         r.js_on_change("end", update)
     depth = data["depth"]
+    marks = []
+    if len(data["decisions"]["face"]):
+        marks.append("the thick black line is the decision boundary (where the top two outputs tie)")
+    if len(data["points"]["u"]):
+        marks.append("the white dots are the three points x0, x1, x2")
     note = (f"Exact: {len(m):,} linear regions, {m.n_vertices:,} vertices, {m.n_edges:,} edges "
             f"({m.n_kinks:,} of {m.n_boundaries:,} inner edges are kinks); u from {u0:g} to {u1:g}, v from {v0:g} to "
             f"{v1:g}. Faces are coloured by their activation pattern; edges shaded by layer (dark: layer 1"
-            f"{f', light: layer {depth}' if depth > 1 else ''}), drawn while at most {MAX_EDGES:,} are in view. "
+            f"{f', light: layer {depth}' if depth > 1 else ''}), drawn while at most {MAX_EDGES:,} are in view"
+            f"{'; ' + ' and '.join(marks) if marks else ''}. "
             "Every face is its exact polygon at any zoom: wheel zooms, drag pans, hover for a face's counts and "
             f"output map, and, within {EDGE_PIXELS} pixels of an edge, the units switching across it.")
     head = Div(text=f"<div style='font:15px sans-serif;font-weight:600'>{_html.escape(title)}</div>"
