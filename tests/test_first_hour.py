@@ -353,3 +353,39 @@ def test_a_pytorch_model_file_says_how_to_convert_it(name, tmp_path, monkeypatch
         assert "fastrelu.Network.from_torch(model).save('net.npz')" in err and len(err.splitlines()) == 1, err
     main(["sweep", "--help"])
     assert "Network.from_torch(model).save('net.npz')" in "".join(capsys.readouterr().out.split())  # argparse may break the long word
+
+
+# -- point 5: bench says what it is doing -----------------------------------------------------
+
+def test_bench_announces_every_stage_before_it_runs(monkeypatch, capsys):
+    import importlib
+    bench = importlib.import_module("fastrelu.cli.bench")
+    seen = []  # (what ran, the stderr printed before it)
+    real_compare, real_sweep = bench.compare, bench.sweep
+
+    def compare(res, ref):
+        seen.append(("compare " + res.backend, capsys.readouterr().err))
+        return real_compare(res, ref)
+
+    def sweep(*a, **kw):
+        seen.append(("sweep " + kw["backend"], capsys.readouterr().err))
+        return real_sweep(*a, **kw)
+
+    monkeypatch.setattr(bench, "compare", compare)
+    monkeypatch.setattr(bench, "sweep", sweep)
+    assert main(["bench", "--num", "2000", "--hidden", "32", "--repeat", "2", "--backends", "exact,numba"]) == 0
+    # each backend's first sweep and each check come right after a line saying so
+    announced = {what: err for what, err in seen if err}
+    assert announced.keys() == {"sweep numpy", "sweep exact", "sweep numba", "compare exact", "compare numba"}
+    for what, err in announced.items():
+        kind, name = what.split()
+        assert err.startswith(("bench:", " ")) and f"bench: {name}" in err, (what, err)
+        assert ("checking every point" in err) == (kind == "compare"), (what, err)
+    # the other calls (the timed runs) follow within the announced stage: nothing new printed
+    assert len(seen) == 3 * (1 + 2) + 2  # three backends (the reference too): one untimed and two timed runs; two checks
+
+
+def test_bench_no_progress_is_silent_on_stderr(capsys):
+    assert main(["bench", "--num", "2000", "--hidden", "32", "--repeat", "1", "--backends", "exact", "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and "exact" in captured.out

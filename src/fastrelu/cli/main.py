@@ -125,7 +125,7 @@ def cmd_bench(args):
     of_t = on_line(net, along)[0]  # what the kernels run: the line folded into the first layer
     report.print_bench_headline(net, along, args.num, args.repeat)
     rows, failed = bench.run(net, along, of_t, names, available, start=args.start, stop=args.stop, num=args.num,
-                             threads=args.threads, repeat=args.repeat)
+                             threads=args.threads, repeat=args.repeat, progress=args.progress)
     report.print_table(bench.HEAD, rows)
     if failed:
         print(f"fastrelu bench: {failed} backend{'s' if failed != 1 else ''} disagree with the numpy reference",

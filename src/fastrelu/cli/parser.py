@@ -270,6 +270,8 @@ def build_parser():
     p.add_argument("--repeat", type=int, default=3, help="timed runs per backend; the best counts (default 3)")
     p.add_argument("--backends", metavar="A,B",
                    help="only these backends (comma-separated, names as in 'fastrelu backends'; default all)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                   help="say each stage on stderr as it starts, with its time (default on)")
 
     p = add("backends", "which backends can run here, and which auto chooses",
             "List the backends, each on its two axes (algorithm: dense or exact; engine: numpy, Numba or C) "
