@@ -24,14 +24,13 @@
 #endif
 
 /* maps (3, nparent, h), parent (nf), regions (nf, h), gain and offs (regions, h),
- * x (3, f1 - f0, h). */
+ * x (3, nx, h), nx >= f1 - f0. */
 void plane_gather_maps(const double *maps, int64_t nparent, int64_t h, const int64_t *parent,
                        const int8_t *regions, const double *gain, const double *offs, int64_t f0,
-                       int64_t f1, double *x)
+                       int64_t f1, double *x, int64_t nx)
 {
     const double *m0 = maps, *m1 = maps + nparent * h, *m2 = maps + 2 * nparent * h;
-    int64_t n = f1 - f0;
-    double *x0 = x, *x1 = x + n * h, *x2 = x + 2 * n * h;
+    double *x0 = x, *x1 = x + nx * h, *x2 = x + 2 * nx * h;
     for (int64_t f = f0; f < f1; f++) {
         int64_t p = parent[f];
         for (int64_t i = 0; i < h; i++) {

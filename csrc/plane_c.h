@@ -4,7 +4,7 @@
  */
 void plane_gather_maps(const double *maps, int64_t nparent, int64_t h, const int64_t *parent,
                        const int8_t *regions, const double *gain, const double *offs, int64_t f0,
-                       int64_t f1, double *x);
+                       int64_t f1, double *x, int64_t nx);
 int64_t plane_sides(const double *maps, int64_t nface, int64_t h, const int64_t *owner, const double *P,
                     const double *bps, int64_t nb, double look, int64_t v0, int64_t v1,
                     uint8_t *pos, uint8_t *neg, int64_t nbytes, int64_t *cand, int64_t ncap);

@@ -14,16 +14,18 @@ import numpy as np
 
 from ..model.network import Network
 from ..model.slices import check_bounds, fold, input_plane, plane_through
+from ..utils.config import PLANE_TILE_MIN_WIDTH
 from ..utils.plugins import provided
 from ..utils.validation import as_float_array
-from .plane_walk import region_tables, walk_plane
+from ..kernels.threads import DEFAULT_THREADS
+from .plane_walk import region_tables, walk_tiles
 
 __all__ = ["Decisions", "RegionMap", "region_map"]
 
 _HASH_SEED = 0x9E3779B97F4A7C15  # the golden ratio in 64 bits: any fixed odd constant would do
 
 
-def region_map(net, plane=None, bounds=None):
+def region_map(net, plane=None, bounds=None, *, threads=None, tiles=None, engine=None):
     """The region map of ``net`` on a plane: ``regions(net, plane=..., bounds=...)``.
 
     Parameters
@@ -39,6 +41,17 @@ def region_map(net, plane=None, bounds=None):
         The rectangle of the plane to map.  Required without ``plane``; with it, the
         default is the square around the three points that Regioncam draws (1.5 times
         their largest coordinate).
+    threads : int, optional
+        Threads walking the map's tiles at once; None: all the cores this process may use.
+    tiles : (int, int), optional
+        The rectangle cut into ``nu x nv`` tiles, each walked alone and merged: the same
+        map as whole (same faces, patterns, edges and vertices).  Default: one tile per
+        thread, side by side along ``u``, for networks with a hidden layer at least
+        ``PLANE_TILE_MIN_WIDTH`` (128) units wide; one tile for narrower ones, whose maps
+        are too small to repay the cuts.
+    engine : {"c", "numba"}, optional
+        The twin that runs the walk's kernels; None: as ``$FASTRELU_BACKEND`` says, else
+        the C build when there is one, else Numba.
 
     Returns
     -------
@@ -73,8 +86,30 @@ def region_map(net, plane=None, bounds=None):
     first = fold(w, b, pl.origin, pl.directions, np.float64, "plane", "plane")
     layers = [first, *((lw.astype(np.float64), lb.astype(np.float64)) for lw, lb in net.layers[1:])]
     forms = [act.kernel_form(layer.bias.shape[0]) for act, layer in zip(net.activations, net.layers)]
-    walk = walk_plane(layers, forms, rect)
+    threads = _check_threads(threads)
+    if tiles is None:  # tiles pay for their cuts and merge on wide networks only
+        tiles = (threads, 1) if max(net.widths[1:-1], default=0) >= PLANE_TILE_MIN_WIDTH else (1, 1)
+    tiles = _check_tiles(tiles)
+    walk = walk_tiles(layers, forms, rect, tiles, threads, engine)
     return RegionMap(walk, net, pl, rect, forms)
+
+
+def _check_threads(threads):
+    if threads is None:
+        return DEFAULT_THREADS
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads must be a positive int or None, got {threads!r}")
+    return int(threads)
+
+
+def _check_tiles(tiles):
+    try:
+        nu, nv = tiles
+    except (TypeError, ValueError):
+        raise ValueError(f"tiles must be a pair of positive ints (nu, nv), got {tiles!r}") from None
+    if any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for n in (nu, nv)):
+        raise ValueError(f"tiles must be a pair of positive ints (nu, nv), got {tiles!r}")
+    return int(nu), int(nv)
 
 
 class Decisions(NamedTuple):

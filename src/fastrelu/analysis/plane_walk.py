@@ -83,10 +83,9 @@ import numpy as np
 from ..kernels import plane_engine
 from ..utils.memory import available_memory
 
-__all__ = ["PlaneWalk", "region_tables", "walk_plane"]
+__all__ = ["PlaneWalk", "region_tables", "tile_cuts", "walk_plane", "walk_tiles"]
 
-_BLOCK = 256  # faces per block of the per-layer products, at least
-_BLOCK_VALUES = 1 << 19  # and up to 4 MiB of float64 per slab of a block: few BLAS calls, in cache
+_BLOCK = 256  # faces per block of the per-layer products: each block in the L2 cache
 
 
 def region_tables(alpha, lo, hi):
@@ -241,15 +240,27 @@ def _unpack_pairs(mask):
 # the walk
 
 
-def _check_memory(faces, h, h_next, k):
-    need = 8 * faces * 3 * (2 * h + h_next) + 8 * min(faces, _BLOCK) * 4 * h
+def _check_memory(need, what):
+    """Refuse, before allocating it, ``need`` bytes that the process cannot get."""
     available = available_memory()
     if available is not None and need > available:
-        raise ValueError(
-            f"the region map needs {need / 2**30:,.1f} GiB for the maps of hidden layer {k} ({faces:,} faces, "
-            f"{max(h, h_next):,} units wide), but only {available / 2**30:,.1f} GiB of memory is available; "
-            "map a smaller rectangle (bounds)"
+        raise MemoryError(
+            f"the region map needs {need:,} bytes ({need / 2**30:,.2f} GiB) for {what}, but only {available:,} bytes "
+            f"({available / 2**30:,.2f} GiB) of memory are available; map a smaller rectangle (bounds), or fewer tiles at "
+            "once (threads)"
         )
+
+
+def _maps_bytes(faces, h, w):
+    """Bytes of the next layer's maps on ``faces`` faces (``_next_maps``), with its buffers."""
+    return int(8 * (3 * faces * w + 3 * _BLOCK * (h + w)))
+
+
+def _layer_bytes(V, E, F, h, nb):
+    """Bytes of one layer's sides and cuts (``_layer``) on V vertices, E edges and F faces:
+    the sides' bits of every vertex and face, each cell's regions and the edges' records."""
+    nbytes = 8 * ((nb * h + 63) // 64)
+    return int(2 * nbytes * (V + F) + (2 * F + 16) * (h + 64) + 2 * 8 * 16 * E)
 
 
 def _next_maps(kern, maps, parent, regions, gain, offs, weight, bias):
@@ -267,19 +278,24 @@ def _next_maps(kern, maps, parent, regions, gain, offs, weight, bias):
     out = np.empty((3, F, w))
     wt = np.ascontiguousarray(weight.T)
     regions, gain, offs = np.ascontiguousarray(regions), np.ascontiguousarray(gain), np.ascontiguousarray(offs)
-    B = min(F, max(_BLOCK, _BLOCK_VALUES // max(h, w, 1)))
-    xbuf, ybuf = np.empty(3 * B * h), np.empty(3 * B * w)
+    # every product is of one shape, (3 _BLOCK, h) @ (h, w), the last block padded with
+    # zeros: BLAS then computes each row alike wherever it sits (the same kernel, never the
+    # one for a smaller matrix or a block's ragged edge), so a face's maps follow from its
+    # pattern alone, bit for bit, in whichever tile and block it is
+    B = _BLOCK
+    xb, yb = np.empty((3, B, h)), np.empty((3, B, w))
     big = np.zeros(3)
     with np.errstate(over="ignore", invalid="ignore"):  # the caller refuses maps that are not finite
         for i0 in range(0, F, B):
             i1 = min(F, i0 + B)
             n = i1 - i0
-            xb, yb = xbuf[: 3 * n * h].reshape(3, n, h), ybuf[: 3 * n * w].reshape(3, n, w)
+            if n < B:
+                xb[:, n:] = 0.0
             kern.gather_maps(maps, parent, regions, gain, offs, i0, i1, xb)
-            np.matmul(xb.reshape(3 * n, h), wt, out=yb.reshape(3 * n, w))
+            np.matmul(xb.reshape(3 * B, h), wt, out=yb.reshape(3 * B, w))
             yb[2] += bias
-            out[:, i0:i1] = yb
-            big = np.maximum(big, np.maximum(yb.max(axis=(1, 2)), -yb.min(axis=(1, 2))))
+            out[:, i0:i1] = yb[:, :n]
+            big = np.maximum(big, np.maximum(yb[:, :n].max(axis=(1, 2)), -yb[:, :n].min(axis=(1, 2))))
     return out, big
 
 
@@ -330,12 +346,15 @@ def walk_plane(layers, forms, bounds, engine=None):
         alpha, lo, hi = forms[k]
         bps, gain, offs, _ = region_tables(alpha, lo, hi)
         F = maps.shape[1]
+        _check_memory(_layer_bytes(V.n, E.n, F, maps.shape[2], bps.shape[0]),
+                      f"the sides and cuts of hidden layer {k} ({F:,} faces, {V.n:,} vertices, {maps.shape[2]:,} units)")
         reg, parent, amb = _layer(kern, V, E, maps, big, bps, F, k)
         ambiguous += amb
         regions.append(reg)
         parents.append(parent)
         w, b = layers[k + 1]
-        _check_memory(parent.shape[0], maps.shape[2], w.shape[0], k)
+        _check_memory(_maps_bytes(parent.shape[0], maps.shape[2], w.shape[0]),
+                      f"the maps of layer {k + 1} ({parent.shape[0]:,} faces, {w.shape[0]:,} units)")
         maps, big = _next_maps(kern, maps, parent, reg, gain, offs, w, b)
         if not np.isfinite(maps).all():
             where = "output" if k == depth - 1 else f"layer {k + 1} pre-activations"
@@ -850,3 +869,172 @@ def _centre_side(rF, ra, P, c, cells, size):
     side = np.zeros(size, np.int8)
     side[fs[starts]] = z > 0
     return side[cells]
+
+
+# ---------------------------------------------------------------------------------
+# tiles
+
+
+def tile_cuts(lo, hi, n):
+    """``n + 1`` increasing coordinates from ``lo`` to ``hi``: the sides of ``n`` tiles.
+
+    The inner cuts sit 1/97 of a tile past the even split, so that the round fractions at
+    which the boundaries of simple networks (and their crossings) lie are not on a cut.
+
+    Examples
+    --------
+    >>> tile_cuts(-1.0, 1.0, 2)
+    array([-1.        ,  0.01030928,  1.        ])
+    """
+    t = (np.arange(n + 1) + 1.0 / 97) / n
+    t[0], t[-1] = 0.0, 1.0
+    cuts = lo + (hi - lo) * t
+    cuts[0], cuts[-1] = lo, hi
+    return cuts
+
+
+def walk_tiles(layers, forms, bounds, tiles=(1, 1), threads=1, engine=None):
+    """``walk_plane`` of the rectangle cut into ``tiles = (nu, nv)`` tiles, walked on
+    ``threads`` threads and merged into the map of the whole.
+
+    Faces are convex, one per activation pattern, so the parts of a face in several tiles
+    are those with its pattern: merged, they are the face of the whole map.  A tile's
+    faces compute their maps from their patterns alone (each face's rows gathered by the
+    kernel, one matrix product whose rows do not depend on each other), so the points
+    where a line crosses a cut come out the same in the tiles on both sides and are
+    matched exactly; the cut's edges between parts of one face are dropped, and the
+    vertices left on a straight edge are joined away.  The result has the same faces,
+    patterns, edges and vertices as ``walk_plane`` of the whole (tests/test_plane_tiles.py).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> layers = [(np.array([[1.0, 0.0], [0.0, 1.0]]), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))]
+    >>> w = walk_tiles(layers, [(np.zeros(2), -np.inf, np.inf)], ((-1, 1), (-1, 1)), tiles=(2, 2))
+    >>> len(w.regions[-1]), len(w.vertices), len(w.edges)      # the four quadrants, as whole
+    (4, 9, 12)
+    """
+    with plane_engine.one_blas_thread():  # the threads are the tiles' (see plane_engine)
+        return _walk_tiles(layers, forms, bounds, tiles, threads, engine)
+
+
+def _walk_tiles(layers, forms, bounds, tiles, threads, engine):
+    nu, nv = tiles
+    (u0, u1), (v0, v1) = bounds
+    if nu * nv == 1:
+        return walk_plane(layers, forms, bounds, engine)
+    us, vs = tile_cuts(u0, u1, nu), tile_cuts(v0, v1, nv)
+    rects = [((us[i], us[i + 1]), (vs[j], vs[j + 1])) for j in range(nv) for i in range(nu)]
+    plane_engine.kernels(engine)  # any error of the engine once, here
+    if threads <= 1:
+        walks = [walk_plane(layers, forms, r, engine) for r in rects]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(threads, len(rects)), thread_name_prefix="fastrelu-plane") as pool:
+            walks = list(pool.map(lambda r: walk_plane(layers, forms, r, engine), rects))
+    return _merge(walks, us[1:-1], vs[1:-1])
+
+
+def _unique_rows(rows):
+    """``numpy.unique`` of the byte rows of a 2-D C-contiguous array: (first index, inverse)."""
+    rows = np.ascontiguousarray(rows)
+    keys = rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel()
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
+def _merge(walks, cu, cv):
+    """The map of the whole rectangle from the maps of its tiles (``walk_tiles``)."""
+    depth = len(walks[0].regions)
+    # faces: layer by layer, a face is its parent's merged id and its regions on the layer
+    ids = [np.zeros(1, np.int64) for _ in walks]  # before the first layer: the rectangle, face 0 in every tile
+    regions, parents = [], []
+    for k in range(depth):
+        rows = np.concatenate([np.concatenate([ids[t][w.parents[k]].view(np.uint8).reshape(-1, 8), w.regions[k].view(np.uint8)],
+                                              axis=1) for t, w in enumerate(walks)])
+        first, inverse = _unique_rows(rows)
+        regions.append(np.ascontiguousarray(rows[first, 8:]).view(np.int8))
+        parents.append(np.ascontiguousarray(rows[first, :8]).view(np.int64).ravel())
+        counts = np.cumsum([0, *(w.regions[k].shape[0] for w in walks)])
+        ids = [inverse[counts[t] : counts[t + 1]] for t in range(len(walks))]
+    maps = np.concatenate([w.maps for w in walks])[first]
+    # vertices: those on a cut are the same point in the tiles on both sides
+    P = np.concatenate([w.vertices for w in walks])
+    voff = np.cumsum([0, *(w.vertices.shape[0] for w in walks)])
+    onu, onv = np.isin(P[:, 0], cu), np.isin(P[:, 1], cv)
+    cut = np.flatnonzero(onu | onv)
+    vid = np.arange(P.shape[0])
+    if cut.size:
+        f, inv = _unique_rows(P[cut])
+        vid[cut] = cut[f][inv]
+    # edges, with the merged faces and vertices
+    edges = np.concatenate([w.edges + voff[t] for t, w in enumerate(walks)])
+    edges = vid[edges]
+    faces = np.concatenate([np.where(w.edge_faces >= 0, ids[t][np.maximum(w.edge_faces, 0)], -1) for t, w in enumerate(walks)])
+    layer = np.concatenate([w.edge_layer for w in walks])
+    unit = np.concatenate([w.edge_unit for w in walks])
+    a, b = edges[:, 0], edges[:, 1]
+    on_cut = (layer == -1) & ((onu[a] & onu[b] & (P[a, 0] == P[b, 0])) | (onv[a] & onv[b] & (P[a, 1] == P[b, 1])))
+    keep = ~on_cut
+    ci = np.flatnonzero(on_cut)
+    if ci.size:
+        lo, hi = np.minimum(a[ci], b[ci]), np.maximum(a[ci], b[ci])
+        order = np.lexsort((hi, lo))
+        ci = ci[order]
+        if ci.size % 2 or not ((lo[order][0::2] == lo[order][1::2]) & (hi[order][0::2] == hi[order][1::2])).all():
+            raise RuntimeError("the tiles of the region map disagree along a cut (a bug: please report it)")
+        e1, e2 = ci[0::2], ci[1::2]
+        apart = faces[e1, 0] != faces[e2, 0]  # a boundary of the map on the cut itself: one edge of two faces
+        e1, e2 = e1[apart], e2[apart]
+        faces[e1, 1] = faces[e2, 0]
+        keep[e1] = True
+        for e in e1:
+            layer[e], unit[e] = _first_switch(regions, parents, faces[e, 0], faces[e, 1])
+    edges, faces, layer, unit = edges[keep], faces[keep], layer[keep], unit[keep]
+    # the vertices left on a straight edge where it crossed a cut: joined away
+    degree = np.bincount(edges.ravel(), minlength=P.shape[0])
+    alive = np.ones(edges.shape[0], bool)
+    joint = cut[degree[cut] == 2] if cut.size else cut
+    if joint.size:
+        incident = {}
+        for e in np.flatnonzero(np.isin(edges, joint).any(axis=1)):
+            for x in edges[e]:
+                incident.setdefault(int(x), []).append(int(e))
+        for x in joint.tolist():
+            e1, e2 = incident[x]
+            if edges[e1, 0] == x:  # orient e1 into x and e2 out of it
+                edges[e1] = edges[e1, ::-1]
+                faces[e1] = faces[e1, ::-1]
+            if edges[e2, 1] == x:
+                edges[e2] = edges[e2, ::-1]
+                faces[e2] = faces[e2, ::-1]
+            if (faces[e1] != faces[e2]).any():
+                raise RuntimeError("the tiles of the region map disagree along a cut (a bug: please report it)")
+            y = int(edges[e2, 1])
+            edges[e1, 1] = y
+            alive[e2] = False
+            if y in incident:
+                incident[y] = [e1 if e == e2 else e for e in incident[y]]
+    edges, faces, layer, unit = edges[alive], faces[alive], layer[alive], unit[alive]
+    used = np.zeros(P.shape[0], bool)
+    used[edges.ravel()] = True
+    new = np.cumsum(used) - 1
+    pts = P[used]
+    order = np.lexsort((pts[:, 1], pts[:, 0]))
+    degenerate = int(np.count_nonzero((pts[order][1:] == pts[order][:-1]).all(axis=1)))
+    return PlaneWalk(pts, new[edges], faces, layer.astype(np.int32), unit.astype(np.int32), regions, parents, maps,
+                     int(sum(w.ambiguous for w in walks)), degenerate)
+
+
+def _first_switch(regions, parents, f, g):
+    """``(layer, unit)`` of the first unit whose region differs between final faces ``f``, ``g``."""
+    chain = []
+    for k in range(len(regions) - 1, -1, -1):
+        chain.append((f, g))
+        f, g = parents[k][f], parents[k][g]
+    for k, (f, g) in enumerate(chain[::-1]):
+        diff = np.flatnonzero(regions[k][f] != regions[k][g])
+        if diff.size:
+            return k, int(diff[0])
+    return -1, -1

@@ -26,7 +26,7 @@ def _out(ctype, a):
 def gather_maps(maps, parent, regions, gain, offs, f0, f1, x):
     lib.plane_gather_maps(
         _in("double[]", maps), maps.shape[1], maps.shape[2], _in("int64_t[]", parent), _in("int8_t[]", regions),
-        _in("double[]", gain), _in("double[]", offs), f0, f1, _out("double[]", x),
+        _in("double[]", gain), _in("double[]", offs), f0, f1, _out("double[]", x), x.shape[1],
     )
 
 

@@ -28,7 +28,7 @@ _jit = jit(exact=True)  # every operation rounded as written: the C twin's bits
 def gather_maps(maps, parent, regions, gain, offs, f0, f1, x):
     """``x[:, f - f0] = gain * maps[:, parent[f]] + offs`` (the offset on the intercepts) for
     the faces ``f0:f1``, with the gain and offset of each unit's region on the face: the
-    rows of the next layer's product."""
+    rows of the next layer's product (``x`` (3, nx, h), ``nx >= f1 - f0``)."""
     h = maps.shape[2]
     for f in range(f0, f1):
         p = parent[f]
