@@ -18,7 +18,9 @@ import matplotlib
 import fastrelu
 
 matplotlib.use("Agg")  # no window, no display: the examples' figures are scraped from Agg
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # docs/ itself: gallery_scraper (not src/)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # docs/ itself, for gallery_scraper
+# which fastrelu this build documents (tests/test_docs_site.py checks it is the installed one)
+print(f"documenting fastrelu {fastrelu.__version__} from {os.path.dirname(os.path.realpath(fastrelu.__file__))}")
 
 project = "fastrelu"
 author = "fastrelu's authors"
@@ -39,6 +41,7 @@ exclude_patterns = ["_build", "tutorial/README.rst", "generated/*.examples", "au
 html_theme = "furo"
 html_title = f"fastrelu {release}"
 html_static_path = ["_static"]
+html_css_files = ["fastrelu.css"]
 
 # --- API reference: autosummary pages from each module's __all__ -----------------------
 # Whatever fastrelu.__all__ exports gets its page, with no edit here (see api.rst and
@@ -79,7 +82,3 @@ sphinx_gallery_conf = {
     # that the configuration stays picklable)
     "image_scrapers": ("gallery_scraper.scrape",),
 }
-
-# Numba's on-disk cache lives beside the installed package, so a second build is faster;
-# the first sweep of a session still compiles (docs/index.rst says how long the build is).
-os.environ.setdefault("MPLBACKEND", "Agg")

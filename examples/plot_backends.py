@@ -45,16 +45,22 @@ for name in names:
     print(f"{name:6} {seconds[name] * 1e3:8.1f} ms   {agreement}")
 
 # %%
-# The figure: the time of each backend (log scale) and its largest difference from the
-# reference, as a fraction of the tolerance the rounding bound allows (1 is the limit).
+# The figure: the time of each backend (log scale), and the largest difference of each
+# from the reference as a fraction of the tolerance that the rounding bound allows (1 is
+# the limit; the reference itself is not drawn).
 
+others = [n for n in names if n != "numpy"]
 fig, (ax_t, ax_e) = plt.subplots(1, 2, figsize=(10, 3.8))
 ax_t.barh(names, [seconds[n] for n in names], color="tab:blue")
+for i, n in enumerate(names):
+    ax_t.annotate(f" {seconds[n] * 1e3:.3g} ms", (seconds[n], i), va="center", fontsize=9)
 ax_t.set_xscale("log")
+ax_t.set_xlim(right=max(seconds.values()) * 20)
 ax_t.set_xlabel("seconds for 20,001 points × 1,000 units (best of 3)")
 ax_t.invert_yaxis()
-ax_e.barh(names, [max(worst[n], 1e-17) for n in names], color="tab:green")
+ax_e.barh(others, [worst[n] for n in others], color="tab:green")
 ax_e.set_xscale("log")
+ax_e.set_xlim(1e-6, 10)
 ax_e.axvline(1.0, color="k", lw=1, ls="--")
 ax_e.set_xlabel("largest |y − y_numpy| / rounding tolerance")
 ax_e.invert_yaxis()

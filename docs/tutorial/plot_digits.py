@@ -94,11 +94,13 @@ for t, a, b in zip(pieces.decisions, before, after):
 # boundary between the digits, found exactly rather than by sampling ``t``.
 
 ts = [0.0, *pieces.decisions, 1.0]
+captions = [f"class {int(np.argmax(net(x0)))}",
+            *(f"boundary {a} | {b}" for a, b in zip(before, after)),
+            f"class {int(np.argmax(net(x1)))}"]
 fig, axes = plt.subplots(1, len(ts), figsize=(2 * len(ts), 2.4))
-for ax, t in zip(axes, ts):
-    x = x0 + t * (x1 - x0)
-    ax.imshow(x.reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
-    ax.set_title(f"t = {t:.3f}\nclass {int(np.argmax(net(x)))}", fontsize=9)
+for ax, t, caption in zip(axes, ts, captions):
+    ax.imshow((x0 + t * (x1 - x0)).reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
+    ax.set_title(f"t = {t:.3f}\n{caption}", fontsize=9)
     ax.set_axis_off()
 fig.tight_layout()
 
