@@ -107,3 +107,72 @@ def test_the_map_s_plot_method_is_the_figure_with_the_same_options(small_map):
     assert [(p.name, p.default) for p in method] == [(p.name, p.default) for p in function]
     fig = small_map.plot(pixels=8, title="hello")
     assert fig._suptitle.get_text() == "hello" and fig.axes[0].get_title() == "linear regions"
+
+
+@pytest.fixture(scope="module")
+def plane_classifier():
+    """A classifier's map on the plane through three inputs: points, labels, decision boundary."""
+    net = fastrelu.Network.random([20, 24, 24, 3], seed=5)
+    return fastrelu.regions(net, plane=np.random.default_rng(6).normal(size=(3, 20)))
+
+
+def test_face_colours_are_matplotlib_s_hsv(small_map):
+    from matplotlib.colors import hsv_to_rgb
+
+    from fastrelu.plot.region_map import _hsv_to_rgb
+
+    rng = np.random.default_rng(0)
+    h, s, v = rng.random((3, 10_000))
+    h[:6] = np.arange(6) / 6  # each sector's first hue exactly
+    assert np.array_equal(_hsv_to_rgb(h, s, v), hsv_to_rgb(np.stack([h, s, v], axis=1)))
+
+
+def test_the_decision_boundary_and_the_points_stand_apart_from_the_faces_and_edges(plane_classifier):
+    from matplotlib.colors import to_rgba
+    from matplotlib.patheffects import withStroke
+
+    fig = region_map_figure(plane_classifier, pixels=16)
+    ax = fig.axes[0]
+    faces, edges = ax.collections[0], ax.collections[1]
+    (decisions,) = [c for c in ax.collections if c.get_gid() == "decisions"]
+    # black over a white outline, above faces and edges: never one of the edges' greys alone
+    effects = decisions.get_path_effects()
+    assert any(isinstance(e, withStroke) and to_rgba(e._gc["foreground"]) == (1, 1, 1, 1) for e in effects)
+    assert decisions.zorder > max(faces.zorder, edges.zorder)
+    assert decisions.get_linewidth()[0] > 2 * edges.get_linewidth()[0]
+    # the three points: white with a black rim, labelled x0, x1, x2 above everything
+    (points,) = [line for line in ax.lines if line.get_gid() == "points"]
+    assert points.get_markerfacecolor() == "white" and points.zorder > decisions.zorder
+    labels = sorted((t for t in ax.texts if (t.get_gid() or "").startswith("point_label")), key=lambda t: t.get_text())
+    assert [t.get_text() for t in labels] == ["x0", "x1", "x2"]
+    assert np.array_equal(points.get_xydata(), np.asarray(plane_classifier.points))
+
+
+@pytest.mark.parametrize("which", ["small_map", "plane_classifier"])
+def test_no_text_overlaps_another_or_leaves_the_figure(which, request):
+    m = request.getfixturevalue(which)
+    fig = region_map_figure(m, pixels=16)
+    renderer = fig.canvas.get_renderer()
+    fig.canvas.draw()
+    boxes = [("suptitle", fig._suptitle.get_window_extent(renderer))]
+    for k, ax in enumerate(fig.axes):
+        (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+        shown = lambda labels, lo, hi, k: [t for t in labels if lo <= t.get_position()[k] <= hi]  # noqa: E731 - drawn ones
+        parts = [("title", [ax.title]), ("xlabel", [ax.xaxis.label]), ("ylabel", [ax.yaxis.label]),
+                 ("xticks", shown(ax.get_xticklabels(), x0, x1, 0)), ("yticks", shown(ax.get_yticklabels(), y0, y1, 1)),
+                 ("points", [t for t in ax.texts if (t.get_gid() or "").startswith("point_label")])]
+        if ax.get_legend() is not None:
+            parts.append(("legend", [ax.get_legend()]))
+        for name, artists in parts:
+            for a in artists:
+                if a.get_visible() and a.get_text() if hasattr(a, "get_text") else True:
+                    boxes.append((f"axes {k} {name} {getattr(a, 'get_text', lambda: '')()}", a.get_window_extent(renderer)))
+    W, H = fig.bbox.width, fig.bbox.height
+    for name, b in boxes:
+        assert b.x0 >= -1 and b.y0 >= -1 and b.x1 <= W + 1 and b.y1 <= H + 1, f"{name} leaves the figure: {b}"
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            (n1, b1), (n2, b2) = boxes[i], boxes[j]
+            if n1.split()[:3] == n2.split()[:3] and ("ticks" in n1):
+                continue  # the tick labels of one axis are matplotlib's to space
+            assert not b1.overlaps(b2), f"{n1} overlaps {n2}"

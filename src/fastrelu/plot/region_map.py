@@ -126,12 +126,20 @@ def _draw_edges(ax, m, linewidth, alpha=1.0, color=None):
     ax.add_collection(LineCollection(seg, colors=color, linewidths=linewidth, alpha=alpha if color is not None else None))
 
 
+def _halo(width):
+    """A white outline under a line or text, so that it reads over faces of any colour."""
+    from matplotlib import patheffects
+
+    return [patheffects.withStroke(linewidth=width, foreground="white")]
+
+
 def _mark_points(ax, m):
     pts = np.asarray(m.points)
     if pts.shape[0]:
-        ax.plot(pts[:, 0], pts[:, 1], "o", ms=6, mfc="white", mec="black", mew=1.2, zorder=5)
+        ax.plot(pts[:, 0], pts[:, 1], "o", ms=7, mfc="white", mec="black", mew=1.4, zorder=6, gid="points")
         for i, (u, v) in enumerate(pts):
-            ax.annotate(f"x{i}", (u, v), xytext=(5, 4), textcoords="offset points", fontsize="small", zorder=5)
+            ax.annotate(f"x{i}", (u, v), xytext=(6, 5), textcoords="offset points", fontsize="medium",
+                        fontweight="bold", zorder=6, path_effects=_halo(2.5), gid=f"point_label_{i}")
 
 
 def _draw_decisions(ax, m):
@@ -140,8 +148,9 @@ def _draw_decisions(ax, m):
 
     segments = np.asarray(m.decision_boundary().segments)
     if segments.shape[0]:
+        # black over a white outline: apart from the edges, whose greys are as dark as black for layer 1
         ax.add_collection(LineCollection(segments, colors="black", linewidths=1.8, zorder=4, gid="decisions",
-                                         label="decision boundary"))
+                                         label="decision boundary", path_effects=_halo(4.0)))
         ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.06), fontsize="small", frameon=False)
     return segments.shape[0]
 
@@ -222,13 +231,19 @@ def region_map_figure(m, *, edges=None, decisions=None, pixels=PIXELS, output=0,
     for ax, values, cmap, name in panels:
         image = ax.imshow(values, origin="lower", extent=extent, cmap=cmap, interpolation="nearest", aspect="equal")
         fig.colorbar(image, ax=ax, shrink=0.9)
-        if show_edges:
-            _draw_edges(ax, m, linewidth=0.2, color=(1.0, 1.0, 1.0, 0.35))
+        if show_edges:  # fainter as they crowd, so that the values under them still read
+            _draw_edges(ax, m, linewidth=0.2, color=(1.0, 1.0, 1.0, _right_edge_alpha(len(m))))
         ax.set_title(name, fontsize="medium")
         ax.set_xlim(u0, u1)
         ax.set_ylim(v0, v1)
     fig.suptitle(title if title is not None else _title(m))
     return fig
+
+
+def _right_edge_alpha(faces):
+    """Opacity of the white edges over the right-hand panels: 0.35 up to 1,000 faces, then
+    falling as 1/sqrt(faces) (the edges' length per panel grows so), to 0.1 at 12,000."""
+    return float(np.clip(0.35 * np.sqrt(1000 / max(faces, 1)), 0.1, 0.35))
 
 
 def _figure(figsize, dpi):
