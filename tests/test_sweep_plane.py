@@ -208,6 +208,31 @@ def test_exact_backend_reads_the_region_map(case, dtype):
     assert agreement.ok, str(agreement)
 
 
+def test_exact_backend_evaluates_only_pixels_on_edges_directly(monkeypatch):
+    # the pixels strictly inside a face read it; only those within rounding of an edge
+    # go to the reference (none here but the ones on the dyadic network's lines)
+    from fastrelu.kernels import plane_exact
+
+    evaluated = []
+    real = plane_exact.reference.sweep_deep
+    monkeypatch.setattr(plane_exact, "reference", type("R", (), {"sweep_deep": staticmethod(
+        lambda t, *a, **k: (evaluated.append(t.shape[0]), real(t, *a, **k)))}))
+    plane_exact.clear_cache()
+    net, kw = CASES["plane through three inputs"]
+    fastrelu.sweep(net, backend="exact", **kw)
+    assert sum(evaluated) == 0
+    net = _dyadic_network()
+    res = fastrelu.sweep(net, backend="exact", bounds=((-1, 1), (-1, 1)), num=(17, 17))
+    # the pixels where some unit's pre-activation is exactly 0 (dyadic numbers: float64 is exact here)
+    a = res.points
+    on_line = np.zeros(a.shape[0], bool)
+    for w, b in net.layers[:-1]:
+        z = a @ w.T + b
+        on_line |= (z == 0).any(axis=1)
+        a = np.maximum(z, 0)
+    assert 0 < sum(evaluated) <= on_line.sum()
+
+
 def _well_inside(m, pts, face):
     """Pixels farther than 1e-9 of the rectangle's size from every side of their face but
     the rectangle's own (pixels on the rectangle's sides read their face too)."""

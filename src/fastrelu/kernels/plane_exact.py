@@ -32,7 +32,6 @@ from .dense_numpy import unpack_layers
 __all__ = ["sweep_deep", "clear_cache"]
 
 _CHUNK = 1 << 14  # points per unit of parallel work
-_HITS = 64  # points on an edge remembered per chunk (more: that chunk is searched again)
 _TOLERANCE = 64  # the edge band, in units of float64's eps times the rectangle's scale (as RegionMap.locate's)
 
 _maps = Last()
@@ -111,37 +110,45 @@ def _bucket(verts, offsets, fverts, area, u0, v0, su, sv, nc, cell_ptr, cell_fac
 
 
 @jit()
-def _inside(x, y, f, verts, offsets, fverts, band, short):
+def _inside(x, y, f, verts, offsets, fverts, short, u0, u1, v0, v1):
     """The smallest signed distance of the point ``(x, y)`` to the sides of face ``f``
-    (positive inside: the face is on the left of its counter-clockwise sides); sides no
-    longer than ``short`` are skipped (their neighbours carry the face's shape there)."""
+    (positive inside: the face is on the left of its counter-clockwise sides).  Sides no
+    longer than ``short`` are skipped (their neighbours carry the face's shape there), and
+    so are sides on the walked rectangle's border ``u0, u1, v0, v1`` (no point's edge: the
+    rectangle was widened past the points)."""
     o0 = offsets[f]
     deg = offsets[f + 1] - o0
     d = np.inf
+    sides = 0
     for s in range(deg):
         a = fverts[o0 + s]
         b = fverts[o0 + (s + 1) % deg]
-        du = verts[b, 0] - verts[a, 0]
-        dv = verts[b, 1] - verts[a, 1]
+        ua, va, ub, vb = verts[a, 0], verts[a, 1], verts[b, 0], verts[b, 1]
+        du = ub - ua
+        dv = vb - va
         length = np.sqrt(du * du + dv * dv)
         if length <= short:
             continue
-        d = min(d, (du * (y - verts[a, 1]) - dv * (x - verts[a, 0])) / length)
-    return d
+        sides += 1
+        if (ua == ub and (ua == u0 or ua == u1)) or (va == vb and (va == v0 or va == v1)):
+            continue
+        d = min(d, (du * (y - va) - dv * (x - ua)) / length)
+    # a face too small for float64 (fewer than three sides longer than rounding: the
+    # slivers between the widened border and the points') holds no point, as in locate
+    return d if sides >= 3 else -np.inf
 
 
 @jit()
-def _evaluate(c0, c1, t, verts, offsets, fverts, u0, v0, su, sv, nc, cell_ptr, cell_faces, band, fslope, ficpt, fneg,
-              y, sl, negative, hits, nhits):
+def _evaluate(c0, c1, t, verts, offsets, fverts, u0, u1, v0, v1, su, sv, nc, cell_ptr, cell_faces, band, fslope, ficpt,
+              fneg, y, sl, negative, edge):
     """Chunks c0..c1-1 of _CHUNK points, each read off the face it lies strictly inside;
-    the others (on an edge, outside, NaN) are listed in ``hits`` for the reference."""
+    the others (on an edge, outside, NaN) are flagged in ``edge`` for the reference."""
     n = t.shape[0]
     out = fslope.shape[1]
     depth = fneg.shape[1]
     for c in range(c0, c1):
         i0 = c * _CHUNK
         i1 = min(n, i0 + _CHUNK)
-        cnt = 0
         for i in range(i0, i1):
             x = np.float64(t[i, 0])
             z = np.float64(t[i, 1])
@@ -152,16 +159,14 @@ def _evaluate(c0, c1, t, verts, offsets, fverts, u0, v0, su, sv, nc, cell_ptr, c
                 cell = ci * nc + cj
                 for q in range(cell_ptr[cell], cell_ptr[cell + 1]):
                     f = cell_faces[q]
-                    d = _inside(x, z, f, verts, offsets, fverts, band, band)
+                    d = _inside(x, z, f, verts, offsets, fverts, band, u0, u1, v0, v1)
                     if d > band:
                         face = f
                         break
                     if d >= -band:  # within rounding of this face's side: an edge
                         break
+            edge[i] = face < 0
             if face < 0:
-                if cnt < _HITS:
-                    hits[c, cnt] = i
-                cnt += 1
                 continue
             for o in range(out):
                 su_ = fslope[face, o, 0]
@@ -171,7 +176,6 @@ def _evaluate(c0, c1, t, verts, offsets, fverts, u0, v0, su, sv, nc, cell_ptr, c
                 sl[i, o, 1] = sv_
             for k in range(depth):
                 negative[i, k] = fneg[face, k]
-        nhits[c] = cnt
 
 
 def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, span=None):
@@ -220,18 +224,11 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
         cell_ptr[0] = 0
         band = _TOLERANCE * np.finfo(np.float64).eps * max(u1 - u0, v1 - v0, abs(u0), abs(u1), abs(v0), abs(v1))
         nchunks = (n + _CHUNK - 1) // _CHUNK
-        hits = np.empty((nchunks, _HITS), np.int64)
-        nhits = np.empty(nchunks, np.int64)
-        args = (t, verts, offsets, fverts, u0, v0, su, sv, nc, cell_ptr, cell_faces, band, fslope, ficpt, fneg,
-                y, slope, negative, hits, nhits)
+        edge = np.empty(n, np.bool_)
+        args = (t, verts, offsets, fverts, u0, u1, v0, v1, su, sv, nc, cell_ptr, cell_faces, band, fslope, ficpt, fneg,
+                y, slope, negative, edge)
         threads.run(lambda c0, c1: _evaluate(c0, c1, *args), nchunks)
-        parts = []
-        for c in np.flatnonzero(nhits):
-            if nhits[c] <= _HITS:
-                parts.append(hits[c, : nhits[c]])
-            else:  # many points on edges in this chunk: evaluate the whole chunk directly
-                parts.append(np.arange(c * _CHUNK, min(n, (c + 1) * _CHUNK)))
-        idx = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+        idx = np.flatnonzero(edge)
     if idx.shape[0]:
         f = np.float64
         net64 = (widths, np.asarray(weights, f), np.asarray(biases, f), np.asarray(alpha, f), np.asarray(lo, f), np.asarray(hi, f))
