@@ -4,8 +4,14 @@ import sys
 import time
 from contextlib import contextmanager
 
+import numpy as np
+
+from ..analysis.pieces import regions
 from ..kernels.agreement import compare
 from ..kernels.registry import ALIASES, select
+from ..model.forward import magnitudes
+from ..model.network import Network
+from ..model.slices import random_plane
 from ..sweeps.sweep import sweep
 from .errors import CommandError
 from .report import rate
@@ -113,3 +119,94 @@ def run(net, along, of_t, names, available, *, start, stop, num, threads, repeat
                      "-" if info.algorithm == "exact" else rate(pairs, seconds),
                      f"{ref_time / seconds:.1f}x" if seconds > 0 else "-", str(agreement)))
     return rows, failed
+
+
+# -- a plane: the region map, and the per-pixel sweep on every backend -----------------------
+
+#: The plane's case (``fastrelu bench --plane``) by default: a map of about 7,000 faces and a
+#: sweep of 128 x 128 pixels.
+PLANE_WIDTHS = (2, 64, 64, 64, 64, 1)
+PLANE_PIXELS = 128
+
+
+def run_plane(widths, names, available, *, seed, pixels, threads, repeat, progress=True):
+    """Time the region map of a plane and the per-pixel sweep of it on ``names`` (best of ``repeat``).
+
+    The plane is a two-input network's own over [-1, 1]², or the plane through three inputs
+    ``random_plane(IN, seed)`` over its default square.  The map is checked as the tests
+    check it: Euler's formula, the faces' areas summing to the rectangle's, and at 10,000
+    random points of the plane the located face's affine map against the network's output
+    (within the rounding bound of the two computations).  Each sweep is compared with the
+    numpy reference's by the rule of ``fastrelu.kernels.agreement``.
+
+    Returns the map's summary line, the sweep table's rows (columns as ``HEAD``) and how
+    many checks failed.
+    """
+    stages = Stages(progress)
+    net = Network.random(list(widths), seed=seed)
+    where = dict(bounds=((-1.0, 1.0), (-1.0, 1.0))) if widths[0] == 2 else dict(plane=random_plane(widths[0], seed))
+    with stages.stage(f"region map: {repeat} timed run{'s' if repeat != 1 else ''}"):
+        best = float("inf")
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            m = regions(net, **where)
+            best = min(best, time.perf_counter() - t0)
+    with stages.stage("region map: checking its topology and 10,000 points against the network"):
+        (u0, u1), (v0, v1) = m.bounds
+        rng = np.random.default_rng(0)
+        pts = np.stack([rng.uniform(u0, u1, 10_000), rng.uniform(v0, v1, 10_000)], axis=1)
+        face = m.locate(pts)
+        x = m.to_input(pts)
+        slope = np.asarray(m.slope).reshape(len(m), -1, 2)[face]
+        y = np.einsum("nok,nk->no", slope, pts) + np.asarray(m.intercept).reshape(len(m), -1)[face]
+        err = float(np.abs(y - np.asarray(net(x)).reshape(y.shape)).max())
+        n, u = sum(net.widths) + 2, np.finfo(np.float64).eps / 2
+        bound = 2 * n * u / (1 - n * u) * (magnitudes(net, float(np.abs(x).max()))[-1].max()
+                                           + float(np.abs(net.layers[-1][1]).max()))
+        area = abs(float(np.sum(m.area)) - (u1 - u0) * (v1 - v0)) <= 64 * u * len(m) * (u1 - u0) * (v1 - v0)
+        ok = m.n_vertices - m.n_edges + len(m) == 1 and area and (face >= 0).all() and err <= bound
+    line = (f"region map    {len(m):,} faces, {m.n_vertices:,} vertices, {m.n_edges:,} edges in {best:.3f} s "
+            f"({rate(len(m), best)} faces/s); {'ok' if ok else 'FAILED'}: V - E + F = {m.n_vertices - m.n_edges + len(m)}, "
+            f"areas {'sum' if area else 'do NOT sum'} to the rectangle's, max |map - network| at 10,000 points "
+            f"{err:.2g} (bound {bound:.2g})")
+    failed = int(not ok)
+
+    grid = dict(where, num=(pixels, pixels))
+    count = pixels * pixels
+
+    def timed(name):
+        with stages.stage(f"plane sweep, {name}: {repeat} timed run{'s' if repeat != 1 else ''} of {count:,} pixels"):
+            sweep(net, **dict(where, num=(4, 4)), backend=name, threads=threads)  # no JIT compile timed
+            best, res = float("inf"), None
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                res = sweep(net, **grid, backend=name, threads=threads)
+                best = min(best, time.perf_counter() - t0)
+        return res, best
+
+    ref, ref_time = timed("numpy")
+    rows = []
+    for name in names:
+        info = available[name]
+        if not info.available:
+            rows.append((name, "-", "-", "-", "-", "-", f"unavailable: {info.reason}"))
+            continue
+        if name == "numpy":
+            res, seconds = ref, ref_time
+        else:
+            try:
+                res, seconds = timed(name)
+            except RuntimeError as exc:  # no kernel for this network here: a row, not a failure
+                rows.append((name, "-", "-", "-", "-", "-", f"cannot run this network: {exc}"))
+                continue
+            except Exception as exc:
+                failed += 1
+                rows.append((name, "float64", "-", "-", "-", "-", f"FAILED: {type(exc).__name__}: {exc}"))
+                continue
+        with stages.stage(f"plane sweep, {name}: checking every pixel against the numpy reference"):
+            agreement = compare(res, ref)
+        failed += not agreement.ok
+        rows.append((name, res.dtype.name, f"{seconds:.4f}", rate(count, seconds),
+                     "-" if info.algorithm == "exact" else rate(count * net.hidden, seconds),
+                     f"{ref_time / seconds:.1f}x" if seconds > 0 else "-", str(agreement)))
+    return line, rows, failed

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..analysis.pieces import regions
 from ..kernels.registry import backends
+from ..model.describe import architecture
 from ..model.network import Network, on_line
 from ..plot import compare_figure, region_map_figure
 from ..plot.files import check_figure_path
@@ -118,6 +119,10 @@ def cmd_bench(args):
         raise CommandError(f"--repeat must be >= 1, got {args.repeat}")
     available = backends()
     names = bench.backend_names(args.backends, available)
+    plane = args.plane or args.plane_widths is not None or args.plane_pixels is not None  # either implies --plane
+    pixels = bench.PLANE_PIXELS if args.plane_pixels is None else args.plane_pixels
+    if plane and pixels < 2:
+        raise CommandError(f"--plane-pixels must be at least 2, got {pixels}")
     net, _ = build_network(args, hidden_default=1000, seed_default=0, dtype=args.dtype)
     if net.dtype != np.dtype(args.dtype):
         net = net.astype(args.dtype)  # a loaded network, benched in the precision asked for
@@ -127,6 +132,17 @@ def cmd_bench(args):
     rows, failed = bench.run(net, along, of_t, names, available, start=args.start, stop=args.stop, num=args.num,
                              threads=args.threads, repeat=args.repeat, progress=args.progress)
     report.print_table(bench.HEAD, rows)
+    if plane:
+        widths = args.plane_widths or bench.PLANE_WIDTHS
+        print(f"\nplane: {architecture(widths)}, random (seed {args.seed if args.seed is not None else 0}), "
+              f"{'[-1, 1]^2' if widths[0] == 2 else 'the plane through three random inputs'}; sweep of "
+              f"{pixels} x {pixels} pixels; float64, best of {args.repeat}")
+        line, plane_rows, plane_failed = bench.run_plane(
+            widths, names, available, seed=args.seed if args.seed is not None else 0, pixels=pixels,
+            threads=args.threads, repeat=args.repeat, progress=args.progress)
+        print(line)
+        report.print_table(bench.HEAD, plane_rows)
+        failed += plane_failed
     if failed:
         print(f"fastrelu bench: {failed} backend{'s' if failed != 1 else ''} disagree with the numpy reference",
               file=sys.stderr)

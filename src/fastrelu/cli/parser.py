@@ -159,7 +159,8 @@ deep networks, swept along the line x0 + t*(x1 - x0), t from 0 to 1:
     "bench": """examples:
   fastrelu bench                                    # 100,000 points x 1,000 units
   fastrelu bench --num 1000000 --hidden 1000 --dtype float32 --repeat 5
-  fastrelu bench --widths 2,64,64,64,3 --along -1,-1 1,1 --num 20001   # every backend that runs deep networks""",
+  fastrelu bench --widths 2,64,64,64,3 --along -1,-1 1,1 --num 20001   # every backend that runs deep networks
+  fastrelu bench --plane --plane-widths 2,128,128,128,128,1               # a region map and a plane sweep too""",
     "backends": """examples:
   fastrelu backends
   FASTRELU_BACKEND=numba fastrelu backends
@@ -272,6 +273,15 @@ def build_parser():
                    help="only these backends (comma-separated, names as in 'fastrelu backends'; default all)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
                    help="say each stage on stderr as it starts, with its time (default on)")
+    g = p.add_argument_group("a plane (with --plane)")
+    g.add_argument("--plane", action="store_true",
+                   help="also time the region map of a plane (checked against the network) and the per-pixel sweep "
+                        "of it on every backend (checked against the numpy reference)")
+    g.add_argument("--plane-widths", type=_widths_arg, metavar="IN,H1,...,OUT", default=None,
+                   help="the plane's random network (seed --seed): two inputs map [-1, 1]^2, more the plane through "
+                        "three random inputs (default 2,64,64,64,64,1)")
+    g.add_argument("--plane-pixels", type=int, default=None, metavar="P",
+                   help="the plane sweep's P x P pixels (default 128)")
 
     p = add("backends", "which backends can run here, and which auto chooses",
             "List the backends, each on its two axes (algorithm: dense or exact; engine: numpy, Numba or C) "
