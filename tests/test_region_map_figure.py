@@ -176,3 +176,39 @@ def test_no_text_overlaps_another_or_leaves_the_figure(which, request):
             if n1.split()[:3] == n2.split()[:3] and ("ticks" in n1):
                 continue  # the tick labels of one axis are matplotlib's to space
             assert not b1.overlaps(b2), f"{n1} overlaps {n2}"
+
+
+def test_a_plane_sweep_is_drawn_as_the_map_s_right_hand_panels(plane_classifier):
+    from fastrelu.plot.region_map import plane_sweep_figure
+
+    points = np.random.default_rng(6).normal(size=(3, 20))
+    res = fastrelu.sweep(fastrelu.Network.random([20, 24, 24, 3], seed=5), plane=points, num=(24, 16))
+    fig = plane_sweep_figure(res, output=2)
+    images = [ax.get_images()[0] for ax in fig.axes[:6] if ax.get_images()]
+    assert [im.axes.get_title() for im in images] == ["output y[2]", "gradient |∇y| in the plane", "negative units"]
+    assert np.array_equal(images[0].get_array(), res.y[:, :, 2])
+    assert np.array_equal(images[1].get_array(), np.hypot(res.slope[:, :, 2, 0], res.slope[:, :, 2, 1]))
+    assert np.array_equal(images[2].get_array(), res.negative)
+    # each pixel a cell around its centre: the images' edges are half a pixel beyond the first and last centres
+    du, dv = res.u[1] - res.u[0], res.v[1] - res.v[0]
+    assert np.allclose(images[0].get_extent(), [res.u[0] - du / 2, res.u[-1] + du / 2, res.v[0] - dv / 2, res.v[-1] + dv / 2])
+    # the region map's figure draws its right-hand panels with the same titles, maps and colour bars
+    map_fig = region_map_figure(plane_classifier, pixels=8, output=2)
+    assert [ax.get_title() for ax in map_fig.axes[1:4]] == [im.axes.get_title() for im in images]
+    assert [ax.get_images()[0].get_cmap().name for ax in map_fig.axes[1:4]] == [im.get_cmap().name for im in images]
+    # the three points on every panel; the map's edges over them when asked
+    assert all([line.get_gid() for line in im.axes.lines] == ["points"] for im in images)
+    assert all(not im.axes.collections for im in images)
+    with_edges = plane_sweep_figure(res, regions=plane_classifier)
+    assert all(len(ax.get_images()) == 0 or len(ax.collections) == 1 for ax in with_edges.axes)
+
+
+def test_a_line_s_sweep_is_not_a_plane_s():
+    from fastrelu.plot.region_map import plane_sweep_figure
+
+    res = fastrelu.sweep(fastrelu.Network.random(4, seed=0), num=5)
+    with pytest.raises(TypeError, match="draws the sweep of a plane"):
+        plane_sweep_figure(res)
+    plane = fastrelu.sweep(fastrelu.Network.random([2, 4, 1], seed=0), bounds=((-1, 1), (-1, 1)), num=(4, 4))
+    with pytest.raises(ValueError, match="output must be an int from 0 to 0"):
+        plane_sweep_figure(plane, output=1)

@@ -12,7 +12,8 @@ Where things are:
   chunk-by-chunk reduction of a stored sweep;
 - ``outputs``: which outputs of a network are drawn;
 - ``files``: figure formats, the path check and saving;
-- ``region_map``: the figure of a plane's region map (``region_map_figure``);
+- ``region_map``: the figure of a plane's region map (``region_map_figure``), and of a
+  plane's sweep (``plane_sweep_figure``), whose images the map's figure shares;
 - ``lines``: figures of many lines (``lines_figure``) and of their density over training
   (``training_figure``);
 - ``plane_page``: the interactive page of a region map (``region_map_html``), with its
@@ -30,7 +31,7 @@ from .lines import lines_figure, training_figure
 from .page import html, repr_html
 from .plane_page import region_map_html
 from .reduce import column_indices, step_indices
-from .region_map import region_map_figure
+from .region_map import plane_sweep_figure, region_map_figure
 from .style import COLORS
 
 # what results and networks draw with (res.plot(), res.to_html(), Jupyter): see utils.plugins
@@ -40,9 +41,10 @@ provide("repr_html", repr_html)
 provide("region_map_figure", region_map_figure)
 provide("training_figure", training_figure)
 provide("region_map_page", region_map_html)
+provide("plane_figure", plane_sweep_figure)
 
 __all__ = [
-    "COLORS", "FORMATS", "check_figure_path", "column_indices", "compare_figure", "html", "region_map_figure", "region_map_html", "repr_html",
+    "COLORS", "FORMATS", "check_figure_path", "column_indices", "compare_figure", "html", "plane_sweep_figure", "region_map_figure", "region_map_html", "repr_html",
     "save_figure", "step_indices", "sweep_figure",
     "lines_figure", "training_figure",
 ]

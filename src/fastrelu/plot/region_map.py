@@ -223,21 +223,101 @@ def region_map_figure(m, *, edges=None, decisions=None, pixels=PIXELS, output=0,
     ax_map.set_ylabel("v")
 
     extent, y, grad, neg = pixel_values(m, pixels, output)
+    draw_plane_panels(fig, right, extent, y, grad, neg, "output y" if out == 1 else f"output y[{output}]",
+                      edges_of=m if show_edges else None)
+    fig.suptitle(title if title is not None else _title(m))
+    return fig
+
+
+def draw_plane_panels(fig, axes, extent, y, grad, neg, y_name, edges_of=None):
+    """The three quantities over a plane, one image each: the output (blue), the size of its
+    gradient (green) and the negative count (orange), with colour bars; the region map's
+    figure and a plane sweep's draw them with this one function.
+
+    ``axes`` are three matplotlib Axes; ``extent`` ``(u0, u1, v0, v1)`` the pixels' outer
+    edges; ``y``, ``grad``, ``neg`` arrays ``(nv, nu)`` (bottom row first); ``edges_of`` a
+    RegionMap whose edges are drawn over the images (white, fainter as faces crowd).
+    """
     panels = (
-        (right[0], y, SHADES["output"], "output y" if out == 1 else f"output y[{output}]"),
-        (right[1], grad, SHADES["slope"], "gradient |∇y| in the plane"),
-        (right[2], neg.astype(np.float64), SHADES["negative"], "negative units"),
+        (axes[0], y, SHADES["output"], y_name),
+        (axes[1], grad, SHADES["slope"], "gradient |∇y| in the plane"),
+        (axes[2], np.asarray(neg, np.float64), SHADES["negative"], "negative units"),
     )
     for ax, values, cmap, name in panels:
         image = ax.imshow(values, origin="lower", extent=extent, cmap=cmap, interpolation="nearest", aspect="equal")
         fig.colorbar(image, ax=ax, shrink=0.9)
-        if show_edges:  # fainter as they crowd, so that the values under them still read
-            _draw_edges(ax, m, linewidth=0.2, color=(1.0, 1.0, 1.0, _right_edge_alpha(len(m))))
+        if edges_of is not None:  # fainter as they crowd, so that the values under them still read
+            _draw_edges(ax, edges_of, linewidth=0.2, color=(1.0, 1.0, 1.0, _right_edge_alpha(len(edges_of))))
         ax.set_title(name, fontsize="medium")
-        ax.set_xlim(u0, u1)
-        ax.set_ylim(v0, v1)
-    fig.suptitle(title if title is not None else _title(m))
+        ax.set_xlim(extent[0], extent[1])
+        ax.set_ylim(extent[2], extent[3])
+
+
+def plane_sweep_figure(res, *, output=0, regions=None, title=None, figsize=(15, 5.2), dpi=150):
+    """A figure of a plane's sweep (``fastrelu.sweep(net, plane=...)`` or ``bounds=``): its output,
+    gradient size and negative count over the pixels, as the region map figure's right-hand
+    panels draw them (``draw_plane_panels``), side by side.
+
+    Parameters
+    ----------
+    res : SweepResult
+        A result on a plane (``res.plane`` is set).
+    output : int, default 0
+        The output drawn, for a network of several.
+    regions : RegionMap, optional
+        A region map of the same plane (``fastrelu.regions(net, plane=...)``): its edges are
+        drawn over the images.
+    title : str, optional
+        The figure's title; by default the network and the pixels.
+    figsize, dpi
+        Size and resolution.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> from fastrelu.plot.region_map import plane_sweep_figure
+    >>> res = fastrelu.sweep(fastrelu.Network.random([2, 8, 1], seed=0), bounds=((-1, 1), (-1, 1)), num=(32, 32))
+    >>> [ax.get_title() for ax in plane_sweep_figure(res).axes][:3]
+    ['output y', 'gradient |∇y| in the plane', 'negative units']
+    """
+    if getattr(res, "plane", None) is None:
+        raise TypeError("plane_sweep_figure() draws the sweep of a plane (sweep(net, plane=...) or bounds=); "
+                        "a line's sweep is drawn by sweep_figure")
+    out = res.network.out_features
+    if not (isinstance(output, (int, np.integer)) and 0 <= output < out):
+        raise ValueError(f"output must be an int from 0 to {out - 1}, got {output!r}")
+    u, v = np.asarray(res.u, np.float64), np.asarray(res.v, np.float64)
+    y = np.asarray(res.y)
+    slope = np.asarray(res.slope)
+    if y.ndim == 3:
+        y, slope = y[:, :, output], slope[:, :, output, :]
+    grad = np.hypot(slope[..., 0], slope[..., 1])
+    fig = _figure(figsize, dpi)
+    axes = [fig.add_subplot(1, 3, k + 1) for k in range(3)]
+    draw_plane_panels(fig, axes, _extent(u, v, res.bounds), y, grad, res.negative,
+                      "output y" if out == 1 else f"output y[{output}]", edges_of=regions)
+    for ax in axes:
+        ax.set_xlabel("u")
+        _mark_points(ax, res.plane)  # the three points, if the plane runs through three
+    axes[0].set_ylabel("v")
+    if title is None:
+        widths = (np.asarray(res.plane.directions).shape[1], *res.network.widths[1:])
+        where = "the plane through x0, x1, x2" if np.asarray(res.plane.points).shape[0] else "its input plane"
+        title = f"{architecture(widths)} network on {where}: {u.shape[0]:,} x {v.shape[0]:,} pixels ({res.backend})"
+    fig.suptitle(title)
     return fig
+
+
+def _extent(u, v, bounds):
+    """The images' outer edges: each pixel a cell around its centre (the rectangle when there is one pixel)."""
+    (u0, u1), (v0, v1) = bounds
+    du = (u[-1] - u[0]) / (u.shape[0] - 1) if u.shape[0] > 1 else u1 - u0
+    dv = (v[-1] - v[0]) / (v.shape[0] - 1) if v.shape[0] > 1 else v1 - v0
+    return (u[0] - du / 2, u[-1] + du / 2, v[0] - dv / 2, v[-1] + dv / 2)
 
 
 def _right_edge_alpha(faces):

@@ -13,7 +13,8 @@ Provided today: ``"figure"`` (``fastrelu.plot.sweep_figure``), ``"page"``
 (``fastrelu.plot.region_map_figure``, for ``RegionMap.plot``) and
 ``"store"`` (``fastrelu.store.write.sweep_to_store``); ``"region_map_page"``
 (``fastrelu.plot.region_map_html``), ``"save_region_map"`` and ``"load_region_map"``
-(``fastrelu.store.region_map``), for ``RegionMap.to_html``, ``save`` and ``load``.
+(``fastrelu.store.region_map``), for ``RegionMap.to_html``, ``save`` and ``load``;
+``"plane_figure"`` (``fastrelu.plot.plane_sweep_figure``), for a plane's ``res.plot()``.
 """
 
 _PROVIDED = {}
