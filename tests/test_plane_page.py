@@ -272,3 +272,31 @@ def test_the_command_writes_the_page(tmp_path, capsys, monkeypatch):
     assert text.startswith("<!DOCTYPE html>") and f"Exact: {len(m):,} linear regions, {m.n_vertices:,} vertices" in text
     assert main(["map", "--widths", "2,8,1", "--html", "missing/m.html"]) == EXIT_ERROR
     assert "--html: 'missing/m.html': no such folder" in capsys.readouterr().err
+
+
+def test_a_moderate_zoom_keeps_every_face_whole_and_a_deep_one_clips(browser, classifier, classifier_page):  # noqa: F811
+    from fastrelu.plot.plane_page import WHOLE_SPAN
+
+    m = classifier
+    verts = np.asarray(m.vertices)
+    page, errors = open_page(browser, classifier_page)
+    try:
+        drawn(page)
+        # a tenth of the square: the view still holds every face, each its own polygon, unclipped
+        tags = zoom(page, -0.3, 0.3, -0.3, 0.3)
+        assert js(page, "face_view", "m.data.face.length") == len(m)
+        xs = js(page, "face_view", "m.data.xs.map(a => Array.from(a))")
+        faces = js(page, "face_view", "Array.from(m.data.face)")
+        assert all(np.array_equal(X, verts[m.polygon(f), 0]) for f, X in zip(faces, xs))
+        poly = [verts[m.polygon(f)] for f in range(len(m))]
+        meets = sum(1 for p in poly if p[:, 0].max() >= -0.3 and p[:, 0].min() <= 0.3 and p[:, 1].max() >= -0.3
+                    and p[:, 1].min() <= 0.3)
+        assert tags[0] == meets  # the status counts the faces in view
+        # narrower than WHOLE_SPAN of the square: only the faces meeting the window, clipped to it
+        h = WHOLE_SPAN * 6 / 4  # a window half WHOLE_SPAN of the 6-wide square
+        zoom(page, -h, h, -h, h)
+        xs = js(page, "face_view", "m.data.xs.map(a => Array.from(a))")
+        assert 0 < len(xs) < len(m) and all(np.abs(X).max() <= h for X in xs)
+        assert errors == []
+    finally:
+        page.close()

@@ -12,10 +12,10 @@
 //   status         the line under the map saying what is drawn
 //   spec           depth, max_edges, n_faces
 //
-// Only what meets the window is drawn, clipped to the window in float64: a face is its
-// exact polygon, or the exact part of it inside the window, so no vertex is ever far off
-// screen (the canvas rounds coordinates to float32, which at a zoom of 10^9 would move
-// a vertex by whole pixels).  The four range changes of one zoom are drawn once.
+// Each face is its exact polygon, or, zoomed in far, the exact part of it inside the
+// window (clipped in float64), so that no vertex is ever far off screen: the canvas
+// rounds coordinates to float32, which at a zoom of 10^9 would move a vertex by whole
+// pixels.  The four range changes of one zoom are drawn once.
 
 if (face_view.__fastrelu_pending) return;
 face_view.__fastrelu_pending = true;
@@ -57,27 +57,40 @@ queueMicrotask(() => {
     }
     return [X, Y];
   }
-  const xs = [], ys = [], idx = [];
-  for (let i = 0; i < nf; i++) {
-    if (box.hu[i] < a || box.lu[i] > b || box.hv[i] < c || box.lv[i] > d) continue;
-    const s = S[i], e = end_of(i), n = e - s;
-    let X = new Float64Array(n), Y = new Float64Array(n);
-    for (let k = 0; k < n; k++) { X[k] = U[fv[s + k]]; Y[k] = V[fv[s + k]]; }
-    if (!(box.lu[i] >= a && box.hu[i] <= b && box.lv[i] >= c && box.hv[i] <= d)) {
-      const [cx, cy] = clip(X, Y);
-      // twice the area, about the first corner: at a zoom of 10^9 the corners' own
-      // coordinates are 10^9 times the window, and their products would cancel to noise
-      let area = 0;
-      for (let k = 1, m = cx.length; k + 1 < m; k++)
-        area += (cx[k] - cx[0]) * (cy[k + 1] - cy[0]) - (cx[k + 1] - cx[0]) * (cy[k] - cy[0]);
-      if (!(area > 0)) continue;  // the face only touches the window
-      X = Float64Array.from(cx); Y = Float64Array.from(cy);
+  // Two ways to draw the faces.  While the window spans at least spec.whole_span of the
+  // rectangle (both ways), the view holds every face, unclipped, set once: Bokeh paints
+  // those that meet the window, and no vertex is more than 1/whole_span frames off
+  // screen, where float32 still places it within a tenth of a pixel.  Zoomed in further,
+  // the view holds the faces that meet the window, each clipped to it.
+  const [[U0, U1], [V0, V1]] = spec.bounds;
+  const whole = (b - a) >= spec.whole_span * (U1 - U0) && (d - c) >= spec.whole_span * (V1 - V0);
+  let in_view = 0;
+  for (let i = 0; i < nf; i++) if (!(box.hu[i] < a || box.lu[i] > b || box.hv[i] < c || box.lv[i] > d)) in_view++;
+  if (!(whole && face_view.__fastrelu_whole)) {
+    const xs = [], ys = [], idx = [];
+    for (let i = 0; i < nf; i++) {
+      if (!whole && (box.hu[i] < a || box.lu[i] > b || box.hv[i] < c || box.lv[i] > d)) continue;
+      const s = S[i], e = end_of(i), n = e - s;
+      let X = new Float64Array(n), Y = new Float64Array(n);
+      for (let k = 0; k < n; k++) { X[k] = U[fv[s + k]]; Y[k] = V[fv[s + k]]; }
+      if (!whole && !(box.lu[i] >= a && box.hu[i] <= b && box.lv[i] >= c && box.hv[i] <= d)) {
+        const [cx, cy] = clip(X, Y);
+        // twice the area, about the first corner: at a zoom of 10^9 the corners' own
+        // coordinates are 10^9 times the window, and their products would cancel to noise
+        let area = 0;
+        for (let k = 1, m = cx.length; k + 1 < m; k++)
+          area += (cx[k] - cx[0]) * (cy[k + 1] - cy[0]) - (cx[k + 1] - cx[0]) * (cy[k] - cy[0]);
+        if (!(area > 0)) continue;  // the face only touches the window
+        X = Float64Array.from(cx); Y = Float64Array.from(cy);
+      }
+      xs.push(X); ys.push(Y); idx.push(i);
     }
-    xs.push(X); ys.push(Y); idx.push(i);
+    const color = new F.color.constructor(idx.length), face = new Int32Array(idx.length);
+    for (let j = 0; j < idx.length; j++) { color[j] = F.color[idx[j]]; face[j] = idx[j]; }
+    face_view.data = {xs: xs, ys: ys, color: color, face: face};
+    face_view.__fastrelu_whole = whole;
+    if (!whole) in_view = idx.length;
   }
-  const color = new F.color.constructor(idx.length), face = new Int32Array(idx.length);
-  for (let j = 0; j < idx.length; j++) { color[j] = F.color[idx[j]]; face[j] = idx[j]; }
-  face_view.data = {xs: xs, ys: ys, color: color, face: face};
 
   // Liang-Barsky: the part of segment (x0, y0)-(x1, y1) inside the window, or null
   function clip_segment(x0, y0, x1, y1) {
@@ -93,16 +106,16 @@ queueMicrotask(() => {
   }
   // edges: only while few enough are in view to leave the faces visible
   const E = edges.data, ne = E.lo.length, seen = [];
-  let in_view = 0;
+  let edges_in_view = 0;
   for (let e = 0; e < ne; e++) {
     if (E.layer[e] < 0) continue;  // the rectangle's sides
     const p = E.lo[e], q = E.hi[e];
     if (Math.max(U[p], U[q]) < a || Math.min(U[p], U[q]) > b || Math.max(V[p], V[q]) < c || Math.min(V[p], V[q]) > d) continue;
-    in_view++;
-    if (in_view <= spec.max_edges) seen.push(e);
+    edges_in_view++;
+    if (edges_in_view <= spec.max_edges) seen.push(e);
   }
   const ex0 = [], ey0 = [], ex1 = [], ey1 = [], shade = [];
-  if (in_view <= spec.max_edges) {
+  if (edges_in_view <= spec.max_edges) {
     const last = Math.max(spec.depth - 1, 1);
     for (const e of seen) {
       const s = clip_segment(U[E.lo[e]], V[E.lo[e]], U[E.hi[e]], V[E.hi[e]]);
@@ -124,13 +137,13 @@ queueMicrotask(() => {
   }
   decision_view.data = {x0: Float64Array.from(dx0), y0: Float64Array.from(dy0), x1: Float64Array.from(dx1),
                         y1: Float64Array.from(dy1)};
-  const edge_text = in_view <= spec.max_edges ? `${ex0.length.toLocaleString("en-US")} edges drawn`
-    : `${in_view.toLocaleString("en-US")} edges in view, not drawn (more than ${spec.max_edges.toLocaleString("en-US")}: zoom in to see them)`;
+  const edge_text = edges_in_view <= spec.max_edges ? `${ex0.length.toLocaleString("en-US")} edges drawn`
+    : `${edges_in_view.toLocaleString("en-US")} edges in view, not drawn (more than ${spec.max_edges.toLocaleString("en-US")}: zoom in to see them)`;
   // The status line goes on in a task of its own: its new text lays the page out and
   // paints it at once, which must come after the glyphs have taken their new data.
   setTimeout(() => {
-    status.text = `u from ${a} to ${b}, v from ${c} to ${d}: ${idx.length.toLocaleString("en-US")} of ` +
-      `${spec.n_faces.toLocaleString("en-US")} faces drawn, ${edge_text}.`;
-    status.tags = [idx.length, ex0.length, a, b, c, d];
+    status.text = `u from ${a} to ${b}, v from ${c} to ${d}: ${in_view.toLocaleString("en-US")} of ` +
+      `${spec.n_faces.toLocaleString("en-US")} faces in view, ${edge_text}.`;
+    status.tags = [in_view, ex0.length, a, b, c, d];
   }, 0);
 });
