@@ -12,7 +12,7 @@ import numpy as np
 
 import fastrelu
 
-net = fastrelu.Network.random([2, 64, 64, 64, 1], seed=0)
+net = fastrelu.Network.random([2, 32, 32, 32, 1], seed=0)
 m = fastrelu.regions(net, bounds=((-1, 1), (-1, 1)))
 print(f"{len(m)} regions, {m.n_vertices} vertices, {m.n_edges} edges on [-1, 1]^2")
 

@@ -54,6 +54,10 @@ def site(tmp_path_factory):
     for page in sorted(out.glob("auto_*/plot_*.html")):
         took = re.search(r"Total running time of the script:.*?\((\d+) minutes ([\d.]+) seconds\)", page.read_text(), re.S)
         print(f"  {page.stem}: {int(took[1]) * 60 + float(took[2]):.1f} s" if took else f"  {page.stem}: ?")
+    # docstrings that do not render cleanly are reported by the build, not fatal (docs/conf.py)
+    report = run.stdout.find("docstrings that do not render cleanly")
+    if report >= 0:
+        print(run.stdout[report:])
     assert run.returncode == 0, f"sphinx-build failed:\n{run.stdout[-4000:]}\n{run.stderr[-6000:]}"
     (work / "build.log").write_text(run.stdout)
     return out
