@@ -14,6 +14,7 @@ import tempfile
 
 import numpy as np
 import pytest
+from matplotlib.colors import to_hex
 
 import fastrelu
 from fastrelu.plot.page import html, repr_html
@@ -253,7 +254,8 @@ def test_twin_toggle_shows_a_straight_line(browser, which, request):
     page, errors = open_page(browser, request.getfixturevalue(which))
     try:
         assert model(page, "twin_output_0", "m.visible") is False
-        grey = (0x7F, 0x7F, 0x7F)
+        # the twin of one output is grey; of several, each dashed in its output's colour (output 0's here)
+        grey = (0x7F, 0x7F, 0x7F) if which == "page_path" else (0x1F, 0x77, 0xB4)
         before = colour_pixels(page, "output", grey, tol=12)
         page.locator("input[type=checkbox]").first.click()
         page.wait_for_function("() => Bokeh.documents[0].get_model_by_name('twin_output_0').visible")
@@ -292,3 +294,45 @@ def test_sweep_result_and_store(browser, net, tmp_path):
                 assert colour_pixels(page, name, rgb) > 200, f"{p.name}: panel {name} drew nothing"
         finally:
             page.close()
+
+
+# -- issue 18, point 9: the page's colours are the figure's ------------------------------------
+
+def test_ten_outputs_on_the_page_are_coloured_as_in_the_figure_with_kinks_on_each(browser, tmp_path):
+    from fastrelu.plot.style import OUTPUT_COLORS, layer_colors
+
+    deep = fastrelu.Network.random([2, 12, 12, 12, 10], seed=2)
+    line = ([-1, -1], [1, 1])
+    path = html(deep, tmp_path / "ten.html", along=line, twin=True)
+    # the figure's colours, output by output and layer by layer
+    fig = fastrelu.plot.sweep_figure(fastrelu.sweep(deep, along=line, num=2001))
+    figure_colours = [to_hex(ln.get_color()) for k in range(10) for ln in fig.axes[0].lines if ln.get_gid() == f"output {k}"]
+    figure_layers = [to_hex(c.get_facecolor()[0]) for k in range(3) for c in fig.axes[2].collections
+                     if c.get_gid() == f"layer {k + 1}"]
+    assert figure_colours == list(OUTPUT_COLORS) and figure_layers == layer_colors(3)
+    page, errors = open_page(browser, path)
+    try:
+        for k in range(10):
+            assert model(page, f"output_{k}", "m.glyph.line_color.value") == OUTPUT_COLORS[k]
+            assert model(page, f"slope_{k}", "m.glyph.line_color.value") == OUTPUT_COLORS[k]
+            assert model(page, f"twin_output_{k}", "m.glyph.line_color.value") == OUTPUT_COLORS[k]  # not one grey for all
+        fills = [model(page, f"layer_{k + 1}", "m.glyph.fill_color.value") for k in range(3)]
+        assert fills == figure_layers
+        for c in fills:  # light oranges: no dark brown for the last layer
+            r, g, b = (int(c[i:i + 2], 16) for i in (1, 3, 5))
+            assert r > g > b and r + g + b > 450, c
+        # a kink marker on every output drawn, at the output's value there
+        x = np.array(model(page, "marks", "Array.from(m.data.x)"))
+        exact = fastrelu.kinks(deep, 0, 1, along=line)
+        assert x.size == exact.size > 0 and np.isin(x, exact).all()
+        x0, x1 = np.array(line, float)
+        y = deep(x0 + x[:, None] * (x1 - x0))
+        for k in range(10):
+            name = f"kink_marks_{k}"
+            assert model(page, name, "m.glyph.y.field") == f"y_{k}"
+            assert model(page, name, "m.glyph.line_color.value") == OUTPUT_COLORS[k]
+            marks_y = np.array(model(page, "marks", f"Array.from(m.data['y_{k}'])"))
+            np.testing.assert_allclose(marks_y, y[:, k], rtol=1e-9, atol=1e-9 * np.abs(y).max())
+        assert errors == []
+    finally:
+        page.close()

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import fastrelu
 from fastrelu.plot import COLORS, column_indices, compare_figure, step_indices, sweep_figure
+from fastrelu.plot.style import OUTPUT_COLORS
 
 import matplotlib  # noqa: E402  (a hard dependency: missing, the suite fails)
 from matplotlib.colors import to_rgba  # noqa: E402
@@ -346,14 +347,15 @@ def test_deep_panels_hold_every_output_and_layer(deep):
     assert "of 32 in 2 layers" in ax_n.get_ylabel()
 
 
-def test_deep_colours_are_shades_of_the_panel_colour(deep):
+def test_deep_colours_are_one_per_output_and_shades_of_orange_per_layer(deep):
+    # issue 18: shades of one blue could not tell ten outputs apart; each output now has its
+    # colour of a qualitative cycle, the same in the output and slope panels
     fig = sweep_figure(deep)
     ax_y, ax_s, ax_n = fig.axes[:3]
-    blues = [to_rgba(line(ax_y, f"output {k}").get_color()) for k in range(3)]
-    greens = [to_rgba(line(ax_s, f"slope {k}").get_color()) for k in range(3)]
-    assert len(set(blues)) == 3 and len(set(greens)) == 3
-    assert all(b > r and b > g for r, g, b, _ in blues)
-    assert all(g > r and g > b for r, g, b, _ in greens)
+    outs = [to_rgba(line(ax_y, f"output {k}").get_color()) for k in range(3)]
+    slopes = [to_rgba(line(ax_s, f"slope {k}").get_color()) for k in range(3)]
+    assert len(set(outs)) == 3 and outs == slopes
+    assert outs == [to_rgba(c) for c in OUTPUT_COLORS[:3]]
     oranges = [to_rgba(c.get_facecolor()[0]) for c in layer_fills(ax_n).values()]
     assert len(set(oranges)) == 2 and all(r > g > b for r, g, b, _ in oranges)
 

@@ -1,4 +1,4 @@
-"""What a figure marks on its panels: the kinks (thin grey lines) and the zoom inset.
+"""What a figure marks on its panels: the kinks (thin dotted purple lines) and the zoom inset.
 
 matplotlib is imported by the figures that call these, never by importing this module.
 """
@@ -7,7 +7,7 @@ import numpy as np
 
 from ..analysis.pieces import kinks, regions
 from .reduce import POINTS_PER_COLUMN, columns_union, in_window
-from .style import COLORS, legend
+from .style import COLORS, KINK_STYLE, legend
 
 
 def kink_positions(res, x, changes):
@@ -68,8 +68,9 @@ def draw_decisions(ax, positions):
 
 
 def draw_kinks(axes, positions, lo, hi, columns):
-    """Thin grey vertical lines at ``positions`` from ``lo`` to ``hi`` on every one of ``axes``;
-    returns how many were drawn (at most one per column).
+    """Thin dotted vertical lines at ``positions`` from ``lo`` to ``hi`` on every one of ``axes``
+    (coloured and dotted apart from the grid's lines); returns how many were drawn (at most
+    one per column).
 
     Examples
     --------
@@ -84,7 +85,7 @@ def draw_kinks(axes, positions, lo, hi, columns):
     for ax in axes:
         # x in data coordinates, y across the whole axes whatever its limits
         ax.vlines(positions, 0, 1, transform=ax.get_xaxis_transform(), colors=COLORS["kinks"],
-                  linewidths=0.4, alpha=0.35, zorder=0.5, gid="kinks")
+                  linewidths=0.6, linestyles=[KINK_STYLE], alpha=0.45, zorder=0.5, gid="kinks")
     return positions.size
 
 
@@ -110,6 +111,9 @@ def auto_zoom(x, changes):
     if not hi > lo or (hi - lo) > 0.3 * (float(x[-1]) - float(x[0])):
         return None
     return lo, hi
+
+
+_INSET_FONT_POINTS = 6.5  # the inset's tick labels and title: small, inside the panel
 
 
 def draw_zoom(ax, x, y, zoom, columns, kink_positions, window=None, colors=None, coord="x"):
@@ -138,12 +142,17 @@ def draw_zoom(ax, x, y, zoom, columns, kink_positions, window=None, colors=None,
     fx, fy = (xr - x0) / (x1 - x0), (yr - y0) / (y1 - y0)
     w, h = 0.32, 0.4
     # Corners first, then the middle of the top and bottom edges (the empty space
-    # above a V-shaped output); the first of the least crowded wins.
-    corners = [(0.03, 0.47), (0.65, 0.47), (0.65, 0.06), (0.03, 0.06), (0.34, 0.47), (0.34, 0.06)]
-    crowd = [int(np.count_nonzero((fx > cx - 0.03) & (fx < cx + w + 0.03) & (fy > cy - 0.05) & (fy < cy + h + 0.05)))
-             for cx, cy in corners]
-    cx, cy = corners[int(np.argmin(crowd))]
-    inset = ax.inset_axes([cx, cy, w, h])
+    # above a V-shaped output); the first of the least crowded wins.  (Nominal places:
+    # the inset is put there exactly when drawn, clear of the panel's axes: _InsetPlace.)
+    places = [("left", "top"), ("right", "top"), ("right", "bottom"), ("left", "bottom"), ("middle", "top"),
+              ("middle", "bottom")]
+    nominal = {"left": 0.08, "right": 0.99 - w, "middle": 0.34, "top": 0.47, "bottom": 0.12}
+    crowd = []
+    for across, up in places:
+        cx, cy = nominal[across], nominal[up]
+        crowd.append(int(np.count_nonzero((fx > cx - 0.03) & (fx < cx + w + 0.03) & (fy > cy - 0.05) & (fy < cy + h + 0.05))))
+    across, up = places[int(np.argmin(crowd))]
+    inset = ax.inset_axes([nominal[across], nominal[up], w, h])
     if ys.ndim == 1:
         inset.plot(xs[keep], ys[keep], color=COLORS["output"], lw=1.2, gid="zoom")
     else:
@@ -157,8 +166,47 @@ def draw_zoom(ax, x, y, zoom, columns, kink_positions, window=None, colors=None,
         inset.vlines(inside, 0, 0.06, transform=inset.get_xaxis_transform(), colors=COLORS["kinks"],
                      linewidths=0.6, zorder=0.5)
     inset.set_xlim(float(xs[0]), float(xs[-1]))
-    inset.tick_params(labelsize="x-small")
-    inset.set_title(f"zoom: {coord} from {float(xs[0]):.3g} to {float(xs[-1]):.3g}", fontsize="x-small", pad=2)
+    inset.tick_params(labelsize=_INSET_FONT_POINTS)
+    inset.set_title(f"zoom: {coord} from {float(xs[0]):.3g} to {float(xs[-1]):.3g}", fontsize=_INSET_FONT_POINTS, pad=2)
     inset.grid(True, lw=0.4, alpha=0.4)
+    inset.set_axes_locator(_InsetPlace(ax, inset, across, up, w, h))
     ax.indicate_inset_zoom(inset, edgecolor="0.3", alpha=0.6)
     return inset
+
+
+class _InsetPlace:
+    """Where the zoom inset goes when the figure is drawn: in its corner of the panel, with
+    its own tick labels and title inside the panel's frame, clear of the panel's spines and
+    tick labels whatever the figure's size and layout.
+
+    The labels' extent around the inset's frame is measured once (it depends on the text,
+    not on where the inset is); the place is worked out from the panel's frame at each draw,
+    after the layout has sized it.
+    """
+
+    def __init__(self, ax, inset, across, up, w, h):
+        self.ax, self.across, self.up, self.w, self.h = ax, across, up, w, h
+        renderer = ax.get_figure().canvas.get_renderer()
+        title = inset.title.get_window_extent(renderer)
+        self.title = (title.width, title.height + 2.0 * ax.get_figure().dpi / 72)  # and its pad
+        inset.title.set_visible(False)  # the tick labels alone, first
+        frame, tight = inset.get_window_extent(renderer), inset.get_tightbbox(renderer)
+        inset.title.set_visible(True)
+        self.pads = (max(frame.x0 - tight.x0, 0.0), max(tight.x1 - frame.x1, 0.0),
+                     max(frame.y0 - tight.y0, 0.0), max(tight.y1 - frame.y1, 0.0))  # left, right, below, above
+
+    def __call__(self, inset, renderer):
+        from matplotlib.transforms import Bbox
+
+        fig = self.ax.get_figure()
+        box = self.ax.get_window_extent(renderer)
+        gap = 4.0 * fig.dpi / 72  # points between the labels and the panel's frame
+        left, right, below, above = self.pads
+        width, height = self.w * box.width, self.h * box.height
+        # the title is centred above the inset: it may be wider than the inset is now
+        over = max((self.title[0] - width) / 2, 0.0)
+        left, right, above = max(left, over), max(right, over), max(above, self.title[1])
+        x0 = {"left": box.x0 + left + gap, "right": box.x1 - gap - right - width,
+              "middle": box.x0 + 0.34 * box.width}[self.across]
+        y0 = {"top": box.y1 - gap - above - height, "bottom": box.y0 + below + gap}[self.up]
+        return Bbox.from_bounds(x0, y0, width, height).transformed(fig.transSubfigure.inverted())

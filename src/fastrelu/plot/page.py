@@ -41,6 +41,7 @@ from ..model.network import Network, on_line
 from ..model.slices import default_range
 from ..utils.validation import existing_folder
 from .outputs import shown_outputs
+from .style import layer_colors, output_colors
 from .page_data import exact_page, keep_indices, reduce_page, sampled_page, twin_pieces
 
 #: Up to this many pieces the page holds every piece (about 45 bytes each over 1.6 MB
@@ -53,10 +54,10 @@ MAX_PIECES = 150_000
 #: cover the curve); the count is kept up to date as the x range changes.
 MAX_MARKERS = 2_000
 
+# One output: the figure's panel colours.  Several: each output in its colour of
+# style.OUTPUT_COLORS in every panel (its twin too, dashed), as the figure draws them;
+# the layers in the figure's shades (style.layer_colors).
 _COLORS = {"output": "#1f77b4", "slope": "#2ca02c", "negative": "#ff7f0e", "twin": "#7f7f7f", "kinks": "#d62728"}
-_BLUES = ["#08306b", "#08519c", "#2171b5", "#4292c6", "#6baed6", "#9ecae1", "#3f007d", "#54278f", "#6a51a3", "#807dba"]
-_GREENS = ["#00441b", "#006d2c", "#238b45", "#41ab5d", "#74c476", "#a1d99b", "#004529", "#006837", "#238443", "#41ab5d"]
-_ORANGES = ["#fee6ce", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#a63603", "#7f2704"]
 
 
 # -- the Bokeh document -------------------------------------------------------------------
@@ -124,7 +125,9 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
         tdata[f"intercept_{k}"] = t_icpt[:, k] if t_icpt.ndim == 2 else t_icpt
     tsrc = ColumnDataSource(tdata, name="twin")
     ksrc = ColumnDataSource({"i": page.kinks.astype(np.int32)}, name="kinks")
-    msrc = ColumnDataSource({"x": np.zeros(0), "y": np.zeros(0), "i": np.zeros(0, np.int32)}, name="marks")
+    # the kink markers: at each kink, one on every output drawn (columns y_0, y_1, ...)
+    msrc = ColumnDataSource({"x": np.zeros(0), "i": np.zeros(0, np.int32), **{f"y_{k}": np.zeros(0) for k in range(k_out)}},
+                            name="marks")
 
     x0, x1 = float(page.x[0]), float(page.x[-1])
     xr = Range1d(x0, x1, bounds=(x0, x1), name="x_range")
@@ -147,21 +150,22 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
     f_neg.yaxis.axis_label = "negative units"
     f_neg.xaxis.axis_label = "x" if coord == "x" else "t along the line"
 
-    blues = _BLUES if multi else [_COLORS["output"]]
-    greens = _GREENS if multi else [_COLORS["slope"]]
+    colors = output_colors(k_out) if multi else [_COLORS["output"]]
+    slope_colors = colors if multi else [_COLORS["slope"]]
+    twin_colors = colors if multi else [_COLORS["twin"]]
     twin_renderers, fit_out, fit_slope = [], [], []
     for k in range(k_out):
         label = out_labels[k] if multi else "output"
-        f_out.line("x", ycols[k], source=view, color=blues[k % len(blues)], line_width=1.6, name=f"output_{k}",
+        f_out.line("x", ycols[k], source=view, color=colors[k], line_width=1.6, name=f"output_{k}",
                    legend_label=label)
         fit_out.append([ycols[k], None, "line"])
-        f_slope.step("x", scols[k], source=view, mode="after", color=greens[k % len(greens)], line_width=1.4,
+        f_slope.step("x", scols[k], source=view, mode="after", color=slope_colors[k], line_width=1.4,
                      name=f"slope_{k}", legend_label="slope" if not multi else f"slope, {label}")
         fit_slope.append([scols[k], None, "step"])
     for k in range(k_out):
-        tw = f_out.line("x", tycols[k], source=view, color=_COLORS["twin"], line_width=1.6, line_dash="dashed",
+        tw = f_out.line("x", tycols[k], source=view, color=twin_colors[k], line_width=1.6, line_dash="dashed",
                         visible=twin_visible, name=f"twin_output_{k}", legend_label="linear twin")
-        tws = f_slope.step("x", tscols[k], source=view, mode="after", color=_COLORS["twin"], line_width=1.4,
+        tws = f_slope.step("x", tscols[k], source=view, mode="after", color=twin_colors[k], line_width=1.4,
                            line_dash="dashed", visible=twin_visible, name=f"twin_slope_{k}", legend_label="linear twin")
         twin_renderers += [tw, tws]
         fit_out.append([tycols[k], tw, "line"])
@@ -169,7 +173,7 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
     fit_neg = [["negative", None, "step"]]
     if split:
         below = None
-        shades = [_ORANGES[int(round(i))] for i in np.linspace(0, len(_ORANGES) - 1, depth)] if depth > 1 else _ORANGES
+        shades = layer_colors(depth)
         for k in range(depth):
             f_neg.varea_step(x="x", y1=below if below else 0, y2=cum_cols[k], source=view, step_mode="after",
                              fill_color=shades[k], fill_alpha=0.6, name=f"layer_{k + 1}", legend_label=f"layer {k + 1}")
@@ -179,9 +183,10 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
     f_neg.legend.visible = split
     if split:
         f_neg.legend.location = "bottom_left"
-    marks = f_out.scatter("x", "y", source=msrc, size=6, marker="circle", fill_color="white",
-                          line_color=_COLORS["kinks"], line_width=1.3, name="kinks",
-                          legend_label="kinks" if page.exact else "slope changes (grid)")
+    marks = [f_out.scatter("x", f"y_{k}", source=msrc, size=6, marker="circle", fill_color="white",
+                           line_color=colors[k] if multi else _COLORS["kinks"], line_width=1.3,
+                           name=f"kink_marks_{k}",
+                           legend_label="kinks" if page.exact else "slope changes (grid)") for k in range(k_out)]
 
     # Hover: every panel reports the piece (or the samples) under the mouse.
     fmt = CustomJSHover(args=dict(full=full, layers=cum_cols), code=_script("hover"))
@@ -206,7 +211,7 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
                  ("slope right", f"@x{{v:{scols[0]}}}")]
     if page.units:
         kink_rows.append(("switching (layer, unit)", "@x{units}"))
-    f_out.add_tools(HoverTool(renderers=[marks], mode="mouse", tooltips=kink_rows, formatters={"@x": kfmt},
+    f_out.add_tools(HoverTool(renderers=marks, mode="mouse", tooltips=kink_rows, formatters={"@x": kfmt},
                               name="hover_kinks"))
 
     panels = [dict(range=f_out.y_range, cols=fit_out, zero=False, integer=False),

@@ -1,18 +1,20 @@
 """Drawing a sweep's three panels: output (blue), slope (green steps), negative units (orange steps).
 
-A network of several outputs draws one line per output in shades of blue (its
-slopes in shades of green, with legends); a network of several hidden layers draws
+A network of several outputs draws one line per output, each output in its own colour
+(``style.OUTPUT_COLORS``) in the output and slope panels, with legends; a network of several hidden layers draws
 the negative count over a stacked area of its split by layer.  Big results are
 reduced per pixel column first (``reduce``).  matplotlib is imported by the
 functions that draw, never by importing this module.
 """
+
+import textwrap
 
 import numpy as np
 
 from .marks import auto_zoom, draw_kinks, draw_zoom, kink_positions
 from .outputs import pick, shown_outputs
 from .reduce import POINTS_PER_COLUMN, ordered, panel_indices
-from .style import COLORS, dashes, legend, shades
+from .style import COLORS, dashes, layer_colors, legend, output_colors
 
 # Past this many hidden layers the split's legend names only the first and the last.
 _MAX_LAYER_LABELS = 10
@@ -62,7 +64,7 @@ def _draw_split(ax, x, negative, by_layer, idx):
     running = np.cumsum(by_layer[idx], axis=1, dtype=np.int64)
     depth = running.shape[1]
     # light shades, so that the total's orange line stays the darkest thing in the panel
-    fills = shades("negative", depth, 0.08, 0.36)
+    fills = layer_colors(depth)
     below = np.zeros(xs.shape[0], np.int64)
     for k in range(depth):
         named = depth <= _MAX_LAYER_LABELS or k in (0, depth - 1)
@@ -92,6 +94,7 @@ def draw_result(axes, res, columns, reduce, kinks, labels=True, zoom=None, n_cha
     >>> fig, axes = new_figure(3, 1, (10, 8), 150)
     >>> draw_result(axes[:, 0], res, 3000, "auto", kinks=True)  # doctest: +SKIP
     """
+    from matplotlib.font_manager import FontProperties
     from matplotlib.ticker import MaxNLocator
 
     x, y, slope, negative, by_layer, changes = ordered(res)
@@ -108,17 +111,17 @@ def draw_result(axes, res, columns, reduce, kinks, labels=True, zoom=None, n_cha
     else:
         iy = islope = ineg = slice(None)
     ax_y, ax_s, ax_n = axes
-    blues = None
+    colors = None
     if shown is None:
         ax_y.plot(x[iy], y[iy], color=COLORS["output"], lw=1.4, gid="output")
         ax_s.plot(x[islope], slope[islope], color=COLORS["slope"], lw=1.2, drawstyle="steps-post", gid="slope", snap=False)
     else:
-        blues, greens = shades("output", len(shown)), shades("slope", len(shown))
-        styles = dashes(len(shown))
+        # one colour per output, the same in both panels (and on the page)
+        colors, styles = output_colors(len(shown)), dashes(len(shown))
         ys, ss = y[iy], slope[islope]
         for k, j in enumerate(shown):
-            ax_y.plot(x[iy], ys[:, k], color=blues[k], ls=styles[k], lw=1.3, gid=f"output {j}", label=f"output {j}")
-            ax_s.plot(x[islope], ss[:, k], color=greens[k], ls=styles[k], lw=1.1, drawstyle="steps-post",
+            ax_y.plot(x[iy], ys[:, k], color=colors[k], ls=styles[k], lw=1.3, gid=f"output {j}", label=f"output {j}")
+            ax_s.plot(x[islope], ss[:, k], color=colors[k], ls=styles[k], lw=1.1, drawstyle="steps-post",
                       gid=f"slope {j}", snap=False, label=f"output {j}")
     if split:
         _draw_split(ax_n, x, negative, by_layer, ineg)
@@ -159,15 +162,23 @@ def draw_result(axes, res, columns, reduce, kinks, labels=True, zoom=None, n_cha
         lo, hi = (float(v) for v in zoom)
         if not hi > lo:
             raise ValueError(f"zoom must be (lo, hi) with lo < hi, got {zoom!r}")
-        draw_zoom(ax_y, x, y, (lo, hi), columns, positions, window, blues, coord)
+        draw_zoom(ax_y, x, y, (lo, hi), columns, positions, window, colors, coord)
     n_changes = int(np.count_nonzero(changes)) if n_changes is None else n_changes
     note = f"{n_changes:,} slope change{'s' if n_changes != 1 else ''} on the grid"
     if kinks and n:
         if exact:
             k = int(np.count_nonzero((positions >= x[0]) & (positions <= x[-1])))
-            note += f"; {k:,} exact kink{'s' if k != 1 else ''} marked"
+            # why the two counts differ: the grid sees a change between two of its points,
+            # however many kinks lie between them (and none where their changes cancel)
+            note += (f"; {k:,} exact kink{'s' if k != 1 else ''} marked (dotted lines): kinks closer than one "
+                     "grid step make one change on the grid")
         else:
-            note += "; marked at the grid points"
-    ax_s.text(0.01, 0.95, note, transform=ax_s.transAxes, va="top", ha="left", fontsize="small",
-              bbox=dict(boxstyle="round,pad=0.25", fc="white", ec="none", alpha=0.8))
+            note += "; marked at the grid points (dotted lines)"
+    # above the panel, not inside it (a label over the curves would hide them), in lines no
+    # wider than the panel, so that the layout keeps the panels' width
+    fig = ax_s.get_figure()
+    size = FontProperties(size="small").get_size_in_points()
+    chars = int(0.9 * ax_s.get_position().width * fig.get_figwidth() * 72 / (0.55 * size))
+    ax_s.text(0.0, 1.02, textwrap.fill(note, max(chars, 30)), transform=ax_s.transAxes, va="bottom", ha="left",
+              fontsize=size, gid="note")
     return marked

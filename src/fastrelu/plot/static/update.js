@@ -7,7 +7,7 @@
 //   view         "view": the vertices the glyphs draw
 //   twin         "twin": the linear twin's pieces (hi, slope_k, intercept_k)
 //   kinks        "kinks": indices into full of the kink vertices, in increasing x
-//   marks        "marks": the kink markers drawn
+//   marks        "marks": the kink markers drawn (x, i, and y_0, y_1, ... one per output)
 //   panels       per panel: its y range and the columns that fit it
 //   spec         column names, and the number of reduction columns
 //   max_markers  markers are drawn while at most this many kinks are in view
@@ -68,13 +68,16 @@ const K = kinks.data.i, nk = K.length;
 let k0 = 0, k1 = nk;
 { let lo = 0, hi = nk; while (lo < hi) { const q = (lo + hi) >> 1; if (x[K[q]] < a) lo = q + 1; else hi = q; } k0 = lo; }
 { let lo = k0, hi = nk; while (lo < hi) { const q = (lo + hi) >> 1; if (x[K[q]] <= b) lo = q + 1; else hi = q; } k1 = lo; }
-if (k1 - k0 <= max_markers) {
-  const mx = new Float64Array(k1 - k0), my = new Float64Array(k1 - k0), mi = new Int32Array(k1 - k0), Y = F[spec.y[0]];
-  for (let q = k0; q < k1; q++) { mx[q - k0] = x[K[q]]; my[q - k0] = Y[K[q]]; mi[q - k0] = K[q]; }
-  marks.data = {x: mx, y: my, i: mi};
-} else {
-  marks.data = {x: new Float64Array(0), y: new Float64Array(0), i: new Int32Array(0)};
+// one marker per kink on every output drawn: columns y_0, y_1, ... (spec.y's order)
+const shown = k1 - k0 <= max_markers ? k1 - k0 : 0;
+const M = {x: new Float64Array(shown), i: new Int32Array(shown)};
+for (let q = 0; q < shown; q++) { M.x[q] = x[K[k0 + q]]; M.i[q] = K[k0 + q]; }
+for (let o = 0; o < spec.y.length; o++) {
+  const Y = F[spec.y[o]], my = new Float64Array(shown);
+  for (let q = 0; q < shown; q++) my[q] = Y[K[k0 + q]];
+  M["y_" + o] = my;
 }
+marks.data = M;
 // y ranges of the window
 const vx = V.x, vn = vx.length;
 for (const p of panels) {
