@@ -90,7 +90,10 @@ def test_kink_markers_sit_at_the_kinks(small):
     assert all(np.min(np.abs(grid_kinks - p)) <= step for p in positions)
     assert all(np.min(np.abs(positions - g)) <= step for g in grid_kinks)
     assert all(any(c.get_gid() == "kinks" for c in ax.collections) for ax in fig.axes[:3])
-    assert not any(c.get_gid() == "kinks" for c in sweep_figure(small).axes[0].collections)
+    # kinks are marked by default (as the command line marks them); kinks=False draws none
+    assert any(c.get_gid() == "kinks" for c in sweep_figure(small).axes[0].collections)
+    assert any(c.get_gid() == "kinks" for c in small.plot().axes[0].collections)
+    assert not any(c.get_gid() == "kinks" for c in sweep_figure(small, kinks=False).axes[0].collections)
 
 
 def test_zoom_inset(classic):

@@ -15,9 +15,9 @@ the zoom inset), ``style`` (colours), ``outputs`` (which outputs are drawn), ``f
 (formats and paths); the titles come from ``fastrelu.model.describe``.
 
 Deep networks (several hidden layers, several outputs, a line through a space of
-several inputs) draw in the same three panels: one line per output (shades of
-blue, up to ``MAX_OUTPUTS``, with a legend), one step line per output's slope
-(shades of green), and the negative count as the total (orange) over a stacked
+several inputs) draw in the same three panels: one line per output (each output
+in its own colour, ``style.OUTPUT_COLORS``, up to ``MAX_OUTPUTS``, with a legend), one
+step line per output's slope (in the output's colour), and the negative count as the total (orange) over a stacked
 area of its split by hidden layer.  A sweep ``along=(x0, x1)`` is drawn against
 ``t``, the coordinate along the line.
 """
@@ -53,12 +53,12 @@ def _columns_for(fig, columns):
     return max(1, int(np.ceil(fig.get_figwidth() * dpi * _OVERSAMPLE)))
 
 
-def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=False, zoom=None, reduce="auto", columns=None,
+def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=True, zoom=None, reduce="auto", columns=None,
                  outputs=None, decisions=None, figsize=(10, 8), dpi=150):
     """Three stacked panels of a sweep: output (blue), slope (green steps), negative units (orange steps).
 
-    A network of several outputs draws one line per output in shades of blue (and
-    its slopes in shades of green), with a legend; a network of several hidden
+    A network of several outputs draws one line per output, each in its own colour
+    (its slope too, in the same colour), with a legend; a network of several hidden
     layers draws the negative count over a stacked area of its split by layer
     ("layer 1" at the bottom); a sweep along a line is drawn against ``t``.
 
@@ -77,8 +77,9 @@ def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=False, zoom=Non
     seed : int, optional
         The seed the network was drawn with, for the default title (a
         ``Network`` does not remember it).
-    kinks : bool, default False
-        Mark the kinks with thin grey vertical lines on every panel: exact kink
+    kinks : bool, default True
+        Mark the kinks with thin dotted vertical lines on every panel (as the command
+        line does; ``kinks=False`` for none): exact kink
         positions where the exact analysis is available, else the grid points
         where the slope changes.  Networks of several layers or outputs are
         always analysed exactly (``fastrelu.kinks`` of the network of ``t``).

@@ -208,7 +208,7 @@ class StoredResult:
     def __repr__(self):
         return f"StoredResult({self.path!r}, points={len(self)}, hidden={self.network.hidden}, dtype={self.dtype.name}, backend={self.backend!r})"
 
-    def plot(self, *, axes=None, title=None, seed=None, kinks=False, zoom=None, reduce="auto", columns=None,
+    def plot(self, *, axes=None, title=None, seed=None, kinks=True, zoom=None, reduce="auto", columns=None,
              outputs=None, decisions=None, figsize=(10, 8), dpi=150):
         """Draw the stored sweep, read chunk by chunk: ``fastrelu.plot.sweep_figure(self, ...)``.
 
@@ -222,8 +222,8 @@ class StoredResult:
             Figure title; by default one naming the network and the grid.
         seed : int, optional
             The seed the network was drawn with, for the default title.
-        kinks : bool, default False
-            Mark the kinks with thin grey vertical lines on every panel.
+        kinks : bool, default True
+            Mark the kinks with thin dotted vertical lines on every panel (False: none).
         zoom : None, "auto" or (lo, hi)
             Add an inset showing x (or t) from ``lo`` to ``hi``, read from the store.
         reduce : {"auto", True, False}

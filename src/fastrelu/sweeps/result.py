@@ -161,7 +161,7 @@ class SweepResult:
 
     # The options below are sweep_figure's and html's, spelled out so that help() and
     # IDEs show them (tests/test_first_hour.py keeps names and defaults in step).
-    def plot(self, *, axes=None, title=None, seed=None, kinks=False, zoom=None, reduce="auto", columns=None,
+    def plot(self, *, axes=None, title=None, seed=None, kinks=True, zoom=None, reduce="auto", columns=None,
              outputs=None, decisions=None, figsize=(10, 8), dpi=150):
         """A figure of this result: ``fastrelu.plot.sweep_figure(self, ...)``.
 
@@ -175,8 +175,8 @@ class SweepResult:
             Figure title; by default one naming the network and the grid.
         seed : int, optional
             The seed the network was drawn with, for the default title.
-        kinks : bool, default False
-            Mark the kinks with thin grey vertical lines on every panel.
+        kinks : bool, default True
+            Mark the kinks with thin dotted vertical lines on every panel (False: none).
         zoom : None, "auto" or (lo, hi)
             Add an inset showing x (or t) from ``lo`` to ``hi``; ``"auto"`` picks
             where the kinks crowd.
