@@ -486,3 +486,37 @@ def test_exact_backend_runs_the_walk_for_deep_networks():
 
     assert registry.kernel_for("exact", fastrelu.Network.random([1, 4, 4, 1], seed=0)).module.sweep_deep is ed.sweep_deep
     assert registry.module_of("exact", "deep").walk is ed.walk
+
+
+def test_products_split_over_threads_give_the_same_walk(monkeypatch):
+    # with BLAS held to one thread (threadpoolctl), the walk splits each product into
+    # blocks of rows over fastrelu's threads: every row is BLAS's matrix-matrix sum either
+    # way, so the walk is the one of a single call per product, bit for bit
+    from fastrelu.kernels import threads
+    from fastrelu.kernels.params import deep_params
+
+    net = fastrelu.Network.random([1, 200, 200, 200, 2], seed=3)
+    params = deep_params(net, np.dtype(np.float64))
+    split = []
+    run = threads.run
+
+    def spy(work, nchunks):
+        split.append(getattr(work, "__name__", "") == "rows")
+        return run(work, nchunks)
+
+    monkeypatch.setattr(threads, "run", spy)
+    before = threads.get_num_threads()
+    threads.set_num_threads(2)
+    try:
+        with threads.blas_pinned() as pinned:
+            assert pinned  # threadpoolctl is in the test extra
+        blocks = ed.walk(*params, -100.0, 100.0)
+        assert any(split)  # some product was split
+        split.clear()
+        monkeypatch.setattr(threads, "_BLAS", [False])  # as without threadpoolctl: one BLAS call per product
+        whole = ed.walk(*params, -100.0, 100.0)
+        assert not any(split)
+    finally:
+        threads.set_num_threads(before)
+    for field in ("edges", "slope", "intercept", "negative_by_layer", "kink", "cross_offsets", "cross_layer", "cross_unit"):
+        np.testing.assert_array_equal(getattr(blocks, field), getattr(whole, field), err_msg=field)

@@ -20,8 +20,8 @@ def expected(net, x0, x1):
     by_layer = np.zeros(net.depth, np.int64)
     for i in range(len(rb) - 1):  # every boundary strictly inside, and the units crossing there
         by_layer += np.bincount(rb.switching(i)[0], minlength=net.depth)
-    return dict(pieces=len(r), boundaries=r.n_boundaries, kinks=r.n_kinks, merged=r.merged,
-                decisions=len(r.decisions), crossings_by_layer=by_layer)
+    return {"pieces": len(r), "boundaries": r.n_boundaries, "kinks": r.n_kinks, "merged": r.merged,
+            "decisions": len(r.decisions), "crossings_by_layer": by_layer}
 
 
 def check_rows(net, X0, X1, stats):
@@ -273,9 +273,9 @@ def test_dask_table_equals_local():
     net = Network.random([3, 16, 16, 2], seed=23)
     X0, X1 = ends(10, 3, seed=24)
     local = fastrelu.line_stats(net, X0, X1, batch=3, progress=False)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        with distributed.Client(cluster) as client:
-            remote = fastrelu.line_stats(net, X0, X1, batch=3, client=client)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
+        remote = fastrelu.line_stats(net, X0, X1, batch=3, client=client)
     assert remote == local
 
 

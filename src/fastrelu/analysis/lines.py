@@ -242,8 +242,9 @@ def _rows(net, segments, closed, lps):
                     counts[i, 4:] += [int(ch[sizes[j] : sizes[j + 1]].sum()) for j in range(depth)]
     length = np.linalg.norm(segments[:, :, 1] - segments[:, :, 0], axis=2).sum(axis=1)
     density = counts[:, 1] / length
-    columns = dict(length=length, pieces=counts[:, 0], boundaries=counts[:, 1], kinks=counts[:, 2], merged=counts[:, 3],
-                   decisions=decisions, density=density, density_per_neuron=density / max(net.hidden, 1))
+    columns = {"length": length, "pieces": counts[:, 0], "boundaries": counts[:, 1], "kinks": counts[:, 2],
+               "merged": counts[:, 3], "decisions": decisions, "density": density,
+               "density_per_neuron": density / max(net.hidden, 1)}
     kind = "line" if k == 1 and not closed else ("closed path" if closed else "path")
     return LineStats(columns, counts[:, 4:], net.widths, kind)
 

@@ -22,6 +22,7 @@ thread instead, and says so the first time more are asked for.
 import os
 import threading
 import warnings
+from contextlib import contextmanager
 
 _local = threading.local()
 
@@ -153,3 +154,53 @@ def guard_openmp(lib):
         if id(lib) not in _OPENMP:
             _OPENMP[id(lib)] = _OpenMP(lib)
         return _OPENMP[id(lib)]
+
+
+_BLAS = [None]  # threadpoolctl's controller of the process's BLAS libraries (found once), or False
+_BLAS_LOCK = threading.Lock()
+
+
+def _blas_controller():
+    with _BLAS_LOCK:
+        if _BLAS[0] is None:
+            try:
+                from threadpoolctl import ThreadpoolController
+            except ImportError:
+                _BLAS[0] = False
+            else:
+                _BLAS[0] = ThreadpoolController()
+        return _BLAS[0]
+
+
+@contextmanager
+def blas_pinned():
+    """Hold BLAS to one thread in the body, when threadpoolctl is installed; yields whether it is.
+
+    The exact walk splits its matrix products into blocks of rows over this module's
+    threads instead (``walk._product``): BLAS's own threads would otherwise run beside
+    the walk's and, idle between products, spin against them (on a machine shared with
+    other processes, one line took twice as long).  Without threadpoolctl nothing
+    changes: BLAS keeps its threads and each product is one call.  The setting is the
+    process's, restored on leaving; ``pinned()`` tells the calling thread.
+
+    Examples
+    --------
+    >>> with blas_pinned() as pinned:
+    ...     pinned == blas_is_pinned()
+    True
+    """
+    controller = _blas_controller()
+    if not controller or getattr(_local, "blas_pinned", False):
+        yield getattr(_local, "blas_pinned", False)
+        return
+    with controller.limit(limits=1, user_api="blas"):
+        _local.blas_pinned = True
+        try:
+            yield True
+        finally:
+            _local.blas_pinned = False
+
+
+def blas_is_pinned():
+    """Whether the calling thread runs inside ``blas_pinned`` with BLAS held to one thread."""
+    return getattr(_local, "blas_pinned", False)

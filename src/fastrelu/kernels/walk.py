@@ -86,12 +86,12 @@ are accounted for in ``walk_numba.py``'s docstring; those here:
 
 import numpy as np
 
+from ..utils.memory import available_memory
 from . import dense_numpy as reference
 from . import threads
 from .cache import Last
 from .dense_numpy import unpack_layers
 from .scale import scale_layers, unscale, walk_scales
-from ..utils.memory import available_memory
 from .scratch import borrow, ensure_fits, give_back
 from .walk_numba import (  # the kernels: arrays in, arrays out
     _CHUNK,
@@ -104,7 +104,7 @@ from .walk_numba import (  # the kernels: arrays in, arrays out
     _transpose,
 )
 
-__all__ = ["LinePieces", "walk", "walk_many", "sweep_deep", "clear_cache"]
+__all__ = ["LinePieces", "clear_cache", "sweep_deep", "walk", "walk_many"]
 
 
 # ---------------------------------------------------------------------------------
@@ -178,8 +178,20 @@ class LinePieces:
     start, stop : float
     """
 
-    __slots__ = ("edges", "slope", "intercept", "negative_by_layer", "cross_offsets", "cross_layer",
-                 "cross_unit", "kink", "merged", "suppressed", "start", "stop")
+    __slots__ = (
+        "cross_layer",
+        "cross_offsets",
+        "cross_unit",
+        "edges",
+        "intercept",
+        "kink",
+        "merged",
+        "negative_by_layer",
+        "slope",
+        "start",
+        "stop",
+        "suppressed",
+    )
 
     def __init__(self, **kw):
         for k, v in kw.items():
@@ -233,10 +245,28 @@ def _anchor_spacing(fan_in):
     return int(max(64, fan_in // 4))
 
 
+_ROWS = 64  # rows of a product per unit of parallel work: never one (a vector product sums in another order)
+
+
 def _product(X, W, out):
     """``X @ W.T`` into ``out`` (a new array for None): every row of the layer's
-    matrix-matrix product at once (BLAS)."""
-    return np.matmul(X, W.T, out=out)
+    matrix-matrix product at once (BLAS), in blocks of ``_ROWS`` rows (the last one
+    taking the rest) over fastrelu's threads when BLAS is held to one thread
+    (``threads.blas_pinned``).  A row's sum is BLAS's matrix-matrix kernel's either way."""
+    if out is None:
+        out = np.empty((X.shape[0], W.shape[0]))
+    n = X.shape[0]
+    blocks = n // _ROWS
+    if blocks < 2 or threads.get_num_threads() < 2 or not threads.blas_is_pinned():
+        return np.matmul(X, W.T, out=out)
+    WT = W.T
+
+    def rows(c0, c1):
+        r0, r1 = c0 * _ROWS, (n if c1 == blocks else c1 * _ROWS)
+        np.matmul(X[r0:r1], WT, out=out[r0:r1])
+
+    threads.run(rows, blocks)
+    return out
 
 
 class _Crossings:
@@ -297,6 +327,15 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
     exps, live = _facts.get(given, (), lambda: (walk_scales(layers, _forms(widths, alpha, lo, hi)), _live(layers)))
     steps = _steps(widths, layers, alpha, lo, hi, start, stop, exps, live)
     try:
+        with threads.blas_pinned():
+            return _drive(steps)
+    finally:
+        steps.close()
+
+
+def _drive(steps):
+    """Run one walk's generator to its end, doing its memory checks and products."""
+    try:
         request = next(steps)
         while True:
             if request[0] == "fit":
@@ -306,8 +345,6 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
             request = steps.send(None)
     except StopIteration as done:
         return done.value
-    finally:
-        steps.close()
 
 
 def walk_many(widths, weights, biases, alpha, lo, hi, firsts, start, stop, *, done=None):
@@ -369,36 +406,43 @@ def walk_many(widths, weights, biases, alpha, lo, hi, firsts, start, stop, *, do
     out = [None] * len(steps)
     requests = {}  # walk -> its pending request
     ready = list(range(len(steps)))  # walks to advance this round
-    finished = 0
     try:
-        while ready or requests:
-            got = [None] * len(ready)
-
-            def advance(c0, c1, ready=ready, got=got):
-                for c in range(c0, c1):
-                    try:
-                        got[c] = steps[ready[c]].send(None)
-                    except StopIteration as stop:
-                        got[c] = ("done", stop.value)
-
-            # the walks' own steps, in parallel (no product runs meanwhile)
-            threads.run(advance, len(ready))
-            for i, request in zip(ready, got):
-                if request[0] == "done":
-                    out[i] = request[1]
-                    finished += 1
-                else:
-                    requests[i] = request
-            if done is not None and any(g[0] == "done" for g in got):
-                done(finished)
-            ready = _grant([i for i in sorted(requests) if requests[i][0] == "fit"], requests)
-            ready += _stacked_products([i for i in sorted(requests) if requests[i][0] == "product"], requests)
-            for i in ready:
-                del requests[i]
+        with threads.blas_pinned():
+            _run_many(steps, out, requests, ready, done)
     finally:
         for g in steps:
             g.close()
     return out
+
+
+def _run_many(steps, out, requests, ready, done):
+    """``walk_many``'s rounds: the walks' steps in parallel, then their memory checks and
+    their products, stacked."""
+    finished = 0
+    while ready or requests:
+        got = [None] * len(ready)
+
+        def advance(c0, c1, ready=ready, got=got):
+            for c in range(c0, c1):
+                try:
+                    got[c] = steps[ready[c]].send(None)
+                except StopIteration as stop:
+                    got[c] = ("done", stop.value)
+
+        # the walks' own steps, in parallel (no product runs meanwhile)
+        threads.run(advance, len(ready))
+        for i, request in zip(ready, got):
+            if request[0] == "done":
+                out[i] = request[1]
+                finished += 1
+            else:
+                requests[i] = request
+        if done is not None and any(g[0] == "done" for g in got):
+            done(finished)
+        ready = _grant([i for i in sorted(requests) if requests[i][0] == "fit"], requests)
+        ready += _stacked_products([i for i in sorted(requests) if requests[i][0] == "product"], requests)
+        for i in ready:
+            del requests[i]
 
 
 def _grant(waiting, requests):
