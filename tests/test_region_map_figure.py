@@ -212,3 +212,18 @@ def test_a_line_s_sweep_is_not_a_plane_s():
     plane = fastrelu.sweep(fastrelu.Network.random([2, 4, 1], seed=0), bounds=((-1, 1), (-1, 1)), num=(4, 4))
     with pytest.raises(ValueError, match="output must be an int from 0 to 0"):
         plane_sweep_figure(plane, output=1)
+
+
+def test_each_face_is_drawn_as_its_polygon(small_map):
+    # the faces are handed to matplotlib padded to one length (repeating the last corner):
+    # each path is still the face's polygon, corner for corner, closed
+    m = small_map
+    paths = region_map_figure(m, pixels=8).axes[0].collections[0].get_paths()
+    verts = np.asarray(m.vertices)
+    assert max(len(m.polygon(f)) for f in range(len(m))) > min(len(m.polygon(f)) for f in range(len(m)))
+    for f, path in enumerate(paths):
+        corners = verts[m.polygon(f)]
+        drawn = path.vertices[:-1]  # the last is the closing vertex
+        n = len(corners)
+        assert np.array_equal(drawn[:n], corners) and (drawn[n:] == corners[-1]).all()
+        assert np.array_equal(path.vertices[-1], corners[0]) and path.codes[-1] == path.CLOSEPOLY

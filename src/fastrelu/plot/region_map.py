@@ -123,7 +123,10 @@ def _draw_edges(ax, m, linewidth, alpha=1.0, color=None):
     if color is None:  # earlier layers darker: their lines cross the whole plane
         grey = 0.1 + 0.55 * layer / max(depth - 1, 1)
         color = np.stack([grey, grey, grey, np.full_like(grey, alpha)], axis=1)
-    ax.add_collection(LineCollection(seg, colors=color, linewidths=linewidth, alpha=alpha if color is not None else None))
+    # autolim=False: the axes' limits are the rectangle, set by the caller (and measuring
+    # 10^5 paths for limits costs a second)
+    ax.add_collection(LineCollection(seg, colors=color, linewidths=linewidth, alpha=alpha if color is not None else None),
+                      autolim=False)
 
 
 def _halo(width):
@@ -150,7 +153,7 @@ def _draw_decisions(ax, m):
     if segments.shape[0]:
         # black over a white outline: apart from the edges, whose greys are as dark as black for layer 1
         ax.add_collection(LineCollection(segments, colors="black", linewidths=1.8, zorder=4, gid="decisions",
-                                         label="decision boundary", path_effects=_halo(4.0)))
+                                         label="decision boundary", path_effects=_halo(4.0)), autolim=False)
         ax.legend(loc="upper left", bbox_to_anchor=(0.0, -0.06), fontsize="small", frameon=False)
     return segments.shape[0]
 
@@ -207,9 +210,8 @@ def region_map_figure(m, *, edges=None, decisions=None, pixels=PIXELS, output=0,
     right = [fig.add_subplot(grid[i, 1]) for i in range(3)]
     (u0, u1), (v0, v1) = m.bounds
 
-    offsets, verts = np.asarray(m.face_offsets), np.asarray(m.vertices)
-    polygons = np.split(verts[np.asarray(m.face_vertices)], offsets[1:-1])
-    ax_map.add_collection(PolyCollection(polygons, facecolors=face_colors(m.pattern_hash), edgecolors="none", antialiased=False))
+    ax_map.add_collection(PolyCollection(_polygons(m), facecolors=face_colors(m.pattern_hash), edgecolors="none",
+                                         antialiased=False), autolim=False)
     if show_edges:
         _draw_edges(ax_map, m, linewidth=0.8 if len(m) < 2000 else 0.4)
     if m.network.out_features > 1 if decisions is None else decisions:
@@ -318,6 +320,18 @@ def _extent(u, v, bounds):
     du = (u[-1] - u[0]) / (u.shape[0] - 1) if u.shape[0] > 1 else u1 - u0
     dv = (v[-1] - v[0]) / (v.shape[0] - 1) if v.shape[0] > 1 else v1 - v0
     return (u[0] - du / 2, u[-1] + du / 2, v[0] - dv / 2, v[-1] + dv / 2)
+
+
+def _polygons(m):
+    """The faces' polygons as one array ``(F, D, 2)``, D the most corners of a face, each
+    padded with its last corner (which adds no area): matplotlib builds the paths of such
+    an array five times faster than of a list of arrays (1 s instead of 5 at 10^5 faces)."""
+    offsets = np.asarray(m.face_offsets)
+    deg = np.diff(offsets)
+    if deg.size == 0:
+        return np.zeros((0, 3, 2))
+    corner = np.minimum(np.arange(deg.max())[None, :], (deg - 1)[:, None])
+    return np.asarray(m.vertices)[np.asarray(m.face_vertices)[offsets[:-1, None] + corner]]
 
 
 def _right_edge_alpha(faces):
