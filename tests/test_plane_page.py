@@ -158,6 +158,11 @@ def test_the_page_draws_every_face_edge_and_segment(browser, which, request):  #
         assert sorted(js(page, "face_view", "Array.from(m.data.face)")) == list(range(len(m)))
         inner = int(np.count_nonzero(np.asarray(m.edge_units)[:, 0] >= 0))
         assert inner <= MAX_EDGES and n_edges == inner
+        # edges shaded by layer as in the figure: layer 1 darkest, the last lightest, one grey each
+        layers, counts = np.unique(np.asarray(m.edge_units)[:, 0], return_counts=True)
+        grey = np.rint(255 * (0.1 + 0.55 * layers[layers >= 0] / max(m.network.depth - 1, 1)))
+        drawn_grey, drawn_counts = np.unique(js(page, "edge_view", "Array.from(m.data.grey)"), return_counts=True)
+        assert np.array_equal(drawn_grey, grey) and np.array_equal(drawn_counts, counts[layers >= 0])
         segments = js(page, "decision_view", "m.data.x0.length")
         assert segments == (np.asarray(m.decision_boundary().segments).shape[0] if m.network.out_features > 1 else 0)
         assert js(page, "points", "m.data.u.length") == np.asarray(m.points).shape[0]

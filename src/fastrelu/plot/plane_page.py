@@ -126,7 +126,7 @@ def plane_page_data(m, outputs=None):
         "corners": {"vertex": np.asarray(m.face_vertices).astype(np.int32)},
         "vertices": {"u": verts[:, 0].copy(), "v": verts[:, 1].copy()},
         "edges": {"lo": lo[order].astype(np.int32), "hi": hi[order].astype(np.int32),
-                  "layer": _small_int(units[:, 0]), "unit": units[:, 1].astype(np.int32),
+                  "layer": _small_int(units[:, 0]), "unit": _small_int(units[:, 1]),
                   "sw_start": (np.cumsum(counts) - counts).astype(np.int32)},
         "switches": {"unit": switched.astype(np.int32)},
         "decisions": _decision_columns(m),
