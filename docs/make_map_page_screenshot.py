@@ -88,7 +88,7 @@ def load_time(chromium, width, repeats=5):
             for _ in range(repeats):
                 page = ctx.new_page()
                 errors = []
-                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
                 t0 = time.perf_counter()
                 page.goto("file://" + path)
                 page.wait_for_function(DRAWN, timeout=120_000, polling=10)

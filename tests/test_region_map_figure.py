@@ -157,7 +157,7 @@ def test_no_text_overlaps_another_or_leaves_the_figure(which, request):
     boxes = [("suptitle", fig._suptitle.get_window_extent(renderer))]
     for k, ax in enumerate(fig.axes):
         (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
-        shown = lambda labels, lo, hi, k: [t for t in labels if lo <= t.get_position()[k] <= hi]  # noqa: E731 - drawn ones
+        shown = lambda labels, lo, hi, k: [t for t in labels if lo <= t.get_position()[k] <= hi]  # the drawn ones
         parts = [("title", [ax.title]), ("xlabel", [ax.xaxis.label]), ("ylabel", [ax.yaxis.label]),
                  ("xticks", shown(ax.get_xticklabels(), x0, x1, 0)), ("yticks", shown(ax.get_yticklabels(), y0, y1, 1)),
                  ("points", [t for t in ax.texts if (t.get_gid() or "").startswith("point_label")])]
