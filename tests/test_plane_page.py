@@ -305,3 +305,19 @@ def test_a_moderate_zoom_keeps_every_face_whole_and_a_deep_one_clips(browser, cl
         assert errors == []
     finally:
         page.close()
+
+
+def test_a_map_of_one_face_is_a_page_too(browser, tmp_path):  # noqa: F811
+    # no boundary crosses the square: one face, four sides, nothing switching anywhere
+    net = fastrelu.Network.from_layers([([[1.0, 0.0]], [5.0]), ([[2.0]], None)])
+    m = fastrelu.regions(net, bounds=((-1, 1), (-1, 1)))
+    assert len(m) == 1 and m.n_boundaries == 0
+    page, errors = open_page(browser, region_map_html(m, tmp_path / "one.html"))
+    try:
+        assert drawn(page)[:2] == [1, 0]
+        page.mouse.move(*to_screen(page, 0.2, 0.3))
+        rows, text = tooltip_rows(page, "negative units")
+        assert rows["face"].startswith("#0 of 1") and rows["y ="] == "2*u + 0*v + 10", text
+        assert errors == []
+    finally:
+        page.close()
