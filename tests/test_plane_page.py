@@ -321,3 +321,18 @@ def test_a_map_of_one_face_is_a_page_too(browser, tmp_path):  # noqa: F811
         assert errors == []
     finally:
         page.close()
+
+
+def test_a_long_narrow_rectangle_keeps_a_readable_frame(browser, tmp_path):  # noqa: F811
+    m = fastrelu.regions(fastrelu.Network.random([2, 8, 8, 1], seed=0), bounds=((-50, 50), (-0.5, 0.5)))
+    page, errors = open_page(browser, region_map_html(m, tmp_path / "long.html"))
+    try:
+        assert drawn(page)[0] == len(m)
+        w, h = page.evaluate("() => { const v = Bokeh.index.find_one(Bokeh.documents[0].get_model_by_name('map'));"
+                             " return [v.frame.bbox.width, v.frame.bbox.height]; }")
+        assert w == 800 and h == 200
+        # the ranges are the rectangle's, not stretched to equal scales beyond it
+        assert js(page, "x_range", "[m.start, m.end]") == [-50, 50] and js(page, "y_range", "[m.start, m.end]") == [-0.5, 0.5]
+        assert errors == []
+    finally:
+        page.close()

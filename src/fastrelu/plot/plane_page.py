@@ -160,15 +160,14 @@ def _document(m, data, *, title, width):
     src = {name: ColumnDataSource(data[name], name=name)
            for name in ("faces", "corners", "vertices", "edges", "switches", "decisions")}
     (u0, u1), (v0, v1) = m.bounds
-    # the frame keeps the rectangle's shape, so that a unit of u is a unit of v on the screen
-    aspect = (v1 - v0) / (u1 - u0)
-    fw = int(width)
-    fh = int(round(fw * aspect))
-    if fh > 900:
-        fw, fh = max(int(round(900 / aspect)), 100), 900
+    # the frame keeps the rectangle's shape, so that a unit of u is a unit of v on the screen,
+    # unless that would make it thinner than 200 pixels (a long, narrow rectangle): then
+    # the frame is at least 200 pixels each way and the two scales differ
+    fw, fh = _frame(u1 - u0, v1 - v0, int(width))
+    equal = abs(np.log((fh / fw) / ((v1 - v0) / (u1 - u0)))) < 1e-2
     xr = Range1d(u0, u1, bounds=(u0, u1), name="x_range")
     yr = Range1d(v0, v1, bounds=(v0, v1), name="y_range")
-    p = figure(name="map", x_range=xr, y_range=yr, frame_width=fw, frame_height=fh, match_aspect=True,
+    p = figure(name="map", x_range=xr, y_range=yr, frame_width=fw, frame_height=fh, match_aspect=equal,
                tools="wheel_zoom,pan,box_zoom,reset,save", active_scroll="wheel_zoom", active_drag="pan",
                output_backend="canvas", x_axis_label="u", y_axis_label="v")
     p.toolbar.logo = None
@@ -238,6 +237,21 @@ def _document(m, data, *, title, width):
     doc.add_root(column(head, p, status, name="page"))
     doc.js_on_event(DocumentReady, update)
     return doc
+
+
+def _frame(du, dv, width, tallest=900, thinnest=200):
+    """The map's frame ``(width, height)`` in pixels: the rectangle's shape within
+    ``width`` x ``tallest``, but never thinner than ``thinnest`` either way.
+
+    Examples
+    --------
+    >>> _frame(2.0, 2.0, 800), _frame(2.0, 4.0, 800), _frame(100.0, 1.0, 800)
+    ((800, 800), (450, 900), (800, 200))
+    """
+    fw, fh = width, width * dv / du
+    if fh > tallest:
+        fw, fh = width * tallest / fh, tallest
+    return max(int(round(fw)), thinnest), max(int(round(fh)), thinnest)
 
 
 def region_map_html(m, path=None, *, title=None, outputs=None, width=800):
