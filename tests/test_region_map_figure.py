@@ -227,3 +227,14 @@ def test_each_face_is_drawn_as_its_polygon(small_map):
         n = len(corners)
         assert np.array_equal(drawn[:n], corners) and (drawn[n:] == corners[-1]).all()
         assert np.array_equal(path.vertices[-1], corners[0]) and path.codes[-1] == path.CLOSEPOLY
+
+
+def test_a_long_narrow_rectangle_is_not_drawn_as_a_sliver():
+    m = fastrelu.regions(fastrelu.Network.random([2, 8, 8, 1], seed=0), bounds=((-50, 50), (-0.5, 0.5)))
+    fig = region_map_figure(m, pixels=8)
+    fig.canvas.draw()
+    for ax in fig.axes[:4]:
+        box = ax.get_window_extent()
+        assert box.height > 0.2 * box.width, ax.get_title()
+    square = region_map_figure(fastrelu.regions(m.network, bounds=((-1, 1), (-1, 1))), pixels=8)
+    assert all(ax.get_aspect() == 1.0 for ax in square.axes[:4])

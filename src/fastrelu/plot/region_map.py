@@ -219,7 +219,7 @@ def region_map_figure(m, *, edges=None, decisions=None, pixels=PIXELS, output=0,
     _mark_points(ax_map, m)
     ax_map.set_xlim(u0, u1)
     ax_map.set_ylim(v0, v1)
-    ax_map.set_aspect("equal")
+    ax_map.set_aspect(_aspect(extent_of(m.bounds)))
     ax_map.set_title("linear regions")
     ax_map.set_xlabel("u")
     ax_map.set_ylabel("v")
@@ -246,7 +246,7 @@ def draw_plane_panels(fig, axes, extent, y, grad, neg, y_name, edges_of=None):
         (axes[2], np.asarray(neg, np.float64), SHADES["negative"], "negative units"),
     )
     for ax, values, cmap, name in panels:
-        image = ax.imshow(values, origin="lower", extent=extent, cmap=cmap, interpolation="nearest", aspect="equal")
+        image = ax.imshow(values, origin="lower", extent=extent, cmap=cmap, interpolation="nearest", aspect=_aspect(extent))
         fig.colorbar(image, ax=ax, shrink=0.9)
         if edges_of is not None:  # fainter as they crowd, so that the values under them still read
             _draw_edges(ax, edges_of, linewidth=0.2, color=(1.0, 1.0, 1.0, _right_edge_alpha(len(edges_of))))
@@ -320,6 +320,19 @@ def _extent(u, v, bounds):
     du = (u[-1] - u[0]) / (u.shape[0] - 1) if u.shape[0] > 1 else u1 - u0
     dv = (v[-1] - v[0]) / (v.shape[0] - 1) if v.shape[0] > 1 else v1 - v0
     return (u[0] - du / 2, u[-1] + du / 2, v[0] - dv / 2, v[-1] + dv / 2)
+
+
+def extent_of(bounds):
+    """``((u0, u1), (v0, v1))`` as matplotlib's extent ``(u0, u1, v0, v1)``."""
+    (u0, u1), (v0, v1) = bounds
+    return (u0, u1, v0, v1)
+
+
+def _aspect(extent):
+    """Equal scales (a unit of u is a unit of v) unless the rectangle is more than 4 times
+    longer one way than the other, where equal scales would leave a sliver: then "auto"."""
+    u0, u1, v0, v1 = extent
+    return "equal" if 0.25 <= (v1 - v0) / (u1 - u0) <= 4 else "auto"
 
 
 def _polygons(m):
