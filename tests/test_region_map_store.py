@@ -109,3 +109,20 @@ def test_the_command_replaces_a_saved_map_only_with_force(tmp_path, capsys, monk
     assert (tmp_path / "m.npz").read_bytes() == b"mine" and not (tmp_path / "fastrelu-map.png").exists()
     assert main(["map", "--widths", "2,8,1", "--pixels", "8", "--out", "m.npz", "--force"]) == 0
     assert len(load_region_map(tmp_path / "m.npz")) > 1
+
+
+def test_fastrelu_plot_draws_a_saved_map_and_its_page(tmp_path, capsys, monkeypatch):
+    from fastrelu.cli.main import main
+    from fastrelu.store.region_map import is_region_map_file
+
+    monkeypatch.chdir(tmp_path)
+    m = maps()["classifier"]
+    save_region_map(m, tmp_path / "m.npz")
+    assert is_region_map_file(tmp_path / "m.npz")
+    fastrelu.sweep(fastrelu.Network.random(4, seed=0), num=5).save(tmp_path / "res.npz")
+    assert not is_region_map_file(tmp_path / "res.npz") and not is_region_map_file(tmp_path / "none.npz")
+    assert main(["plot", "m.npz", "--html", "m.html", "--title", "saved"]) == 0
+    assert "figure        m.png" in capsys.readouterr().out
+    assert (tmp_path / "m.png").stat().st_size > 10_000
+    page = (tmp_path / "m.html").read_text(encoding="utf-8")
+    assert f"Exact: {len(m):,} linear regions" in page and ">saved<" in page

@@ -26,7 +26,7 @@ from ..plot.files import check_figure_path
 from ..plot.page import html
 from ..plot.plane_page import region_map_html
 from ..store.read import open_result
-from ..store.region_map import save_region_map
+from ..store.region_map import is_region_map_file, load_region_map, save_region_map
 from ..sweeps.sweep import sweep
 from ..utils.config import compile_seconds
 from ..utils.validation import existing_folder
@@ -106,6 +106,12 @@ def cmd_compare(args):
 def cmd_plot(args):
     plot = args.plot or os.path.splitext(args.result.rstrip("/"))[0] + ".png"
     check_figure_options(args, plot)
+    if is_region_map_file(args.result):  # saved by 'fastrelu map --out': its figure and page
+        m = load_region_map(args.result)
+        save(region_map_figure(m, title=args.title, dpi=args.dpi), plot, args.dpi)
+        if args.html:
+            region_map_html(m, args.html, title=args.title, outputs=args.outputs)
+        return 0
     res = open_result(args.result)
     fig = res.plot(kinks=args.kinks, zoom=zoom(args), title=args.title, outputs=args.outputs, dpi=args.dpi)
     save(fig, plot, args.dpi)

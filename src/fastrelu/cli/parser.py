@@ -155,6 +155,7 @@ deep networks, swept along the line x0 + t*(x1 - x0), t from 0 to 1:
     "plot": """examples:
   fastrelu sweep --out result.npz && fastrelu plot result.npz   # writes result.png
   fastrelu plot result.npz --plot result.svg --no-kinks
+  fastrelu map --out map.npz && fastrelu plot map.npz --html map.html   # a saved region map: its figure and page
   fastrelu sweep --widths 3,32,32,4 --along random --out deep.zarr && fastrelu plot deep.zarr --outputs 0,3 --plot deep-outputs.png""",
     "bench": """examples:
   fastrelu bench                                    # 100,000 points x 1,000 units
@@ -217,7 +218,8 @@ def build_parser():
     _add_figure_options(p, COMPARE_FIGURE, f" (default {COMPARE_FIGURE})")
 
     p = add("plot", "draw a saved result", "Draw a result saved by 'fastrelu sweep --out' or SweepResult.save; "
-            "a Zarr store is read chunk by chunk, so it may be larger than memory.")
+            "a Zarr store is read chunk by chunk, so it may be larger than memory. A region map saved by "
+            "'fastrelu map --out' is drawn as 'fastrelu map' draws it.")
     p.add_argument("result", metavar="RESULT", help="the saved result: RESULT.npz or a Zarr store")
     _add_figure_options(p, None, " (default RESULT.png)")
 

@@ -16,7 +16,7 @@ from ..model.network import Network
 from ..model.slices import Plane
 from ..utils.files import open_for_writing, open_npz
 
-__all__ = ["load_region_map", "save_region_map"]
+__all__ = ["is_region_map_file", "load_region_map", "save_region_map"]
 
 _FORMAT = "fastrelu-region-map/1"
 _ARRAYS = ("vertices", "edges", "edge_faces", "edge_units", "slope", "intercept", "pattern", "origin", "directions",
@@ -79,6 +79,22 @@ def load_region_map(path):
         return _build(a, network)
     except (ValueError, IndexError, AssertionError, TypeError) as exc:
         raise ValueError(f"{name!r} holds an inconsistent region map: {exc}") from None
+
+
+def is_region_map_file(path):
+    """Whether ``path`` is a ``.npz`` file that ``save_region_map`` wrote (False for anything
+    else, a missing or damaged file included: its reader says what is wrong).
+
+    Examples
+    --------
+    >>> is_region_map_file("no-such-file.npz")
+    False
+    """
+    try:
+        with open_npz(path, "region map") as data:
+            return "format" in data and str(data["format"]) == _FORMAT
+    except (ValueError, OSError):
+        return False
 
 
 def _build(a, network):
