@@ -336,3 +336,37 @@ def test_a_long_narrow_rectangle_keeps_a_readable_frame(browser, tmp_path):  # n
         assert errors == []
     finally:
         page.close()
+
+
+def test_the_menu_colours_faces_by_their_count_or_gradient(browser, classifier, classifier_page):  # noqa: F811
+    from bokeh.palettes import Greens256, Oranges256
+
+    m = classifier
+    counts = np.asarray(m.negative).astype(np.float64)
+    grads = np.hypot(m.slope[:, 0, 0], m.slope[:, 0, 1])
+    page, errors = open_page(browser, classifier_page)
+    try:
+        drawn(page)
+        f, (u, v) = inner_face(m)
+        for what, values, palette in (("negative units", counts, Oranges256), ("gradient |∇y0|", grads, Greens256)):
+            light_to_dark = np.array([int(h[1:], 16) for h in palette[::-1]])
+            k = np.floor((values - values.min()) / (values.max() - values.min()) * 255 + 0.5).astype(int)
+            want = (light_to_dark[k] << 8) | 0xFF  # packed 0xRRGGBBAA, face by face
+            js(page, "colour_by", f"m.value = {what!r}")
+            page.wait_for_function(f"() => {{ const v = Bokeh.documents[0].get_model_by_name('face_view').data; "
+                                   f"return v.color[0] == {int(want[0])} && v.color.length == {len(m)}; }}")
+            page.wait_for_timeout(300)
+            got = np.array(js(page, "face_view", "Array.from(m.data.color)"))
+            order = np.array(js(page, "face_view", "Array.from(m.data.face)"))
+            assert np.array_equal(got, want[order]), what
+            assert js(page, "colour_bar", "[m.visible, m.color_mapper.low, m.color_mapper.high]") == [
+                True, values.min(), values.max()]
+            rgb = [(int(want[f]) >> s) & 0xFF for s in (24, 16, 8)]
+            assert np.abs(screen_rgb(page, [to_screen(page, u, v)])[0] - rgb).max() <= 2
+        js(page, "colour_by", "m.value = 'activation pattern'")
+        page.wait_for_function(f"() => Bokeh.documents[0].get_model_by_name('face_view').data.color[0] == "
+                               f"{int(face_rgba32(m.pattern_hash)[0])}")
+        assert not js(page, "colour_bar", "m.visible")
+        assert errors == []
+    finally:
+        page.close()

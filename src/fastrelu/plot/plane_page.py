@@ -13,7 +13,9 @@ visible window, each clipped to the window in float64, so the polygons are exact
 zoom (a face much larger than the window is drawn as the part inside it, never with
 vertices 10^12 pixels away, where the canvas would round them).  Edges are drawn while
 at most ``MAX_EDGES`` of them are in view (beyond that they would cover the faces, whose
-colours already show every region); zoom in to see them.  Hovering a face shows its
+colours already show every region); zoom in to see them.  A menu colours the faces by
+their negative count or the size of their gradient instead (each constant on a face, so
+exact, as the figure's right-hand panels).  Hovering a face shows its
 counts (in all and per layer), its output map ``y = a*u + b*v + c`` and, near an edge,
 the ``(layer, unit)`` pairs switching across it.
 
@@ -76,7 +78,7 @@ def plane_page_data(m, outputs=None):
     -------
     dict of dict of ndarray
         ``faces`` (one row per face: ``start`` of its polygon in ``corners``, ``color``
-        packed ``0xRRGGBBAA``, ``area``, ``neg_<k>`` per layer, ``su_<j>``, ``sv_<j>``,
+        (drawn) and ``pattern_color`` (its pattern's) packed ``0xRRGGBBAA``, ``area``, ``neg_<k>`` per layer, ``su_<j>``, ``sv_<j>``,
         ``c_<j>`` per shown output); ``corners`` (``vertex``: the polygons, CSR as
         ``m.face_vertices``); ``vertices`` (``u``, ``v``); ``edges`` sorted by their
         vertices (``lo < hi``, ``layer``, ``unit``, ``sw_start`` into ``switches``);
@@ -97,7 +99,9 @@ def plane_page_data(m, outputs=None):
     slope = np.asarray(m.slope).reshape(F, -1, 2)
     icpt = np.asarray(m.intercept).reshape(F, -1)
     offsets = np.asarray(m.face_offsets)
-    faces = {"start": offsets[:-1].astype(np.int32), "color": face_rgba32(m.pattern_hash),
+    colors = face_rgba32(m.pattern_hash)
+    # "color" is what is drawn (the menu may recolour it), "pattern_color" the pattern's
+    faces = {"start": offsets[:-1].astype(np.int32), "color": colors, "pattern_color": colors,
              "area": np.asarray(m.area, np.float64)}
     by_layer = np.asarray(m.negative_by_layer)
     for k in range(depth):
@@ -154,7 +158,18 @@ def _document(m, data, *, title, width):
     from bokeh.document import Document
     from bokeh.events import DocumentReady
     from bokeh.layouts import column
-    from bokeh.models import ColumnDataSource, CustomJS, CustomJSHover, Div, HoverTool, Range1d
+    from bokeh.models import (
+        ColorBar,
+        ColumnDataSource,
+        CustomJS,
+        CustomJSHover,
+        Div,
+        HoverTool,
+        LinearColorMapper,
+        Range1d,
+        Select,
+    )
+    from bokeh.palettes import Greens256, Oranges256
     from bokeh.plotting import figure
 
     src = {name: ColumnDataSource(data[name], name=name)
@@ -217,6 +232,21 @@ def _document(m, data, *, title, width):
     for r in (xr, yr):
         r.js_on_change("start", update)
         r.js_on_change("end", update)
+    # the menu: faces coloured by their pattern, or by a quantity constant on each face
+    grad = "gradient |∇y|" if m.network.out_features == 1 else f"gradient |∇y{shown[0]}|"
+    palettes = {}
+    for name, palette in (("negative units", Oranges256), (grad, Greens256)):
+        hexes = list(palette[::-1])  # light to dark: more is darker, as in the figure
+        packed = [(int(h[1:], 16) << 8) | 0xFF for h in hexes]
+        palettes[name] = dict(hex=hexes, packed=packed)
+    mapper = LinearColorMapper(palette=palettes["negative units"]["hex"], low=0, high=1, name="colour_mapper")
+    colorbar = ColorBar(color_mapper=mapper, visible=False, name="colour_bar", width=12, title_text_font_size="10pt")
+    p.add_layout(colorbar, "right")
+    menu = Select(title="faces coloured by", value="activation pattern", width=220, name="colour_by",
+                  options=["activation pattern", "negative units", grad])
+    menu.js_on_change("value", CustomJS(args=dict(faces=src["faces"], face_view=face_view, update=update, mapper=mapper,
+                                                  colorbar=colorbar, spec=dict(spec, palettes=palettes)),
+                                        code=_script("plane_colour")))
     depth = data["depth"]
     marks = []
     if len(data["decisions"]["face"]):
@@ -225,7 +255,8 @@ def _document(m, data, *, title, width):
         marks.append("the white dots are the three points x0, x1, x2")
     note = (f"Exact: {len(m):,} linear regions, {m.n_vertices:,} vertices, {m.n_edges:,} edges "
             f"({m.n_kinks:,} of {m.n_boundaries:,} inner edges are kinks); u from {u0:g} to {u1:g}, v from {v0:g} to "
-            f"{v1:g}. Faces are coloured by their activation pattern; edges shaded by layer (dark: layer 1"
+            f"{v1:g}. Faces are coloured by their activation pattern (or, from the menu, by their negative count or "
+            f"gradient size, constant on each face); edges shaded by layer (dark: layer 1"
             f"{f', light: layer {depth}' if depth > 1 else ''}), drawn while at most {MAX_EDGES:,} are in view"
             f"{'; ' + ' and '.join(marks) if marks else ''}. "
             "Every face is its exact polygon at any zoom: wheel zooms, drag pans, hover for a face's counts and "
@@ -234,7 +265,7 @@ def _document(m, data, *, title, width):
                     f"<div style='font:12px sans-serif;color:#444;margin-top:3px;max-width:{fw + 80}px'>"
                     f"{_html.escape(note)}</div>", name="title")
     doc = Document()
-    doc.add_root(column(head, p, status, name="page"))
+    doc.add_root(column(head, menu, p, status, name="page"))
     doc.js_on_event(DocumentReady, update)
     return doc
 
