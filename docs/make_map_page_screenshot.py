@@ -38,7 +38,7 @@ DRAWN = ("() => window.Bokeh && Bokeh.documents.length > 0 && (() => { const d =
 
 def browser(p, chromium, profile):
     return p.chromium.launch_persistent_context(profile, executable_path=chromium, headless=True, args=FLAGS,
-                                                viewport={"width": 900, "height": 1000}, device_scale_factor=1)
+                                                viewport={"width": 900, "height": 1100}, device_scale_factor=1)
 
 
 def screenshot(chromium, m, page_path, png_path):
