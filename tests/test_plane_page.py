@@ -143,6 +143,9 @@ def test_page_is_self_contained_and_bad_arguments_name_themselves(classifier, tm
         region_map_html(classifier, tmp_path / "missing" / "map.html")
     with pytest.raises(ValueError, match="outputs must be indices"):
         region_map_html(classifier, outputs=[3])
+    with pytest.raises(ValueError, match=f"the map has {len(classifier):,} faces, more than max_faces=100: its page"):
+        region_map_html(classifier, tmp_path / "big.html", max_faces=100)
+    assert not (tmp_path / "big.html").exists()
 
 
 # -- in the browser ---------------------------------------------------------------------------------

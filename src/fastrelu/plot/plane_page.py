@@ -45,6 +45,11 @@ MAX_EDGES = 20_000
 #: screen (float32, which the canvas uses, is then still within a tenth of a pixel).
 WHOLE_SPAN = 1e-3
 
+#: Past this many faces the page is refused unless ``max_faces`` says otherwise: at about
+#: 100 bytes a face over 1.7 MB of BokehJS, 300,000 faces is a page of 32 MB, which a
+#: browser opens in some 15 s (10^5 faces: 15 MB, 6 s).  Map a smaller rectangle instead.
+MAX_FACES = 300_000
+
 #: Pixels from an edge within which the tooltip names the units switching across it.
 EDGE_PIXELS = 8
 
@@ -285,7 +290,7 @@ def _frame(du, dv, width, tallest=900, thinnest=200):
     return max(int(round(fw)), thinnest), max(int(round(fh)), thinnest)
 
 
-def region_map_html(m, path=None, *, title=None, outputs=None, width=800):
+def region_map_html(m, path=None, *, title=None, outputs=None, width=800, max_faces=MAX_FACES):
     """The interactive page of a region map: one self-contained HTML file.
 
     Parameters
@@ -301,6 +306,9 @@ def region_map_html(m, path=None, *, title=None, outputs=None, width=800):
         (default the first 10).
     width : int, default 800
         Width of the map in CSS pixels (its height follows the rectangle's shape).
+    max_faces : int, default MAX_FACES
+        A map of more faces is refused (a ValueError saying how large its page would be)
+        before anything is written: map a smaller rectangle, or raise the limit.
 
     Returns
     -------
@@ -320,6 +328,9 @@ def region_map_html(m, path=None, *, title=None, outputs=None, width=800):
     width = int(width)
     if width < 200:
         raise ValueError(f"width must be at least 200 pixels, got {width}")
+    if len(m) > int(max_faces):
+        raise ValueError(f"the map has {len(m):,} faces, more than max_faces={int(max_faces):,}: its page would be about "
+                         f"{(1.7e6 + 100 * len(m)) / 1e6:.0f} MB; map a smaller rectangle (bounds=) or raise max_faces")
     if path is not None:
         existing_folder(path)
     data = plane_page_data(m, outputs)
