@@ -69,6 +69,26 @@ def test_the_site_builds_with_warnings_as_errors(site):
         assert (site / f"{page}.html").exists(), page
 
 
+def test_a_broken_example_or_page_fails_the_build_and_a_docstring_slip_is_reported(tmp_path):
+    # what CI relies on: an example that raises, or a reST error in a page, fails the build
+    # (only the broken example runs, to keep this quick); a docstring's slip is listed
+    ignore = shutil.ignore_patterns(*GENERATED, "__pycache__")
+    shutil.copytree(DOCS, tmp_path / "docs", ignore=ignore)
+    shutil.copytree(EXAMPLES, tmp_path / "examples", ignore=ignore)
+    (tmp_path / "examples" / "plot_zz_broken.py").write_text('"""\nBroken\n======\n"""\n\nraise RuntimeError("rotten example")\n')
+    (tmp_path / "docs" / "slip.py").write_text('def f():\n    """A slip: *emphasis never closed."""\n')
+    with open(tmp_path / "docs" / "api.rst", "a") as f:
+        f.write("\n.. autofunction:: slip.f\n\nA `link never closed.\n")
+    env = {**os.environ, "FASTRELU_DOCS_EXAMPLES": "plot_zz_broken"}
+    run = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", str(tmp_path / "html")],
+                         cwd=tmp_path, capture_output=True, text=True, env=env)
+    log = run.stdout + run.stderr
+    assert run.returncode != 0
+    assert "plot_zz_broken.py failed" in log and "rotten example" in log
+    assert re.search(r"api\.rst:\d+: WARNING: Inline interpreted text", log)
+    assert re.search(r"docstrings that do not render cleanly.*\n.*docstring of slip\.f.*Inline emphasis", log)
+
+
 def test_the_build_documents_the_installed_package(site):
     # the fastrelu these tests import (in CI the installed wheel), not a src/ put on the path
     log = (site.parent / "build.log").read_text()
