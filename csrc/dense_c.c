@@ -2,6 +2,7 @@
  * The loops live in dense_c_sweep.inc, instantiated here once per dtype. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif

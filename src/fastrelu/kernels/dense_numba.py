@@ -295,7 +295,13 @@ def deep_first(w, b, fan_out, nk, tt, dst, alpha, lo, hi, negt):
 
 @jit()
 def deep_block_cols(wp, pin, kc, o, first, cols):
-    """deep_block's loops for ``cols`` columns (a constant where it is inlined)."""
+    """deep_block's loops for ``cols`` columns: 2*points on a line, 3*points on a plane.
+
+    The C twin writes the same loops in deep_block's two branches, the plane's in vector
+    extensions (one vector per group of points columns: csrc/dense_c_sweep.inc says why);
+    here LLVM inlines this function into each branch, where ``cols`` is a constant, and
+    its SLP pass packs the unrolled loops into the same register accumulators.  Same
+    operations on the same numbers in the same order: the same bits."""
     zero = o.dtype.type(0)
     acc = stack_empty(_DEEP_ACC, o.dtype)
     for q in range(DEEP_ROWS):
@@ -315,6 +321,8 @@ def deep_block_cols(wp, pin, kc, o, first, cols):
 def deep_block(wp, pin, kc, o, first, nk):
     points = vector_points(o.dtype)
     # the column count a constant in each branch, so that the loops unroll into registers
+    # (a separate jitted function, not inline="always": Numba's own inlining lost the
+    # fused multiply-adds of some columns, and with them the C twin's bits)
     if nk == 1:
         deep_block_cols(wp, pin, kc, o, first, 2 * points)
     else:
