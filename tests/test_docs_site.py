@@ -76,9 +76,11 @@ def test_a_broken_example_or_page_fails_the_build_and_a_docstring_slip_is_report
     shutil.copytree(DOCS, tmp_path / "docs", ignore=ignore)
     shutil.copytree(EXAMPLES, tmp_path / "examples", ignore=ignore)
     (tmp_path / "examples" / "plot_zz_broken.py").write_text('"""\nBroken\n======\n"""\n\nraise RuntimeError("rotten example")\n')
-    (tmp_path / "docs" / "slip.py").write_text('def f():\n    """A slip: *emphasis never closed."""\n')
+    twice = "\n    Returns\n    -------\n    int\n"
+    (tmp_path / "docs" / "slip.py").write_text('def f():\n    """A slip: *emphasis never closed."""\n\n\n'
+                                               f'def g():\n    """A section twice.\n{twice}{twice}    """\n')
     with open(tmp_path / "docs" / "api.rst", "a") as f:
-        f.write("\n.. autofunction:: slip.f\n\nA `link never closed.\n")
+        f.write("\n.. autofunction:: slip.f\n\n.. autofunction:: slip.g\n\nA `link never closed.\n")
     env = {**os.environ, "FASTRELU_DOCS_EXAMPLES": "plot_zz_broken"}
     run = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", str(tmp_path / "html")],
                          cwd=tmp_path, capture_output=True, text=True, env=env)
@@ -86,7 +88,10 @@ def test_a_broken_example_or_page_fails_the_build_and_a_docstring_slip_is_report
     assert run.returncode != 0
     assert "plot_zz_broken.py failed" in log and "rotten example" in log
     assert re.search(r"api\.rst:\d+: WARNING: Inline interpreted text", log)
-    assert re.search(r"docstrings that do not render cleanly.*\n.*docstring of slip\.f.*Inline emphasis", log)
+    report = log[log.index("docstrings that do not render cleanly"):]
+    assert re.search(r"docstring of slip\.f.*Inline emphasis", report) and re.search(r"slip\.g.*appears twice", report)
+    # the docstrings' slips are not among the build's warnings
+    assert not re.search(r"WARNING.*slip\.[fg]", log)
 
 
 def test_the_build_documents_the_installed_package(site):
