@@ -415,11 +415,28 @@ def walk_many(widths, weights, biases, alpha, lo, hi, firsts, start, stop, *, do
     return out
 
 
+_WORKING_SET = 1 << 26  # bytes: walks are started while those under way need less at their last layer
+_STACK_ROWS = 1024  # products of fewer rows are stacked, up to this many rows a product
+
+
 def _run_many(steps, out, requests, ready, done):
     """``walk_many``'s rounds: the walks' steps in parallel, then their memory checks and
-    their products, stacked."""
+    their products, small ones stacked.
+
+    Not every walk starts at once: a walk is started while fewer than the threads are
+    under way or those under way need less than ``_WORKING_SET`` bytes at their current
+    layer, so that many short walks share their products, while long ones (whose own
+    products are large enough for BLAS) keep their memory in cache and the working set
+    small."""
     finished = 0
-    while ready or requests:
+    pending = list(reversed(ready))  # walks not started, the first last
+    ready = []
+    held = {}  # walk under way -> bytes its current layer needs
+    while pending or ready or requests:
+        while pending and (len(held) < threads.get_num_threads() or sum(held.values()) < _WORKING_SET):
+            i = pending.pop()
+            held[i] = 0
+            ready.append(i)
         got = [None] * len(ready)
 
         def advance(c0, c1, ready=ready, got=got):
@@ -434,9 +451,12 @@ def _run_many(steps, out, requests, ready, done):
         for i, request in zip(ready, got):
             if request[0] == "done":
                 out[i] = request[1]
+                del held[i]
                 finished += 1
             else:
                 requests[i] = request
+                if request[0] == "fit":
+                    held[i] = request[1]
         if done is not None and any(g[0] == "done" for g in got):
             done(finished)
         ready = _grant([i for i in sorted(requests) if requests[i][0] == "fit"], requests)
@@ -470,18 +490,25 @@ def _grant(waiting, requests):
 
 
 def _stacked_products(waiting, requests):
-    """Every product of ``waiting``: those at one layer of one network's weights as one
-    matrix-matrix product of their stacked rows, each walk's rows then copied into its ``Y``."""
-    groups = []  # [W, [walks]]
+    """Every product of ``waiting``.  Products of fewer than ``_STACK_ROWS`` rows at one
+    layer of one network's weights are stacked into matrix-matrix products of up to
+    ``_STACK_ROWS`` rows, each walk's rows then copied into its ``Y``; larger ones are
+    large enough for BLAS alone (stacking them would only copy them)."""
+    groups = []  # [key, W, [walks], rows]
     for i in waiting:
         _, key, X, W, Y = requests[i]
+        if X.shape[0] >= _STACK_ROWS:
+            _product(X, W, Y)
+            continue
         for g in groups:
-            if g[0] == key and (g[1] is W or (g[1].shape == W.shape and np.array_equal(g[1], W))):
+            if g[0] == key and g[3] + X.shape[0] <= _STACK_ROWS and (
+                    g[1] is W or (g[1].shape == W.shape and np.array_equal(g[1], W))):
                 g[2].append(i)
+                g[3] += X.shape[0]
                 break
         else:
-            groups.append([key, W, [i]])
-    for key, W, members in groups:
+            groups.append([key, W, [i], X.shape[0]])
+    for _, W, members, _ in groups:
         if len(members) == 1:
             _, _, X, _, Y = requests[members[0]]
             _product(X, W, Y)
