@@ -9,6 +9,7 @@ import numpy as np
 from ..model.describe import architecture
 from .files import save_figure
 from .panels import new_figure
+from .style import legend
 
 __all__ = ["lines_figure", "training_figure"]
 
@@ -63,13 +64,13 @@ def training_figure(stats, path=None, *, labels=None, quantiles=(0.1, 0.9), per_
     if labels is not None and len(labels) != n:
         raise ValueError(f"labels must name the {n} checkpoints, got {len(labels)}")
     panels = 1 if stats.distance is None else 2
-    fig, axes = new_figure(panels, 1, figsize or (7.0, 2.6 * panels + 0.6), dpi)
+    fig, axes = new_figure(panels, 1, figsize or (9.0, 2.6 * panels + 0.6), dpi)
     x = np.arange(n)
     density = np.stack([t.density_per_neuron if per_neuron else t.density for t in stats.lines])
     ax = axes[0, 0]
     _spread(ax, x, density, "tab:purple", "lines", (lo, hi))
     ax.set_ylabel("boundaries per unit length" + (" per neuron" if per_neuron else ""))
-    ax.legend(fontsize="small", frameon=False)
+    legend(ax)  # outside, on the right: it hides no line
     widths = stats.lines[0].widths
     ax.set_title(f"{architecture(widths)}: {density.shape[1]:,} lines" + (
         f", {stats.distance.shape[1]:,} points" if stats.distance is not None else ""), fontsize="medium")
@@ -80,7 +81,7 @@ def training_figure(stats, path=None, *, labels=None, quantiles=(0.1, 0.9), per_
         if np.all(d[np.isfinite(d)] > 0):  # distances spread over decades
             ax.set_yscale("log")
         ax.set_ylabel("distance to the\nnearest boundary")
-        ax.legend(fontsize="small", frameon=False)
+        legend(ax)
     ax = axes[-1, 0]
     ax.set_xlabel("checkpoint")
     ax.set_xticks(x)
