@@ -364,7 +364,7 @@ def test_bench_announces_every_stage_before_it_runs(monkeypatch, capsys):
     real_compare, real_sweep = bench.compare, bench.sweep
 
     def compare(res, ref):
-        seen.append(("compare " + res.backend, capsys.readouterr().err))
+        seen.append(("compare", capsys.readouterr().err))
         return real_compare(res, ref)
 
     def sweep(*a, **kw):
@@ -375,13 +375,15 @@ def test_bench_announces_every_stage_before_it_runs(monkeypatch, capsys):
     monkeypatch.setattr(bench, "sweep", sweep)
     assert main(["bench", "--num", "2000", "--hidden", "32", "--repeat", "2", "--backends", "exact,numba"]) == 0
     # each backend's first sweep and each check come right after a line saying so
-    announced = {what: err for what, err in seen if err}
-    assert announced.keys() == {"sweep numpy", "sweep exact", "sweep numba", "compare exact", "compare numba"}
-    for what, err in announced.items():
-        kind, name = what.split()
-        assert err.startswith(("bench:", " ")) and f"bench: {name}" in err, (what, err)
-        assert ("checking every point" in err) == (kind == "compare"), (what, err)
-    # the other calls (the timed runs) follow within the announced stage: nothing new printed
+    sweeps = {what: err for what, err in seen if err and what != "compare"}
+    assert sweeps.keys() == {"sweep numpy", "sweep exact", "sweep numba"}
+    for what, err in sweeps.items():
+        assert f"bench: {what.split()[1]}" in err and "timed run" in err, (what, err)
+    checks = [err for what, err in seen if what == "compare"]
+    assert len(checks) == 2, checks
+    for name, err in zip(("exact", "numba"), checks):
+        assert f"bench: {name}: checking every point against the numpy reference" in err, err
+    # the other calls (the timed runs) follow within the announced stage
     assert len(seen) == 3 * (1 + 2) + 2  # three backends (the reference too): one untimed and two timed runs; two checks
 
 
@@ -389,3 +391,29 @@ def test_bench_no_progress_is_silent_on_stderr(capsys):
     assert main(["bench", "--num", "2000", "--hidden", "32", "--repeat", "1", "--backends", "exact", "--no-progress"]) == 0
     captured = capsys.readouterr()
     assert captured.err == "" and "exact" in captured.out
+
+
+def test_bench_checks_in_parts_with_the_verdict_of_one_check(monkeypatch):
+    import dataclasses
+    import importlib
+    bench = importlib.import_module("fastrelu.cli.bench")
+    from fastrelu.kernels.agreement import compare
+    monkeypatch.setattr(bench, "CHECK_MIN", 500)
+    net = fastrelu.Network.random([2, 16, 16, 3], seed=0)
+    ref = fastrelu.sweep(net, along=([-1, -1], [1, 1]), num=12_001, backend="numpy")
+    good = fastrelu.sweep(net, along=([-1, -1], [1, 1]), num=12_001, backend="exact")
+    y = good.y.copy()
+    y[[5, 7000, 11_999]] += 1e-3  # three points off, in three parts
+    bad = fastrelu.SweepResult(good.x, y, good.slope, good.negative, network=good.network, backend=good.backend,
+                               negative_by_layer=good.negative_by_layer, along=good.along)
+    for res in (good, bad, ref):
+        whole = compare(res, ref)
+        parts = bench.check(res, ref, "test", progress=False)
+        assert dataclasses.asdict(parts) == dataclasses.asdict(whole)
+    assert not bench.check(bad, ref, "test", progress=False).ok
+    assert bench.check(bad, ref, "test", progress=False).y_errors == 3
+    # a plane's result, pixel by pixel
+    plane = fastrelu.sweep(net, plane=[[0, 0], [1, 0], [0, 1]], num=(40, 30), backend="numpy")
+    other = fastrelu.sweep(net, plane=[[0, 0], [1, 0], [0, 1]], num=(40, 30), backend="exact")
+    monkeypatch.setattr(bench, "CHECK_MIN", 100)
+    assert dataclasses.asdict(bench.check(other, plane, "test", progress=False)) == dataclasses.asdict(compare(other, plane))

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..analysis.pieces import regions
-from ..kernels.agreement import compare
+from ..kernels.agreement import Agreement, compare
 from ..kernels.registry import ALIASES, select
 from ..model.forward import magnitudes
 from ..model.network import Network
@@ -62,6 +62,54 @@ class Stages:
             print(f" {time.perf_counter() - t0:.1f} s", file=self.stream, flush=True)
 
 
+class _Rows:
+    """Points ``i0`` to ``i1`` of a sweep's result (a plane's pixels in row-major order):
+    what ``compare`` reads of a result, for a check in parts."""
+
+    def __init__(self, res, i0, i1):
+        n, depth = len(res), res.network.depth
+        self.network, self.dtype, self._n = res.network, res.dtype, i1 - i0
+        self.points = np.asarray(res.points).reshape(n, -1)[i0:i1]
+        self.y = res.y.reshape(n, -1)[i0:i1]
+        self.slope = res.slope.reshape(n, -1)[i0:i1]
+        self.negative = res.negative.reshape(n)[i0:i1]
+        self.negative_by_layer = res.negative_by_layer.reshape(n, depth)[i0:i1]
+
+    def __len__(self):
+        return self._n
+
+
+CHECK_PARTS = 20  # a check against the reference shows its progress this often (parts of >= CHECK_MIN points)
+CHECK_MIN = 5_000
+
+
+def check(res, ref, label, progress=True):
+    """``compare(res, ref)`` in parts, with a progress bar (tqdm, when installed; else one
+    line for the whole check, ``Stages``): the checks take most of ``bench``'s time."""
+    n = len(ref)
+    step = max(CHECK_MIN, -(-n // CHECK_PARTS))
+    bounds = [(i0, min(i0 + step, n)) for i0 in range(0, n, step)] or [(0, 0)]
+    try:
+        from tqdm import tqdm  # optional: without it, one line per stage
+    except ImportError:
+        tqdm = None
+    if tqdm is None or not progress:
+        with Stages(progress).stage(label):
+            parts = [compare(_Rows(res, a, b), _Rows(ref, a, b)) for a, b in bounds]
+    else:
+        parts = []
+        with tqdm(total=n, desc=f"bench: {label}", unit=" points", file=sys.stderr, leave=True) as bar:
+            for a, b in bounds:
+                parts.append(compare(_Rows(res, a, b), _Rows(ref, a, b)))
+                bar.update(b - a)
+    if len(parts) == 1:
+        return parts[0]
+    return Agreement(all(p.ok for p in parts), sum(p.points for p in parts), sum(p.near_kink for p in parts),
+                     sum(p.y_errors for p in parts), sum(p.slope_errors for p in parts),
+                     sum(p.negative_errors for p in parts), max(p.worst_y for p in parts),
+                     max(p.worst_slope for p in parts))
+
+
 def run(net, along, of_t, names, available, *, start, stop, num, threads, repeat, progress=True):
     """Time ``names`` (best of ``repeat``) sweeping ``net`` over ``num`` points and compare each
     with the numpy reference, by the rule of ``fastrelu.kernels.agreement``.
@@ -112,8 +160,7 @@ def run(net, along, of_t, names, available, *, start, stop, num, threads, repeat
                 failed += 1
                 rows.append((name, net.dtype.name, "-", "-", "-", "-", f"FAILED: {type(exc).__name__}: {exc}"))
                 continue
-        with stages.stage(f"{name}: checking every point against the numpy reference"):
-            agreement = compare(res, ref)
+        agreement = check(res, ref, f"{name}: checking every point against the numpy reference", progress)
         failed += not agreement.ok
         rows.append((name, res.dtype.name, f"{seconds:.4f}", rate(num, seconds),
                      "-" if info.algorithm == "exact" else rate(pairs, seconds),
@@ -203,8 +250,7 @@ def run_plane(widths, names, available, *, seed, pixels, threads, repeat, progre
                 failed += 1
                 rows.append((name, "float64", "-", "-", "-", "-", f"FAILED: {type(exc).__name__}: {exc}"))
                 continue
-        with stages.stage(f"plane sweep, {name}: checking every pixel against the numpy reference"):
-            agreement = compare(res, ref)
+        agreement = check(res, ref, f"plane sweep, {name}: checking every pixel against the numpy reference", progress)
         failed += not agreement.ok
         rows.append((name, res.dtype.name, f"{seconds:.4f}", rate(count, seconds),
                      "-" if info.algorithm == "exact" else rate(count * net.hidden, seconds),
