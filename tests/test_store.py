@@ -513,3 +513,95 @@ def test_a_damaged_or_edited_store_is_refused_by_name_and_replaced_only_on_reque
     res = fastrelu.sweep(NET, num=3000, out=path, chunk=1000, backend="cffi", overwrite=True)
     assert res.complete and res.computed == (0, 1, 2)
     assert_same(res, fastrelu.sweep(NET, num=3000, backend="cffi"))
+
+
+# ---------------------------------------------------------------------------------------
+# a plane's pixels in a store: tiles of rows
+
+PLANE_NET = fastrelu.Network.random([4, 24, 24, 2], seed=5)
+PLANE = np.random.default_rng([5, 2]).standard_normal((3, 4))
+PLANE_FIELDS = ("y", "slope", "negative", "negative_by_layer")
+
+
+def assert_same_plane(stored, mem):
+    assert len(stored) == len(mem) and stored.backend == mem.backend and stored.network == mem.network
+    assert stored.x is None and stored.bounds == mem.bounds
+    np.testing.assert_array_equal(stored.u, mem.u)
+    np.testing.assert_array_equal(stored.v, mem.v)
+    for field in PLANE_FIELDS:
+        a = getattr(stored, field)[:]
+        assert a.dtype == getattr(mem, field).dtype and a.shape == getattr(mem, field).shape, field
+        np.testing.assert_array_equal(a, getattr(mem, field), err_msg=field)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("backend", ["cffi", "exact"])
+@pytest.mark.parametrize("chunk", [1, 7, 40])
+def test_a_planes_store_equals_the_in_memory_sweep(tmp_path, backend, dtype, chunk):
+    kw = {"plane": PLANE, "num": (33, 29), "backend": backend, "dtype": dtype}
+    res = fastrelu.sweep(PLANE_NET, out=tmp_path / "p.zarr", chunk=chunk, **kw)
+    assert isinstance(res, StoredResult) and res.complete
+    assert res.computed == tuple(range(-(-29 // min(chunk, 29))))  # tiles of `chunk` rows of pixels
+    mem = fastrelu.sweep(PLANE_NET, **kw)
+    assert_same_plane(res, mem)
+    assert_same_plane(fastrelu.open_result(tmp_path / "p.zarr"), res.load())
+    # a tile read alone, and the tiles one by one
+    np.testing.assert_array_equal(res.slope[3:11, 5], mem.slope[3:11, 5])
+    np.testing.assert_array_equal(np.concatenate([c.y for c in res.chunks()]), mem.y)
+    # a finished store is not recomputed; another plane is refused
+    assert fastrelu.sweep(PLANE_NET, out=tmp_path / "p.zarr", chunk=chunk, **kw).computed == ()
+    with pytest.raises(ValueError, match="another network, grid"):
+        fastrelu.sweep(PLANE_NET, out=tmp_path / "p.zarr", chunk=chunk, **{**kw, "plane": PLANE[::-1]})
+
+
+PLANE_CHILD = textwrap.dedent(
+    """
+    import os, signal, sys, numpy as np, fastrelu
+    from fastrelu.store import write
+    from fastrelu.store.format import PLANE_FIELDS
+
+    calls = []
+    real = write.write_chunk
+
+    def dying(root, plan, chunk, k, **kw):
+        calls.append(k)
+        if len(calls) == 4:
+            class Killer:  # the tile's arrays are written; die as its flag is set
+                def __setitem__(self, key, value):
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+            root = {**{name: root[name] for name in PLANE_FIELDS}, "done": Killer()}
+        return real(root, plan, chunk, k, **kw)
+
+    write.write_chunk = dying
+    net = fastrelu.Network.random([4, 24, 24, 2], seed=5)
+    plane = np.random.default_rng([5, 2]).standard_normal((3, 4))
+    fastrelu.sweep(net, plane=plane, num=(41, 50), out=sys.argv[1], chunk=5, backend=sys.argv[2])
+    """
+)
+
+
+@pytest.mark.parametrize("backend", ["numba", "exact"])
+def test_a_planes_store_killed_and_resumed_equals_the_whole(tmp_path, backend):
+    import zarr
+
+    path = str(tmp_path / "p.zarr")
+    child = subprocess.run([sys.executable, "-c", PLANE_CHILD, path, backend], timeout=300)
+    assert child.returncode == -signal.SIGKILL
+    flags = zarr.open_group(path, mode="r")["done"][:]
+    assert flags.sum() == 3 and flags.size == 10
+    with pytest.raises(ValueError, match="rows of pixels .* were never written"):
+        list(fastrelu.open_result(path).chunks())
+    before = set(np.flatnonzero(flags).tolist())
+    kw = {"plane": PLANE, "num": (41, 50), "backend": backend}
+    res = fastrelu.sweep(PLANE_NET, out=path, chunk=5, **kw)
+    assert set(res.computed) == set(range(flags.size)) - before and res.complete
+    assert_same_plane(res, fastrelu.sweep(PLANE_NET, **kw))
+
+
+@pytest.mark.parametrize("backend", ["cffi", "exact"])
+def test_a_planes_store_on_dask_equals_local(tmp_path, dask_client, backend):
+    kw = {"plane": PLANE, "num": (37, 31), "backend": backend}
+    res = fastrelu.sweep(PLANE_NET, out=str(tmp_path / "d.zarr"), chunk=4, client=dask_client, **kw)
+    assert res.complete
+    assert_same_plane(res, fastrelu.sweep(PLANE_NET, **kw))

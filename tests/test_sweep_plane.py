@@ -432,5 +432,3 @@ def test_bad_planes_name_the_argument():
         fastrelu.sweep(Network.random(8, seed=0), plane=([0], [1], [2]))
     with pytest.raises(ValueError, match="bounds alone sweeps the input plane of a network of two inputs"):
         fastrelu.sweep(net, bounds=((0, 1), (0, 1)))
-    with pytest.raises(ValueError, match="out: a plane's sweep"):
-        fastrelu.sweep(net, plane=([0, 0, 0], [1, 0, 0], [0, 1, 0]), out="plane.zarr")

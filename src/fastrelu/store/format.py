@@ -8,8 +8,13 @@ Layout of a store (a Zarr v3 group):
   second axis for several outputs), ``negative`` and ``negative_by_layer`` (int32,
   the second of shape (N, depth)), each of the grid's length and chunked by the
   sweep's ``chunk``;
+* on a plane (``sweep(net, plane=..., out=...)``) the same arrays but ``x``, shaped as
+  the in-memory result's (``(nv, nu, ...)``: rows of pixels first) and chunked in tiles
+  of ``chunk`` rows of pixels, all ``nu`` of them; ``u`` and ``v`` hold the pixels'
+  coordinates, and the attribute ``plane`` the plane (its origin, directions, three
+  points and the swept bounds); ``n`` and ``chunk`` count rows of pixels;
 * arrays ``network/weight_k``, ``network/bias_k`` (every layer of the network as
-  swept: along a line, with the line folded into its first layer) and, for a grid
+  swept: along a line or on a plane, with the slice folded into its first layer) and, for a grid
   of given points, ``points``: everything a worker needs to compute any chunk is in
   the store itself, so nothing large travels through a Dask client;
 * array ``done`` (one bool per chunk, one Zarr chunk each): a chunk counts as
@@ -45,10 +50,12 @@ import uuid
 import numpy as np
 
 from ..model.network import Network
+from ..model.slices import Plane
 from ..utils.validation import as_dtype, as_positive_int
 
 FORMAT = "fastrelu.StoredResult/2"
 FIELDS = ("x", "y", "slope", "negative", "negative_by_layer")
+PLANE_FIELDS = FIELDS[1:]  # a plane's pixels have coordinates u and v, stored once, not per chunk
 BEING_MADE = {"format": FORMAT, "fingerprint": None}
 ATTRIBUTES = ("fingerprint", "grid", "n", "dtype", "chunk", "backend", "activations", "along", "request")
 
@@ -67,7 +74,7 @@ def _compressors():
     return [_zarr().codecs.BloscCodec(cname="lz4", clevel=1, shuffle="shuffle")]
 
 
-def _fingerprint(arrays, points, along, grid, n, dtype, chunk, backend):
+def _fingerprint(arrays, points, along, grid, n, dtype, chunk, backend, plane=None):
     """sha256 of everything a sweep's result depends on, as written in a store.
 
     ``arrays``: the network's ``_arrays()``; ``points``: None, or an explicit grid's
@@ -80,8 +87,30 @@ def _fingerprint(arrays, points, along, grid, n, dtype, chunk, backend):
         h.update(np.ascontiguousarray(arrays[name]).tobytes())
     for block in points or ():
         h.update(np.ascontiguousarray(block).tobytes())
-    h.update(json.dumps([along, grid, n, dtype, chunk, backend]).encode())
+    # a plane only when there is one: a line's fingerprint stays what it was
+    h.update(json.dumps([along, grid, n, dtype, chunk, backend] + ([plane] if plane is not None else [])).encode())
     return h.hexdigest()
+
+
+def _plane_attr(plane):
+    """A ``Plane`` as plain data (the store's attribute ``plane``), or None."""
+    if plane is None:
+        return None
+    return {"origin": np.asarray(plane.origin, np.float64).tolist(), "directions": np.asarray(plane.directions, np.float64).tolist(),
+            "points": np.asarray(plane.points, np.float64).reshape(-1, 2).tolist(), "bounds": [list(b) for b in plane.bounds]}
+
+
+def _plane_from(root):
+    """The store's ``Plane``, or None for a line's store."""
+    attr = root.attrs.get("plane")
+    if attr is None:
+        return None
+    return Plane(np.array(attr["origin"], np.float64), np.array(attr["directions"], np.float64),
+                 np.array(attr["points"], np.float64).reshape(-1, 2), tuple(tuple(float(x) for x in b) for b in attr["bounds"]))
+
+
+def _fields(plane):
+    return FIELDS if plane is None else PLANE_FIELDS
 
 
 def _line_attr(along):
@@ -102,9 +131,18 @@ def _array(root, name, path):
         raise _damaged(path, f"array {name!r} is missing or unreadable ({type(exc).__name__}: {exc})") from None
 
 
-def _shapes(net, n):
+def _shapes(net, n, nu=None):
+    """Each field's shape: ``n`` points of a line, or ``n`` rows of ``nu`` pixels of a plane."""
     out = () if net.out_features == 1 else (net.out_features,)
+    if nu is not None:
+        return {"y": (n, nu, *out), "slope": (n, nu, *out, 2), "negative": (n, nu), "negative_by_layer": (n, nu, net.depth),
+                "u": (nu,), "v": (n,)}
     return {"x": (n,), "y": (n, *out), "slope": (n, *out), "negative": (n,), "negative_by_layer": (n, net.depth)}
+
+
+def _columns(attrs):
+    """Pixels per row of a plane's store (its grid's ``u``), or None for a line's."""
+    return None if attrs.get("plane") is None else int(attrs["grid"]["u"]["n"])
 
 
 def _check(root, path):
@@ -130,10 +168,15 @@ def _check(root, path):
     # the attributes, network, line and points as they are now against the
     # fingerprint made when they were written: an edit of any of them (the chunk
     # size included, which would misplace the done flags) is caught here
-    fingerprint = _fingerprint(net._arrays(), points, attrs["along"], attrs["grid"], n, attrs["dtype"], chunk, attrs["backend"])
+    fingerprint = _fingerprint(net._arrays(), points, attrs["along"], attrs["grid"], n, attrs["dtype"], chunk, attrs["backend"],
+                               attrs.get("plane"))
     if fingerprint != attrs["fingerprint"]:
         raise _damaged(path, "fingerprint mismatch: the store's network/grid was edited after it was written")
-    shapes = {**_shapes(net, n), "done": (-(-n // chunk),)}
+    try:
+        nu = _columns(attrs)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _damaged(path, f"attribute 'grid' does not describe a plane's pixels ({type(exc).__name__}: {exc})") from None
+    shapes = {**_shapes(net, n, nu), "done": (-(-n // chunk),)}
     for name, shape in shapes.items():
         array = _array(root, name, path)
         if array.shape != shape or (name == "done" and np.dtype(array.dtype) != bool):
@@ -196,6 +239,9 @@ def _clear(path):
 def _create(path, plan, chunk, fingerprint):
     zarr = _zarr()
     n, dtype = plan.grid.n, plan.dtype
+    nu = None
+    if plan.plane is not None:  # rows of pixels
+        n, nu = plan.grid.shape
     if os.path.isdir(path) and os.listdir(path):  # only ever a store _open_existing let go
         _clear(path)
     try:
@@ -205,12 +251,15 @@ def _create(path, plan, chunk, fingerprint):
     except (OSError, PermissionError) as exc:
         raise ValueError(f"cannot write out={os.fspath(path)!r}: {exc}") from None
     net = plan.net
-    shapes = _shapes(net, n)
-    for name in FIELDS:
+    shapes = _shapes(net, n, nu)
+    for name in _fields(plan.plane):
         root.create_array(
             name, shape=shapes[name], chunks=(min(chunk, n), *shapes[name][1:]),
             dtype=np.int32 if name.startswith("negative") else dtype, compressors=_compressors(), fill_value=0,
         )
+    if plan.plane is not None:  # the pixels' coordinates, as the in-memory sweep builds them
+        root.create_array("u", data=plan.grid.u.build(dtype), compressors=None)
+        root.create_array("v", data=plan.grid.v.build(dtype), compressors=None)
     arrays = net._arrays()
     activations = str(arrays.pop("activations"))
     for name, value in arrays.items():
@@ -224,7 +273,7 @@ def _create(path, plan, chunk, fingerprint):
         {
             "format": FORMAT, "fingerprint": fingerprint, "grid": plan.grid.params(), "n": n,
             "dtype": dtype.name, "chunk": chunk, "backend": plan.backend, "activations": activations,
-            "along": _line_attr(plan.along), "request": uuid.uuid4().hex,
+            "along": _line_attr(plan.along), "request": uuid.uuid4().hex, "plane": _plane_attr(plan.plane),
         }
     )
     return root

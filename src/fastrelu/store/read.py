@@ -11,7 +11,7 @@ import numpy as np
 from ..sweeps.result import SweepResult
 from ..sweeps.sweep import is_npz
 from ..utils.plugins import provided
-from .format import FIELDS, FORMAT, _check, _zarr
+from .format import FORMAT, _check, _fields, _plane_from, _zarr
 
 
 class StoredArray:
@@ -163,6 +163,11 @@ class StoredResult:
     (``res.y[:1000]``) to read just that part.  ``load()`` reads everything into a
     ``SweepResult``; ``chunks()`` yields it piece by piece.
 
+    A plane's store (``sweep(net, plane=..., out=...)``) holds ``y``, ``slope``,
+    ``negative`` and ``negative_by_layer`` shaped as the in-memory result's, rows of
+    pixels first, read by rows and tiles of rows; ``u``, ``v`` (arrays), ``plane`` and
+    ``bounds`` as in ``SweepResult``, and ``x`` is None.
+
     Examples
     --------
     >>> import fastrelu, tempfile, os
@@ -187,9 +192,12 @@ class StoredResult:
         if attrs.get("fingerprint") is None:
             raise ValueError(f"{self.path!r} holds no result: its creation was interrupted; sweep into it again to replace it")
         attrs, self.network, self.along = _check(root, self.path)
-        self.x, self.y, self.slope, self.negative, self.negative_by_layer = (
-            StoredArray(root[name], root["done"], attrs["chunk"], self.path) for name in FIELDS
-        )
+        self.plane = _plane_from(root)
+        self.x = self.u = self.v = None
+        for name in _fields(self.plane):
+            setattr(self, name, StoredArray(root[name], root["done"], attrs["chunk"], self.path))
+        if self.plane is not None:
+            self.u, self.v = root["u"][:], root["v"][:]
         self.backend, self.chunk = attrs["backend"], attrs["chunk"]
         self.computed = ()
 
@@ -202,11 +210,19 @@ class StoredResult:
         """Whether every chunk has been written."""
         return bool(self._root["done"][:].all())
 
+    @property
+    def bounds(self):
+        """The swept rectangle of a plane's store (None for a line's)."""
+        return None if self.plane is None else self.plane.bounds
+
     def __len__(self):
-        return self.x.shape[0]
+        """Points of a line; pixels of a plane."""
+        return self.x.shape[0] if self.plane is None else self.u.shape[0] * self.v.shape[0]
 
     def __repr__(self):
-        return f"StoredResult({self.path!r}, points={len(self)}, hidden={self.network.hidden}, dtype={self.dtype.name}, backend={self.backend!r})"
+        on = "" if self.plane is None else f", on a plane of {self.v.shape[0]} x {self.u.shape[0]} pixels"
+        return (f"StoredResult({self.path!r}, points={len(self)}, hidden={self.network.hidden}, dtype={self.dtype.name}, "
+                f"backend={self.backend!r}{on})")
 
     def plot(self, *, axes=None, title=None, seed=None, kinks=True, zoom=None, reduce="auto", columns=None,
              outputs=None, decisions=None, figsize=(10, 8), dpi=150):
@@ -261,15 +277,21 @@ class StoredResult:
         interrupted sweep): unwritten points are never handed out as zeros.
         """
         done = self._root["done"][:]
-        for k, lo in enumerate(range(0, len(self), self.chunk)):
+        rows, what = (len(self), "points") if self.plane is None else (self.v.shape[0], "rows of pixels")
+        for k, lo in enumerate(range(0, rows, self.chunk)):
             if not done[k]:
                 raise ValueError(
-                    f"{self.path!r} is incomplete: points {lo:,} to {min(lo + self.chunk, len(self)) - 1:,} were never "
+                    f"{self.path!r} is incomplete: {what} {lo:,} to {min(lo + self.chunk, rows) - 1:,} were never "
                     "written; run the same sweep again to finish it"
                 )
             yield self._result(slice(lo, lo + self.chunk))
 
     def _result(self, sl):
+        if self.plane is not None:  # a tile of rows of pixels, or all of them
+            return SweepResult(
+                None, self.y[sl], self.slope[sl], self.negative[sl], network=self.network, backend=self.backend,
+                negative_by_layer=self.negative_by_layer[sl], plane=self.plane, u=self.u, v=self.v[sl],
+            )
         return SweepResult(
             self.x[sl], self.y[sl], self.slope[sl], self.negative[sl], network=self.network, backend=self.backend,
             negative_by_layer=self.negative_by_layer[sl], along=self.along,

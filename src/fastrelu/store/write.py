@@ -12,17 +12,19 @@ import time
 import numpy as np
 
 from ..kernels.registry import kernel_for
-from ..sweeps.grid import Grid
+from ..sweeps.grid import Grid, PlaneGrid
 from ..sweeps.sweep import _check_memory, _Plan, run
 from ..utils.validation import as_positive_int
 from .format import (
-    FIELDS,
     _along_from,
     _create,
+    _fields,
     _fingerprint,
     _line_attr,
     _network_from,
     _open_existing,
+    _plane_attr,
+    _plane_from,
     _zarr,
 )
 from .read import StoredResult
@@ -45,15 +47,18 @@ def _plan_from(root):
         plan = _plans.get(key)
     if plan is None:
         net = _network_from(root, str(root.store))
+        plane = _plane_from(root)
         # an explicit grid's points stay in the store: each task reads its own slice
-        if attrs["grid"] is None:  # the whole request's span, for kernels that analyse an interval
+        if plane is not None:
+            grid = PlaneGrid(Grid(**attrs["grid"]["u"]), Grid(**attrs["grid"]["v"]))
+        elif attrs["grid"] is None:  # the whole request's span, for kernels that analyse an interval
             grid = Grid(attrs["n"], span=_points_span(root["points"], np.dtype(attrs["dtype"]), attrs["chunk"]))
         else:
             grid = Grid(**attrs["grid"])
         kernel = kernel_for(attrs["backend"], net)
         # on a worker each task runs its kernel on one thread: the worker's T threads
         # run T tasks at once, so kernel threads x tasks never exceed T
-        plan = _Plan(net, _along_from(root), grid, np.dtype(attrs["dtype"]), kernel.backend, kernel, 1)
+        plan = _Plan(net, _along_from(root), grid, np.dtype(attrs["dtype"]), kernel.backend, kernel, 1, plane)
         with _plans_lock:
             _plans.clear()  # one request at a time per worker: keep only the newest
             _plans[key] = plan
@@ -75,16 +80,25 @@ def write_chunk(root, plan, chunk, k, points_in_store=False):
     """Compute chunk ``k``, write its arrays, then mark it done.
 
     ``points_in_store``: the plan's grid is a placeholder for the store's ``points``,
-    of which only this chunk's are read.
+    of which only this chunk's are read.  On a plane a chunk is a tile of ``chunk`` rows
+    of pixels.
     """
     lo = k * chunk
+    if plan.plane is not None:
+        rows, nu = plan.grid.shape
+        hi = min(lo + chunk, rows)
+        res = run(plan, lo * nu, hi * nu)  # the tile's rows, swept as the whole request (span: its rectangle)
+        for name in _fields(plan.plane):
+            root[name][lo:hi] = getattr(res, name)
+        root["done"][k] = True
+        return res.negative.size
     hi = min(lo + chunk, plan.grid.n)
     if points_in_store:
         span = plan.grid.span(plan.dtype)  # the request's, not this chunk's: same bits in any chunking
         res = run(plan._replace(grid=Grid(hi - lo, points=root["points"][lo:hi], span=span)))
     else:
         res = run(plan, lo, hi)
-    for name in FIELDS:
+    for name in _fields(None):
         root[name][lo : lo + len(res)] = getattr(res, name)
     root["done"][k] = True
     return len(res)
@@ -126,17 +140,21 @@ def sweep_to_store(plan, out, *, chunk=None, client=None, progress=False, overwr
     """Run a planned sweep into the Zarr store ``out``; see ``fastrelu.sweep``."""
     if not isinstance(out, (str, os.PathLike)):
         raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
+    n, per_row = plan.grid.n, 1
+    if plan.plane is not None:  # tiles of whole rows of pixels: chunk counts rows
+        n, per_row = plan.grid.shape
+        chunk = max(1, DEFAULT_CHUNK // per_row) if chunk is None else as_positive_int(chunk, "chunk")
     chunk = DEFAULT_CHUNK if chunk is None else as_positive_int(chunk, "chunk")
-    chunk = min(chunk, plan.grid.n)
-    _check_memory(chunk, plan.dtype, plan.net, plan.kernel)
+    chunk = min(chunk, n)
+    _check_memory(chunk * per_row, plan.dtype, plan.net, plan.kernel)
     if client is not None and plan.threads is not None:
         raise TypeError("threads goes with a local sweep: on Dask each task runs its kernel on one of its worker's threads")
     # absolute: a Dask worker may run in another working directory
     path = os.path.abspath(os.fspath(out))
     points = None if plan.grid.points is None else [plan.grid.points]
     fingerprint = _fingerprint(
-        plan.net._arrays(), points, _line_attr(plan.along), plan.grid.params(), plan.grid.n, plan.dtype.name, chunk,
-        plan.backend,
+        plan.net._arrays(), points, _line_attr(plan.along), plan.grid.params(), n, plan.dtype.name, chunk,
+        plan.backend, _plane_attr(plan.plane),
     )
     root = _open_existing(path, fingerprint, overwrite)
     if root is None:

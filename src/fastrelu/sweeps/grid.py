@@ -159,6 +159,7 @@ class PlaneGrid:
     """
 
     __slots__ = ("u", "v", "n", "shape", "_spans")
+    points = None  # a regular grid: no explicit points (as a line's Grid of start and step)
 
     def __init__(self, u, v, span=None):
         self.u, self.v = u, v

@@ -132,7 +132,8 @@ MAX_THREADS = 1024  # more only oversubscribes the cores (and overflows OpenMP's
 def run(plan, lo=0, hi=None):
     """Sweep points ``lo`` to ``hi`` of a planned grid: build, allocate, run the kernel.
 
-    A plane's grid is swept whole (its pixels in rows: ``(nv, nu)`` arrays).
+    On a plane the points are pixels in rows (flat, row-major), ``lo`` and ``hi``
+    multiples of a row's ``nu``: the result holds those rows, ``(rows, nu)`` arrays.
     """
     xs = plan.grid.build(plan.dtype, lo, hi)
     net, n = plan.net, xs.shape[0]
@@ -147,7 +148,10 @@ def run(plan, lo=0, hi=None):
         y, slope = y[:, 0], slope[:, 0]
     if plan.plane is None:
         return SweepResult(xs, y, slope, negative, network=net, backend=plan.backend, negative_by_layer=by_layer, along=plan.along)
-    shape = plan.grid.shape
+    nu = plan.grid.shape[1]
+    if n % nu or (lo or 0) % nu:
+        raise ValueError(f"a plane is swept in whole rows of {nu} pixels, not pixels {lo} to {hi}")
+    shape = (n // nu, nu)
     return SweepResult(
         None, y.reshape(shape + y.shape[1:]), slope.reshape(shape + slope.shape[1:]), negative.reshape(shape), network=net,
         backend=plan.backend, negative_by_layer=by_layer.reshape(shape + (net.depth,)), plane=plan.plane,
@@ -220,7 +224,8 @@ def sweep(
         bounded by ``chunk`` whatever the grid size, and an interrupted sweep started
         again with the same arguments finishes only the missing chunks.
     chunk : int, optional
-        Points per chunk of a Zarr store (default 2**22).
+        Points per chunk of a Zarr store (default 2**22); on a plane, rows of pixels
+        per tile (default: as many rows as make 2**22 pixels).
     client : dask.distributed.Client, optional
         Run the chunks of a Zarr store as tasks on this cluster; each worker writes
         its own chunks and runs its kernel on its own threads.
@@ -266,8 +271,6 @@ def sweep(
     ((48, 64, 2), (48, 64, 2, 2), (48, 64), (64,), (48,))
     """
     plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along, plane, bounds)
-    if plan.plane is not None and out is not None and not is_npz(out):
-        raise ValueError("out: a plane's sweep is written to an .npz file (out='result.npz'); Zarr stores hold lines only so far")
     if out is not None and not is_npz(out):
         return provided("store")(plan, out, chunk=chunk, client=client, progress=progress, overwrite=overwrite)
     for name, value in (("chunk", chunk), ("client", client), ("progress", progress or None), ("overwrite", overwrite or None)):
