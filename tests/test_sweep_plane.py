@@ -432,3 +432,18 @@ def test_bad_planes_name_the_argument():
         fastrelu.sweep(Network.random(8, seed=0), plane=([0], [1], [2]))
     with pytest.raises(ValueError, match="bounds alone sweeps the input plane of a network of two inputs"):
         fastrelu.sweep(net, bounds=((0, 1), (0, 1)))
+
+
+def test_the_readme_lines_on_per_pixel_maps_run():
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("**Per-pixel maps.**", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    net = Network.random([5, 16, 16, 3], seed=0)
+    x0, x1, x2 = _points(5, 0)
+    scope = {"fastrelu": fastrelu, "net": net, "x0": x0, "x1": x1, "x2": x2}
+    exec(compile(code, "README.md", "exec"), scope)
+    res = scope["res"]
+    assert res.y.shape == (384, 512, 3) and res.slope.shape == (384, 512, 3, 2) and res.negative.shape == (384, 512)
