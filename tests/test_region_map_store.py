@@ -85,8 +85,8 @@ def test_the_command_saves_the_map_it_prints(tmp_path, capsys, monkeypatch):
     assert all(np.array_equal(getattr(back, a), getattr(m, a)) for a in ATTRS)
 
 
-@pytest.mark.parametrize("out, words", [("m.zarr", "not available yet"), ("m.txt", "saved as MAP.npz"),
-                                        ("missing/m.npz", "--out: 'missing/m.npz': no such folder")])
+@pytest.mark.parametrize("out, words", [("missing/m.npz", "--out: 'missing/m.npz': no such folder"),
+                                        ("missing/m.zarr", "--out: 'missing/m.zarr': no such folder")])
 def test_the_command_refuses_a_bad_out_before_mapping(out, words, tmp_path, capsys, monkeypatch):
     from fastrelu.cli.errors import EXIT_ERROR
     from fastrelu.cli.main import main
@@ -126,3 +126,27 @@ def test_fastrelu_plot_draws_a_saved_map_and_its_page(tmp_path, capsys, monkeypa
     assert (tmp_path / "m.png").stat().st_size > 10_000
     page = (tmp_path / "m.html").read_text(encoding="utf-8")
     assert f"Exact: {len(m):,} linear regions" in page and ">saved<" in page
+
+
+def test_the_command_stores_the_plane_s_pixels_in_zarr(tmp_path, capsys, monkeypatch):
+    from fastrelu.cli.main import main
+    from fastrelu.model.slices import random_plane
+
+    monkeypatch.chdir(tmp_path)
+    args = ["map", "--widths", "5,12,12,3", "--plane", "random", "--seed", "2", "--pixels", "16", "--out", "p.zarr"]
+    assert main(args) == 0
+    assert "store         p.zarr  (16 x 16 pixels" in capsys.readouterr().out
+    net = fastrelu.Network.random([5, 12, 12, 3], seed=2)
+    m = fastrelu.regions(net, plane=random_plane(5, seed=2))
+    stored = fastrelu.open_result(tmp_path / "p.zarr")
+    res = fastrelu.sweep(net, plane=random_plane(5, seed=2), bounds=m.bounds, num=(16, 16), backend=stored.backend)
+    assert stored.bounds == m.bounds and np.array_equal(stored.u[:], res.u) and np.array_equal(stored.v[:], res.v)
+    for name in ("y", "slope", "negative", "negative_by_layer"):
+        assert np.array_equal(getattr(stored, name)[:], getattr(res, name)), name
+    # again with the same arguments: the store is complete, nothing to redo; other pixels need --force
+    assert main([*args, "--plot", "again.png"]) == 0
+    capsys.readouterr()
+    assert main([*args[:-3], "8", "--out", "p.zarr", "--plot", "third.png"]) != 0
+    assert "overwrite" in capsys.readouterr().err
+    assert main([*args[:-3], "8", "--out", "p.zarr", "--plot", "fourth.png", "--force"]) == 0
+    assert fastrelu.open_result(tmp_path / "p.zarr").y[:].shape == (8, 8, 3)

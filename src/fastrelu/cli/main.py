@@ -191,9 +191,15 @@ def cmd_map(args):
         raise CommandError(message) from None
     seconds = time.perf_counter() - t0
     report.print_map(m, net, seconds=seconds, source=f"seed {seed}" if seed is not None else f"from {args.network}")
-    if args.out:
+    if args.out and args.out.lower().endswith(".npz"):
         save_region_map(m, args.out)
         print(f"map           {args.out}")
+    elif args.out:  # a Zarr store of the plane's per-pixel sweep, over the map's rectangle
+        t0 = time.perf_counter()
+        res = sweep(net, plane=plane, bounds=m.bounds, num=(args.pixels, args.pixels), out=args.out,
+                    overwrite=args.force, progress=False)
+        print(f"store         {args.out}  ({args.pixels:,} x {args.pixels:,} pixels, {res.backend} backend, "
+              f"{time.perf_counter() - t0:.3f} s)")
     if args.html:
         region_map_html(m, args.html, title=args.title)
         print(f"page          {args.html}")
@@ -204,9 +210,9 @@ def cmd_map(args):
 
 def _check_map_files(args):
     """``fastrelu map``'s --out and --html, refused before the map is computed."""
-    if args.out is not None and not args.out.lower().endswith(".npz"):
-        later = " (the Zarr store of a plane's per-pixel sweep is not available yet)" if ".zarr" in args.out.lower() else ""
-        raise CommandError(f"--out: a region map is saved as MAP.npz, got {args.out!r}{later}")
+    if args.out is not None and not args.out.lower().endswith(".npz") and find_spec("zarr") is None:
+        raise CommandError("--out: a name other than MAP.npz is a Zarr store of the plane's pixels, which needs zarr: "
+                           "pip install 'fastrelu[scale]'")
     for option, path in (("--out", args.out), ("--html", args.html)):
         if path:
             try:

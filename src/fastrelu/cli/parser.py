@@ -151,7 +151,8 @@ deep networks, swept along the line x0 + t*(x1 - x0), t from 0 to 1:
   fastrelu map --widths 2,128,128,1 --bounds -2 2 -2 2 --plot wide.png
   fastrelu map --widths 784,256,256,10 --plane random --seed 1
   fastrelu map --network mlp.npz --plane 0,0,0 1,0,0 0,1,0 --no-edges
-  fastrelu map --widths 2,128,128,128,128,1 --html map.html --out map.npz   # the page, and the map saved""",
+  fastrelu map --widths 2,128,128,128,128,1 --html map.html --out map.npz   # the page, and the map saved
+  fastrelu map --widths 784,64,64,10 --plane random --out plane.zarr --pixels 1024   # the pixels in a Zarr store""",
     "plot": """examples:
   fastrelu sweep --out result.npz && fastrelu plot result.npz   # writes result.png
   fastrelu plot result.npz --plot result.svg --no-kinks
@@ -254,8 +255,11 @@ def build_parser():
     g.add_argument("--force", action="store_true", help="replace the figure (or the --out map, --html page) if it exists (without, that is an error)")
 
     g = p.add_argument_group("output")
-    g.add_argument("--out", metavar="MAP.npz",
-                   help="save the region map here (fastrelu.store.load_region_map reads it back)")
+    g.add_argument("--out", metavar="MAP",
+                   help="MAP.npz: save the region map here (fastrelu.store.load_region_map reads it back); any other "
+                        "name: a Zarr store of the plane's per-pixel sweep over the same rectangle, PIXELS x PIXELS "
+                        "(fastrelu.sweep(net, plane=..., num=(P, P), out=MAP); resumes if interrupted, --force "
+                        "replaces one made with other arguments)")
     g.add_argument("--html", metavar="PAGE",
                    help="also write the interactive page of the map here: one .html file that opens offline, every "
                         "face exact at any zoom (needs bokeh: pip install 'fastrelu[html]')")
