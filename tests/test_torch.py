@@ -45,6 +45,7 @@ from torch import nn
 import fastrelu
 from fastrelu import Network
 from fastrelu.model import Activation
+from fastrelu.model.forward import graph_magnitudes
 
 BACKENDS = ["numpy", "numba", "cffi", "exact"]
 DTYPES = ["float64", "float32"]
@@ -592,8 +593,14 @@ def test_other_layers_are_refused():
         Network.from_torch(model)
 
 
-@pytest.mark.parametrize("module", [nn.Linear(2, 1), nn.ModuleList([nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)]), "not a module"])
+@pytest.mark.parametrize("module", [nn.ModuleList([nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)]), "not a module"])
 def test_non_sequential_is_refused(module):
+    # a module without a forward, or no module: any other module is traced (tests/test_graph.py)
+    with pytest.raises(TypeError, match="torch.nn.Sequential"):
+        Network.from_torch(module)
+
+
+def test_a_module_around_a_sequential_is_read():
     class Custom(nn.Module):
         def __init__(self):
             super().__init__()
@@ -602,9 +609,13 @@ def test_non_sequential_is_refused(module):
         def forward(self, x):
             return self.body(x)
 
-    for m in (module, Custom()):
-        with pytest.raises(TypeError, match="torch.nn.Sequential"):
-            Network.from_torch(m)
+    for m in (nn.Linear(2, 1).double(), Custom().double()):
+        net = Network.from_torch(m)
+        x = np.random.default_rng(0).normal(size=(7, 2))
+        # rounding: each output is a sum of at most 3 + 1 products per layer, two layers
+        bound = graph_magnitudes(net.graph, float(np.abs(x).max()))[net.graph.output.name]
+        tol = 2 * 8 * np.finfo(np.float64).eps * bound
+        np.testing.assert_allclose(net(x).reshape(7, -1), m(torch.from_numpy(x)).detach().numpy(), rtol=0, atol=tol)
 
 
 def test_batchnorm_in_training_mode_is_refused():

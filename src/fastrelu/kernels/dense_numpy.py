@@ -8,7 +8,7 @@ Same arguments as the kernels (``fastrelu.kernels.dense_numba.sweep_kernel``).
 
 import numpy as np
 
-from ..model.forward import propagate
+from ..model.forward import propagate, propagate_graph
 
 _BLOCK_ELEMENTS = 1 << 18
 
@@ -84,3 +84,19 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
         yy, dy = propagate(layers, alpha, lo, hi, a, da, negative[i0 : i0 + rows])
         y[i0 : i0 + rows] = yy
         slope[i0 : i0 + rows] = dy if t.ndim == 1 else np.moveaxis(dy, 1, 2)
+
+
+def sweep_graph(t, graph, y, slope, negative, span=None):
+    """``sweep_deep``'s contract for a graph network (``fastrelu.model.graph.Graph``, its
+    input ``k`` coordinates): the nodes run in order on blocks of points, with one tangent
+    per coordinate; ``negative`` (N, activation nodes) counts each activation node's
+    units with input ``<= 0``.  ``span`` is ignored (a per-point kernel)."""
+    k = graph.input_shape[0]
+    rows = max(1, _BLOCK_ELEMENTS // (max(n.size for n in graph.nodes) * (k + 1)))
+    for i0 in range(0, t.shape[0], rows):
+        a = t[i0 : i0 + rows].reshape(-1, k)
+        da = np.broadcast_to(np.eye(k, dtype=t.dtype), (a.shape[0], k, k))
+        yy, dy = propagate_graph(graph, a, da, negative[i0 : i0 + rows])
+        y[i0 : i0 + rows] = yy.reshape(a.shape[0], -1)
+        dy = dy.reshape(a.shape[0], k, -1)
+        slope[i0 : i0 + rows] = dy[:, 0] if t.ndim == 1 else np.moveaxis(dy, 1, 2)

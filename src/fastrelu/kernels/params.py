@@ -73,3 +73,16 @@ def deep_params(net, dtype):
         )
         net._derived[key] = tuple(frozen_copy(p) for p in params)
     return net._derived[key]
+
+
+def graph_params(net, dtype):
+    """The graph kernels' parameter: the network's graph with its arrays in ``dtype``
+    (``fastrelu.model.graph.Graph``; see ``fastrelu.kernels.dense_numpy.sweep_graph``)."""
+    if net.in_features > MAX_COORDINATES:
+        raise ValueError(
+            f"a network of {net.in_features} inputs is swept along a line: give along=(x0, x1)"
+        )
+    key = ("graph", dtype)
+    if key not in net._derived:
+        net._derived[key] = net.graph.astype(dtype).map_arrays(frozen_copy)
+    return net._derived[key]

@@ -23,7 +23,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .params import deep_params, one_layer, one_layer_params
+from .params import deep_params, graph_params, one_layer, one_layer_params
 
 ENV_VAR = "FASTRELU_BACKEND"
 
@@ -44,6 +44,29 @@ def _any(net):
     return True
 
 
+def _dense(net):
+    """A dense chain (Linear layers and activations): what the deep kernels take."""
+    return not net.is_graph
+
+
+def _graph(net):
+    """A graph network (convolutions, pooling, branches): what the graph kernels take."""
+    return net.is_graph
+
+
+def _dense_line(net):
+    return _dense(net) and _line(net)
+
+
+def _dense_plane(net):
+    return _dense(net) and _plane(net)
+
+
+def describe(net):
+    """A network's shape for a message: its widths, or its graph's size."""
+    return f"a graph of {len(net.nodes)} nodes" if net.is_graph else f"widths {net.widths}"
+
+
 def _line(net):
     """A network of one coordinate (a scalar input, or a line folded in)."""
     return net.in_features == 1
@@ -59,7 +82,8 @@ class Kernel:
 
     ``kind`` says what the module's kernel takes: ``"one_layer"`` (``sweep_kernel``, one
     hidden layer of a scalar) or ``"deep"`` (``sweep_deep``, any network of one coordinate,
-    or of two: a plane).
+    or of two: a plane), or ``"graph"`` (``sweep_graph``, a graph network of one or two
+    coordinates, ``fastrelu.model.graph``).
     """
 
     def __init__(self, owner, module, kind, supports):
@@ -99,6 +123,8 @@ class Kernel:
         """
         if self.kind == "one_layer":  # these kernels take one column each
             self._module.sweep_kernel(t, *one_layer_params(net, dtype), y[:, 0], slope[:, 0], negative[:, 0])
+        elif self.kind == "graph":
+            self._module.sweep_graph(t, graph_params(net, dtype), y, slope, negative, span=span)
         else:
             self._module.sweep_deep(t, *deep_params(net, dtype), y, slope, negative, span=span)
 
@@ -131,7 +157,7 @@ class _Backend:
                 if k.load() is not None:
                     return k, ""
                 reasons.append(k.reason)
-        return None, "; ".join(reasons) or f"it has no kernel for this network (widths {net.widths})"
+        return None, "; ".join(reasons) or f"it has no kernel for this network ({describe(net)})"
 
 
 _REGISTRY = {}
@@ -145,13 +171,13 @@ def register(name, algorithm, engine, description, kernels):
 register("exact", "exact", "C, Numba", "pieces first: switch points sorted once, the layer-by-layer walk, or a plane's region map; exact to rounding", [
     (".exact_c", "one_layer", one_layer),  # sorted switch points (exact.py), by the C twin when built
     (".exact_numba", "one_layer", one_layer),  # else by the Numba twin
-    (".walk", "deep", _line),  # the layer-by-layer walk of a line (Numba)
-    (".plane_exact", "deep", _plane),  # the region map of a plane, each pixel read off its face
+    (".walk", "deep", _dense_line),  # the layer-by-layer walk of a line (Numba)
+    (".plane_exact", "deep", _dense_plane),  # the region map of a plane, each pixel read off its face
 ])
-register("cffi", "dense", "C", "C kernels with OpenMP, built by cffi", [(".dense_c", "one_layer", one_layer), (".dense_c", "deep", _any)])
-register("numba", "dense", "Numba", "Numba kernels, twins of the C ones", [(".dense_numba", "one_layer", one_layer), (".dense_numba", "deep", _any)])
+register("cffi", "dense", "C", "C kernels with OpenMP, built by cffi", [(".dense_c", "one_layer", one_layer), (".dense_c", "deep", _dense)])
+register("numba", "dense", "Numba", "Numba kernels, twins of the C ones", [(".dense_numba", "one_layer", one_layer), (".dense_numba", "deep", _dense)])
 register("numpy", "dense", "numpy", "numpy reference (single-threaded, the truth for tests)", [
-    (".dense_numpy", "one_layer", one_layer), (".dense_numpy", "deep", _any),
+    (".dense_numpy", "one_layer", one_layer), (".dense_numpy", "deep", _dense), (".dense_numpy", "graph", _graph),
 ])
 
 # the dense backends by their two axes, <algorithm>_<engine>.  The exact backend has no
@@ -207,8 +233,15 @@ def _forget():
             k._module = k._reason = None
 
 
-def backends():
-    """Every registered backend and whether it can run here.
+def backends(net=None):
+    """Every registered backend and whether it can run here (and run ``net``, when given).
+
+    Parameters
+    ----------
+    net : Network, optional
+        With a network, ``available`` says whether the backend has a kernel for it here
+        (a graph network, with convolutions or branches, runs on the backends that have
+        graph kernels), and ``reason`` why not.
 
     Returns
     -------
@@ -224,6 +257,12 @@ def backends():
     (True, 'dense', 'numpy')
     """
     order = [name for name, _ in AUTO] + [n for n in _REGISTRY if n not in dict(AUTO)]
+    if net is not None:
+        found = {n: _REGISTRY[n].kernel_for(net) for n in order}
+        return {
+            n: BackendInfo(n, found[n][0] is not None, found[n][1], b.description, b.algorithm, b.engine)
+            for n, b in ((n, _REGISTRY[n]) for n in order)
+        }
     return {
         n: BackendInfo(n, b.load() is not None, b.reason, b.description, b.algorithm, b.engine)
         for n, b in ((n, _REGISTRY[n]) for n in order)
@@ -264,7 +303,7 @@ def kernel_for(backend="auto", net=None, n=None):
         raise RuntimeError(f"backend {backend!r} is not available: {b.reason}")
     kernel, why = b.kernel_for(net)
     if kernel is None:
-        raise RuntimeError(f"backend {backend!r} cannot sweep this network (widths {net.widths}): {why}")
+        raise RuntimeError(f"backend {backend!r} cannot sweep this network ({describe(net)}): {why}")
     return kernel
 
 

@@ -7,6 +7,8 @@ One pass, ``propagate``, shared by the numpy reference backend and ``net(x)``;
 
 import numpy as np
 
+from .graph import act_form, affine, maxpool_windows
+
 _BLOCK_ELEMENTS = 1 << 18  # rows per block keep the temporaries near this many elements
 
 
@@ -75,6 +77,8 @@ def propagate(layers, alpha, lo, hi, a, da=None, negative=None):
 def forward(net, x):
     """The outputs (rows, out) of ``net`` at the inputs ``x`` (rows, in), in ``x``'s dtype."""
     dtype = x.dtype
+    if net.is_graph:
+        return _forward_graph(net.graph, x)
     alpha, lo, hi = activation_forms(net, dtype)
     layers = [(w.astype(dtype, copy=False), b.astype(dtype, copy=False)) for w, b in net.layers]
     rows = max(1, _BLOCK_ELEMENTS // max(net.widths))
@@ -113,6 +117,8 @@ def check_range(net, xmax, dtype, slopes=True, points=None):
     to a float32 network, and only where float64's range would hold the inputs.
     """
     limit = float(np.finfo(dtype).max) / 4
+    if net.is_graph:
+        return _check_graph_range(net, xmax, dtype, slopes, points, limit)
     if points is None:
         subject, reach, on, narrower = "the grid", xmax, f"on this grid (|t| up to {xmax:g})", "a narrower grid"
     else:
@@ -137,3 +143,101 @@ def check_range(net, xmax, dtype, slopes=True, points=None):
             where = "output" if k == net.depth else f"layer {k} pre-activations"
             advice = f"smaller weights, {narrower} or float64" if widen else f"smaller weights or {narrower}"
             raise ValueError(f"the network's {where} could overflow {dtype.name} {on}; use {advice}")
+
+
+def propagate_graph(graph, x, dx=None, negative=None, argmax=None):
+    """Inputs ``x`` (rows, *input_shape) through a graph network's nodes, in order; the one
+    forward of graph networks (``fastrelu.model.graph``), with tangents and counts as
+    ``propagate``.
+
+    ``dx`` is ``(rows, k, *input_shape)``: ``k`` tangents carried together (the second
+    result has the output's shape with the ``k`` axis after the rows).  ``negative``
+    (rows, activation nodes) gets each activation node's units with input ``<= 0``;
+    ``argmax``, a dict, gets each max-pool node's pattern (the index of every window's
+    largest input, the first of equals as in PyTorch), by node name.
+    """
+    values, tangents = {graph.nodes[0].name: x}, {graph.nodes[0].name: dx}
+    rows = x.shape[0]
+    col = 0
+    for node in graph.nodes[1:]:
+        xs = [values[i] for i in node.inputs]
+        dxs = None if dx is None else [tangents[i].reshape((-1, *tangents[i].shape[2:])) for i in node.inputs]
+        if node.kind == "act":
+            alpha, lo, hi = act_form(node, x.dtype)
+            y, on, inside = activate(xs[0], alpha, lo, hi)
+            dy = None if dx is None else np.where(inside[:, None], np.where(on[:, None], tangents[node.inputs[0]], alpha * tangents[node.inputs[0]]), 0)
+            if negative is not None:
+                negative[:, col] = np.count_nonzero(~on.reshape(rows, -1), axis=1)
+            col += 1
+        elif node.kind == "maxpool":
+            win = maxpool_windows(node, xs[0], -np.inf)
+            idx = np.argmax(win, axis=-1)[..., None]
+            y = np.take_along_axis(win, idx, -1)[..., 0]
+            if argmax is not None:
+                argmax[node.name] = idx[..., 0]
+            dy = None
+            if dx is not None:
+                k = tangents[node.inputs[0]].shape[1]
+                dwin = maxpool_windows(node, dxs[0], 0)
+                dy = np.take_along_axis(dwin, np.repeat(idx, k, axis=0), -1)[..., 0]
+        else:
+            y = affine(node, xs)
+            dy = None if dx is None else affine(node, dxs, bias=False)
+        values[node.name] = y
+        if dx is not None:
+            k = dx.shape[1]
+            tangents[node.name] = dy.reshape((rows, k, *node.shape))
+        for i in node.inputs:  # free what no later node reads
+            if graph.consumers[i][-1] == node.name:
+                values.pop(i, None)
+                tangents.pop(i, None)
+    out = graph.nodes[-1].name
+    return values[out], tangents.get(out)
+
+
+def _forward_graph(graph, x):
+    """``forward`` of a graph network: ``x`` (rows, in) flat, the outputs (rows, out) flat."""
+    g = graph.astype(x.dtype) if graph.dtype != x.dtype else graph
+    rows = max(1, _BLOCK_ELEMENTS // max(n.size for n in g.nodes))
+    out = np.empty((x.shape[0], g.output.size), x.dtype)
+    for i0 in range(0, x.shape[0], rows):
+        block = x[i0 : i0 + rows]
+        out[i0 : i0 + rows] = propagate_graph(g, block.reshape((block.shape[0], *g.input_shape)))[0].reshape(block.shape[0], -1)
+    return out
+
+
+def graph_magnitudes(graph, xmax):
+    """Per node (by name), a bound on ``|value|`` of every unit where every input is within
+    ``+-xmax``: the graph's affine nodes run on ``|parameters|`` (float64, may be inf)."""
+    g = graph.astype(np.float64).map_arrays(np.abs)
+    values = {g.nodes[0].name: np.full((1, *g.input_shape), float(xmax))}
+    bounds = {}
+    with np.errstate(over="ignore", invalid="ignore"):
+        for node in g.nodes[1:]:
+            xs = [values[i] for i in node.inputs]
+            if node.kind == "act":
+                alpha, lo, hi = act_form(node, np.float64)
+                m = xs[0] * np.maximum(1.0, np.abs(alpha))
+                if np.isfinite(lo) and np.isfinite(hi):
+                    m = np.minimum(m, max(abs(lo), abs(hi)))
+            elif node.kind == "maxpool":
+                m = maxpool_windows(node, xs[0], 0.0).max(axis=-1)
+            else:
+                m = affine(node, xs)
+            values[node.name] = m
+            bounds[node.name] = float(np.max(m))
+    return bounds
+
+
+def _check_graph_range(net, xmax, dtype, slopes, points, limit):
+    """``check_range`` of a graph network: each node's bound, named by node."""
+    subject, on, narrower = ("the grid", f"on this grid (|t| up to {xmax:g})", "a narrower grid") if points is None else (
+        "x", f"at these x (|x| up to {points:g})", "smaller x")
+    if not np.isfinite(xmax) or xmax >= limit:
+        raise ValueError(f"{subject} reaches |x| = {xmax:g}, beyond the range of {dtype.name}; use {narrower}")
+    if "slope_bounds" not in net._derived:
+        net._derived["slope_bounds"] = graph_magnitudes(net.graph, 1.0)
+    values = graph_magnitudes(net.graph, xmax)
+    for name, value in values.items():
+        if not (value < limit and (not slopes or net._derived["slope_bounds"][name] < limit)):
+            raise ValueError(f"the network's node {name!r} could overflow {dtype.name} {on}; use smaller weights, {narrower} or float64")

@@ -1,8 +1,13 @@
-"""``Network``: a piecewise-linear network, as a stack of dense layers and activations.
+"""``Network``: a piecewise-linear network, a graph of operations in topological order.
 
-The layers are kept as PyTorch keeps ``nn.Linear`` (``weight`` shaped (out, in)),
-one activation after every layer but the last.  The classic case, one hidden
-layer of a scalar, keeps its short constructor ``Network(w1, b1, w2, b2)``.
+Every network is a graph (``fastrelu.model.graph``): convolutions, pooling, residual
+additions, concatenations, activations.  A dense MLP, the chain dense, act, dense, ...,
+dense, is kept as its layers, as PyTorch keeps ``nn.Linear`` (``weight`` shaped (out,
+in)), one activation after every layer but the last: ``net.layers``,
+``net.activations`` and ``net.widths`` are that chain's views, which the fast dense
+kernels take, and ``net.graph`` its graph.  Any other network is kept as its graph and
+says (ValueError) that it has no layers.  The classic case, one hidden layer of a
+scalar, keeps its short constructor ``Network(w1, b1, w2, b2)``.
 """
 
 import json
@@ -22,9 +27,11 @@ from ..utils.validation import (
 from . import pytorch
 from .activations import Activation, as_activation
 from .forward import check_inputs, forward
+from .graph import Graph, Node, NodeInfo
 from .slices import check_line, fold
 
 _FORMAT = "fastrelu.Network/2"  # /1 (one hidden layer: w1, b1, w2, b2, activation) is still read
+_GRAPH_FORMAT = "fastrelu.Network/3"  # a graph network's nodes; chain networks keep writing /2
 
 
 class Layer(NamedTuple):
@@ -70,7 +77,7 @@ class Network:
     (2, 32, (2,))
     """
 
-    __slots__ = ("_layers", "_activations", "_derived")
+    __slots__ = ("_layers", "_activations", "_derived", "_graph")
 
     def __init__(self, w1, b1, w2, b2=0.0, activation="relu"):
         act = as_activation(activation)
@@ -89,6 +96,7 @@ class Network:
         self._setup([Layer(w1[:, None], b1), Layer(w2[None, :], b2)], [act])
 
     def _setup(self, layers, activations):
+        self._graph = None
         self._layers = tuple(Layer(frozen_copy(w), frozen_copy(b)) for w, b in layers)
         self._activations = tuple(act.astype(self.dtype) for act in activations)
         for k, act in enumerate(self._activations):
@@ -101,6 +109,17 @@ class Network:
     def _make(cls, layers, activations):
         net = cls.__new__(cls)
         net._setup(layers, activations)
+        return net
+
+    @classmethod
+    def _from_graph(cls, graph):
+        """A network from its graph: kept as its layers when the graph is a dense chain."""
+        chain = graph.as_chain()
+        if chain is not None:
+            return cls.from_layers(chain[0], chain[1], dtype=graph.dtype)
+        net = cls.__new__(cls)
+        net._layers = net._activations = None
+        net._graph, net._derived = graph, {}
         return net
 
     @classmethod
@@ -207,11 +226,21 @@ class Network:
         return cls._make(layers, _activation_list(activation, len(layers) - 1))
 
     @classmethod
-    def from_torch(cls, module, *, dtype=None):
-        """A network from a PyTorch ``nn.Sequential`` of piecewise-linear layers.
+    def from_torch(cls, module, input_shape=None, *, dtype=None):
+        """A network from any PyTorch module built of piecewise-linear parts.
 
-        See ``fastrelu.model.pytorch.from_torch`` for what is accepted and how
-        ``BatchNorm1d``, ``Dropout`` and consecutive affine layers are folded.
+        An ``nn.Sequential`` of ``Linear`` layers and activations is read layer by layer;
+        any other module (convolutions, pooling, residual connections, ``torch.cat``,
+        functional calls) is traced with ``torch.fx``.  See
+        ``fastrelu.model.pytorch.from_torch`` for what is accepted and why torch.fx.
+
+        Parameters
+        ----------
+        module : torch.nn.Module
+        input_shape : tuple of int, optional
+            The input's shape without the batch axis, e.g. ``(1, 8, 8)``; needed where the
+            first operation does not fix it (a convolution).
+        dtype : {None, "float64", "float32"}
 
         Examples
         --------
@@ -219,11 +248,16 @@ class Network:
         >>> model = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))  # doctest: +SKIP
         >>> fastrelu.Network.from_torch(model).widths  # doctest: +SKIP
         (2, 8, 1)
+        >>> cnn = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        ...                           torch.nn.Flatten(), torch.nn.Linear(36, 10))  # doctest: +SKIP
+        >>> [n.kind for n in fastrelu.Network.from_torch(cnn, (1, 8, 8)).nodes]  # doctest: +SKIP
+        ['input', 'conv', 'act', 'maxpool', 'reshape', 'dense']
         """
-        return pytorch.from_torch(cls, module, dtype=dtype)  # torch is imported there, never by import fastrelu
+        return pytorch.from_torch(cls, module, input_shape=input_shape, dtype=dtype)  # torch is imported there, never by import fastrelu
 
     def to_torch(self):
-        """The network as a ``torch.nn.Sequential`` (``Linear`` and activation modules, float64 or float32).
+        """The network as a ``torch.nn.Module`` in its dtype: an ``nn.Sequential`` (``Linear`` and
+        activation modules) for a dense chain, else a module that runs the graph's nodes in order.
 
         Examples
         --------
@@ -238,47 +272,103 @@ class Network:
 
     # -- shape ----------------------------------------------------------------------
     @property
+    def is_graph(self):
+        """Whether the network is kept as a graph (it is no dense chain: see ``nodes``)."""
+        return self._graph is not None
+
+    def _chain(self, name):
+        if self._graph is not None:
+            raise ValueError(
+                f"{name} is defined for dense chains (Linear layers and activations); this network is a graph "
+                f"of {len(self._graph.nodes)} nodes (convolutions, pooling or branches): use net.nodes"
+            )
+
+    @property
+    def graph(self):
+        """The network as a ``fastrelu.model.graph.Graph``; a dense chain's is built from its layers."""
+        if self._graph is not None:
+            return self._graph
+        if "graph" not in self._derived:
+            nodes = [Node("input", "input", (), {}, (self.in_features,))]
+            for k, (w, b) in enumerate(self._layers):
+                nodes.append(Node(f"linear{k}", "dense", [nodes[-1].name], {"weight": w, "bias": b}, (w.shape[0],)))
+                if k < self.depth:
+                    nodes.append(Node(f"act{k}", "act", [nodes[-1].name], {"act": self._activations[k]}, (w.shape[0],)))
+            self._derived["graph"] = Graph(nodes)
+        return self._derived["graph"]
+
+    @property
+    def nodes(self):
+        """``(name, kind, shape)`` of every node, in order (shapes without the batch axis).
+
+        Examples
+        --------
+        >>> [tuple(n) for n in Network.random([2, 3, 1], seed=0).nodes]
+        [('input', 'input', (2,)), ('linear0', 'dense', (3,)), ('act0', 'act', (3,)), ('linear1', 'dense', (1,))]
+        """
+        return [NodeInfo(n.name, n.kind, n.shape) for n in self.graph.nodes]
+
+    @property
+    def input_shape(self):
+        """The input's shape, without the batch axis (``(in_features,)`` for a dense chain)."""
+        return self.graph.input_shape
+
+    @property
     def layers(self):
         """The layers as a tuple of ``Layer(weight, bias)``, weight shaped (out, in)."""
+        self._chain("layers")
         return self._layers
 
     @property
     def activations(self):
         """One ``Activation`` per hidden layer."""
+        self._chain("activations")
         return self._activations
 
     @property
     def widths(self):
         """``(in, h1, ..., hL, out)``."""
+        self._chain("widths")
         return (self._layers[0].weight.shape[1], *(layer.bias.shape[0] for layer in self._layers))
 
     @property
     def in_features(self):
-        """Number of inputs."""
+        """Number of inputs (all the input's entries, for an input of several axes)."""
+        if self._graph is not None:
+            return self._graph.nodes[0].size
         return self._layers[0].weight.shape[1]
 
     @property
     def out_features(self):
         """Number of outputs."""
+        if self._graph is not None:
+            return self._graph.output.size
         return self._layers[-1].bias.shape[0]
 
     @property
     def depth(self):
-        """Number of hidden layers."""
+        """Number of hidden layers (of a graph: its activation nodes)."""
+        if self._graph is not None:
+            return len(self._graph.act_nodes)
         return len(self._layers) - 1
 
     @property
     def hidden(self):
-        """Number of hidden units in all hidden layers."""
+        """Number of hidden units in all hidden layers (of a graph: activation units and max-pool windows)."""
+        if self._graph is not None:
+            return sum(n.size for n in self._graph.nodes if n.kind in ("act", "maxpool"))
         return sum(layer.bias.shape[0] for layer in self._layers[:-1])
 
     @property
     def dtype(self):
         """The dtype of the weights (float64 or float32)."""
+        if self._graph is not None:
+            return self._graph.dtype
         return self._layers[0].bias.dtype
 
     # -- the one-hidden-layer scalar network's names -----------------------------------
     def _classic(self, name):
+        self._chain(name)
         if self.widths[0] != 1 or self.depth != 1 or self.out_features != 1:
             raise ValueError(
                 f"{name} is defined for one-hidden-layer networks of a scalar, widths (1, H, 1); "
@@ -312,6 +402,7 @@ class Network:
     @property
     def activation(self):
         """The activation's name (``str(Activation)``) when every hidden layer has the same one."""
+        self._chain("activation")
         first = self._activations[0]
         if any(a != first for a in self._activations[1:]):
             raise ValueError("the hidden layers have different activations: use net.activations")
@@ -324,6 +415,7 @@ class Network:
         Defined for one hidden layer of a scalar, ``(1, H, 1)``, whose activation has one
         slope for every unit and no clamp (what the one-layer kernels take).
         """
+        self._chain("alpha")
         if self.widths[0] == 1 and self.depth == 1 and self.out_features == 1:
             alpha, lo, hi = self._activations[0].kernel_form(self.hidden)
             if not np.isfinite(lo) and not np.isfinite(hi) and (alpha == alpha[0]).all():
@@ -350,6 +442,9 @@ class Network:
         >>> bool(np.allclose(line(0.25), net(x0 + 0.25 * (x1 - x0))))
         True
         """
+        if self._graph is not None:
+            x0, x1 = check_line(_flat_ends((x0, x1), self.input_shape), self.in_features)
+            return Network._from_graph(self._graph.on_slice(x0, (x1 - x0)[None, :]))
         x0, x1 = check_line((x0, x1), self.in_features)
         w, b = self._layers[0]
         first = Layer(*fold(w, b, x0, (x1 - x0)[None, :], self.dtype, "along"))
@@ -368,6 +463,12 @@ class Network:
 
     def with_activation(self, activation):
         """The same weights with ``activation`` (one for all hidden layers, or one each)."""
+        if self._graph is not None:
+            acts = _activation_list(activation, self.depth)
+            nodes, it = [], iter(acts)
+            for n in self._graph.nodes:
+                nodes.append(Node(n.name, n.kind, n.inputs, {**n.params, "act": next(it)}, n.shape) if n.kind == "act" else n)
+            return Network._from_graph(Graph(nodes))
         return Network._make(self._layers, _activation_list(activation, self.depth))
 
     def astype(self, dtype):
@@ -375,6 +476,8 @@ class Network:
         dtype = as_dtype(dtype)
         if dtype == self.dtype:
             return self
+        if self._graph is not None:
+            return Network._from_graph(self._graph.astype(dtype))
         layers = [Layer(w.astype(dtype), b.astype(dtype)) for w, b in self._layers]
         for k, (w, b) in enumerate(layers):
             for name, a in (("weight", w), ("bias", b)):
@@ -397,6 +500,9 @@ class Network:
         """
         x = np.asarray(x)
         n_in = self.in_features
+        shape = self.input_shape
+        if len(shape) > 1 and x.shape[x.ndim - len(shape) :] == shape:  # inputs shaped as the model takes them
+            x = x.reshape((*x.shape[: x.ndim - len(shape)], n_in))
         if n_in == 1:
             batch = x.shape
         else:
@@ -415,6 +521,9 @@ class Network:
 
     # -- persistence ---------------------------------------------------------------
     def _arrays(self):
+        if self._graph is not None:
+            return {"activations": np.array(json.dumps([n.params["act"].to_json() for n in self._graph.act_nodes])),
+                    **self._graph.to_arrays()}
         arrays = {"activations": np.array(json.dumps([a.to_json() for a in self._activations]))}
         for k, (w, b) in enumerate(self._layers):
             arrays[f"weight_{k}"], arrays[f"bias_{k}"] = w, b
@@ -433,7 +542,7 @@ class Network:
         True
         """
         with open_for_writing(path) as f:
-            np.savez(f, format=np.array(_FORMAT), **self._arrays())
+            np.savez(f, format=np.array(_GRAPH_FORMAT if self._graph is not None else _FORMAT), **self._arrays())
 
     @classmethod
     def load(cls, path):
@@ -444,6 +553,11 @@ class Network:
 
     @classmethod
     def _from_npz(cls, data, where, prefix=""):
+        if prefix + "graph" in data:  # format /3: a graph network
+            try:
+                return cls._from_graph(Graph.from_arrays(data, prefix))
+            except (KeyError, ValueError, TypeError) as exc:
+                raise ValueError(f"{where} is not a readable fastrelu network: {exc}") from None
         if prefix + "w1" in data:  # format /1: one hidden layer of a scalar
             try:
                 fields = {k: data[prefix + k] for k in ("w1", "b1", "w2", "b2", "activation")}
@@ -466,6 +580,8 @@ class Network:
     def __eq__(self, other):
         if not isinstance(other, Network):
             return NotImplemented
+        if self._graph is not None or other._graph is not None:
+            return self._graph is not None and other._graph is not None and self._graph.equals(other._graph)
         return (
             self._activations == other._activations
             and len(self._layers) == len(other._layers)
@@ -475,6 +591,10 @@ class Network:
     __hash__ = None
 
     def __repr__(self):
+        if self._graph is not None:
+            kinds = [n.kind for n in self._graph.nodes[1:]]
+            return (f"Network(graph of {len(kinds)} nodes: {', '.join(dict.fromkeys(kinds))}; input {self.input_shape}, "
+                    f"output {self._graph.output.shape}, dtype={self.dtype.name})")
         try:
             act = repr(self.activation)
         except ValueError:
@@ -495,6 +615,8 @@ def on_line(net, along):
                 f"the network takes {net.in_features} inputs: give along=(x0, x1), the line x0 + t*(x1 - x0) to sweep"
             )
         return net, None
+    if net.is_graph:
+        along = _flat_ends(along, net.input_shape)
     x0, x1 = check_line(along, net.in_features)
     return net.along(x0, x1), (x0, x1)
 
@@ -508,3 +630,13 @@ def _activation_list(activations, depth):
     if len(activations) != depth:
         raise ValueError(f"{len(activations)} activations given for {depth} hidden layers")
     return [as_activation(a, f"activations[{k}]") for k, a in enumerate(activations)]
+
+
+def _flat_ends(along, shape):
+    """A line's ends given shaped as the model's input (e.g. images), as flat vectors."""
+    if isinstance(along, (str, bytes)) or not hasattr(along, "__len__") or len(along) != 2:
+        return along
+    ends = [np.asarray(v) for v in along]
+    if len(shape) > 1 and all(e.shape == tuple(shape) for e in ends):
+        return tuple(e.reshape(-1) for e in ends)
+    return along
