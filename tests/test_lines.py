@@ -328,3 +328,20 @@ def test_training_on_digits(tmp_path):
         fastrelu.training_stats(checkpoints, X0, X1)
     with pytest.raises(TypeError, match="non-empty list"):
         fastrelu.training_stats([], X0, X1)
+
+
+def test_readme_many_lines(tmp_path, monkeypatch):
+    # the README's lines run as written and draw the figure
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Many lines", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert len([line for line in code.splitlines() if line.strip()]) <= 16
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    ts = scope["ts"]
+    assert len(ts) == 8 and ts.density.shape == (8, 100) and ts.distance.shape == (8, 1000)
+    assert (tmp_path / "training.png").stat().st_size > 10_000

@@ -16,6 +16,7 @@ from ..kernels.params import deep_params
 from ..kernels.registry import module_of
 from ..model.forward import activate, activation_forms
 from ..model.network import Network
+from ..model.slices import fold
 from ..utils.plugins import provided
 from ..utils.validation import as_float_array
 from .decisions import decision_points
@@ -249,14 +250,20 @@ def _rows(net, segments, closed, lps):
     return LineStats(columns, counts[:, 4:], net.widths, kind)
 
 
-def _walks(net, segments, done=None):
+def _tail(net, ends):
+    """The walk's arrays of ``net`` on a line (``kernels.params.deep_params``): its first layer
+    is each line's own (``firsts``), the others shared by every line of a call."""
+    return deep_params(net.along(ends[0], ends[1]), np.dtype(np.float64))
+
+
+def _walks(net, segments, tail, done=None):
     """The walks of every segment (flattened in row order), all at once: each segment's
     first layer folded as ``net.along`` folds it (so each walk is ``regions``'s), the
-    other layers shared."""
+    other layers shared (``tail``, from ``_tail``)."""
     ends = segments.reshape(-1, 2, segments.shape[-1])
-    firsts = [net.along(a, b).layers[0] for a, b in ends]
-    params = deep_params(net.along(ends[0, 0], ends[0, 1]), np.dtype(np.float64))
-    return module_of("exact", "deep").walk_many(*params, [(w, b) for w, b in firsts], _LO, _HI, done=done)
+    w, b = net.layers[0]
+    firsts = [fold(w, b, x0, (x1 - x0)[None, :], net.dtype) for x0, x1 in ends]
+    return module_of("exact", "deep").walk_many(*tail, firsts, _LO, _HI, done=done)
 
 
 def _batch_table(net, segments, closed, threads):
@@ -266,7 +273,7 @@ def _batch_table(net, segments, closed, threads):
     before = kthreads.get_num_threads()
     kthreads.set_num_threads(threads)
     try:
-        return _rows(net, segments, closed, _walks(net, segments))
+        return _rows(net, segments, closed, _walks(net, segments, _tail(net, segments[0, 0])))
     finally:
         kthreads.set_num_threads(before)
 
@@ -407,7 +414,8 @@ def line_stats(net, X0=None, X1=None, *, path=None, closed=False, batch=64, thre
     rows = max(1, int(batch) // k)  # rows per batch: about ``batch`` segments
     parts = [seg[i : i + rows] for i in range(0, n, rows)] or [seg]
     if client is not None:
-        futures = client.map(_batch_table, [net] * len(parts), parts, [closed] * len(parts), [1] * len(parts),
+        shared = client.scatter(net, broadcast=True)  # the weights sent once, not with every task
+        futures = client.map(_batch_table, [shared] * len(parts), parts, [closed] * len(parts), [1] * len(parts),
                              pure=False)
         return _concat(client.gather(futures))
     from ..kernels import threads as kthreads
@@ -417,11 +425,12 @@ def line_stats(net, X0=None, X1=None, *, path=None, closed=False, batch=64, thre
         kthreads.set_num_threads(int(threads))
     bar = _progress_bar(progress, n * k)
     try:
+        tail = _tail(net, seg[0, 0])  # the layers every line shares, packed once
         tables = []
         for part in parts:
             base = sum(len(t) for t in tables) * k  # segments walked before this batch
             done = None if bar is None else (lambda m, base=base: bar.update(base + m - bar.n))
-            tables.append(_rows(net, part, closed, _walks(net, part, done)))
+            tables.append(_rows(net, part, closed, _walks(net, part, tail, done)))
         return _concat(tables)
     finally:
         kthreads.set_num_threads(before)
