@@ -160,6 +160,8 @@ def jit(*, exact=False):
 
 
 # Region maps of a plane (analysis/plane_walk.py): by default a map is cut into tiles, one
-# per thread, only for networks with a hidden layer at least this wide; narrower maps are
-# too small to repay the tiles' cut edges and their merge.
-PLANE_TILE_MIN_WIDTH = 128
+# per thread, only for networks with a hidden layer at least this wide.  Narrower maps did
+# not repay the tiles' cut edges, their merge and the threads' contention for the GIL
+# (the rounds of cuts are many small numpy calls): 2 -> [256] x 4 -> 1 took 6.9 s in two
+# tiles on two threads against 5.5 to 6.0 s whole (benchmarks/README.md, a busy machine).
+PLANE_TILE_MIN_WIDTH = 512
