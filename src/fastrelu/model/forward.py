@@ -208,9 +208,15 @@ def _forward_graph(graph, x):
 
 def graph_magnitudes(graph, xmax):
     """Per node (by name), a bound on ``|value|`` of every unit where every input is within
-    ``+-xmax``: the graph's affine nodes run on ``|parameters|`` (float64, may be inf)."""
+    ``+-xmax``: the graph's affine nodes run on ``|parameters|`` (float64, may be inf).
+
+    ``xmax`` may also be an array of inputs' magnitudes (rows, *input_shape): then each
+    node's bound is an array, one per row (a bound at those points).
+    """
     g = graph.astype(np.float64).map_arrays(np.abs)
-    values = {g.nodes[0].name: np.full((1, *g.input_shape), float(xmax))}
+    per_row = np.ndim(xmax) > 0
+    first = np.abs(np.asarray(xmax, np.float64)) if per_row else np.full((1, *g.input_shape), float(xmax))
+    values = {g.nodes[0].name: first}
     bounds = {}
     with np.errstate(over="ignore", invalid="ignore"):
         for node in g.nodes[1:]:
@@ -225,7 +231,7 @@ def graph_magnitudes(graph, xmax):
             else:
                 m = affine(node, xs)
             values[node.name] = m
-            bounds[node.name] = float(np.max(m))
+            bounds[node.name] = m.reshape(m.shape[0], -1).max(axis=1) if per_row else float(np.max(m))
     return bounds
 
 

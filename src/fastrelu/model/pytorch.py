@@ -334,8 +334,8 @@ def from_torch(cls, module, *, input_shape=None, dtype=None):
                 isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 1 for d in input_shape):
             raise ValueError(f"input_shape must be a tuple of positive ints (without the batch axis), got {input_shape!r}")
         input_shape = tuple(int(d) for d in input_shape)
-    if dtype is None:
-        params = list(module.parameters())
+    if dtype is None:  # the parameters' (or, without any, the floating buffers')
+        params = list(module.parameters()) or [b for b in module.buffers() if b.is_floating_point()]
         dtype = "float64" if params and all(p.dtype == torch.float64 for p in params) else "float32"
     if type(module) is torch.nn.Sequential and (input_shape is None or len(input_shape) == 1):
         leaves = list(_leaves(module, ""))
@@ -344,7 +344,10 @@ def from_torch(cls, module, *, input_shape=None, dtype=None):
             if input_shape is not None and input_shape != (net.in_features,):
                 raise ValueError(f"input_shape {input_shape} does not fit the model, which takes {net.in_features} inputs")
             return net
-    graph = _Tracer(torch, module, input_shape).graph()
+    if _GRAPH_MODULE and type(module) is _GRAPH_MODULE[0]:  # what to_torch gave: its nodes, with its buffers' values
+        graph = module.to_graph()
+    else:
+        graph = _Tracer(torch, module, input_shape).graph()
     return cls._from_graph(graph.astype(dtype))
 
 
@@ -422,7 +425,12 @@ class _Tracer:
     # -- helpers --------------------------------------------------------------------------
     def _add(self, name, kind, inputs, params, shape=None):
         if shape is None:
-            shape = shape_of(kind, [self.shapes[i] for i in inputs], params, name)
+            try:
+                shape = shape_of(kind, [self.shapes[i] for i in inputs], params, name)
+            except ValueError as exc:
+                if getattr(self, "layer", None) is None:
+                    raise
+                raise ValueError(f"node {name!r}, {self.layer} is not supported here: {exc}") from None
         self.nodes.append(Node(name, kind, inputs, params, shape))
         self.shapes[name] = tuple(shape)
         return name
@@ -483,16 +491,13 @@ class _Tracer:
 
     # -- modules --------------------------------------------------------------------------
     def _module(self, n):
+        m = self.modules[n.target]
+        # a shape that does not fit names the layer as a Sequential's position reads (see _add)
+        self.layer = f"layer {''.join(f'[{p}]' for p in n.target.split('.'))} ({type(m).__name__})"
         try:
             return self._module_node(n)
-        except ValueError as exc:
-            msg = str(exc)
-            if msg.startswith(f"node {n.name!r} (") and " is not supported" not in msg:
-                # a shape that does not fit: name the layer as a Sequential's position reads
-                m = self.modules[n.target]
-                path = "".join(f"[{p}]" for p in n.target.split("."))
-                raise ValueError(f"node {n.name!r}, layer {path} ({type(m).__name__}) is not supported here: {msg}") from None
-            raise
+        finally:
+            self.layer = None
 
     def _module_node(self, n):
         m = self.modules[n.target]
@@ -533,9 +538,10 @@ class _Tracer:
             return self._reshape(n.name, x, [*s[:d], *m.unflattened_size, *s[d + 1 :]])
         if kind is not None and kind in ("ReLU", "LeakyReLU", "PReLU", "ReLU6", "Hardtanh") or kind in _SMOOTH:
             try:
-                act = _activation_of(m, f"{n.name!r} ({n.target})")
+                act = _activation_of(m, n.name)
             except ValueError as exc:
-                raise ValueError(f"node {str(exc)[len('layer '):]}") from None
+                why = str(exc).split("is not piecewise linear: ", 1)[1]
+                raise ValueError(f"node {n.name!r} ({n.target}, {kind}) is not piecewise linear: {why}") from None
             return self._act(n.name, x, act)
         self._unsupported(n.name, where if kind else f"{n.target}, {type(m).__module__}.{type(m).__name__}, not a torch.nn class")
 
@@ -856,6 +862,15 @@ def _graph_module(torch):
                     elif key == "act":
                         alpha = v.kernel_form(n.size)[0]
                         self.register_buffer(f"n{k}_alpha", torch.tensor(alpha.reshape(n.shape), dtype=tdtype))
+
+        def to_graph(self):
+            """The graph, its arrays read from the buffers (as they are now), in float64."""
+            nodes = []
+            for k, n in enumerate(self.graph_nodes):
+                p = {key: getattr(self, f"n{k}_{key}").detach().cpu().double().numpy().copy() if isinstance(v, np.ndarray) else v
+                     for key, v in n.params.items()}
+                nodes.append(Node(n.name, n.kind, n.inputs, p, n.shape))
+            return Graph(nodes)
 
         def forward(self, x):
             nodes = self.graph_nodes
