@@ -337,11 +337,11 @@ def test_readme_many_lines(tmp_path, monkeypatch):
 
     readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = readme.split("## Many lines", 1)[1]
-    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL).group(1)
     assert len([line for line in code.splitlines() if line.strip()]) <= 16
     monkeypatch.chdir(tmp_path)
     scope = {}
-    exec(compile(code, "README.md", "exec"), scope)
+    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - the README's own lines
     ts = scope["ts"]
     assert len(ts) == 8 and ts.density.shape == (8, 100) and ts.distance.shape == (8, 1000)
     assert (tmp_path / "training.png").stat().st_size > 10_000
