@@ -213,6 +213,10 @@ def test_bad_input():
         fastrelu.line_stats(net, X0, same)
     with pytest.raises(ValueError, match="path: segment 1 of path 0 has zero length"):
         fastrelu.line_stats(net, path=[[0, 0, 0], [1, 1, 1], [1, 1, 1]])
+    with pytest.raises(ValueError, match="X0 and X1 hold no line"):
+        fastrelu.line_stats(net, np.zeros((0, 3)), np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="path holds no path"):
+        fastrelu.line_stats(net, path=np.zeros((0, 2, 3)))
     with pytest.raises(ValueError, match="path needs at least two points"):
         fastrelu.line_stats(net, path=[[0, 0, 0]])
     with pytest.raises(TypeError, match="either X0 and X1"):

@@ -314,6 +314,8 @@ def _segments(net, X0, X1, path, closed):
             raise ValueError(f"path's points must have {n_in} entries (the network's inputs), got shape {p.shape}")
         if p.shape[1] < 2:
             raise ValueError("path needs at least two points")
+        if p.shape[0] == 0:
+            raise ValueError("path holds no path: give at least one")
         ends = np.concatenate((p, p[:, :1]), axis=1) if closed else p
         seg = np.stack((ends[:, :-1], ends[:, 1:]), axis=2)
         same = ~np.any(seg[:, :, 0] != seg[:, :, 1], axis=2)
@@ -328,6 +330,8 @@ def _segments(net, X0, X1, path, closed):
     X0, X1 = _points(X0, "X0", n_in), _points(X1, "X1", n_in)
     if X0.shape != X1.shape:
         raise ValueError(f"X0 and X1 must have the same shape (one row per line), got {X0.shape} and {X1.shape}")
+    if X0.shape[0] == 0:
+        raise ValueError("X0 and X1 hold no line: give at least one row")
     same = ~np.any(X0 != X1, axis=1)
     if same.any():
         raise ValueError(f"X1: line {int(np.flatnonzero(same)[0])} has zero length (X0 and X1 are equal there)")

@@ -57,9 +57,11 @@ change is nonzero in some output.  A change that cancels in exact arithmetic but
 float64 (two paths of opposite sign) would be reported as a kink.
 
 Where things are.  This module runs the walk: the layer tables (``_layer_tables``),
-the pieces type (``LinePieces``), the orchestration of each layer (``walk``: sorting
-the crossings, the matrix-matrix products, allocation), the cache of the last walk
-(``clear_cache``) and the grid evaluation (``sweep_deep``).  The loops over pieces and
+the pieces type (``LinePieces``), the orchestration of each layer (``_steps``: sorting
+the crossings, allocation; a generator that hands its memory checks and matrix-matrix
+products to its driver: ``walk`` for one line, ``walk_many`` for many lines of one
+network, whose small products it stacks and whose walks it runs on every thread), the
+cache of the last walk (``clear_cache``) and the grid evaluation (``sweep_deep``).  The loops over pieces and
 units are the Numba kernels of ``walk_numba.py`` (arrays in, arrays out; which kernel
 does which step is listed there); the scratch memory kept between walks, and the guard
 that refuses a layer that would not fit, are in ``scratch.py``.
