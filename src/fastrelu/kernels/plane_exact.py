@@ -43,8 +43,11 @@ def clear_cache():
 
 
 def _faces(params, rect):
-    """The region map of the network ``params`` over ``rect`` as flat arrays (cached for the
-    last network and rectangle): vertices, polygons (CSR), areas, maps and counts."""
+    """The region map of the network ``params`` over ``rect`` as flat arrays, with what locates
+    a point in it (cached for the last network and rectangle, so that the chunks of one
+    request walk and index the map once): the polygons (CSR offsets), their sides as lines
+    (``_sides``), a grid of cells listing the faces that meet each (``_bucket``), the edge band,
+    and each face's maps and counts."""
 
     def make():
         widths, weights, biases, alpha, lo, hi = params
@@ -57,12 +60,25 @@ def _faces(params, rect):
         m = provided("plane_map")(layers, forms, rect)
         F = len(m)
         out = int(widths[-1])
-        return (
-            np.ascontiguousarray(m.vertices, f), np.ascontiguousarray(m.face_offsets, np.int64),
-            np.ascontiguousarray(m.face_vertices, np.int64), np.ascontiguousarray(m.area, f),
-            np.ascontiguousarray(np.reshape(m.slope, (F, out, 2)), f), np.ascontiguousarray(np.reshape(m.intercept, (F, out)), f),
-            np.ascontiguousarray(m.negative_by_layer, np.int32),
-        )
+        verts, offsets = np.ascontiguousarray(m.vertices, f), np.ascontiguousarray(m.face_offsets, np.int64)
+        fverts = np.ascontiguousarray(m.face_vertices, np.int64)
+        (u0, u1), (v0, v1) = rect
+        band = _TOLERANCE * np.finfo(np.float64).eps * max(u1 - u0, v1 - v0, abs(u0), abs(u1), abs(v0), abs(v1))
+        lines, holds = _sides(verts, offsets, fverts, rect, band)
+        holds &= m.area > 0
+        # about one face per cell on average: few candidates per point, a grid of O(F)
+        nc = int(min(2048, max(1, np.ceil(np.sqrt(max(F, 1))))))
+        su, sv = nc / (u1 - u0), nc / (v1 - v0)
+        cell_ptr = np.empty(nc * nc + 1, np.int64)
+        total = _bucket(verts, offsets, fverts, holds, u0, v0, su, sv, nc, cell_ptr, np.empty(0, np.int64))
+        cell_ptr[1:] = np.cumsum(cell_ptr[1:])
+        cell_faces = np.empty(total, np.int64)
+        _bucket(verts, offsets, fverts, holds, u0, v0, su, sv, nc, cell_ptr, cell_faces)
+        cell_ptr[1:] = cell_ptr[:-1].copy()  # the fill advanced each cell's start to its end
+        cell_ptr[0] = 0
+        return (offsets, lines, su, sv, nc, cell_ptr, cell_faces, band,
+                np.ascontiguousarray(np.reshape(m.slope, (F, out, 2)), f), np.ascontiguousarray(np.reshape(m.intercept, (F, out)), f),
+                np.ascontiguousarray(m.negative_by_layer, np.int32))
 
     return _maps.get(params, (rect,), make)
 
@@ -75,8 +91,8 @@ def _widened(rect):
 
 
 @jit()
-def _bucket(verts, offsets, fverts, area, u0, v0, su, sv, nc, cell_ptr, cell_faces):
-    """Each face (of positive area) listed in every cell of an ``nc x nc`` grid that its
+def _bucket(verts, offsets, fverts, holds, u0, v0, su, sv, nc, cell_ptr, cell_faces):
+    """Each face that can hold a point (``holds``) listed in every cell of an ``nc x nc`` grid that its
     bounding box meets: CSR ``cell_ptr`` (nc*nc + 1), ``cell_faces``; returns their count
     (call with an empty ``cell_faces`` to count, then again to fill)."""
     F = offsets.shape[0] - 1
@@ -86,7 +102,7 @@ def _bucket(verts, offsets, fverts, area, u0, v0, su, sv, nc, cell_ptr, cell_fac
             cell_ptr[c] = 0
     total = 0
     for f in range(F):
-        if not area[f] > 0.0:
+        if not holds[f]:
             continue
         lu, hu, lv, hv = np.inf, -np.inf, np.inf, -np.inf
         for q in range(offsets[f], offsets[f + 1]):
@@ -109,38 +125,46 @@ def _bucket(verts, offsets, fverts, area, u0, v0, su, sv, nc, cell_ptr, cell_fac
     return total
 
 
+def _sides(verts, offsets, fverts, rect, short):
+    """Each face's sides as lines ``n_x*u + n_y*v + c`` (the signed distance, positive inside:
+    a face is on the left of its counter-clockwise sides), one row per side in the polygons'
+    order, and whether each face can hold a point.
+
+    Sides no longer than ``short`` are left out (``0, 0, inf``: their neighbours carry the
+    face's shape there), and so are sides on the walked rectangle's border (no point's edge:
+    the rectangle was widened past the points).  A face with fewer than three sides longer
+    than ``short`` (the slivers between the widened border and the points') is too small for
+    float64 and holds no point, as in ``RegionMap.locate``.
+    """
+    (u0, u1), (v0, v1) = rect
+    deg = np.diff(offsets)
+    nxt = np.arange(1, fverts.shape[0] + 1)
+    nxt[offsets[1:] - 1] = offsets[:-1]
+    p, q = verts[fverts], verts[fverts[nxt]]
+    d = q - p
+    length = np.hypot(d[:, 0], d[:, 1])
+    long = length > short
+    border = ((p[:, 0] == q[:, 0]) & ((p[:, 0] == u0) | (p[:, 0] == u1))) | ((p[:, 1] == q[:, 1]) & ((p[:, 1] == v0) | (p[:, 1] == v1)))
+    keep = long & ~border
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lines = np.stack([-d[:, 1] / length, d[:, 0] / length, (d[:, 1] * p[:, 0] - d[:, 0] * p[:, 1]) / length], axis=1)
+    lines[~keep] = (0.0, 0.0, np.inf)
+    holds = np.add.reduceat(long.astype(np.int64), offsets[:-1]) >= 3 if deg.size else np.zeros(0, bool)
+    return np.ascontiguousarray(lines), holds & (deg > 0)
+
+
 @jit()
-def _inside(x, y, f, verts, offsets, fverts, short, u0, u1, v0, v1):
-    """The smallest signed distance of the point ``(x, y)`` to the sides of face ``f``
-    (positive inside: the face is on the left of its counter-clockwise sides).  Sides no
-    longer than ``short`` are skipped (their neighbours carry the face's shape there), and
-    so are sides on the walked rectangle's border ``u0, u1, v0, v1`` (no point's edge: the
-    rectangle was widened past the points)."""
-    o0 = offsets[f]
-    deg = offsets[f + 1] - o0
+def _inside(x, y, f, offsets, lines):
+    """The smallest signed distance of the point ``(x, y)`` to the sides of face ``f`` (``_sides``)."""
     d = np.inf
-    sides = 0
-    for s in range(deg):
-        a = fverts[o0 + s]
-        b = fverts[o0 + (s + 1) % deg]
-        ua, va, ub, vb = verts[a, 0], verts[a, 1], verts[b, 0], verts[b, 1]
-        du = ub - ua
-        dv = vb - va
-        length = np.sqrt(du * du + dv * dv)
-        if length <= short:
-            continue
-        sides += 1
-        if (ua == ub and (ua == u0 or ua == u1)) or (va == vb and (va == v0 or va == v1)):
-            continue
-        d = min(d, (du * (y - va) - dv * (x - ua)) / length)
-    # a face too small for float64 (fewer than three sides longer than rounding: the
-    # slivers between the widened border and the points') holds no point, as in locate
-    return d if sides >= 3 else -np.inf
+    for s in range(offsets[f], offsets[f + 1]):
+        d = min(d, lines[s, 0] * x + lines[s, 1] * y + lines[s, 2])
+    return d
 
 
 @jit()
-def _evaluate(c0, c1, t, verts, offsets, fverts, u0, u1, v0, v1, su, sv, nc, cell_ptr, cell_faces, band, fslope, ficpt,
-              fneg, y, sl, negative, edge):
+def _evaluate(c0, c1, t, offsets, lines, u0, v0, su, sv, nc, cell_ptr, cell_faces, band, fslope, ficpt, fneg, y, sl,
+              negative, edge):
     """Chunks c0..c1-1 of _CHUNK points, each read off the face it lies strictly inside;
     the others (on an edge, outside, NaN) are flagged in ``edge`` for the reference."""
     n = t.shape[0]
@@ -159,7 +183,7 @@ def _evaluate(c0, c1, t, verts, offsets, fverts, u0, u1, v0, v1, su, sv, nc, cel
                 cell = ci * nc + cj
                 for q in range(cell_ptr[cell], cell_ptr[cell + 1]):
                     f = cell_faces[q]
-                    d = _inside(x, z, f, verts, offsets, fverts, band, u0, u1, v0, v1)
+                    d = _inside(x, z, f, offsets, lines)
                     if d > band:
                         face = f
                         break
@@ -210,23 +234,11 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
         idx = np.arange(n)
     else:
         walk_rect = _widened(rect)
-        verts, offsets, fverts, area, fslope, ficpt, fneg = _faces(params, walk_rect)
-        (u0, u1), (v0, v1) = walk_rect
-        F = offsets.shape[0] - 1
-        nc = int(min(2048, max(1, np.ceil(np.sqrt(max(F, 1))))))
-        su, sv = nc / (u1 - u0), nc / (v1 - v0)
-        cell_ptr = np.empty(nc * nc + 1, np.int64)
-        total = _bucket(verts, offsets, fverts, area, u0, v0, su, sv, nc, cell_ptr, np.empty(0, np.int64))
-        cell_ptr[1:] = np.cumsum(cell_ptr[1:])
-        cell_faces = np.empty(total, np.int64)
-        _bucket(verts, offsets, fverts, area, u0, v0, su, sv, nc, cell_ptr, cell_faces)
-        cell_ptr[1:] = cell_ptr[:-1].copy()  # the fill advanced each cell's start to its end
-        cell_ptr[0] = 0
-        band = _TOLERANCE * np.finfo(np.float64).eps * max(u1 - u0, v1 - v0, abs(u0), abs(u1), abs(v0), abs(v1))
+        offsets, lines, su, sv, nc, cell_ptr, cell_faces, band, fslope, ficpt, fneg = _faces(params, walk_rect)
+        (u0, _), (v0, _) = walk_rect
         nchunks = (n + _CHUNK - 1) // _CHUNK
         edge = np.empty(n, np.bool_)
-        args = (t, verts, offsets, fverts, u0, u1, v0, v1, su, sv, nc, cell_ptr, cell_faces, band, fslope, ficpt, fneg,
-                y, slope, negative, edge)
+        args = (t, offsets, lines, u0, v0, su, sv, nc, cell_ptr, cell_faces, band, fslope, ficpt, fneg, y, slope, negative, edge)
         threads.run(lambda c0, c1: _evaluate(c0, c1, *args), nchunks)
         idx = np.flatnonzero(edge)
     if idx.shape[0]:
