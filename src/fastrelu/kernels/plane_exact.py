@@ -34,6 +34,8 @@ __all__ = ["sweep_deep", "clear_cache"]
 _CHUNK = 1 << 14  # points per unit of parallel work
 _TOLERANCE = 64  # the edge band, in units of float64's eps times the rectangle's scale (as RegionMap.locate's)
 
+_CELLS = 2  # cells along each side of the grid, per square root of the faces
+
 _maps = Last()
 
 
@@ -66,8 +68,8 @@ def _faces(params, rect):
         band = _TOLERANCE * np.finfo(np.float64).eps * max(u1 - u0, v1 - v0, abs(u0), abs(u1), abs(v0), abs(v1))
         lines, holds = _sides(verts, offsets, fverts, rect, band)
         holds &= m.area > 0
-        # about one face per cell on average: few candidates per point, a grid of O(F)
-        nc = int(min(2048, max(1, np.ceil(np.sqrt(max(F, 1))))))
+        # a few cells per face: few candidates per point, a grid of O(F)
+        nc = int(min(4096, max(1, np.ceil(_CELLS * np.sqrt(max(F, 1))))))
         su, sv = nc / (u1 - u0), nc / (v1 - v0)
         cell_ptr = np.empty(nc * nc + 1, np.int64)
         total = _bucket(verts, offsets, fverts, holds, u0, v0, su, sv, nc, cell_ptr, np.empty(0, np.int64))
@@ -216,8 +218,8 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
         return
     if t.ndim != 2 or t.shape[1] != 2 or int(widths[0]) != 2:
         raise ValueError("the exact backend's plane kernel takes points (N, 2) of a network of two coordinates")
-    finite = np.isfinite(t).all(axis=1)
     if span is None:
+        finite = np.isfinite(t).all(axis=1)
         if not finite.any():
             rect = None
         else:
@@ -226,8 +228,9 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
             rect = tuple((float(a), float(b) if b > a else float(np.nextafter(a, np.inf))) for a, b in zip(lo_, hi_))
     else:
         rect = tuple((float(a), float(b)) for a, b in span)
-        p = np.asarray(t[finite], np.float64)
-        if p.size and not ((p.min(axis=0) >= [rect[0][0], rect[1][0]]).all() and (p.max(axis=0) <= [rect[0][1], rect[1][1]]).all()):
+        # fmin/fmax pass NaN over (a NaN point is evaluated directly, whatever the span)
+        lo_, hi_ = np.fmin.reduce(t, axis=0), np.fmax.reduce(t, axis=0)
+        if not all(not (a < r[0] or b > r[1]) for a, b, r in zip(lo_, hi_, rect)):
             raise ValueError(f"span {rect} does not hold the points")
     params = (widths, weights, biases, alpha, lo, hi)
     if rect is None:
