@@ -13,7 +13,6 @@ import fastrelu
 from fastrelu import Network
 from fastrelu.model.forward import graph_magnitudes
 
-torch.set_num_threads(1)
 
 ACTS = (nn.ReLU, nn.LeakyReLU, nn.ReLU6, nn.Hardtanh, nn.PReLU)
 
@@ -31,11 +30,16 @@ def digits_cnn():
         nn.Linear(32, 10),
     ).double()
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    for _ in range(6):
-        for i in range(0, len(x), 128):
-            opt.zero_grad()
-            F.cross_entropy(model(x[i : i + 128]), y[i : i + 128]).backward()
-            opt.step()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread: the same weights on every machine (and the OpenMP setting restored after)
+    try:
+        for _ in range(6):
+            for i in range(0, len(x), 128):
+                opt.zero_grad()
+                F.cross_entropy(model(x[i : i + 128]), y[i : i + 128]).backward()
+                opt.step()
+    finally:
+        torch.set_num_threads(threads)
     model.eval()
     accuracy = float((model(x).argmax(1) == y).double().mean())
     assert accuracy > 0.8, accuracy  # it learnt something: the weights are a trained network's

@@ -18,8 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..kernels.dense_numpy import sweep_deep
-from ..kernels.params import deep_params, one_layer
+from ..kernels.dense_numpy import sweep_deep, sweep_graph
+from ..kernels.params import deep_params, graph_params, one_layer
 from ..kernels.registry import module_of
 from ..kernels.scale import walk_scales
 from ..model.network import on_line
@@ -81,6 +81,9 @@ def _pieces(net, start, stop):
         return _one_layer_pieces(net)
     lo = np.nextafter(start, -np.inf) if np.isfinite(start) else start
     hi = np.nextafter(stop, np.inf) if np.isfinite(stop) else stop
+    if net.is_graph:  # the walk through the graph's nodes (kernels/graph_walk.py); crossings name (node, unit)
+        gp = module_of("exact", "graph").walk(graph_params(net, np.dtype(np.float64)), lo, hi)
+        return _Pieces(gp.edges, gp.slope, gp.intercept, gp.negative_by_layer, gp.kink, gp.counts, gp.crossings)
     lp = module_of("exact", "deep").walk(*deep_params(net, net.dtype), lo, hi)
     return _Pieces(lp.edges, lp.slope, lp.intercept, lp.negative_by_layer, lp.kink, np.diff(lp.cross_offsets), lp.crossings)
 
@@ -576,10 +579,12 @@ def _point_region(net, x, boundaries):
     counts at ``x`` itself (``z <= 0`` is negative, so a unit switching exactly there counts
     as negative), never "varies": a point has one pattern."""
     r = _regions(_pieces(net, x, x), x, x, boundaries)
-    params = deep_params(net, np.dtype(np.float64))
     y = np.empty((1, net.out_features))
     by_layer = np.empty((1, net.depth), np.int32)
-    sweep_deep(np.array([x]), *params, y, np.empty_like(y), by_layer)
+    if net.is_graph:
+        sweep_graph(np.array([x]), graph_params(net, np.dtype(np.float64)), y, np.empty_like(y), by_layer)
+    else:
+        sweep_deep(np.array([x]), *deep_params(net, np.dtype(np.float64)), y, np.empty_like(y), by_layer)
     return Regions(r.lo, r.hi, r.slope, r.intercept, by_layer.sum(axis=1, dtype=np.int32), negative_by_layer=by_layer,
                    n_boundaries=r.n_boundaries, n_kinks=r.n_kinks, merged=r.merged, switching=r._switching)
 

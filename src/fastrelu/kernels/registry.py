@@ -62,6 +62,10 @@ def _dense_plane(net):
     return _dense(net) and _plane(net)
 
 
+def _graph_line(net):
+    return _graph(net) and _line(net)
+
+
 def describe(net):
     """A network's shape for a message: its widths, or its graph's size."""
     return f"a graph of {len(net.nodes)} nodes" if net.is_graph else f"widths {net.widths}"
@@ -172,7 +176,8 @@ register("exact", "exact", "C, Numba", "pieces first: switch points sorted once,
     (".exact_c", "one_layer", one_layer),  # sorted switch points (exact.py), by the C twin when built
     (".exact_numba", "one_layer", one_layer),  # else by the Numba twin
     (".walk", "deep", _dense_line),  # the layer-by-layer walk of a line (Numba)
-    (".plane_exact", "deep", _dense_plane),  # the region map of a plane, each pixel read off its face
+    (".plane_exact", "deep", _dense_plane),
+    (".graph_walk", "graph", _graph_line),  # a graph network's walk along a line (numpy)  # the region map of a plane, each pixel read off its face
 ])
 register("cffi", "dense", "C", "C kernels with OpenMP, built by cffi", [(".dense_c", "one_layer", one_layer), (".dense_c", "deep", _dense)])
 register("numba", "dense", "Numba", "Numba kernels, twins of the C ones", [(".dense_numba", "one_layer", one_layer), (".dense_numba", "deep", _dense)])
@@ -202,6 +207,10 @@ def _prefer_exact(net, n):
     9.5 vs 24 ms; H=256: N=1e4 0.17 vs 0.37 ms, N=1e6 12 vs 48 ms, and the gap grows as
     N*H.  Below ~100 points both take < 0.1 ms, so n does not change the choice.
     """
+    if _graph(net):
+        # the graph walk is numpy, and the sweeps' memory estimate of the exact backend reads
+        # a dense chain's widths: graph networks sweep per point unless asked
+        return False
     if _plane(net):
         return n is None or n > _PLANE_PIXELS_PER_UNIT2 * net.hidden**2
     if not one_layer(net):

@@ -30,8 +30,12 @@ def architecture(widths):
 
 
 def activation_names(net):
-    """The hidden layers' activations for a title: one name when they agree, else each in order."""
-    names = ["ReLU" if str(a) == "relu" else str(a) for a in net.activations]
+    """The hidden layers' activations for a title: one name when they agree, else each in order
+    (of a graph network: its activation nodes')."""
+    acts = [n.params["act"] for n in net.graph.act_nodes] if net.is_graph else net.activations
+    names = ["ReLU" if str(a) == "relu" else str(a) for a in acts]
+    if not names:
+        return "linear"
     return names[0] if len(set(names)) == 1 else ", ".join(names)
 
 
@@ -50,7 +54,7 @@ def classic(net, along=None):
     >>> classic(Network.random(8, seed=0)), classic(Network.random([1, 8, 8, 1], seed=0))
     (True, False)
     """
-    return along is None and net.widths[0] == 1 and net.depth == 1 and net.out_features == 1
+    return along is None and not net.is_graph and net.widths[0] == 1 and net.depth == 1 and net.out_features == 1
 
 
 def network_title(net, seed=None, along=None, twin=False):
@@ -75,6 +79,15 @@ def network_title(net, seed=None, along=None, twin=False):
     if classic(net, along):
         units = f"{net.hidden:,} hidden unit{'s' if net.hidden != 1 else ''}"
         return f"{acts} network, {units}{seeded}" + (" beside its linear twin" if twin else "")
+    if net.is_graph:  # its input's shape, the kinds of its nodes, its outputs
+        kinds = [k for k in ("conv", "avgpool", "maxpool", "add", "cat") if any(n.kind == k for n in net.graph.nodes)]
+        shape = net.input_shape if along is None or len(net.input_shape) != 1 or net.input_shape[0] > 2 else (len(along[0]),)
+        if along is not None and net.graph.nodes[1].kind == "embed":
+            shape = net.graph.nodes[1].shape
+        names = {"conv": "conv", "avgpool": "avg-pool", "maxpool": "max-pool", "add": "residual", "cat": "cat"}
+        arch = "×".join(str(d) for d in shape) + "→" + str(net.out_features)
+        s = f"{arch} {'/'.join(names[k] for k in kinds) or 'graph'} network ({acts})"
+        return s + (" beside its linear twin" if twin else "") + seeded + (", along a line" if along is not None else "")
     arch = architecture(swept_widths(net, along))
     s = f"{arch} {acts} network" if "," not in acts else f"{arch} network ({acts})"
     if twin:

@@ -354,9 +354,10 @@ class Network:
 
     @property
     def hidden(self):
-        """Number of hidden units in all hidden layers (of a graph: activation units and max-pool windows)."""
+        """Number of hidden units in all hidden layers (of a graph: its activation nodes' units,
+        those ``negative`` counts)."""
         if self._graph is not None:
-            return sum(n.size for n in self._graph.nodes if n.kind in ("act", "maxpool"))
+            return sum(n.size for n in self._graph.act_nodes)
         return sum(layer.bias.shape[0] for layer in self._layers[:-1])
 
     @property
@@ -633,10 +634,12 @@ def _activation_list(activations, depth):
 
 
 def _flat_ends(along, shape):
-    """A line's ends given shaped as the model's input (e.g. images), as flat vectors."""
+    """A line's ends given shaped as the model's input (e.g. images, with or without the
+    channel axis), as flat vectors."""
     if isinstance(along, (str, bytes)) or not hasattr(along, "__len__") or len(along) != 2:
         return along
     ends = [np.asarray(v) for v in along]
-    if len(shape) > 1 and all(e.shape == tuple(shape) for e in ends):
+    size = int(np.prod(shape))
+    if len(shape) > 1 and all(e.ndim > 1 and e.size == size for e in ends):  # (1, 8, 8), or an (8, 8) image
         return tuple(e.reshape(-1) for e in ends)
     return along

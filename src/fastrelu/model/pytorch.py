@@ -312,12 +312,12 @@ def from_torch(cls, module, *, input_shape=None, dtype=None):
     Examples
     --------
     >>> import torch, fastrelu  # doctest: +SKIP
-    >>> class Res(torch.nn.Module):
+    >>> class Res(torch.nn.Module):  # doctest: +SKIP
     ...     def __init__(self):
     ...         super().__init__()
     ...         self.fc = torch.nn.Linear(4, 4)
     ...     def forward(self, x):
-    ...         return x + torch.relu(self.fc(x))  # doctest: +SKIP
+    ...         return x + torch.relu(self.fc(x))
     >>> [n.kind for n in fastrelu.Network.from_torch(Res()).nodes]  # doctest: +SKIP
     ['input', 'dense', 'act', 'add']
     """
