@@ -90,8 +90,9 @@ def test_a_boundary_along_a_cut():
 
 
 def test_default_tiles_follow_threads_and_width():
-    wide = fastrelu.Network.random([2, PLANE_TILE_MIN_WIDTH, 1], seed=0)
-    narrow = fastrelu.Network.random([2, PLANE_TILE_MIN_WIDTH - 1, 1], seed=0)
+    assert PLANE_TILE_MIN_WIDTH >= 2
+    wide = fastrelu.Network.random([2, 8, 1], seed=0)
+    narrow = fastrelu.Network.random([2, 7, 1], seed=0)
     seen = []
     real = plane_walk.walk_tiles
 
@@ -101,6 +102,7 @@ def test_default_tiles_follow_threads_and_width():
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr("fastrelu.analysis.plane.walk_tiles", spy)
+        mp.setattr("fastrelu.analysis.plane.PLANE_TILE_MIN_WIDTH", 8)  # (the real one: maps too big for a test)
         region_map(wide, bounds=SQUARE, threads=3)
         region_map(narrow, bounds=SQUARE, threads=3)
         region_map(wide, bounds=SQUARE, threads=2, tiles=(1, 4))

@@ -47,7 +47,7 @@ def region_map(net, plane=None, bounds=None, *, threads=None, tiles=None, engine
         The rectangle cut into ``nu x nv`` tiles, each walked alone and merged: the same
         map as whole (same faces, patterns, edges and vertices).  Default: one tile per
         thread, side by side along ``u``, for networks with a hidden layer at least
-        ``PLANE_TILE_MIN_WIDTH`` (128) units wide; one tile for narrower ones, whose maps
+        ``PLANE_TILE_MIN_WIDTH`` (512) units wide; one tile for narrower ones, whose maps
         are too small to repay the cuts.
     engine : {"c", "numba"}, optional
         The twin that runs the walk's kernels; None: as ``$FASTRELU_BACKEND`` says, else

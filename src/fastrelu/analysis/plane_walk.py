@@ -69,9 +69,16 @@ carry the wrong pattern, never silently.  No tolerance decides a side: a side is
 2**-30 of the terms only picks the values worth computing exactly).
 
 Work.  The matrix products of the maps are ``3 x faces x fan_in x fan_out`` multiply-adds
-per layer; the rest is linear in the vertices, edges and faces met, vectorised with numpy
-(one round touches only the cells with lines left).  The memory is ``O(faces x widest
-layer)``, counted before the maps of each layer are allocated.
+per layer (numpy's BLAS, held to one thread: ``plane_engine.one_blas_thread``); the passes
+over every vertex (its sides) and every face (the rows of its product) are kernels, twins
+in C and Numba (``kernels/plane_c.py``, ``kernels/plane_numba.py``); the rest is linear
+in the vertices, edges and faces met, vectorised with numpy (one round touches only the
+cells with lines left).  The memory is ``O(faces x widest layer)`` (a face's maps, a
+vertex's sides), counted before each layer's sides and maps are allocated.
+
+Tiles.  ``walk_tiles`` cuts the rectangle into tiles, walks them on threads (the kernels
+and BLAS release the GIL) and merges the parts of each face, which carry its pattern:
+the same map as whole (see ``walk_tiles``).
 """
 
 import itertools
