@@ -7,7 +7,7 @@ from importlib import metadata
 import numpy as np
 
 from ..kernels.registry import ALIASES, backends, select
-from ..model.describe import architecture, classic, swept_widths
+from ..model.describe import architecture, classic, network_title, swept_widths
 from ..utils.config import VERSION
 
 
@@ -51,6 +51,12 @@ def _describe_network(net, along, source, dtype):
     scalar, else its widths, depth, hidden units in all and outputs."""
     if classic(net, along):
         return [f"hidden units  {net.hidden:,}  ({net.activation}, {source}, {dtype})"]
+    if net.is_graph:  # convolutions, pooling or branches: its title and its nodes
+        return [
+            f"network       {network_title(net, along=along)}  ({source}, {dtype})",
+            f"nodes         {len(net.nodes)}: {net.hidden:,} activation units in {net.depth} nodes, "
+            f"{net.out_features:,} output{'s' if net.out_features != 1 else ''}",
+        ]
     widths = swept_widths(net, along)
     names = [str(a) for a in net.activations]
     acts = names[0] if len(set(names)) == 1 else ",".join(names)
