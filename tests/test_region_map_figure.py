@@ -238,3 +238,20 @@ def test_a_long_narrow_rectangle_is_not_drawn_as_a_sliver():
         assert box.height > 0.2 * box.width, ax.get_title()
     square = region_map_figure(fastrelu.regions(m.network, bounds=((-1, 1), (-1, 1))), pixels=8)
     assert all(ax.get_aspect() == 1.0 for ax in square.axes[:4])
+
+
+def test_a_plane_s_res_plot_and_stored_plot_are_its_plane_figure(tmp_path):
+    """res.plot(), sweep_figure(res) and a store's plot() of a plane draw its images, not a line's panels."""
+    from fastrelu.plot import sweep_figure
+
+    net = fastrelu.Network.random([2, 12, 12, 3], seed=1)
+    res = fastrelu.sweep(net, bounds=((-1, 1), (-1, 2)), num=(20, 14))
+    stored = fastrelu.sweep(net, bounds=((-1, 1), (-1, 2)), num=(20, 14), out=str(tmp_path / "p.zarr"), chunk=5)
+    for fig in (res.plot(outputs=[1]), sweep_figure(res, outputs=[1]), stored.plot(outputs=[1])):
+        images = [ax.get_images()[0] for ax in fig.axes if ax.get_images()]
+        assert [im.axes.get_title() for im in images] == ["output y[1]", "gradient |∇y| in the plane", "negative units"]
+        assert np.array_equal(images[0].get_array(), res.y[:, :, 1])
+        assert np.array_equal(images[2].get_array(), res.negative)
+    for bad in (dict(zoom="auto"), dict(columns=100), dict(outputs=[0, 1])):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            res.plot(**bad)

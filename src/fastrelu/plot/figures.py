@@ -30,6 +30,7 @@ from .marks import decision_positions, draw_decisions
 from .outputs import shown_outputs
 from .panels import check_axes, draw_result, new_figure
 from .reduce import reduce_stored, stored_window
+from .region_map import plane_sweep_figure
 
 # Reduction columns per pixel of figure width: with 2, every column is at most
 # half a pixel wide even when the axes span the whole figure.
@@ -66,7 +67,9 @@ def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=True, zoom=None
     ----------
     res : SweepResult or StoredResult
         The sweep to draw; a stored one (a Zarr store) is read chunk by chunk
-        through the reduction, so it may be larger than memory.
+        through the reduction, so it may be larger than memory.  A plane's sweep
+        (``sweep(net, plane=...)``) is drawn as images, one output at a time
+        (``plane_sweep_figure``); the line-only options must then be left out.
     axes : sequence of three matplotlib Axes, optional
         Draw into these (output, slope, negative) instead of a new figure; the
         figure of the first is returned.
@@ -127,6 +130,8 @@ def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=True, zoom=None
     >>> fig.axes[2].get_xlabel(), fig._suptitle.get_text().splitlines()[0]
     ('t along the line', '2→64×3→3 ReLU network, seed 0, along a line')
     """
+    if getattr(res, "plane", None) is not None:  # a plane's pixels: the region map figure's right-hand panels
+        return _plane_figure(res, axes=axes, title=title, zoom=zoom, columns=columns, outputs=outputs, dpi=dpi)
     if reduce not in ("auto", True, False):
         raise ValueError(f"reduce must be 'auto', True or False, got {reduce!r}")
     shown = shown_outputs(res.network, outputs)  # a bad choice fails before any drawing
@@ -220,3 +225,18 @@ def compare_figure(net, start=None, stop=None, step=None, *, num=None, x=None, a
         title = figure_title(net, res.x, seed, res.along, twin=True)
     fig.suptitle(title)
     return fig
+
+
+def _plane_figure(res, *, axes, title, zoom, columns, outputs, dpi):
+    """``sweep_figure`` of a plane's sweep: ``plane_sweep_figure`` of one output.
+
+    The options that only mean something on a line (axes of three stacked panels, a zoom
+    inset, reduction columns) are refused when given, rather than silently ignored.
+    """
+    for name, value in (("axes", axes), ("zoom", zoom), ("columns", columns)):
+        if value is not None:
+            raise ValueError(f"{name}= draws a line's sweep; a plane's sweep is drawn as images (leave {name} out)")
+    shown = shown_outputs(res.network, outputs)  # a bad choice fails before any drawing
+    if outputs is not None and len(np.atleast_1d(outputs)) != 1:
+        raise ValueError(f"a plane's sweep is drawn for one output at a time, got outputs={outputs!r}")
+    return plane_sweep_figure(res, output=0 if shown is None else shown[0], title=title, dpi=dpi)
