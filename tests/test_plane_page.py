@@ -373,3 +373,24 @@ def test_the_menu_colours_faces_by_their_count_or_gradient(browser, classifier, 
         assert errors == []
     finally:
         page.close()
+
+
+def test_a_map_saves_loads_and_pages_itself_through_the_one_entry_points(tmp_path):
+    """RegionMap.save/load/to_html and fastrelu.plot.html(m) are the store's and the page's own functions."""
+    from fastrelu.plot import html, region_map_html
+
+    m = fastrelu.regions(fastrelu.Network.random([2, 8, 8, 2], seed=4), bounds=((-1, 1), (-2, 1)))
+    m.save(tmp_path / "m.npz")
+    back = fastrelu.RegionMap.load(tmp_path / "m.npz")
+    assert len(back) == len(m) and np.array_equal(back.pattern_hash, m.pattern_hash)
+    assert np.array_equal(back.vertices, m.vertices)
+    # a page embeds fresh random ids, so the pages are compared with those taken out
+    def same(page):
+        return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\bp\d{4,}\b", "id", page)
+
+    page = same(region_map_html(m))
+    assert same(m.to_html()) == page == same(html(m, width=800))
+    assert html(m, tmp_path / "m.html") == tmp_path / "m.html"
+    assert same((tmp_path / "m.html").read_text()) == same(html(m))
+    with pytest.raises(ValueError, match="along="):
+        html(m, along=([0, 0], [1, 1]))

@@ -18,11 +18,10 @@ from ..utils.config import PLANE_TILE_MIN_WIDTH
 from ..utils.plugins import provided
 from ..utils.validation import as_float_array
 from ..kernels.threads import DEFAULT_THREADS
+from .patterns import pattern_hashes
 from .plane_walk import region_tables, walk_tiles
 
 __all__ = ["Decisions", "RegionMap", "region_map"]
-
-_HASH_SEED = 0x9E3779B97F4A7C15  # the golden ratio in 64 bits: any fixed odd constant would do
 
 
 def region_map(net, plane=None, bounds=None, *, threads=None, tiles=None, engine=None):
@@ -216,14 +215,6 @@ def _cycles(edges, edge_faces, n_faces, n_vertices):
     return offsets, out
 
 
-def _splitmix(x):
-    """SplitMix64's finaliser on uint64 arrays: every input bit reaches every output bit."""
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return x ^ (x >> np.uint64(31))
-
-
 def _readonly(a):
     a = np.ascontiguousarray(a)
     a.flags.writeable = False
@@ -407,16 +398,7 @@ class RegionMap:
         True
         """
         if "hash" not in self._lazy:
-            pattern = self.pattern
-            n = pattern.shape[1]
-            keys = _splitmix(np.uint64(_HASH_SEED) * (np.arange(1, n + 1, dtype=np.uint64)))
-            out = np.zeros(len(self), np.uint64)
-            rows = max(1, (1 << 22) // max(n, 1))
-            with np.errstate(over="ignore"):
-                for i0 in range(0, len(self), rows):
-                    block = pattern[i0 : i0 + rows].astype(np.uint64) + np.uint64(1)
-                    out[i0 : i0 + rows] = (block * keys).sum(axis=1, dtype=np.uint64)
-            self._lazy["hash"] = _readonly(_splitmix(out ^ np.uint64(n)))
+            self._lazy["hash"] = _readonly(pattern_hashes(self.pattern))
         return self._lazy["hash"]
 
     def switching(self, e):
@@ -589,6 +571,76 @@ class RegionMap:
         first = np.r_[True, pt[order][1:] != pt[order][:-1]]
         out[idx[pt[order][first]]] = face[order][first]
         return out
+
+    def save(self, path):
+        """Save the map to a ``.npz`` file with its network and plane; ``RegionMap.load`` reads it back.
+
+        The loaded map is the saved one bit for bit (``fastrelu.store.region_map``).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Examples
+        --------
+        >>> import fastrelu, os, tempfile
+        >>> m = fastrelu.regions(fastrelu.Network.random([2, 8, 1], seed=0), bounds=((-1, 1), (-1, 1)))
+        >>> path = os.path.join(tempfile.mkdtemp(), "map.npz")
+        >>> m.save(path)
+        >>> bool((fastrelu.RegionMap.load(path).pattern_hash == m.pattern_hash).all())
+        True
+        """
+        provided("save_region_map")(self, path)
+
+    @classmethod
+    def load(cls, path):
+        """Load a map saved by ``RegionMap.save`` (or ``fastrelu map --out MAP.npz``).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        RegionMap
+
+        Examples
+        --------
+        >>> import fastrelu, os, tempfile
+        >>> m = fastrelu.regions(fastrelu.Network.random([2, 8, 1], seed=0), bounds=((-1, 1), (-1, 1)))
+        >>> path = os.path.join(tempfile.mkdtemp(), "map.npz")
+        >>> m.save(path)
+        >>> len(fastrelu.RegionMap.load(path)) == len(m)
+        True
+        """
+        return provided("load_region_map")(path)
+
+    def to_html(self, path=None, *, title=None, outputs=None, width=800):
+        """The interactive page of this map: ``fastrelu.plot.region_map_html(self, path, ...)``.
+
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Where to write the page; None returns its text instead.
+        title : str, optional
+            The heading; by default one naming the network and the plane.
+        outputs : sequence of int, optional
+            The outputs whose maps the hover shows, of a network of several.
+        width : int, default 800
+            Width of the map in CSS pixels.
+
+        Returns
+        -------
+        str or path
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> m = fastrelu.regions(fastrelu.Network.random([2, 8, 1], seed=0), bounds=((-1, 1), (-1, 1)))
+        >>> m.to_html().startswith("<!DOCTYPE html>")
+        True
+        """
+        return provided("region_map_page")(self, path, title=title, outputs=outputs, width=width)
 
     def plot(self, *, edges=None, decisions=None, pixels=400, output=0, title=None, figsize=(14, 10), dpi=150):
         """A figure of this map: ``fastrelu.plot.region_map_figure(self, ...)``.

@@ -36,6 +36,7 @@ from importlib import resources
 
 import numpy as np
 
+from ..analysis.plane import RegionMap
 from ..model.describe import network_title
 from ..model.network import Network, on_line
 from ..model.slices import default_range
@@ -43,6 +44,7 @@ from ..utils.validation import existing_folder
 from .outputs import shown_outputs
 from .style import layer_colors, output_colors
 from .page_data import exact_page, keep_indices, reduce_page, sampled_page, twin_pieces
+from .plane_page import region_map_html
 
 #: Up to this many pieces the page holds every piece (about 45 bytes each over 1.6 MB
 #: of BokehJS: 6.1 MB for 10**5 pieces, 8.2 MB for 1.5 * 10**5); past it, the pieces are reduced per pixel
@@ -248,11 +250,13 @@ def html(net_or_result, path=None, *, start=None, stop=None, along=None, twin=Fa
 
     Parameters
     ----------
-    net_or_result : Network, SweepResult or StoredResult
+    net_or_result : Network, SweepResult, StoredResult or RegionMap
         A network is drawn from its exact pieces over ``[start, stop]``.  A sweep is
         drawn from the exact pieces of its network over its range when the analysis
         covers the network, else from its grid (as is a store), reduced per pixel
-        column.
+        column.  A region map (``fastrelu.regions(net, plane=...)``) gets its own
+        page, ``region_map_html``, of which only ``path``, ``title``, ``outputs`` and
+        ``width`` apply.
     path : str or os.PathLike, optional
         Where to write the page; None returns its text instead.
     start, stop : float, optional
@@ -289,6 +293,11 @@ def html(net_or_result, path=None, *, start=None, stop=None, along=None, twin=Fa
     >>> page.startswith("<!DOCTYPE html>"), "cdn.bokeh.org" in page
     (True, False)
     """
+    if isinstance(net_or_result, RegionMap):  # a plane's map has its own page
+        for name, value in (("start", start), ("stop", stop), ("along", along), ("max_pieces", max_pieces)):
+            if value is not None:
+                raise ValueError(f"{name}= is for a line's page; a region map's page takes path, title, outputs, width")
+        return region_map_html(net_or_result, path, title=title, outputs=outputs, width=width)
     max_pieces = MAX_PIECES if max_pieces is None else int(max_pieces)
     width = int(width)
     if width < 200:
