@@ -174,16 +174,34 @@ def test_engine_choice(monkeypatch):
         plane_engine.kernels("fortran")
 
 
-def test_one_blas_thread_restores_the_setting():
-    lib = plane_engine._openblas()
-    assert lib is not None  # numpy's OpenBLAS, found among the loaded libraries
-    before = lib[1]()
-    with plane_engine.one_blas_thread():
-        assert lib[1]() == 1
-        with plane_engine.one_blas_thread():
-            assert lib[1]() == 1
-        assert lib[1]() == 1
-    assert lib[1]() == before
+def test_blas_is_held_to_one_thread_until_the_last_holder_leaves():
+    """A walk in another thread that ends while this one's runs must not give BLAS its
+    threads back under this one (the setting is the process's)."""
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    from fastrelu.kernels import threads
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    def other():
+        with threads.blas_pinned():
+            pass
+
+    before = blas_threads()
+    assert before  # numpy's BLAS is seen
+    with threads.blas_pinned() as pinned:
+        assert pinned and threads.blas_is_pinned() and set(blas_threads()) == {1}
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        assert threads.blas_is_pinned() and set(blas_threads()) == {1}  # still held for this thread
+        with threads.blas_pinned():  # nested in one thread too
+            pass
+        assert set(blas_threads()) == {1}
+    assert not threads.blas_is_pinned() and blas_threads() == before
 
 
 # -- memory and bad input ---------------------------------------------------------------

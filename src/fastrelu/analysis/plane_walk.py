@@ -69,7 +69,7 @@ carry the wrong pattern, never silently.  No tolerance decides a side: a side is
 2**-30 of the terms only picks the values worth computing exactly).
 
 Work.  The matrix products of the maps are ``3 x faces x fan_in x fan_out`` multiply-adds
-per layer (numpy's BLAS, held to one thread: ``plane_engine.one_blas_thread``); the passes
+per layer (numpy's BLAS, held to one thread: ``kernels.threads.blas_pinned``); the passes
 over every vertex (its sides) and every face (the rows of its product) are kernels, twins
 in C and Numba (``kernels/plane_c.py``, ``kernels/plane_numba.py``); the rest is linear
 in the vertices, edges and faces met, vectorised with numpy (one round touches only the
@@ -88,6 +88,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import plane_engine
+from ..kernels.threads import blas_pinned
 from ..utils.memory import available_memory
 
 __all__ = ["PlaneWalk", "region_tables", "tile_cuts", "walk_plane", "walk_tiles"]
@@ -921,7 +922,7 @@ def walk_tiles(layers, forms, bounds, tiles=(1, 1), threads=1, engine=None):
     >>> len(w.regions[-1]), len(w.vertices), len(w.edges)      # the four quadrants, as whole
     (4, 9, 12)
     """
-    with plane_engine.one_blas_thread():  # the threads are the tiles' (see plane_engine)
+    with blas_pinned():  # the threads are the tiles' (see kernels.threads)
         return _walk_tiles(layers, forms, bounds, tiles, threads, engine)
 
 

@@ -156,32 +156,41 @@ def guard_openmp(lib):
         return _OPENMP[id(lib)]
 
 
-_BLAS = [None]  # threadpoolctl's controller of the process's BLAS libraries (found once), or False
+_BLAS = [None]  # threadpoolctl's ThreadpoolController class, or False without threadpoolctl
 _BLAS_LOCK = threading.Lock()
+# One limit for the whole process, however many threads hold it: BLAS's thread setting is
+# the process's, so it is set when the first holder enters and restored when the last
+# leaves (a limit per holder would restore it under another thread still running).
+_PINNED = {"depth": 0, "limiter": None}
 
 
 def _blas_controller():
+    """A controller of the BLAS libraries loaded now (a library loaded later, e.g. with
+    torch, is not in an older one; finding them takes under a millisecond), or None."""
     with _BLAS_LOCK:
         if _BLAS[0] is None:
             try:
                 from threadpoolctl import ThreadpoolController
-            except ImportError:
+            except ImportError:  # a dependency; without it BLAS keeps its threads
                 _BLAS[0] = False
             else:
-                _BLAS[0] = ThreadpoolController()
-        return _BLAS[0]
+                _BLAS[0] = ThreadpoolController
+    return _BLAS[0]() if _BLAS[0] else None
 
 
 @contextmanager
 def blas_pinned():
-    """Hold BLAS to one thread in the body, when threadpoolctl is installed; yields whether it is.
+    """Hold BLAS to one thread in the body (threadpoolctl); yields whether it is held.
 
-    The exact walk splits its matrix products into blocks of rows over this module's
-    threads instead (``walk._product``): BLAS's own threads would otherwise run beside
-    the walk's and, idle between products, spin against them (on a machine shared with
-    other processes, one line took twice as long).  Without threadpoolctl nothing
-    changes: BLAS keeps its threads and each product is one call.  The setting is the
-    process's, restored on leaving; ``pinned()`` tells the calling thread.
+    The exact walks split their matrix products over this module's threads instead
+    (``walk._product``; the plane's tiles): BLAS's own threads would otherwise run beside
+    theirs and, idle between products, spin against them (on a machine shared with
+    other processes, one line took twice as long; a 2 -> [128] x 4 region map was twice as
+    fast on one BLAS thread).  The setting is the process's: it is taken when the first
+    thread enters and restored when the last one leaves; ``blas_is_pinned()`` tells
+    whether the calling thread is inside.  OpenBLAS heeds the setting made from the
+    thread that started it (the main thread), so a walk on worker threads enters here
+    in the calling thread first, as ``plane_walk.walk_tiles`` and ``walk_many`` do.
 
     Examples
     --------
@@ -189,16 +198,24 @@ def blas_pinned():
     ...     pinned == blas_is_pinned()
     True
     """
-    controller = _blas_controller()
-    if not controller or getattr(_local, "blas_pinned", False):
-        yield getattr(_local, "blas_pinned", False)
+    outer = getattr(_local, "blas_pinned", False)
+    if _BLAS[0] is False or (_BLAS[0] is None and _blas_controller() is None):
+        yield outer
         return
-    with controller.limit(limits=1, user_api="blas"):
-        _local.blas_pinned = True
-        try:
-            yield True
-        finally:
-            _local.blas_pinned = False
+    with _BLAS_LOCK:
+        if _PINNED["depth"] == 0:
+            _PINNED["limiter"] = _BLAS[0]().limit(limits=1, user_api="blas")
+        _PINNED["depth"] += 1
+    _local.blas_pinned = True
+    try:
+        yield True
+    finally:
+        _local.blas_pinned = outer
+        with _BLAS_LOCK:
+            _PINNED["depth"] -= 1
+            if _PINNED["depth"] == 0:
+                _PINNED["limiter"].restore_original_limits()
+                _PINNED["limiter"] = None
 
 
 def blas_is_pinned():
