@@ -510,7 +510,7 @@ class Regions:
         return f"Regions(pieces={len(self)}, kinks={self.n_kinks}, boundaries={self.n_boundaries}, lo={self.lo[0]:g}, hi={self.hi[-1]:g})"
 
 
-def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=None, bounds=None):
+def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=None, bounds=None, threads=None):
     """The linear pieces of ``net`` covering ``[start, stop]``, or its region map on a plane.
 
     Parameters
@@ -533,6 +533,9 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=N
     bounds : ((u0, u1), (v0, v1)), optional
         The rectangle of the plane to map; alone, the input plane of a network of two
         inputs.
+    threads : int, optional
+        Threads walking a plane's map in tiles (``fastrelu.analysis.plane.region_map``);
+        None: all the cores this process may use.  A line is walked as it is.
 
     Returns
     -------
@@ -563,7 +566,7 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=N
     if plane is not None or bounds is not None:
         if start is not None or stop is not None or along is not None:
             raise TypeError("a plane is mapped over bounds=((u0, u1), (v0, v1)): start, stop and along are for a line")
-        return region_map(net, plane, bounds)
+        return region_map(net, plane, bounds, threads=threads)
     given = net
     net, start, stop = _check(net, start, stop, along)
     if start == stop:  # one point: its counts are those of the point, as a sweep gives them
