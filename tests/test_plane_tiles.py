@@ -250,3 +250,11 @@ def test_bad_tiles(tiles):
 def test_bad_engine():
     with pytest.raises(ValueError, match="engine"):
         region_map(fastrelu.Network.random([2, 4, 1], seed=0), bounds=SQUARE, engine="gpu")
+
+
+def test_regions_passes_threads_to_the_map():
+    net = fastrelu.Network.random([2, 8, 8, 1], seed=0)
+    with pytest.raises(ValueError, match="threads must be a positive int"):
+        fastrelu.regions(net, bounds=((-1, 1), (-1, 1)), threads=0)
+    one = fastrelu.regions(net, bounds=((-1, 1), (-1, 1)), threads=1)
+    assert np.array_equal(one.pattern_hash, fastrelu.regions(net, bounds=((-1, 1), (-1, 1)), threads=2).pattern_hash)
