@@ -1,14 +1,14 @@
-"""The Dask cluster of ``--scheduler`` and ``--workers`` (``fastrelu sweep`` into a Zarr store)."""
+"""The Dask cluster of ``--scheduler`` and ``--workers`` (``fastrelu sweep`` into a Zarr store, ``fastrelu lines``)."""
 
 from contextlib import contextmanager
 
 from .errors import CommandError
 
 
-def _connect(scheduler, workers, out):
+def _connect(scheduler, workers, out, store):
     if scheduler is None and workers is None:
         return None
-    if out is None or out.lower().endswith(".npz"):
+    if store and (out is None or out.lower().endswith(".npz")):
         raise CommandError("--scheduler and --workers go with a Zarr store: --out result.zarr")
     try:
         from distributed import Client, LocalCluster
@@ -24,10 +24,11 @@ def _connect(scheduler, workers, out):
 
 
 @contextmanager
-def dask_client(scheduler, workers, out):
+def dask_client(scheduler, workers, out=None, *, store=True):
     """A Dask client for ``--scheduler ADDRESS`` or ``--workers K``, or None when neither is
-    given; closed on leaving, with the local cluster it started."""
-    client = _connect(scheduler, workers, out)
+    given; closed on leaving, with the local cluster it started.  With ``store`` (a sweep:
+    its workers write their chunks) ``out`` must be a Zarr store."""
+    client = _connect(scheduler, workers, out, store)
     try:
         yield client
     finally:

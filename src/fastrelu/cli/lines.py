@@ -2,7 +2,6 @@
 
 import argparse
 import time
-from contextlib import contextmanager
 
 import numpy as np
 
@@ -10,6 +9,7 @@ from ..analysis.lines import line_stats
 from ..model import NAMES
 from ..plot.files import check_figure_path
 from ..plot.lines import lines_figure
+from .cluster import dask_client
 from .errors import CommandError
 from .figures import check_new_file, save
 from .networks import build_network
@@ -98,32 +98,6 @@ def _ends(args, n_in):
     return rows[0::2], rows[1::2]
 
 
-@contextmanager
-def _client(args):
-    """The Dask client of ``--scheduler`` or ``--workers`` (None without them), closed on leaving.
-    (``cluster.dask_client`` serves Zarr stores and asks for one.)"""
-    if args.scheduler is None and args.workers is None:
-        yield None
-        return
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise CommandError("--scheduler and --workers need dask.distributed: pip install 'fastrelu[scale]'") from None
-    if args.scheduler is not None:
-        client, cluster = Client(args.scheduler, timeout="10s"), None
-    else:
-        if args.workers < 1:
-            raise CommandError(f"--workers must be >= 1, got {args.workers}")
-        cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None)
-        client = Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
 def cmd_lines(args):
     try:
         check_figure_path(args.plot)
@@ -143,7 +117,7 @@ def cmd_lines(args):
     net, _ = build_network(args)
     args.seed = seed
     X0, X1 = _ends(args, net.in_features)
-    with _client(args) as client:
+    with dask_client(args.scheduler, args.workers, store=False) as client:
         if client is None:  # the kernels load (or compile) on first use: not the lines' time
             line_stats(net, X0[:1], X1[:1], progress=False)
         t0 = time.perf_counter()
