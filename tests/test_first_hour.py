@@ -417,3 +417,19 @@ def test_bench_checks_in_parts_with_the_verdict_of_one_check(monkeypatch):
     other = fastrelu.sweep(net, plane=[[0, 0], [1, 0], [0, 1]], num=(40, 30), backend="exact")
     monkeypatch.setattr(bench, "CHECK_MIN", 100)
     assert dataclasses.asdict(bench.check(other, plane, "test", progress=False)) == dataclasses.asdict(compare(other, plane))
+
+
+def test_the_demo_run_twice_replaces_its_own_figure_and_says_so(tmp_path, monkeypatch, capsys):
+    """The first command a newcomer types must work the second time too: its default
+    figure is its own, replaced with a line on stderr; a figure named with --plot is not."""
+    monkeypatch.chdir(tmp_path)
+    assert main([]) == 0
+    first = (tmp_path / "fastrelu-sweep.png").stat().st_mtime_ns
+    capsys.readouterr()
+    (tmp_path / "fastrelu-sweep.png").write_bytes(b"an earlier demo's figure")
+    assert main([]) == 0
+    assert "replacing fastrelu-sweep.png" in capsys.readouterr().err
+    assert (tmp_path / "fastrelu-sweep.png").read_bytes()[:4] == b"\x89PNG" and first
+    (tmp_path / "mine.png").write_bytes(b"mine")
+    assert main(["sweep", "--hidden", "8", "--num", "101", "--plot", "mine.png"]) == 2
+    assert (tmp_path / "mine.png").read_bytes() == b"mine"

@@ -1,5 +1,5 @@
 """The figure, page and result files: checked before any computation (a file that exists
-is replaced only with ``--force``), then written."""
+is replaced only with ``--force``, but for the commands' default figures), then written."""
 
 import os
 import sys
@@ -39,11 +39,22 @@ def check_figure_options(args, plot):
         raise CommandError("--html needs bokeh: pip install 'fastrelu[html]'")
 
 
+#: The figures the commands draw when no --plot names one: each command's own file, drawn
+#: again by running it again (the demo, run twice, must not stop on its own figure), so
+#: replaced with a line on stderr instead of refused.
+DEFAULT_FIGURES = (DEMO_FIGURE, COMPARE_FIGURE, MAP_FIGURE)
+
+
 def check_new_file(args, option, path):
     """Refuse to replace an existing file unless ``--force``: a figure, page or result is
-    never overwritten without being asked (another command may have written it)."""
-    if path and os.path.isfile(path) and not getattr(args, "force", False):
-        raise CommandError(f"{option}: {path} exists; --force replaces it (or name another file)")
+    never overwritten without being asked (another command may have written it).  A
+    command's default figure (``DEFAULT_FIGURES``) is replaced, and the command says so."""
+    if not (path and os.path.isfile(path)) or getattr(args, "force", False):
+        return
+    if option == "--plot" and os.path.normpath(path) in DEFAULT_FIGURES:
+        print(f"replacing {path}, this command's default figure (--plot names another)", file=sys.stderr)
+        return
+    raise CommandError(f"{option}: {path} exists; --force replaces it (or name another file)")
 
 
 def check_outputs(args, net):
