@@ -81,3 +81,42 @@ int64_t plane_sides(const double *maps, int64_t nface, int64_t h, const int64_t 
     }
     return nc;
 }
+
+/* pos and neg (V, nbytes), vert and pair (n), coefs (npair, 3), P and on (V, 2), s and near (n). */
+int64_t plane_side(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, int64_t V1, const int64_t *vert,
+                   const int64_t *pair, int64_t n, const int64_t *lines, const double *coefs, const double *P,
+                   const int64_t *on, int8_t *s, int64_t *near)
+{
+    int64_t nn = 0;
+    for (int64_t k = 0; k < n; k++) {
+        int64_t v = vert[k];
+        int64_t q = pair[k];
+        int64_t line = lines[q];
+        if (v < V1) {
+            int sh = 7 - (int)(line & 7);
+            int up = (pos[v * nbytes + (line >> 3)] >> sh) & 1;
+            int down = (neg[v * nbytes + (line >> 3)] >> sh) & 1;
+            s[k] = (int8_t)(up - down);
+        } else if (on[2 * v] == line || on[2 * v + 1] == line) {
+            s[k] = 0;
+        } else {
+            double t1 = coefs[3 * q] * P[2 * v];
+            double t2 = coefs[3 * q + 1] * P[2 * v + 1];
+            double z = t1 + t2;
+            z = z + coefs[3 * q + 2];
+            double size = fabs(t1) + fabs(t2);
+            size = size + fabs(coefs[3 * q + 2]);
+            if (z > 0.0)
+                s[k] = 1;
+            else if (z < 0.0)
+                s[k] = -1;
+            else
+                s[k] = 0;
+            if (fabs(z) <= 0x1p-30 * size) {
+                near[nn] = k;
+                nn += 1;
+            }
+        }
+    }
+    return nn;
+}

@@ -8,3 +8,6 @@ void plane_gather_maps(const double *maps, int64_t nparent, int64_t h, const int
 int64_t plane_sides(const double *maps, int64_t nface, int64_t h, const int64_t *owner, const double *P,
                     const double *bps, int64_t nb, double look, int64_t v0, int64_t v1,
                     uint8_t *pos, uint8_t *neg, int64_t nbytes, int64_t *cand, int64_t ncap);
+int64_t plane_side(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, int64_t V1, const int64_t *vert,
+                   const int64_t *pair, int64_t n, const int64_t *lines, const double *coefs, const double *P,
+                   const int64_t *on, int8_t *s, int64_t *near);

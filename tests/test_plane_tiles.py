@@ -161,6 +161,46 @@ def test_twin_kernels_bit_for_bit():
     assert (z[:5, h] == 0).all()  # breakpoint 0 is the second: line h + 0
 
 
+def test_twin_side_bit_for_bit():
+    # the rounds' side of a vertex on a line: bits below V1, the line's map above, 0 on the
+    # lines a vertex was made on, and the values within rounding of 0 sent back as near
+    rng = np.random.default_rng(5)
+    V, V1, nl, npair, n = 40, 25, 19, 30, 400
+    nbytes = 8 * ((nl + 63) // 64)
+    pos = rng.integers(0, 256, (V, nbytes)).astype(np.uint8)
+    neg = (rng.integers(0, 256, (V, nbytes)) & ~pos).astype(np.uint8)  # never both
+    lines = rng.integers(0, nl, npair)
+    coefs = rng.standard_normal((npair, 3))
+    coefs[:3, 0] = 0.0  # exact zeros in the terms
+    P = rng.standard_normal((V, 2))
+    P[V1] = 0.0
+    coefs[3, 2] = 0.0  # line 3 through the origin: vertex V1 exactly on it
+    coefs[4, 2] = -(coefs[4, 0] * P[V1 + 1, 0] + coefs[4, 1] * P[V1 + 1, 1])  # within rounding of vertex V1 + 1
+    on = rng.integers(0, nl, (V, 2))
+    on[V1 + 2] = lines[5]  # vertex V1 + 2 made on line 5
+    vert = np.r_[rng.integers(0, V, n - 3), V1, V1 + 1, V1 + 2]
+    pair = np.r_[rng.integers(0, npair, n - 3), 3, 4, 5]
+    res = []
+    for k in (plane_c, plane_numba):
+        s, near = np.full(n, 9, np.int8), np.full(n, -1, np.int64)
+        nn = k.side(pos, neg, V1, vert, pair, lines, coefs, P, on, s, near)
+        res.append((s, near[:nn]))
+    for a, b in zip(res[0], res[1]):
+        np.testing.assert_array_equal(a, b)
+    s, near = res[0]
+    old = vert < V1
+    line = lines[pair]
+    bit = lambda bits: (bits[vert, line >> 3] >> (7 - (line & 7))) & 1
+    np.testing.assert_array_equal(s[old], (bit(pos).astype(np.int8) - bit(neg).astype(np.int8))[old])
+    c, p = coefs[pair], P[vert]
+    z = c[:, 0] * p[:, 0] + c[:, 1] * p[:, 1] + c[:, 2]
+    size = np.abs(c[:, 0] * p[:, 0]) + np.abs(c[:, 1] * p[:, 1]) + np.abs(c[:, 2])
+    made = (on[vert, 0] == line) | (on[vert, 1] == line)
+    np.testing.assert_array_equal(s[~old], np.where(made, 0, np.sign(z)).astype(np.int8)[~old])
+    np.testing.assert_array_equal(near, np.flatnonzero(~old & ~made & (np.abs(z) <= 2.0**-30 * size)))
+    assert s[-3] == 0 and s[-1] == 0 and n - 2 in near and n - 3 in near  # on, near, made on
+
+
 def test_engine_choice(monkeypatch):
     monkeypatch.delenv("FASTRELU_BACKEND", raising=False)
     assert plane_engine.kernels() is plane_c  # the C build is part of the test environment

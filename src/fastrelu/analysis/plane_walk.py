@@ -590,8 +590,8 @@ def _layer(kern, V, E, maps, big, bps, F, layer):
         right = np.r_[np.zeros(eL.shape[0], bool), np.ones(eR.shape[0], bool)]
         rp = cur[rF]
         P = V.p[: V.n]
-        sa = _side(V, pos, neg, V1, ra, rp, lines, coefs)
-        sb = _side(V, pos, neg, V1, rb, rp, lines, coefs)
+        sa = _side(kern, V, pos, neg, V1, ra, rp, lines, coefs)
+        sb = _side(kern, V, pos, neg, V1, rb, rp, lines, coefs)
         cr = (sa * sb < 0) & (E.oL[re] == E.oR[re])  # (a face's sides were cut by all its lines already)
         # an edge crossed by two different lines from its two cells: rounding; the higher cell waits
         ci = np.flatnonzero(cr)
@@ -612,8 +612,8 @@ def _layer(kern, V, E, maps, big, bps, F, layer):
             rpos = np.full((2, 2 * (E.n + ci.shape[0])), -1, np.int64)
         rpos[right.astype(np.int64), re] = np.arange(nrec)
         if ci.size:
-            ne, (sa, sb, ra, rb, re, rF, right, rp) = _cut_edges(V, E, pos, neg, V1, lines, coefs, rpos, ci, sa, sb, ra,
-                                                                 rb, re, rF, right, rp)
+            ne, (sa, sb, ra, rb, re, rF, right, rp) = _cut_edges(kern, V, E, pos, neg, V1, lines, coefs, rpos, ci, sa, sb,
+                                                                 ra, rb, re, rF, right, rp)
             act = np.concatenate([act, ne])
             P = V.p[: V.n]
         rpos[right.astype(np.int64), re] = -1
@@ -676,7 +676,7 @@ def _layer(kern, V, E, maps, big, bps, F, layer):
         # the next round's cells and their pending lines
         parts = []
         if ns:
-            parts.append(_children(V, pos, neg, V1, lines, coefs, unit, reg, pend, pp, slot, F1, newF, x1, x2, k1))
+            parts.append(_children(kern, V, pos, neg, V1, lines, coefs, unit, reg, pend, pp, slot, F1, newF, x1, x2, k1))
         if rest.size:
             parts.append((rest, _ranges(pend, pp[slot[rest]] + 1, pp[slot[rest] + 1]), pp[slot[rest] + 1] - pp[slot[rest]] - 1))
         waiting = cells[post[cells]]
@@ -699,7 +699,7 @@ def _layer(kern, V, E, maps, big, bps, F, layer):
     return reg[:S], orig[:S].copy(), ambiguous
 
 
-def _cut_edges(V, E, pos, neg, V1, lines, coefs, rpos, ci, sa, sb, ra, rb, re, rF, right, rp):
+def _cut_edges(kern, V, E, pos, neg, V1, lines, coefs, rpos, ci, sa, sb, ra, rb, re, rF, right, rp):
     """Give each crossed edge (records ``ci``) a vertex where the line of its record crosses it;
     both halves keep the edge's faces, and the records of its sides are cut with it."""
     ce = re[ci]
@@ -730,7 +730,7 @@ def _cut_edges(V, E, pos, neg, V1, lines, coefs, rpos, ci, sa, sb, ra, rb, re, r
         sx = np.where(ea != 0, ea, eb)
         if (ea.astype(np.int64) * eb < 0).any():  # the record's line crosses the edge too: rounding; its map decides
             mixed = ea.astype(np.int64) * eb < 0
-            sx[mixed] = _side(V, pos, neg, V1, idv[mixed], rp[i][mixed], lines, coefs)
+            sx[mixed] = _side(kern, V, pos, neg, V1, idv[mixed], rp[i][mixed], lines, coefs)
         sx[rp[i] == cp[has]] = 0
         if r_side == 0:  # u -> v becomes u -> X, and X -> v is new
             old = sb[i].copy()
@@ -762,7 +762,7 @@ def _witnesses(f_of, lines, face_vertices, pos, neg):
     return out
 
 
-def _children(V, pos, neg, V1, lines, coefs, unit, reg, pend, pp, slot, F1, newF, x1, x2, cut):
+def _children(kern, V, pos, neg, V1, lines, coefs, unit, reg, pend, pp, slot, F1, newF, x1, x2, cut):
     """The lines left to the two parts of each cut cell (``F1`` above the cut, ``newF``
     below), from the parent's lines after the cut one.
 
@@ -778,13 +778,13 @@ def _children(V, pos, neg, V1, lines, coefs, unit, reg, pend, pp, slot, F1, newF
     c = _ranges(pend, start, end)  # (pair, above, below) of each candidate, parent by parent
     pi = np.repeat(np.arange(ns), end - start)
     pair, wp, wm = c[:, 0], c[:, 1], c[:, 2]
-    s1 = _side(V, pos, neg, V1, x1[pi], pair, lines, coefs)
-    s2 = _side(V, pos, neg, V1, x2[pi], pair, lines, coefs)
+    s1 = _side(kern, V, pos, neg, V1, x1[pi], pair, lines, coefs)
+    s2 = _side(kern, V, pos, neg, V1, x2[pi], pair, lines, coefs)
     both = s1.astype(np.int64) * s2 < 0
     along = (s1 == 0) & (s2 == 0)
     s = np.where(s1 != 0, s1, s2)  # the ends' side, where they do not straddle the line
     far = np.where(s > 0, wm, wp)  # the witness on the other side: in the part the line crosses
-    cs = _side(V, pos, neg, V1, np.where(along, wp, far), cut[pi], lines, coefs)
+    cs = _side(kern, V, pos, neg, V1, np.where(along, wp, far), cut[pi], lines, coefs)
     one = ~both & ~along
     keep_up = both | (one & (cs >= 0))  # (cs == 0 only by rounding: keep the line, a later round decides)
     keep_dn = both | (one & (cs <= 0))
@@ -816,31 +816,22 @@ def _isin_mask(values, members, size):
     return m[values]
 
 
-def _side(V, pos, neg, V1, vert, pair, lines, coefs):
+def _side(kern, V, pos, neg, V1, vert, pair, lines, coefs):
     """Side (1, -1, 0) of each vertex of the line ``pair`` of its cell's face: from the bits
     below ``V1`` (the face's boundary, which its neighbours see too); above, from the face's
     own map, exactly 0 on the lines the vertex was made on, and within rounding of 0 the
-    exact side of the exact point where its two lines meet (``_exact_sides``)."""
-    old = vert < V1
-    line = lines[pair]
-    vv = np.where(old, vert, 0)
-    s = _bit(pos, vv, line).astype(np.int8) - _bit(neg, vv, line).astype(np.int8)
-    if not old.all():
-        i = np.flatnonzero(~old)
-        vi = vert[i]
-        p = V.p[vi]
-        c = coefs[pair[i]]
-        with np.errstate(over="ignore", invalid="ignore"):
-            z = c[:, 0] * p[:, 0] + c[:, 1] * p[:, 1] + c[:, 2]
-            size = np.abs(c[:, 0] * p[:, 0]) + np.abs(c[:, 1] * p[:, 1]) + np.abs(c[:, 2])
-        on = V.on[vi]
-        made = (on[:, 0] == line[i]) | (on[:, 1] == line[i])
-        sz = np.sign(z).astype(np.int8)
-        near = np.flatnonzero(~made & (np.abs(z) <= 2.0**-30 * size))
-        if near.size:  # within rounding of the line: the exact side of the exact point
-            exact = _exact_sides(V.meet[vi[near]], c[near])
-            sz[near] = np.where(exact == 2, sz[near], exact)
-        s[i] = np.where(made, 0, sz)
+    exact side of the exact point where its two lines meet (``_exact_sides``).  The kernel
+    (``kern.side``) gives every side but those few, which come back as ``near``."""
+    vert = np.ascontiguousarray(vert, np.int64)
+    pair = np.ascontiguousarray(pair, np.int64)
+    s = np.empty(vert.shape[0], np.int8)
+    near = np.empty(vert.shape[0], np.int64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        nn = kern.side(pos, neg, V1, vert, pair, lines, coefs, V.p, V.on, s, near)
+    if nn:  # within rounding of the line: the exact side of the exact point
+        near = near[:nn]
+        exact = _exact_sides(V.meet[vert[near]], coefs[pair[near]])
+        s[near] = np.where(exact == 2, s[near], exact)
     return s
 
 

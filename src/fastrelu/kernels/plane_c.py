@@ -11,7 +11,7 @@ try:
     from ._c import ffi, lib
 except ImportError:
     raise ImportError("the C build (fastrelu.kernels._c) is missing: the plane walk runs its Numba twin") from None
-if not hasattr(lib, "plane_sides"):
+if not hasattr(lib, "plane_side"):
     raise ImportError("the C build (fastrelu.kernels._c) predates the plane kernels: the plane walk runs its Numba twin")
 
 
@@ -35,4 +35,12 @@ def sides(maps, owner, P, bps, look, v0, v1, pos, neg, cand):
         _in("double[]", maps), maps.shape[1], maps.shape[2], _in("int64_t[]", owner), _in("double[]", P),
         _in("double[]", bps), bps.shape[0], look, v0, v1,
         _out("uint8_t[]", pos), _out("uint8_t[]", neg), pos.shape[1], _out("int64_t[]", cand), cand.shape[0],
+    ))
+
+
+def side(pos, neg, V1, vert, pair, lines, coefs, P, on, s, near):
+    return int(lib.plane_side(
+        _in("uint8_t[]", pos), _in("uint8_t[]", neg), pos.shape[1], V1, _in("int64_t[]", vert), _in("int64_t[]", pair),
+        vert.shape[0], _in("int64_t[]", lines), _in("double[]", coefs), _in("double[]", P), _in("int64_t[]", on),
+        _out("int8_t[]", s), _out("int64_t[]", near),
     ))

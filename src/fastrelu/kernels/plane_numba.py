@@ -75,3 +75,42 @@ def sides(maps, owner, P, bps, look, v0, v1, pos, neg, cand):
                         cand[nc, 1] = line
                     nc += 1
     return nc
+
+
+@_jit
+def side(pos, neg, V1, vert, pair, lines, coefs, P, on, s, near):
+    """Side (1, -1, 0) ``s[k]`` of vertex ``vert[k]`` on line ``lines[pair[k]]`` of its
+    cell's face (the rounds' ``_side``): below ``V1`` from the bits ``pos`` and ``neg``;
+    above, from the line's coefficients ``coefs[pair[k]]`` at ``P[vert[k]]``, 0 on a line
+    the vertex was made on (``on``), and the ``k`` whose value is within rounding of 0
+    (``|z| <= 2**-30`` of its terms) go to ``near`` for the exact side.  Returns their number."""
+    n = vert.shape[0]
+    nn = 0
+    for k in range(n):
+        v = vert[k]
+        q = pair[k]
+        line = lines[q]
+        if v < V1:
+            sh = 7 - (line & 7)
+            up = (pos[v, line >> 3] >> sh) & 1
+            down = (neg[v, line >> 3] >> sh) & 1
+            s[k] = np.int8(up) - np.int8(down)
+        elif on[v, 0] == line or on[v, 1] == line:
+            s[k] = 0
+        else:
+            t1 = coefs[q, 0] * P[v, 0]
+            t2 = coefs[q, 1] * P[v, 1]
+            z = t1 + t2
+            z = z + coefs[q, 2]
+            size = abs(t1) + abs(t2)
+            size = size + abs(coefs[q, 2])
+            if z > 0.0:
+                s[k] = 1
+            elif z < 0.0:
+                s[k] = -1
+            else:
+                s[k] = 0
+            if abs(z) <= 2.0**-30 * size:
+                near[nn] = k
+                nn += 1
+    return nn
