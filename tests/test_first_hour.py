@@ -361,17 +361,17 @@ def test_bench_announces_every_stage_before_it_runs(monkeypatch, capsys):
     import importlib
     bench = importlib.import_module("fastrelu.cli.bench")
     seen = []  # (what ran, the stderr printed before it)
-    real_compare, real_sweep = bench.compare, bench.sweep
+    real_compare, real_sweep = bench.check_part, bench.sweep
 
-    def compare(res, ref):
+    def compare(res, tol):
         seen.append(("compare", capsys.readouterr().err))
-        return real_compare(res, ref)
+        return real_compare(res, tol)
 
     def sweep(*a, **kw):
         seen.append(("sweep " + kw["backend"], capsys.readouterr().err))
         return real_sweep(*a, **kw)
 
-    monkeypatch.setattr(bench, "compare", compare)
+    monkeypatch.setattr(bench, "check_part", compare)
     monkeypatch.setattr(bench, "sweep", sweep)
     assert main(["bench", "--num", "2000", "--hidden", "32", "--repeat", "2", "--backends", "exact,numba"]) == 0
     # each backend's first sweep and each check come right after a line saying so
@@ -408,15 +408,28 @@ def test_bench_checks_in_parts_with_the_verdict_of_one_check(monkeypatch):
                                negative_by_layer=good.negative_by_layer, along=good.along)
     for res in (good, bad, ref):
         whole = compare(res, ref)
-        parts = bench.check(res, ref, "test", progress=False)
+        parts = bench.check(res, bench.reference(ref, "test", progress=False))
         assert dataclasses.asdict(parts) == dataclasses.asdict(whole)
-    assert not bench.check(bad, ref, "test", progress=False).ok
-    assert bench.check(bad, ref, "test", progress=False).y_errors == 3
+    tols = bench.reference(ref, "test", progress=False)
+    assert not bench.check(bad, tols).ok
+    assert bench.check(bad, tols).y_errors == 3
     # a plane's result, pixel by pixel
     plane = fastrelu.sweep(net, plane=[[0, 0], [1, 0], [0, 1]], num=(40, 30), backend="numpy")
     other = fastrelu.sweep(net, plane=[[0, 0], [1, 0], [0, 1]], num=(40, 30), backend="exact")
     monkeypatch.setattr(bench, "CHECK_MIN", 100)
-    assert dataclasses.asdict(bench.check(other, plane, "test", progress=False)) == dataclasses.asdict(compare(other, plane))
+    assert (dataclasses.asdict(bench.check(other, bench.reference(plane, "test", progress=False)))
+            == dataclasses.asdict(compare(other, plane)))
+
+
+def test_bench_computes_the_references_tolerances_once_for_every_backend(monkeypatch):
+    import importlib
+    bench = importlib.import_module("fastrelu.cli.bench")
+    calls = []
+    real = bench.tolerances
+    monkeypatch.setattr(bench, "tolerances", lambda ref: calls.append(len(ref)) or real(ref))
+    assert main(["bench", "--num", "3000", "--hidden", "32", "--repeat", "1", "--backends", "numpy,exact,numba",
+                 "--no-progress"]) == 0
+    assert sum(calls) == 3000  # the reference's points once, not once per backend
 
 
 def test_the_demo_run_twice_replaces_its_own_figure_and_says_so(tmp_path, monkeypatch, capsys):

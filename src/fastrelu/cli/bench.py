@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ..analysis.pieces import regions
-from ..kernels.agreement import Agreement, compare
+from ..kernels.agreement import Agreement, check as check_part, tolerances
 from ..kernels.registry import ALIASES, select
 from ..model.forward import magnitudes
 from ..model.network import Network
@@ -83,9 +83,10 @@ CHECK_PARTS = 20  # a check against the reference shows its progress this often 
 CHECK_MIN = 5_000
 
 
-def check(res, ref, label, progress=True):
-    """``compare(res, ref)`` in parts, with a progress bar (tqdm, when installed; else one
-    line for the whole check, ``Stages``): the checks take most of ``bench``'s time."""
+def reference(ref, label, progress=True):
+    """The tolerances of the numpy reference ``ref`` (``agreement.tolerances``), in parts
+    with a progress bar (tqdm, when installed; else one line, ``Stages``): computed once,
+    every backend is then checked against them (``check``), which is quick."""
     n = len(ref)
     step = max(CHECK_MIN, -(-n // CHECK_PARTS))
     bounds = [(i0, min(i0 + step, n)) for i0 in range(0, n, step)] or [(0, 0)]
@@ -95,13 +96,18 @@ def check(res, ref, label, progress=True):
         tqdm = None
     if tqdm is None or not progress:
         with Stages(progress).stage(label):
-            parts = [compare(_Rows(res, a, b), _Rows(ref, a, b)) for a, b in bounds]
-    else:
-        parts = []
-        with tqdm(total=n, desc=f"bench: {label}", unit=" points", file=sys.stderr, leave=True) as bar:
-            for a, b in bounds:
-                parts.append(compare(_Rows(res, a, b), _Rows(ref, a, b)))
-                bar.update(b - a)
+            return [(a, b, tolerances(_Rows(ref, a, b))) for a, b in bounds]
+    parts = []
+    with tqdm(total=n, desc=f"bench: {label}", unit=" points", file=sys.stderr, leave=True) as bar:
+        for a, b in bounds:
+            parts.append((a, b, tolerances(_Rows(ref, a, b))))
+            bar.update(b - a)
+    return parts
+
+
+def check(res, tols):
+    """``res`` checked against the reference's tolerances in parts (``reference``): one ``Agreement``."""
+    parts = [check_part(_Rows(res, a, b), tol) for a, b, tol in tols]
     if len(parts) == 1:
         return parts[0]
     return Agreement(all(p.ok for p in parts), sum(p.points for p in parts), sum(p.near_kink for p in parts),
@@ -141,6 +147,7 @@ def run(net, along, of_t, names, available, *, start, stop, num, threads, repeat
     pairs = num * net.hidden
     ref, ref_time = timed("numpy", " (the reference)")
     rows, failed = [], 0
+    tols = reference(ref, "the numpy reference's tolerances at every point", progress)
     for name in names:
         info = available[name]
         if not info.available:
@@ -160,7 +167,8 @@ def run(net, along, of_t, names, available, *, start, stop, num, threads, repeat
                 failed += 1
                 rows.append((name, net.dtype.name, "-", "-", "-", "-", f"FAILED: {type(exc).__name__}: {exc}"))
                 continue
-        agreement = check(res, ref, f"{name}: checking every point against the numpy reference", progress)
+        with stages.stage(f"{name}: checking every point against the numpy reference"):
+            agreement = check(res, tols)
         failed += not agreement.ok
         rows.append((name, res.dtype.name, f"{seconds:.4f}", rate(num, seconds),
                      "-" if info.algorithm == "exact" else rate(pairs, seconds),
@@ -233,6 +241,7 @@ def run_plane(widths, names, available, *, seed, pixels, threads, repeat, progre
 
     ref, ref_time = timed("numpy")
     rows = []
+    tols = reference(ref, "plane sweep: the numpy reference's tolerances at every pixel", progress)
     for name in names:
         info = available[name]
         if not info.available:
@@ -250,7 +259,8 @@ def run_plane(widths, names, available, *, seed, pixels, threads, repeat, progre
                 failed += 1
                 rows.append((name, "float64", "-", "-", "-", "-", f"FAILED: {type(exc).__name__}: {exc}"))
                 continue
-        agreement = check(res, ref, f"plane sweep, {name}: checking every pixel against the numpy reference", progress)
+        with stages.stage(f"plane sweep, {name}: checking every pixel against the numpy reference"):
+            agreement = check(res, tols)
         failed += not agreement.ok
         rows.append((name, res.dtype.name, f"{seconds:.4f}", rate(count, seconds),
                      "-" if info.algorithm == "exact" else rate(count * net.hidden, seconds),

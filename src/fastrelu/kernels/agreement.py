@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model.forward import activate, tangent
+from ..model.forward import activate
 
 _BLOCK_ELEMENTS = 1 << 18
 
@@ -85,13 +85,14 @@ def _exact_product(w, t):
 
 
 def _exactly_minus(w, t, b):
-    """Whether ``sum_c w[:, c] * t[:, c] == -b`` exactly, for the first layer of a network of
-    ``k`` coordinates (``w`` (h, k), ``t`` (rows, k)): every product exact (``_exact_product``)
-    and their sum too (Knuth's two-sum leaves no error), so that ``z`` is exactly 0."""
-    ok = np.ones((t.shape[0], w.shape[0]), bool)
-    total = np.zeros_like(ok, dtype=np.float64)
+    """Whether ``sum_c w[:, c] * t[:, c] == -b`` exactly, for pairs (unit, point) of the first
+    layer of a network of ``k`` coordinates (``w`` and ``t`` (m, k), ``b`` (m,), row ``i`` one
+    pair): every product exact (``_exact_product``) and their sum too (Knuth's two-sum leaves
+    no error), so that ``z`` is exactly 0."""
+    ok = np.ones(t.shape[0], bool)
+    total = np.zeros(t.shape[0], np.float64)
     for c in range(w.shape[1]):
-        p, exact = _exact_product(w[:, c], t[:, c : c + 1])
+        p, exact = _exact_product(w[:, c], t[:, c])
         with np.errstate(over="ignore", invalid="ignore"):
             s = total + p
             bp = s - total
@@ -101,14 +102,174 @@ def _exactly_minus(w, t, b):
     return ok & (total == -b)
 
 
+def _structural(layer, a, w, b, rows, units):
+    """Whether pre-activation ``units[i]`` is an exact zero at point ``rows[i]`` (the module
+    docstring's two kinds); ``a`` holds the layer's inputs (the coordinates in layer 0).
+
+    Asked only where ``|z|`` is within its rounding bound of 0, which is rare: the work is
+    per such pair, in blocks, not per (point, unit)."""
+    if layer == 0:
+        return _exactly_minus(w[units], a[rows], b[units])
+    out = b[units] == 0.0
+    step = max(1, _BLOCK_ELEMENTS // w.shape[1])
+    for i0 in range(0, len(rows), step):
+        sl = slice(i0, i0 + step)
+        some = out[sl]
+        live = (a[rows[sl]] != 0.0) & (w[units[sl]] != 0.0)
+        some &= ~live.any(axis=1)
+    return out
+
+
 def _gamma(n, u):
     return n * u / (1.0 - n * u)
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """What a result is checked against (``tolerances``): the reference and, at each of
+    its points, ``y``'s and ``slope``'s tolerances and whether the point is within rounding
+    of a kink.  They depend on the reference alone: compute them once, check many results."""
+
+    reference: object
+    y: np.ndarray  # (points, out)
+    slope: np.ndarray  # (points, out, k), as the slope
+    near_kink: np.ndarray  # (points,) bool
+
+    def __len__(self):
+        return len(self.near_kink)
+
+
+def tolerances(reference, ulps=4):
+    """The tolerances of ``reference`` (a ``SweepResult``), for ``check``; see the module docstring.
+
+    Parameters
+    ----------
+    reference : SweepResult
+        The numpy reference's sweep.
+    ulps : float, optional
+        A point is within rounding of a kink when a pre-activation lies within ``ulps/2``
+        error bounds of a breakpoint.
+
+    Returns
+    -------
+    Tolerances
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> from fastrelu.kernels.agreement import check, tolerances
+    >>> net = fastrelu.Network.random([1, 16, 16, 2], seed=0)
+    >>> ref = fastrelu.sweep(net, num=500, backend="numpy")
+    >>> tol = tolerances(ref)
+    >>> check(fastrelu.sweep(net, num=500, backend="numpy"), tol).ok
+    True
+    """
+    net = reference.network
+    k = net.in_features  # the slice's coordinates, one tangent each
+    n = len(reference)
+    points = reference.points.reshape(n, k)
+    u = float(np.finfo(reference.dtype).eps) / 2
+    layers = [(w.astype(np.float64), b.astype(np.float64)) for w, b in net.layers]
+    forms = [act.kernel_form(w.shape[0]) for act, (w, _) in zip(net.activations, layers)]
+    # The slope's bounds do not depend on the point (sizes and errors are bounded over every
+    # unit, on or off): one (k, units) row per layer, the identity's at the input.
+    dmag, derr = np.eye(k), np.zeros((k, k))
+    for layer, (w, _) in enumerate(layers):
+        aw = np.abs(w)
+        dzmag = dmag @ aw.T
+        dzerr = _gamma(w.shape[1] + 1, u) * dzmag + derr @ aw.T
+        if layer < net.depth:
+            gain = np.maximum(1.0, np.abs(forms[layer][0]))
+            dmag, derr = gain * dzmag, gain * dzerr
+    tol_s = np.broadcast_to(2 * dzerr.T, (n, net.out_features, k))  # (points, out, k), as slope
+    tol_y = np.empty((n, net.out_features))
+    near = np.zeros(n, bool)
+    rows = max(1, _BLOCK_ELEMENTS // max(net.widths))
+    for i0 in range(0, n, rows):
+        sl = slice(i0, i0 + rows)
+        t = points[sl].astype(np.float64)
+        a, mag, err = t, np.abs(t), None  # err None: exactly 0 (the coordinates)
+        ambiguous = near[sl]
+        for layer, (w, b) in enumerate(layers):
+            aw = np.abs(w)
+            z = a @ w.T + b
+            zmag = mag @ aw.T
+            zmag += np.abs(b)
+            zerr = _gamma(w.shape[1] + 2, u) * zmag
+            if err is not None:
+                zerr += err @ aw.T
+            if layer == net.depth:
+                break
+            alpha, lo, hi = forms[layer]
+            threshold = ulps / 2 * zerr
+            # exact zeros (see the module docstring): rounding cannot decide their side
+            amb = np.abs(z) <= threshold
+            if amb.any():  # rare: most blocks have no pre-activation this close to 0
+                r, j = np.nonzero(amb)
+                amb[r, j] = ~_structural(layer, a, w, b, r, j)
+            for edge in (lo, hi):  # clamps come with alpha = 1, so v = z
+                if np.isfinite(edge):
+                    amb |= np.abs(z - edge) <= threshold
+            ambiguous |= amb.any(axis=1)
+            a = activate(z, alpha, lo, hi)[0]
+            # magnitudes and errors are bounded over every unit, on or off: a backend may
+            # carry terms of units that are off at this point (the exact backends' prefix
+            # sums and anchors run over all units), and those round too
+            gain = np.maximum(1.0, np.abs(alpha))
+            mag, err = (zmag, zerr) if (gain == 1.0).all() else (zmag * gain, zerr * gain)
+        tol_y[sl] = 2 * zerr
+    return Tolerances(reference, tol_y, tol_s, near)
+
+
+def check(result, tol):
+    """Check ``result`` against the reference of ``tol`` (``tolerances(reference)``): an
+    ``Agreement``, the same as ``compare(result, reference)``.
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> from fastrelu.kernels.agreement import check, tolerances
+    >>> net = fastrelu.Network.random(64, seed=0)
+    >>> ref = fastrelu.sweep(net, num=500, backend="numpy")
+    >>> check(ref, tolerances(ref)).near_kink
+    0
+    """
+    reference = tol.reference
+    if len(result) != len(reference) or not np.array_equal(result.points, reference.points):
+        raise ValueError("result and reference are not on the same grid")
+    net = reference.network
+    n, out, k = len(reference), net.out_features, net.in_features
+    flat = [(r.y.reshape(n, out), r.slope.reshape(n, out, k), r.negative.reshape(n),
+             r.negative_by_layer.reshape(n, net.depth)) for r in (result, reference)]
+    (r_y, r_s, r_n, r_by), (f_y, f_s, f_n, f_by) = flat
+    tiny = np.finfo(np.float64).tiny
+    near = y_err = s_err = n_err = 0
+    worst_y = worst_s = 0.0
+    rows = max(1, _BLOCK_ELEMENTS // (out * k))
+    for i0 in range(0, n, rows):
+        sl = slice(i0, i0 + rows)
+        ambiguous = tol.near_kink[sl]
+        dy = np.abs(r_y[sl].astype(np.float64) - f_y[sl].astype(np.float64))
+        ds = np.abs(r_s[sl].astype(np.float64) - f_s[sl].astype(np.float64))
+        dy_ratio = (dy / np.maximum(tol.y[sl], tiny)).max(axis=1)
+        ds_ratio = np.where(ambiguous, 0.0, (ds / np.maximum(tol.slope[sl], tiny)).max(axis=(1, 2)))
+        counts_differ = (r_by[sl] != f_by[sl]).any(axis=1)
+        counts_differ |= r_n[sl] != f_n[sl]
+        near += int(ambiguous.sum())
+        y_err += int((dy_ratio > 1).sum())
+        s_err += int((ds_ratio > 1).sum())
+        n_err += int((counts_differ & ~ambiguous).sum())
+        worst_y = max(worst_y, float(dy_ratio.max()))
+        worst_s = max(worst_s, float(ds_ratio.max()))
+    ok = y_err == s_err == n_err == 0
+    return Agreement(ok, n, near, y_err, s_err, n_err, worst_y, worst_s)
 
 
 def compare(result, reference, ulps=4):
     """Check ``result`` against ``reference`` (both ``SweepResult``s of one network and grid).
 
-    Returns an ``Agreement``; see the module docstring for the rule.
+    Returns an ``Agreement``; see the module docstring for the rule.  To check several
+    results against one reference, compute its ``tolerances`` once and ``check`` each.
 
     Examples
     --------
@@ -121,69 +282,4 @@ def compare(result, reference, ulps=4):
     """
     if len(result) != len(reference) or not np.array_equal(result.points, reference.points):
         raise ValueError("result and reference are not on the same grid")
-    net = reference.network
-    k = net.in_features  # the slice's coordinates, one tangent each
-    points = reference.points.reshape(len(reference), k)
-    flat = [(r.y.reshape(-1, net.out_features), r.slope.reshape(-1, net.out_features, k), r.negative.reshape(-1),
-             r.negative_by_layer.reshape(-1, net.depth)) for r in (result, reference)]
-    (r_y, r_s, r_n, r_by), (f_y, f_s, f_n, f_by) = flat
-    u = float(np.finfo(reference.dtype).eps) / 2
-    layers = [(w.astype(np.float64), b.astype(np.float64)) for w, b in net.layers]
-    forms = [act.kernel_form(w.shape[0]) for act, (w, _) in zip(net.activations, layers)]
-    out = net.out_features
-    near = y_err = s_err = n_err = 0
-    worst_y = worst_s = 0.0
-    tiny = np.finfo(np.float64).tiny
-    rows = max(1, _BLOCK_ELEMENTS // max(net.widths))
-    for i0 in range(0, len(reference), rows):
-        sl = slice(i0, i0 + rows)
-        t = points[sl].astype(np.float64)
-        a, mag, err = t, np.abs(t), np.zeros_like(t)
-        # the tangents (rows, k, in): d(coordinate)/d(coordinate c), the identity
-        da = np.broadcast_to(np.eye(k), (t.shape[0], k, k))
-        dmag, derr = da, np.zeros_like(da)
-        ambiguous = np.zeros(t.shape[0], bool)
-        for layer, (w, b) in enumerate(layers):
-            aw = np.abs(w)
-            z = a @ w.T + b
-            zmag = mag @ aw.T + np.abs(b)
-            zerr = _gamma(w.shape[1] + 2, u) * zmag + err @ aw.T
-            dz = da @ w.T
-            dzmag = dmag @ aw.T
-            dzerr = _gamma(w.shape[1] + 1, u) * dzmag + derr @ aw.T
-            if layer == net.depth:
-                break
-            alpha, lo, hi = forms[layer]
-            threshold = ulps / 2 * zerr
-            # exact zeros (see the module docstring): rounding cannot decide their side
-            if layer == 0:
-                structural = _exactly_minus(w, t, b)
-            else:
-                structural = (b == 0.0) & ((a != 0.0).astype(np.float64) @ (w != 0.0).T.astype(np.float64) == 0.0)
-            amb = (np.abs(z) <= threshold) & ~structural
-            for edge in (lo, hi):  # clamps come with alpha = 1, so v = z
-                if np.isfinite(edge):
-                    amb |= np.abs(z - edge) <= threshold
-            ambiguous |= amb.any(axis=1)
-            a, on, inside = activate(z, alpha, lo, hi)
-            # magnitudes and errors are bounded over every unit, on or off: a backend may
-            # carry terms of units that are off at this point (the exact backends' prefix
-            # sums and anchors run over all units), and those round too
-            gain = np.maximum(1.0, np.abs(alpha))
-            mag, err = zmag * gain, zerr * gain
-            da, dmag, derr = tangent(dz, alpha, on, inside), gain * dzmag, gain * dzerr
-        tol_y, tol_s = 2 * zerr, 2 * np.moveaxis(dzerr, 1, 2)  # tol_s (rows, out, k), as slope
-        dy = np.abs(r_y[sl].astype(np.float64) - f_y[sl].astype(np.float64))
-        ds = np.abs(r_s[sl].astype(np.float64) - f_s[sl].astype(np.float64))
-        dy_ratio = (dy / np.maximum(tol_y, tiny)).max(axis=1)
-        ds_ratio = np.where(ambiguous, 0.0, (ds / np.maximum(tol_s, tiny)).max(axis=(1, 2)))
-        counts_differ = (r_by[sl] != f_by[sl]).any(axis=1)
-        counts_differ |= r_n[sl] != f_n[sl]
-        near += int(ambiguous.sum())
-        y_err += int((dy_ratio > 1).sum())
-        s_err += int((ds_ratio > 1).sum())
-        n_err += int((counts_differ & ~ambiguous).sum())
-        worst_y = max(worst_y, float(dy_ratio.max()))
-        worst_s = max(worst_s, float(ds_ratio.max()))
-    ok = y_err == s_err == n_err == 0
-    return Agreement(ok, len(reference), near, y_err, s_err, n_err, worst_y, worst_s)
+    return check(result, tolerances(reference, ulps))
