@@ -522,3 +522,15 @@ def test_step_reductions_of_several_columns(case):
         else:  # else each column's own reduction is among the kept points
             own = step_indices(x, v[:, k], columns)
             assert np.isin(own, keep).all()
+
+
+def test_compare_figure_marks_kinks_by_default_as_sweep_figure_and_the_command_line_do():
+    import inspect
+
+    from fastrelu.cli.parser import build_parser
+    defaults = {f.__name__: inspect.signature(f).parameters["kinks"].default for f in (sweep_figure, compare_figure)}
+    assert defaults == {"sweep_figure": True, "compare_figure": True}
+    assert build_parser().parse_args(["compare", "--hidden", "8"]).kinks is True
+    fig = compare_figure(fastrelu.Network.random(20, seed=1), -5.0, 5.0, num=1001, seed=1)
+    assert all(any(c.get_gid() == "kinks" for c in ax.collections) for ax in fig.axes[0:6:2])  # the network's column
+    assert not any(c.get_gid() == "kinks" for ax in fig.axes[1:6:2] for c in ax.collections)  # not the straight twin

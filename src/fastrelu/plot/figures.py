@@ -161,7 +161,7 @@ def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=True, zoom=None
 
 
 def compare_figure(net, start=None, stop=None, step=None, *, num=None, x=None, along=None, backend="auto", dtype=None,
-                   threads=None, axes=None, title=None, seed=None, kinks=False, zoom=None, reduce="auto",
+                   threads=None, axes=None, title=None, seed=None, kinks=True, zoom=None, reduce="auto",
                    columns=None, outputs=None, figsize=(14, 8), dpi=150):
     """A ReLU network (left) beside its linear twin ``net.linear()`` (right), same grid and rows.
 
@@ -183,8 +183,9 @@ def compare_figure(net, start=None, stop=None, step=None, *, num=None, x=None, a
     axes : 3 x 2 array of matplotlib Axes, optional
         Draw into these (rows output, slope, negative; columns network, twin).
     title, seed, kinks, zoom, reduce, columns, outputs, figsize, dpi
-        As for ``sweep_figure``; kink markers and the zoom inset go on the left
-        column only, the legends of several outputs or layers on the right.
+        As for ``sweep_figure`` (kinks marked by default, as there and on the command
+        line); kink markers and the zoom inset go on the left column only, the legends
+        of several outputs or layers on the right.
 
     Returns
     -------
