@@ -29,8 +29,8 @@ SRC = str(HERE) if __name__ == "__main__" else os.path.relpath(HERE)
 CONFIG_PY = os.path.join(SRC, os.pardir, "src", "fastrelu", "utils", "config.py")
 
 ffibuilder = FFI()
-# the declarations of every kernel: kernels.h, and the plane walk's own header
-ffibuilder.cdef((HERE / "kernels.h").read_text() + (HERE / "plane_c.h").read_text())
+# the declarations of every kernel: kernels.h, and the plane and deep walks' own headers
+ffibuilder.cdef((HERE / "kernels.h").read_text() + (HERE / "plane_c.h").read_text() + (HERE / "walk_c.h").read_text())
 
 
 def _config_macros():
@@ -85,15 +85,16 @@ if os.environ.get("FASTRELU_MARCH_NATIVE", "0") not in ("", "0"):
 
 ffibuilder.set_source(
     "fastrelu.kernels._c",
-    '#include "kernels.h"\n#include "plane_c.h"\n',
-    sources=[os.path.join(SRC, "dense_c.c"), os.path.join(SRC, "exact_c.c"), os.path.join(SRC, "plane_c.c")],
+    '#include "kernels.h"\n#include "plane_c.h"\n#include "walk_c.h"\n',
+    sources=[os.path.join(SRC, "dense_c.c"), os.path.join(SRC, "exact_c.c"), os.path.join(SRC, "plane_c.c"),
+             os.path.join(SRC, "walk_c.c")],
     include_dirs=[SRC],
     define_macros=macros,
     extra_compile_args=compile_args,
     extra_link_args=OPENMP,
     depends=[
         *(os.path.join(SRC, name) for name in ("kernels.h", "dense_c_sweep.inc", "dense_c_vec.inc", "exact_c_evaluate.inc",
-                                               "plane_c.h", "plane_c.c")),
+                                               "plane_c.h", "plane_c.c", "walk_c.h", "walk_c.c")),
         CONFIG_PY,  # a changed constant rebuilds the module
     ],
 )

@@ -62,8 +62,8 @@ the crossings, allocation; a generator that hands its memory checks and matrix-m
 products to its driver: ``walk`` for one line, ``walk_many`` for many lines of one
 network, whose small products it stacks and whose walks it runs on every thread), the
 cache of the last walk (``clear_cache``) and the grid evaluation (``sweep_deep``).  The loops over pieces and
-units are the Numba kernels of ``walk_numba.py`` (arrays in, arrays out; which kernel
-does which step is listed there); the scratch memory kept between walks, and the guard
+units are the kernels of ``walk_numba.py`` (arrays in, arrays out; which kernel
+does which step is listed there), or their C twin ``walk_c.py`` when built (``_kernels``); the scratch memory kept between walks, and the guard
 that refuses a layer that would not fit, are in ``scratch.py``.
 
 Comparisons with zero, and why each is exact rather than a tolerance.  No tolerance near
@@ -93,20 +93,19 @@ from . import dense_numpy as reference
 from . import threads
 from .cache import Last
 from .dense_numpy import unpack_layers
-from .scale import scale_layers, unscale, walk_scales
+from .scale import scale_layers, unscale, walk_scales, walk_scales_many
 from .scratch import borrow, ensure_fits, give_back
-from .walk_numba import (  # the kernels: arrays in, arrays out
-    _CHUNK,
-    _HITS,
-    _evaluate,
-    _fill,
-    _plan,
-    _prefix,
-    _scan,
-    _transpose,
-)
+from .engine import choose
+
+_TWINS = {"c": ".walk_c", "numba": ".walk_numba"}  # the kernels: arrays in, arrays out
 
 __all__ = ["LinePieces", "clear_cache", "sweep_deep", "walk", "walk_many"]
+
+
+def _kernels():
+    """The walk's kernels: the C twin (``walk_c``) when built, else the Numba one
+    (``walk_numba``), or the engine ``$FASTRELU_BACKEND`` names (``engine.choose``)."""
+    return choose(_TWINS, None, "the deep walk")
 
 
 # ---------------------------------------------------------------------------------
@@ -295,7 +294,7 @@ def _scan_layer(te, S, C, bps, cr=None):
         if cr is not None:
             cap = 4 * cr.ev[0].shape[0]
         cr = _Crossings(P, h, cap)
-        _scan(te, S, C, bps, *cr.args())
+        _kernels()._scan(te, S, C, bps, *cr.args())
     n = cr.sc[0]
     return cr.first, tuple(a[:n] for a in cr.ev), int(cr.sc[1])
 
@@ -305,7 +304,7 @@ def _transposed(W, WT):
     if W.shape[0] < 32 or W.shape[1] < 32:
         WT[...] = W.T
     else:
-        _transpose(W, WT, 0, W.shape[1])
+        _kernels()._transpose(W, WT, 0, W.shape[1])
     return WT
 
 
@@ -398,13 +397,15 @@ def walk_many(widths, weights, biases, alpha, lo, hi, firsts, start, stop, *, do
     widths, layers, alpha, lo, hi = _prepared(widths, weights, biases, alpha, lo, hi)
     forms, live = _forms(widths, alpha, lo, hi), _live(layers)
 
-    def line(w, b):
-        own = [(np.asarray(w, np.float64).reshape(-1, 1), np.asarray(b, np.float64).ravel()), *layers[1:]]
-        if own[0][0].shape != layers[0][0].shape or own[0][1].shape != layers[0][1].shape:
+    def first(w, b):
+        own = (np.asarray(w, np.float64).reshape(-1, 1), np.asarray(b, np.float64).ravel())
+        if own[0].shape != layers[0][0].shape or own[1].shape != layers[0][1].shape:
             raise ValueError(f"firsts: each first layer must be ({layers[0][0].shape[0]}, 1) weights and as many biases")
-        return _steps(widths, own, alpha, lo, hi, start, stop, walk_scales(own, forms), live)
+        return own
 
-    steps = [line(w, b) for w, b in firsts]
+    firsts = [first(w, b) for w, b in firsts]
+    scales = walk_scales_many(layers, forms, firsts)  # the shared layers' bounds taken once, for every line
+    steps = [_steps(widths, [f, *layers[1:]], alpha, lo, hi, start, stop, e, live) for f, e in zip(firsts, scales)]
     out = [None] * len(steps)
     requests = {}  # walk -> its pending request
     ready = list(range(len(steps)))  # walks to advance this round
@@ -601,6 +602,7 @@ def _steps(widths, layers, alpha, lo, hi, start, stop, exps, live):
         if np.isfinite(lo[k]) and np.isfinite(hi[k]) and not lo[k] < hi[k]:
             raise ValueError(f"layer {k}: need lo < hi")
         tables.append(_layer_tables(al, lo[k], hi[k]))
+    kern = _kernels()
     cr = None  # the scan of the next layer, done with the prefix sums of this one
     no_scan = (np.zeros(1), *_Crossings(1, 1, 1).args())
     for k in range(L):
@@ -628,7 +630,7 @@ def _steps(widths, layers, alpha, lo, hi, start, stop, exps, live):
         e_n = np.empty(cap_p, np.int64)
         row_n = np.empty(cap_p, np.int64)
         arow = np.empty(cap_p, np.int64)
-        Pn, nrow = _plan(te, ev_p, ev_t, order, ekind, K, te_new, par, src_n, e_old, e_ev, e_n, row_n, arow)
+        Pn, nrow = kern._plan(te, ev_p, ev_t, order, ekind, K, te_new, par, src_n, e_old, e_ev, e_n, row_n, arow)
         w2 = layers[k + 1][0].shape[0]
         # rows of the product and the product, the maps of the new pieces (and the next
         # layer's scan), the liveness rows: counted before any of them is allocated
@@ -648,9 +650,9 @@ def _steps(widths, layers, alpha, lo, hi, start, stop, exps, live):
         aidx = np.cumsum(arow >= 0) - 1
         XL = scratch.take("XL", (2 * (int(aidx[-1]) + 1), h))
         G, O = scratch.take("G", (2, h))
-        _fill(0, Pn, first.copy(), G, O, scratch.take("gl", (h,)), np.empty(h, np.int64), gain, offs, idx0,
-              S, C, par, src_n, e_old, e_ev, e_n, row_n, arow, order, ev_j, ev_r,
-              Y, row, WT, ecol, src, ekind, eds, edc, X, nneg, ecol_n, eds_n, edc_n, ekind_n, aidx, XL, elive)
+        kern._fill(0, Pn, first.copy(), G, O, scratch.take("gl", (h,)), np.empty(h, np.int64), gain, offs, idx0,
+                   S, C, par, src_n, e_old, e_ev, e_n, row_n, arow, order, ev_j, ev_r,
+                   Y, row, WT, ecol, src, ekind, eds, edc, X, nneg, ecol_n, eds_n, edc_n, ekind_n, aidx, XL, elive)
         # (the last product, W.T and the maps of the pieces are read for the last time above)
         Y = scratch.take("Y", (nrow, w2))
         yield ("product", k, X, W, Y)
@@ -667,9 +669,9 @@ def _steps(widths, layers, alpha, lo, hi, start, stop, exps, live):
             YL[...] = XL.sum(axis=1)[:, None]
         sh, sl, ch, cl = scratch.take("dd", (4, w2))
         cr = _Crossings(Pn, w2) if k < L - 1 else None
-        _prefix(0, Pn, Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n, sh, sl, ch, cl, S2, C2,
-                aidx, YL, elive, np.empty(w2, np.int64), np.empty(w2, np.int64), cr is not None,
-                te_new, *((tables[k + 1][0], *cr.args()) if cr is not None else no_scan))
+        kern._prefix(0, Pn, Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n, sh, sl, ch, cl, S2, C2,
+                     aidx, YL, elive, np.empty(w2, np.int64), np.empty(w2, np.int64), cr is not None,
+                     te_new, *((tables[k + 1][0], *cr.args()) if cr is not None else no_scan))
         neg_n = np.empty((Pn, k + 1), np.int32)
         neg_n[:, :k] = neg[par]
         neg_n[:, k] = nneg
@@ -757,18 +759,19 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
         # reference there gave a slope a rounding apart from the piece's: a phantom slope
         # change in figures), while a unit switching exactly at an end is an interior edge
         lp = _pieces_for(params, float(np.nextafter(t_lo, -np.inf)), float(np.nextafter(t_hi, np.inf)))
-        nchunks = (n + _CHUNK - 1) // _CHUNK
-        hits = np.empty((nchunks, _HITS), np.int64)
+        kern = _kernels()
+        nchunks = (n + kern._CHUNK - 1) // kern._CHUNK
+        hits = np.empty((nchunks, kern._HITS), np.int64)
         nhits = np.empty(nchunks, np.int64)
         args = (t, lp.edges, lp.slope, lp.intercept, lp.negative_by_layer, y, slope, negative, hits, nhits)
-        threads.run(lambda c0, c1: _evaluate(c0, c1, *args), nchunks)
+        threads.run(lambda c0, c1: kern._evaluate(c0, c1, *args), nchunks)
         parts = []
         for c in np.flatnonzero(nhits):
-            if nhits[c] <= _HITS:
+            if nhits[c] <= kern._HITS:
                 parts.append(hits[c, : nhits[c]])
             else:
-                i0 = c * _CHUNK
-                tt = np.asarray(t[i0 : i0 + _CHUNK], np.float64)
+                i0 = c * kern._CHUNK
+                tt = np.asarray(t[i0 : i0 + kern._CHUNK], np.float64)
                 k = np.searchsorted(lp.edges, tt)
                 on = (k == 0) | (k >= lp.edges.shape[0]) | np.isnan(tt)
                 on |= lp.edges[np.minimum(k, lp.edges.shape[0] - 1)] == tt
