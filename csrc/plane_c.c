@@ -120,3 +120,29 @@ int64_t plane_side(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, int64
     }
     return nn;
 }
+
+/* pos and neg (V, nbytes), u and v (n), out (ncap, 2). */
+int64_t plane_crossings(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, const int64_t *u, const int64_t *v,
+                        int64_t n, int64_t *out, int64_t ncap)
+{
+    int64_t nc = 0;
+    for (int64_t k = 0; k < n; k++) {
+        int64_t a = u[k];
+        int64_t b = v[k];
+        for (int64_t i = 0; i < nbytes; i++) {
+            int x = (pos[a * nbytes + i] & neg[b * nbytes + i]) | (neg[a * nbytes + i] & pos[b * nbytes + i]);
+            if (x == 0)
+                continue;
+            for (int t = 0; t < 8; t++) {
+                if ((x >> (7 - t)) & 1) {
+                    if (nc < ncap) {
+                        out[2 * nc] = k;
+                        out[2 * nc + 1] = 8 * i + t;
+                    }
+                    nc += 1;
+                }
+            }
+        }
+    }
+    return nc;
+}

@@ -11,3 +11,5 @@ int64_t plane_sides(const double *maps, int64_t nface, int64_t h, const int64_t 
 int64_t plane_side(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, int64_t V1, const int64_t *vert,
                    const int64_t *pair, int64_t n, const int64_t *lines, const double *coefs, const double *P,
                    const int64_t *on, int8_t *s, int64_t *near);
+int64_t plane_crossings(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, const int64_t *u, const int64_t *v,
+                        int64_t n, int64_t *out, int64_t ncap);

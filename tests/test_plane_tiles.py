@@ -201,6 +201,32 @@ def test_twin_side_bit_for_bit():
     assert s[-3] == 0 and s[-1] == 0 and n - 2 in near and n - 3 in near  # on, near, made on
 
 
+def test_twin_crossings_bit_for_bit():
+    # the (row, line) pairs on both sides, rows in order, lines in order within a row
+    rng = np.random.default_rng(6)
+    V, nl, n = 30, 70, 90
+    nbytes = 8 * ((nl + 63) // 64)
+    pos = (rng.integers(0, 256, (V, nbytes)) & rng.integers(0, 256, (V, nbytes))).astype(np.uint8)
+    neg = (rng.integers(0, 256, (V, nbytes)) & ~pos).astype(np.uint8)
+    pos[:, nl // 8 + 1:] = neg[:, nl // 8 + 1:] = 0  # no lines past the last
+    u, v = rng.integers(0, V, n), rng.integers(0, V, n)
+    u[:3] = v[:3]  # a row with itself: its lines with bits both ways, none here
+    rows = np.arange(V)
+    cross = np.unpackbits((pos[u] & neg[v]) | (neg[u] & pos[v]), axis=1)
+    k, line = np.nonzero(cross)
+    res = []
+    for kern in (plane_c, plane_numba):
+        for cap in (4, k.shape[0]):  # too little room: counted all the same
+            out = np.full((cap, 2), -1, np.int64)
+            nc = kern.crossings(pos, neg, u, v, out)
+            assert nc == k.shape[0]
+            np.testing.assert_array_equal(out, np.column_stack([k, line])[:cap])
+        out = np.full((V * nl, 2), -1, np.int64)
+        res.append(out[: kern.crossings(pos, pos | neg, rows, rows, out)])
+    np.testing.assert_array_equal(res[0], res[1])
+    np.testing.assert_array_equal(res[0], np.column_stack(np.nonzero(np.unpackbits(pos, axis=1))))
+
+
 def test_engine_choice(monkeypatch):
     monkeypatch.delenv("FASTRELU_BACKEND", raising=False)
     assert plane_engine.kernels() is plane_c  # the C build is part of the test environment

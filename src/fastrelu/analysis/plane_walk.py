@@ -234,14 +234,18 @@ def _bit(bits, v, line):
     return (bits[v, line >> 3] >> (7 - (line & 7))) & 1
 
 
-def _unpack_pairs(mask):
-    """The (row, bit) pairs set in the packed ``mask`` (rows, bytes), by row then bit."""
-    r, byte = np.nonzero(mask)
-    if r.size == 0:
-        return r.astype(np.int64), r.astype(np.int64)
-    bits = np.unpackbits(mask[r, byte][:, None], axis=1).astype(bool)
-    k, b = np.nonzero(bits)
-    return r[k].astype(np.int64), byte[k].astype(np.int64) * 8 + b
+def _crossings(kern, pos, neg, u, v):
+    """The ``(k, line)`` pairs, by ``k`` then line, where row ``u[k]`` of the packed sides is
+    on one side of the line and row ``v[k]`` on the other (``u == v``: a face with vertices
+    on both sides), by the kernel (``kern.crossings``)."""
+    u = np.ascontiguousarray(u, np.int64)
+    v = np.ascontiguousarray(v, np.int64)
+    out = np.empty((2 * u.shape[0] + 1024, 2), np.int64)
+    nc = kern.crossings(pos, neg, u, v, out)
+    if nc > out.shape[0]:  # more than fit: again, with room for them all
+        out = np.empty((nc, 2), np.int64)
+        kern.crossings(pos, neg, u, v, out)
+    return out[:nc, 0].copy(), out[:nc, 1].copy()
 
 
 # ---------------------------------------------------------------------------------
@@ -465,14 +469,12 @@ def _line_coef(maps, f, line, bps, h):
     return m
 
 
-def _split_edges(V, E, maps, bps, owner, pos, neg):
+def _split_edges(kern, V, E, maps, bps, owner, pos, neg):
     """Step 1: a vertex on every edge where a line crosses it; returns the new sides."""
     n = E.n
     h = maps.shape[2]
     u, v = E.u[:n], E.v[:n]
-    pw, nw = pos.view(np.uint64), neg.view(np.uint64)
-    cross = ((pw[u] & nw[v]) | (nw[u] & pw[v])).view(np.uint8)
-    e, line = _unpack_pairs(cross)
+    e, line = _crossings(kern, pos, neg, u, v)
     if e.size == 0:
         return pos, neg
     P = V.p[: V.n]
@@ -552,9 +554,9 @@ def _layer(kern, V, E, maps, big, bps, F, layer):
     E.oL[:n0], E.oR[:n0], E.pair[:n0] = E.L[:n0], E.R[:n0], -1
     V.on[: V.n] = -1  # the lines a vertex was made on, of this layer only
     owner, pos, neg, fpos, fneg, face_vertices = _sides(kern, V, E, maps, big, bps, F)
-    pos, neg = _split_edges(V, E, maps, bps, owner, pos, neg)
+    pos, neg = _split_edges(kern, V, E, maps, bps, owner, pos, neg)
     V1 = V.n  # vertices below V1 take their sides from the bits, the others from their face's map
-    f_of, lines = _unpack_pairs(fpos & fneg)  # (face, line) pairs, by face, lines in order
+    f_of, lines = _crossings(kern, fpos, fneg, np.arange(F), np.arange(F))  # (face, line) pairs, lines in order
     coefs = _line_coef(maps, f_of, lines, bps, h)  # each line on its face's map
     unit = lines % h
     nf = np.bincount(f_of, minlength=F)

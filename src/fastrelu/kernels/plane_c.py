@@ -11,7 +11,7 @@ try:
     from ._c import ffi, lib
 except ImportError:
     raise ImportError("the C build (fastrelu.kernels._c) is missing: the plane walk runs its Numba twin") from None
-if not hasattr(lib, "plane_side"):
+if not hasattr(lib, "plane_crossings"):
     raise ImportError("the C build (fastrelu.kernels._c) predates the plane kernels: the plane walk runs its Numba twin")
 
 
@@ -43,4 +43,11 @@ def side(pos, neg, V1, vert, pair, lines, coefs, P, on, s, near):
         _in("uint8_t[]", pos), _in("uint8_t[]", neg), pos.shape[1], V1, _in("int64_t[]", vert), _in("int64_t[]", pair),
         vert.shape[0], _in("int64_t[]", lines), _in("double[]", coefs), _in("double[]", P), _in("int64_t[]", on),
         _out("int8_t[]", s), _out("int64_t[]", near),
+    ))
+
+
+def crossings(pos, neg, u, v, out):
+    return int(lib.plane_crossings(
+        _in("uint8_t[]", pos), _in("uint8_t[]", neg), pos.shape[1], _in("int64_t[]", u), _in("int64_t[]", v),
+        u.shape[0], _out("int64_t[]", out), out.shape[0],
     ))

@@ -114,3 +114,29 @@ def side(pos, neg, V1, vert, pair, lines, coefs, P, on, s, near):
                 near[nn] = k
                 nn += 1
     return nn
+
+
+@_jit
+def crossings(pos, neg, u, v, out):
+    """The ``(k, line)`` pairs, by ``k`` then line, where vertex (or face) ``u[k]`` is on one
+    side of the line and ``v[k]`` on the other (``pos[u] & neg[v] | neg[u] & pos[v]``; with
+    ``u == v``, a face with vertices on both sides), as many as fit in ``out``'s rows;
+    returns their number, which the caller compares with ``out``'s rows."""
+    n = u.shape[0]
+    nbytes = pos.shape[1]
+    ncap = out.shape[0]
+    nc = 0
+    for k in range(n):
+        a = u[k]
+        b = v[k]
+        for i in range(nbytes):
+            x = (pos[a, i] & neg[b, i]) | (neg[a, i] & pos[b, i])
+            if x == 0:
+                continue
+            for t in range(8):
+                if (x >> (7 - t)) & 1:
+                    if nc < ncap:
+                        out[nc, 0] = k
+                        out[nc, 1] = 8 * i + t
+                    nc += 1
+    return nc
