@@ -349,3 +349,72 @@ def test_readme_many_lines(tmp_path, monkeypatch):
     ts = scope["ts"]
     assert len(ts) == 8 and ts.density.shape == (8, 100) and ts.distance.shape == (8, 1000)
     assert (tmp_path / "training.png").stat().st_size > 10_000
+
+
+def huge_network():
+    """A network whose pre-activations leave float64's range unless the walk scales them."""
+    net = Network.random([3, 12, 12, 12, 2], seed=40)
+    layers = [(w.copy(), b.copy()) for w, b in net.layers]
+    layers[1] = (layers[1][0] * 1e200, layers[1][1] * 1e200)
+    layers[2] = (layers[2][0] * 1e150, layers[2][1] * 1e150)
+    layers[3] = (layers[3][0] * 1e-300, layers[3][1] * 1e-300)
+    return Network.from_layers(layers)
+
+
+@pytest.mark.parametrize("make", [huge_network, NETWORKS["relu"], NETWORKS["leaky_hardtanh_relu6"]])
+def test_walk_scales_shared_by_the_lines_of_a_call(make):
+    """walk_many takes the scales of all its lines in one pass (scale.walk_scales_many):
+    each line's exponents are those of its network alone, scaled lines included."""
+    from fastrelu.kernels import scale
+    from fastrelu.kernels.params import deep_params
+    from fastrelu.kernels.walk import _forms, _prepared
+    net = make()
+    X0, X1 = ends(6, 3, seed=41)
+    firsts, alone = [], []
+    for x0, x1 in zip(X0, X1):
+        widths, layers, alpha, lo, hi = _prepared(*deep_params(net.along(x0, x1), np.dtype(np.float64)))
+        forms = _forms(widths, alpha, lo, hi)
+        firsts.append(layers[0])
+        alone.append(scale.walk_scales(layers, forms))
+    assert scale.walk_scales_many(layers, forms, firsts) == alone
+    if make is huge_network:
+        assert all(e is not None for e in alone)  # the case that scales is exercised
+        check_rows(net, X0, X1, fastrelu.line_stats(net, X0, X1, progress=False))
+    calls = []
+    real = walk_module.walk_scales_many
+    monkey = lambda *a: calls.append(len(a[2])) or real(*a)
+    walk_module.walk_scales_many = monkey
+    try:
+        fastrelu.line_stats(net, X0, X1, batch=64, progress=False)
+    finally:
+        walk_module.walk_scales_many = real
+    assert calls == [6]  # once for the six lines, not once a line
+
+
+def test_dask_lost_worker_walks_its_batch_again(tmp_path, monkeypatch):
+    """A worker process that dies mid-run (its first batch kills it) only means its batch
+    is walked again elsewhere: the table equals the local one."""
+    import distributed
+    net = Network.random([3, 16, 16, 2], seed=25)
+    X0, X1 = ends(10, 3, seed=26)
+    local = fastrelu.line_stats(net, X0, X1, batch=3, progress=False)
+    marker = str(tmp_path / "killed")
+    real = lines_module._batch_table
+
+    def dies_once(*args):  # pickled by value with its closure: it runs in the worker's process
+        import os
+        import signal
+        if not os.path.exists(marker):
+            open(marker, "w").close()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args)
+
+    monkeypatch.setattr(lines_module, "_batch_table", dies_once)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
+        pids = set(client.run(os.getpid).values())
+        remote = fastrelu.line_stats(net, X0, X1, batch=3, client=client)
+        after = set(client.run(os.getpid).values())
+    assert os.path.exists(marker)  # a batch did kill its worker
+    assert pids - after  # and that process is gone
+    assert remote == local

@@ -14,7 +14,7 @@ the rounding bound), so a walk of the scaled network gives the same bits, scaled
 
 import numpy as np
 
-__all__ = ["walk_scales", "scale_layers", "unscale"]
+__all__ = ["walk_scales", "walk_scales_many", "scale_layers", "unscale"]
 
 # scale only when some layer's bound leaves [2**-LIMIT, 2**LIMIT]: elsewhere the walk's
 # products and sums (fan-in times 2**LIMIT at most) stay finite, and normal
@@ -28,34 +28,63 @@ def walk_scales(layers, forms):
     ``layers``: ``(W, b)`` float64 pairs of a network of a scalar; ``forms``: ``(alpha,
     lo, hi)`` per hidden layer.  Bounds are propagated in log2, so they never overflow.
     """
+    return walk_scales_many(layers, forms, [layers[0]])[0]
+
+
+def walk_scales_many(layers, forms, firsts):
+    """``walk_scales`` of many networks that differ only in their first layer (the lines
+    of one network, each with its own folded first layer), at the cost of about one.
+
+    ``layers`` as for ``walk_scales`` (its first layer is not read); ``firsts``: each
+    network's first ``(W, b)``.  Returns one entry per first layer, each what
+    ``walk_scales([first, *layers[1:]], forms)`` gives: the shared layers' ``|W|`` and
+    its largest entry are taken once, and every network's bounds go through a layer in
+    one matrix-matrix product instead of one product each.
+    """
     with np.errstate(all="ignore"):  # logs of 0, underflow of tiny bounds: both mean "no size"
-        return _exponents(layers, forms)
+        exps = _exponents(layers, forms, firsts)
+    return [None if np.all(np.abs(e) <= _LIMIT) else [int(v) for v in e] for e in exps.T]
 
 
-def _exponents(layers, forms):
-    m = np.ones(1)  # the scaled bound of the input's map (slope 1, intercept 0)
-    e_prev, exps = 0, []
-    for k, (w, b) in enumerate(layers):
+def _bound_log2(aw, f, m, e_prev, b):
+    """log2 of the bound of a layer's maps, columns of ``m`` (the scaled bounds of its
+    inputs, one column per network) at the input scales ``2**e_prev``; ``aw = |W|`` whose
+    largest entry has exponent ``f``."""
+    # |W| / 2**f @ m <= fan-in: no overflow (the scaling is exact, so it may follow the
+    # product where the product cannot overflow, sparing a pass over W)
+    a = np.ldexp(aw @ m, -f) if f < 900 else np.ldexp(aw, -f) @ m
+    return np.logaddexp2(e_prev + f + np.log2(a), np.log2(np.abs(b))[:, None])
+
+
+def _exponent(top):
+    return int(np.frexp(top)[1]) if top > 0 else 0
+
+
+def _exponents(layers, forms, firsts):
+    """(layers, networks) int64 exponents, before the test against ``_LIMIT``."""
+    n = len(firsts)
+    exps = np.zeros((len(layers), n), np.int64)
+    lgs = []
+    for w, b in firsts:  # the first layers, each its own (the input's map: slope 1, intercept 0)
+        w, b = np.asarray(w, np.float64), np.asarray(b, np.float64)
         aw = np.abs(w)
-        top = float(aw.max()) if aw.size else 0.0
-        f = int(np.frexp(top)[1]) if top > 0 else 0
-        # |W| / 2**f @ m <= fan-in: no overflow (the scaling is exact, so it may follow the
-        # product where the product cannot overflow, sparing a pass over W)
-        a = np.ldexp(aw @ m, -f) if f < 900 else np.ldexp(aw, -f) @ m
-        lg = np.logaddexp2(e_prev + f + np.log2(a), np.log2(np.abs(b)))
-        finite = lg[np.isfinite(lg)]
-        e = int(np.ceil(finite.max())) if finite.size else 0
-        exps.append(e)
+        lgs.append(_bound_log2(aw, _exponent(float(aw.max()) if aw.size else 0.0), np.ones((w.shape[1], 1)), 0, b)[:, 0])
+    lg = np.stack(lgs, axis=1) if lgs else np.zeros((layers[0][1].shape[0], 0))
+    for k in range(len(layers)):
+        if k > 0:
+            w, b = layers[k]
+            aw = np.abs(w)
+            lg = _bound_log2(aw, _exponent(float(aw.max()) if aw.size else 0.0), m, exps[k - 1][None, :], b)
+        fin = np.isfinite(lg)
+        top = np.where(fin, lg, -np.inf).max(axis=0, initial=-np.inf)
+        exps[k] = np.where(np.isfinite(top), np.ceil(top), 0)
         if k == len(layers) - 1:
             break
-        m = np.exp2(np.where(np.isfinite(lg), lg - e, -np.inf))
+        m = np.exp2(np.where(fin, lg - exps[k][None, :], -np.inf))
         alpha, lo, hi = forms[k]
-        m = m * np.maximum(1.0, np.abs(alpha))
+        m = m * np.maximum(1.0, np.abs(np.asarray(alpha, np.float64)))[:, None] if np.ndim(alpha) else m * max(1.0, abs(alpha))
         if np.isfinite(lo) and np.isfinite(hi):
-            m = np.minimum(m, np.ldexp(max(abs(lo), abs(hi)), -e))
-        e_prev = e
-    if all(abs(e) <= _LIMIT for e in exps):
-        return None
+            m = np.minimum(m, np.ldexp(max(abs(lo), abs(hi)), -exps[k])[None, :])
     return exps
 
 

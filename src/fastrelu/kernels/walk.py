@@ -93,7 +93,7 @@ from . import dense_numpy as reference
 from . import threads
 from .cache import Last
 from .dense_numpy import unpack_layers
-from .scale import scale_layers, unscale, walk_scales
+from .scale import scale_layers, unscale, walk_scales, walk_scales_many
 from .scratch import borrow, ensure_fits, give_back
 from .engine import choose
 
@@ -397,13 +397,15 @@ def walk_many(widths, weights, biases, alpha, lo, hi, firsts, start, stop, *, do
     widths, layers, alpha, lo, hi = _prepared(widths, weights, biases, alpha, lo, hi)
     forms, live = _forms(widths, alpha, lo, hi), _live(layers)
 
-    def line(w, b):
-        own = [(np.asarray(w, np.float64).reshape(-1, 1), np.asarray(b, np.float64).ravel()), *layers[1:]]
-        if own[0][0].shape != layers[0][0].shape or own[0][1].shape != layers[0][1].shape:
+    def first(w, b):
+        own = (np.asarray(w, np.float64).reshape(-1, 1), np.asarray(b, np.float64).ravel())
+        if own[0].shape != layers[0][0].shape or own[1].shape != layers[0][1].shape:
             raise ValueError(f"firsts: each first layer must be ({layers[0][0].shape[0]}, 1) weights and as many biases")
-        return _steps(widths, own, alpha, lo, hi, start, stop, walk_scales(own, forms), live)
+        return own
 
-    steps = [line(w, b) for w, b in firsts]
+    firsts = [first(w, b) for w, b in firsts]
+    scales = walk_scales_many(layers, forms, firsts)  # the shared layers' bounds taken once, for every line
+    steps = [_steps(widths, [f, *layers[1:]], alpha, lo, hi, start, stop, e, live) for f, e in zip(firsts, scales)]
     out = [None] * len(steps)
     requests = {}  # walk -> its pending request
     ready = list(range(len(steps)))  # walks to advance this round
