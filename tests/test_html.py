@@ -336,3 +336,29 @@ def test_ten_outputs_on_the_page_are_coloured_as_in_the_figure_with_kinks_on_eac
         assert errors == []
     finally:
         page.close()
+
+
+def test_legends_of_ten_outputs_sit_beside_the_panels_not_over_the_curves(browser, tmp_path):
+    deep = fastrelu.Network.random([2, 12, 12, 12, 10], seed=2)
+    path = html(deep, tmp_path / "ten.html", along=([-1, -1], [1, 1]), twin=True)
+    page, errors = open_page(browser, path)
+    try:
+        boxes = page.evaluate("""() => ['output', 'slope', 'negative'].map(name => {
+            const f = Bokeh.documents[0].get_model_by_name(name), v = Bokeh.index.find_one(f);
+            const legends = [...f.center, ...f.left, ...f.right, ...f.above, ...f.below].filter(r => r.items !== undefined);
+            const fr = v.frame.bbox;
+            return [[fr.left, fr.top, fr.right, fr.bottom],
+                    legends.map(l => { const b = Bokeh.index.find_one(l).bbox; return [b.left, b.top, b.right, b.bottom]; }),
+                    legends.map(l => l.items.length)];
+        })""")
+        frames = [frame for frame, _, _ in boxes]
+        assert all(frame[0] == frames[0][0] and frame[2] == frames[0][2] for frame in frames), frames  # x axes aligned
+        for (left, top, right, bottom), legends, items in boxes:
+            assert len(legends) == 1 and items[0] >= 4, (legends, items)
+            l_left, l_top, l_right, l_bottom = legends[0]
+            assert l_left >= right, (legends[0], right)  # wholly right of the plotting frame
+            assert l_bottom - l_top <= bottom - top + 6, (legends[0], top, bottom)  # not cut off below the panel
+        assert boxes[0][2][0] == 12  # ten outputs, the linear twin and the kinks
+        assert errors == []
+    finally:
+        page.close()

@@ -73,6 +73,9 @@ def _script(name):
     return (resources.files(__package__) / "static" / f"{name}.js").read_text(encoding="utf-8")
 
 
+LEGEND_WIDTH = 150  # CSS pixels right of each panel's frame, for its legend
+
+
 def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels, depth):
     from bokeh.document import Document
     from bokeh.layouts import column
@@ -134,8 +137,10 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
     x0, x1 = float(page.x[0]), float(page.x[-1])
     xr = Range1d(x0, x1, bounds=(x0, x1), name="x_range")
     tools = "xwheel_zoom,xpan,xbox_zoom,reset,save"
-    common = dict(x_range=xr, width=width, tools=tools, active_scroll="xwheel_zoom", active_drag="xpan",
-                  output_backend="canvas")
+    # The legends sit right of the frames, never over the curves (ten outputs make a tall
+    # one); every frame has the same width so the three panels' x axes stay aligned.
+    common = dict(x_range=xr, frame_width=max(100, width - 80 - LEGEND_WIDTH), tools=tools,
+                  active_scroll="xwheel_zoom", active_drag="xpan", output_backend="canvas")
     from bokeh.plotting import figure
 
     f_out = figure(height=330, name="output", y_range=Range1d(0, 1, name="y_output"), **common)
@@ -145,8 +150,10 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
         f.toolbar.logo = None
         f.min_border_left = 80
         f.grid.grid_line_alpha = 0.4
+        f.min_border_right = LEGEND_WIDTH
         f.add_layout(Legend(click_policy="hide", location="top_left", background_fill_alpha=0.75,
-                            label_text_font_size="8pt", spacing=0, padding=4, margin=6), "center")
+                            label_text_font_size="8pt", spacing=0, padding=4, margin=6, glyph_height=12,
+                            label_height=12), "right")
     f_out.yaxis.axis_label = "outputs y" if multi else "output y"
     f_slope.yaxis.axis_label = f"slope dy/d{coord}"
     f_neg.yaxis.axis_label = "negative units"
@@ -183,8 +190,6 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
     f_neg.step("x", "negative", source=view, mode="after", color=_COLORS["negative"], line_width=1.5, name="negative_count",
                legend_label="all layers" if split else "negative units")
     f_neg.legend.visible = split
-    if split:
-        f_neg.legend.location = "bottom_left"
     marks = [f_out.scatter("x", f"y_{k}", source=msrc, size=6, marker="circle", fill_color="white",
                            line_color=colors[k] if multi else _COLORS["kinks"], line_width=1.3,
                            name=f"kink_marks_{k}",
@@ -275,7 +280,7 @@ def html(net_or_result, path=None, *, start=None, stop=None, along=None, twin=Fa
     outputs : sequence of int, optional
         The outputs to draw, of a network of several (default the first 10).
     width : int, default 1000
-        Width of the panels in CSS pixels.
+        Width of the panels in CSS pixels, the legends right of the plots included.
     max_pieces : int, optional
         Past this many pieces (default ``MAX_PIECES``) the page holds a per-pixel
         reduction of the pieces instead of all of them, and says so.
