@@ -14,13 +14,13 @@ import numpy as np
 
 from ..kernels.params import deep_params
 from ..kernels.registry import module_of
-from ..model.forward import activate, activation_forms
 from ..model.network import Network
 from ..model.slices import fold
 from ..utils.plugins import provided
 from ..utils.validation import as_float_array
 from .decisions import decision_points
 from .distance import boundary_distance
+from .paths import by_layer, lengths, path_segments, vertex_changes
 
 __all__ = ["LineStats", "TrainingStats", "line_stats", "training_stats"]
 
@@ -176,38 +176,6 @@ def _segment_row(lp, depth):
     return np.asarray(row, np.int64), lo, hi, lp.slope[starts], lp.intercept[starts]
 
 
-def _regions_ids(net, X):
-    """Each hidden unit's interval between its activation's breakpoints at the points ``X``
-    (n, in): (n, hidden) int8, the count of breakpoints below ``z`` (``z`` on a breakpoint
-    counts as below it, as ``z <= 0`` is negative)."""
-    alpha, lo, hi = activation_forms(net, np.dtype(np.float64))
-    a = X
-    ids = []
-    u0 = 0
-    for k, (w, b) in enumerate(net.layers[:-1]):
-        z = a @ w.astype(np.float64).T + b.astype(np.float64)
-        r = np.zeros(z.shape, np.int8)
-        for bp in {float(v) for v in (lo[k], 0.0, hi[k]) if np.isfinite(v)}:
-            r += z > bp
-        ids.append(r)
-        a, _, _ = activate(z, alpha[u0 : u0 + w.shape[0]], lo[k], hi[k])
-        u0 += w.shape[0]
-    return np.concatenate(ids, axis=1) if ids else np.zeros((X.shape[0], 0), np.int8)
-
-
-def _joint_points(lp_before, lp_after, a, b, c):
-    """Points inside the last piece of segment ``a -> b`` and the first piece of ``b -> c``
-    (their midpoints in ``t``): on either side of the vertex ``b``, where the pattern is
-    that of the open pieces beside it."""
-    e = lp_before.edges
-    last = int(np.searchsorted(e, 1.0, side="left")) - 1
-    t0 = 0.5 * (max(e[last], 0.0) + 1.0)
-    e = lp_after.edges
-    first = int(np.searchsorted(e, 0.0, side="right")) - 1
-    t1 = 0.5 * min(e[first + 1], 1.0)
-    return a + t0 * (b - a), b + t1 * (c - b)
-
-
 def _rows(net, segments, closed, lps):
     """The table's rows from the walks ``lps`` of every segment (``segments``: (n, k, 2, in)
     arrays of each row's segments' ends)."""
@@ -223,25 +191,13 @@ def _rows(net, segments, closed, lps):
             t = decision_points(lo, hi, slope, icpt)[0]
             # a change at a vertex is counted once: with the segment it ends
             decisions[i] += t.shape[0] if (s == 0 and not closed) else int(np.count_nonzero(t > 0.0))
-    if k > 1 or closed:
-        ends = range(k) if closed else range(k - 1)
-        before, after, owner = [], [], []
-        for i in range(n):
-            for s in ends:
-                s2 = (s + 1) % k
-                p, q = _joint_points(lps[i * k + s], lps[i * k + s2], segments[i, s, 0], segments[i, s, 1], segments[i, s2, 1])
-                before.append(p), after.append(q), owner.append(i)
-        if owner:
-            ra, rb = _regions_ids(net, np.array(before)), _regions_ids(net, np.array(after))
-            changed = ra != rb
-            sizes = np.cumsum([0, *net.widths[1:-1]])
-            for i, ch in zip(owner, changed):
-                m = int(ch.sum())
-                if m:
-                    counts[i, 1] += 1
-                    counts[i, 3] += m - 1
-                    counts[i, 4:] += [int(ch[sizes[j] : sizes[j + 1]].sum()) for j in range(depth)]
-    length = np.linalg.norm(segments[:, :, 1] - segments[:, :, 0], axis=2).sum(axis=1)
+    if k > 1 or closed:  # a vertex where the pattern changes: one boundary
+        owner, _, changed = vertex_changes(net, segments, closed, [lp.edges for lp in lps])
+        m = changed.sum(axis=1)
+        np.add.at(counts[:, 1], owner, m > 0)
+        np.add.at(counts[:, 3], owner, np.maximum(m - 1, 0))
+        np.add.at(counts[:, 4:], owner, by_layer(net, changed))
+    length = lengths(segments).sum(axis=1)
     density = counts[:, 1] / length
     columns = {"length": length, "pieces": counts[:, 0], "boundaries": counts[:, 1], "kinks": counts[:, 2],
                "merged": counts[:, 3], "decisions": decisions, "density": density,
@@ -304,25 +260,7 @@ def _segments(net, X0, X1, path, closed):
     if path is not None:
         if X0 is not None or X1 is not None:
             raise TypeError("give either X0 and X1 (lines) or path= (paths), not both")
-        p = np.asarray(path)
-        if p.ndim == 2:
-            p = p[None]
-        if p.ndim != 3:
-            raise ValueError(f"path must be (k + 1, in) points or (n, k + 1, in) for n paths, got shape {p.shape}")
-        p = as_float_array(p.reshape(-1, p.shape[-1]), "path", np.float64, ndim=2).reshape(p.shape)
-        if p.shape[2] != n_in:
-            raise ValueError(f"path's points must have {n_in} entries (the network's inputs), got shape {p.shape}")
-        if p.shape[1] < 2:
-            raise ValueError("path needs at least two points")
-        if p.shape[0] == 0:
-            raise ValueError("path holds no path: give at least one")
-        ends = np.concatenate((p, p[:, :1]), axis=1) if closed else p
-        seg = np.stack((ends[:, :-1], ends[:, 1:]), axis=2)
-        same = ~np.any(seg[:, :, 0] != seg[:, :, 1], axis=2)
-        if same.any():
-            i, s = np.argwhere(same)[0]
-            raise ValueError(f"path: segment {s} of path {i} has zero length (two equal points in a row)")
-        return seg
+        return path_segments(path, closed, n_in)
     if closed:
         raise TypeError("closed= is for path=, not for lines")
     if X0 is None or X1 is None:

@@ -1,0 +1,114 @@
+"""Polygonal paths ``x0 -> x1 -> ... -> xk`` (and back to ``x0`` when closed): their
+segments checked, and what happens at their vertices.
+
+A path is walked one segment at a time, each segment the line ``a + t*(b - a)``, ``t``
+in ``[0, 1]``, exactly as ``regions(net, along=(a, b), start=0, stop=1)`` walks it; the
+segments are then joined here, for ``regions``, ``kinks`` and ``line_stats`` alike.  A
+vertex where the activation pattern changes is one boundary (its crossing units are those
+whose interval between breakpoints differs on the two sides), never two; a vertex is no
+kink: the path bends there itself.  Along a path, position is arc length in input space
+(``0`` to the path's length), which is what a figure "along the path" wants.
+"""
+
+import numpy as np
+
+from ..model.forward import activate, activation_forms
+from ..utils.validation import as_float_array
+
+__all__ = ["by_layer", "lengths", "path_segments", "vertex_changes"]
+
+
+def path_segments(path, closed, n_in):
+    """The segments of every path, ``(n, k, 2, in)`` float64: ``path`` is ``(k + 1, in)``
+    points (one path) or ``(n, k + 1, in)``; ``closed`` adds the segment back to the first
+    point.  Bad input is a ValueError naming ``path``."""
+    if not isinstance(closed, (bool, np.bool_)):
+        raise TypeError(f"closed must be True or False, got {closed!r}")
+    p = np.asarray(path)
+    if p.ndim == 2:
+        p = p[None]
+    if p.ndim != 3:
+        raise ValueError(f"path must be (k + 1, in) points or (n, k + 1, in) for n paths, got shape {p.shape}")
+    if p.shape[0] == 0:
+        raise ValueError("path holds no path: give at least one")
+    if p.shape[1] < 2:
+        raise ValueError(f"path needs at least two points, got {p.shape[1]}")
+    if p.shape[2] != n_in:
+        raise ValueError(f"path's points must have {n_in} entries (the network's inputs), got shape {p.shape}")
+    p = as_float_array(p.reshape(-1, p.shape[-1]), "path", np.float64, ndim=2).reshape(p.shape)
+    ends = np.concatenate((p, p[:, :1]), axis=1) if closed else p
+    seg = np.stack((ends[:, :-1], ends[:, 1:]), axis=2)
+    same = ~np.any(seg[:, :, 0] != seg[:, :, 1], axis=2)
+    if same.any():
+        i, s = np.argwhere(same)[0]
+        raise ValueError(f"path: segment {s} of path {i} has zero length (two equal points in a row)")
+    with np.errstate(over="ignore"):
+        if not np.isfinite(seg[:, :, 1] - seg[:, :, 0]).all() or not np.isfinite(lengths(seg)).all():
+            raise ValueError("path: a segment's length overflows float64")
+    return seg
+
+
+def lengths(seg):
+    """Each segment's length in input space, ``(n, k)``."""
+    return np.linalg.norm(seg[..., 1, :] - seg[..., 0, :], axis=-1)
+
+
+def _intervals(net, X):
+    """Each hidden unit's interval between its activation's breakpoints at the points ``X``
+    (m, in): (m, hidden) int8, the count of breakpoints below ``z`` (``z`` on a breakpoint
+    counts as below it, as ``z <= 0`` is negative)."""
+    alpha, lo, hi = activation_forms(net, np.dtype(np.float64))
+    a = X
+    ids = []
+    u0 = 0
+    for k, (w, b) in enumerate(net.layers[:-1]):
+        z = a @ w.astype(np.float64).T + b.astype(np.float64)
+        r = np.zeros(z.shape, np.int8)
+        for bp in {float(v) for v in (lo[k], 0.0, hi[k]) if np.isfinite(v)}:
+            r += z > bp
+        ids.append(r)
+        a, _, _ = activate(z, alpha[u0 : u0 + w.shape[0]], lo[k], hi[k])
+        u0 += w.shape[0]
+    return np.concatenate(ids, axis=1) if ids else np.zeros((X.shape[0], 0), np.int8)
+
+
+def _beside(edges_before, edges_after, a, b, c):
+    """Points inside the last fine piece of segment ``a -> b`` and the first of ``b -> c``
+    (their middles in ``t``; ``edges`` are each walk's fine edges over one float64 step
+    beyond ``[0, 1]``): on either side of the vertex ``b``, where the pattern is that of
+    the open pieces beside it."""
+    e = edges_before
+    last = int(np.searchsorted(e, 1.0, side="left")) - 1
+    t0 = 0.5 * (max(e[last], 0.0) + 1.0)
+    e = edges_after
+    first = int(np.searchsorted(e, 0.0, side="right")) - 1
+    t1 = 0.5 * min(e[first + 1], 1.0)
+    return a + t0 * (b - a), b + t1 * (c - b)
+
+
+def vertex_changes(net, seg, closed, edges):
+    """The units whose pattern changes at each vertex between two segments.
+
+    ``seg`` (n, k, 2, in) from ``path_segments``; ``edges[i * k + s]`` the fine edges of
+    segment ``s`` of path ``i``.  Returns ``(owner, vertex, changed)``: for each inner
+    vertex (the ``k - 1`` joints of an open path, ``k`` of a closed one, the last being
+    its first point) the path's index, the segment it ends, and a (hidden,) bool array of
+    the units changing there (none changing: no boundary)."""
+    n, k = seg.shape[:2]
+    ends = range(k) if closed else range(k - 1)
+    before, after, owner, vertex = [], [], [], []
+    for i in range(n):
+        for s in ends:
+            s2 = (s + 1) % k
+            p, q = _beside(edges[i * k + s], edges[i * k + s2], seg[i, s, 0], seg[i, s, 1], seg[i, s2, 1])
+            before.append(p), after.append(q), owner.append(i), vertex.append(s)
+    if not owner:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, net.hidden), bool)
+    changed = _intervals(net, np.array(before)) != _intervals(net, np.array(after))
+    return np.asarray(owner, np.int64), np.asarray(vertex, np.int64), changed
+
+
+def by_layer(net, changed):
+    """Units of each hidden layer among ``changed`` (m, hidden): (m, depth) int64."""
+    sizes = np.cumsum([0, *net.widths[1:-1]])
+    return np.stack([changed[:, sizes[j] : sizes[j + 1]].sum(axis=1) for j in range(net.depth)], axis=1).astype(np.int64)
