@@ -146,3 +146,18 @@ int64_t plane_crossings(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, 
     }
     return nc;
 }
+
+/* pos and neg (V, nbytes), fptr (F + 1), fpos and fneg (F, nbytes), zeros on entry. */
+void plane_face_sides(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, const int64_t *fptr, int64_t F,
+                      const int64_t *ts, uint8_t *fpos, uint8_t *fneg)
+{
+    for (int64_t f = 0; f < F; f++) {
+        for (int64_t t = fptr[f]; t < fptr[f + 1]; t++) {
+            int64_t r = ts[t];
+            for (int64_t i = 0; i < nbytes; i++) {
+                fpos[f * nbytes + i] |= pos[r * nbytes + i];
+                fneg[f * nbytes + i] |= neg[r * nbytes + i];
+            }
+        }
+    }
+}

@@ -13,3 +13,5 @@ int64_t plane_side(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, int64
                    const int64_t *on, int8_t *s, int64_t *near);
 int64_t plane_crossings(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, const int64_t *u, const int64_t *v,
                         int64_t n, int64_t *out, int64_t ncap);
+void plane_face_sides(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, const int64_t *fptr, int64_t F,
+                      const int64_t *ts, uint8_t *fpos, uint8_t *fneg);

@@ -227,6 +227,24 @@ def test_twin_crossings_bit_for_bit():
     np.testing.assert_array_equal(res[0], np.column_stack(np.nonzero(np.unpackbits(pos, axis=1))))
 
 
+def test_twin_face_sides_bit_for_bit():
+    rng = np.random.default_rng(7)
+    V, F, nbytes = 40, 9, 16
+    pos = rng.integers(0, 256, (V, nbytes)).astype(np.uint8)
+    neg = rng.integers(0, 256, (V, nbytes)).astype(np.uint8)
+    fptr = np.r_[0, np.cumsum(rng.integers(1, 6, F))]
+    ts = rng.integers(0, V, fptr[-1])
+    res = []
+    for k in (plane_c, plane_numba):
+        fpos, fneg = np.zeros((F, nbytes), np.uint8), np.zeros((F, nbytes), np.uint8)
+        k.face_sides(pos, neg, fptr, ts, fpos, fneg)
+        res.append((fpos, fneg))
+    for a, b in zip(res[0], res[1]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(res[0][0], np.bitwise_or.reduceat(pos[ts], fptr[:-1], axis=0))
+    np.testing.assert_array_equal(res[0][1], np.bitwise_or.reduceat(neg[ts], fptr[:-1], axis=0))
+
+
 def test_engine_choice(monkeypatch):
     monkeypatch.delenv("FASTRELU_BACKEND", raising=False)
     assert plane_engine.kernels() is plane_c  # the C build is part of the test environment

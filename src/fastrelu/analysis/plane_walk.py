@@ -437,15 +437,14 @@ def _sides(kern, V, E, maps, big, bps, F):
             np.bitwise_and.at(neg, (vi, byte), ~bit)
             np.bitwise_or.at(pos, (vi[side > 0], byte[side > 0]), bit[side > 0])
             np.bitwise_or.at(neg, (vi[side < 0], byte[side < 0]), bit[side < 0])
-    # each face's sides, from its vertices (faces sorted, each face's vertices together), word by word
+    # each face's sides, the or of its vertices' (faces sorted, each face's vertices together), by the kernel
     order = np.argsort(faces, kind="stable")
     fs, ts = faces[order], tails[order]
     starts = np.flatnonzero(np.r_[True, fs[1:] != fs[:-1]])
+    fptr = np.r_[starts, fs.shape[0]]  # face f's vertices: ts[fptr[f]:fptr[f + 1]] (every face has some)
     fpos = np.zeros((F, nbytes), np.uint8)
     fneg = np.zeros((F, nbytes), np.uint8)
-    fpos.view(np.uint64)[fs[starts]] = np.bitwise_or.reduceat(pos.view(np.uint64)[ts], starts, axis=0)
-    fneg.view(np.uint64)[fs[starts]] = np.bitwise_or.reduceat(neg.view(np.uint64)[ts], starts, axis=0)
-    fptr = np.r_[starts, fs.shape[0]]  # face f's vertices: ts[fptr[f]:fptr[f + 1]] (every face has some)
+    kern.face_sides(pos, neg, fptr, np.ascontiguousarray(ts), fpos, fneg)
     return owner, pos, neg, fpos, fneg, (fptr, ts)
 
 

@@ -11,7 +11,7 @@ try:
     from ._c import ffi, lib
 except ImportError:
     raise ImportError("the C build (fastrelu.kernels._c) is missing: the plane walk runs its Numba twin") from None
-if not hasattr(lib, "plane_crossings"):
+if not hasattr(lib, "plane_face_sides"):
     raise ImportError("the C build (fastrelu.kernels._c) predates the plane kernels: the plane walk runs its Numba twin")
 
 
@@ -51,3 +51,10 @@ def crossings(pos, neg, u, v, out):
         _in("uint8_t[]", pos), _in("uint8_t[]", neg), pos.shape[1], _in("int64_t[]", u), _in("int64_t[]", v),
         u.shape[0], _out("int64_t[]", out), out.shape[0],
     ))
+
+
+def face_sides(pos, neg, fptr, ts, fpos, fneg):
+    lib.plane_face_sides(
+        _in("uint8_t[]", pos), _in("uint8_t[]", neg), pos.shape[1], _in("int64_t[]", fptr), fptr.shape[0] - 1,
+        _in("int64_t[]", ts), _out("uint8_t[]", fpos), _out("uint8_t[]", fneg),
+    )

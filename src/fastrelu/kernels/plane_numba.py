@@ -140,3 +140,17 @@ def crossings(pos, neg, u, v, out):
                         out[nc, 1] = 8 * i + t
                     nc += 1
     return nc
+
+
+@_jit
+def face_sides(pos, neg, fptr, ts, fpos, fneg):
+    """Each face's sides, the or of its vertices' (``ts[fptr[f]:fptr[f + 1]]``) rows of
+    ``pos`` and ``neg`` into row ``f`` of ``fpos`` and ``fneg`` (zeros on entry)."""
+    F = fptr.shape[0] - 1
+    nbytes = pos.shape[1]
+    for f in range(F):
+        for t in range(fptr[f], fptr[f + 1]):
+            r = ts[t]
+            for i in range(nbytes):
+                fpos[f, i] |= pos[r, i]
+                fneg[f, i] |= neg[r, i]
