@@ -1,7 +1,7 @@
 """The plane walk's per-face and per-vertex kernels in Numba: the twin of ``csrc/plane_c.c``.
 
-The walk of a plane (``fastrelu.analysis.plane_walk``) spends its time, outside the
-rounds of cuts, in two passes over every face and every vertex of each layer:
+The walk of a plane (``fastrelu.analysis.plane_walk``) spends its time, besides the
+products, in passes over every face, vertex, edge and cut of each layer:
 
 - ``gather_maps``: the rows of the next layer's product on each face,
   ``g * maps[parent] + o``, with the gain ``g`` and offset ``o`` of each unit's region
@@ -11,6 +11,12 @@ rounds of cuts, in two passes over every face and every vertex of each layer:
   bits, ``numpy.packbits``' order), ``z = (a u + b v) + (c - bp)`` from its owner
   face's map, rounded as written (no contraction, as numpy computes it), and the
   ``(vertex, line)`` pairs within ``look`` of the line that the walk looks at again.
+- ``face_sides``: each face's sides, the or of its vertices'.
+- ``crossings``: the ``(edge, line)`` pairs of lines crossing an edge (its two ends on
+  opposite sides), and the ``(face, line)`` pairs of lines crossing a face.
+- ``side``: in the rounds of cuts, a vertex's side of its cell's line, from the bits or,
+  for the vertices made in this layer, from the line's map (the few within rounding of
+  the line go back to the walk's exact rationals).
 
 Same functions, arguments, loops and names as the C twin; compiled without fastmath,
 so that both round every operation as written and agree bit for bit
