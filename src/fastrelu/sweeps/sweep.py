@@ -12,6 +12,7 @@ from ..model.network import Network, on_line
 from ..model.slices import DEFAULT_LINE_POINTS, check_bounds, default_range, fold, input_plane, plane_through
 from ..utils.memory import available_memory
 from ..utils.plugins import provide, provided
+from ..utils.progress import bar as progress_bar, check_progress, parts as progress_parts
 from ..utils.validation import as_dtype, as_positive_int
 from .grid import Grid, plan_grid, plan_plane_grid
 from .result import SweepResult
@@ -129,8 +130,10 @@ def plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along=No
 
 
 MAX_THREADS = 1024  # more only oversubscribes the cores (and overflows OpenMP's int)
-def run(plan, lo=0, hi=None):
-    """Sweep points ``lo`` to ``hi`` of a planned grid: build, allocate, run the kernel.
+def run(plan, lo=0, hi=None, progress=False):
+    """Sweep points ``lo`` to ``hi`` of a planned grid: build, allocate, run the kernel
+    (in parts under a progress bar when ``progress`` is not False and the sweep is long:
+    ``utils.progress``).
 
     On a plane the points are pixels in rows (flat, row-major), ``lo`` and ``hi``
     multiples of a row's ``nu``: the result holds those rows, ``(rows, nu)`` arrays.
@@ -141,8 +144,18 @@ def run(plan, lo=0, hi=None):
     # one slope per coordinate of the slice: (n, out) on a line, (n, out, 2) on a plane
     slope = np.empty((n, net.out_features) + xs.shape[1:], plan.dtype)
     by_layer = np.empty((n, net.depth), np.int32)
+    span = plan.grid.span(plan.dtype)
+    # a long sweep runs in parts under a progress bar; the span is the whole request's,
+    # so that no point's bits depend on the parts (see the kernels' ``span``)
+    cuts = progress_parts(n, n * net.hidden) if progress is not False else [(0, n)]
+    shown = progress_bar(n, "fastrelu.sweep", progress, " points") if len(cuts) > 1 else None
     with thread_limit(plan.kernel.threads, plan.threads):
-        plan.kernel.sweep(xs, net, plan.dtype, y, slope, by_layer, span=plan.grid.span(plan.dtype))
+        for a, b in cuts:
+            plan.kernel.sweep(xs[a:b], net, plan.dtype, y[a:b], slope[a:b], by_layer[a:b], span=span)
+            if shown is not None:
+                shown.update(b - a)
+    if shown is not None:
+        shown.close()
     negative = by_layer[:, 0] if net.depth == 1 else by_layer.sum(axis=1, dtype=np.int32)
     if net.out_features == 1:
         y, slope = y[:, 0], slope[:, 0]
@@ -171,7 +184,7 @@ provide("plane_map", _plane_map)
 
 def sweep(
     net, start=None, stop=None, step=None, *, num=None, x=None, along=None, plane=None, bounds=None, backend="auto",
-    dtype=None, threads=None, out=None, chunk=None, client=None, progress=False, overwrite=False,
+    dtype=None, threads=None, out=None, chunk=None, client=None, progress=None, overwrite=False,
 ):
     """Evaluate ``net`` at every point of a 1-D grid, or every pixel of a plane: output, slope and negative units.
 
@@ -229,8 +242,12 @@ def sweep(
     client : dask.distributed.Client, optional
         Run the chunks of a Zarr store as tasks on this cluster; each worker writes
         its own chunks and runs its kernel on its own threads.
-    progress : bool, default False
-        Show a progress bar (chunks and pairs/s) while writing a Zarr store.
+    progress : bool or None, default None
+        A progress bar (tqdm) on stderr for an in-memory sweep that runs longer than
+        about a second: None shows it when tqdm is installed, True needs tqdm, False
+        shows none.  It appears in non-interactive use too (a job's log), as tqdm's
+        bars do.  For a Zarr store, True shows its bar (chunks and pairs/s); None or
+        False none.
     overwrite : bool, default False
         Replace an existing Zarr store made with other arguments instead of
         refusing it.
@@ -272,13 +289,15 @@ def sweep(
     """
     plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along, plane, bounds)
     if out is not None and not is_npz(out):
-        return provided("store")(plan, out, chunk=chunk, client=client, progress=progress, overwrite=overwrite)
-    for name, value in (("chunk", chunk), ("client", client), ("progress", progress or None), ("overwrite", overwrite or None)):
+        return provided("store")(plan, out, chunk=chunk, client=client, progress=bool(check_progress(progress)),
+                                 overwrite=overwrite)
+    check_progress(progress)
+    for name, value in (("chunk", chunk), ("client", client), ("overwrite", overwrite or None)):
         if value is not None:
             raise TypeError(f"{name} goes with a Zarr store: out='result.zarr'")
     need = _check_memory(plan.grid.n, plan.dtype, plan.net, plan.kernel)
     try:
-        res = run(plan)
+        res = run(plan, progress=progress)
     except MemoryError:
         if _available_memory() is None:
             raise _allocation_error(need) from None

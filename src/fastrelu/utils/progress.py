@@ -1,0 +1,45 @@
+"""A progress bar (tqdm, optional) for a call that may run past about a second.
+
+The bar goes to stderr, as tqdm's do, and appears only once the call has run ``DELAY``
+seconds, so a quick call prints nothing.  It shows in non-interactive use too (a batch
+job's log), as tqdm's default does; ``progress=False`` turns it off.
+"""
+
+import sys
+
+DELAY = 1.0  # seconds before a bar appears
+MIN_PAIRS = 1 << 24  # a sweep of fewer (point, unit) pairs is one kernel call, never a bar
+PARTS = 50  # a sweep with a bar runs in this many parts
+MIN_PART = 1 << 14  # points, so that the kernels' threads still have work
+
+
+def check_progress(progress):
+    """``progress`` as given: None (a bar when tqdm is installed), True (a bar; tqdm
+    needed) or False (none)."""
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"progress must be True, False or None, got {progress!r}")
+    return progress
+
+
+def bar(total, desc, progress, unit):
+    """A tqdm bar over ``total`` (shown after ``DELAY`` seconds), or None for none.
+
+    ``progress`` None shows it when tqdm is installed; True needs tqdm."""
+    if progress is False:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        if progress:
+            raise ImportError("progress=True needs tqdm: pip install tqdm") from None
+        return None
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, delay=DELAY, unit_scale=True)
+
+
+def parts(n, pairs):
+    """The bounds ``(lo, hi)`` of the parts a sweep of ``n`` points and ``pairs`` (point,
+    unit) pairs runs in: one part below ``MIN_PAIRS``, else about ``PARTS``."""
+    if pairs < MIN_PAIRS or n <= MIN_PART:
+        return [(0, n)]
+    step = max(MIN_PART, -(-n // PARTS))
+    return [(i0, min(i0 + step, n)) for i0 in range(0, n, step)]
