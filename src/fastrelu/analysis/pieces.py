@@ -28,6 +28,7 @@ from ..utils.files import open_for_writing
 from ..utils.memory import available_memory
 from ..utils.validation import as_interval
 from .decisions import decision_points
+from .paths import lengths, path_segments, vertex_changes
 from .patterns import layer_states, pattern_hashes
 from .plane import region_map
 
@@ -127,7 +128,7 @@ def _one_layer_pieces(net):
     return _Pieces(edges, ev.state[k, 0][:, None], ev.state[k, 2][:, None], ev.neg[k][:, None], change != 0, counts, crossings)
 
 
-def kinks(net, start=None, stop=None, *, along=None, boundaries=False):
+def kinks(net, start=None, stop=None, *, along=None, boundaries=False, path=None, closed=False):
     """The sorted x positions in ``[start, stop]`` where the network's slope changes.
 
     Parameters
@@ -140,6 +141,15 @@ def kinks(net, start=None, stop=None, *, along=None, boundaries=False):
     along : (x0, x1), optional
         For a network of several inputs: the line ``x0 + t*(x1 - x0)``; positions are
         then values of ``t``.
+    path : array_like, shape (k + 1, in), optional
+        Instead of a line: the polygonal path through these points (``closed=True``
+        back to the first), walked segment by segment; positions are arc length in input
+        space, from 0 to the path's length.  Kinks inside segments (a vertex bends the
+        path itself), and with ``boundaries=True`` also each vertex where the activation
+        pattern changes.  ``kinks(net, path=[x0, x1])`` is ``kinks(net, along=(x0, x1),
+        start=0, stop=1)`` times ``||x1 - x0||``.
+    closed : bool, default False
+        Close the path back to its first point.
     boundaries : bool, default False
         If True, return every activation boundary instead: each distinct x where some
         unit of some layer crosses a breakpoint of its activation, including those where
@@ -175,6 +185,13 @@ def kinks(net, start=None, stop=None, *, along=None, boundaries=False):
     >>> bool(((t > 0) & (t < 1)).all())
     True
     """
+    if path is not None:
+        r, kink, boundary, at_ends = _path_regions(net, start, stop, along, path, closed, True)
+        inner = r.hi[:-1][boundary if boundaries else kink]
+        if closed:  # the first point is a vertex like the others: a boundary there is at the path's length
+            return np.concatenate((inner, [r.hi[-1]] if boundaries and at_ends[1][1] else []))
+        first, last = at_ends[1] if boundaries else at_ends[0]
+        return np.concatenate(([r.lo[0]] if first else [], inner, [r.hi[-1]] if last else []))
     net, start, stop = _check(net, start, stop, along)
     p = _pieces(net, start, stop)
     inner = p.edges[1:-1]
@@ -510,7 +527,8 @@ class Regions:
         return f"Regions(pieces={len(self)}, kinks={self.n_kinks}, boundaries={self.n_boundaries}, lo={self.lo[0]:g}, hi={self.hi[-1]:g})"
 
 
-def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=None, bounds=None, threads=None):
+def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=None, bounds=None, threads=None,
+            path=None, closed=False):
     """The linear pieces of ``net`` covering ``[start, stop]``, or its region map on a plane.
 
     Parameters
@@ -536,6 +554,16 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=N
     threads : int, optional
         Threads walking a plane's map in tiles (``fastrelu.analysis.plane.region_map``);
         None: all the cores this process may use.  A line is walked as it is.
+    path : array_like, shape (k + 1, in), optional
+        Instead of a line: the polygonal path through these points, walked segment by
+        segment, each as ``along=(x_s, x_s+1), start=0, stop=1`` walks it.  Positions
+        (``lo``, ``hi``) are arc length in input space, from 0 to the path's length, and
+        ``slope`` is per unit of arc length.  Every vertex ends a piece; a vertex where the
+        activation pattern changes counts as one boundary (``switching`` gives its units),
+        never two, and no kink (the path bends there itself).  Patterns and gradients
+        are not given for a path's pieces.
+    closed : bool, default False
+        Close the path back to its first point.
 
     Returns
     -------
@@ -567,6 +595,8 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=N
         if start is not None or stop is not None or along is not None:
             raise TypeError("a plane is mapped over bounds=((u0, u1), (v0, v1)): start, stop and along are for a line")
         return region_map(net, plane, bounds, threads=threads)
+    if path is not None:
+        return _path_regions(net, start, stop, along, path, closed, boundaries)[0]
     given = net
     net, start, stop = _check(net, start, stop, along)
     if start == stop:  # one point: its counts are those of the point, as a sweep gives them
@@ -623,3 +653,69 @@ def _regions(lp, start, stop, boundaries):
         n_boundaries=int(strictly.sum()), n_kinks=int((strictly & lp.kink).sum()), merged=int(counts.sum() - counts.size),
         switching=lambda i: lp.crossings(cuts[i]),
     )
+
+
+def _path_regions(net, start, stop, along, path, closed, boundaries):
+    """``regions`` of one polygonal path: each segment's pieces (as ``regions`` finds them
+    along that segment over ``[0, 1]``) placed at its arc length, joined at the vertices
+    (``analysis.paths``).  Returns ``(Regions, kink, boundary, at_ends)``: whether each
+    interior end of a piece is a kink, a boundary (with ``boundaries=True``), and whether
+    the path's first and last points are kinks and boundaries (``((k0, k1), (b0, b1))``;
+    a closed path: ``(None, (False, whether its first point is a boundary))``)."""
+    if start is not None or stop is not None or along is not None:
+        raise TypeError("a path is walked over its whole length: start, stop and along are for a line")
+    seg = path_segments(path, closed, net.in_features)
+    if seg.shape[0] != 1:
+        raise ValueError(f"path must be one path, (k + 1, in) points, got shape {np.shape(path)} (line_stats takes many)")
+    seg = seg[0]
+    size = lengths(seg)
+    at = np.concatenate(([0.0], np.cumsum(size)))
+    fine, parts = [], []
+    for a, b in seg:
+        line, lo, hi = _check(net, 0.0, 1.0, (a, b))
+        fine.append(_pieces(line, lo, hi))
+        parts.append(_regions(fine[-1], lo, hi, boundaries))
+    _, vertex, changed = vertex_changes(net, seg[None], closed, [p.edges for p in fine])
+    units = {int(v): ch for v, ch in zip(vertex, changed)}
+    lo, hi, slope, icpt, neg, neg_layer, kink, switch, vertex_ends = [], [], [], [], [], [], [], [], []
+    for s, r in enumerate(parts):
+        pos = lambda t, s=s: np.minimum(at[s] + t * size[s], at[s + 1])  # arc length; rounding never passes the vertex
+        lo.append(np.concatenate(([at[s]], pos(r.lo[1:]))))
+        hi.append(np.concatenate((pos(r.hi[:-1]), [at[s + 1]])))
+        sl = r.slope / size[s]
+        slope.append(sl), icpt.append(r.intercept - sl * at[s])
+        neg.append(r.negative), neg_layer.append(r.negative_by_layer)
+        e = fine[s].edges[1:-1]
+        kink.append(np.isin(r.hi[:-1], e[(e > 0.0) & (e < 1.0) & fine[s].kink]))
+        switch += [(r, i) for i in range(len(r) - 1)]
+        if s < len(parts) - 1:
+            kink.append(np.zeros(1, bool))
+            vertex_ends.append(len(switch))
+            switch.append((None, s))
+    changes = [units[s] for s in range(len(parts) - 1) if s in units]
+    m = np.array([int(c.sum()) for c in changes], np.int64)
+    hidden = np.cumsum([0, *net.widths[1:-1]])
+
+    def switching(i):
+        r, j = switch[i]
+        if r is not None:
+            return r._switching(j)
+        u = np.flatnonzero(units[j]) if j in units else np.zeros(0, np.int64)
+        layer = np.searchsorted(hidden, u, side="right") - 1
+        return layer, u - hidden[layer]
+
+    out = Regions(np.concatenate(lo), np.concatenate(hi), np.concatenate(slope), np.concatenate(icpt), np.concatenate(neg),
+                  negative_by_layer=np.concatenate(neg_layer),
+                  n_boundaries=sum(r.n_boundaries for r in parts) + int(np.count_nonzero(m)),
+                  n_kinks=sum(r.n_kinks for r in parts), merged=sum(r.merged for r in parts) + int(np.maximum(m - 1, 0).sum()),
+                  switching=switching)
+    # for kinks(path=): which interior ends are kinks, and whether the path's two ends are
+    e0, e1 = fine[0].edges[1:-1], fine[-1].edges[1:-1]
+    boundary = np.ones(len(out) - 1, bool)  # with boundaries=True, every interior end but a vertex of no change
+    boundary[vertex_ends] = [s in units and bool(units[s].any()) for s in range(len(vertex_ends))]
+    if closed:  # (no kink, but whether the pattern changes at the first point)
+        last = len(parts) - 1
+        return out, np.concatenate(kink), boundary, (None, (False, last in units and bool(units[last].any())))
+    ends = ((bool(np.any((e0 == 0.0) & fine[0].kink)), bool(np.any((e1 == 1.0) & fine[-1].kink))),
+            (bool(np.any(e0 == 0.0)), bool(np.any(e1 == 1.0))))
+    return out, np.concatenate(kink), boundary, ends
