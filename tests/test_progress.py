@@ -54,3 +54,12 @@ def test_a_quick_sweep_prints_nothing(capsys):
 def test_progress_must_be_a_bool_or_none():
     with pytest.raises(TypeError, match="progress must be True, False or None"):
         fastrelu.sweep(fastrelu.Network.random(8, seed=0), num=10, progress="yes")
+
+
+def test_the_command_lines_no_progress_silences_the_sweeps_bar(short, capsys, tmp_path, monkeypatch):
+    from fastrelu.cli.main import main
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", "--hidden", "32", "--num", "5000", "--out", "r.npz", "--force"]) == 0
+    assert "fastrelu.sweep" in capsys.readouterr().err
+    assert main(["sweep", "--hidden", "32", "--num", "5000", "--out", "r.npz", "--force", "--no-progress"]) == 0
+    assert "fastrelu.sweep" not in capsys.readouterr().err

@@ -63,7 +63,7 @@ def cmd_sweep(args):
     if plot is not None:
         check_outputs(args, net)
     with dask_client(args.scheduler, args.workers, args.out) as client:
-        extra = {}
+        extra = {} if args.progress else dict(progress=False)  # in memory: a bar past a second, as fastrelu.sweep
         if stored:
             extra = dict(out=args.out, chunk=args.chunk, client=client, progress=args.progress, overwrite=args.overwrite)
         c0 = compile_seconds()

@@ -205,7 +205,8 @@ def build_parser():
     g.add_argument("--chunk", type=int, metavar="N", help="points per chunk of a Zarr store (default 4194304)")
     g.add_argument("--overwrite", action="store_true", help="replace a Zarr store made with other arguments")
     g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
-                   help="progress bar while writing a Zarr store (default on)")
+                   help="progress bar while writing a Zarr store, or on stderr when a sweep in memory "
+                        "runs past a second (default on)")
     g = p.add_argument_group("cluster (Zarr stores only)")
     g.add_argument("--scheduler", metavar="ADDRESS", help="run the chunks on this Dask scheduler (tcp://host:8786)")
     g.add_argument("--workers", type=int, metavar="K", help="start a local Dask cluster of K single-threaded workers")
