@@ -123,3 +123,54 @@ def test_bad_path_names_path():
         fastrelu.regions(net, 0, 1, path=points(3, seed=0))
     with pytest.raises(ValueError, match="one path"):
         fastrelu.regions(net, path=np.stack([points(3, seed=0)] * 2))
+
+
+@pytest.mark.parametrize("closed", [False, True])
+def test_sweep_of_a_path(closed):
+    """sweep(path=): t is arc length, each point swept on its segment as along= sweeps it,
+    slope per unit of arc length; the figure marks the vertices."""
+    import matplotlib
+    matplotlib.use("Agg")
+    net = NETWORKS["relu"]()
+    P = points(4, seed=5)
+    ends = np.concatenate((P, P[:1])) if closed else P
+    size = np.linalg.norm(np.diff(ends, axis=0), axis=1)
+    at = np.concatenate(([0.0], np.cumsum(size)))
+    res = fastrelu.sweep(net, path=P, closed=closed, num=501, backend="numpy")
+    assert res.x[0] == 0.0 and res.x[-1] == at[-1] and len(res) == 501
+    np.testing.assert_array_equal(res.vertices, at[1:] if closed else at[1:-1])
+    seen = 0
+    for s in range(len(size)):
+        on = (res.x >= at[s]) & ((res.x < at[s + 1]) | (s == len(size) - 1))
+        t = np.clip((res.x[on] - at[s]) / size[s], 0.0, 1.0)
+        alone = fastrelu.sweep(net, x=t, along=(ends[s], ends[s + 1]), backend="numpy")
+        np.testing.assert_array_equal(res.y[on], alone.y)
+        np.testing.assert_array_equal(res.negative_by_layer[on], alone.negative_by_layer)
+        np.testing.assert_array_equal(res.slope[on], alone.slope / size[s])
+        seen += int(on.sum())
+    assert seen == len(res)
+    # the pieces of regions(path=) agree with the grid strictly inside them
+    r = fastrelu.regions(net, path=P, closed=closed)
+    i = np.searchsorted(r.hi, res.x, side="right").clip(0, len(r) - 1)
+    inside = (res.x > r.lo[i]) & (res.x < r.hi[i])
+    # two float64 evaluations of one affine map in other orders: a rounding per term of each
+    # layer's sums (at most sum(widths) of them) of magnitude up to the largest slope, and the division
+    bound = (sum(net.widths) + 2) * 2.0**-53 * np.abs(r.slope).max()
+    np.testing.assert_allclose(res.slope[inside], r.slope[i[inside]], rtol=0, atol=bound)
+    fig = res.plot()
+    dashed = [ln for ln in fig.axes[0].lines if ln.get_linestyle() == "--" and ln.get_color() == "0.45"]
+    assert sorted(float(ln.get_xdata()[0]) for ln in dashed) == sorted(res.vertices.tolist())
+
+
+def test_sweep_bad_path():
+    net = NETWORKS["relu"]()
+    with pytest.raises(ValueError, match="path needs at least two points"):
+        fastrelu.sweep(net, path=points(1, seed=0))
+    with pytest.raises(ValueError, match="path: segment 0 of path 0 has zero length"):
+        fastrelu.sweep(net, path=np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="path must be finite"):
+        fastrelu.sweep(net, path=np.array([[0.0, 0.0, 0.0], [np.nan, 1.0, 0.0]]))
+    with pytest.raises(ValueError, match="path's points must have 3 entries"):
+        fastrelu.sweep(net, path=points(3, seed=0, n_in=4))
+    with pytest.raises(TypeError, match="along does not go with path"):
+        fastrelu.sweep(net, path=points(3, seed=0), along=(np.zeros(3), np.ones(3)))

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..model.describe import figure_title, twin_titles
 from ..sweeps.sweep import sweep
-from .marks import decision_positions, draw_decisions
+from .marks import decision_positions, draw_decisions, draw_vertices
 from .outputs import shown_outputs
 from .panels import check_axes, draw_result, new_figure
 from .reduce import reduce_stored, stored_window
@@ -152,8 +152,12 @@ def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=True, zoom=None
         def window(lo, hi):
             return stored_window(stored, lo, hi, columns, shown)
 
+    vertices = getattr(res, "vertices", None)  # a path's sweep: its network is one segment's, so its exact
+    kinks = kinks and vertices is None         # kinks and decisions are not the path's: its vertices are marked
     draw_result(axes, res, columns, reduce, kinks, zoom=zoom, n_changes=n_changes, window=window, outputs=outputs)
-    if (res.network.out_features > 1 if decisions is None else decisions) and len(res.x):
+    if vertices is not None:
+        draw_vertices(axes, vertices)
+    elif (res.network.out_features > 1 if decisions is None else decisions) and len(res.x):
         x = np.asarray(res.x)
         draw_decisions(axes[0], decision_positions(res.network, float(np.nanmin(x)), float(np.nanmax(x))))
     fig.suptitle(title)

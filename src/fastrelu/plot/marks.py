@@ -210,3 +210,22 @@ class _InsetPlace:
               "middle": box.x0 + 0.34 * box.width}[self.across]
         y0 = {"top": box.y1 - gap - above - height, "bottom": box.y0 + below + gap}[self.up]
         return Bbox.from_bounds(x0, y0, width, height).transformed(fig.transSubfigure.inverted())
+
+
+def draw_vertices(axes, positions):
+    """Dashed grey vertical lines at a path's vertices (``sweep(path=...).vertices``) on
+    every one of ``axes``: where the path bends, so where a slope may jump without a kink.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> draw_vertices([ax], [1.0, 2.5])
+    2
+    """
+    for ax in axes:
+        for t in positions:
+            ax.axvline(float(t), color="0.45", linestyle=(0, (6, 3)), linewidth=0.8, zorder=0.5)
+    return len(positions)

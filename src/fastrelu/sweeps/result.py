@@ -64,11 +64,12 @@ class SweepResult:
     """
 
     __slots__ = ("x", "y", "slope", "negative", "negative_by_layer", "network", "backend", "along", "_slope_changes",
-                 "u", "v", "plane")
+                 "u", "v", "plane", "vertices")
 
     def __init__(self, x, y, slope, negative, *, network, backend, negative_by_layer=None, along=None, plane=None, u=None,
                  v=None):
         self.u = self.v = self.plane = None
+        self.vertices = None  # a path's sweep (sweep(path=)): the t of its vertices
         if plane is not None:
             self._plane_init(y, slope, negative, network, backend, negative_by_layer, plane, u, v)
             return

@@ -5,6 +5,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..analysis.plane import RegionMap
+from ..analysis.paths import lengths, path_segments
 from ..analysis.plane_walk import walk_plane
 from ..kernels.registry import kernel_for, thread_limit
 from ..model.forward import check_range
@@ -13,7 +14,7 @@ from ..model.slices import DEFAULT_LINE_POINTS, check_bounds, default_range, fol
 from ..utils.memory import available_memory
 from ..utils.plugins import provide, provided
 from ..utils.progress import bar as progress_bar, check_progress, parts as progress_parts
-from ..utils.validation import as_dtype, as_positive_int
+from ..utils.validation import as_dtype, as_positive_int, readonly
 from .grid import Grid, plan_grid, plan_plane_grid
 from .result import SweepResult
 
@@ -184,7 +185,7 @@ provide("plane_map", _plane_map)
 
 def sweep(
     net, start=None, stop=None, step=None, *, num=None, x=None, along=None, plane=None, bounds=None, backend="auto",
-    dtype=None, threads=None, out=None, chunk=None, client=None, progress=None, overwrite=False,
+    dtype=None, threads=None, out=None, chunk=None, client=None, progress=None, overwrite=False, path=None, closed=False,
 ):
     """Evaluate ``net`` at every point of a 1-D grid, or every pixel of a plane: output, slope and negative units.
 
@@ -221,6 +222,15 @@ def sweep(
     bounds : ((u0, u1), (v0, v1)), optional
         The rectangle of the plane to sweep.  Without ``plane``, a network of two inputs
         is swept on its own input plane over these bounds.
+    path : array_like, shape (k + 1, in), optional
+        Sweep the polygonal path through these points (``closed=True``: back to the
+        first) over a grid of its arc length in input space, ``t`` from 0 to the path's
+        length (20,001 points unless ``step``, ``num`` or ``x`` say otherwise): ``x`` is
+        ``t``, ``slope`` the derivative per unit of arc length.  A point on a vertex is
+        swept at the start of the segment after it (the end of the last segment for the
+        path's end); ``res.vertices`` holds the vertices' ``t`` and ``res.plot()`` marks them.
+    closed : bool, default False
+        Close the path back to its first point.
     backend : str, default "auto"
         ``"auto"`` (``$FASTRELU_BACKEND`` if set, else the fastest available), or a
         name from ``fastrelu.backends()``.
@@ -287,6 +297,15 @@ def sweep(
     >>> res.y.shape, res.slope.shape, res.negative.shape, res.u.shape, res.v.shape
     ((48, 64, 2), (48, 64, 2, 2), (48, 64), (64,), (48,))
     """
+    if path is not None:
+        for name, value in (("start", start), ("stop", stop), ("along", along), ("plane", plane), ("bounds", bounds),
+                            ("chunk", chunk), ("client", client)):
+            if value is not None:
+                raise TypeError(f"{name} does not go with path=: a path is swept over its arc length, in memory")
+        res = _path_sweep(net, path, closed, step, num, x, backend, dtype, threads)
+        if out is not None:
+            res.save(out)
+        return res
     plan = plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along, plane, bounds)
     if out is not None and not is_npz(out):
         return provided("store")(plan, out, chunk=chunk, client=client, progress=bool(check_progress(progress)),
@@ -304,6 +323,42 @@ def sweep(
         raise
     if out is not None:
         res.save(out)
+    return res
+
+
+def _path_sweep(net, path, closed, step, num, x, backend, dtype, threads):
+    """``sweep(net, path=...)``: each segment swept as ``along=(a, b)`` sweeps it, at the
+    grid points of arc length that fall on it, joined into one result over ``t``."""
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a fastrelu.Network, got {type(net).__name__}")
+    seg = path_segments(path, closed, net.in_features)
+    if seg.shape[0] != 1:
+        raise ValueError(f"path must be one path, (k + 1, in) points, got shape {np.shape(path)}")
+    seg = seg[0]
+    size = lengths(seg)
+    at = np.concatenate(([0.0], np.cumsum(size)))
+    if step is None and num is None and x is None:
+        num = DEFAULT_LINE_POINTS
+    grid = plan_grid(0.0, float(at[-1]), step, num, x)
+    t = grid.build(np.dtype(np.float64))
+    which = np.searchsorted(at[1:-1], t, side="right")  # a vertex starts the segment after it
+    parts = []
+    for s in range(seg.shape[0]):
+        mine = np.flatnonzero(which == s)
+        local = np.clip((t[mine] - at[s]) / size[s], 0.0, 1.0) if mine.size else np.zeros(1)
+        r = sweep(net, x=local, along=(seg[s, 0], seg[s, 1]), backend=backend, dtype=dtype, threads=threads, progress=False)
+        parts.append((mine, r))
+    r0 = parts[0][1]
+    y = np.empty((t.shape[0],) + r0.y.shape[1:], r0.y.dtype)
+    slope, negative = np.empty_like(y), np.empty(t.shape[0], np.int32)
+    by_layer = np.empty((t.shape[0], r0.negative_by_layer.shape[1]), np.int32)
+    for s, (mine, r) in enumerate(parts):
+        if mine.size:
+            y[mine], negative[mine], by_layer[mine] = r.y, r.negative, r.negative_by_layer
+            slope[mine] = r.slope / r.slope.dtype.type(size[s])  # per unit of arc length
+    res = SweepResult(t.astype(r0.x.dtype), y, slope, negative, network=r0.network, backend=r0.backend,
+                      negative_by_layer=by_layer)
+    res.vertices = readonly(at[1:] if closed else at[1:-1])
     return res
 
 
