@@ -21,7 +21,13 @@ __all__ = ["by_layer", "lengths", "path_segments", "vertex_changes"]
 def path_segments(path, closed, n_in):
     """The segments of every path, ``(n, k, 2, in)`` float64: ``path`` is ``(k + 1, in)``
     points (one path) or ``(n, k + 1, in)``; ``closed`` adds the segment back to the first
-    point.  Bad input is a ValueError naming ``path``."""
+    point.  Bad input is a ValueError naming ``path``.
+
+    Examples
+    --------
+    >>> path_segments([[0, 0], [1, 0], [1, 1]], True, 2).shape   # one path, three segments
+    (1, 3, 2, 2)
+    """
     if not isinstance(closed, (bool, np.bool_)):
         raise TypeError(f"closed must be True or False, got {closed!r}")
     p = np.asarray(path)
@@ -49,7 +55,13 @@ def path_segments(path, closed, n_in):
 
 
 def lengths(seg):
-    """Each segment's length in input space, ``(n, k)``."""
+    """Each segment's length in input space, ``(n, k)``.
+
+    Examples
+    --------
+    >>> lengths(path_segments([[0, 0], [3, 4], [3, 5]], False, 2))
+    array([[5., 1.]])
+    """
     return np.linalg.norm(seg[..., 1, :] - seg[..., 0, :], axis=-1)
 
 
@@ -93,7 +105,18 @@ def vertex_changes(net, seg, closed, edges):
     segment ``s`` of path ``i``.  Returns ``(owner, vertex, changed)``: for each inner
     vertex (the ``k - 1`` joints of an open path, ``k`` of a closed one, the last being
     its first point) the path's index, the segment it ends, and a (hidden,) bool array of
-    the units changing there (none changing: no boundary)."""
+    the units changing there (none changing: no boundary).
+
+    Examples
+    --------
+    >>> from fastrelu.model.network import Network
+    >>> net = Network.from_layers([(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))])
+    >>> seg = path_segments([[-1, 1], [0, 1], [1, 2]], False, 2)   # turns where unit 0 switches
+    >>> edges = [np.array([-np.inf, np.inf])] * 2                  # no boundary inside either segment
+    >>> owner, vertex, changed = vertex_changes(net, seg, False, edges)
+    >>> changed.tolist()
+    [[True, False]]
+    """
     n, k = seg.shape[:2]
     ends = range(k) if closed else range(k - 1)
     before, after, owner, vertex = [], [], [], []
@@ -109,6 +132,13 @@ def vertex_changes(net, seg, closed, edges):
 
 
 def by_layer(net, changed):
-    """Units of each hidden layer among ``changed`` (m, hidden): (m, depth) int64."""
+    """Units of each hidden layer among ``changed`` (m, hidden): (m, depth) int64.
+
+    Examples
+    --------
+    >>> from fastrelu.model.network import Network
+    >>> by_layer(Network.random([2, 3, 2, 1], seed=0), np.array([[True, False, True, True, False]])).tolist()
+    [[2, 1]]
+    """
     sizes = np.cumsum([0, *net.widths[1:-1]])
     return np.stack([changed[:, sizes[j] : sizes[j + 1]].sum(axis=1) for j in range(net.depth)], axis=1).astype(np.int64)

@@ -40,6 +40,14 @@ def walk_scales_many(layers, forms, firsts):
     ``walk_scales([first, *layers[1:]], forms)`` gives: the shared layers' ``|W|`` and
     its largest entry are taken once, and every network's bounds go through a layer in
     one matrix-matrix product instead of one product each.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> b, relu = np.zeros(4), (np.zeros(4), -np.inf, np.inf)
+    >>> layers = [(np.ones((4, 1)), b), (np.ones((4, 4)) * 1e300, b), (np.ones((1, 4)), np.zeros(1))]
+    >>> walk_scales_many(layers, [relu, relu], [(np.ones((4, 1)), b), (np.ones((4, 1)) * 1e-300, b)])
+    [[0, 999, 1001], [-996, 2, 4]]
     """
     with np.errstate(all="ignore"):  # logs of 0, underflow of tiny bounds: both mean "no size"
         exps = _exponents(layers, forms, firsts)
