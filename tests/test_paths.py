@@ -174,3 +174,10 @@ def test_sweep_bad_path():
         fastrelu.sweep(net, path=points(3, seed=0, n_in=4))
     with pytest.raises(TypeError, match="along does not go with path"):
         fastrelu.sweep(net, path=points(3, seed=0), along=(np.zeros(3), np.ones(3)))
+
+
+def test_sweep_of_a_path_too_large_is_refused_before_allocating(monkeypatch):
+    from fastrelu.sweeps import sweep as sweep_module
+    monkeypatch.setattr(sweep_module, "_available_memory", lambda: 10_000)
+    with pytest.raises(ValueError, match="memory is available"):
+        fastrelu.sweep(NETWORKS["relu"](), path=points(3, seed=0), num=10**6)

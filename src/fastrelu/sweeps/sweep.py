@@ -340,6 +340,8 @@ def _path_sweep(net, path, closed, step, num, x, backend, dtype, threads):
     if step is None and num is None and x is None:
         num = DEFAULT_LINE_POINTS
     grid = plan_grid(0.0, float(at[-1]), step, num, x)
+    line = on_line(net, (seg[0, 0], seg[0, 1]))[0]  # a segment's network: the outputs' shapes, for the memory check
+    _check_memory(2 * grid.n, line.dtype if dtype is None else as_dtype(dtype), line)  # the segments' results, and the path's
     t = grid.build(np.dtype(np.float64))
     which = np.searchsorted(at[1:-1], t, side="right")  # a vertex starts the segment after it
     parts = []
