@@ -181,3 +181,19 @@ def test_sweep_of_a_path_too_large_is_refused_before_allocating(monkeypatch):
     monkeypatch.setattr(sweep_module, "_available_memory", lambda: 10_000)
     with pytest.raises(ValueError, match="memory is available"):
         fastrelu.sweep(NETWORKS["relu"](), path=points(3, seed=0), num=10**6)
+
+
+def test_patterns_and_gradients_of_a_path():
+    """A path's pieces carry the patterns and input-space gradients of the segment's pieces."""
+    net = NETWORKS["mixed"]()
+    P = points(4, seed=6)
+    r = fastrelu.regions(net, path=P, boundaries=True)
+    i0 = 0
+    for s in range(3):
+        alone = fastrelu.regions(net, along=(P[s], P[s + 1]), start=0, stop=1, boundaries=True)
+        for i in range(len(alone)):
+            for a, b in zip(r.pattern(i0 + i), alone.pattern(i)):
+                np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(r.gradient[i0 : i0 + len(alone)], alone.gradient)
+        i0 += len(alone)
+    assert len(r.pattern_hash) == len(r)

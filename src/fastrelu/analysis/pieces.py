@@ -233,7 +233,7 @@ class Regions:
     """
 
     __slots__ = ("lo", "hi", "slope", "intercept", "negative", "negative_by_layer", "n_boundaries", "n_kinks", "merged",
-                 "_switching", "_decisions", "_nets", "_lazy")
+                 "_switching", "_decisions", "_nets", "_lazy", "_path")
 
     def __init__(self, lo, hi, slope, intercept, negative, *, negative_by_layer=None, n_boundaries=0, n_kinks=0, merged=0,
                  switching=None, network=None, along=None):
@@ -249,6 +249,7 @@ class Regions:
         # patterns and gradients are evaluated on
         self._nets = None if network is None else (on_line(network, along)[0], network, along)
         self._lazy = {}
+        self._path = None  # a path's pieces: rows -> a point in input space inside each (``_path_regions``)
 
     @property
     def decisions(self):
@@ -323,7 +324,7 @@ class Regions:
         pieces' exact counts; with the rows whose pattern is one (count not -1)."""
         of_t = self._need_network()[0]
         rows = np.asarray(rows, np.int64)
-        states = layer_states(of_t, self._inside(rows)[:, None])
+        states = layer_states(of_t, self._inside(rows)[:, None] if self._path is None else self._path(rows))
         one = self.negative[rows] >= 0
         counts = np.stack([np.count_nonzero(~on, axis=1) for _, on, _ in states], axis=1)
         wrong = one & (counts != self.negative_by_layer[rows]).any(axis=1)
@@ -561,7 +562,7 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=N
         ``slope`` is per unit of arc length.  Every vertex ends a piece; a vertex where the
         activation pattern changes counts as one boundary (``switching`` gives its units),
         never two, and no kink (the path bends there itself).  Patterns and gradients
-        are not given for a path's pieces.
+        are evaluated at each piece's middle, in input space.
     closed : bool, default False
         Close the path back to its first point.
 
@@ -678,6 +679,7 @@ def _path_regions(net, start, stop, along, path, closed, boundaries):
     _, vertex, changed = vertex_changes(net, seg[None], closed, [p.edges for p in fine])
     units = {int(v): ch for v, ch in zip(vertex, changed)}
     lo, hi, slope, icpt, neg, neg_layer, kink, switch, vertex_ends = [], [], [], [], [], [], [], [], []
+    inside = []  # each piece's middle in input space, from its segment's own t
     for s, r in enumerate(parts):
         pos = lambda t, s=s: np.minimum(at[s] + t * size[s], at[s + 1])  # arc length; rounding never passes the vertex
         lo.append(np.concatenate(([at[s]], pos(r.lo[1:]))))
@@ -685,6 +687,7 @@ def _path_regions(net, start, stop, along, path, closed, boundaries):
         sl = r.slope / size[s]
         slope.append(sl), icpt.append(r.intercept - sl * at[s])
         neg.append(r.negative), neg_layer.append(r.negative_by_layer)
+        inside.append(seg[s, 0] + r._inside(np.arange(len(r)))[:, None] * (seg[s, 1] - seg[s, 0]))
         e = fine[s].edges[1:-1]
         kink.append(np.isin(r.hi[:-1], e[(e > 0.0) & (e < 1.0) & fine[s].kink]))
         switch += [(r, i) for i in range(len(r) - 1)]
@@ -709,6 +712,8 @@ def _path_regions(net, start, stop, along, path, closed, boundaries):
                   n_boundaries=sum(r.n_boundaries for r in parts) + int(np.count_nonzero(m)),
                   n_kinks=sum(r.n_kinks for r in parts), merged=sum(r.merged for r in parts) + int(np.maximum(m - 1, 0).sum()),
                   switching=switching)
+    points = np.concatenate(inside)
+    out._nets, out._path = (net, net, None), (lambda rows: points[rows])  # patterns, gradients: the input network's
     # for kinks(path=): which interior ends are kinks, and whether the path's two ends are
     e0, e1 = fine[0].edges[1:-1], fine[-1].edges[1:-1]
     boundary = np.ones(len(out) - 1, bool)  # with boundaries=True, every interior end but a vertex of no change
