@@ -30,6 +30,20 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
+/* The loops are compiled for AVX-512, AVX2 and baseline x86-64 and the loader picks
+ * one at run time, as dense_c.c does (its FASTRELU_CLONES, same conditions): without
+ * it the baseline build has no FMA instruction, so every fma() of the double-double
+ * sums is a library call and the prefix sums run at half the Numba twin's speed.
+ * Rounding is the same in every clone (no contraction, no reassociation). */
+#if defined(FASTRELU_NATIVE) || !defined(__x86_64__) || !defined(__GNUC__) || defined(__clang__) || \
+    !defined(__GLIBC__) || __GNUC__ < 11
+#define WALK_CLONES
+#elif __GNUC__ < 12
+#define WALK_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+#else
+#define WALK_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+
 /* grid points per unit of parallel work, points on an edge remembered per chunk:
  * walk_numba.py's _CHUNK and _HITS (tests/test_walk_twins.py checks they agree) */
 #define CHUNK ((int64_t)1 << 16)
@@ -91,6 +105,7 @@ static inline int64_t locate(const double *ts, int64_t m, int64_t k, double x, i
 
 /* One piece: each unit's region at the piece's start (r0s), whether it needs a closer
  * look (flag), the carried region of the units that do not.  Branch-free. */
+WALK_CLONES
 int walk_scan_pass(const double *te, const double *S, const double *C, int64_t ldS, const double *bps,
                    int64_t nb, int64_t p, int first, int8_t *carried, int8_t *r0s, uint8_t *flag)
 {
@@ -162,6 +177,7 @@ int64_t walk_first_crossing(const double *bps, int64_t nb, double s, double c, d
 /* The crossings on piece p, regions carried along (see walk_scan).  sc[0] counts the
  * crossings in ev_* so far (-1 once they do not fit), sc[1] the suppressed pairs.  On
  * piece 0 the regions are written into first. */
+WALK_CLONES
 void walk_scan_piece(const double *te, const double *S, const double *C, int64_t ldS, const double *bps,
                      int64_t nb, int64_t p, int8_t *first, int8_t *carried, uint8_t *flag, int8_t *r0s,
                      int64_t *sc, int64_t *ev_p, double *ev_t, int64_t *ev_j, int8_t *ev_r, int64_t cap)
@@ -226,6 +242,7 @@ void walk_scan_piece(const double *te, const double *S, const double *C, int64_t
 }
 
 /* Crossings of every unit on every piece, regions carried along (see the twin). */
+WALK_CLONES
 void walk_scan(const double *te, const double *S, const double *C, int64_t P, int64_t ldS, const double *bps,
                int64_t nb, int8_t *first, int8_t *carried, uint8_t *flag, int8_t *r0s, int64_t *sc,
                int64_t *ev_p, double *ev_t, int64_t *ev_j, int8_t *ev_r, int64_t cap)
@@ -308,6 +325,7 @@ int64_t walk_plan(const double *te, int64_t P, const int64_t *ev_p, const double
 
 /* Rows of the product, walking the pieces with the running regions of this layer, and
  * the liveness rows (see the twin). */
+WALK_CLONES
 void walk_fill(int64_t i0, int64_t i1, int8_t *cur, int64_t w, double *G, double *O, double *gl, int64_t *mark,
                const double *gain, const double *offs, int64_t ldg, int64_t idx0, const double *S,
                const double *C, int64_t ldS, const int64_t *par, const int8_t *src, const int64_t *e_old,
@@ -416,11 +434,12 @@ void walk_fill(int64_t i0, int64_t i1, int8_t *cur, int64_t w, double *G, double
 
 /* The maps of every piece by prefix sums in double-double, the exact zeros, and the
  * next layer's scan of each piece while its maps are in cache (see the twin). */
+WALK_CLONES
 void walk_prefix(int64_t i0, int64_t i1, const double *Y, int64_t ldY, const double *b, const double *WT,
                  int64_t ldWT, const int8_t *src, const int64_t *row, const int64_t *arow, const int64_t *ecol,
-                 const double *eds, const double *edc, double *sh, double *sl, double *ch, double *cl,
-                 double *S2, double *C2, int64_t w2, const int64_t *aidx, const double *YL, int64_t ldYL,
-                 const int8_t *elive, int64_t *live, int64_t *moving, int scan, const double *te,
+                 const double *eds, const double *edc, double *restrict sh, double *restrict sl, double *restrict ch, double *restrict cl,
+                 double *restrict S2, double *restrict C2, int64_t w2, const int64_t *aidx, const double *YL, int64_t ldYL,
+                 const int8_t *elive, int64_t *restrict live, int64_t *restrict moving, int scan, const double *te,
                  const double *bps, int64_t nb, int8_t *first, int8_t *carried, uint8_t *flag, int8_t *r0s,
                  int64_t *sc, int64_t *ev_p, double *ev_t, int64_t *ev_j, int8_t *ev_r, int64_t cap)
 {
@@ -466,11 +485,13 @@ void walk_prefix(int64_t i0, int64_t i1, const double *Y, int64_t ldY, const dou
             for (int64_t j = 0; j < w2; j++) {
                 double qj = q[j];
                 /* slopes and intercepts: (hi, lo) + q*ds and + q*dc, the products exact */
-                double p, pe;
+                double p, pe, h, l;
                 two_prod(qj, ds, &p, &pe);
-                dd_add(sh[j], sl[j], p, pe, &sh[j], &sl[j]);
+                dd_add(sh[j], sl[j], p, pe, &h, &l);
+                sh[j] = h, sl[j] = l;
                 two_prod(qj, dc, &p, &pe);
-                dd_add(ch[j], cl[j], p, pe, &ch[j], &cl[j]);
+                dd_add(ch[j], cl[j], p, pe, &h, &l);
+                ch[j] = h, cl[j] = l;
             }
         }
         if (still) {
@@ -494,6 +515,7 @@ void walk_prefix(int64_t i0, int64_t i1, const double *Y, int64_t ldY, const dou
 
 /* Rows j0 <= j < j1 of WT = W.T, in blocks of 8 x 8 (small, so that rows a power of
  * two apart do not evict one another from L1). */
+WALK_CLONES
 void walk_transpose(const double *W, int64_t m, int64_t ldW, double *WT, int64_t ldWT, int64_t j0, int64_t j1)
 {
     for (int64_t jb = j0; jb < j1; jb += 8) {
@@ -512,7 +534,7 @@ void walk_transpose(const double *W, int64_t m, int64_t ldW, double *WT, int64_t
  * threads.run), for a float64 and a float32 grid */
 
 #define WALK_EVALUATE(SFX, REAL)                                                                      \
-    void walk_evaluate_##SFX(int64_t c0, int64_t c1, const REAL *t, int64_t n, const double *edges,    \
+    WALK_CLONES void walk_evaluate_##SFX(int64_t c0, int64_t c1, const REAL *t, int64_t n, const double *edges,    \
                              int64_t m, const double *slope, const double *icpt, int64_t out,          \
                              const int32_t *neg, int64_t depth, REAL *y, REAL *sl, int32_t *negative,  \
                              int64_t *hits, int64_t *nhits)                                            \
