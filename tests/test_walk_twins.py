@@ -6,14 +6,13 @@ walks hand it (recorded), on random and hostile ones, and whole walks and sweeps
 
 import numpy as np
 import pytest
+from test_exact_deep import make_net
 
 from fastrelu.kernels import walk as ed
 from fastrelu.kernels import walk_c, walk_numba
 from fastrelu.kernels.engine import choose
 from fastrelu.kernels.params import deep_params
 from fastrelu.model.network import Network
-
-from test_exact_deep import make_net
 
 TWINS = (walk_numba, walk_c)
 

@@ -93,9 +93,9 @@ from . import dense_numpy as reference
 from . import threads
 from .cache import Last
 from .dense_numpy import unpack_layers
+from .engine import choose
 from .scale import scale_layers, unscale, walk_scales, walk_scales_many
 from .scratch import borrow, ensure_fits, give_back
-from .engine import choose
 
 _TWINS = {"c": ".walk_c", "numba": ".walk_numba"}  # the kernels: arrays in, arrays out
 
