@@ -4,6 +4,10 @@ walks hand it (recorded), on random and hostile ones, and whole walks and sweeps
 ``walk.py`` runs the C twin by default, the Numba one when ``$FASTRELU_BACKEND`` says so.
 """
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from test_exact_deep import make_net
@@ -233,3 +237,23 @@ def test_whole_walks_and_sweeps_agree(monkeypatch, dtype):
     assert ed.walk(*nets[-1], -1.0, 2.0).edges.shape[0] > 100  # the long line has many pieces
     for a, b in zip(*results):
         assert all(same(x, y) for x, y in zip(a, b))
+
+
+def test_deep_default_path_does_not_import_numba(tmp_path):
+    # issue 18: the first deep sweep after install waited 5-14 s for Numba to compile the walk
+    code = (
+        "import sys\n"
+        "import numpy as np\n"
+        "import fastrelu\n"
+        "net = fastrelu.Network.random([1, 64, 64, 1], seed=0)\n"
+        "res = fastrelu.sweep(net, num=10001, backend='exact')\n"
+        "fastrelu.kinks(net)\n"
+        "fastrelu.regions(net, -1, 1)\n"
+        "wide = fastrelu.Network.random([784, 64, 64, 64, 10], seed=0)\n"
+        "fastrelu.regions(wide, along=(np.zeros(784), np.ones(784)))\n"
+        "assert 'numba' not in sys.modules, 'numba was imported'\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "FASTRELU_BACKEND"}
+    env["MPLBACKEND"] = "Agg"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
