@@ -534,6 +534,14 @@ void walk_transpose(const double *W, int64_t m, int64_t ldW, double *WT, int64_t
  * threads.run), for a float64 and a float32 grid */
 
 #define WALK_EVALUATE(SFX, REAL)                                                                      \
+    /* whether x[i0:i1] never decreases (the one-layer twin's _ascending) */                           \
+    static inline int ascending_##SFX(const REAL *x, int64_t i0, int64_t i1)                           \
+    {                                                                                                  \
+        for (int64_t i = i0 + 1; i < i1; i++)                                                          \
+            if (x[i] < x[i - 1])                                                                       \
+                return 0;                                                                              \
+        return 1;                                                                                      \
+    }                                                                                                  \
     WALK_CLONES void walk_evaluate_##SFX(int64_t c0, int64_t c1, const REAL *t, int64_t n, const double *edges,    \
                              int64_t m, const double *slope, const double *icpt, int64_t out,          \
                              const int32_t *neg, int64_t depth, REAL *y, REAL *sl, int32_t *negative,  \
@@ -542,13 +550,7 @@ void walk_transpose(const double *W, int64_t m, int64_t ldW, double *WT, int64_t
         for (int64_t c = c0; c < c1; c++) {                                                            \
             int64_t i0 = c * CHUNK;                                                                    \
             int64_t i1 = MIN(n, i0 + CHUNK);                                                           \
-            int ascending = 1;                                                                         \
-            for (int64_t i = i0 + 1; i < i1; i++) {                                                    \
-                if (t[i] < t[i - 1]) {                                                                 \
-                    ascending = 0;                                                                     \
-                    break;                                                                             \
-                }                                                                                      \
-            }                                                                                          \
+            int ascending = ascending_##SFX(t, i0, i1);                                                \
             int64_t k = count_below(edges, m, (double)t[i0]);                                          \
             int64_t cnt = 0;                                                                           \
             for (int64_t i = i0; i < i1; i++) {                                                        \
