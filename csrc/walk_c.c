@@ -25,7 +25,11 @@
 #if defined(__clang__)
 #pragma clang fp contract(off)
 #elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
+/* no-trapping-math: the scan's branch-free loop compares quotients that may be NaN, and
+ * GCC keeps such comparisons (which may raise the invalid flag) behind branches unless
+ * told that no one reads the flags (LLVM, so Numba, assumes it): then the loop
+ * vectorises.  Values are the same; only the floating-point exception flags may differ. */
+#pragma GCC optimize("fp-contract=off", "no-trapping-math")
 #else
 #pragma STDC FP_CONTRACT OFF
 #endif
@@ -106,8 +110,9 @@ static inline int64_t locate(const double *ts, int64_t m, int64_t k, double x, i
 /* One piece: each unit's region at the piece's start (r0s), whether it needs a closer
  * look (flag), the carried region of the units that do not.  Branch-free. */
 WALK_CLONES
-int walk_scan_pass(const double *te, const double *S, const double *C, int64_t ldS, const double *bps,
-                   int64_t nb, int64_t p, int first, int8_t *carried, int8_t *r0s, uint8_t *flag)
+int walk_scan_pass(const double *te, const double *restrict S, const double *restrict C, int64_t ldS,
+                   const double *bps, int64_t nb, int64_t p, int first, int8_t *restrict carried,
+                   int8_t *restrict r0s, uint8_t *restrict flag)
 {
     const int64_t w = ldS;
     const double tl = te[p];
