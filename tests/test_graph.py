@@ -356,3 +356,18 @@ def test_input_shape_is_asked_for():
     with pytest.raises(ValueError, match=r"layer \[3\] \(Linear\) is not supported here.*takes 18 inputs"):
         Network.from_torch(model, (1, 6, 6))
     assert Network.from_torch(model, (1, 5, 5)).nodes[-1].shape == (1,)
+
+
+def test_command_line_sweeps_a_saved_graph_network(tmp_path):
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    model, shape, a, b = model_of("digits_cnn")
+    net = Network.from_torch(model, shape)
+    net.save(tmp_path / "cnn.npz")
+    np.save(tmp_path / "ends.npy", np.stack([a.reshape(-1), b.reshape(-1)]))
+    out = subprocess.run(
+        [sys.executable, "-m", "fastrelu", "sweep", "--network", "cnn.npz", "--along", "ends.npy:0", "ends.npy:1", "--num", "101",
+         "--backend", "numpy"], cwd=tmp_path, capture_output=True, text=True, check=True,
+    ).stdout
+    assert "1×8×8→10 conv/avg-pool/max-pool network (ReLU)" in out and f"{net.hidden:,} activation units in 3 nodes" in out

@@ -253,3 +253,13 @@ def test_exact_kernel_reads_points_off_the_pieces(name):
     for i in range(4):
         allowed = r.switching(i)[0].size
         assert np.abs(out[2][1001 + i] - ref.negative_by_layer[1001 + i]).sum() <= allowed
+
+
+def test_a_walk_that_would_not_fit_is_refused_before_allocating(monkeypatch):
+    import test_graph  # noqa: PLC0415
+
+    model, shape, a, b = test_graph.model_of("digits_cnn")
+    net = Network.from_torch(model, shape)
+    monkeypatch.setattr(graph_walk, "available_memory", lambda: 1 << 20)  # 1 MiB
+    with pytest.raises(ValueError, match=r"the walk of this line through node '_2' \(act, 512 units\) would hold .* GiB is available: walk a shorter stretch"):
+        fastrelu.regions(net, along=(a, b), start=0.0, stop=1.0)

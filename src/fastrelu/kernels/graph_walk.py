@@ -41,6 +41,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..model.graph import act_form, affine, maxpool_windows
+from ..utils.memory import available_memory
 from . import dense_numpy
 
 
@@ -91,6 +92,19 @@ def _act_codes(z, lo, hi, alpha):
     return on.astype(np.int8) | ((v <= lo).astype(np.int8) << 1) | ((v >= hi).astype(np.int8) << 2)
 
 
+def _check_memory(node, pieces, units):
+    """Refuse, before allocating, a step that would hold ``pieces x units`` float64 numbers
+    (a few times over: maps, crossings, temporaries) beyond the memory available."""
+    need = 6 * 8 * pieces * units
+    have = available_memory()
+    if have is not None and need > have:
+        raise ValueError(
+            f"the walk of this line through node {node.name!r} ({node.kind}, {node.size:,} units) would hold "
+            f"{pieces:,} pieces x {units:,} numbers, about {need / 2**30:,.1f} GiB, but only {have / 2**30:,.1f} GiB "
+            "is available: walk a shorter stretch of the line (start, stop)"
+        )
+
+
 def walk(graph, start, stop):
     """The pieces of the graph network ``graph`` (float64, input of one coordinate) on
     ``[start, stop]``: a ``GraphPieces``."""
@@ -108,6 +122,10 @@ def walk(graph, start, stop):
         else:
             s, c = ins[0]
             p = s.shape[0]
+            live = sum(m[0][0].size for m in maps.values())
+            kk = int(np.prod(node.params["kernel"])) if node.kind == "maxpool" else 0
+            n_cuts = node.size * 3 if node.kind == "act" else node.size * kk * (kk - 1) // 2  # breakpoints, or pairs of a window
+            _check_memory(node, p, live + n_cuts)
             lo_e, hi_e = edges[:-1], edges[1:]
             if node.kind == "act":
                 alpha, lo, hi = act_form(node, np.float64)
@@ -131,6 +149,8 @@ def walk(graph, start, stop):
             inside = (t > lo_e[:, None]) & (t < hi_e[:, None])
             piece, unit = np.nonzero(inside)
             new_edges, parent = _split(edges, piece, t[piece, unit])
+            del t, inside
+            _check_memory(node, parent.shape[0], live + node.size)
             s, c = s[parent], c[parent]
             mid = _middles(new_edges)
             shape = (mid.shape[0],) + (1,) * (s.ndim - 1)
