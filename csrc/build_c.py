@@ -79,6 +79,11 @@ OPENMP = ["-fopenmp"] if _accepts(["-fopenmp"]) else []
 # ours (sweep_kernel_f64, get_num_threads, ...) can clash with another library's.
 compile_args = ["-O3", *OPENMP, "-ffp-contract=fast", "-std=c99", "-fvisibility=hidden"]
 macros = _config_macros()
+# the linker exports PyInit__c alone (csrc/exports.map): -fvisibility=hidden does not reach
+# the resolvers GCC makes for functions cloned per instruction set (target_clones)
+link_args = list(OPENMP)
+if sys.platform.startswith("linux"):
+    link_args.append("-Wl,--version-script=" + os.path.join(SRC, "exports.map"))
 if os.environ.get("FASTRELU_MARCH_NATIVE", "0") not in ("", "0"):
     compile_args.append("-march=native")
     macros.append(("FASTRELU_NATIVE", "1"))
@@ -91,10 +96,11 @@ ffibuilder.set_source(
     include_dirs=[SRC],
     define_macros=macros,
     extra_compile_args=compile_args,
-    extra_link_args=OPENMP,
+    extra_link_args=link_args,
     depends=[
         *(os.path.join(SRC, name) for name in ("kernels.h", "dense_c_sweep.inc", "dense_c_vec.inc", "exact_c_evaluate.inc",
-                                               "plane_c.h", "plane_c.c", "walk_c.h", "walk_c.c")),
+                                               "plane_c.h", "plane_c.c", "walk_c.h", "walk_c.c",
+                                               "exports.map")),
         CONFIG_PY,  # a changed constant rebuilds the module
     ],
 )

@@ -49,11 +49,10 @@
 #endif
 
 /* grid points per unit of parallel work, points on an edge remembered per chunk:
- * walk_numba.py's _CHUNK and _HITS (tests/test_walk_twins.py checks they agree) */
-#define CHUNK ((int64_t)1 << 16)
-#define HITS 64
-const int FASTRELU_WALK_CHUNK = (int)CHUNK;
-const int FASTRELU_WALK_HITS = HITS;
+ * WALK_CHUNK and WALK_HITS of src/fastrelu/utils/config.py (macros given by build_c.py),
+ * walk_numba.py's _CHUNK and _HITS */
+const int FASTRELU_WALK_CHUNK = WALK_CHUNK;
+const int FASTRELU_WALK_HITS = WALK_HITS;
 
 /* the double-double primitives of eft.py */
 static inline void two_prod(double a, double b, double *p, double *e)
@@ -535,7 +534,7 @@ void walk_transpose(const double *W, int64_t m, int64_t ldW, double *WT, int64_t
 }
 
 /* ---------------------------------------------------------------------------------
- * the sweep: chunks c0..c1-1 of CHUNK points, each read off its piece (run by
+ * the sweep: chunks c0..c1-1 of WALK_CHUNK points, each read off its piece (run by
  * threads.run), for a float64 and a float32 grid */
 
 #define WALK_EVALUATE(SFX, REAL)                                                                      \
@@ -553,8 +552,8 @@ void walk_transpose(const double *W, int64_t m, int64_t ldW, double *WT, int64_t
                              int64_t *hits, int64_t *nhits)                                            \
     {                                                                                                  \
         for (int64_t c = c0; c < c1; c++) {                                                            \
-            int64_t i0 = c * CHUNK;                                                                    \
-            int64_t i1 = MIN(n, i0 + CHUNK);                                                           \
+            int64_t i0 = c * (int64_t)WALK_CHUNK;                                                              \
+            int64_t i1 = MIN(n, i0 + (int64_t)WALK_CHUNK);                                                     \
             int ascending = ascending_##SFX(t, i0, i1);                                                \
             int64_t k = count_below(edges, m, (double)t[i0]);                                          \
             int64_t cnt = 0;                                                                           \
@@ -563,8 +562,8 @@ void walk_transpose(const double *W, int64_t m, int64_t ldW, double *WT, int64_t
                 k = locate(edges, m, k, x, ascending);                                                 \
                 if (k == 0 || k >= m || edges[k] == x || x != x) {                                     \
                     /* on an edge (or outside, or NaN): evaluated directly afterwards */               \
-                    if (cnt < HITS)                                                                    \
-                        hits[c * HITS + cnt] = i;                                                      \
+                    if (cnt < WALK_HITS)                                                                       \
+                        hits[c * WALK_HITS + cnt] = i;                                                         \
                     cnt += 1;                                                                          \
                     continue;                                                                          \
                 }                                                                                      \

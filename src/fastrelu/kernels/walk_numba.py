@@ -39,7 +39,7 @@ structure, never by size.  Those in these kernels:
 
 import numpy as np
 
-from ..utils.config import jit
+from ..utils.config import WALK_CHUNK, WALK_HITS, jit
 from .eft import dd_add, fma, two_prod
 from .exact_numba import (  # the one-layer twin's sortedness check and searches
     _ascending,
@@ -462,8 +462,8 @@ def _transpose(W, WT, j0, j1):
 # ---------------------------------------------------------------------------------
 # the sweep
 
-_CHUNK = 1 << 16  # grid points per unit of parallel work
-_HITS = 64  # points on an edge remembered per chunk (more: that chunk is searched again)
+_CHUNK = WALK_CHUNK  # grid points per unit of parallel work (utils/config.py, shared with the C twin)
+_HITS = WALK_HITS  # points on an edge remembered per chunk (more: that chunk is searched again)
 
 
 @jit()

@@ -33,6 +33,8 @@ C_CONSTANTS = (
     "DEEP_MBLOCK",
     "DEEP_CHUNK_TILES",
     "EXACT_CHUNK",
+    "WALK_CHUNK",
+    "WALK_HITS",
 )
 
 # Blocking of the one-layer kernel (``sweep_kernel`` in both twins).  Within a
@@ -60,6 +62,12 @@ DEEP_CHUNK_TILES = 4  # tiles per unit of parallel work
 # binary search for its first point is negligible, small enough (512 KiB of float64)
 # to stay in L2 while the chunk is checked for sortedness and then evaluated.
 EXACT_CHUNK = 1 << 16
+
+# The deep exact walk's sweep (``_evaluate`` in kernels/walk_numba.py and csrc/walk_c.c):
+# grid points per unit of parallel work, and points lying on an edge remembered per chunk
+# (a chunk with more is searched again).
+WALK_CHUNK = 1 << 16
+WALK_HITS = 64
 
 # Only fused multiply-add is allowed to change rounding.  Never "nnan"/"ninf":
 # NaN and inf must keep their meaning, and "reassoc" would change summation order
