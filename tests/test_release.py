@@ -163,18 +163,19 @@ def test_sweeps_in_a_process_forked_after_a_parallel_sweep(backend, widths):
     # parallel sweep inherits thread pools without their threads: GNU OpenMP's (the C
     # kernels), and fastrelu's own (the Numba kernels).  The child must get the same
     # results, not hang: the Numba kernels start a new pool; the C kernels run on one
-    # thread and say so.
+    # thread and say so.  progress=False: each sweep one kernel call over every point (a
+    # sweep under a progress bar runs in parts, too small for the C kernels' threads).
     import subprocess
     import sys
 
     code = (
         "import multiprocessing as mp, warnings, fastrelu\n"
         f"net = fastrelu.Network.random({widths!r}, seed=0)\n"
-        f"ref = fastrelu.sweep(net, num=200_001, backend={backend!r}, threads=2)\n"
+        f"ref = fastrelu.sweep(net, num=200_001, backend={backend!r}, threads=2, progress=False)\n"
         "def child(q):\n"
         "    with warnings.catch_warnings(record=True) as caught:\n"
         "        warnings.simplefilter('always')\n"
-        f"        res = fastrelu.sweep(net, num=200_001, backend={backend!r}, threads=2)\n"
+        f"        res = fastrelu.sweep(net, num=200_001, backend={backend!r}, threads=2, progress=False)\n"
         "    q.put((res.y.tobytes() == ref.y.tobytes(), [str(w.message)[:33] for w in caught]))\n"
         "ctx = mp.get_context('fork')\n"
         "q = ctx.Queue()\n"

@@ -148,7 +148,9 @@ def run(plan, lo=0, hi=None, progress=False):
     span = plan.grid.span(plan.dtype)
     # a long sweep runs in parts under a progress bar; the span is the whole request's,
     # so that no point's bits depend on the parts (see the kernels' ``span``)
-    cuts = progress_parts(n, n * net.hidden) if progress is not False else [(0, n)]
+    # (the exact kernels read each point off its piece: their work is the points, not the units)
+    work = n if plan.kernel.owner.algorithm == "exact" else n * net.hidden
+    cuts = progress_parts(n, work) if progress is not False else [(0, n)]
     shown = progress_bar(n, "fastrelu.sweep", progress, " points") if len(cuts) > 1 else None
     with thread_limit(plan.kernel.threads, plan.threads):
         for a, b in cuts:

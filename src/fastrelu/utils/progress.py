@@ -10,7 +10,7 @@ import sys
 DELAY = 1.0  # seconds before a bar appears
 MIN_PAIRS = 1 << 24  # a sweep of fewer (point, unit) pairs is one kernel call, never a bar
 PARTS = 50  # a sweep with a bar runs in this many parts
-MIN_PART = 1 << 14  # points, so that the kernels' threads still have work
+MIN_PART = 1 << 18  # points, so that the kernels' threads still have work (and a part's setup is paid rarely)
 
 
 def check_progress(progress):
