@@ -371,3 +371,17 @@ def test_command_line_sweeps_a_saved_graph_network(tmp_path):
          "--backend", "numpy"], cwd=tmp_path, capture_output=True, text=True, check=True,
     ).stdout
     assert "1×8×8→10 conv/avg-pool/max-pool network (ReLU)" in out and f"{net.hidden:,} activation units in 3 nodes" in out
+
+
+def test_the_exact_backend_sweeps_a_graph_network_as_its_pieces_say():
+    """sweep(backend="exact") on a graph network (its memory estimate read a dense chain's
+    widths) agrees with the numpy reference by the agreement rule, and its result prints."""
+    model, shape, _, _ = model_of(MODELS[0])
+    net = Network.from_torch(model, shape)
+    x0, x1 = line(MODELS[0], shape)
+    exact = fastrelu.sweep(net, along=(x0, x1), num=301, backend="exact")
+    ref = fastrelu.sweep(net, along=(x0, x1), num=301, backend="numpy")
+    assert exact.backend == "exact" and "nodes=" in repr(exact)  # the line is folded in as a node
+    xabs = float(max(np.abs(x0).max(), np.abs(x1).max()))
+    tol = 2 * rounding(net, xabs, np.dtype("float64"))  # the walk's maps and the reference's forward
+    np.testing.assert_allclose(exact.y, ref.y, rtol=0, atol=tol)

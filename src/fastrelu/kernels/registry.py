@@ -208,8 +208,8 @@ def _prefer_exact(net, n):
     N*H.  Below ~100 points both take < 0.1 ms, so n does not change the choice.
     """
     if _graph(net):
-        # the graph walk is numpy, and the sweeps' memory estimate of the exact backend reads
-        # a dense chain's widths: graph networks sweep per point unless asked
+        # the graph walk is numpy, node by node (85x its floor on the digits CNN, see
+        # benchmarks/README.md): graph networks sweep per point unless exact is asked for
         return False
     if _plane(net):
         return n is None or n > _PLANE_PIXELS_PER_UNIT2 * net.hidden**2

@@ -154,7 +154,8 @@ class SweepResult:
         return self.x.shape[0] if self.plane is None else self.negative.size
 
     def __repr__(self):
-        shape = f"hidden={self.network.hidden}" if self.network.depth == 1 else f"widths={list(self.network.widths)}"
+        net = self.network
+        shape = f"nodes={len(net.nodes)}" if net.is_graph else (f"hidden={net.hidden}" if net.depth == 1 else f"widths={list(net.widths)}")
         line = "" if self.along is None else ", along a line"
         if self.plane is not None:
             line = f", on a plane of {self.v.shape[0]} x {self.u.shape[0]} pixels"

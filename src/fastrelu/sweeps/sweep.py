@@ -45,7 +45,8 @@ def _check_memory(n, dtype, net=None, kernel=None):
         else:
             # the walk holds a few (pieces x widest layer) float64 matrices; a line crosses
             # about one piece per hidden unit (an estimate: the count is known only after)
-            need += 4 * net.hidden * max(net.widths) * 8
+            widest = max(node.size for node in net.graph.nodes) if net.is_graph else max(net.widths)
+            need += 4 * net.hidden * widest * 8
     available = _available_memory()
     if available is not None and need > available:
         raise ValueError(
