@@ -4,7 +4,7 @@ The C build when it is there (no JIT compile), else the Numba twin, as the exact
 chooses.  ``$FASTRELU_BACKEND`` naming the C kernels (``cffi``, ``dense_c``) or Numba
 (``numba``, ``dense_numba``) picks that engine, and so does an explicit ``engine``
 (``"c"`` or ``"numba"``), which wins over the variable.  The deep walk (``walk.py``) uses
-it; so can the plane walk (``plane_engine.py``), with its own pair of modules.
+it, and so does the plane walk (``plane_engine.py``) with its own pair of modules.
 """
 
 import importlib
