@@ -41,7 +41,6 @@ provide("repr_html", repr_html)
 provide("region_map_figure", region_map_figure)
 provide("training_figure", training_figure)
 provide("region_map_page", region_map_html)
-provide("plane_figure", plane_sweep_figure)
 
 __all__ = [
     "COLORS", "FORMATS", "check_figure_path", "column_indices", "compare_figure", "html", "plane_sweep_figure", "region_map_figure", "region_map_html", "repr_html",

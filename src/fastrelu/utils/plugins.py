@@ -14,7 +14,9 @@ Provided today: ``"figure"`` (``fastrelu.plot.sweep_figure``), ``"page"``
 ``"store"`` (``fastrelu.store.write.sweep_to_store``); ``"region_map_page"``
 (``fastrelu.plot.region_map_html``), ``"save_region_map"`` and ``"load_region_map"``
 (``fastrelu.store.region_map``), for ``RegionMap.to_html``, ``save`` and ``load``;
-``"plane_figure"`` (``fastrelu.plot.plane_sweep_figure``), for a plane's ``res.plot()``.
+``"plane_map"`` (``fastrelu.sweeps.sweep._plane_map``), the region map the exact backend's
+plane kernel (``fastrelu.kernels.plane_exact``) reads pixels off.  A plane's ``res.plot()`` is
+``"figure"``'s, which draws a plane's sweep with ``plane_sweep_figure``.
 """
 
 _PROVIDED = {}
