@@ -1,5 +1,5 @@
 """The exact layer-by-layer walk of deep networks (``kernels/walk.py``, its kernels in
-``kernels/walk_numba.py``) against Regioncam and against the matrix-product floor, and
+``kernels/walk_c.py`` or ``walk_numba.py``) against Regioncam and against the matrix-product floor, and
 the deep sweep against writing its outputs.
 
 Cases (torch default init, ``torch.manual_seed(0)``):

@@ -355,7 +355,7 @@ def walk_many(widths, weights, biases, alpha, lo, hi, firsts, start, stop, *, do
     folded in: ``(w, b)``, ``w`` of shape ``(h1, 1)``); the other layers are shared.
 
     The walks advance together, on ``threads.get_num_threads()`` threads (each walk's
-    scans, splits and prefix sums are Numba kernels that release the GIL), and wherever
+    scans, splits and prefix sums are C or Numba twins that release the GIL), and wherever
     several of them reach the product of the same layer with equal weights (the lines of
     one network: only the folded first layer differs), their rows are stacked into one
     matrix-matrix product.  The products run between the walks' steps, never beside
