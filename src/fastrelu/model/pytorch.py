@@ -97,27 +97,7 @@ def _affine_of(module, where, width):
         b = np.zeros(w.shape[0]) if module.bias is None else module.bias.detach().cpu().double().numpy()
         return w.copy(), b.copy()
     if kind == "BatchNorm1d":
-        if module.training:
-            raise ValueError(f"layer {where} (BatchNorm1d) is in training mode: call model.eval() so it uses its running statistics")
-        if module.running_mean is None:
-            raise ValueError(f"layer {where} (BatchNorm1d) has no running statistics (track_running_stats=False), so it is not a fixed affine map")
-        mean = module.running_mean.detach().cpu().double().numpy()
-        var = module.running_var.detach().cpu().double().numpy() + float(module.eps)
-        # a zero (eps=0 and a constant feature), negative or NaN variance, or a scale that
-        # overflows, is no finite affine map: refused below, naming the layer, not warned about
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            scale = 1.0 / np.sqrt(var)
-            if module.affine:
-                scale = scale * module.weight.detach().cpu().double().numpy()
-                shift = module.bias.detach().cpu().double().numpy() - mean * scale
-            else:
-                shift = -mean * scale
-        bad = np.flatnonzero(~(np.isfinite(scale) & np.isfinite(shift)))
-        if bad.size:
-            i = int(bad[0])
-            why = (f"running_var + eps = {var[i]:g} for feature {i}, and 1/sqrt of it is not a finite number"
-                   if not var[i] > 0 else f"its scale or shift for feature {i} is not finite in float64")
-            raise ValueError(f"layer {where} (BatchNorm1d) is not a finite affine map: {why}")
+        scale, shift = _batchnorm(module, f"layer {where} (BatchNorm1d)")
         return np.diag(scale), shift
     return None
 
@@ -514,7 +494,7 @@ class _Tracer:
             return self._conv(n.name, where, x, self._np(m.weight), None if m.bias is None else self._np(m.bias), m.stride,
                               m.padding, m.dilation, m.groups, m.padding_mode)
         if kind in ("BatchNorm1d", "BatchNorm2d"):
-            scale, shift = _batchnorm(m, f"{n.name!r} ({n.target})", kind)
+            scale, shift = _batchnorm(m, f"node {n.name!r} ({n.target}) ({kind})")
             s = self.shapes[x]
             extra = (1,) * (len(s) - 1)
             return self._add(n.name, "scale", [x], {"scale": scale.reshape((-1, *extra)), "shift": shift.reshape((-1, *extra))})
@@ -818,15 +798,18 @@ def _tuple(v, nd):
     return (None,) * nd if v is None else (int(v),) * nd
 
 
-def _batchnorm(module, where, kind):
-    """``(scale, shift)`` (float64, per channel) of an eval BatchNorm; refused in training mode
-    or where it is no finite affine map."""
+def _batchnorm(module, label):
+    """``(scale, shift)`` (float64, per channel) of an eval BatchNorm; refused, ``label``
+    (the layer or node and its kind) named, in training mode or where it is no finite
+    affine map."""
     if module.training:
-        raise ValueError(f"node {where} ({kind}) is in training mode: call model.eval() so it uses its running statistics")
+        raise ValueError(f"{label} is in training mode: call model.eval() so it uses its running statistics")
     if module.running_mean is None:
-        raise ValueError(f"node {where} ({kind}) has no running statistics (track_running_stats=False), so it is not a fixed affine map")
+        raise ValueError(f"{label} has no running statistics (track_running_stats=False), so it is not a fixed affine map")
     mean = module.running_mean.detach().cpu().double().numpy()
     var = module.running_var.detach().cpu().double().numpy() + float(module.eps)
+    # a zero (eps=0 and a constant feature), negative or NaN variance, or a scale that
+    # overflows, is no finite affine map: refused below, naming the layer, not warned about
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         scale = 1.0 / np.sqrt(var)
         if module.affine:
@@ -834,8 +817,12 @@ def _batchnorm(module, where, kind):
             shift = module.bias.detach().cpu().double().numpy() - mean * scale
         else:
             shift = -mean * scale
-    if not (np.isfinite(scale).all() and np.isfinite(shift).all()):
-        raise ValueError(f"node {where} ({kind}) is not a finite affine map: running_var + eps must be positive")
+    bad = np.flatnonzero(~(np.isfinite(scale) & np.isfinite(shift)))
+    if bad.size:
+        i = int(bad[0])
+        why = (f"running_var + eps = {var[i]:g} for feature {i}, and 1/sqrt of it is not a finite number"
+               if not var[i] > 0 else f"its scale or shift for feature {i} is not finite in float64")
+        raise ValueError(f"{label} is not a finite affine map: {why}")
     return scale, shift
 
 
