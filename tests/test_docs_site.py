@@ -47,7 +47,7 @@ def site(tmp_path_factory):
     shutil.copytree(EXAMPLES, work / "examples", ignore=ignore)
     out = work / "html"
     t0 = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", str(out)],
+    run = subprocess.run([sys.executable, "-m", "sphinx", "--no-color", "-W", "--keep-going", "-b", "html", "docs", str(out)],
                          cwd=work, capture_output=True, text=True)
     # the build's time and each example's, for the record: printed (pytest -s), never asserted
     print(f"\ndocs build: {time.perf_counter() - t0:.1f} s")
@@ -75,7 +75,8 @@ def test_the_site_builds_with_warnings_as_errors(site):
 
 def test_a_broken_example_or_page_fails_the_build_and_a_docstring_slip_is_reported(tmp_path):
     # what CI relies on: an example that raises, or a reST error in a page, fails the build
-    # (only the broken example runs, to keep this quick); a docstring's slip is listed
+    # (only the broken example runs, to keep this quick); a docstring's slip is listed.
+    # --no-color: with CI set, Sphinx colours its output, and the escapes split the messages
     ignore = shutil.ignore_patterns(*GENERATED, "__pycache__")
     shutil.copytree(DOCS, tmp_path / "docs", ignore=ignore)
     shutil.copytree(EXAMPLES, tmp_path / "examples", ignore=ignore)
@@ -86,7 +87,7 @@ def test_a_broken_example_or_page_fails_the_build_and_a_docstring_slip_is_report
     with open(tmp_path / "docs" / "api.rst", "a") as f:
         f.write("\n.. autofunction:: slip.f\n\n.. autofunction:: slip.g\n\nA `link never closed.\n")
     env = {**os.environ, "FASTRELU_DOCS_EXAMPLES": "plot_zz_broken"}
-    run = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", str(tmp_path / "html")],
+    run = subprocess.run([sys.executable, "-m", "sphinx", "--no-color", "-W", "--keep-going", "-b", "html", "docs", str(tmp_path / "html")],
                          cwd=tmp_path, capture_output=True, text=True, env=env)
     log = run.stdout + run.stderr
     assert run.returncode != 0
