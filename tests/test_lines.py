@@ -389,32 +389,3 @@ def test_walk_scales_shared_by_the_lines_of_a_call(make):
     finally:
         walk_module.walk_scales_many = real
     assert calls == [6]  # once for the six lines, not once a line
-
-
-def test_dask_lost_worker_walks_its_batch_again(tmp_path, monkeypatch):
-    """A worker process that dies mid-run (its first batch kills it) only means its batch
-    is walked again elsewhere: the table equals the local one."""
-    import distributed
-    net = Network.random([3, 16, 16, 2], seed=25)
-    X0, X1 = ends(10, 3, seed=26)
-    local = fastrelu.line_stats(net, X0, X1, batch=3, progress=False)
-    marker = str(tmp_path / "killed")
-    real = lines_module._batch_table
-
-    def dies_once(*args):  # pickled by value with its closure: it runs in the worker's process
-        import os
-        import signal
-        if not os.path.exists(marker):
-            open(marker, "w").close()
-            os.kill(os.getpid(), signal.SIGKILL)
-        return real(*args)
-
-    monkeypatch.setattr(lines_module, "_batch_table", dies_once)
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    with cluster, distributed.Client(cluster) as client:
-        pids = set(client.run(os.getpid).values())
-        remote = fastrelu.line_stats(net, X0, X1, batch=3, client=client)
-        after = set(client.run(os.getpid).values())
-    assert os.path.exists(marker)  # a batch did kill its worker
-    assert pids - after  # and that process is gone
-    assert remote == local
