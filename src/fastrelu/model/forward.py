@@ -145,7 +145,7 @@ def check_range(net, xmax, dtype, slopes=True, points=None):
             raise ValueError(f"the network's {where} could overflow {dtype.name} {on}; use {advice}")
 
 
-def propagate_graph(graph, x, dx=None, negative=None, argmax=None):
+def propagate_graph(graph, x, dx=None, negative=None, argmax=None, visit=None):
     """Inputs ``x`` (rows, *input_shape) through a graph network's nodes, in order; the one
     forward of graph networks (``fastrelu.model.graph``), with tangents and counts as
     ``propagate``.
@@ -154,7 +154,10 @@ def propagate_graph(graph, x, dx=None, negative=None, argmax=None):
     result has the output's shape with the ``k`` axis after the rows).  ``negative``
     (rows, activation nodes) gets each activation node's units with input ``<= 0``;
     ``argmax``, a dict, gets each max-pool node's pattern (the index of every window's
-    largest input, the first of equals as in PyTorch), by node name.
+    largest input, the first of equals as in PyTorch), by node name.  ``visit``, a
+    function, is called as ``visit(node, z, dz)`` with each activation and max-pool node's
+    input and its tangents (None without ``dx``) before the node applies: what the
+    analyses of patterns, gradients and boundary distances read, one node at a time.
     """
     values, tangents = {graph.nodes[0].name: x}, {graph.nodes[0].name: dx}
     rows = x.shape[0]
@@ -162,6 +165,8 @@ def propagate_graph(graph, x, dx=None, negative=None, argmax=None):
     for node in graph.nodes[1:]:
         xs = [values[i] for i in node.inputs]
         dxs = None if dx is None else [tangents[i].reshape((-1, *tangents[i].shape[2:])) for i in node.inputs]
+        if visit is not None and node.kind in ("act", "maxpool"):
+            visit(node, xs[0], None if dx is None else tangents[node.inputs[0]])
         if node.kind == "act":
             alpha, lo, hi = act_form(node, x.dtype)
             y, on, inside = activate(xs[0], alpha, lo, hi)
