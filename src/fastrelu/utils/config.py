@@ -35,6 +35,9 @@ C_CONSTANTS = (
     "EXACT_CHUNK",
     "WALK_CHUNK",
     "WALK_HITS",
+    "GRAPH_TILE",
+    "GRAPH_CHUNK_TILES",
+    "GRAPH_FIELDS",
 )
 
 # Blocking of the one-layer kernel (``sweep_kernel`` in both twins).  Within a
@@ -68,6 +71,14 @@ EXACT_CHUNK = 1 << 16
 # (a chunk with more is searched again).
 WALK_CHUNK = 1 << 16
 WALK_HITS = 64
+
+# The graph twins' per-point sweep (kernels/graph_numba.py and csrc/graph_c.c): points per
+# tile (every node of a tile holds each unit's value and tangents for these points side by
+# side, so that each operation's innermost loop runs over them), tiles per unit of parallel
+# work, and int64 fields per node of a graph's program (kernels/params.py, graph_program).
+GRAPH_TILE = 8
+GRAPH_CHUNK_TILES = 4
+GRAPH_FIELDS = 24
 
 # Only fused multiply-add is allowed to change rounding.  Never "nnan"/"ninf":
 # NaN and inf must keep their meaning, and "reassoc" would change summation order
