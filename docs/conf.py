@@ -33,7 +33,10 @@ extensions = [
     "sphinx.ext.autosummary",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "myst_parser",  # the user guide (docs/guide/*.md) is Markdown, as the README it grew out of
 ]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+myst_heading_anchors = 3  # "#how-results-are-checked"-style links between the guide's pages
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "tutorial/README.rst", "generated/*.examples", "auto_*/*.ipynb", "auto_*/*.py", "auto_*/*.zip"]

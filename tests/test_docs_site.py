@@ -36,7 +36,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """Build the site (``-W --keep-going``) from a fresh copy; return the HTML folder."""
-    for module in ("sphinx", "sphinx_gallery", "numpydoc", "furo", "sklearn"):
+    for module in ("sphinx", "sphinx_gallery", "numpydoc", "furo", "myst_parser", "sklearn"):
         try:
             __import__(module)
         except ImportError as e:
@@ -153,7 +153,8 @@ def test_the_sdist_carries_the_site_sources(tmp_path):
         names = {pathlib.PurePosixPath(n).relative_to(pathlib.PurePosixPath(n).parts[0]).as_posix() for n in tar.getnames()}
     wanted = {p.relative_to(ROOT).as_posix() for p in [*DOCS.glob("*.rst"), *DOCS.glob("*.py"), *DOCS.glob("*.png"),
                                                        *DOCS.glob("_templates/*"), *DOCS.glob("_static/*"),
-                                                       *DOCS.glob("tutorial/*"), *EXAMPLES.glob("*")] if p.is_file()}
+                                                       *DOCS.glob("tutorial/*"), *DOCS.glob("guide/*"),
+                                                       *EXAMPLES.glob("*")] if p.is_file()}
     assert wanted and wanted <= names, sorted(wanted - names)
     assert not any(n.startswith(tuple(f"docs/{g}" for g in GENERATED)) for n in names)
 
@@ -185,7 +186,7 @@ def _open(browser, path):
 
 
 @pytest.mark.parametrize("name", ["index", "getting_started", "api", "auto_examples/index", "auto_tutorial/plot_digits",
-                                  "generated/fastrelu.sweep"])
+                                  "generated/fastrelu.sweep", "guide/index", "guide/planes", "guide/architecture"])
 def test_pages_open_in_a_browser_with_their_images(site, browser, name):
     page, errors = _open(browser, site / f"{name}.html")
     # every image on the page loads and decodes (lazy ones too: they are asked for now)

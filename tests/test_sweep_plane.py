@@ -434,12 +434,12 @@ def test_bad_planes_name_the_argument():
         fastrelu.sweep(net, bounds=((0, 1), (0, 1)))
 
 
-def test_the_readme_lines_on_per_pixel_maps_run():
+def test_the_guide_s_lines_on_per_pixel_maps_run():
     import pathlib
     import re
 
-    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme.split("**Per-pixel maps.**", 1)[1]
+    guide = (pathlib.Path(__file__).resolve().parents[1] / "docs" / "guide" / "planes.md").read_text()
+    section = guide.split("**Per-pixel maps.**", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
     net = Network.random([5, 16, 16, 3], seed=0)
     x0, x1, x2 = _points(5, 0)
