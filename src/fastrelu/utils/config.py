@@ -71,6 +71,12 @@ EXACT_CHUNK = 1 << 16
 # (a chunk with more is searched again).
 WALK_CHUNK = 1 << 16
 WALK_HITS = 64
+# One line's walk in segments of a layer's pieces on the threads (kernels/walk.py): at most
+# this many segments per thread (on a shared machine a thread that falls behind leaves
+# the rest to the others), each of at least this many pieces x units (below that a
+# segment's threads cost more than its work saves).
+WALK_SEGMENTS_PER_THREAD = 2
+WALK_SEGMENT_WORK = 1 << 16
 
 # The graph twins' per-point sweep (kernels/graph_numba.py and csrc/graph_c.c): points per
 # tile (every node of a tile holds each unit's value and tangents for these points side by
