@@ -2,17 +2,25 @@
 
 A unit's *region* is the number of its activation's breakpoints strictly below its
 pre-activation ``z`` (ReLU: 0 where ``z <= 0``, 1 where ``z > 0``; Hardtanh(-1, 1): 0 to 3),
-so that ``z <= 0`` is off, as everywhere in fastrelu.  The pieces of a line
-(``Regions``) and the faces of a plane (``RegionMap``) hold patterns in this form and hash
-them with ``pattern_hashes``, so the same pattern gets the same hash on a line and on a
-plane of the same network.
+so that ``z <= 0`` is off, as everywhere in fastrelu.  A max-pool window's region is its
+argmax (the first of equals, as PyTorch's).  The pieces of a line (``Regions``) and the
+faces of a plane (``RegionMap``) hold patterns in this form and hash them with
+``pattern_hashes``, so the same pattern gets the same hash on a line and on a plane of
+the same network.
+
+Every network is read through its graph (``Network.graph``; a dense chain's is built from
+its layers): its *piecewise nodes* (activations and max-pools) in order, which
+``node_states`` evaluates with the one forward, ``fastrelu.model.forward.propagate_graph``.
 """
+
+from typing import NamedTuple
 
 import numpy as np
 
-from ..model.forward import activate, activation_forms, tangent
+from ..model.forward import activate, propagate_graph, tangent
+from ..model.graph import PIECEWISE, act_form, maxpool_windows
 
-__all__ = ["layer_states", "pattern_hashes"]
+__all__ = ["Layout", "State", "graph64", "layout", "node_states", "pattern_hashes"]
 
 HASH_SEED = 0x9E3779B97F4A7C15  # the golden ratio in 64 bits: any fixed odd constant would do
 _HASH_BLOCK = 1 << 22  # pattern entries per block of the hash: bounded temporaries
@@ -50,29 +58,103 @@ def pattern_hashes(pattern):
     return splitmix(out ^ np.uint64(n))
 
 
-def layer_states(net, x):
-    """Per hidden layer, ``(region, on, slope)`` of every unit at the inputs ``x`` (rows, in), in float64.
+class Layout(NamedTuple):
+    """The piecewise nodes of a network, as patterns, counts and crossings name them.
 
-    ``region`` (int8) as above, ``on`` is ``z > 0`` and ``slope`` the activation's
-    derivative there (PyTorch's at a breakpoint: ``fastrelu.model.forward.tangent``).
-    Each layer is the forward pass's own step (``activate``).
+    ``nodes``: the ``Node``s of kind ``act`` or ``maxpool``, in order; ``labels``: what
+    ``switching`` and ``boundary_distance`` call each (a dense chain's hidden layer, a
+    graph's index in ``net.nodes``); ``offsets``: the first unit of each in a pattern's
+    concatenated units (a max-pool's units are its windows).
+    """
+
+    nodes: tuple
+    labels: np.ndarray
+    offsets: np.ndarray
+
+    @property
+    def units(self):
+        return int(self.offsets[-1])
+
+    def names(self, net):
+        """Column names: ``layer0``, ... of a dense chain, the node names of a graph."""
+        return [n.name for n in self.nodes] if net.is_graph else [f"layer{k}" for k in range(len(self.nodes))]
+
+    def split(self, u):
+        """``(label, unit)`` arrays of the concatenated units ``u``."""
+        k = np.searchsorted(self.offsets, np.asarray(u, np.int64), side="right") - 1
+        return self.labels[k], np.asarray(u, np.int64) - self.offsets[k]
+
+
+def layout(net):
+    """The ``Layout`` of ``net`` (worked out once per network).
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> lay = layout(fastrelu.Network.random([2, 3, 4, 1], seed=0))
+    >>> lay.labels.tolist(), lay.offsets.tolist()
+    ([0, 1], [0, 3, 7])
+    """
+    if "layout" not in net._derived:
+        g = net.graph
+        nodes = tuple(n for n in g.nodes if n.kind in PIECEWISE)
+        labels = np.array([g.index[n.name] for n in nodes] if net.is_graph else range(len(nodes)), np.int64)
+        net._derived["layout"] = Layout(nodes, labels, np.cumsum([0, *(n.size for n in nodes)]).astype(np.int64))
+    return net._derived["layout"]
+
+
+def graph64(net):
+    """``net``'s graph in float64 (worked out once per network): what patterns are read on."""
+    if "graph64" not in net._derived:
+        net._derived["graph64"] = net.graph.astype(np.float64)
+    return net._derived["graph64"]
+
+
+class State(NamedTuple):
+    """A piecewise node's state at some points, each array ``(rows, units)``.
+
+    ``region``: each unit's region (an activation's breakpoints below ``z``, a max-pool
+    window's argmax); ``on``: ``z > 0`` (None for a max-pool); ``slope``: the activation's
+    derivative, PyTorch's at a breakpoint (None for a max-pool).
+    """
+
+    node: object
+    region: np.ndarray
+    on: object
+    slope: object
+
+
+def act_state(node, z):
+    """The ``State`` of an activation node at its inputs ``z`` (rows, *shape): the forward
+    pass's own step (``activate``)."""
+    alpha, lo, hi = act_form(node, np.float64)
+    z = z.reshape(z.shape[0], -1)
+    alpha = alpha.reshape(-1)
+    _, on, inside = activate(z, alpha, lo, hi)
+    region = (z[..., None] > np.asarray(node.params["act"].breakpoints, np.float64)).sum(axis=-1, dtype=np.int8)
+    return State(node, region, on, tangent(np.ones_like(z), alpha, on, inside))
+
+
+def node_states(graph, x, dx=None):
+    """Every piecewise node's ``State`` at the inputs ``x`` (rows, *input_shape) of the
+    float64 ``graph``, in order; and with tangents ``dx`` (rows, k, *input_shape) the
+    output's tangents (rows, k, *output_shape), else None.
 
     Examples
     --------
     >>> import fastrelu
     >>> net = fastrelu.Network([1.0, -1.0], [0.0, 1.0], [2.0, 3.0])
-    >>> [(r.tolist(), s.tolist()) for r, _, s in layer_states(net, np.array([[0.5]]))]
+    >>> [(s.region.tolist(), s.slope.tolist()) for s in node_states(graph64(net), np.array([[0.5]]))[0]]
     [([[1, 1]], [[1.0, 1.0]])]
     """
-    alpha, lo, hi = activation_forms(net, np.float64)
-    a = np.asarray(x, np.float64)
-    states, u0 = [], 0
-    for k, act in enumerate(net.activations):
-        w, b = net.layers[k]
-        z = a @ w.astype(np.float64).T + b.astype(np.float64)
-        al = alpha[u0 : u0 + w.shape[0]]
-        u0 += w.shape[0]
-        a, on, inside = activate(z, al, lo[k], hi[k])
-        region = (z[..., None] > np.asarray(act.breakpoints, np.float64)).sum(axis=-1, dtype=np.int8)
-        states.append((region, on, tangent(np.ones_like(z), al, on, inside)))
-    return states
+    states = []
+
+    def visit(node, z, dz):
+        if node.kind == "act":
+            states.append(act_state(node, z))
+        else:
+            arg = np.argmax(maxpool_windows(node, z, -np.inf), axis=-1)
+            states.append(State(node, arg.reshape(arg.shape[0], -1), None, None))
+
+    _, dy = propagate_graph(graph, np.asarray(x, np.float64).reshape((-1, *graph.input_shape)), dx, visit=visit)
+    return states, dy

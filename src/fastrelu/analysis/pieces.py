@@ -22,6 +22,7 @@ from ..kernels.dense_numpy import sweep_deep, sweep_graph
 from ..kernels.params import deep_params, graph_params, one_layer
 from ..kernels.registry import module_of
 from ..kernels.scale import walk_scales
+from ..model.graph import affine
 from ..model.network import on_line
 from ..model.slices import default_range
 from ..utils.files import open_for_writing
@@ -29,7 +30,7 @@ from ..utils.memory import available_memory
 from ..utils.validation import as_interval
 from .decisions import decision_points
 from .paths import lengths, path_segments, vertex_changes
-from .patterns import layer_states, pattern_hashes
+from .patterns import graph64, layout, node_states, pattern_hashes
 from .plane import region_map
 
 __all__ = ["Regions", "kinks", "regions"]
@@ -319,24 +320,56 @@ class Regions:
             mid = np.where(a & ~b, flo + np.maximum(1.0, np.abs(flo)), mid)
             return np.where(~a & b, fhi - np.maximum(1.0, np.abs(fhi)), mid)
 
-    def _states(self, rows):
-        """``layer_states`` at a point inside each piece of ``rows``, checked against the
-        pieces' exact counts; with the rows whose pattern is one (count not -1)."""
-        of_t = self._need_network()[0]
+    def _states(self, rows, gradient=False):
+        """The piecewise nodes' ``State``s at a point inside each piece of ``rows`` (the one
+        forward, ``patterns.node_states``), checked against the pieces' exact counts; the
+        rows whose pattern is one (count not -1); and with ``gradient`` each row's gradient
+        in input space, (rows, out, in).
+
+        A graph network folded on a line reads its points through the line's ``embed``
+        node, as the walk does, then the network's own nodes with one tangent per input
+        (forward mode); a dense chain reads the folded chain and takes the chain rule
+        backwards through the layers (cheaper: as many products as outputs, not inputs).
+        """
+        of_t, net, _ = self._need_network()
         rows = np.asarray(rows, np.int64)
-        states = layer_states(of_t, self._inside(rows)[:, None] if self._path is None else self._path(rows))
+        x = self._inside(rows)[:, None] if self._path is None else self._path(rows)
+        graph = graph64(of_t)
+        if net.is_graph and of_t is not net and graph.nodes[1].kind == "embed":  # a line: its points in input space
+            x, graph = affine(graph.nodes[1], [x]), graph64(net)
+        dx = None
+        if gradient and net.is_graph:
+            eye = np.eye(net.in_features).reshape((1, net.in_features, *net.input_shape))
+            dx = np.broadcast_to(eye, (rows.shape[0], *eye.shape[1:]))
+        states, dy = node_states(graph, x, dx)
+        acts = [st for st in states if st.on is not None]
         one = self.negative[rows] >= 0
-        counts = np.stack([np.count_nonzero(~on, axis=1) for _, on, _ in states], axis=1)
+        counts = np.stack([np.count_nonzero(~st.on, axis=1) for st in acts], axis=1) if acts else self.negative_by_layer[rows]
         wrong = one & (counts != self.negative_by_layer[rows]).any(axis=1)
         if wrong.any():
             i = int(rows[np.flatnonzero(wrong)[0]])
             raise ValueError(f"piece {i} ([{self.lo[i]:.17g}, {self.hi[i]:.17g}]) is too short for float64 to evaluate "
                              "its activation pattern at a point inside it")
-        return states, one
+        if not gradient:
+            return states, one, None
+        if net.is_graph:
+            g = np.swapaxes(dy.reshape(rows.shape[0], net.in_features, -1), 1, 2)
+        else:
+            weights = [w.astype(np.float64) for w, _ in net.layers]
+            g = np.broadcast_to(weights[-1], (rows.shape[0], *weights[-1].shape))
+            for k in range(net.depth - 1, -1, -1):  # back through the layers: the chain rule on each piece
+                g = (g * acts[k].slope[:, None, :]) @ weights[k]
+        return states, one, g
 
     def pattern(self, i):
-        """The activation pattern of piece ``i``: one boolean array per hidden layer, True
-        where the unit is on (pre-activation ``> 0``), as ``negative_by_layer`` counts them.
+        """The activation pattern of piece ``i``: one array per piecewise node, in the order of
+        ``net.nodes`` (a dense chain's hidden layers; a graph's nodes of kind ``"act"`` and
+        ``"maxpool"``), shaped as the node's output.
+
+        An activation node's array is boolean, True where the unit is on (pre-activation
+        ``> 0``), as ``negative_by_layer`` counts them; a max-pool node's holds each
+        window's argmax (the index in the window of its largest input, the first of
+        equals, as PyTorch's ``return_indices`` counts within the window).
 
         A piece holding an activation boundary strictly inside (``negative[i] == -1``) has
         no one pattern: ``regions(..., boundaries=True)`` splits there.
@@ -355,8 +388,8 @@ class Regions:
         if self.negative[i] < 0:
             raise ValueError(f"piece {i} has an activation boundary inside (negative is -1): no one pattern; "
                              "regions(..., boundaries=True) splits there")
-        states, _ = self._states([i])
-        return [on[0].copy() for _, on, _ in states]
+        states = self._states([i])[0]
+        return [(st.region if st.on is None else st.on)[0].reshape(st.node.shape).copy() for st in states]
 
     @property
     def pattern_hash(self):
@@ -364,8 +397,9 @@ class Regions:
         piece has no one pattern (``negative == -1``).
 
         It depends on the pattern alone (each unit's region, with clamps the breakpoints
-        below it), hashed as ``RegionMap.pattern_hash`` hashes a face's: the same pattern
-        gets the same hash on another line or on a plane of the same network.
+        below it, and each max-pool window's argmax), hashed as ``RegionMap.pattern_hash``
+        hashes a face's: the same pattern gets the same hash on another line or on a plane
+        of the same network.
 
         Examples
         --------
@@ -376,9 +410,9 @@ class Regions:
         """
         if "hash" not in self._lazy:
             out = np.zeros(len(self), np.uint64)
-            for rows in self._blocks(self._need_network()[0].hidden):
-                states, one = self._states(rows)
-                region = np.concatenate([r for r, _, _ in states], axis=1)
+            for rows in self._blocks(sum(n.size for n in graph64(self._need_network()[1]).nodes)):  # the forward's values
+                states, one, _ = self._states(rows)
+                region = np.concatenate([st.region for st in states], axis=1)
                 out[rows] = np.where(one, pattern_hashes(region), 0)
             out.flags.writeable = False
             self._lazy["hash"] = out
@@ -392,8 +426,9 @@ class Regions:
         The derivative of the network's output by its inputs ``x`` at the points of the
         piece (along a line ``x0 + t*(x1 - x0)``, ``x``, not ``t``: ``slope`` is the
         derivative by ``t``, the gradient's product with ``x1 - x0``), from the piece's
-        activation pattern, as PyTorch's autograd gives it there.  A request that would
-        not fit in memory is refused before allocating.
+        activation pattern, as PyTorch's autograd gives it there (a graph network's input
+        flattened: ``in`` is ``net.in_features``; through a max-pool, its window's argmax).
+        A request that would not fit in memory is refused before allocating.
 
         Examples
         --------
@@ -405,7 +440,7 @@ class Regions:
         (True, True)
         """
         if "gradient" not in self._lazy:
-            of_t, net, _ = self._need_network()
+            _, net, _ = self._need_network()
             out = net.out_features
             shape = (len(self), net.in_features) if out == 1 else (len(self), out, net.in_features)
             need = 8 * int(np.prod(shape))
@@ -414,12 +449,10 @@ class Regions:
                 raise MemoryError(f"the gradient of {len(self):,} pieces is {need / 2**30:.3g} GiB, "
                                   f"more than the {room / 2**30:.3g} GiB available")
             grad = np.full((len(self), out, net.in_features), np.nan)
-            weights = [w.astype(np.float64) for w, _ in net.layers]
-            for rows in self._blocks(out * max(net.widths)):
-                states, one = self._states(rows)
-                g = np.broadcast_to(weights[-1], (rows.shape[0], *weights[-1].shape))
-                for k in range(net.depth - 1, -1, -1):  # back through the layers: the chain rule on each piece
-                    g = (g * states[k][2][:, None, :]) @ weights[k]
+            # per row: a chain's backward products, or a graph's tangents (one per input) of its widest node
+            widest = max(n.size * (int(np.prod(n.params["kernel"])) if n.kind == "maxpool" else 1) for n in graph64(net).nodes)
+            for rows in self._blocks(4 * widest * (net.in_features if net.is_graph else out)):
+                _, one, g = self._states(rows, gradient=True)
                 grad[rows[one]] = g[one]
             grad = grad.reshape(shape)
             grad.flags.writeable = False
@@ -441,7 +474,10 @@ class Regions:
             cols.update({f"slope_{k}": self.slope[:, k] for k in range(self.slope.shape[1])})
             cols.update({f"intercept_{k}": self.intercept[:, k] for k in range(self.slope.shape[1])})
         cols["negative"] = self.negative
-        if self.negative_by_layer.shape[1] > 1:
+        if self._nets is not None and self._nets[1].is_graph:  # one column per activation node, by its name
+            names = [n.name for n in layout(self._nets[1]).nodes if n.kind == "act"]
+            cols.update({f"negative_{name}": self.negative_by_layer[:, k] for k, name in enumerate(names)})
+        elif self.negative_by_layer.shape[1] > 1:
             cols.update({f"negative_{k}": self.negative_by_layer[:, k] for k in range(self.negative_by_layer.shape[1])})
         if self._nets is not None:
             cols["pattern_hash"] = self.pattern_hash
@@ -452,7 +488,8 @@ class Regions:
 
         Columns: ``lo``, ``hi``, ``slope`` and ``intercept`` (``slope_0``, ``intercept_0``,
         ... for several outputs), ``negative`` (and ``negative_0``, ... per hidden layer of a
-        deep network) and ``pattern_hash``.  The gradient is ``gradient``, an array.
+        deep network; ``negative_<node>`` per activation node of a graph network, by its name
+        in ``net.nodes``) and ``pattern_hash``.  The gradient is ``gradient``, an array.
 
         Examples
         --------
@@ -697,15 +734,12 @@ def _path_regions(net, start, stop, along, path, closed, boundaries):
             switch.append((None, s))
     changes = [units[s] for s in range(len(parts) - 1) if s in units]
     m = np.array([int(c.sum()) for c in changes], np.int64)
-    hidden = np.cumsum([0, *net.widths[1:-1]])
 
     def switching(i):
         r, j = switch[i]
         if r is not None:
             return r._switching(j)
-        u = np.flatnonzero(units[j]) if j in units else np.zeros(0, np.int64)
-        layer = np.searchsorted(hidden, u, side="right") - 1
-        return layer, u - hidden[layer]
+        return layout(net).split(np.flatnonzero(units[j]) if j in units else np.zeros(0, np.int64))  # (layer or node, unit)
 
     out = Regions(np.concatenate(lo), np.concatenate(hi), np.concatenate(slope), np.concatenate(icpt), np.concatenate(neg),
                   negative_by_layer=np.concatenate(neg_layer),
