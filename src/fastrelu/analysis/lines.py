@@ -356,7 +356,13 @@ def line_stats(net, X0=None, X1=None, *, path=None, closed=False, batch=64, thre
     rows = max(1, int(batch) // k)  # rows per batch: about ``batch`` segments
     parts = [seg[i : i + rows] for i in range(0, n, rows)] or [seg]
     if client is not None:
-        shared = client.scatter(net, broadcast=True)  # the weights sent once, not with every task
+        # the weights sent once, as a task's result rather than scattered data: the scheduler
+        # can compute a result again when the workers holding it are lost (scattered data is
+        # lost for good, and the batches that need it are cancelled)
+        import dask
+
+        with dask.config.set({"distributed.admin.large-graph-warning-threshold": "1 TiB"}):  # the network, on purpose
+            shared = client.submit(lambda same: same, net, pure=False)
         futures = client.map(_batch_table, [shared] * len(parts), parts, [closed] * len(parts), [1] * len(parts),
                              pure=False)
         return _concat(client.gather(futures))

@@ -1,0 +1,67 @@
+"""A lost Dask worker only means its work is done again (issue 17).
+
+No timing races: a task kills its own worker process (SIGKILL) the first time it runs,
+recorded through a file made with O_EXCL, so exactly one task dies, whatever the machine's
+speed.  With one worker process the loss is complete: everything the worker held (the
+network sent to it, results of other tasks) is gone, the nanny starts a new process, and
+the scheduler must run what was lost again.  With two the other worker may take over.  In
+every case the result equals the local one.
+"""
+
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import fastrelu
+from fastrelu.analysis import lines as lines_module
+from fastrelu.store import write as write_module
+
+WORKERS = (1, 2)
+
+
+def _cluster(n_workers):
+    import distributed  # a hard test dependency (the test extra): missing, it fails
+
+    cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    return cluster, distributed.Client(cluster)
+
+
+def _dies_once(real, marker, before=None):
+    """``real`` wrapped to kill its worker process the first time any task runs it
+    (``before(*args)`` first, e.g. a partial write); pickled by value with its closure,
+    so that it runs in the worker's process."""
+
+    def dies_once(*args):
+        try:
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return real(*args)
+        if before is not None:
+            before(*args)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    return dies_once
+
+
+def _lost(client, marker, pids):
+    """That a task did kill its worker, and that process is gone."""
+    assert os.path.exists(marker), "no task killed its worker: the test did not test a loss"
+    assert pids - set(client.run(os.getpid).values()), "the killed worker still runs"
+
+
+@pytest.mark.parametrize("n_workers", WORKERS)
+def test_line_stats_lost_worker_walks_its_batch_again(tmp_path, monkeypatch, n_workers):
+    net = fastrelu.Network.random([3, 16, 16, 2], seed=25)
+    rng = np.random.default_rng(26)
+    X0, X1 = rng.normal(size=(10, 3)), rng.normal(size=(10, 3))
+    local = fastrelu.line_stats(net, X0, X1, batch=3, progress=False)
+    marker = str(tmp_path / "killed")
+    monkeypatch.setattr(lines_module, "_batch_table", _dies_once(lines_module._batch_table, marker))
+    cluster, client = _cluster(n_workers)
+    with cluster, client:
+        pids = set(client.run(os.getpid).values())
+        remote = fastrelu.line_stats(net, X0, X1, batch=3, client=client)
+        _lost(client, marker, pids)
+    assert remote == local
