@@ -31,6 +31,7 @@ CONFIG_PY = os.path.join(SRC, os.pardir, "src", "fastrelu", "utils", "config.py"
 ffibuilder = FFI()
 # the declarations of every kernel: kernels.h, and the plane and deep walks' own headers
 ffibuilder.cdef((HERE / "kernels.h").read_text() + (HERE / "plane_c.h").read_text() + (HERE / "walk_c.h").read_text())
+ffibuilder.cdef((HERE / "graph_c.h").read_text())  # the graph twins' sweep
 
 
 def _config_macros():
@@ -90,9 +91,10 @@ if os.environ.get("FASTRELU_MARCH_NATIVE", "0") not in ("", "0"):
 
 ffibuilder.set_source(
     "fastrelu.kernels._c",
-    '#include "kernels.h"\n#include "plane_c.h"\n#include "walk_c.h"\n',
+    '#include "kernels.h"\n#include "plane_c.h"\n#include "walk_c.h"\n#include "graph_c.h"\n',
     sources=[os.path.join(SRC, "dense_c.c"), os.path.join(SRC, "exact_c.c"), os.path.join(SRC, "plane_c.c"),
-             os.path.join(SRC, "walk_c.c")],
+             os.path.join(SRC, "walk_c.c"),
+             os.path.join(SRC, "graph_c.c")],
     include_dirs=[SRC],
     define_macros=macros,
     extra_compile_args=compile_args,
@@ -100,7 +102,8 @@ ffibuilder.set_source(
     depends=[
         *(os.path.join(SRC, name) for name in ("kernels.h", "dense_c_sweep.inc", "dense_c_vec.inc", "exact_c_evaluate.inc",
                                                "plane_c.h", "plane_c.c", "walk_c.h", "walk_c.c",
-                                               "exports.map")),
+                                               "exports.map",
+                                               "graph_c.h", "graph_c.c", "graph_c_sweep.inc")),
         CONFIG_PY,  # a changed constant rebuilds the module
     ],
 )

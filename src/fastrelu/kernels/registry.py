@@ -23,7 +23,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .params import deep_params, graph_params, one_layer, one_layer_params
+from .params import check_graph_scratch, deep_params, graph_params, graph_program, one_layer, one_layer_params
 
 ENV_VAR = "FASTRELU_BACKEND"
 
@@ -87,7 +87,9 @@ class Kernel:
     ``kind`` says what the module's kernel takes: ``"one_layer"`` (``sweep_kernel``, one
     hidden layer of a scalar) or ``"deep"`` (``sweep_deep``, any network of one coordinate,
     or of two: a plane), or ``"graph"`` (``sweep_graph``, a graph network of one or two
-    coordinates, ``fastrelu.model.graph``).
+    coordinates, ``fastrelu.model.graph``: the numpy reference takes the graph itself) or
+    ``"graph_program"`` (``sweep_graph`` of the C and Numba twins, which take the same
+    network as flat arrays, ``params.graph_program``).
     """
 
     def __init__(self, owner, module, kind, supports):
@@ -129,6 +131,11 @@ class Kernel:
             self._module.sweep_kernel(t, *one_layer_params(net, dtype), y[:, 0], slope[:, 0], negative[:, 0])
         elif self.kind == "graph":
             self._module.sweep_graph(t, graph_params(net, dtype), y, slope, negative, span=span)
+        elif self.kind == "graph_program":
+            program = graph_program(net, dtype)
+            # one tile of every node per thread, counted before the kernel allocates it
+            check_graph_scratch(program, dtype, self.threads.get_num_threads())
+            self._module.sweep_graph(t, *program, y, slope, negative, span=span)
         else:
             self._module.sweep_deep(t, *deep_params(net, dtype), y, slope, negative, span=span)
 
@@ -176,11 +183,15 @@ register("exact", "exact", "C, Numba", "pieces first: switch points sorted once,
     (".exact_c", "one_layer", one_layer),  # sorted switch points (exact.py), by the C twin when built
     (".exact_numba", "one_layer", one_layer),  # else by the Numba twin
     (".walk", "deep", _dense_line),  # the layer-by-layer walk of a line (Numba)
-    (".plane_exact", "deep", _dense_plane),
-    (".graph_walk", "graph", _graph_line),  # a graph network's walk along a line (numpy)  # the region map of a plane, each pixel read off its face
+    (".plane_exact", "deep", _dense_plane),  # the region map of a plane, each pixel read off its face
+    (".graph_walk", "graph", _graph_line),  # a graph network's walk along a line (numpy)
 ])
-register("cffi", "dense", "C", "C kernels with OpenMP, built by cffi", [(".dense_c", "one_layer", one_layer), (".dense_c", "deep", _dense)])
-register("numba", "dense", "Numba", "Numba kernels, twins of the C ones", [(".dense_numba", "one_layer", one_layer), (".dense_numba", "deep", _dense)])
+register("cffi", "dense", "C", "C kernels with OpenMP, built by cffi", [
+    (".dense_c", "one_layer", one_layer), (".dense_c", "deep", _dense), (".graph_c", "graph_program", _graph),
+])
+register("numba", "dense", "Numba", "Numba kernels, twins of the C ones", [
+    (".dense_numba", "one_layer", one_layer), (".dense_numba", "deep", _dense), (".graph_numba", "graph_program", _graph),
+])
 register("numpy", "dense", "numpy", "numpy reference (single-threaded, the truth for tests)", [
     (".dense_numpy", "one_layer", one_layer), (".dense_numpy", "deep", _dense), (".dense_numpy", "graph", _graph),
 ])
