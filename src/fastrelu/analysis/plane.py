@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..model.graph import act_form
 from ..model.network import Network
 from ..model.slices import check_bounds, fold, input_plane, plane_through
 from ..utils.config import PLANE_TILE_MIN_WIDTH
@@ -68,29 +69,72 @@ def region_map(net, plane=None, bounds=None, *, threads=None, tiles=None, engine
     """
     if not isinstance(net, Network):
         raise TypeError(f"net must be a fastrelu.Network, got {type(net).__name__}")
-    if plane is None:
-        if bounds is None:
-            raise TypeError("give plane=(x0, x1, x2), bounds=((u0, u1), (v0, v1)), or both")
-        if net.in_features != 2:
-            raise ValueError(
-                f"bounds alone maps the input plane of a network of two inputs; this network takes {net.in_features}: "
-                "give plane=(x0, x1, x2) too"
-            )
-        pl = input_plane()
-        rect = check_bounds(bounds)
-    else:
-        pl = plane_through(plane, net.in_features)
-        rect = pl.bounds if bounds is None else check_bounds(bounds)
-    w, b = net.layers[0]
-    first = fold(w, b, pl.origin, pl.directions, np.float64, "plane", "plane")
-    layers = [first, *((lw.astype(np.float64), lb.astype(np.float64)) for lw, lb in net.layers[1:])]
-    forms = [act.kernel_form(layer.bias.shape[0]) for act, layer in zip(net.activations, net.layers)]
+    if plane is None and bounds is None:
+        raise TypeError("give plane=(x0, x1, x2), bounds=((u0, u1), (v0, v1)), or both")
+    folded, pl, rect = plane_network(net, plane, bounds, np.float64, "maps")
+    layers, forms = walk_input(folded)
     threads = _check_threads(threads)
     if tiles is None:  # tiles pay for their cuts and merge on wide networks only
-        tiles = (threads, 1) if max(net.widths[1:-1], default=0) >= PLANE_TILE_MIN_WIDTH else (1, 1)
+        widest = max((n.size for n in net.graph.act_nodes), default=0) if net.is_graph else max(net.widths[1:-1], default=0)
+        tiles = (threads, 1) if widest >= PLANE_TILE_MIN_WIDTH else (1, 1)
     tiles = _check_tiles(tiles)
     walk = walk_tiles(layers, forms, rect, tiles, threads, engine)
     return RegionMap(walk, net, pl, rect, forms)
+
+
+def plane_network(net, plane, bounds, dtype, verb="sweeps"):
+    """``net`` as a function of the plane coordinates ``(u, v)``, in ``dtype``; the ``Plane``;
+    and the rectangle: the plane through three inputs (``plane``) or a two-input network's own
+    (``bounds`` alone), in Regioncam's coordinates and default bounds.
+
+    The one place a plane is folded into a network: a dense chain's first layer takes it
+    (``slices.fold``, in float64), a graph's input becomes an ``embed`` node
+    (``Graph.on_slice``), so that every backend and the region map see the same network.
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> net = fastrelu.Network.random([3, 4, 1], seed=0)
+    >>> folded, pl, rect = plane_network(net, ([0, 0, 0], [1, 0, 0], [0, 1, 0]), None, np.float64)
+    >>> folded.widths, rect
+    ((2, 4, 1), ((-0.75, 0.75), (-0.75, 0.75)))
+    """
+    if not isinstance(net, Network):
+        raise TypeError(f"net must be a fastrelu.Network, got {type(net).__name__}")
+    if plane is None:
+        if net.in_features != 2:
+            raise ValueError(
+                f"bounds alone {verb} the input plane of a network of two inputs; this network takes {net.in_features}: "
+                "give plane=(x0, x1, x2) too"
+            )
+        pl, rect = input_plane(), check_bounds(bounds)
+    else:
+        if net.in_features < 2:
+            raise ValueError(f"plane: the network takes {net.in_features} input, and a plane needs at least two")
+        if net.is_graph:  # points may be given shaped as the input (an image)
+            try:
+                plane = [np.reshape(np.asarray(x, np.float64), -1) if np.shape(x) == net.input_shape else x for x in plane]
+            except (TypeError, ValueError):
+                pass  # plane_through names what is wrong
+        pl = plane_through(plane, net.in_features)
+        rect = pl.bounds if bounds is None else check_bounds(bounds)
+    if net.is_graph:
+        graph = net.graph if np.dtype(dtype) == net.dtype else net.graph.astype(dtype)
+        return Network._from_graph(graph.on_slice(pl.origin, pl.directions)), pl, rect
+    w, b = net.layers[0]
+    first = fold(w, b, pl.origin, pl.directions, dtype, "plane", "plane")
+    return Network.from_layers([first, *net.layers[1:]], net.activations, dtype=dtype), pl, rect
+
+
+def walk_input(net):
+    """What ``plane_walk.walk_plane`` takes for a network of two coordinates: ``(layers,
+    forms)`` of a dense chain, float64; a graph's float64 ``Graph`` and its act nodes' forms."""
+    if net.is_graph:
+        graph = net.graph.astype(np.float64)
+        forms = [act_form(n, np.float64) for n in graph.act_nodes]
+        return graph, [(alpha.reshape(-1), lo, hi) for alpha, lo, hi in forms]
+    layers = [(w.astype(np.float64), b.astype(np.float64)) for w, b in net.layers]
+    return layers, [act.kernel_form(layer.bias.shape[0]) for act, layer in zip(net.activations, net.layers)]
 
 
 def _check_threads(threads):
@@ -404,6 +448,9 @@ class RegionMap:
     def switching(self, e):
         """``(layer, unit)`` arrays of the hidden units whose region differs across edge ``e``.
 
+        For a graph network (``net.is_graph``) the layer is the act node's index in
+        ``net.nodes`` and the unit its flat index in the node's output, as on a line.
+
         Examples
         --------
         >>> import fastrelu
@@ -420,10 +467,13 @@ class RegionMap:
         if f1 < 0 or f2 < 0:
             return np.zeros(0, np.int32), np.zeros(0, np.int32)
         units = np.flatnonzero(self.pattern[f1] != self.pattern[f2])
-        widths = np.array([layer.bias.shape[0] for layer in self.network.layers[:-1]])
+        widths = np.array([r.shape[1] for r in self._walk.regions])
         starts = np.r_[0, np.cumsum(widths)[:-1]]
         layer = np.searchsorted(starts, units, side="right") - 1
-        return layer.astype(np.int32), (units - starts[layer]).astype(np.int32)
+        unit = units - starts[layer]
+        if self.network is not None and self.network.is_graph:  # a graph's layers are its act nodes, named by index
+            layer = np.array([k for k, n in enumerate(self.network.nodes) if n.kind == "act"], np.int64)[layer]
+        return layer.astype(np.int32), unit.astype(np.int32)
 
     # -- classifiers --------------------------------------------------------------------
     def decision_boundary(self):

@@ -88,6 +88,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import plane_engine
+from ..model.graph import AFFINE, Graph, Node, act_form, affine
 from ..kernels.threads import blas_pinned
 from ..utils.memory import available_memory
 
@@ -316,16 +317,36 @@ def walk_plane(layers, forms, bounds, engine=None):
 
     Parameters
     ----------
-    layers : list of (W, b)
-        float64 dense layers, ``W`` (out, in); the first takes the two plane coordinates.
-    forms : list of (alpha, lo, hi)
-        Each hidden layer's activation (``Activation.kernel_form``).
+    layers : list of (W, b), or Graph
+        float64 dense layers, ``W`` (out, in), the first taking the two plane coordinates;
+        or a graph network (``fastrelu.model.graph.Graph``, float64) whose input is the two
+        coordinates (a plane folded in by ``Graph.on_slice``).
+    forms : list of (alpha, lo, hi), or None
+        Each hidden layer's activation (``Activation.kernel_form``); None for a graph (its
+        act nodes carry theirs).
     bounds : ((u0, u1), (v0, v1))
         The rectangle, ``u0 < u1`` and ``v0 < v1``.
 
     Returns
     -------
     PlaneWalk
+
+    Notes
+    -----
+    The walk visits the network's nodes in order (a dense chain is the graph input,
+    dense, act, ..., dense), keeping each live node's maps on the current faces,
+    ``(3, F, size)`` float64 (slopes along u and v, intercepts; ``size`` the node's units,
+    flattened).  Each kind of node is one case of ``_node_maps`` or of the cut below:
+
+    - affine nodes (dense, conv, avgpool, scale, reshape, permute, embed, add, cat) map the
+      maps of their inputs through the op, the slopes without its constant part, all
+      faces as one batch (``model.graph.affine``: a convolution applied to the maps as to
+      a batch of images);
+    - an act node cuts the faces along its units' breakpoints (``_layer``); the node's
+      output on each new face is ``gain * maps + offs`` of its units' regions, formed where
+      it is read (a dense node reading it takes the rows and the product in one pass,
+      ``_next_maps``, as in a dense chain);
+    - every map an later node still reads is carried to the new faces through their parent.
 
     Examples
     --------
@@ -337,9 +358,9 @@ def walk_plane(layers, forms, bounds, engine=None):
     """
     kern = plane_engine.kernels(engine)
     (u0, u1), (v0, v1) = bounds
-    depth = len(layers) - 1
+    nodes, forms, consumers = _program(layers, forms)
     reach = max(abs(u0), abs(u1), abs(v0), abs(v1))
-    if not (np.isfinite(reach) and all(np.isfinite(w).all() and np.isfinite(b).all() for w, b in layers)):
+    if not (np.isfinite(reach) and all(_finite(n) for n in nodes)):
         raise ValueError("the network's weights or the rectangle overflow float64")
     V = _Store(1024, p=((2,), np.float64), on=((2,), np.int64), meet=((2, 3), np.float64))
     sides = np.array([[0.0, 1.0, -v0], [1.0, 0.0, -u1], [0.0, 1.0, -v1], [1.0, 0.0, -u0]])
@@ -349,35 +370,166 @@ def walk_plane(layers, forms, bounds, engine=None):
                oR=((), np.int64), pair=((), np.int64), layer=((), np.int32), unit=((), np.int32), coef=((3,), np.float64))
     E.add(4, u=np.arange(4), v=np.array([1, 2, 3, 0]), L=0, R=-1, pair=-1, layer=-1, unit=-1,
           coef=np.array([[0.0, 1.0, -v0], [1.0, 0.0, -u1], [0.0, 1.0, -v1], [1.0, 0.0, -u0]]))
-    w0, b0 = layers[0]
-    maps = np.stack([w0[:, 0], w0[:, 1], b0])[:, None, :].astype(np.float64)  # (3, 1, h0): the rectangle
-    big = np.abs(maps).max(axis=(1, 2))
+    maps = {}  # each live node's maps on the current faces: an array (3, F, size), or an act's _Lazy output
     regions, parents = [], []
     ambiguous = 0
-    for k in range(depth):
-        alpha, lo, hi = forms[k]
-        bps, gain, offs, _ = region_tables(alpha, lo, hi)
-        F = maps.shape[1]
-        _check_memory(_layer_bytes(V.n, E.n, F, maps.shape[2], bps.shape[0]),
-                      f"the sides and cuts of hidden layer {k} ({F:,} faces, {V.n:,} vertices, {maps.shape[2]:,} units)")
-        reg, parent, amb = _layer(kern, V, E, maps, big, bps, F, k)
-        ambiguous += amb
-        regions.append(reg)
-        parents.append(parent)
-        w, b = layers[k + 1]
-        _check_memory(_maps_bytes(parent.shape[0], maps.shape[2], w.shape[0]),
-                      f"the maps of layer {k + 1} ({parent.shape[0]:,} faces, {w.shape[0]:,} units)")
-        maps, big = _next_maps(kern, maps, parent, reg, gain, offs, w, b)
-        if not np.isfinite(maps).all():
-            where = "output" if k == depth - 1 else f"layer {k + 1} pre-activations"
-            raise ValueError(f"the network's {where} on this plane overflow float64 (its affine maps are not finite)")
+    shapes = {n.name: n.shape for n in nodes}
+    for node in nodes:
+        if node.kind == "input":  # the coordinates themselves: u, v on the rectangle, its one face
+            maps[node.name] = np.concatenate([np.eye(2), np.zeros((1, 2))])[:, None, :]
+        elif node.kind == "act":
+            k = len(regions)
+            x = _materialize(kern, maps[node.inputs[0]])
+            _free(maps, consumers, node)
+            big = np.abs(x).max(axis=(1, 2))
+            alpha, lo, hi = forms[node.name]
+            bps, gain, offs, _ = region_tables(alpha, lo, hi)
+            F, h = x.shape[1], x.shape[2]
+            for name, m in maps.items():  # what the faces' parents carry must be plain maps
+                maps[name] = _materialize(kern, m)
+            _check_memory(_layer_bytes(V.n, E.n, F, h, bps.shape[0]),
+                          f"the sides and cuts of {_label(node)} ({F:,} faces, {V.n:,} vertices, {h:,} units)")
+            reg, parent, amb = _layer(kern, V, E, x, big, bps, F, k)
+            ambiguous += amb
+            regions.append(reg)
+            parents.append(parent)
+            if maps:
+                carried = sum(m.shape[0] * m.shape[2] for m in maps.values())
+                _check_memory(8 * parent.shape[0] * carried,
+                              f"the maps carried past {_label(node)} ({parent.shape[0]:,} faces, {carried // 3:,} units)")
+            for name, m in maps.items():
+                maps[name] = m[:, parent]
+            maps[node.name] = _Lazy(x, parent, reg, gain, offs)
+        else:
+            out = _node_maps(kern, node, [maps[i] for i in node.inputs], [shapes[i] for i in node.inputs], not regions)
+            if not np.isfinite(out).all():
+                where = "output" if node is nodes[-1] else f"{_label(node)} pre-activations"
+                raise ValueError(f"the network's {where} on this plane overflow float64 (its affine maps are not finite)")
+            maps[node.name] = out
+            _free(maps, consumers, node)
+    out = _materialize(kern, maps[nodes[-1].name])
     n = E.n
     edges = np.stack([E.u[:n], E.v[:n]], axis=1)
     pts = V.p[: V.n] + 0.0  # (+ 0.0: no -0.0 among the coordinates)
     order = np.lexsort((pts[:, 1], pts[:, 0]))
     degenerate = int(np.count_nonzero((pts[order][1:] == pts[order][:-1]).all(axis=1)))  # vertices sharing a point
     return PlaneWalk(pts, edges, np.stack([E.L[:n], E.R[:n]], axis=1), E.layer[:n].copy(), E.unit[:n].copy(),
-                     regions, parents, np.ascontiguousarray(maps.transpose(1, 0, 2)), int(ambiguous), int(degenerate))
+                     regions, parents, np.ascontiguousarray(out.transpose(1, 0, 2)), int(ambiguous), int(degenerate))
+
+
+class _Lazy(NamedTuple):
+    """An act node's output on the faces cut by it, not yet formed: ``gain * maps[:, parent] +
+    offs`` of each unit's region ``reg`` on each face (``_next_maps``' arguments)."""
+
+    maps: np.ndarray
+    parent: np.ndarray
+    reg: np.ndarray
+    gain: np.ndarray
+    offs: np.ndarray
+
+
+def _program(layers, forms):
+    """The nodes to walk (``model.graph.Node``, in order), each act node's ``(alpha, lo, hi)``
+    with one slope per unit, and each node's consumers: a graph's own, or a dense chain's
+    (input, dense, act, ..., dense)."""
+    if isinstance(layers, Graph):
+        nodes = layers.nodes
+        if len(layers.input_shape) != 1 or layers.input_shape[0] != 2:
+            raise ValueError(f"the plane walk takes a graph of two coordinates, not of input shape {layers.input_shape}")
+        forms = {}
+        for n in nodes:
+            if n.kind == "act":
+                alpha, lo, hi = act_form(n, np.float64)
+                forms[n.name] = (alpha.reshape(-1), lo, hi)
+            elif n.kind not in AFFINE and n.kind != "input":
+                raise ValueError(f"node {n.name!r} ({n.kind}): the plane walk has no case for this kind")
+        return nodes, forms, layers.consumers
+    nodes = [Node("x", "input", (), {}, (2,))]
+    named = {}
+    for k, (w, b) in enumerate(layers):
+        nodes.append(Node(f"dense{k}", "dense", [nodes[-1].name], {"weight": w, "bias": b, "label": f"layer {k}"},
+                          (w.shape[0],)))
+        if k < len(layers) - 1:
+            named[f"act{k}"] = forms[k]
+            nodes.append(Node(f"act{k}", "act", [nodes[-1].name], {"label": f"hidden layer {k}"}, (w.shape[0],)))
+    consumers = {n.name: [] for n in nodes}
+    for n in nodes:
+        for i in n.inputs:
+            consumers[i].append(n.name)
+    return nodes, named, consumers
+
+
+def _free(maps, consumers, node):
+    """Forget the maps that no node after ``node`` reads."""
+    for i in node.inputs:
+        if consumers[i][-1] == node.name:
+            maps.pop(i, None)
+
+
+def _label(node):
+    """How messages name a node: a dense chain's layers by number, a graph's nodes by name."""
+    return node.params.get("label", f"node {node.name!r}")
+
+
+def _finite(node):
+    return all(np.isfinite(a).all() for a in node.params.values() if isinstance(a, np.ndarray))
+
+
+def _materialize(kern, m):
+    """An act node's output maps formed (``_Lazy``), in blocks of faces; plain maps as they are."""
+    if not isinstance(m, _Lazy):
+        return m
+    F, h = m.parent.shape[0], m.reg.shape[1]
+    out = np.empty((3, F, h))
+    reg, gain, offs = np.ascontiguousarray(m.reg), np.ascontiguousarray(m.gain), np.ascontiguousarray(m.offs)
+    buf = np.empty((3, _BLOCK, h))
+    for i0 in range(0, F, _BLOCK):
+        i1 = min(F, i0 + _BLOCK)
+        kern.gather_maps(m.maps, m.parent, reg, gain, offs, i0, i1, buf)
+        out[:, i0:i1] = buf[:, : i1 - i0]
+    return out
+
+
+# ops whose value at a row depends on that row alone, bit for bit, whatever the batch; the
+# others (sums: dense, conv, avgpool, embed) run in padded blocks of one shape (see _next_maps)
+_ROWWISE = ("scale", "reshape", "permute", "add", "cat")
+
+
+def _node_maps(kern, node, ins, in_shapes, whole):
+    """The maps of an affine node on every face from those of its inputs (``(3, F, size)`` each,
+    or an act's ``_Lazy``; ``in_shapes`` the inputs' shapes): the op applied to the three
+    slabs as one batch, the slopes without its constant part and the intercepts with it.
+    ``whole``: no node has cut the rectangle yet (its one face, in every tile alike)."""
+    if node.kind == "dense" and len(node.shape) == 1 and isinstance(ins[0], _Lazy):
+        # a dense layer after an activation: the rows gathered and multiplied in one pass
+        m = ins[0]
+        w, b = node.params["weight"], node.params.get("bias")
+        _check_memory(_maps_bytes(m.parent.shape[0], m.reg.shape[1], w.shape[0]),
+                      f"the maps of {_label(node)} ({m.parent.shape[0]:,} faces, {w.shape[0]:,} units)")
+        return _next_maps(kern, m.maps, m.parent, m.reg, m.gain, m.offs, w, np.zeros(w.shape[0]) if b is None else b)[0]
+    xs = [_materialize(kern, x) for x in ins]
+    F = xs[0].shape[1]
+    if not whole:  # (before the first cut: three rows per node, as small as one input's activations)
+        _check_memory(8 * 3 * (F + _BLOCK) * (node.size + sum(x.shape[2] for x in xs)),
+                      f"the maps of {_label(node)} ({F:,} faces, {node.size:,} units)")
+    const = affine(node, [np.zeros((1, *s)) for s in in_shapes]).reshape(-1)
+    out = np.empty((3, F, node.size))
+    with np.errstate(over="ignore", invalid="ignore"):  # the caller refuses maps that are not finite
+        if node.kind in _ROWWISE or whole:
+            y = affine(node, [x.reshape(3 * F, *s) for x, s in zip(xs, in_shapes)], bias=False)
+            out[...] = y.reshape(3, F, -1)
+        else:
+            B = _BLOCK
+            for i0 in range(0, F, B):
+                i1 = min(F, i0 + B)
+                blocks = []
+                for x, s in zip(xs, in_shapes):
+                    xb = np.zeros((3, B, x.shape[2]))
+                    xb[:, : i1 - i0] = x[:, i0:i1]
+                    blocks.append(xb.reshape(3 * B, *s))
+                out[:, i0:i1] = affine(node, blocks, bias=False).reshape(3, B, -1)[:, : i1 - i0]
+        out[2] += const
+    return out
 
 
 def _sides(kern, V, E, maps, big, bps, F):

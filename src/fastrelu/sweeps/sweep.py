@@ -4,13 +4,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..analysis.plane import RegionMap
+from ..analysis.plane import RegionMap, plane_network
 from ..analysis.paths import lengths, path_segments
 from ..analysis.plane_walk import walk_plane
 from ..kernels.registry import kernel_for, thread_limit
 from ..model.forward import check_range
 from ..model.network import Network, on_line
-from ..model.slices import DEFAULT_LINE_POINTS, check_bounds, default_range, fold, input_plane, plane_through
+from ..model.slices import DEFAULT_LINE_POINTS, default_range, input_plane
 from ..utils.memory import available_memory
 from ..utils.plugins import provide, provided
 from ..utils.progress import bar as progress_bar, check_progress, parts as progress_parts
@@ -75,27 +75,11 @@ def on_plane(net, plane, bounds, dtype):
     rectangle: the plane through three inputs (``plane``) or a two-input network's own
     (``bounds`` alone), in ``regions(net, plane=...)``'s coordinates and default bounds.
 
-    The plane is folded into the first layer as ``regions`` folds it (``slices.fold``, in
-    float64), so that for a float64 network the exact backend's map is ``regions``' own.
+    The plane is folded as ``regions`` folds it (``analysis.plane.plane_network``: a dense
+    chain's first layer takes it, in float64; a graph's input becomes an ``embed`` node), so
+    that for a float64 network the exact backend's map is ``regions``' own.
     """
-    if not isinstance(net, Network):
-        raise TypeError(f"net must be a fastrelu.Network, got {type(net).__name__}")
-    if plane is None:
-        if net.in_features != 2:
-            raise ValueError(
-                f"bounds alone sweeps the input plane of a network of two inputs; this network takes {net.in_features}: "
-                "give plane=(x0, x1, x2) too"
-            )
-        pl, rect = input_plane(), check_bounds(bounds)
-    else:
-        if net.in_features < 2:
-            raise ValueError(f"plane: the network takes {net.in_features} input, and a plane needs at least two")
-        pl = plane_through(plane, net.in_features)
-        rect = pl.bounds if bounds is None else check_bounds(bounds)
-    w, b = net.layers[0]
-    first = fold(w, b, pl.origin, pl.directions, dtype, "plane", "plane")
-    folded = Network.from_layers([first, *net.layers[1:]], net.activations, dtype=dtype)
-    return folded, pl, rect
+    return plane_network(net, plane, bounds, dtype)
 
 
 def plan_sweep(net, start, stop, step, num, x, backend, dtype, threads, along=None, plane=None, bounds=None):
