@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 
 import fastrelu
 from fastrelu import StoredResult
@@ -605,3 +606,118 @@ def test_a_planes_store_on_dask_equals_local(tmp_path, dask_client, backend):
     res = fastrelu.sweep(PLANE_NET, out=str(tmp_path / "d.zarr"), chunk=4, client=dask_client, **kw)
     assert res.complete
     assert_same_plane(res, fastrelu.sweep(PLANE_NET, **kw))
+
+
+# ---------------------------------------------------------------------------------------
+# any network: a graph's store (its nodes as Network.save writes them), and stores written
+# before graphs were kept
+
+
+class _Branches(torch.nn.Module):
+    """A convolution, max-pooling and a residual sum: a graph network, no dense chain."""
+
+    def __init__(self):
+        nn = torch.nn
+        super().__init__()
+        self.conv, self.pool = nn.Conv1d(1, 3, 3, padding=1), nn.MaxPool1d(2)
+        self.dense, self.out = nn.Linear(12, 8), nn.Linear(8, 2)
+
+    def forward(self, x):
+        h = self.dense(self.pool(self.conv(x).relu()).flatten(1))
+        return self.out(h.relu() + h)
+
+
+def graph_net():
+    torch.manual_seed(3)
+    net = fastrelu.Network.from_torch(_Branches().double(), input_shape=(1, 8))
+    assert net.is_graph
+    return net
+
+
+GRAPH_LINE = tuple(np.random.default_rng([3, 1]).standard_normal((2, 8)))
+
+
+def test_a_graph_networks_store_reopens_equal_with_no_warning(tmp_path):
+    import warnings
+
+    import zarr
+
+    net = graph_net()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # zarr's UnstableSpecificationWarning for a string array among them
+        res = fastrelu.sweep(net, along=GRAPH_LINE, num=1001, out=tmp_path / "g.zarr", chunk=300)
+    mem = fastrelu.sweep(net, along=GRAPH_LINE, num=1001)
+    for stored in (res, fastrelu.open_result(tmp_path / "g.zarr")):
+        assert stored.network.is_graph and stored.complete
+        assert_same(stored, mem)
+        np.testing.assert_array_equal(stored.negative_by_layer[:], mem.negative_by_layer)
+        assert all(np.array_equal(a, b) for a, b in zip(stored.along, mem.along))
+    root = zarr.open_group(tmp_path / "g.zarr", mode="r")
+    # numbers as arrays, text (the nodes, the activations) in the attributes: no string array
+    assert all(np.dtype(root["network"][name].dtype).kind in "fiub" for name in root["network"].array_keys())
+    assert "graph" in root.attrs["network"]["text"]
+
+
+def _written_the_old_way(path):
+    """Make ``path`` as stores were written before graph networks were kept: no attribute
+    'network', and every array of the network's ``_arrays()`` in ``network/``, a graph's
+    nodes as a string array."""
+    import warnings
+
+    import zarr
+
+    root = zarr.open_group(path, mode="r+")
+    listed = root.attrs["network"]
+    root.attrs.put({k: v for k, v in root.attrs.items() if k != "network"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zarr's warning about a string array: what old stores hold
+        for name, text in listed["text"].items():
+            root.create_array(f"network/{name}", data=np.array(text))
+
+
+@pytest.mark.parametrize("kind", ["chain", "graph"])
+def test_a_store_written_the_old_way_still_opens_and_resumes(tmp_path, kind):
+    import zarr
+
+    net, kw = (NET, {"num": 1001}) if kind == "chain" else (graph_net(), {"along": GRAPH_LINE, "num": 1001})
+    path = tmp_path / "old.zarr"
+    fastrelu.sweep(net, **kw, out=path, chunk=300, backend="numpy")
+    _written_the_old_way(path)
+    root = zarr.open_group(path, mode="r+")
+    assert "network" not in root.attrs
+    root["done"][2] = False  # interrupted: resumed, not replaced
+    res = fastrelu.sweep(net, **kw, out=path, chunk=300, backend="numpy")
+    assert res.computed == (2,) and res.complete
+    assert_same(fastrelu.open_result(path), fastrelu.sweep(net, **kw, backend="numpy"))
+
+
+GRAPH_DAMAGES = {
+    "node array deleted": (lambda root: root.__delitem__("network/node2_weight"), "array 'network/node2_weight' is missing"),
+    "node array edited": (lambda root: root["network/node2_weight"].__setitem__((0, 0), 1.5), "fingerprint mismatch"),
+    "nodes edited": (lambda root: _edit(root, network={**root.attrs["network"], "text": {"graph": "[]"}}),
+                     "its network is not valid"),
+    "listing garbage": (lambda root: _edit(root, network={"arrays": 3}), "attribute 'network' does not list"),
+}
+
+
+@pytest.mark.parametrize("damage", list(GRAPH_DAMAGES))
+def test_a_damaged_graph_store_is_refused_by_name(tmp_path, damage):
+    import zarr
+
+    net, path = graph_net(), tmp_path / "g.zarr"
+    fastrelu.sweep(net, along=GRAPH_LINE, num=1000, out=path, chunk=300)
+    edit, what = GRAPH_DAMAGES[damage]
+    edit(zarr.open_group(path, mode="r+"))
+    with pytest.raises(ValueError, match=f"is a damaged fastrelu result store: {what}"):
+        fastrelu.open_result(path)
+    res = fastrelu.sweep(net, along=GRAPH_LINE, num=1000, out=path, chunk=300, overwrite=True)
+    assert res.complete and res.computed == (0, 1, 2, 3)
+
+
+def test_a_graph_networks_store_on_dask_equals_local(tmp_path, dask_client):
+    net = graph_net()
+    res = fastrelu.sweep(net, along=GRAPH_LINE, num=5001, out=str(tmp_path / "d.zarr"), chunk=700, client=dask_client)
+    assert res.complete and len(res.computed) == 8
+    mem = fastrelu.sweep(net, along=GRAPH_LINE, num=5001)
+    assert_same(res, mem)
+    np.testing.assert_array_equal(res.negative_by_layer[:], mem.negative_by_layer)

@@ -13,10 +13,14 @@ Layout of a store (a Zarr v3 group):
   of ``chunk`` rows of pixels, all ``nu`` of them; ``u`` and ``v`` hold the pixels'
   coordinates, and the attribute ``plane`` the plane (its origin, directions, three
   points and the swept bounds); ``n`` and ``chunk`` count rows of pixels;
-* arrays ``network/weight_k``, ``network/bias_k`` (every layer of the network as
-  swept: along a line or on a plane, with the slice folded into its first layer) and, for a grid
-  of given points, ``points``: everything a worker needs to compute any chunk is in
-  the store itself, so nothing large travels through a Dask client;
+* the network as swept (along a line or on a plane, with the slice folded into its
+  first layer), as ``Network.save`` writes it, for a dense chain and a graph alike: its
+  numbers as arrays ``network/<name>`` (``weight_k``, ``bias_k`` of a chain; each node's
+  parameters of a graph), its text (the activations, a graph's nodes) as JSON in the
+  attributes ``activations`` and ``network`` (which also lists the arrays), since Zarr v3
+  specifies no string arrays (stores written before ``network`` are read as they were
+  written); and, for a grid of given points, ``points``: everything a worker needs to
+  compute any chunk is in the store itself, so nothing large travels through a Dask client;
 * array ``done`` (one bool per chunk, one Zarr chunk each): a chunk counts as
   written only once all four of its arrays are written *and then* its flag is.
   A sweep started again finishes the chunks whose flag is missing;
@@ -260,10 +264,7 @@ def _create(path, plan, chunk, fingerprint):
     if plan.plane is not None:  # the pixels' coordinates, as the in-memory sweep builds them
         root.create_array("u", data=plan.grid.u.build(dtype), compressors=None)
         root.create_array("v", data=plan.grid.v.build(dtype), compressors=None)
-    arrays = net._arrays()
-    activations = str(arrays.pop("activations"))
-    for name, value in arrays.items():
-        root.create_array(f"network/{name}", data=np.ascontiguousarray(value), compressors=None)
+    activations, text, names = _network_to(root, net)
     if plan.grid.points is not None:
         root.create_array("points", data=np.ascontiguousarray(plan.grid.points), chunks=(min(chunk, n),), compressors=_compressors())
     root.create_array("done", shape=(-(-n // chunk),), chunks=(1,), dtype=bool, fill_value=False, compressors=None)
@@ -274,9 +275,27 @@ def _create(path, plan, chunk, fingerprint):
             "format": FORMAT, "fingerprint": fingerprint, "grid": plan.grid.params(), "n": n,
             "dtype": dtype.name, "chunk": chunk, "backend": plan.backend, "activations": activations,
             "along": _line_attr(plan.along), "request": uuid.uuid4().hex, "plane": _plane_attr(plan.plane),
+            "network": {"arrays": names, "text": text},
         }
     )
     return root
+
+
+def _network_to(root, net):
+    """Write ``net`` as ``Network.save`` does (its ``_arrays()``, one format for chains and
+    graphs): numbers as arrays ``network/<name>``, text (the activations, a graph's nodes)
+    as JSON in the attributes, since Zarr v3 specifies no string arrays.  Returns the
+    activations, the other texts and the arrays' names, for the attributes."""
+    arrays = net._arrays()
+    activations = str(arrays.pop("activations"))
+    text, names = {}, []
+    for name, value in arrays.items():
+        if value.dtype.kind == "U":
+            text[name] = str(value)
+        else:
+            root.create_array(f"network/{name}", data=np.ascontiguousarray(value), compressors=None)
+            names.append(name)
+    return activations, text, names
 
 
 def _network_from(root, path):
@@ -285,9 +304,22 @@ def _network_from(root, path):
         depth = len(json.loads(attrs["activations"]))
     except (KeyError, TypeError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise _damaged(path, f"attribute 'activations' is not a list of activations ({type(exc).__name__}: {exc})") from None
-    arrays = {f"{kind}_{k}": _array(root, f"network/{kind}_{k}", path)[:] for k in range(depth + 1) for kind in ("weight", "bias")}
+    listed = attrs.get("network")
+    if listed is not None:  # the arrays and texts written by _network_to
+        try:
+            names, text = [str(a) for a in listed["arrays"]], {str(k): np.array(str(v)) for k, v in listed["text"].items()}
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise _damaged(path, f"attribute 'network' does not list the network's arrays ({type(exc).__name__}: {exc})") from None
+    else:  # a store written before the attribute: a dense chain's layers, or a graph's arrays as written then
+        text = {}
+        try:
+            old = sorted(root["network"].array_keys())
+        except KeyError:  # no network group at all: the first array is then missing, by name
+            old = []
+        names = old if "graph" in old else [f"{kind}_{k}" for k in range(depth + 1) for kind in ("weight", "bias")]
+    arrays = {name: _array(root, f"network/{name}", path)[...] for name in names}
     try:
-        return Network._from_npz({**arrays, "activations": np.array(attrs["activations"])}, "the store")
+        return Network._from_npz({**arrays, **text, "activations": np.array(attrs["activations"])}, "the store")
     except (TypeError, ValueError) as exc:
         raise _damaged(path, f"its network is not valid ({exc})") from None
 
