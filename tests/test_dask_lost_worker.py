@@ -65,3 +65,29 @@ def test_line_stats_lost_worker_walks_its_batch_again(tmp_path, monkeypatch, n_w
         remote = fastrelu.line_stats(net, X0, X1, batch=3, client=client)
         _lost(client, marker, pids)
     assert remote == local
+
+
+def _half_written(path, k, request):
+    """What a worker killed while writing chunk ``k`` leaves: some of its rows written
+    (garbage here, so that a chunk not written again is seen), its flag not set."""
+    import zarr
+
+    root = zarr.open_group(path, mode="r+")
+    chunk = root.attrs["chunk"]
+    root["y"][k * chunk : k * chunk + chunk // 2] = 12345.0
+
+
+@pytest.mark.parametrize("n_workers", WORKERS)
+def test_a_stores_lost_worker_writes_its_chunk_again(tmp_path, monkeypatch, n_workers):
+    net = fastrelu.Network.random([1, 64, 64, 2], seed=27)
+    path, marker = str(tmp_path / "s.zarr"), str(tmp_path / "killed")
+    monkeypatch.setattr(write_module, "_dask_task", _dies_once(write_module._dask_task, marker, _half_written))
+    cluster, client = _cluster(n_workers)
+    with cluster, client:
+        pids = set(client.run(os.getpid).values())
+        res = fastrelu.sweep(net, num=20_001, out=path, chunk=3000, backend="numpy", client=client)
+        _lost(client, marker, pids)
+    assert res.complete and res.computed == tuple(range(7))
+    mem = fastrelu.sweep(net, num=20_001, backend="numpy")
+    for field in ("x", "y", "slope", "negative", "negative_by_layer"):
+        np.testing.assert_array_equal(getattr(res, field)[:], getattr(mem, field), err_msg=field)
