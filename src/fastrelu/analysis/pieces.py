@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..kernels import threads as kthreads
 from ..kernels.dense_numpy import sweep_deep, sweep_graph
 from ..kernels.params import deep_params, graph_params, one_layer
 from ..kernels.registry import module_of
@@ -27,6 +28,7 @@ from ..model.network import on_line
 from ..model.slices import default_range
 from ..utils.files import open_for_writing
 from ..utils.memory import available_memory
+from ..utils.progress import check_progress, walk_bar
 from ..utils.validation import as_interval
 from .decisions import decision_points
 from .paths import lengths, path_segments, vertex_changes
@@ -68,7 +70,7 @@ class _Pieces(NamedTuple):
     crossings: object
 
 
-def _pieces(net, start, stop):
+def _pieces(net, start, stop, threads=None, progress=False):
     """The fine pieces of ``net`` (a network of one coordinate) covering ``[start, stop]``.
 
     One hidden layer of a scalar whose sums stay inside float64 (``_one_layer``): the
@@ -77,7 +79,9 @@ def _pieces(net, start, stop):
     switching exactly at ``start`` or ``stop`` is an interior edge there, as the sorted
     switch points find it.  Callers keep only what lies in ``[start, stop]``.  The walk is
     not taken from the sweeps' cache: a walk of a wider interval may place an edge one
-    rounding apart, and the same question must always get the same answer.
+    rounding apart, and the same question must always get the same answer.  A deep dense
+    network is walked on ``threads`` threads (None: as set; the same bits on any number),
+    under a bar over its layers (``progress``, as ``regions`` takes it).
     """
     if _one_layer(net):
         return _one_layer_pieces(net)
@@ -86,7 +90,17 @@ def _pieces(net, start, stop):
     if net.is_graph:  # the walk through the graph's nodes (kernels/graph_walk.py); crossings name (node, unit)
         gp = module_of("exact", "graph").walk(graph_params(net, np.dtype(np.float64)), lo, hi)
         return _Pieces(gp.edges, gp.slope, gp.intercept, gp.negative_by_layer, gp.kink, gp.counts, gp.crossings)
-    lp = module_of("exact", "deep").walk(*deep_params(net, net.dtype), lo, hi)
+    before = kthreads.get_num_threads()
+    bar = walk_bar(net.depth, progress)
+    try:
+        if threads is not None:
+            kthreads.set_num_threads(threads)
+        lp = module_of("exact", "deep").walk(*deep_params(net, net.dtype), lo, hi,
+                                             done=None if bar is None else lambda k: bar.update(k - bar.n))
+    finally:
+        kthreads.set_num_threads(before)
+        if bar is not None:
+            bar.close()
     return _Pieces(lp.edges, lp.slope, lp.intercept, lp.negative_by_layer, lp.kink, np.diff(lp.cross_offsets), lp.crossings)
 
 
@@ -129,7 +143,8 @@ def _one_layer_pieces(net):
     return _Pieces(edges, ev.state[k, 0][:, None], ev.state[k, 2][:, None], ev.neg[k][:, None], change != 0, counts, crossings)
 
 
-def kinks(net, start=None, stop=None, *, along=None, boundaries=False, path=None, closed=False):
+def kinks(net, start=None, stop=None, *, along=None, boundaries=False, path=None, closed=False, threads=None,
+          progress=None):
     """The sorted x positions in ``[start, stop]`` where the network's slope changes.
 
     Parameters
@@ -156,6 +171,12 @@ def kinks(net, start=None, stop=None, *, along=None, boundaries=False, path=None
         unit of some layer crosses a breakpoint of its activation, including those where
         the slope does not change (``w2 == 0``, cancelling switches, the linear
         activation, a switch that feeds only units that are off).
+    threads : int, optional
+        Threads walking a deep line (each layer's pieces in segments, on all of them);
+        None: all the cores this process may use.  The result is the same on any number.
+    progress : bool, optional
+        A progress bar (tqdm) over a deep line's layers: by default shown once the walk
+        has taken a second; True shows it at once, False never.
 
     Returns
     -------
@@ -194,7 +215,7 @@ def kinks(net, start=None, stop=None, *, along=None, boundaries=False, path=None
         first, last = at_ends[1] if boundaries else at_ends[0]
         return np.concatenate(([r.lo[0]] if first else [], inner, [r.hi[-1]] if last else []))
     net, start, stop = _check(net, start, stop, along)
-    p = _pieces(net, start, stop)
+    p = _pieces(net, start, stop, _check_threads(threads), check_progress(progress))
     inner = p.edges[1:-1]
     closed = (inner >= start) & (inner <= stop)
     return inner[closed if boundaries else closed & p.kink].copy()
@@ -566,7 +587,7 @@ class Regions:
 
 
 def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=None, bounds=None, threads=None,
-            path=None, closed=False):
+            path=None, closed=False, progress=None):
     """The linear pieces of ``net`` covering ``[start, stop]``, or its region map on a plane.
 
     Parameters
@@ -590,8 +611,9 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=N
         The rectangle of the plane to map; alone, the input plane of a network of two
         inputs.
     threads : int, optional
-        Threads walking a plane's map in tiles (``fastrelu.analysis.plane.region_map``);
-        None: all the cores this process may use.  A line is walked as it is.
+        Threads walking a plane's map in tiles (``fastrelu.analysis.plane.region_map``),
+        or a deep line (each layer's pieces in segments); None: all the cores this
+        process may use.  A line's pieces are the same on any number.
     path : array_like, shape (k + 1, in), optional
         Instead of a line: the polygonal path through these points, walked segment by
         segment, each as ``along=(x_s, x_s+1), start=0, stop=1`` walks it.  Positions
@@ -602,6 +624,9 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=N
         are evaluated at each piece's middle, in input space.
     closed : bool, default False
         Close the path back to its first point.
+    progress : bool, optional
+        A progress bar (tqdm) over a deep line's layers: by default shown once the walk
+        has taken a second; True shows it at once, False never.
 
     Returns
     -------
@@ -640,9 +665,17 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=N
     if start == stop:  # one point: its counts are those of the point, as a sweep gives them
         r = _point_region(net, start, boundaries)
     else:
-        r = _regions(_pieces(net, start, stop), start, stop, boundaries)
+        r = _regions(_pieces(net, start, stop, _check_threads(threads), check_progress(progress)), start, stop,
+                     boundaries)
     r._nets = (net, given, along)  # what patterns and gradients are evaluated on
     return r
+
+
+def _check_threads(threads):
+    """``threads`` as given: None or a positive integer."""
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1):
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    return threads
 
 
 def _point_region(net, x, boundaries):

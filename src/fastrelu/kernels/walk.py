@@ -88,6 +88,7 @@ are accounted for in ``walk_numba.py``'s docstring; those here:
 
 import numpy as np
 
+from ..utils.config import WALK_SEGMENT_WORK, WALK_SEGMENTS_PER_THREAD
 from ..utils.memory import available_memory
 from . import dense_numpy as reference
 from . import threads
@@ -247,23 +248,30 @@ def _anchor_spacing(fan_in):
 
 
 _ROWS = 64  # rows of a product per unit of parallel work: never one (a vector product sums in another order)
+# Multiply-adds per BLAS call of a product split over the threads, at least.  OpenBLAS
+# takes small products (under 10^6 multiply-adds on AVX-512) through "small matrix"
+# kernels that sum a row in another order than its GEMM kernel: a 10-output layer's
+# product cut in blocks of 64 rows changed the output's slopes in the last bit (on two
+# threads, not on one).  Above this a block takes the GEMM kernel, as the whole does.
+_MIN_MULS = 1 << 22
 
 
 def _product(X, W, out):
     """``X @ W.T`` into ``out`` (a new array for None): every row of the layer's
-    matrix-matrix product at once (BLAS), in blocks of ``_ROWS`` rows (the last one
-    taking the rest) over fastrelu's threads when BLAS is held to one thread
+    matrix-matrix product at once (BLAS), in blocks of at least ``_ROWS`` rows and
+    ``_MIN_MULS`` multiply-adds (the last one taking the rest) over fastrelu's threads when BLAS is held to one thread
     (``threads.blas_pinned``).  A row's sum is BLAS's matrix-matrix kernel's either way."""
     if out is None:
         out = np.empty((X.shape[0], W.shape[0]))
     n = X.shape[0]
-    blocks = n // _ROWS
+    least = max(_ROWS, -(-_MIN_MULS // max(1, W.size)))  # rows of a block
+    blocks = n // least
     if blocks < 2 or threads.get_num_threads() < 2 or not threads.blas_is_pinned():
         return np.matmul(X, W.T, out=out)
     WT = W.T
 
     def rows(c0, c1):
-        r0, r1 = c0 * _ROWS, (n if c1 == blocks else c1 * _ROWS)
+        r0, r1 = c0 * least, (n if c1 == blocks else c1 * least)
         np.matmul(X[r0:r1], WT, out=out[r0:r1])
 
     threads.run(rows, blocks)
@@ -299,17 +307,130 @@ def _scan_layer(te, S, C, bps, cr=None):
     return cr.first, tuple(a[:n] for a in cr.ev), int(cr.sc[1])
 
 
-def _transposed(W, WT):
-    """``WT = W.T`` (its rows are the columns of ``W``)."""
+def _transposed(W, WT, split=False):
+    """``WT = W.T`` (its rows are the columns of ``W``); with ``split``, blocks of its rows
+    on the threads."""
     if W.shape[0] < 32 or W.shape[1] < 32:
         WT[...] = W.T
     else:
-        _kernels()._transpose(W, WT, 0, W.shape[1])
+        n, kern = W.shape[1], _kernels()
+        if split and W.size >= WALK_SEGMENT_WORK:
+            threads.run(lambda c0, c1: kern._transpose(W, WT, c0 * _ROWS, min(n, c1 * _ROWS)), -(-n // _ROWS))
+        else:
+            kern._transpose(W, WT, 0, n)
     return WT
 
 
-def walk(widths, weights, biases, alpha, lo, hi, start, stop):
+# ---------------------------------------------------------------------------------
+# one line in segments
+#
+# A layer of one walk runs in segments of its pieces on the threads: ``_fill`` and
+# ``_prefix`` take a range of pieces, and the next layer's scan runs per segment after the
+# prefix sums.  Every piece gets the very operations it gets in one piece, so the result
+# is the same bits whatever the segments (tests/test_walk_segments.py):
+#
+# * a segment starts at an anchor piece (``_cuts``), whose maps come from its own rows
+#   of the product; the prefix sums of the pieces after it never read a piece before it.
+# * ``_fill`` of a segment starts from the regions of this layer's units on the piece
+#   before it: the first piece's, with every crossing up to there applied in order
+#   (``_regions_at``), exactly what the one-piece run holds when it gets there.
+# * the scan carries each unit's region from piece to piece, but what it carries out of
+#   a piece is the region at the piece's right end read from that piece's own map,
+#   whatever was carried in (a flagged unit ends at its last crossing inside, and the
+#   map's crossings are monotone in the breakpoint, so that is the same region; a
+#   suppressed pair leaves it too).  So a segment's scan starts one piece early, on the
+#   last piece of the segment before with nothing carried in, and drops that piece's
+#   crossings (``_scan_segments``): from its first piece on it carries what the one-piece
+#   scan carries, and a unit crossing exactly at the cut is found once, by the segment
+#   whose first piece it is on.  A cut is no edge: the pieces stay the walk's own.
+# Why not walk the segments of the line as separate lines and join them: each would
+# start with its own anchor, and the maps of pieces a rounding apart put deeper edges a
+# rounding apart (measured: 698 of 1,897 edges on a 1 -> [256] x 8 -> 1 network).
+
+_NO_SCAN = (np.zeros(1), *_Crossings(1, 1, 1).args())  # _prefix's scan arguments when it does not scan
+
+
+def _cuts(arow, work):
+    """The first piece of each segment and the end, ``[0, ..., P]``: about equal numbers of
+    pieces, each cut moved to the next anchor piece, and segments of at least
+    ``WALK_SEGMENT_WORK`` (pieces x units, ``work`` in all) two per thread."""
+    P = arow.shape[0]
+    n = min(WALK_SEGMENTS_PER_THREAD * threads.get_num_threads(), work // WALK_SEGMENT_WORK)
+    if n < 2:
+        return np.array([0, P])
+    anchors = np.flatnonzero(arow >= 0)
+    at = np.searchsorted(anchors, (np.arange(1, n) * P) // n)
+    inner = np.unique(anchors[at[at < anchors.shape[0]]])
+    return np.concatenate(([0], inner[inner > 0], [P]))
+
+
+def _regions_at(first, cuts, e_ev, order, ev_j, ev_r):
+    """The regions of a layer's units on the piece before each segment (on piece 0 for the
+    first): ``first`` with every crossing before that piece's right edge applied in order."""
+    cur, done, out = first.copy(), 0, [first.copy()]
+    for i0 in cuts[1:-1]:
+        upto = int(e_ev[i0 - 1])  # crossings at edges before edge i0 - 1 come first in ``order``
+        q = order[done:upto][::-1]  # the last crossing of each unit wins
+        units, last = np.unique(ev_j[q], return_index=True)
+        cur[units] = ev_r[q[last]]
+        done = upto
+        out.append(cur.copy())
+    return out
+
+
+def _fill_segments(kern, cuts, curs, args):
+    """``_fill`` of each segment, from its regions ``curs[c]``, on the threads; ``args``
+    are ``_fill``'s from ``gain`` on, each segment's scratch its own."""
+
+    def fill(c0, c1):
+        for c in range(c0, c1):
+            h = curs[c].shape[0]
+            G, O = np.empty((2, h))
+            kern._fill(cuts[c], cuts[c + 1], curs[c], G, O, np.empty(h), np.empty(h, np.int64), *args)
+
+    threads.run(fill, cuts.shape[0] - 1)
+
+
+def _prefix_segments(kern, cuts, before, after, te):
+    """``_prefix`` of each segment (each starts at an anchor: its sums start from its own
+    rows of the product), without the next layer's scan, on the threads; ``before`` and
+    ``after`` are ``_prefix``'s arguments around its scratch ``sh, sl, ch, cl``."""
+    w2 = after[0].shape[1]
+
+    def prefix(c0, c1):
+        for c in range(c0, c1):
+            sh, sl, ch, cl = np.empty((4, w2))
+            kern._prefix(cuts[c], cuts[c + 1], *before, sh, sl, ch, cl, *after, np.empty(w2, np.int64),
+                         np.empty(w2, np.int64), False, te, *_NO_SCAN)
+
+    threads.run(prefix, cuts.shape[0] - 1)
+
+
+def _scan_segments(te, S, C, bps, cuts):
+    """The next layer's scan in the segments ``cuts``, as ``_scan_layer`` returns it:
+    each segment scanned from the piece before it (see above), that piece's crossings
+    dropped, the crossings concatenated in piece order."""
+    n = cuts.shape[0] - 1
+    parts = [None] * n
+
+    def scan(c0, c1):
+        for c in range(c0, c1):
+            a, i0, i1 = max(0, cuts[c] - 1), cuts[c], cuts[c + 1]
+            first, ev, sup = _scan_layer(te[a : i1 + 1], S[a:i1], C[a:i1], bps)
+            keep = ev[0] >= i0 - a
+            parts[c] = (first, (ev[0][keep] + a, *(e[keep] for e in ev[1:])), sup)
+
+    threads.run(scan, n)
+    ev = tuple(np.concatenate([p[1][f] for p in parts]) for f in range(4))
+    return parts[0][0], ev, sum(p[2] for p in parts)
+
+
+def walk(widths, weights, biases, alpha, lo, hi, start, stop, *, done=None):
     """The pieces of a network of a scalar ``t`` on ``[start, stop]``, found exactly.
+
+    On ``threads.get_num_threads()`` threads: the products in blocks of rows, and each
+    layer with enough pieces in segments of its pieces, one per thread or more (see
+    "one line in segments" below); the result is the same bits on any number of threads.
 
     Parameters
     ----------
@@ -318,15 +439,28 @@ def walk(widths, weights, biases, alpha, lo, hi, start, stop):
         float64, walked in float64).  A layer with a finite clamp must have ``alpha == 1``.
     start, stop : float
         ``start <= stop``; either may be infinite.
+    done : callable, optional
+        Called with the number of hidden layers walked so far, after each one (a
+        progress bar's update).
 
     Returns
     -------
     LinePieces
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastrelu.model.network import Network
+    >>> from fastrelu.kernels.params import deep_params
+    >>> p = deep_params(Network.random([1, 16, 16, 1], seed=0), np.dtype(np.float64))
+    >>> lp = walk(*p, -10.0, 10.0)
+    >>> bool(lp.edges[0] == -10.0 and lp.edges[-1] == 10.0), lp.pieces == lp.boundaries + 1
+    (True, True)
     """
     given = (widths, weights, biases, alpha, lo, hi)  # the network's own arrays: the key of its facts
     widths, layers, alpha, lo, hi = _prepared(*given)
     exps, live = _facts.get(given, (), lambda: (walk_scales(layers, _forms(widths, alpha, lo, hi)), _live(layers)))
-    steps = _steps(widths, layers, alpha, lo, hi, start, stop, exps, live)
+    steps = _steps(widths, layers, alpha, lo, hi, start, stop, exps, live, split=True, done=done)
     try:
         with threads.blas_pinned():
             return _drive(steps)
@@ -551,7 +685,7 @@ def _live(layers):
     return [(w != 0.0).astype(np.float64) if np.any(w == 0.0) else None for w, _ in layers[1:]]
 
 
-def _steps(widths, layers, alpha, lo, hi, start, stop, exps, live):
+def _steps(widths, layers, alpha, lo, hi, start, stop, exps, live, split=False, done=None):
     """``walk`` as a generator that hands out its memory checks and its products.
 
     It yields ``("fit", need, stacked, args)`` before a layer allocates (``need`` bytes, as
@@ -605,12 +739,13 @@ def _steps(widths, layers, alpha, lo, hi, start, stop, exps, live):
     kern = _kernels()
     cr = None  # the scan of the next layer, done with the prefix sums of this one
     no_scan = (np.zeros(1), *_Crossings(1, 1, 1).args())
+    split = split and threads.get_num_threads() > 1
     for k in range(L):
         h = S.shape[1]
         bps, gain, offs, idx0 = tables[k]
         P = S.shape[0]
         # 1. scan
-        first, (ev_p, ev_t, ev_j, ev_r), sup = _scan_layer(te, S, C, bps, cr)
+        first, (ev_p, ev_t, ev_j, ev_r), sup = cr if isinstance(cr, tuple) else _scan_layer(te, S, C, bps, cr)
         suppressed += sup
         n = ev_p.shape[0]
         # by piece, then t; crossings at one t by unit, then in the order the unit made them
@@ -649,10 +784,10 @@ def _steps(widths, layers, alpha, lo, hi, start, stop, exps, live):
         elive = np.empty((Pn - 1, 2), np.int8)
         aidx = np.cumsum(arow >= 0) - 1
         XL = scratch.take("XL", (2 * (int(aidx[-1]) + 1), h))
-        G, O = scratch.take("G", (2, h))
-        kern._fill(0, Pn, first.copy(), G, O, scratch.take("gl", (h,)), np.empty(h, np.int64), gain, offs, idx0,
-                   S, C, par, src_n, e_old, e_ev, e_n, row_n, arow, order, ev_j, ev_r,
-                   Y, row, WT, ecol, src, ekind, eds, edc, X, nneg, ecol_n, eds_n, edc_n, ekind_n, aidx, XL, elive)
+        cuts = _cuts(arow, Pn * max(h, w2)) if split else np.array([0, Pn])
+        _fill_segments(kern, cuts, _regions_at(first, cuts, e_ev, order, ev_j, ev_r),
+                       (gain, offs, idx0, S, C, par, src_n, e_old, e_ev, e_n, row_n, arow, order, ev_j, ev_r, Y, row,
+                        WT, ecol, src, ekind, eds, edc, X, nneg, ecol_n, eds_n, edc_n, ekind_n, aidx, XL, elive))
         # (the last product, W.T and the maps of the pieces are read for the last time above)
         Y = scratch.take("Y", (nrow, w2))
         yield ("product", k, X, W, Y)
@@ -660,22 +795,29 @@ def _steps(widths, layers, alpha, lo, hi, start, stop, exps, live):
             S2, C2 = scratch.take("S", (Pn, w2)), scratch.take("C", (Pn, w2))
         else:  # the walk's result
             S2, C2 = np.empty((Pn, w2)), np.empty((Pn, w2))
-        WT = _transposed(W, scratch.take("WT", (W.shape[1], w2)))
+        WT = _transposed(W, scratch.take("WT", (W.shape[1], w2)), split)
         # live and moving inputs of every unit at the anchors: counts of 0/1 terms, exact in float64
         YL = scratch.take("YL", (XL.shape[0], w2))
         if sparse[k]:
             yield ("product", (k, "live"), XL, live[k], YL)
         else:  # no zero weight: every unit of the next layer has all the live inputs
             YL[...] = XL.sum(axis=1)[:, None]
-        sh, sl, ch, cl = scratch.take("dd", (4, w2))
-        cr = _Crossings(Pn, w2) if k < L - 1 else None
-        kern._prefix(0, Pn, Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n, sh, sl, ch, cl, S2, C2,
-                     aidx, YL, elive, np.empty(w2, np.int64), np.empty(w2, np.int64), cr is not None,
-                     te_new, *((tables[k + 1][0], *cr.args()) if cr is not None else no_scan))
+        if cuts.shape[0] == 2:  # one segment: the next layer's scan with the prefix sums
+            sh, sl, ch, cl = scratch.take("dd", (4, w2))
+            cr = _Crossings(Pn, w2) if k < L - 1 else None
+            kern._prefix(0, Pn, Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n, sh, sl, ch, cl, S2, C2,
+                         aidx, YL, elive, np.empty(w2, np.int64), np.empty(w2, np.int64), cr is not None,
+                         te_new, *((tables[k + 1][0], *cr.args()) if cr is not None else no_scan))
+        else:
+            _prefix_segments(kern, cuts, (Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n),
+                             (S2, C2, aidx, YL, elive), te_new)
+            cr = _scan_segments(te_new, S2, C2, tables[k + 1][0], cuts) if k < L - 1 else None
         neg_n = np.empty((Pn, k + 1), np.int32)
         neg_n[:, :k] = neg[par]
         neg_n[:, k] = nneg
         te, S, C, neg = te_new, S2, C2, neg_n
+        if done is not None:
+            done(k + 1)
         src, row, ecol, ekind, eds, edc = src_n, row_n, ecol_n, ekind_n, eds_n, edc_n
     P = S.shape[0]
     # kinks: the carried change of the output's slope

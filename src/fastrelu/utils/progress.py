@@ -43,3 +43,15 @@ def parts(n, pairs):
         return [(0, n)]
     step = max(MIN_PART, -(-n // PARTS))
     return [(i0, min(i0 + step, n)) for i0 in range(0, n, step)]
+
+
+def walk_bar(total, progress):
+    """A bar over a line's walk, one step per hidden layer, or None: as ``bar``, but
+    shown at once when asked for (``progress=True``), and gone once the walk is done."""
+    b = bar(total, "walk", progress, "layer")
+    if b is not None:  # bar's, set for a handful of steps
+        b.leave, b.unit_scale = False, False
+        if progress:  # asked for: no wait
+            b.delay = 0
+            b.refresh()
+    return b
