@@ -29,7 +29,7 @@ fig = fastrelu.sweep(net).plot(seed=0, kinks=True)
 # The page itself, live: in Jupyter a network or a result displays as this page, and
 # so it does here (pan with the mouse, zoom with the wheel or the box tool, hover a
 # curve; the check box shows the linear twin).  The gallery's thumbnail is a screenshot
-# of it taken in headless Chromium (``docs/make_page_screenshot.py``).
+# of it taken in headless Chromium (``docs/make_screenshots.py``).
 
 # sphinx_gallery_capture_repr_block = ('_repr_html_',)
 net
