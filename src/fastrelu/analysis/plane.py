@@ -419,6 +419,27 @@ class RegionMap:
 
     # -- patterns -----------------------------------------------------------------------
     @property
+    def layer_widths(self):
+        """Units of each hidden layer, as ``pattern`` lays them out (of a graph network: each act
+        node's units, in ``net.nodes``' order, ``layer_names``)."""
+        return tuple(int(r.shape[1]) for r in self._walk.regions)
+
+    @property
+    def layer_names(self):
+        """The hidden layers' names: ``"layer k"`` for a dense chain, the act nodes' names (as
+        ``net.nodes`` names them) for a graph network.
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> fastrelu.regions(fastrelu.Network.random([2, 4, 4, 1], seed=0), bounds=((-1, 1), (-1, 1))).layer_names
+        ('layer 0', 'layer 1')
+        """
+        if self.network is not None and self.network.is_graph:
+            return tuple(n.name for n in self.network.nodes if n.kind == "act")
+        return tuple(f"layer {k}" for k in range(len(self._walk.regions)))
+
+    @property
     def pattern(self):
         """Each unit's region on each face (int8, ``(F, hidden)``; see the class docstring)."""
         if "pattern" not in self._lazy:

@@ -214,7 +214,7 @@ def _document(m, data, *, title, width):
     status = Div(text="", name="status", styles={"font": "12px sans-serif", "color": "#444"})
 
     shown = data["shown"]
-    widths = [int(layer.bias.shape[0]) for layer in m.network.layers[:-1]]
+    widths = [int(w) for w in m.layer_widths]
     spec = dict(depth=data["depth"], outputs=shown, widths=widths, edge_pixels=EDGE_PIXELS, max_edges=MAX_EDGES,
                 n_faces=len(m), bounds=[[u0, u1], [v0, v1]], whole_span=WHOLE_SPAN)
     fmt = CustomJSHover(args=dict(faces=src["faces"], corners=src["corners"], vertices=src["vertices"],

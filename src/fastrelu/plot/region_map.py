@@ -14,7 +14,7 @@ matplotlib is imported when a figure is drawn, never by importing this module.
 
 import numpy as np
 
-from ..model.describe import architecture
+from ..model.describe import architecture, network_title
 from .files import check_figure_path, save_figure
 from .panels import new_figure
 from .style import SHADES
@@ -307,9 +307,8 @@ def plane_sweep_figure(res, *, output=0, regions=None, title=None, figsize=(15, 
         _mark_points(ax, res.plane)  # the three points, if the plane runs through three
     axes[0].set_ylabel("v")
     if title is None:
-        widths = (np.asarray(res.plane.directions).shape[1], *res.network.widths[1:])
         where = "the plane through x0, x1, x2" if np.asarray(res.plane.points).shape[0] else "its input plane"
-        title = f"{architecture(widths)} network on {where}: {u.shape[0]:,} x {v.shape[0]:,} pixels ({res.backend})"
+        title = f"{_name(res.network, np.asarray(res.plane.directions).shape[1])} on {where}: {u.shape[0]:,} x {v.shape[0]:,} pixels ({res.backend})"
     fig.suptitle(title)
     return fig
 
@@ -360,10 +359,19 @@ def _figure(figsize, dpi):
 
 
 def _title(m):
-    widths = (m.network.in_features if not np.asarray(m.points).shape[0] else m.origin.shape[0], *m.network.widths[1:])
     where = "the plane through x0, x1, x2" if np.asarray(m.points).shape[0] else "its input plane"
     extra = f"; {m.n_kinks:,} of {m.n_boundaries:,} edges are kinks" if m.n_boundaries else ""
-    return f"{architecture(widths)} network: {len(m):,} linear regions on {where}{extra}"
+    return f"{_name(m.network, m.origin.shape[0])}: {len(m):,} linear regions on {where}{extra}"
+
+
+def _name(net, n_in):
+    """The network in a title: a chain by its widths (``n_in`` inputs: the plane's space), a
+    graph as ``network_title`` names it (with the plane folded in, its input is the embed node's)."""
+    if not net.is_graph:
+        return f"{architecture((n_in, *net.widths[1:]))} network"
+    folded = net.graph.nodes[1].kind == "embed"
+    # network_title reads a folded graph's input shape off its embed node when given a slice
+    return network_title(net, along=((0,), (0,)) if folded else None).removesuffix(", along a line")
 
 
 def save_region_map(m, path, **kwargs):
