@@ -15,6 +15,12 @@ activation regions along every line are compared (fastrelu's boundaries + 1 agai
 Regioncam's vertices - 1); float32 can merge crossings float64 tells apart, so the table
 counts the lines that agree exactly.
 
+One line on both cores (``test_one_line_cores``): ``regions`` of one line, the issue's
+two networks (1 -> [256] x 8 -> 1 over [-100, 100]; 784 -> [1024] x 8 -> 10 between the
+first pair of points), with ``threads=2`` (each layer's pieces in segments, the products
+split) and ``threads=1``, against ``Regioncam1D`` on the same line, the three timed in
+turn in each round (the machine is shared: side by side, best of the rounds).
+
 ``boundary_distance`` of standard normal points of 784 -> [256] x 3 -> 10 against
 ``torch.func.jacfwd`` of every hidden pre-activation (vmapped over batches of points,
 float64) followed by the same minimum of ``|z| / ||grad z||``.
@@ -89,6 +95,40 @@ def test_one_line(benchmark, case):
     _, net, X0, X1, _ = _case(case)
     seconds, _ = _best(benchmark, lambda: fastrelu.line_stats(net, X0[:1], X1[:1], progress=False), rounds=3)
     _RESULTS[(case, "one")] = seconds
+
+
+def _one_line(model, net, X0, X1, case):
+    """``regions`` of the case's one line on ``threads`` threads, and Regioncam1D of it
+    (its vertices - 1: the regions it finds)."""
+    if case == "1x256x8":
+        walk = lambda threads: fastrelu.regions(net, -100.0, 100.0, boundaries=True, threads=threads, progress=False)
+        make = lambda: regioncam.Regioncam1D((-100.0, 100.0))
+    else:
+        x0, x1 = X0[0], X1[0]
+        walk = lambda threads: fastrelu.regions(net, 0.0, 1.0, along=(x0, x1), boundaries=True, threads=threads,
+                                                progress=False)
+        make = lambda: regioncam.Regioncam1D.through_points(np.stack([x0, x1]).astype(np.float32), size=2.0)
+
+    def rc():
+        r = make()
+        r.add(model)
+        return r.num_vertices - 1
+
+    return walk, rc
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_one_line_cores(benchmark, case):
+    model, net, X0, X1, _ = _case(case)
+    walk, rc = _one_line(model, net, X0, X1, case)
+    runs = {"two": lambda: walk(2), "one": lambda: walk(1), "rc": rc}
+    best = dict.fromkeys(runs, np.inf)
+    out = {k: f() for k, f in runs.items()}  # warm up
+    for _ in range(5 if case == "1x256x8" else 3):  # in turn, so that the machine's load falls on all three
+        for k, f in runs.items():
+            best[k] = min(best[k], _timed(f))
+    benchmark.pedantic(runs["two"], rounds=1, iterations=1)
+    _RESULTS[(case, "line")] = (best, len(out["two"]), out["rc"])
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -185,6 +225,19 @@ def _print_table(line):
         fmt = lambda x, f: format(x, f) if x is not None else "-"
         line(f"| {case:<11} | {r[(case, 'lines')]:5d} | {b:11.4f} | {fmt(one, '12.4f'):>12} | {fmt(rc, '13.4f'):>13} "
              f"| {fmt(rc and rc / b, '9.2f'):>9} | {fmt(rc1 and one and rc1 / one, '6.2f'):>6} | {same:>12} |")
+    if any((case, "line") in r for case in CASES):
+        line("")
+        line("one line, regions on both cores (segments) and one, against Regioncam1D; in turn, best of the rounds")
+        line(f"| {'case':<11} | {'2 threads (s)':>13} | {'1 thread (s)':>12} | {'Regioncam (s)':>13} | {'x RC (2)':>8} "
+             f"| {'x RC (1)':>8} | {'1 / 2':>5} | {'regions':>7} | {'RC regions':>10} |")
+        line("| " + " | ".join("-" * n for n in (11, 13, 12, 13, 8, 8, 5, 7, 10)) + " |")
+        for case in CASES:
+            if (case, "line") not in r:
+                continue
+            best, ours, theirs = r[(case, "line")]
+            line(f"| {case:<11} | {best['two']:13.4f} | {best['one']:12.4f} | {best['rc']:13.4f} "
+                 f"| {best['rc'] / best['two']:8.2f} | {best['rc'] / best['one']:8.2f} | {best['one'] / best['two']:5.2f} "
+                 f"| {ours:7d} | {theirs:10d} |")
     if ("distance", "fastrelu") in r:
         f, t = r[("distance", "fastrelu")], r[("distance", "torch")]
         line(f"boundary_distance, {N_POINTS:,} points of 784->[256]x3->10: fastrelu {f:.3f} s, torch jacfwd {t:.3f} s "
