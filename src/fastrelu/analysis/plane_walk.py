@@ -92,7 +92,7 @@ from ..model.graph import AFFINE, Graph, Node, act_form, affine
 from ..kernels.threads import blas_pinned
 from ..utils.memory import available_memory
 
-__all__ = ["PlaneWalk", "region_tables", "tile_cuts", "walk_plane", "walk_tiles"]
+__all__ = ["PlaneWalk", "region_tables", "tile_cuts", "tile_rects", "walk_plane", "walk_tiles"]
 
 _BLOCK = 256  # faces per block of the per-layer products: each block in the L2 cache
 
@@ -1072,11 +1072,9 @@ def walk_tiles(layers, forms, bounds, tiles=(1, 1), threads=1, engine=None):
 
 def _walk_tiles(layers, forms, bounds, tiles, threads, engine):
     nu, nv = tiles
-    (u0, u1), (v0, v1) = bounds
     if nu * nv == 1:
         return walk_plane(layers, forms, bounds, engine)
-    us, vs = tile_cuts(u0, u1, nu), tile_cuts(v0, v1, nv)
-    rects = [((us[i], us[i + 1]), (vs[j], vs[j + 1])) for j in range(nv) for i in range(nu)]
+    rects, us, vs = tile_rects(bounds, tiles)
     plane_engine.kernels(engine)  # any error of the engine once, here
     if threads <= 1:
         walks = [walk_plane(layers, forms, r, engine) for r in rects]
@@ -1086,6 +1084,24 @@ def _walk_tiles(layers, forms, bounds, tiles, threads, engine):
         with ThreadPoolExecutor(min(threads, len(rects)), thread_name_prefix="fastrelu-plane") as pool:
             walks = list(pool.map(lambda r: walk_plane(layers, forms, r, engine), rects))
     return _merge(walks, us[1:-1], vs[1:-1])
+
+
+def tile_rects(bounds, tiles):
+    """The rectangles of ``tiles = (nu, nv)`` tiles of ``bounds``, row by row (the order
+    ``_merge`` takes their walks in), and the cuts along ``u`` and ``v`` (``tile_cuts``).
+    Threads (``walk_tiles``) and Dask tasks (``plane_dask``) walk the same tiles.
+
+    Examples
+    --------
+    >>> rects, us, vs = tile_rects(((0.0, 1.0), (0.0, 1.0)), (2, 1))
+    >>> len(rects), [float(v) for v in rects[0][1]]
+    (2, [0.0, 1.0])
+    """
+    (u0, u1), (v0, v1) = bounds
+    nu, nv = tiles
+    us, vs = tile_cuts(u0, u1, nu), tile_cuts(v0, v1, nv)
+    rects = [((us[i], us[i + 1]), (vs[j], vs[j + 1])) for j in range(nv) for i in range(nu)]
+    return rects, us, vs
 
 
 def _unique_rows(rows):
@@ -1149,25 +1165,7 @@ def _merge(walks, cu, cv):
     alive = np.ones(edges.shape[0], bool)
     joint = cut[degree[cut] == 2] if cut.size else cut
     if joint.size:
-        incident = {}
-        for e in np.flatnonzero(np.isin(edges, joint).any(axis=1)):
-            for x in edges[e]:
-                incident.setdefault(int(x), []).append(int(e))
-        for x in joint.tolist():
-            e1, e2 = incident[x]
-            if edges[e1, 0] == x:  # orient e1 into x and e2 out of it
-                edges[e1] = edges[e1, ::-1]
-                faces[e1] = faces[e1, ::-1]
-            if edges[e2, 1] == x:
-                edges[e2] = edges[e2, ::-1]
-                faces[e2] = faces[e2, ::-1]
-            if (faces[e1] != faces[e2]).any():
-                raise RuntimeError("the tiles of the region map disagree along a cut (a bug: please report it)")
-            y = int(edges[e2, 1])
-            edges[e1, 1] = y
-            alive[e2] = False
-            if y in incident:
-                incident[y] = [e1 if e == e2 else e for e in incident[y]]
+        alive = _join(edges, faces, joint, "the tiles of the region map disagree along a cut")
     edges, faces, layer, unit = edges[alive], faces[alive], layer[alive], unit[alive]
     used = np.zeros(P.shape[0], bool)
     used[edges.ravel()] = True
@@ -1177,6 +1175,33 @@ def _merge(walks, cu, cv):
     degenerate = int(np.count_nonzero((pts[order][1:] == pts[order][:-1]).all(axis=1)))
     return PlaneWalk(pts, new[edges], faces, layer.astype(np.int32), unit.astype(np.int32), regions, parents, maps,
                      int(sum(w.ambiguous for w in walks)), degenerate)
+
+
+def _join(edges, faces, joint, what):
+    """Join away the vertices ``joint``, each of degree 2 on a straight boundary between the same
+    two faces: the edge into it is extended to the far end of the edge out of it (``edges``
+    and their ``faces`` (left, right) changed in place).  Returns the edges left alive."""
+    alive = np.ones(edges.shape[0], bool)
+    incident = {}
+    for e in np.flatnonzero(np.isin(edges, joint).any(axis=1)):
+        for x in edges[e]:
+            incident.setdefault(int(x), []).append(int(e))
+    for x in joint.tolist():
+        e1, e2 = incident[x]
+        if edges[e1, 0] == x:  # orient e1 into x and e2 out of it
+            edges[e1] = edges[e1, ::-1]
+            faces[e1] = faces[e1, ::-1]
+        if edges[e2, 1] == x:
+            edges[e2] = edges[e2, ::-1]
+            faces[e2] = faces[e2, ::-1]
+        if (faces[e1] != faces[e2]).any():
+            raise RuntimeError(f"{what} (a bug: please report it)")
+        y = int(edges[e2, 1])
+        edges[e1, 1] = y
+        alive[e2] = False
+        if y in incident:
+            incident[y] = [e1 if e == e2 else e for e in incident[y]]
+    return alive
 
 
 def _first_switch(regions, parents, f, g):
