@@ -16,7 +16,11 @@ import pytest
 
 import fastrelu
 from fastrelu.analysis import lines as lines_module
+from fastrelu.analysis import plane_dask
+from fastrelu.analysis.plane import region_map
 from fastrelu.store import write as write_module
+
+from test_plane_tiles import _check_same
 
 WORKERS = (1, 2)
 
@@ -91,3 +95,18 @@ def test_a_stores_lost_worker_writes_its_chunk_again(tmp_path, monkeypatch, n_wo
     mem = fastrelu.sweep(net, num=20_001, backend="numpy")
     for field in ("x", "y", "slope", "negative", "negative_by_layer"):
         np.testing.assert_array_equal(getattr(res, field)[:], getattr(mem, field), err_msg=field)
+
+
+@pytest.mark.parametrize("n_workers", WORKERS)
+def test_a_maps_lost_worker_walks_its_tile_again(tmp_path, monkeypatch, n_workers):
+    net = fastrelu.Network.random([2, 16, 16, 1], seed=28)
+    square = ((-1.0, 1.0), (-1.0, 1.0))
+    whole = region_map(net, bounds=square, threads=1, tiles=(1, 1))
+    marker = str(tmp_path / "killed")
+    monkeypatch.setattr(plane_dask, "_tile", _dies_once(plane_dask._tile, marker))
+    cluster, client = _cluster(n_workers)
+    with cluster, client:
+        pids = set(client.run(os.getpid).values())
+        on_dask = region_map(net, bounds=square, tiles=(2, 2), client=client)
+        _lost(client, marker, pids)
+    _check_same(whole, on_dask)  # same faces, patterns, polygons, maps, vertices and edges

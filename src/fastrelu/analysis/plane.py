@@ -20,12 +20,13 @@ from ..utils.plugins import provided
 from ..utils.validation import as_float_array
 from ..kernels.threads import DEFAULT_THREADS
 from .patterns import pattern_hashes
+from .plane_dask import cluster_threads, walk_tiles_on
 from .plane_walk import region_tables, walk_tiles
 
 __all__ = ["Decisions", "RegionMap", "region_map"]
 
 
-def region_map(net, plane=None, bounds=None, *, threads=None, tiles=None, engine=None):
+def region_map(net, plane=None, bounds=None, *, threads=None, tiles=None, engine=None, client=None):
     """The region map of ``net`` on a plane: ``regions(net, plane=..., bounds=...)``.
 
     Parameters
@@ -52,6 +53,10 @@ def region_map(net, plane=None, bounds=None, *, threads=None, tiles=None, engine
     engine : {"c", "numba"}, optional
         The twin that runs the walk's kernels; None: as ``$FASTRELU_BACKEND`` says, else
         the C build when there is one, else Numba.
+    client : dask.distributed.Client, optional
+        Walk each tile as a task of this Dask cluster (``plane_dask``) and merge them here:
+        the same map as a local walk.  Default tiles: one per thread of the cluster, on the
+        networks that tiles repay (as above); ``threads`` goes with a local walk.
 
     Returns
     -------
@@ -73,12 +78,17 @@ def region_map(net, plane=None, bounds=None, *, threads=None, tiles=None, engine
         raise TypeError("give plane=(x0, x1, x2), bounds=((u0, u1), (v0, v1)), or both")
     folded, pl, rect = plane_network(net, plane, bounds, np.float64, "maps")
     layers, forms = walk_input(folded)
-    threads = _check_threads(threads)
+    if client is not None and threads is not None:
+        raise TypeError("threads goes with a local map: on Dask each tile is a task on one of its worker's threads")
+    threads = _check_threads(threads) if client is None else cluster_threads(client)
     if tiles is None:  # tiles pay for their cuts and merge on wide networks only
         widest = max((n.size for n in net.graph.act_nodes), default=0) if net.is_graph else max(net.widths[1:-1], default=0)
         tiles = (threads, 1) if widest >= PLANE_TILE_MIN_WIDTH else (1, 1)
     tiles = _check_tiles(tiles)
-    walk = walk_tiles(layers, forms, rect, tiles, threads, engine)
+    if client is None:
+        walk = walk_tiles(layers, forms, rect, tiles, threads, engine)
+    else:
+        walk = walk_tiles_on(client, layers, forms, rect, tiles, engine)
     return RegionMap(walk, net, pl, rect, forms)
 
 
@@ -131,8 +141,8 @@ def walk_input(net):
     forms)`` of a dense chain, float64; a graph's float64 ``Graph`` and its act nodes' forms."""
     if net.is_graph:
         graph = net.graph.astype(np.float64)
-        forms = [act_form(n, np.float64) for n in graph.act_nodes]
-        return graph, [(alpha.reshape(-1), lo, hi) for alpha, lo, hi in forms]
+        forms = [act_form(n, np.float64) if n.kind == "act" else None for n in graph.nodes if n.kind in ("act", "maxpool")]
+        return graph, [None if f is None else (f[0].reshape(-1), f[1], f[2]) for f in forms]
     layers = [(w.astype(np.float64), b.astype(np.float64)) for w, b in net.layers]
     return layers, [act.kernel_form(layer.bias.shape[0]) for act, layer in zip(net.activations, net.layers)]
 
@@ -364,10 +374,13 @@ class RegionMap:
         if maps.shape[2] == 1:
             slope, intercept = slope[:, 0, :], intercept[:, 0]
         self.slope, self.intercept = _readonly(slope), _readonly(intercept)
-        idx0 = [int(np.searchsorted(region_tables(*form)[0], 0.0)) for form in forms]
-        by_layer = np.empty((F, len(walk.regions)), np.int32)
-        for k, anc in enumerate(self._ancestors(walk)):
-            by_layer[:, k] = np.count_nonzero(walk.regions[k] <= idx0[k], axis=1)[anc]
+        # forms: one per layer of the walk, None for a max-pool node's (its pattern is the argmax; it counts no units)
+        acts = [k for k, form in enumerate(forms) if form is not None]
+        idx0 = {k: int(np.searchsorted(region_tables(*forms[k])[0], 0.0)) for k in acts}
+        by_layer = np.empty((F, len(acts)), np.int32)
+        ancestors = self._ancestors(walk)
+        for i, k in enumerate(acts):
+            by_layer[:, i] = np.count_nonzero(walk.regions[k] <= idx0[k], axis=1)[ancestors[k]]
         self.negative_by_layer = _readonly(by_layer)
         self.negative = _readonly(by_layer.sum(axis=1, dtype=np.int32))
         self.ambiguous, self.degenerate = walk.ambiguous, walk.degenerate
@@ -436,7 +449,7 @@ class RegionMap:
         ('layer 0', 'layer 1')
         """
         if self.network is not None and self.network.is_graph:
-            return tuple(n.name for n in self.network.nodes if n.kind == "act")
+            return tuple(n.name for n in self.network.nodes if n.kind in ("act", "maxpool"))
         return tuple(f"layer {k}" for k in range(len(self._walk.regions)))
 
     @property
@@ -492,8 +505,8 @@ class RegionMap:
         starts = np.r_[0, np.cumsum(widths)[:-1]]
         layer = np.searchsorted(starts, units, side="right") - 1
         unit = units - starts[layer]
-        if self.network is not None and self.network.is_graph:  # a graph's layers are its act nodes, named by index
-            layer = np.array([k for k, n in enumerate(self.network.nodes) if n.kind == "act"], np.int64)[layer]
+        if self.network is not None and self.network.is_graph:  # a graph's layers are its act and max-pool nodes, by index
+            layer = np.array([k for k, n in enumerate(self.network.nodes) if n.kind in ("act", "maxpool")], np.int64)[layer]
         return layer.astype(np.int32), unit.astype(np.int32)
 
     # -- classifiers --------------------------------------------------------------------
