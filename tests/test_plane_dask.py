@@ -67,3 +67,20 @@ def test_default_tiles_and_refusals_on_dask(client):
         region_map(net, bounds=SQUARE, threads=2, client=client)
     with pytest.raises(ValueError, match="tiles must be a pair"):
         region_map(net, bounds=SQUARE, tiles=(0, 1), client=client)
+
+
+def test_command_line_map_on_a_local_cluster(tmp_path):
+    import subprocess
+    import sys
+
+    from fastrelu.store.region_map import load_region_map
+
+    run = subprocess.run([sys.executable, "-m", "fastrelu", "map", "--widths", "2,24,24,1", "--tiles", "2", "2",
+                          "--workers", "2", "--out", "map.npz", "--plot", "map.png"],
+                         cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    whole = region_map(fastrelu.Network.random([2, 24, 24, 1], seed=0), bounds=SQUARE, threads=1, tiles=(1, 1))
+    _check_same(whole, load_region_map(tmp_path / "map.npz"))
+    bad = subprocess.run([sys.executable, "-m", "fastrelu", "map", "--tiles", "0", "2"], cwd=tmp_path,
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 2 and "--tiles must be a pair of positive ints" in bad.stderr

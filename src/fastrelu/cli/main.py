@@ -17,7 +17,7 @@ from importlib.util import find_spec
 
 import numpy as np
 
-from ..analysis.pieces import regions
+from ..analysis.plane import region_map
 from ..kernels.registry import backends
 from ..model.describe import architecture
 from ..model.network import Network, on_line
@@ -180,26 +180,27 @@ def cmd_map(args):
         bounds = ((u0, u1), (v0, v1))
     elif plane is None:
         bounds = ((-1.0, 1.0), (-1.0, 1.0))
-    t0 = time.perf_counter()
-    try:
-        m = regions(net, plane=plane, bounds=bounds)
-    except (TypeError, ValueError) as exc:
-        message = str(exc)
-        for name in ("plane", "bounds"):  # the API names its arguments; the command, its options
-            if message.startswith(name):
-                message = "--" + message
-        raise CommandError(message) from None
-    seconds = time.perf_counter() - t0
-    report.print_map(m, net, seconds=seconds, source=f"seed {seed}" if seed is not None else f"from {args.network}")
-    if args.out and args.out.lower().endswith(".npz"):
-        save_region_map(m, args.out)
-        print(f"map           {args.out}")
-    elif args.out:  # a Zarr store of the plane's per-pixel sweep, over the map's rectangle
+    with dask_client(args.scheduler, args.workers, store=False) as client:
         t0 = time.perf_counter()
-        res = sweep(net, plane=plane, bounds=m.bounds, num=(args.pixels, args.pixels), out=args.out,
-                    overwrite=args.force, progress=False)
-        print(f"store         {args.out}  ({args.pixels:,} x {args.pixels:,} pixels, {res.backend} backend, "
-              f"{time.perf_counter() - t0:.3f} s)")
+        try:
+            m = region_map(net, plane, bounds, tiles=None if args.tiles is None else tuple(args.tiles), client=client)
+        except (TypeError, ValueError) as exc:
+            message = str(exc)
+            for name in ("plane", "bounds", "tiles"):  # the API names its arguments; the command, its options
+                if message.startswith(name):
+                    message = "--" + message
+            raise CommandError(message) from None
+        seconds = time.perf_counter() - t0
+        report.print_map(m, net, seconds=seconds, source=f"seed {seed}" if seed is not None else f"from {args.network}")
+        if args.out and args.out.lower().endswith(".npz"):
+            save_region_map(m, args.out)
+            print(f"map           {args.out}")
+        elif args.out:  # a Zarr store of the plane's per-pixel sweep, over the map's rectangle
+            t0 = time.perf_counter()
+            res = sweep(net, plane=plane, bounds=m.bounds, num=(args.pixels, args.pixels), out=args.out,
+                        overwrite=args.force, progress=False, client=client)
+            print(f"store         {args.out}  ({args.pixels:,} x {args.pixels:,} pixels, {res.backend} backend, "
+                  f"{time.perf_counter() - t0:.3f} s)")
     if args.html:
         region_map_html(m, args.html, title=args.title)
         print(f"page          {args.html}")

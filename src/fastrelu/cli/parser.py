@@ -152,7 +152,8 @@ deep networks, swept along the line x0 + t*(x1 - x0), t from 0 to 1:
   fastrelu map --widths 784,256,256,10 --plane random --seed 1
   fastrelu map --network mlp.npz --plane 0,0,0 1,0,0 0,1,0 --no-edges
   fastrelu map --widths 2,128,128,128,128,1 --html map.html --out map.npz   # the page, and the map saved
-  fastrelu map --widths 784,64,64,10 --plane random --out plane.zarr --pixels 1024   # the pixels in a Zarr store""",
+  fastrelu map --widths 784,64,64,10 --plane random --out plane.zarr --pixels 1024   # the pixels in a Zarr store
+  fastrelu map --widths 2,512,512,1 --tiles 4 4 --workers 2          # the tiles as tasks of a local Dask cluster""",
     "plot": """examples:
   fastrelu sweep --out result.npz && fastrelu plot result.npz   # writes result.png
   fastrelu plot result.npz --plot result.svg --no-kinks
@@ -264,6 +265,13 @@ def build_parser():
     g.add_argument("--html", metavar="PAGE",
                    help="also write the interactive page of the map here: one .html file that opens offline, every "
                         "face exact at any zoom (needs bokeh: pip install 'fastrelu[html]')")
+    g = p.add_argument_group("tiles and cluster")
+    g.add_argument("--tiles", nargs=2, type=int, metavar=("NU", "NV"),
+                   help="walk the rectangle in NU x NV tiles, merged into the same map (default: one per thread, or "
+                        "per worker thread of a cluster, on networks with a layer of 512 units or more; else one)")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="walk the tiles (and a Zarr --out's rows of pixels) on this "
+                   "Dask scheduler (tcp://host:8786)")
+    g.add_argument("--workers", type=int, metavar="K", help="walk them on a local Dask cluster of K single-threaded workers")
 
     p = add("bench", "time every backend against the numpy reference",
             "Run every available backend that can sweep the network on one grid, print a table and exit with status "
