@@ -47,18 +47,29 @@ const int FASTRELU_GRAPH_FIELDS = GRAPH_FIELDS;
 enum { OP, OUT, SIZE, PR, PI, SRC, A };
 enum { INPUT, DENSE, CONV, AVGPOOL, SCALE, GATHER, ADD, ACT, MAXPOOL };
 #define MAX_TANGENTS 2
+/* an operation's sums, local (its registers, once its loops are unrolled) */
+#define LANES ((1 + MAX_TANGENTS) * GRAPH_TILE)
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
 
+/* Every multiply-add is written as the fma() it becomes in the Numba twin, which contracts
+ * each product that feeds a sum (fastmath "contract", an FMA CPU): GCC's own contraction
+ * left some of them apart once the loops were unrolled into registers, and the twins'
+ * bits differed.  On a CPU without FMA the clone's fma() is a library call: the same bits,
+ * slower. */
 #define REAL double
 #define SFX f64
+#define FMA fma
 #include "graph_c_sweep.inc"
 #undef REAL
 #undef SFX
+#undef FMA
 
 #define REAL float
 #define SFX f32
+#define FMA fmaf
 #include "graph_c_sweep.inc"
 #undef REAL
 #undef SFX
+#undef FMA

@@ -18,11 +18,15 @@ import numpy as np
 
 from ..utils.config import GRAPH_CHUNK_TILES, GRAPH_FIELDS, GRAPH_TILE, jit
 from . import threads
+from .dense_numba import prefer_wide_vectors, stack_empty
 
 # the fields of a node's row (params.graph_program), as csrc/graph_c.c names them
 OP, OUT, SIZE, PR, PI, SRC, A = 0, 1, 2, 3, 4, 5, 6
 INPUT, DENSE, CONV, AVGPOOL, SCALE, GATHER, ADD, ACT, MAXPOOL = range(9)
 MAX_TANGENTS = 2
+# an operation's sums, on the stack (its registers, once its loops are unrolled: a heap array
+# may alias the scratch, and LLVM then keeps every sum in memory)
+_LANES = (1 + MAX_TANGENTS) * GRAPH_TILE
 
 
 @jit()
@@ -48,9 +52,10 @@ def graph_store(s, o, acc, b, bias, lanes):
 
 
 @jit()
-def graph_dense(s, out, src, w, b, lead, fan_in, fan_out, bias, lanes, acc):
+def graph_dense(s, out, src, w, b, lead, fan_in, fan_out, bias, lanes):
     """W (fan_out x fan_in) on the last axis of the input, for each of its lead rows."""
     zero = s.dtype.type(0)
+    acc = stack_empty(_LANES, s.dtype)
     for r in range(lead):
         x0 = (src + r * fan_in) * lanes
         for j in range(fan_out):
@@ -65,10 +70,11 @@ def graph_dense(s, out, src, w, b, lead, fan_in, fan_out, bias, lanes, acc):
 
 
 @jit()
-def graph_conv(s, out, src, w, b, C, H, W, O, Ho, Wo, KH, KW, SH, SW, PH, PW, DH, DW, G, bias, lanes, acc):
+def graph_conv(s, out, src, w, b, C, H, W, O, Ho, Wo, KH, KW, SH, SW, PH, PW, DH, DW, G, bias, lanes):
     """A grouped, strided, dilated, zero-padded convolution (1-D: H = KH = 1); the padding's
     terms are zeros, so they are left out rather than added."""
     zero = s.dtype.type(0)
+    acc = stack_empty(_LANES, s.dtype)
     cg = C // G
     og = O // G
     for o in range(O):
@@ -95,10 +101,12 @@ def graph_conv(s, out, src, w, b, C, H, W, O, Ho, Wo, KH, KW, SH, SW, PH, PW, DH
 
 
 @jit()
-def graph_avgpool(s, out, src, m0, m1, C, H, W, Ho, Wo, lanes, acc, inner):
+def graph_avgpool(s, out, src, m0, m1, C, H, W, Ho, Wo, lanes):
     """mat0 (Ho x H) along the height, mat1 (Wo x W) along the width, as the reference
     applies them: the width's sums first."""
     zero = s.dtype.type(0)
+    acc = stack_empty(_LANES, s.dtype)
+    inner = stack_empty(_LANES, s.dtype)
     for c in range(C):
         for ho in range(Ho):
             for wo in range(Wo):
@@ -132,9 +140,10 @@ def graph_scale(s, out, src, size, sc, sh, shift, lanes):
 
 
 @jit()
-def graph_add(s, out, size, first, coeffs, const, nin, has_const, lanes, acc):
+def graph_add(s, out, size, first, coeffs, const, nin, has_const, lanes):
     """sum_i coeffs[i] * input_i (+ const on the values); first[i] is input i's first unit."""
     zero = s.dtype.type(0)
+    acc = stack_empty(_LANES, s.dtype)
     for u in range(size):
         for q in range(lanes):
             acc[q] = zero
@@ -177,11 +186,12 @@ def graph_act(s, out, src, size, alpha, lo, hi, lanes, negt):
 
 
 @jit()
-def graph_maxpool(s, out, src, C, H, W, Ho, Wo, KH, KW, SH, SW, PH, PW, DH, DW, lanes, acc):
+def graph_maxpool(s, out, src, C, H, W, Ho, Wo, KH, KW, SH, SW, PH, PW, DH, DW, lanes):
     """Each window's largest input, the first of equals (numpy's argmax, PyTorch's choice),
     and its tangents; the padding (-inf) is never taken, as in the reference."""
     zero = s.dtype.type(0)
     low = s.dtype.type(-np.inf)
+    acc = stack_empty(_LANES, s.dtype)
     for c in range(C):
         for ho in range(Ho):
             for wo in range(Wo):
@@ -206,7 +216,7 @@ def graph_maxpool(s, out, src, C, H, W, Ho, Wo, KH, KW, SH, SW, PH, PW, DH, DW, 
 
 
 @jit()
-def graph_node(s, row, ops, indices, reals, tt, nk, lanes, acc, inner, negt):
+def graph_node(s, row, ops, indices, reals, tt, nk, lanes, negt):
     """One node of the program on the tile: the op of row ``row``."""
     op = ops[row, OP]
     out = ops[row, OUT]
@@ -218,39 +228,45 @@ def graph_node(s, row, ops, indices, reals, tt, nk, lanes, acc, inner, negt):
     if op == INPUT:
         graph_input(s, out, size, tt, nk, lanes)
     elif op == DENSE:
-        graph_dense(s, out, src, reals[pr:], reals[pr + a[1] * a[2]:], a[0], a[1], a[2], a[3] != 0, lanes, acc)
+        graph_dense(s, out, src, reals[pr:], reals[pr + a[1] * a[2]:], a[0], a[1], a[2], a[3] != 0, lanes)
     elif op == CONV:
         nw = a[3] * (a[0] // a[14]) * a[6] * a[7]
         graph_conv(s, out, src, reals[pr:], reals[pr + nw:], a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-                   a[9], a[10], a[11], a[12], a[13], a[14], a[15] != 0, lanes, acc)
+                   a[9], a[10], a[11], a[12], a[13], a[14], a[15] != 0, lanes)
     elif op == AVGPOOL:
-        graph_avgpool(s, out, src, reals[pr:], reals[pr + a[3] * a[1]:], a[0], a[1], a[2], a[3], a[4], lanes, acc, inner)
+        graph_avgpool(s, out, src, reals[pr:], reals[pr + a[3] * a[1]:], a[0], a[1], a[2], a[3], a[4], lanes)
     elif op == SCALE:
         graph_scale(s, out, src, size, reals[pr:], reals[pr + size:], a[0] != 0, lanes)
     elif op == GATHER:
         graph_gather(s, out, size, indices[pi:], lanes)
     elif op == ADD:
-        graph_add(s, out, size, indices[pi:], reals[pr:], reals[pr + a[0]:], a[0], a[1] != 0, lanes, acc)
+        graph_add(s, out, size, indices[pi:], reals[pr:], reals[pr + a[0]:], a[0], a[1] != 0, lanes)
     elif op == ACT:
         for p in range(GRAPH_TILE):
             negt[p] = 0
         graph_act(s, out, src, size, reals[pr:], reals[pr + size], reals[pr + size + 1], lanes, negt)
     elif op == MAXPOOL:
         graph_maxpool(s, out, src, a[0], a[1], a[2], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13],
-                      lanes, acc)
+                      lanes)
 
 
 @jit()
-def graph_tile(t, m, ops, indices, reals, nk, nact, y, slope, negative, s, tt, acc, inner, negt):
+def graph_tile(t, m, ops, indices, reals, nk, nact, y, slope, negative, s, tt, negt):
     """One tile of m <= GRAPH_TILE points through every node; t, y, slope and negative
-    point at the tile's first row (t flat, nk numbers per point; slope out * nk per point)."""
+    point at the tile's first row (t flat, nk numbers per point; slope out * nk per point).
+    The lanes are a constant in each branch, so that every operation's innermost loop is
+    compiled for its length (where LLVM inlines graph_node, as GCC always does the C twin's)."""
+    prefer_wide_vectors()
     lanes = (1 + nk) * GRAPH_TILE
     for p in range(GRAPH_TILE):
         for c in range(nk):
             tt[p * nk + c] = t[min(p, m - 1) * nk + c]  # pad a short last tile with its last point
     nodes = ops.shape[0]
     for row in range(nodes):
-        graph_node(s, row, ops, indices, reals, tt, nk, lanes, acc, inner, negt)
+        if nk == 1:
+            graph_node(s, row, ops, indices, reals, tt, nk, 2 * GRAPH_TILE, negt)
+        else:
+            graph_node(s, row, ops, indices, reals, tt, nk, 3 * GRAPH_TILE, negt)
         if ops[row, OP] == ACT:
             col = ops[row, A]
             for p in range(m):
@@ -272,8 +288,6 @@ def _sweep_graph(c0, c1, t, n, ops, indices, reals, units, nk, nact, y, slope, n
     lanes = (1 + nk) * GRAPH_TILE
     s = np.empty(units * lanes, t.dtype)
     tt = np.empty(GRAPH_TILE * MAX_TANGENTS, t.dtype)
-    acc = np.empty((1 + MAX_TANGENTS) * GRAPH_TILE, t.dtype)
-    inner = np.empty((1 + MAX_TANGENTS) * GRAPH_TILE, t.dtype)
     negt = np.empty(GRAPH_TILE, np.int64)
     nout = ops[ops.shape[0] - 1, SIZE]
     chunk = GRAPH_TILE * GRAPH_CHUNK_TILES
@@ -284,7 +298,7 @@ def _sweep_graph(c0, c1, t, n, ops, indices, reals, units, nk, nact, y, slope, n
             mt = min(m - it, GRAPH_TILE)
             j = i0 + it
             graph_tile(t[j * nk:], mt, ops, indices, reals, nk, nact, y[j * nout:], slope[j * nout * nk:],
-                       negative[j * nact:], s, tt, acc, inner, negt)
+                       negative[j * nact:], s, tt, negt)
 
 
 def scratch_bytes(units, nk, dtype):
