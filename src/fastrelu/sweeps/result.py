@@ -1,5 +1,7 @@
 """``SweepResult``: what a sweep returns, and its ``.npz`` form."""
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ..model.network import Network
@@ -9,6 +11,22 @@ from ..utils.plugins import provided
 from ..utils.validation import readonly
 
 _FORMAT = "fastrelu.SweepResult/1"
+
+
+class SweptPath(NamedTuple):
+    """The path a path's sweep ran along (``sweep(net, path=...)``, ``SweepResult.path``).
+
+    Examples
+    --------
+    >>> import fastrelu, numpy as np
+    >>> p = SweptPath(np.eye(3), True, fastrelu.Network.random([3, 4, 1], seed=0))
+    >>> p.points.shape, p.closed
+    ((3, 3), True)
+    """
+
+    points: np.ndarray  # (k + 1, in) float64: its vertices in input space, in order
+    closed: bool  # back to its first point
+    network: Network  # the network swept along it (the result's ``network`` is its first segment's)
 
 
 class SweepResult:
@@ -32,6 +50,10 @@ class SweepResult:
         The line's ends ``(x0, x1)``, or None.
     backend : str
         Name of the backend that computed the result.
+    vertices : ndarray of float64, or None
+        A path's sweep (``sweep(net, path=...)``): the arc length ``t`` of its vertices.
+    path : SweptPath or None
+        A path's sweep: its points, whether it is closed, and the network swept along it.
 
     On a plane (``sweep(net, plane=...)`` or ``bounds=``), the grid is one of pixels:
 
@@ -64,12 +86,13 @@ class SweepResult:
     """
 
     __slots__ = ("x", "y", "slope", "negative", "negative_by_layer", "network", "backend", "along", "_slope_changes",
-                 "u", "v", "plane", "vertices")
+                 "u", "v", "plane", "vertices", "path")
 
     def __init__(self, x, y, slope, negative, *, network, backend, negative_by_layer=None, along=None, plane=None, u=None,
                  v=None):
         self.u = self.v = self.plane = None
         self.vertices = None  # a path's sweep (sweep(path=)): the t of its vertices
+        self.path = None  # and the path (SweptPath)
         if plane is not None:
             self._plane_init(y, slope, negative, network, backend, negative_by_layer, plane, u, v)
             return
@@ -277,6 +300,11 @@ class SweepResult:
             line = {"plane_u": self.u, "plane_v": self.v, "plane_origin": self.plane.origin,
                     "plane_directions": self.plane.directions, "plane_points": self.plane.points,
                     "plane_bounds": np.array(self.plane.bounds, np.float64)}
+        if self.vertices is not None:  # a path's sweep: its vertices, and the path with the network swept along it
+            line["path_vertices"] = self.vertices
+        if self.path is not None:
+            line.update(path_points=self.path.points, path_closed=np.array(bool(self.path.closed)),
+                        **{"path_network_" + k: v for k, v in self.path.network._arrays().items()})
         with open_for_writing(path) as f:
             np.savez(
                 f, format=np.array(_FORMAT), x=np.zeros(0) if self.x is None else self.x, y=self.y, slope=self.slope,
@@ -298,7 +326,13 @@ class SweepResult:
                               tuple(map(tuple, data["plane_bounds"].tolist())))
                 return cls(None, data["y"], data["slope"], data["negative"], network=network, backend=str(data["backend"]),
                            negative_by_layer=by_layer, plane=plane, u=data["plane_u"], v=data["plane_v"])
-            return cls(
+            res = cls(
                 data["x"], data["y"], data["slope"], data["negative"], network=network, backend=str(data["backend"]),
                 negative_by_layer=by_layer, along=along,
             )
+            if "path_vertices" in data:
+                res.vertices = readonly(np.asarray(data["path_vertices"], np.float64))
+            if "path_points" in data:
+                res.path = SweptPath(readonly(np.asarray(data["path_points"], np.float64)), bool(data["path_closed"]),
+                                     Network._from_npz(data, str(path), prefix="path_network_"))
+            return res
