@@ -1,8 +1,13 @@
-"""Shared fixtures: every comparison test runs once per backend.
+"""Shared fixtures: every comparison test runs once per backend; one headless browser.
 
 A backend that cannot be loaded is a test *error*, never a skip: CI installs and
-builds all of them, so a missing one means a broken install.
+builds all of them, so a missing one means a broken install.  So is a missing browser:
+pages are tested in Debian's Chromium, driven by Playwright, which never downloads one.
 """
+
+import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
@@ -40,3 +45,28 @@ def assert_agrees(net, backend, **grid):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+CHROMIUM = os.environ.get("FASTRELU_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser(request):
+    """A headless Chromium with a fresh profile, one per test module; fails (never skips)
+    when it cannot start.  A module sets ``BROWSER_VIEWPORT`` for another window size."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as e:
+        pytest.fail(f"Playwright is needed to test pages in a browser (pip install playwright): {e}")
+    viewport = getattr(request.module, "BROWSER_VIEWPORT", {"width": 1100, "height": 1000})
+    profile = tempfile.mkdtemp(prefix="fastrelu-chromium-")
+    with sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True,
+                                                   args=CHROMIUM_FLAGS, viewport=viewport)
+        yield ctx
+        ctx.close()
+    shutil.rmtree(profile, ignore_errors=True)

@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 
 import pytest
@@ -28,9 +27,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS, EXAMPLES = ROOT / "docs", ROOT / "examples"
 GALLERIES = {"auto_examples": sorted(EXAMPLES.glob("plot_*.py")), "auto_tutorial": sorted((DOCS / "tutorial").glob("plot_*.py"))}
 GENERATED = ("_build", "auto_examples", "auto_tutorial", "generated", "sg_execution_times.rst")
-CHROMIUM = os.environ.get("FASTRELU_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+BROWSER_VIEWPORT = {"width": 1280, "height": 1000}  # the browser fixture (conftest.py): the site's width
 
 
 @pytest.fixture(scope="module")
@@ -157,22 +154,6 @@ def test_the_sdist_carries_the_site_sources(tmp_path):
                                                        *EXAMPLES.glob("*")] if p.is_file()}
     assert wanted and wanted <= names, sorted(wanted - names)
     assert not any(n.startswith(tuple(f"docs/{g}" for g in GENERATED)) for n in names)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """A headless Chromium with a fresh profile; fails (never skips) when it cannot start."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
-    profile = tempfile.mkdtemp(prefix="fastrelu-chromium-")
-    with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
-                                                   viewport={"width": 1280, "height": 1000})
-        yield ctx
-        ctx.close()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def _open(browser, path):

@@ -9,8 +9,6 @@ skip: CI installs them (apt ``chromium``, pip ``playwright`` and ``bokeh``).
 import io
 import os
 import re
-import shutil
-import tempfile
 
 import numpy as np
 import pytest
@@ -19,28 +17,7 @@ from matplotlib.colors import to_hex
 import fastrelu
 from fastrelu.plot.page import html, repr_html
 
-CHROMIUM = os.environ.get("FASTRELU_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PANELS = {"output": (0x1F, 0x77, 0xB4), "slope": (0x2C, 0xA0, 0x2C), "negative": (0xFF, 0x7F, 0x0E)}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    """A headless Chromium with a fresh profile; fails (never skips) when it cannot start."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as e:
-        pytest.fail(f"Playwright is needed to test the page in a browser (pip install playwright): {e}")
-    profile = tempfile.mkdtemp(prefix="fastrelu-chromium-")
-    with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, headless=True, args=FLAGS,
-                                                   viewport={"width": 1100, "height": 1000})
-        yield ctx
-        ctx.close()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def open_page(ctx, path):

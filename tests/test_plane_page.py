@@ -10,7 +10,6 @@ import re
 import numpy as np
 import pytest
 from test_html import open_page, tooltip_rows
-from test_html import browser  # noqa: F401 - the module's browser fixture
 
 import fastrelu
 from fastrelu.plot import region_map_html
@@ -152,7 +151,7 @@ def test_page_is_self_contained_and_bad_arguments_name_themselves(classifier, tm
 
 
 @pytest.mark.parametrize("which", ["classifier", "plane_map"])
-def test_the_page_draws_every_face_edge_and_segment(browser, which, request):  # noqa: F811
+def test_the_page_draws_every_face_edge_and_segment(browser, which, request):
     m = request.getfixturevalue(which)
     page, errors = open_page(browser, request.getfixturevalue("classifier_page" if which == "classifier" else "plane_page"))
     try:
@@ -178,7 +177,7 @@ def test_the_page_draws_every_face_edge_and_segment(browser, which, request):  #
         page.close()
 
 
-def test_hover_gives_the_face_s_counts_map_and_the_units_of_the_edge(browser, classifier, classifier_page):  # noqa: F811
+def test_hover_gives_the_face_s_counts_map_and_the_units_of_the_edge(browser, classifier, classifier_page):
     m = classifier
     f, (u, v) = inner_face(m)
     page, errors = open_page(browser, classifier_page)
@@ -215,7 +214,7 @@ def test_hover_gives_the_face_s_counts_map_and_the_units_of_the_edge(browser, cl
         page.close()
 
 
-def test_zoom_to_a_billionth_keeps_every_polygon_exact(browser, classifier, classifier_page):  # noqa: F811
+def test_zoom_to_a_billionth_keeps_every_polygon_exact(browser, classifier, classifier_page):
     m = classifier
     verts = np.asarray(m.vertices)
     (u0, u1), (v0, v1) = m.bounds
@@ -282,7 +281,7 @@ def test_the_command_writes_the_page(tmp_path, capsys, monkeypatch):
     assert "--html: 'missing/m.html': no such folder" in capsys.readouterr().err
 
 
-def test_a_moderate_zoom_keeps_every_face_whole_and_a_deep_one_clips(browser, classifier, classifier_page):  # noqa: F811
+def test_a_moderate_zoom_keeps_every_face_whole_and_a_deep_one_clips(browser, classifier, classifier_page):
     from fastrelu.plot.plane_page import WHOLE_SPAN
 
     m = classifier
@@ -310,7 +309,7 @@ def test_a_moderate_zoom_keeps_every_face_whole_and_a_deep_one_clips(browser, cl
         page.close()
 
 
-def test_a_map_of_one_face_is_a_page_too(browser, tmp_path):  # noqa: F811
+def test_a_map_of_one_face_is_a_page_too(browser, tmp_path):
     # no boundary crosses the square: one face, four sides, nothing switching anywhere
     net = fastrelu.Network.from_layers([([[1.0, 0.0]], [5.0]), ([[2.0]], None)])
     m = fastrelu.regions(net, bounds=((-1, 1), (-1, 1)))
@@ -326,7 +325,7 @@ def test_a_map_of_one_face_is_a_page_too(browser, tmp_path):  # noqa: F811
         page.close()
 
 
-def test_a_long_narrow_rectangle_keeps_a_readable_frame(browser, tmp_path):  # noqa: F811
+def test_a_long_narrow_rectangle_keeps_a_readable_frame(browser, tmp_path):
     m = fastrelu.regions(fastrelu.Network.random([2, 8, 8, 1], seed=0), bounds=((-50, 50), (-0.5, 0.5)))
     page, errors = open_page(browser, region_map_html(m, tmp_path / "long.html"))
     try:
@@ -341,7 +340,7 @@ def test_a_long_narrow_rectangle_keeps_a_readable_frame(browser, tmp_path):  # n
         page.close()
 
 
-def test_the_menu_colours_faces_by_their_count_or_gradient(browser, classifier, classifier_page):  # noqa: F811
+def test_the_menu_colours_faces_by_their_count_or_gradient(browser, classifier, classifier_page):
     from bokeh.palettes import Greens256, Oranges256
 
     m = classifier
