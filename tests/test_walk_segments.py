@@ -32,13 +32,13 @@ def every_anchor(monkeypatch):
     monkeypatch.setattr(ed, "WALK_SEGMENT_WORK", 1)
     monkeypatch.setattr(ed, "WALK_SEGMENTS_PER_THREAD", 1 << 40)
     cuts = []
-    scan = ed._scan_segments
+    run = ed._prefix_segments
 
-    def recorded(te, S, C, bps, c):
+    def recorded(kern, c, before, after, te, bps):
         cuts.extend(te[c[1:-1]].tolist())
-        return scan(te, S, C, bps, c)
+        return run(kern, c, before, after, te, bps)
 
-    monkeypatch.setattr(ed, "_scan_segments", recorded)
+    monkeypatch.setattr(ed, "_prefix_segments", recorded)
     return cuts
 
 

@@ -325,8 +325,8 @@ def _transposed(W, WT, split=False):
 # one line in segments
 #
 # A layer of one walk runs in segments of its pieces on the threads: ``_fill`` and
-# ``_prefix`` take a range of pieces, and the next layer's scan runs per segment after the
-# prefix sums.  Every piece gets the very operations it gets in one piece, so the result
+# ``_prefix`` take a range of pieces, and ``_prefix`` scans each piece for the next layer
+# as it goes.  Every piece gets the very operations it gets in one piece, so the result
 # is the same bits whatever the segments (tests/test_walk_segments.py):
 #
 # * a segment starts at an anchor piece (``_cuts``), whose maps come from its own rows
@@ -338,11 +338,14 @@ def _transposed(W, WT, split=False):
 #   a piece is the region at the piece's right end read from that piece's own map,
 #   whatever was carried in (a flagged unit ends at its last crossing inside, and the
 #   map's crossings are monotone in the breakpoint, so that is the same region; a
-#   suppressed pair leaves it too).  So a segment's scan starts one piece early, on the
-#   last piece of the segment before with nothing carried in, and drops that piece's
-#   crossings (``_scan_segments``): from its first piece on it carries what the one-piece
-#   scan carries, and a unit crossing exactly at the cut is found once, by the segment
-#   whose first piece it is on.  A cut is no edge: the pieces stay the walk's own.
+#   suppressed pair leaves it too).  So a segment scans its first piece with nothing
+#   carried in (the regions its map gives at its start), and from its second piece on
+#   it carries what the one-piece scan carries.  Its first piece is then scanned again
+#   once the segment before is done (``_rescan_first``), as the one-piece scan sees it:
+#   from the last piece before, with nothing carried in, that piece's crossings dropped.
+#   A unit crossing exactly at the cut (its region on the first piece is not the one
+#   carried out of the piece before) is found there, once.  A cut is no edge: the
+#   pieces stay the walk's own.
 # Why not walk the segments of the line as separate lines and join them: each would
 # start with its own anchor, and the maps of pieces a rounding apart put deeper edges a
 # rounding apart (measured: 698 of 1,897 edges on a 1 -> [256] x 8 -> 1 network).
@@ -391,38 +394,57 @@ def _fill_segments(kern, cuts, curs, args):
     threads.run(fill, cuts.shape[0] - 1)
 
 
-def _prefix_segments(kern, cuts, before, after, te):
-    """``_prefix`` of each segment (each starts at an anchor: its sums start from its own
-    rows of the product), without the next layer's scan, on the threads; ``before`` and
-    ``after`` are ``_prefix``'s arguments around its scratch ``sh, sl, ch, cl``."""
-    w2 = after[0].shape[1]
+def _prefix_segments(kern, cuts, before, after, te, bps):
+    """``_prefix`` of each segment on the threads (each starts at an anchor: its sums start
+    from its own rows of the product) with the next layer's scan (breakpoints ``bps``;
+    None: none), as ``_scan_layer`` returns it (see above).  ``before`` and ``after`` are
+    ``_prefix``'s arguments around its scratch ``sh, sl, ch, cl``."""
+    S2, C2 = after[0], after[1]
+    w2 = S2.shape[1]
+    parts = [None] * (cuts.shape[0] - 1)
+
+    def sums(i0, i1, scan):
+        sh, sl, ch, cl = np.empty((4, w2))
+        kern._prefix(i0, i1, *before, sh, sl, ch, cl, *after, np.empty(w2, np.int64), np.empty(w2, np.int64),
+                     scan is not _NO_SCAN, te, *scan)
 
     def prefix(c0, c1):
         for c in range(c0, c1):
-            sh, sl, ch, cl = np.empty((4, w2))
-            kern._prefix(cuts[c], cuts[c + 1], *before, sh, sl, ch, cl, *after, np.empty(w2, np.int64),
-                         np.empty(w2, np.int64), False, te, *_NO_SCAN)
+            i0, i1 = cuts[c], cuts[c + 1]
+            if bps is None:
+                sums(i0, i1, _NO_SCAN)
+                continue
+            cr = _Crossings(i1 - i0, w2)
+            carried, flag, r0s = cr.scratch
+            if i0 > 0:  # nothing carried in: the regions the first piece's map gives at its start
+                sums(i0, i0 + 1, _NO_SCAN)
+                kern._scan_pass(te, S2, C2, bps, i0, True, carried, r0s, flag)
+                carried[...] = r0s
+            sums(i0, i1, (bps, *cr.args()))
+            if cr.sc[0] >= 0:
+                n = cr.sc[0]
+                parts[c] = (cr.first, tuple(a[:n] for a in cr.ev), int(cr.sc[1]))
+            else:  # more crossings than room: the segment's scan again, alone, nothing carried in
+                first, ev, sup = _scan_layer(te[i0 : i1 + 1], S2[i0:i1], C2[i0:i1], bps)
+                parts[c] = (first, (ev[0] + i0, *ev[1:]), sup)
 
-    threads.run(prefix, cuts.shape[0] - 1)
-
-
-def _scan_segments(te, S, C, bps, cuts):
-    """The next layer's scan in the segments ``cuts``, as ``_scan_layer`` returns it:
-    each segment scanned from the piece before it (see above), that piece's crossings
-    dropped, the crossings concatenated in piece order."""
-    n = cuts.shape[0] - 1
-    parts = [None] * n
-
-    def scan(c0, c1):
-        for c in range(c0, c1):
-            a, i0, i1 = max(0, cuts[c] - 1), cuts[c], cuts[c + 1]
-            first, ev, sup = _scan_layer(te[a : i1 + 1], S[a:i1], C[a:i1], bps)
-            keep = ev[0] >= i0 - a
-            parts[c] = (first, (ev[0][keep] + a, *(e[keep] for e in ev[1:])), sup)
-
-    threads.run(scan, n)
+    threads.run(prefix, len(parts))
+    if bps is None:
+        return None
+    for c in range(1, len(parts)):
+        parts[c] = _rescan_first(te, S2, C2, bps, cuts[c], parts[c])
     ev = tuple(np.concatenate([p[1][f] for p in parts]) for f in range(4))
     return parts[0][0], ev, sum(p[2] for p in parts)
+
+
+def _rescan_first(te, S, C, bps, i0, part):
+    """A segment's scan ``part`` with the crossings on its first piece ``i0`` as the
+    one-piece scan finds them: pieces ``i0 - 1`` and ``i0`` scanned, nothing carried
+    into the first, whose crossings are dropped."""
+    _, ev, sup = _scan_layer(te[i0 - 1 : i0 + 2], S[i0 - 1 : i0 + 1], C[i0 - 1 : i0 + 1], bps)
+    on, rest = ev[0] == 1, part[1][0] > i0
+    return part[0], tuple(np.concatenate((e[on] + (i0 - 1 if f == 0 else 0), r[rest]))
+                          for f, (e, r) in enumerate(zip(ev, part[1]))), part[2] + sup
 
 
 def walk(widths, weights, biases, alpha, lo, hi, start, stop, *, done=None):
@@ -809,9 +831,8 @@ def _steps(widths, layers, alpha, lo, hi, start, stop, exps, live, split=False, 
                          aidx, YL, elive, np.empty(w2, np.int64), np.empty(w2, np.int64), cr is not None,
                          te_new, *((tables[k + 1][0], *cr.args()) if cr is not None else no_scan))
         else:
-            _prefix_segments(kern, cuts, (Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n),
-                             (S2, C2, aidx, YL, elive), te_new)
-            cr = _scan_segments(te_new, S2, C2, tables[k + 1][0], cuts) if k < L - 1 else None
+            cr = _prefix_segments(kern, cuts, (Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n),
+                                  (S2, C2, aidx, YL, elive), te_new, tables[k + 1][0] if k < L - 1 else None)
         neg_n = np.empty((Pn, k + 1), np.int32)
         neg_n[:, :k] = neg[par]
         neg_n[:, k] = nneg
