@@ -35,6 +35,25 @@ space, and equals ``z_j`` on ``R`` but not, in general, outside.
    enters the minimum as one candidate ``>= d``.  Nothing else bounds ``R``: by (1) the
    local half-spaces are all of its constraints.
 
+Graph networks
+--------------
+A graph network (convolutions, pooling, branches: ``fastrelu.model.graph``) has two kinds
+of piecewise nodes, and its region is the set of inputs with the same pattern of both:
+every activation unit's interval between breakpoints, and every max-pool window's argmax.
+On the region every node's output is affine (each node is affine in its inputs there), so
+an activation unit contributes ``|z_j(x) - b| / ||grad z_j(x)||`` as above, and a window
+whose largest input is ``z_a`` contributes, for each other input ``z_c`` of it,
+``(z_a(x) - z_c(x)) / ||grad (z_a - z_c)(x)||``: the distance to the hyperplane where
+``c`` would overtake ``a`` (infinite when the two are the same affine function on the
+region: a tie that holds on the whole region is no boundary; an input from padding never
+wins).  The argument above holds node by node in topological order instead of layer by
+layer: the region's closure is the intersection of these half-spaces, convex, so the
+smallest of these distances is the exact distance to the region's boundary, where some
+unit switches or some window's argmax changes.  ``layer`` then names the node by its
+index in ``net.nodes``, and ``unit`` the unit (window) by its flat index in the node's
+output.  The gradients are the graph's forward pass with one tangent per input
+(``propagate_graph``), the Jacobian of every node's input in the point's region.
+
 With the convention that a unit is negative where ``z <= 0`` (ReLU'(0) = 0), a point
 with some ``z_j(x)`` exactly on a breakpoint has distance 0 to that unit's hyperplane
 (unless the unit is constant on its region): it is on a boundary.
@@ -47,10 +66,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..model.forward import activate, activation_forms
+from ..model.forward import activate, activation_forms, propagate_graph
+from ..model.graph import maxpool_windows
 from ..model.network import Network
 from ..utils.memory import available_memory
 from ..utils.validation import as_float_array
+from .patterns import graph64
 
 __all__ = ["BoundaryDistance", "boundary_distance"]
 
@@ -67,7 +88,9 @@ class BoundaryDistance(NamedTuple):
         region has none, every unit being constant on it).
     layer, unit : ndarray of int32, shape (n,)
         The hidden unit whose breakpoint is nearest (the first one in layer-then-unit
-        order on ties; -1 where the distance is inf).
+        order on ties; -1 where the distance is inf).  Of a graph network: the node by its
+        index in ``net.nodes`` (an activation, or a max-pool whose window's argmax would
+        change) and the unit (window) by its flat index in the node's output.
     """
 
     distance: np.ndarray
@@ -106,12 +129,64 @@ def local_maps(net, X):
         J = gain.T[:, :, None] * J
 
 
+def _chain_nearest(net, X):
+    """Per hidden layer of a dense chain, ``(label, d)``: every unit's distance ``(h, n)``."""
+    _, lo, hi = activation_forms(net, np.dtype(np.float64))
+    for k, (z, J) in enumerate(local_maps(net, X)):
+        norm = np.sqrt(np.einsum("hni,hni->hn", J, J))  # (h, n) or (h, 1)
+        gap = np.full(z.shape, np.inf)
+        for bp in _breakpoints(lo[k], hi[k]):
+            gap = np.minimum(gap, np.abs(z - bp))
+        yield k, _ratio(gap, norm)
+
+
+def _ratio(gap, norm):
+    """``gap / norm``, infinite where the norm is 0 (a unit, or a difference of a window's
+    inputs, that is constant on the region bounds nothing)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(norm > 0.0, gap / np.where(norm > 0.0, norm, 1.0), np.inf)
+
+
+def _graph_nearest(net, X):
+    """Per piecewise node of a graph network, ``(label, d)``: every unit's (window's)
+    distance ``(units, n)``, from the graph's forward with one tangent per input."""
+    graph, n_in, rows = graph64(net), net.in_features, X.shape[0]
+    eye = np.eye(n_in).reshape((1, n_in, *graph.input_shape))
+    found = []
+
+    def visit(node, z, dz):
+        if node.kind == "act":
+            bps = np.asarray(node.params["act"].breakpoints, np.float64)
+            z, dz = z.reshape(rows, -1), dz.reshape(rows, n_in, -1)
+            gap = np.abs(z[..., None] - bps).min(axis=-1)
+            d = _ratio(gap, np.sqrt(np.einsum("riu,riu->ru", dz, dz)))
+        else:  # each window: its largest input against every other
+            win = maxpool_windows(node, z, -np.inf)
+            win = win.reshape(rows, -1, win.shape[-1])
+            dwin = maxpool_windows(node, dz.reshape((rows * n_in, *dz.shape[2:])), 0.0)
+            dwin = dwin.reshape(rows, n_in, -1, dwin.shape[-1])
+            a = np.argmax(win, axis=-1)[..., None]
+            with np.errstate(invalid="ignore"):  # padding (-inf) against padding: never a candidate
+                gap = np.take_along_axis(win, a, -1) - win
+            gap = np.where(np.isnan(gap), np.inf, gap)
+            diff = np.take_along_axis(dwin, a[:, None], -1) - dwin
+            d = _ratio(gap, np.sqrt(np.einsum("riwk,riwk->rwk", diff, diff))).min(axis=-1)
+        found.append((int(net.graph.index[node.name]), d.T))
+
+    propagate_graph(graph, X.reshape((rows, *graph.input_shape)), np.broadcast_to(eye, (rows, *eye.shape[1:])), visit=visit)
+    return found
+
+
 def boundary_distance(net, X, *, batch=None):
     """The exact distance from each point to the nearest activation boundary, and whose it is.
 
     For a point ``x`` the distance is ``min_j min_b |z_j(x) - b| / ||grad z_j(x)||`` over
     every hidden unit ``j`` and breakpoint ``b`` of its activation (0 for ReLU), with the
-    gradient of the pre-activation taken within ``x``'s linear region.  That minimum is
+    gradient of the pre-activation taken within ``x``'s linear region.  A graph network's
+    max-pool windows add ``(z_a - z_c) / ||grad (z_a - z_c)||`` for the largest input
+    ``z_a`` of each window and every other ``z_c``: the distance to where the argmax
+    changes (the module's docstring says why this stays exact: the region is still
+    convex, the intersection of the half-spaces of its pattern).  That minimum is
     the exact distance to the region's boundary because the region is convex, the
     intersection of the half-spaces of the units' local affine maps: the ball of that
     radius lies inside every half-space, and the nearest hyperplane's foot lies on the
@@ -123,7 +198,7 @@ def boundary_distance(net, X, *, batch=None):
     ----------
     net : Network
     X : array_like, shape (n, in) or (in,)
-        The points.
+        The points (of a graph network also shaped as its input, ``(n, *input_shape)``).
     batch : int, optional
         Points whose Jacobians are held at once (by default as many as fit in 256 MiB
         and in the memory available).
@@ -152,36 +227,36 @@ def boundary_distance(net, X, *, batch=None):
     X = np.asarray(X) if not isinstance(X, np.ndarray) else X
     if X.ndim == 1:
         X = X[None, :]
+    elif net.is_graph and X.ndim > 2 and X.shape[1:] == net.input_shape:  # images: flat
+        X = X.reshape(X.shape[0], -1)
     X = as_float_array(X, "X", np.float64, ndim=2)
     if X.shape[1] != net.in_features:
         raise ValueError(f"X must have {net.in_features} columns (the network's inputs), got shape {X.shape}")
     n = X.shape[0]
-    per_point = 8 * 3 * max(net.widths[1:-1], default=1) * net.in_features  # J, its scaled copy and the next product
+    if net.is_graph:  # every live node's tangents, and a max-pool's windows of them and their differences
+        sizes = [n.size * (2 * int(np.prod(n.params["kernel"])) if n.kind == "maxpool" else 1) for n in net.graph.nodes]
+        per_point = 8 * (3 * max(sizes) + sum(n.size for n in net.graph.nodes)) * net.in_features
+    else:
+        per_point = 8 * 3 * max(net.widths[1:-1], default=1) * net.in_features  # J, its scaled copy and the next product
     available = available_memory()
     budget = _BUDGET if available is None else min(_BUDGET, available // 2)
     if batch is None:
         if per_point > (available if available is not None else per_point):
             raise ValueError(
                 f"boundary_distance needs {per_point / 2**30:,.1f} GiB per point for the Jacobians of "
-                f"{net.widths}, but only {available / 2**30:,.1f} GiB of memory is available"
+                f"{'this graph network' if net.is_graph else net.widths}, but only {available / 2**30:,.1f} GiB of memory is available"
             )
         batch = max(1, budget // per_point)
     elif isinstance(batch, (bool, np.bool_)) or not isinstance(batch, (int, np.integer)) or batch < 1:
         raise ValueError(f"batch must be a positive integer, got {batch!r}")
-    _, lo, hi = activation_forms(net, np.dtype(np.float64))
     distance = np.full(n, np.inf)
     layer = np.full(n, -1, np.int32)
     unit = np.full(n, -1, np.int32)
     for i0 in range(0, n, int(batch)):
         Xb = X[i0 : i0 + int(batch)]
         best = np.full(Xb.shape[0], np.inf)
-        for k, (z, J) in enumerate(local_maps(net, Xb)):
-            norm = np.sqrt(np.einsum("hni,hni->hn", J, J))  # (h, n) or (h, 1)
-            gap = np.full(z.shape, np.inf)
-            for bp in _breakpoints(lo[k], hi[k]):
-                gap = np.minimum(gap, np.abs(z - bp))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                d = np.where(norm > 0.0, gap / np.where(norm > 0.0, norm, 1.0), np.inf)
+        for k, d in (_graph_nearest if net.is_graph else _chain_nearest)(net, Xb):
+            d = np.broadcast_to(d, (d.shape[0], Xb.shape[0]))
             j = np.argmin(d, axis=0)
             dj = d[j, np.arange(d.shape[1])]
             closer = dj < best  # strictly: ties keep the earlier layer

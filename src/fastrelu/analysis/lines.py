@@ -6,13 +6,16 @@ of a call together: ``walk_many`` stacks their products and runs them on every t
 and gives one row per line: what ``regions(net, along=(x0, x1), start=0, stop=1)`` counts
 for that line alone (tested), with the line's length, per-layer counts and densities.
 ``path=`` walks polygonal paths, each segment a line of its own, joined at the vertices.
+A graph network (convolutions, pooling, branches) is walked line by line through its
+nodes (``kernels/graph_walk.py``, what ``regions`` walks), its per-layer columns one per
+piecewise node (activation or max-pool), named as in ``net.nodes``.
 ``training_stats`` does the same for each of a list of checkpoints, with the distance of
 data points to their region's boundary (``boundary_distance``).
 """
 
 import numpy as np
 
-from ..kernels.params import deep_params
+from ..kernels.params import deep_params, graph_params
 from ..kernels.registry import module_of
 from ..model.network import Network
 from ..model.slices import fold
@@ -21,6 +24,7 @@ from ..utils.validation import as_float_array
 from .decisions import decision_points
 from .distance import boundary_distance
 from .paths import by_layer, lengths, path_segments, vertex_changes
+from .patterns import layout
 
 __all__ = ["LineStats", "TrainingStats", "line_stats", "training_stats"]
 
@@ -47,14 +51,19 @@ class LineStats:
     merged : ndarray of int64
         Crossings sharing their position with another (``regions(...).merged``).
     crossings_by_layer : ndarray of int64, shape (n, depth)
-        Hidden units of each layer crossing a breakpoint at those boundaries; a row sums
-        to ``boundaries + merged``.
+        Hidden units of each layer crossing a breakpoint at those boundaries (of a graph
+        network: units of each piecewise node, an activation's crossing a breakpoint, a
+        max-pool's windows changing their argmax); a row sums to ``boundaries + merged``.
+    names : list of str
+        The columns of ``crossings_by_layer``: ``layer0``, ... of a dense chain, the
+        piecewise nodes' names of a graph network.
     decisions : ndarray of int64
         Changes of the predicted class along it (``len(regions(...).decisions)``).
     density, density_per_neuron : ndarray of float64
-        ``boundaries / length``, and that over the number of hidden units.
+        ``boundaries / length``, and that over the number of hidden units (``net.hidden``:
+        of a graph network, its activation units).
     widths : tuple of int
-        The network's widths.
+        The network's widths (empty for a graph network).
     kind : str
         ``"line"``, ``"path"`` or ``"closed path"``.
 
@@ -62,7 +71,7 @@ class LineStats:
     a summary; ``to_pandas()``, ``save(path)`` and ``LineStats.load(path)``.
     """
 
-    def __init__(self, columns, crossings_by_layer, widths, kind):
+    def __init__(self, columns, crossings_by_layer, widths, kind, names=None):
         for name in _COLUMNS:
             a = np.asarray(columns[name], np.float64 if name in ("length", "density", "density_per_neuron") else np.int64)
             a.flags.writeable = False
@@ -71,6 +80,10 @@ class LineStats:
         self.crossings_by_layer.flags.writeable = False
         self.widths = tuple(int(w) for w in widths)
         self.kind = str(kind)
+        depth = self.crossings_by_layer.shape[1]
+        self.names = [f"layer{k}" for k in range(depth)] if names is None else [str(v) for v in names]
+        if len(self.names) != depth:
+            raise ValueError(f"names: {len(self.names)} names for {depth} columns of crossings_by_layer")
 
     def __len__(self):
         return self.length.shape[0]
@@ -83,7 +96,7 @@ class LineStats:
     def __eq__(self, other):
         if not isinstance(other, LineStats):
             return NotImplemented
-        return (self.widths == other.widths and self.kind == other.kind
+        return (self.widths == other.widths and self.kind == other.kind and self.names == other.names
                 and all(np.array_equal(self[c], other[c]) for c in (*_COLUMNS, "crossings_by_layer")))
 
     __hash__ = None
@@ -103,8 +116,8 @@ class LineStats:
         except ImportError:
             raise ImportError("LineStats.to_pandas() needs pandas, which fastrelu does not install: pip install pandas") from None
         data = {c: self[c] for c in _COLUMNS}
-        for k in range(self.crossings_by_layer.shape[1]):
-            data[f"crossings_layer{k}"] = self.crossings_by_layer[:, k]
+        for k, name in enumerate(self.names):
+            data[f"crossings_{name}"] = self.crossings_by_layer[:, k]
         return pd.DataFrame(data)
 
     def save(self, path):
@@ -119,7 +132,7 @@ class LineStats:
         True
         """
         np.savez(path, **{c: self[c] for c in _COLUMNS}, crossings_by_layer=self.crossings_by_layer,
-                 widths=np.asarray(self.widths, np.int64), kind=np.asarray(self.kind))
+                 widths=np.asarray(self.widths, np.int64), kind=np.asarray(self.kind), names=np.asarray(self.names, str))
 
     @classmethod
     def load(cls, path):
@@ -128,12 +141,14 @@ class LineStats:
             missing = [c for c in (*_COLUMNS, "crossings_by_layer", "widths", "kind") if c not in f.files]
             if missing:
                 raise ValueError(f"{path} is not a fastrelu line table: it lacks {', '.join(missing)}")
-            return cls({c: f[c] for c in _COLUMNS}, f["crossings_by_layer"], f["widths"], str(f["kind"]))
+            names = f["names"].tolist() if "names" in f.files else None  # tables saved before graph networks: layer0, ...
+            return cls({c: f[c] for c in _COLUMNS}, f["crossings_by_layer"], f["widths"], str(f["kind"]), names)
 
     def summary(self):
         """A few lines: the network, and the spread of each statistic over the rows."""
         n = len(self)
-        head = f"{n:,} {self.kind}{'s' if n != 1 else ''} through a {'->'.join(map(str, self.widths))} network"
+        net = f"a {'->'.join(map(str, self.widths))} network" if self.widths else f"a graph network ({len(self.names)} piecewise nodes)"
+        head = f"{n:,} {self.kind}{'s' if n != 1 else ''} through {net}"
         if n == 0:
             return head
         lines = [head, f"{'':>20}  {'mean':>10}  {'min':>10}  {'median':>10}  {'max':>10}"]
@@ -141,32 +156,43 @@ class LineStats:
             v = self[c].astype(np.float64)
             lines.append(f"{c:>20}  {v.mean():>10.4g}  {v.min():>10.4g}  {np.median(v):>10.4g}  {v.max():>10.4g}")
         per = self.crossings_by_layer.mean(axis=0)
-        lines.append("crossings per layer (mean): " + ", ".join(f"{v:.4g}" for v in per))
+        if self.widths:
+            lines.append("crossings per layer (mean): " + ", ".join(f"{v:.4g}" for v in per))
+        else:
+            lines.append("crossings per node (mean): " + ", ".join(f"{name} {v:.4g}" for name, v in zip(self.names, per)))
         return "\n".join(lines)
 
     def __str__(self):
         return self.summary()
 
     def __repr__(self):
-        return f"LineStats(rows={len(self)}, kind={self.kind!r}, widths={self.widths})"
+        return f"LineStats(rows={len(self)}, kind={self.kind!r}, " + (f"widths={self.widths})" if self.widths else f"nodes={self.names})")
 
 
 # ---------------------------------------------------------------------------------
 # the rows
 
 
-def _segment_row(lp, depth):
+def _segment_row(lp, lay):
     """A line's counts over ``[0, 1]`` from its walk over one float64 step beyond (as
     ``regions(net, along=..., start=0, stop=1)`` cuts its walk), and its pieces' maps.
+    ``lay`` is the network's ``patterns.layout``.
 
     Returns ``(counts, lo, hi, slope, intercept)``: counts ``[pieces, boundaries, kinks,
     merged, *crossings per layer]``, and the linear pieces inside ``[0, 1]``."""
     inner = lp.edges[1:-1]
     strictly = (inner > 0.0) & (inner < 1.0)
     cuts = np.flatnonzero(strictly & lp.kink)
-    counts = np.diff(lp.cross_offsets)
-    edge_of = np.repeat(np.arange(counts.shape[0]), counts)  # the interior edge of each crossing
-    layers = np.bincount(lp.cross_layer[strictly[edge_of]], minlength=depth)
+    if hasattr(lp, "cross_offsets"):  # the dense walk: crossings by edge, named (layer, unit)
+        counts = np.diff(lp.cross_offsets)
+        edge_of = np.repeat(np.arange(counts.shape[0]), counts)  # the interior edge of each crossing
+        column = lp.cross_layer
+    else:  # the graph walk: each crossing at its edge's t, named (node of net.nodes, unit)
+        t, node, _ = lp.cross
+        counts = lp.counts
+        edge_of = np.searchsorted(inner, t)
+        column = np.searchsorted(lay.labels, node)
+    layers = np.bincount(column[strictly[edge_of]], minlength=len(lay.nodes))
     inside = counts[strictly]
     first = int(np.searchsorted(lp.edges, 0.0, side="right")) - 1
     starts = np.concatenate(([first], cuts + 1))
@@ -179,14 +205,14 @@ def _segment_row(lp, depth):
 def _rows(net, segments, closed, lps):
     """The table's rows from the walks ``lps`` of every segment (``segments``: (n, k, 2, in)
     arrays of each row's segments' ends)."""
-    depth = net.depth
+    lay = layout(net)
     n, k = segments.shape[:2]
-    counts = np.zeros((n, 4 + depth), np.int64)
+    counts = np.zeros((n, 4 + len(lay.nodes)), np.int64)
     decisions = np.zeros(n, np.int64)
     for i in range(n):
         for s in range(k):
             lp = lps[i * k + s]
-            row, lo, hi, slope, icpt = _segment_row(lp, depth)
+            row, lo, hi, slope, icpt = _segment_row(lp, lay)
             counts[i] += row
             t = decision_points(lo, hi, slope, icpt)[0]
             # a change at a vertex is counted once: with the segment it ends
@@ -203,20 +229,30 @@ def _rows(net, segments, closed, lps):
                "merged": counts[:, 3], "decisions": decisions, "density": density,
                "density_per_neuron": density / max(net.hidden, 1)}
     kind = "line" if k == 1 and not closed else ("closed path" if closed else "path")
-    return LineStats(columns, counts[:, 4:], net.widths, kind)
+    return LineStats(columns, counts[:, 4:], () if net.is_graph else net.widths, kind, lay.names(net))
 
 
 def _tail(net, ends):
     """The walk's arrays of ``net`` on a line (``kernels.params.deep_params``): its first layer
-    is each line's own (``firsts``), the others shared by every line of a call."""
-    return deep_params(net.along(ends[0], ends[1]), np.dtype(np.float64))
+    is each line's own (``firsts``), the others shared by every line of a call.  None for a
+    graph network, whose lines are walked one by one."""
+    return None if net.is_graph else deep_params(net.along(ends[0], ends[1]), np.dtype(np.float64))
 
 
 def _walks(net, segments, tail, done=None):
     """The walks of every segment (flattened in row order), all at once: each segment's
     first layer folded as ``net.along`` folds it (so each walk is ``regions``'s), the
-    other layers shared (``tail``, from ``_tail``)."""
+    other layers shared (``tail``, from ``_tail``).  A graph network's segments are walked
+    one by one through its nodes, each folded as ``net.along`` folds it (so each walk is
+    ``regions``'s)."""
     ends = segments.reshape(-1, 2, segments.shape[-1])
+    if net.is_graph:
+        graph_walk, walks = module_of("exact", "graph"), []
+        for i, (x0, x1) in enumerate(ends):
+            walks.append(graph_walk.walk(graph_params(net.along(x0, x1), np.dtype(np.float64)), _LO, _HI))
+            if done is not None:
+                done(i + 1)
+        return walks
     w, b = net.layers[0]
     firsts = [fold(w, b, x0, (x1 - x0)[None, :], net.dtype) for x0, x1 in ends]
     return module_of("exact", "deep").walk_many(*tail, firsts, _LO, _HI, done=done)
@@ -237,7 +273,7 @@ def _batch_table(net, segments, closed, threads):
 def _concat(tables):
     t0 = tables[0]
     columns = {c: np.concatenate([t[c] for t in tables]) for c in _COLUMNS}
-    return LineStats(columns, np.concatenate([t.crossings_by_layer for t in tables]), t0.widths, t0.kind)
+    return LineStats(columns, np.concatenate([t.crossings_by_layer for t in tables]), t0.widths, t0.kind, t0.names)
 
 
 # ---------------------------------------------------------------------------------
@@ -248,6 +284,8 @@ def _points(a, name, n_in):
     a = np.asarray(a)
     if a.ndim == 1:
         a = a[None, :]
+    elif a.ndim > 2 and int(np.prod(a.shape[1:])) == n_in:  # inputs shaped as a graph network's (images): flat
+        a = a.reshape(a.shape[0], n_in)
     a = as_float_array(a, name, np.float64, ndim=2)
     if a.shape[1] != n_in:
         raise ValueError(f"{name} must have {n_in} columns (the network's inputs), got shape {a.shape}")
@@ -419,7 +457,7 @@ class TrainingStats:
         return f"TrainingStats(checkpoints={len(self)}, lines={self.density.shape[1]})"
 
 
-def _as_network(checkpoint, model, i):
+def _as_network(checkpoint, model, i, input_shape):
     if isinstance(checkpoint, Network):
         return checkpoint
     if isinstance(checkpoint, dict):  # a state_dict: loaded into the model given
@@ -429,13 +467,13 @@ def _as_network(checkpoint, model, i):
 
         m = copy.deepcopy(model)
         m.load_state_dict(checkpoint)
-        return Network.from_torch(m.eval(), dtype="float64")
+        return Network.from_torch(m.eval(), input_shape, dtype="float64")
     if hasattr(checkpoint, "state_dict") and hasattr(checkpoint, "parameters"):
-        return Network.from_torch(checkpoint.eval(), dtype="float64")
+        return Network.from_torch(checkpoint.eval(), input_shape, dtype="float64")
     raise TypeError(f"checkpoints[{i}] must be a Network, a torch module or a state_dict, got {type(checkpoint).__name__}")
 
 
-def training_stats(checkpoints, X0, X1, *, points=None, model=None, **kwargs):
+def training_stats(checkpoints, X0, X1, *, points=None, model=None, input_shape=None, **kwargs):
     """``line_stats`` (and ``boundary_distance`` of ``points``) at every checkpoint.
 
     Parameters
@@ -448,6 +486,9 @@ def training_stats(checkpoints, X0, X1, *, points=None, model=None, **kwargs):
         Points whose distance to their region's boundary is followed too.
     model : torch.nn.Module, optional
         The architecture the state_dicts are loaded into.
+    input_shape : tuple of int, optional
+        The input's shape without the batch axis, for torch models whose first operation
+        does not fix it (a convolution): see ``Network.from_torch``.
     **kwargs
         Passed to ``line_stats`` (``batch``, ``threads``, ``progress``, ``client``, ``path``...).
 
@@ -465,7 +506,7 @@ def training_stats(checkpoints, X0, X1, *, points=None, model=None, **kwargs):
     """
     if isinstance(checkpoints, (Network, dict)) or not hasattr(checkpoints, "__len__") or len(checkpoints) == 0:
         raise TypeError("checkpoints must be a non-empty list of networks, torch modules or state_dicts")
-    nets = [_as_network(c, model, i) for i, c in enumerate(checkpoints)]
+    nets = [_as_network(c, model, i, input_shape) for i, c in enumerate(checkpoints)]
     tables = [line_stats(net, X0, X1, **kwargs) for net in nets]
     distance = None if points is None else np.stack([boundary_distance(net, points).distance for net in nets])
     return TrainingStats(tables, distance)

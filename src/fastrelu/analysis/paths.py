@@ -12,8 +12,8 @@ kink: the path bends there itself.  Along a path, position is arc length in inpu
 
 import numpy as np
 
-from ..model.forward import activate, activation_forms
 from ..utils.validation import as_float_array
+from .patterns import graph64, layout, node_states
 
 __all__ = ["by_layer", "lengths", "path_segments", "vertex_changes"]
 
@@ -66,22 +66,11 @@ def lengths(seg):
 
 
 def _intervals(net, X):
-    """Each hidden unit's interval between its activation's breakpoints at the points ``X``
-    (m, in): (m, hidden) int8, the count of breakpoints below ``z`` (``z`` on a breakpoint
-    counts as below it, as ``z <= 0`` is negative)."""
-    alpha, lo, hi = activation_forms(net, np.dtype(np.float64))
-    a = X
-    ids = []
-    u0 = 0
-    for k, (w, b) in enumerate(net.layers[:-1]):
-        z = a @ w.astype(np.float64).T + b.astype(np.float64)
-        r = np.zeros(z.shape, np.int8)
-        for bp in {float(v) for v in (lo[k], 0.0, hi[k]) if np.isfinite(v)}:
-            r += z > bp
-        ids.append(r)
-        a, _, _ = activate(z, alpha[u0 : u0 + w.shape[0]], lo[k], hi[k])
-        u0 += w.shape[0]
-    return np.concatenate(ids, axis=1) if ids else np.zeros((X.shape[0], 0), np.int8)
+    """Each piecewise unit's region at the points ``X`` (m, in): (m, units), an activation's
+    count of breakpoints below ``z`` (``z`` on a breakpoint counts as below it, as ``z <= 0``
+    is negative), a max-pool window's argmax (``patterns.node_states``)."""
+    states, _ = node_states(graph64(net), X)
+    return np.concatenate([st.region for st in states], axis=1) if states else np.zeros((X.shape[0], 0), np.int8)
 
 
 def _beside(edges_before, edges_after, a, b, c):
@@ -104,8 +93,9 @@ def vertex_changes(net, seg, closed, edges):
     ``seg`` (n, k, 2, in) from ``path_segments``; ``edges[i * k + s]`` the fine edges of
     segment ``s`` of path ``i``.  Returns ``(owner, vertex, changed)``: for each inner
     vertex (the ``k - 1`` joints of an open path, ``k`` of a closed one, the last being
-    its first point) the path's index, the segment it ends, and a (hidden,) bool array of
-    the units changing there (none changing: no boundary).
+    its first point) the path's index, the segment it ends, and a (units,) bool array of
+    the piecewise units changing there (``patterns.layout``: a chain's hidden units, a
+    graph's activation units and max-pool windows; none changing: no boundary).
 
     Examples
     --------
@@ -126,13 +116,14 @@ def vertex_changes(net, seg, closed, edges):
             p, q = _beside(edges[i * k + s], edges[i * k + s2], seg[i, s, 0], seg[i, s, 1], seg[i, s2, 1])
             before.append(p), after.append(q), owner.append(i), vertex.append(s)
     if not owner:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, net.hidden), bool)
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, layout(net).units), bool)
     changed = _intervals(net, np.array(before)) != _intervals(net, np.array(after))
     return np.asarray(owner, np.int64), np.asarray(vertex, np.int64), changed
 
 
 def by_layer(net, changed):
-    """Units of each hidden layer among ``changed`` (m, hidden): (m, depth) int64.
+    """Units of each piecewise node among ``changed`` (m, units): (m, nodes) int64; a dense
+    chain's nodes are its hidden layers (``patterns.layout``).
 
     Examples
     --------
@@ -140,5 +131,5 @@ def by_layer(net, changed):
     >>> by_layer(Network.random([2, 3, 2, 1], seed=0), np.array([[True, False, True, True, False]])).tolist()
     [[2, 1]]
     """
-    sizes = np.cumsum([0, *net.widths[1:-1]])
-    return np.stack([changed[:, sizes[j] : sizes[j + 1]].sum(axis=1) for j in range(net.depth)], axis=1).astype(np.int64)
+    off = layout(net).offsets
+    return np.stack([changed[:, off[j] : off[j + 1]].sum(axis=1) for j in range(off.shape[0] - 1)], axis=1).astype(np.int64).reshape(changed.shape[0], -1)

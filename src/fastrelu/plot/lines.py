@@ -14,6 +14,13 @@ from .style import legend
 __all__ = ["lines_figure", "training_figure"]
 
 
+def _network(stats):
+    """What a title calls the network: its widths, or a graph network's piecewise nodes."""
+    if stats.widths:
+        return architecture(stats.widths)
+    return f"graph network ({len(stats.names)} piecewise nodes)"
+
+
 def _spread(ax, x, values, color, label, quantiles):
     """The median of ``values`` (rows: x, columns: lines or points) as a line, the band
     between ``quantiles`` shaded and the extremes dotted."""
@@ -71,8 +78,7 @@ def training_figure(stats, path=None, *, labels=None, quantiles=(0.1, 0.9), per_
     _spread(ax, x, density, "tab:purple", "lines", (lo, hi))
     ax.set_ylabel("boundaries per unit length" + (" per neuron" if per_neuron else ""))
     legend(ax)  # outside, on the right: it hides no line
-    widths = stats.lines[0].widths
-    ax.set_title(f"{architecture(widths)}: {density.shape[1]:,} lines" + (
+    ax.set_title(f"{_network(stats.lines[0])}: {density.shape[1]:,} lines" + (
         f", {stats.distance.shape[1]:,} points" if stats.distance is not None else ""), fontsize="medium")
     if stats.distance is not None:
         ax = axes[1, 0]
@@ -93,7 +99,8 @@ def training_figure(stats, path=None, *, labels=None, quantiles=(0.1, 0.9), per_
 
 
 def lines_figure(stats, path=None, *, bins=30, figsize=(9.0, 3.4), dpi=150):
-    """One table's lines: the histogram of their density, and the mean crossings per layer.
+    """One table's lines: the histogram of their density, and the mean crossings per layer
+    (of a graph network: per piecewise node, named).
 
     Parameters
     ----------
@@ -128,10 +135,14 @@ def lines_figure(stats, path=None, *, bins=30, figsize=(9.0, 3.4), dpi=150):
     ax = axes[0, 1]
     depth = stats.crossings_by_layer.shape[1]
     ax.bar(np.arange(depth), stats.crossings_by_layer.mean(axis=0) if len(stats) else np.zeros(depth), color="tab:orange")
-    ax.set_xlabel("hidden layer")
     ax.set_ylabel(f"crossings per {stats.kind} (mean)")
     ax.set_xticks(np.arange(depth))
-    fig.suptitle(f"{architecture(stats.widths)}: {len(stats):,} {stats.kind}s", fontsize="medium")
+    if stats.widths:
+        ax.set_xlabel("hidden layer")
+    else:  # a graph network: one bar per piecewise node, by its name (max-pools count argmax changes)
+        ax.set_xlabel("piecewise node (activation or max-pool)")
+        ax.set_xticklabels(stats.names, rotation=30 if depth > 4 else 0, ha="right" if depth > 4 else "center")
+    fig.suptitle(f"{_network(stats)}: {len(stats):,} {stats.kind}s", fontsize="medium")
     if path is not None:
         save_figure(fig, path)
     return fig
