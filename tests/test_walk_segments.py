@@ -164,3 +164,16 @@ def test_done_counts_layers():
     seen = []
     ed.walk(*NETS["random"], -1.0, 1.0, done=seen.append)
     assert seen == [1, 2, 3, 4]
+
+
+def test_walk_many_of_one_line_in_segments(every_anchor):
+    # line_stats of one line walks it through walk_many: in segments too, the same bits
+    net = NETS["clamps"]
+    before = kthreads.get_num_threads()
+    kthreads.set_num_threads(2)
+    try:
+        (one,) = ed.walk_many(*net, [(net[1][:64].reshape(-1, 1), net[2][:64])], -3.0, 3.0)
+    finally:
+        kthreads.set_num_threads(before)
+    assert len(every_anchor) > 0
+    same(walked(net, -3.0, 3.0, 1), one)

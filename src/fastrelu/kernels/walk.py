@@ -60,7 +60,8 @@ Where things are.  This module runs the walk: the layer tables (``_layer_tables`
 the pieces type (``LinePieces``), the orchestration of each layer (``_steps``: sorting
 the crossings, allocation; a generator that hands its memory checks and matrix-matrix
 products to its driver: ``walk`` for one line, ``walk_many`` for many lines of one
-network, whose small products it stacks and whose walks it runs on every thread), the
+network, whose small products it stacks and whose walks it runs on every thread; one
+line's layers run in segments of their pieces on the threads, "one line in segments"), the
 cache of the last walk (``clear_cache``) and the grid evaluation (``sweep_deep``).  The loops over pieces and
 units are the kernels of ``walk_numba.py`` (arrays in, arrays out; which kernel
 does which step is listed there), or their C twin ``walk_c.py`` when built (``_kernels``); the scratch memory kept between walks, and the guard
@@ -561,7 +562,9 @@ def walk_many(widths, weights, biases, alpha, lo, hi, firsts, start, stop, *, do
 
     firsts = [first(w, b) for w, b in firsts]
     scales = walk_scales_many(layers, forms, firsts)  # the shared layers' bounds taken once, for every line
-    steps = [_steps(widths, [f, *layers[1:]], alpha, lo, hi, start, stop, e, live) for f, e in zip(firsts, scales)]
+    one = len(firsts) == 1  # one line: its layers in segments on the threads, as ``walk`` runs it
+    steps = [_steps(widths, [f, *layers[1:]], alpha, lo, hi, start, stop, e, live, split=one)
+             for f, e in zip(firsts, scales)]
     out = [None] * len(steps)
     requests = {}  # walk -> its pending request
     ready = list(range(len(steps)))  # walks to advance this round
