@@ -309,12 +309,13 @@ class RegionMap:
     negative : ndarray of int32, shape (F,)
         Hidden units with pre-activation ``<= 0`` on each face.
     negative_by_layer : ndarray of int32, shape (F, depth)
-        The same per hidden layer.
+        The same per hidden layer (of a graph network: per act node).
     pattern : ndarray of int8, shape (F, hidden)
         Each unit's region on each face, units of all layers in order: 0 where its
         pre-activation is ``<= 0``, 1 where it is ``> 0``; with a clamp (Hardtanh, ReLU6),
         the number of breakpoints below it (Hardtanh(-1, 1): 0 below -1, 1 up to 0, 2 up
-        to 1, 3 above).
+        to 1, 3 above).  Of a graph network, its act nodes' units and, for each max-pool
+        node, the argmax of each window (``layer_widths``, ``layer_names``).
     pattern_hash : ndarray of uint64, shape (F,)
         A hash of each face's pattern that depends on the pattern alone (the same pattern
         gets the same hash in another map of the same widths): stable colours.
@@ -434,13 +435,13 @@ class RegionMap:
     @property
     def layer_widths(self):
         """Units of each hidden layer, as ``pattern`` lays them out (of a graph network: each act
-        node's units, in ``net.nodes``' order, ``layer_names``)."""
+        node's units and each max-pool node's windows, in ``net.nodes``' order, ``layer_names``)."""
         return tuple(int(r.shape[1]) for r in self._walk.regions)
 
     @property
     def layer_names(self):
-        """The hidden layers' names: ``"layer k"`` for a dense chain, the act nodes' names (as
-        ``net.nodes`` names them) for a graph network.
+        """The hidden layers' names: ``"layer k"`` for a dense chain, the act and max-pool nodes'
+        names (as ``net.nodes`` names them) for a graph network.
 
         Examples
         --------

@@ -88,7 +88,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import plane_engine
-from ..model.graph import AFFINE, Graph, Node, act_form, affine
+from ..model.graph import AFFINE, Graph, Node, act_form, affine, maxpool_windows
 from ..kernels.threads import blas_pinned
 from ..utils.memory import available_memory
 
@@ -400,6 +400,19 @@ def walk_plane(layers, forms, bounds, engine=None):
             for name, m in maps.items():
                 maps[name] = m[:, parent]
             maps[node.name] = _Lazy(x, parent, reg, gain, offs)
+        elif node.kind == "maxpool":
+            k = len(regions)
+            x = _materialize(kern, maps[node.inputs[0]])
+            _free(maps, consumers, node)
+            for name, m in maps.items():
+                maps[name] = _materialize(kern, m)
+            arg, parent, out, amb = _maxpool(kern, V, E, node, x, shapes[node.inputs[0]], k)
+            ambiguous += amb
+            regions.append(arg)
+            parents.append(parent)
+            for name, m in maps.items():
+                maps[name] = m[:, parent]
+            maps[node.name] = out
         else:
             out = _node_maps(kern, node, [maps[i] for i in node.inputs], [shapes[i] for i in node.inputs], not regions)
             if not np.isfinite(out).all():
@@ -441,7 +454,7 @@ def _program(layers, forms):
             if n.kind == "act":
                 alpha, lo, hi = act_form(n, np.float64)
                 forms[n.name] = (alpha.reshape(-1), lo, hi)
-            elif n.kind not in AFFINE and n.kind != "input":
+            elif n.kind not in (*AFFINE, "input", "maxpool"):
                 raise ValueError(f"node {n.name!r} ({n.kind}): the plane walk has no case for this kind")
         return nodes, forms, layers.consumers
     nodes = [Node("x", "input", (), {}, (2,))]
@@ -457,6 +470,97 @@ def _program(layers, forms):
         for i in n.inputs:
             consumers[i].append(n.name)
     return nodes, named, consumers
+
+
+def _maxpool(kern, V, E, node, x, in_shape, k):
+    """A max-pool node (piecewise layer ``k``): cut the faces where a window's argmax changes.
+
+    Each window's maximum is found as a tournament, in ``K - 1`` rounds of cuts (``_layer``,
+    one line per window): round ``r`` cuts every face along ``z_r = m``, where ``m`` is the
+    map of the largest of the window's inputs ``0..r-1`` on the face, and the part above
+    takes ``z_r`` as its ``m`` (a tie keeps the earlier input: the argmax is the first
+    largest, as ``numpy.argmax`` on the line).  Padding never wins (PyTorch pads with
+    -inf): its round cuts nothing.  The rounds may also cut between two inputs that are
+    both below the winner (``z_1 = z_0`` where ``z_2`` wins); so, as the line walk drops
+    the points across which no argmax changes, the parts of one face before this node
+    with the same argmax in every window are merged again (``_merge_faces``): a face is one
+    argmax pattern, convex, since the region where input ``a`` of every window is the
+    largest is an intersection of half-planes.
+
+    Returns the argmax of every window on each face (int8, ``(F, windows)``), the face
+    before this node that each face lies in, the node's output maps and the cells that
+    rounding left whole.
+    """
+    F0, W = x.shape[1], node.size
+    kk = int(np.prod(node.params["kernel"]))
+    _check_memory(8 * 3 * F0 * W * kk * 2, f"the windows of {_label(node)} ({F0:,} faces, {W:,} windows of {kk})")
+    win = np.ascontiguousarray(maxpool_windows(node, x.reshape(3 * F0, *in_shape), 0.0).reshape(3, F0, W, kk))
+    real = maxpool_windows(node, np.ones((1, *in_shape)), 0.0).reshape(W, kk) != 0  # the padding's places are 0
+    bps, _, _, _ = region_tables(np.zeros(W), -np.inf, np.inf)
+    anc = np.arange(F0)  # the face before this node of each current face
+    arg = np.repeat(np.where(real[:, 0], 0, -1)[None, :].astype(np.int8), F0, axis=0)  # each window's winner so far (-1: none yet)
+    m = win[:, :, :, 0].copy()
+    ambiguous = 0
+    for r in range(1, kk):
+        F = anc.shape[0]
+        had = (arg >= 0)[None]  # a window with no input yet takes this one whole
+        z = win[:, :, :, r][:, anc]
+        d = np.where(had, z - m, 0.0)
+        d[2] = np.where(had[0], d[2], 1.0)
+        d[:, :, ~real[:, r]] = np.array([0.0, 0.0, -1.0])[:, None, None]  # padding: below everywhere, never a cut
+        d = np.ascontiguousarray(d)
+        _check_memory(_layer_bytes(V.n, E.n, F, W, 1),
+                      f"the sides and cuts of {_label(node)} ({F:,} faces, {V.n:,} vertices, {W:,} windows)")
+        with np.errstate(over="ignore", invalid="ignore"):
+            big = np.abs(d).max(axis=(1, 2))
+        reg, parent, amb = _layer(kern, V, E, d, big, bps, F, k)
+        ambiguous += amb
+        up = reg > 0
+        anc, arg = anc[parent], np.where(up, r, arg[parent]).astype(np.int8)
+        m = np.where(up[None], win[:, :, :, r][:, anc], m[:, parent])
+    first, parent = _merge_faces(V, E, anc, arg)
+    return np.ascontiguousarray(arg[first]), anc[first], np.ascontiguousarray(m[:, first]), ambiguous
+
+
+def _merge_faces(V, E, anc, arg):
+    """Merge the faces with the same ancestor ``anc`` and the same ``arg`` (rows): the edges
+    between them are dropped, the vertices left on a straight side joined away, and the
+    vertex and edge stores compacted.  Returns a face of each merged face (its first) and
+    each old face's merged index."""
+    rows = np.concatenate([anc.astype(np.int64)[:, None].view(np.uint8), np.ascontiguousarray(arg).view(np.uint8)], axis=1)
+    first, new = _unique_rows(rows)
+    n = E.n
+    L, R = E.L[:n], E.R[:n]
+    L[L >= 0] = new[L[L >= 0]]
+    R[R >= 0] = new[R[R >= 0]]
+    keep = L != R
+    edges = np.stack([E.u[:n], E.v[:n]], axis=1)
+    faces = np.stack([L, R], axis=1)
+    deg = np.bincount(edges[keep].ravel(), minlength=V.n)
+    deg[:4] = 0  # the rectangle's corners stay
+    joint = np.flatnonzero(deg == 2)
+    alive = keep.copy()
+    if joint.size:
+        # around a vertex of degree 2 lie two faces, each convex: its two edges are one straight side
+        idx = np.flatnonzero(keep)
+        sub_edges, sub_faces = edges[idx], faces[idx]
+        alive[idx] = _join(sub_edges, sub_faces, joint, "a max-pool face's parts disagree")
+        edges[idx], faces[idx] = sub_edges, sub_faces
+    # compact: the edges alive, the vertices they use
+    ei = np.flatnonzero(alive)
+    used = np.zeros(V.n, bool)
+    used[edges[ei].ravel()] = True
+    vnew = np.cumsum(used) - 1
+    for name, a in V.cols.items():
+        a[: int(used.sum())] = a[: V.n][used]
+    V.n = int(used.sum())
+    cols = {name: a[:n][ei].copy() for name, a in E.cols.items()}
+    cols["u"], cols["v"] = vnew[edges[ei, 0]], vnew[edges[ei, 1]]
+    cols["L"], cols["R"] = faces[ei, 0], faces[ei, 1]
+    for name, a in E.cols.items():
+        a[: ei.shape[0]] = cols[name]
+    E.n = ei.shape[0]
+    return first, new
 
 
 def _free(maps, consumers, node):
@@ -1188,6 +1292,8 @@ def _join(edges, faces, joint, what):
             incident.setdefault(int(x), []).append(int(e))
     for x in joint.tolist():
         e1, e2 = incident[x]
+        if edges[e1, 0] == x and edges[e2, 1] == x:  # already a path e2 -> x -> e1: kept as it runs
+            e1, e2 = e2, e1
         if edges[e1, 0] == x:  # orient e1 into x and e2 out of it
             edges[e1] = edges[e1, ::-1]
             faces[e1] = faces[e1, ::-1]

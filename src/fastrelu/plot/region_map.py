@@ -119,7 +119,7 @@ def _draw_edges(ax, m, linewidth, alpha=1.0, color=None):
     seg, layer = _edge_segments(m)
     if not seg.shape[0]:
         return
-    depth = max(m.network.depth, 1)
+    depth = max(len(m.layer_widths), 1)  # the walk's layers: a graph's max-pool nodes among them
     if color is None:  # earlier layers darker: their lines cross the whole plane
         grey = 0.1 + 0.55 * layer / max(depth - 1, 1)
         color = np.stack([grey, grey, grey, np.full_like(grey, alpha)], axis=1)
