@@ -190,3 +190,17 @@ def jit(*, exact=False):
 # (the rounds of cuts are many small numpy calls): 2 -> [256] x 4 -> 1 took 6.9 s in two
 # tiles on two threads against 5.5 to 6.0 s whole (benchmarks/README.md, a busy machine).
 PLANE_TILE_MIN_WIDTH = 512
+
+# The exact walk of a graph network along a line (kernels/graph_walk.py) goes in blocks of
+# pieces.  A block is split in two, at one of its edges, when its next activation or
+# max-pool node would hold more than its share of memory: at most GRAPH_WALK_BYTES, and a
+# share of what is available (the blocks on the threads and the halves waiting).  A block
+# of fewer than GRAPH_WALK_MIN_PIECES pieces is not worth its Python between the nodes: a
+# walk that cannot fit blocks that large is refused before it starts.  The maps go through
+# a node's matrix products in runs of a fixed number of maps (about GRAPH_WALK_RUN numbers
+# of input each, the last run padded), so that every map meets the same BLAS call however
+# the pieces are blocked: OpenBLAS rounds a row of a small product differently with the
+# number of rows (measured here), never with the row's place in a call of one shape.
+GRAPH_WALK_BYTES = 1 << 30
+GRAPH_WALK_MIN_PIECES = 16
+GRAPH_WALK_RUN = 1 << 18
