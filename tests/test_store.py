@@ -721,3 +721,59 @@ def test_a_graph_networks_store_on_dask_equals_local(tmp_path, dask_client):
     mem = fastrelu.sweep(net, along=GRAPH_LINE, num=5001)
     assert_same(res, mem)
     np.testing.assert_array_equal(res.negative_by_layer[:], mem.negative_by_layer)
+
+
+# ---------------------------------------------------------------------------------------
+# a path's sweep: saved (.npz) and stored (Zarr) with its vertices and its path
+
+
+def _path_sweep(closed):
+    from fastrelu.sweeps.result import SweptPath
+
+    net = fastrelu.Network.random([3, 16, 16, 2], seed=31)
+    points = np.random.default_rng(32).standard_normal((4, 3))
+    res = fastrelu.sweep(net, path=points, closed=closed, num=2001)
+    if res.swept_path is None:  # what sweep(path=) is to set (sweeps/sweep.py): the path and the network along it
+        res.swept_path = SweptPath(points, closed, net)
+    return res, net, points
+
+
+def _assert_same_path(reopened, res, net, points, closed):
+    np.testing.assert_array_equal(reopened.vertices, res.vertices)
+    np.testing.assert_array_equal(reopened.swept_path.points, points)
+    assert reopened.swept_path.closed is closed and reopened.swept_path.network == net
+    for field in ("x", "y", "slope", "negative", "negative_by_layer"):
+        np.testing.assert_array_equal(getattr(reopened, field)[:], getattr(res, field), err_msg=field)
+
+
+@pytest.mark.parametrize("closed", [False, True])
+def test_a_paths_sweep_saved_keeps_its_path(tmp_path, closed):
+    res, net, points = _path_sweep(closed)
+    assert len(res.vertices) == (4 if closed else 2)
+    res.save(tmp_path / "p.npz")
+    _assert_same_path(fastrelu.open_result(tmp_path / "p.npz"), res, net, points, closed)
+
+
+@pytest.mark.parametrize("closed", [False, True])
+def test_a_paths_sweep_stored_keeps_its_path_and_resumes(tmp_path, closed):
+    import zarr
+
+    from fastrelu.store.write import result_to_store
+
+    res, net, points = _path_sweep(closed)
+    path = tmp_path / "p.zarr"
+    stored = result_to_store(res, path, chunk=300)
+    assert stored.computed == tuple(range(7)) and stored.complete
+    _assert_same_path(fastrelu.open_result(path), res, net, points, closed)
+    zarr.open_group(path, mode="r+")["done"][3] = False  # interrupted: only that chunk is written again
+    assert result_to_store(res, path, chunk=300).computed == (3,)
+    other, _, _ = _path_sweep(not closed)  # another path into the same store: refused, replaced on request
+    with pytest.raises(ValueError, match="holds a sweep of another network"):
+        result_to_store(other, path, chunk=300)
+    _assert_same_path(result_to_store(other, path, chunk=300, overwrite=True), other, net, points, not closed)
+    root = zarr.open_group(path, mode="r+")
+    root["path/network/weight_1"][0, 0] = 9.0  # the path's network is in the fingerprint
+    with pytest.raises(ValueError, match="fingerprint mismatch"):
+        fastrelu.open_result(path)
+    with pytest.raises(TypeError, match="writes a path's sweep"):
+        result_to_store(fastrelu.sweep(net, along=tuple(points[:2]), num=10), tmp_path / "l.zarr")

@@ -63,11 +63,11 @@ def walk_tiles_on(client, layers, forms, bounds, tiles, engine=None):
 
     Examples
     --------
-    >>> import numpy as np, distributed  # doctest: +SKIP
-    >>> layers = [(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))]  # doctest: +SKIP
-    >>> with distributed.Client(processes=False) as client:  # doctest: +SKIP
+    >>> import numpy as np, distributed
+    >>> layers = [(np.eye(2), np.zeros(2)), (np.ones((1, 2)), np.zeros(1))]
+    >>> with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
     ...     w = walk_tiles_on(client, layers, [(np.zeros(2), -np.inf, np.inf)], ((-1, 1), (-1, 1)), (2, 2))
-    >>> len(w.regions[-1]), len(w.vertices), len(w.edges)  # doctest: +SKIP
+    >>> len(w.regions[-1]), len(w.vertices), len(w.edges)      # the four quadrants, as whole
     (4, 9, 12)
     """
     import dask

@@ -3,10 +3,11 @@
 from ..utils.plugins import provide
 from .read import StoredResult, open_result
 from .region_map import load_region_map, save_region_map
-from .write import sweep_to_store
+from .write import result_to_store, sweep_to_store
 
-# where sweep(out="result.zarr") writes: see utils.plugins
+# where sweep(out="result.zarr") writes: see utils.plugins; a path's sweep, made in memory, is written whole
 provide("store", sweep_to_store)
+provide("store_result", result_to_store)
 provide("save_region_map", save_region_map)
 provide("load_region_map", load_region_map)
 

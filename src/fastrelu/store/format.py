@@ -55,7 +55,8 @@ import numpy as np
 
 from ..model.network import Network
 from ..model.slices import Plane
-from ..utils.validation import as_dtype, as_positive_int
+from ..sweeps.result import SweptPath
+from ..utils.validation import as_dtype, as_positive_int, readonly
 
 FORMAT = "fastrelu.StoredResult/2"
 FIELDS = ("x", "y", "slope", "negative", "negative_by_layer")
@@ -78,11 +79,12 @@ def _compressors():
     return [_zarr().codecs.BloscCodec(cname="lz4", clevel=1, shuffle="shuffle")]
 
 
-def _fingerprint(arrays, points, along, grid, n, dtype, chunk, backend, plane=None):
+def _fingerprint(arrays, points, along, grid, n, dtype, chunk, backend, plane=None, path=None):
     """sha256 of everything a sweep's result depends on, as written in a store.
 
     ``arrays``: the network's ``_arrays()``; ``points``: None, or an explicit grid's
     points in consecutive blocks (a store's are read block by block, never whole);
+    ``path``: None, or a path's sweep's ``(attribute, network arrays)`` (``_path_attr``);
     the rest as in the store's attributes.
     """
     h = hashlib.sha256(FORMAT.encode())
@@ -91,9 +93,27 @@ def _fingerprint(arrays, points, along, grid, n, dtype, chunk, backend, plane=No
         h.update(np.ascontiguousarray(arrays[name]).tobytes())
     for block in points or ():
         h.update(np.ascontiguousarray(block).tobytes())
-    # a plane only when there is one: a line's fingerprint stays what it was
-    h.update(json.dumps([along, grid, n, dtype, chunk, backend] + ([plane] if plane is not None else [])).encode())
+    # a plane or a path only when there is one: a line's fingerprint stays what it was
+    extra = [plane] if plane is not None else []
+    if path is not None:
+        attr, path_arrays = path
+        for name in sorted(path_arrays):
+            h.update(b"path/" + name.encode())
+            h.update(np.ascontiguousarray(path_arrays[name]).tobytes())
+        extra.append({k: v for k, v in attr.items() if k != "network"})
+    h.update(json.dumps([along, grid, n, dtype, chunk, backend] + extra).encode())
     return h.hexdigest()
+
+
+def _path_attr(res):
+    """A path's sweep's attribute ``path`` (its points, closedness and vertices' ``t``; the
+    network's listing is added when it is written) and the network's arrays, or None."""
+    if getattr(res, "swept_path", None) is None:
+        return None
+    swept = res.swept_path
+    attr = {"points": np.asarray(swept.points, np.float64).tolist(), "closed": bool(swept.closed),
+            "vertices": np.asarray(res.vertices, np.float64).tolist()}
+    return attr, swept.network._arrays()
 
 
 def _plane_attr(plane):
@@ -172,8 +192,9 @@ def _check(root, path):
     # the attributes, network, line and points as they are now against the
     # fingerprint made when they were written: an edit of any of them (the chunk
     # size included, which would misplace the done flags) is caught here
+    path_net = _path_network_from(root, path)
     fingerprint = _fingerprint(net._arrays(), points, attrs["along"], attrs["grid"], n, attrs["dtype"], chunk, attrs["backend"],
-                               attrs.get("plane"))
+                               attrs.get("plane"), None if path_net is None else (attrs["path"], path_net._arrays()))
     if fingerprint != attrs["fingerprint"]:
         raise _damaged(path, "fingerprint mismatch: the store's network/grid was edited after it was written")
     try:
@@ -240,7 +261,7 @@ def _clear(path):
             shutil.rmtree(full) if os.path.isdir(full) else os.remove(full)
 
 
-def _create(path, plan, chunk, fingerprint):
+def _create(path, plan, chunk, fingerprint, res=None):
     zarr = _zarr()
     n, dtype = plan.grid.n, plan.dtype
     nu = None
@@ -265,6 +286,11 @@ def _create(path, plan, chunk, fingerprint):
         root.create_array("u", data=plan.grid.u.build(dtype), compressors=None)
         root.create_array("v", data=plan.grid.v.build(dtype), compressors=None)
     activations, text, names = _network_to(root, net)
+    path_attr = None
+    if getattr(res, "swept_path", None) is not None:  # a path's sweep: the path and the network swept along it
+        path_attr = _path_attr(res)[0]
+        act, txt, arr = _network_to(root, res.swept_path.network, "path/network")
+        path_attr["network"] = {"activations": act, "arrays": arr, "text": txt}
     if plan.grid.points is not None:
         root.create_array("points", data=np.ascontiguousarray(plan.grid.points), chunks=(min(chunk, n),), compressors=_compressors())
     root.create_array("done", shape=(-(-n // chunk),), chunks=(1,), dtype=bool, fill_value=False, compressors=None)
@@ -275,13 +301,13 @@ def _create(path, plan, chunk, fingerprint):
             "format": FORMAT, "fingerprint": fingerprint, "grid": plan.grid.params(), "n": n,
             "dtype": dtype.name, "chunk": chunk, "backend": plan.backend, "activations": activations,
             "along": _line_attr(plan.along), "request": uuid.uuid4().hex, "plane": _plane_attr(plan.plane),
-            "network": {"arrays": names, "text": text},
+            "network": {"arrays": names, "text": text}, "path": path_attr,
         }
     )
     return root
 
 
-def _network_to(root, net):
+def _network_to(root, net, where="network"):
     """Write ``net`` as ``Network.save`` does (its ``_arrays()``, one format for chains and
     graphs): numbers as arrays ``network/<name>``, text (the activations, a graph's nodes)
     as JSON in the attributes, since Zarr v3 specifies no string arrays.  Returns the
@@ -293,7 +319,7 @@ def _network_to(root, net):
         if value.dtype.kind == "U":
             text[name] = str(value)
         else:
-            root.create_array(f"network/{name}", data=np.ascontiguousarray(value), compressors=None)
+            root.create_array(f"{where}/{name}", data=np.ascontiguousarray(value), compressors=None)
             names.append(name)
     return activations, text, names
 
@@ -322,6 +348,34 @@ def _network_from(root, path):
         return Network._from_npz({**arrays, **text, "activations": np.array(attrs["activations"])}, "the store")
     except (TypeError, ValueError) as exc:
         raise _damaged(path, f"its network is not valid ({exc})") from None
+
+
+def _path_network_from(root, path):
+    """The network a path's store was swept along (attribute ``path``), or None."""
+    attr = root.attrs.get("path")
+    if attr is None:
+        return None
+    try:
+        listed = attr["network"]
+        names, text = [str(a) for a in listed["arrays"]], {str(k): np.array(str(v)) for k, v in listed["text"].items()}
+        data = {**text, "activations": np.array(str(listed["activations"]))}
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise _damaged(path, f"attribute 'path' does not list its network ({type(exc).__name__}: {exc})") from None
+    data.update({name: _array(root, f"path/network/{name}", path)[...] for name in names})
+    try:
+        return Network._from_npz(data, "the store's path")
+    except (TypeError, ValueError) as exc:
+        raise _damaged(path, f"its path's network is not valid ({exc})") from None
+
+
+def _swept_path_from(root, path):
+    """The store's ``(vertices, SweptPath)`` of a path's sweep, or ``(None, None)``."""
+    net = _path_network_from(root, path)
+    if net is None:
+        return None, None
+    attr = root.attrs["path"]
+    points = readonly(np.array(attr["points"], np.float64))
+    return readonly(np.array(attr["vertices"], np.float64)), SweptPath(points, bool(attr["closed"]), net)
 
 
 def _along_from(root):

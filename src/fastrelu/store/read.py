@@ -11,7 +11,7 @@ import numpy as np
 from ..sweeps.result import SweepResult
 from ..sweeps.sweep import is_npz
 from ..utils.plugins import provided
-from .format import FORMAT, _check, _fields, _plane_from, _zarr
+from .format import FORMAT, _check, _fields, _plane_from, _swept_path_from, _zarr
 
 
 class StoredArray:
@@ -193,6 +193,7 @@ class StoredResult:
             raise ValueError(f"{self.path!r} holds no result: its creation was interrupted; sweep into it again to replace it")
         attrs, self.network, self.along = _check(root, self.path)
         self.plane = _plane_from(root)
+        self.vertices, self.swept_path = _swept_path_from(root, self.path)
         self.x = self.u = self.v = None
         for name in _fields(self.plane):
             setattr(self, name, StoredArray(root[name], root["done"], attrs["chunk"], self.path))

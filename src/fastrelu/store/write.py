@@ -23,6 +23,7 @@ from .format import (
     _line_attr,
     _network_from,
     _open_existing,
+    _path_attr,
     _plane_attr,
     _plane_from,
     _zarr,
@@ -179,6 +180,52 @@ def sweep_to_store(plan, out, *, chunk=None, client=None, progress=False, overwr
                 raise
     finally:
         bar.close()
+    result = StoredResult(path)
+    result.computed = tuple(todo)
+    return result
+
+
+def result_to_store(res, out, *, chunk=None, overwrite=False):
+    """Write a sweep computed in memory into the Zarr store ``out`` (a path's sweep, which
+    is swept over its arc length in memory: ``sweep(net, path=..., out="p.zarr")``).
+
+    The store is the one ``sweep_to_store`` writes for given points (``x``), with the
+    attribute ``path`` (its points, closedness and vertices) and the network swept along
+    it (``path/network/``), all in its fingerprint; written again, only the chunks not yet
+    flagged done are written.
+
+    Examples
+    --------
+    >>> import fastrelu, numpy as np, tempfile, os
+    >>> from fastrelu.sweeps.result import SweptPath
+    >>> net = fastrelu.Network.random([3, 8, 1], seed=0)
+    >>> res = fastrelu.sweep(net, path=np.eye(3), num=100)
+    >>> res.swept_path = SweptPath(np.eye(3), False, net)  # as sweep(path=) sets it
+    >>> stored = result_to_store(res, os.path.join(tempfile.mkdtemp(), "p.zarr"), chunk=30)
+    >>> bool((stored.y[:] == res.y).all()), bool((stored.vertices == res.vertices).all())
+    (True, True)
+    """
+    if not isinstance(out, (str, os.PathLike)):
+        raise TypeError(f"out must be a path (str or os.PathLike), got {type(out).__name__}")
+    if getattr(res, "swept_path", None) is None or res.vertices is None:
+        raise TypeError("result_to_store writes a path's sweep (its swept_path and vertices set); a line's or a "
+                        "plane's is planned and written chunk by chunk: sweep(..., out=...)")
+    n = len(res.x)
+    chunk = min(DEFAULT_CHUNK if chunk is None else as_positive_int(chunk, "chunk"), max(n, 1))
+    dtype = res.x.dtype
+    plan = _Plan(res.network, None, Grid(n, points=res.x), dtype, res.backend, None, None)
+    path = os.path.abspath(os.fspath(out))
+    fingerprint = _fingerprint(res.network._arrays(), [res.x], None, None, n, dtype.name, chunk, res.backend, None,
+                               _path_attr(res))
+    root = _open_existing(path, fingerprint, overwrite)
+    if root is None:
+        root = _create(path, plan, chunk, fingerprint, res)
+    todo = np.flatnonzero(~root["done"][:]).tolist()
+    for k in todo:  # each chunk's arrays, then its flag, as write_chunk does
+        lo, hi = k * chunk, min((k + 1) * chunk, n)
+        for name in _fields(None):
+            root[name][lo:hi] = getattr(res, name)[lo:hi]
+        root["done"][k] = True
     result = StoredResult(path)
     result.computed = tuple(todo)
     return result
