@@ -88,7 +88,7 @@ def _pieces(net, start, stop, threads=None, progress=False):
     lo = np.nextafter(start, -np.inf) if np.isfinite(start) else start
     hi = np.nextafter(stop, np.inf) if np.isfinite(stop) else stop
     if net.is_graph:  # the walk through the graph's nodes (kernels/graph_walk.py); crossings name (node, unit)
-        gp = module_of("exact", "graph").walk(graph_params(net, np.dtype(np.float64)), lo, hi)
+        gp = module_of("exact", "graph").walk(graph_params(net, np.dtype(np.float64)), lo, hi, threads=threads, progress=progress)
         return _Pieces(gp.edges, gp.slope, gp.intercept, gp.negative_by_layer, gp.kink, gp.counts, gp.crossings)
     before = kthreads.get_num_threads()
     bar = walk_bar(net.depth, progress)
