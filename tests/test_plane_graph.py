@@ -11,7 +11,8 @@ from test_plane_page import drawn, inner_face, to_screen
 from torch import nn
 
 import fastrelu
-from fastrelu.analysis.plane import region_map
+from fastrelu.analysis.plane import plane_network, region_map
+from fastrelu.kernels import plane_exact
 from fastrelu.model.graph import Graph, Node, affine, maxpool_windows
 from fastrelu.model.network import Network
 
@@ -162,9 +163,11 @@ def _hooked(net, pre):
 
 
 def _distance_to_edges(m, uv, face):
-    """Distance of each point to the sides of its face."""
-    out = np.full(len(uv), np.inf)
+    """Distance of each point to the sides of its face (0 outside the map)."""
+    out = np.zeros(len(uv))
     for i, f in enumerate(face):
+        if f < 0:
+            continue
         poly = m.vertices[m.polygon(f)]
         a, b = poly, np.roll(poly, -1, axis=0)
         d = b - a
@@ -392,3 +395,32 @@ def test_the_sweep_reads_the_region_maps_faces():
     assert far.mean() > 0.95
     np.testing.assert_array_equal(res.negative_by_layer.reshape(len(pts), -1)[far], m.negative_by_layer[face][far])
     np.testing.assert_allclose(res.slope.reshape(len(pts), 2, 2)[far], m.slope[face][far], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name", list(MODELS))
+def test_the_exact_kernel_reads_each_pixel_off_its_face(name, dtype):
+    """The exact backend's plane kernel for graphs (``plane_exact.sweep_graph``): pixels inside a
+    face read its map (the region map's own, walked once), pixels on an edge are evaluated by
+    the reference; both within rounding of the reference everywhere."""
+    _, shape, net = _model(name, seed=17, dtype=torch.float64 if dtype == "float64" else torch.float32)
+    plane = _plane(shape, 18)
+    ref = fastrelu.sweep(net, plane=plane, num=(37, 23), backend="numpy")
+    folded, pl, rect = plane_network(net, plane, None, np.dtype(dtype))
+    pts = np.ascontiguousarray(ref.points)
+    n, out, depth = len(pts), net.out_features, net.depth
+    y, slope, neg = np.empty((n, out), dtype), np.empty((n, out, 2), dtype), np.empty((n, depth), np.int32)
+    plane_exact.sweep_graph(pts, folded.graph, y, slope, neg, span=rect)
+    m = fastrelu.regions(net, plane=plane)  # the same map: a float64 network's, or the float32 one's in float64
+    face = m.locate(pts.astype(np.float64))
+    inside = _distance_to_edges(m, pts.astype(np.float64), face) > 1e-9
+    assert inside.mean() > 0.8  # (the rectangle's own sides hold 14% of the pixels)
+    if dtype == "float64":
+        np.testing.assert_array_equal(neg[inside], m.negative_by_layer[face][inside])
+        np.testing.assert_array_equal(slope[inside], m.slope[face][inside].reshape(-1, out, 2))
+    # y within two computations' rounding of the reference's, the counts equal away from edges
+    mags, deep = _magnitudes(net, np.abs(pl.origin) + np.abs(pts.astype(np.float64)) @ np.abs(pl.directions))
+    u = float(np.finfo(dtype).eps) / 2
+    last = net.nodes[-1].name
+    assert (np.abs(y - ref.y.reshape(n, out)) <= 2 * _gamma(deep[last], u) * mags[last].reshape(n, -1)).all()
+    np.testing.assert_array_equal(neg[inside], ref.negative_by_layer.reshape(n, -1)[inside])

@@ -136,13 +136,25 @@ def plane_network(net, plane, bounds, dtype, verb="sweeps"):
     return Network.from_layers([first, *net.layers[1:]], net.activations, dtype=dtype), pl, rect
 
 
+def graph_forms(graph):
+    """One entry per layer of a graph's walk: an act node's ``(alpha, lo, hi)`` (one slope per
+    unit, float64), None for a max-pool node (its pattern is the argmax)."""
+    out = []
+    for n in graph.nodes:
+        if n.kind == "act":
+            alpha, lo, hi = act_form(n, np.float64)
+            out.append((alpha.reshape(-1), lo, hi))
+        elif n.kind == "maxpool":
+            out.append(None)
+    return out
+
+
 def walk_input(net):
     """What ``plane_walk.walk_plane`` takes for a network of two coordinates: ``(layers,
     forms)`` of a dense chain, float64; a graph's float64 ``Graph`` and its act nodes' forms."""
     if net.is_graph:
         graph = net.graph.astype(np.float64)
-        forms = [act_form(n, np.float64) if n.kind == "act" else None for n in graph.nodes if n.kind in ("act", "maxpool")]
-        return graph, [None if f is None else (f[0].reshape(-1), f[1], f[2]) for f in forms]
+        return graph, graph_forms(graph)
     layers = [(w.astype(np.float64), b.astype(np.float64)) for w, b in net.layers]
     return layers, [act.kernel_form(layer.bias.shape[0]) for act, layer in zip(net.activations, net.layers)]
 

@@ -29,7 +29,7 @@ from . import threads
 from .cache import Last
 from .dense_numpy import unpack_layers
 
-__all__ = ["sweep_deep", "clear_cache"]
+__all__ = ["clear_cache", "sweep_deep", "sweep_graph"]
 
 _CHUNK = 1 << 14  # points per unit of parallel work
 _TOLERANCE = 64  # the edge band, in units of float64's eps times the rectangle's scale (as RegionMap.locate's)
@@ -44,24 +44,18 @@ def clear_cache():
     _maps.clear()
 
 
-def _faces(params, rect):
-    """The region map of the network ``params`` over ``rect`` as flat arrays, with what locates
-    a point in it (cached for the last network and rectangle, so that the chunks of one
-    request walk and index the map once): the polygons (CSR offsets), their sides as lines
-    (``_sides``), a grid of cells listing the faces that meet each (``_bucket``), the edge band,
-    and each face's maps and counts."""
+def _faces(arrays, key, rect, walk):
+    """The region map ``walk()`` (of the network whose parameter arrays are ``arrays``) over
+    ``rect`` as flat arrays, with what locates a point in it (cached for the last network and
+    rectangle, so that the chunks of one request walk and index the map once): the polygons
+    (CSR offsets), their sides as lines (``_sides``), a grid of cells listing the faces that
+    meet each (``_bucket``), the edge band, and each face's maps and counts."""
 
     def make():
-        widths, weights, biases, alpha, lo, hi = params
         f = np.float64
-        layers = [(w.astype(f), b.astype(f)) for w, b in unpack_layers(widths, weights, biases)]
-        forms, u0 = [], 0
-        for k, (w, _) in enumerate(layers[:-1]):
-            forms.append((np.asarray(alpha[u0 : u0 + w.shape[0]], f), float(lo[k]), float(hi[k])))
-            u0 += w.shape[0]
-        m = provided("plane_map")(layers, forms, rect)
+        m = walk()
         F = len(m)
-        out = int(widths[-1])
+        out = int(np.reshape(m.intercept, (F, -1)).shape[1]) if F else 1
         verts, offsets = np.ascontiguousarray(m.vertices, f), np.ascontiguousarray(m.face_offsets, np.int64)
         fverts = np.ascontiguousarray(m.face_vertices, np.int64)
         (u0, u1), (v0, v1) = rect
@@ -82,7 +76,19 @@ def _faces(params, rect):
                 np.ascontiguousarray(np.reshape(m.slope, (F, out, 2)), f), np.ascontiguousarray(np.reshape(m.intercept, (F, out)), f),
                 np.ascontiguousarray(m.negative_by_layer, np.int32))
 
-    return _maps.get(params, (rect,), make)
+    return _maps.get(arrays, (*key, rect), make)
+
+
+def _dense_map(params, rect):
+    """The region map of the dense chain ``params`` (``sweep_deep``'s arguments) over ``rect``."""
+    widths, weights, biases, alpha, lo, hi = params
+    f = np.float64
+    layers = [(w.astype(f), b.astype(f)) for w, b in unpack_layers(widths, weights, biases)]
+    forms, u0 = [], 0
+    for k, (w, _) in enumerate(layers[:-1]):
+        forms.append((np.asarray(alpha[u0 : u0 + w.shape[0]], f), float(lo[k]), float(hi[k])))
+        u0 += w.shape[0]
+    return provided("plane_map")(layers, forms, rect)
 
 
 def _widened(rect):
@@ -213,11 +219,33 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
     step, and cached for the last network and rectangle; each point then reads its face,
     and points on an edge are evaluated by the reference (see the module docstring).
     """
+    if t.ndim != 2 or t.shape[1] != 2 or int(widths[0]) != 2:
+        raise ValueError("the exact backend's plane kernel takes points (N, 2) of a network of two coordinates")
+    params = (widths, weights, biases, alpha, lo, hi)
+    f = np.float64
+    net64 = (widths, np.asarray(weights, f), np.asarray(biases, f), np.asarray(alpha, f), np.asarray(lo, f), np.asarray(hi, f))
+    _read(t, y, slope, negative, span, params, ("deep",), lambda rect: _dense_map(params, rect),
+          lambda p, yy, ss, nn: reference.sweep_deep(p, *net64, yy, ss, nn))
+
+
+def sweep_graph(t, graph, y, slope, negative, span=None):
+    """The exact backend on a plane for a graph network: ``sweep_deep``'s reading of each
+    point off its face, with ``fastrelu.kernels.dense_numpy.sweep_graph``'s contract (``graph``
+    a ``fastrelu.model.graph.Graph`` of two coordinates, ``negative`` per act node)."""
+    if t.ndim != 2 or t.shape[1] != 2 or graph.input_shape != (2,):
+        raise ValueError("the exact backend's plane kernel takes points (N, 2) of a network of two coordinates")
+    arrays = [a for n in graph.nodes for a in n.params.values() if isinstance(a, np.ndarray)]
+    g64 = graph.astype(np.float64)
+    _read(t, y, slope, negative, span, arrays, ("graph",), lambda rect: provided("plane_map")(g64, None, rect),
+          lambda p, yy, ss, nn: reference.sweep_graph(p, g64, yy, ss, nn))
+
+
+def _read(t, y, slope, negative, span, arrays, key, walk, direct):
+    """Each point of ``t`` read off its face of the map ``walk(rect)``; the points on an edge
+    evaluated by ``direct(points, y, slope, negative)`` (the reference), one at a time."""
     n = t.shape[0]
     if n == 0:
         return
-    if t.ndim != 2 or t.shape[1] != 2 or int(widths[0]) != 2:
-        raise ValueError("the exact backend's plane kernel takes points (N, 2) of a network of two coordinates")
     if span is None:
         finite = np.isfinite(t).all(axis=1)
         if not finite.any():
@@ -232,12 +260,12 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
         lo_, hi_ = np.fmin.reduce(t, axis=0), np.fmax.reduce(t, axis=0)
         if not all(not (a < r[0] or b > r[1]) for a, b, r in zip(lo_, hi_, rect)):
             raise ValueError(f"span {rect} does not hold the points")
-    params = (widths, weights, biases, alpha, lo, hi)
     if rect is None:
         idx = np.arange(n)
     else:
         walk_rect = _widened(rect)
-        offsets, lines, su, sv, nc, cell_ptr, cell_faces, band, fslope, ficpt, fneg = _faces(params, walk_rect)
+        offsets, lines, su, sv, nc, cell_ptr, cell_faces, band, fslope, ficpt, fneg = _faces(
+            arrays, key, walk_rect, lambda: walk(walk_rect))
         (u0, _), (v0, _) = walk_rect
         nchunks = (n + _CHUNK - 1) // _CHUNK
         edge = np.empty(n, np.bool_)
@@ -245,18 +273,16 @@ def sweep_deep(t, widths, weights, biases, alpha, lo, hi, y, slope, negative, sp
         threads.run(lambda c0, c1: _evaluate(c0, c1, *args), nchunks)
         idx = np.flatnonzero(edge)
     if idx.shape[0]:
-        f = np.float64
-        net64 = (widths, np.asarray(weights, f), np.asarray(biases, f), np.asarray(alpha, f), np.asarray(lo, f), np.asarray(hi, f))
         # each distinct point once, and one at a time: a point's bits must not depend on
         # which other points fell on an edge with it (BLAS sums a row in an order that
         # depends on the number of rows)
-        pts, inverse = np.unique(np.asarray(t[idx], f), axis=0, return_inverse=True)
+        pts, inverse = np.unique(np.asarray(t[idx], np.float64), axis=0, return_inverse=True)
         inverse = np.reshape(inverse, -1)
         yy = np.empty((pts.shape[0], y.shape[1]))
         ss = np.empty((pts.shape[0], y.shape[1], 2))
         nn = np.empty((pts.shape[0], negative.shape[1]), np.int32)
         for i in range(pts.shape[0]):
-            reference.sweep_deep(pts[i : i + 1], *net64, yy[i : i + 1], ss[i : i + 1], nn[i : i + 1])
+            direct(pts[i : i + 1], yy[i : i + 1], ss[i : i + 1], nn[i : i + 1])
         y[idx], slope[idx], negative[idx] = yy[inverse], ss[inverse], nn[inverse]
 
 

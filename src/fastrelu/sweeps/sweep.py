@@ -4,7 +4,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..analysis.plane import RegionMap, plane_network
+from ..analysis.plane import RegionMap, graph_forms, plane_network
 from ..analysis.paths import lengths, path_segments
 from ..analysis.plane_walk import walk_plane
 from ..kernels.registry import kernel_for, thread_limit
@@ -162,8 +162,11 @@ def run(plan, lo=0, hi=None, progress=False):
 
 def _plane_map(layers, forms, bounds):
     """The region map of a network of two coordinates, given as float64 layers and activation
-    forms (``plane_walk.walk_plane``'s arguments), on its own plane: what the exact backend's
-    plane kernel reads pixels off (lent to the kernels layer as ``"plane_map"``)."""
+    forms, or as a float64 graph and None (``plane_walk.walk_plane``'s arguments), on its own
+    plane: what the exact backend's plane kernel reads pixels off (lent to the kernels layer
+    as ``"plane_map"``)."""
+    if forms is None:
+        forms = graph_forms(layers)
     return RegionMap(walk_plane(layers, forms, bounds), None, input_plane(), bounds, forms)
 
 
