@@ -13,6 +13,7 @@ import signal
 
 import numpy as np
 import pytest
+import torch
 
 import fastrelu
 from fastrelu.analysis import lines as lines_module
@@ -110,3 +111,37 @@ def test_a_maps_lost_worker_walks_its_tile_again(tmp_path, monkeypatch, n_worker
         on_dask = region_map(net, bounds=square, tiles=(2, 2), client=client)
         _lost(client, marker, pids)
     _check_same(whole, on_dask)  # same faces, patterns, polygons, maps, vertices and edges
+
+
+class _Branches(torch.nn.Module):
+    """A convolution, max-pooling and a residual sum: a graph network, no dense chain."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.pool = torch.nn.Conv1d(1, 3, 3, padding=1), torch.nn.MaxPool1d(2)
+        self.dense, self.out = torch.nn.Linear(12, 8), torch.nn.Linear(8, 2)
+
+    def forward(self, x):
+        h = self.dense(self.pool(self.conv(x).relu()).flatten(1))
+        return self.out(h.relu() + h)
+
+
+def test_line_stats_of_a_graph_network_on_dask_equals_local_through_a_lost_worker(tmp_path, monkeypatch):
+    torch.manual_seed(29)
+    net = fastrelu.Network.from_torch(_Branches().double(), input_shape=(1, 8))
+    assert net.is_graph
+    rng = np.random.default_rng(30)
+    X0, X1 = rng.normal(size=(7, 8)), rng.normal(size=(7, 8))
+    paths = rng.normal(size=(3, 4, 8))
+    local = fastrelu.line_stats(net, X0, X1, batch=2, progress=False)
+    local_paths = fastrelu.line_stats(net, path=paths, closed=True, batch=4, progress=False)
+    assert local.names == [n.name for n in net.nodes if n.kind in ("act", "maxpool")]
+    marker = str(tmp_path / "killed")
+    cluster, client = _cluster(1)
+    with cluster, client:
+        assert fastrelu.line_stats(net, path=paths, closed=True, batch=4, client=client) == local_paths
+        monkeypatch.setattr(lines_module, "_batch_table", _dies_once(lines_module._batch_table, marker))
+        pids = set(client.run(os.getpid).values())
+        remote = fastrelu.line_stats(net, X0, X1, batch=2, client=client)
+        _lost(client, marker, pids)
+    assert remote == local

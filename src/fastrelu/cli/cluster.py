@@ -1,4 +1,5 @@
-"""The Dask cluster of ``--scheduler`` and ``--workers`` (``fastrelu sweep`` into a Zarr store, ``fastrelu lines``)."""
+"""The Dask cluster of ``--scheduler`` and ``--workers`` (``fastrelu sweep`` into a Zarr store, ``fastrelu lines``,
+``fastrelu map``'s tiles)."""
 
 from contextlib import contextmanager
 
@@ -27,7 +28,8 @@ def _connect(scheduler, workers, out, store):
 def dask_client(scheduler, workers, out=None, *, store=True):
     """A Dask client for ``--scheduler ADDRESS`` or ``--workers K``, or None when neither is
     given; closed on leaving, with the local cluster it started.  With ``store`` (a sweep:
-    its workers write their chunks) ``out`` must be a Zarr store."""
+    its workers write their chunks) ``out`` must be a Zarr store; without (``lines``, ``map``)
+    the tasks' results come back to the client."""
     client = _connect(scheduler, workers, out, store)
     try:
         yield client
