@@ -777,3 +777,14 @@ def test_a_paths_sweep_stored_keeps_its_path_and_resumes(tmp_path, closed):
         fastrelu.open_result(path)
     with pytest.raises(TypeError, match="writes a path's sweep"):
         result_to_store(fastrelu.sweep(net, along=tuple(points[:2]), num=10), tmp_path / "l.zarr")
+
+
+def test_a_graph_networks_plane_in_a_store_and_on_dask(tmp_path, dask_client):
+    net = graph_net()
+    kw = {"plane": np.random.default_rng([3, 2]).standard_normal((3, 8)), "num": (23, 19), "backend": "numpy"}
+    mem = fastrelu.sweep(net, **kw)
+    local = fastrelu.sweep(net, out=str(tmp_path / "l.zarr"), chunk=5, **kw)
+    on_dask = fastrelu.sweep(net, out=str(tmp_path / "d.zarr"), chunk=5, client=dask_client, **kw)
+    for res in (local, on_dask, fastrelu.open_result(tmp_path / "d.zarr")):
+        assert res.complete and res.network.is_graph
+        assert_same_plane(res, mem)
