@@ -104,7 +104,14 @@ def layout(net):
 
 
 def graph64(net):
-    """``net``'s graph in float64 (worked out once per network): what patterns are read on."""
+    """``net``'s graph in float64 (worked out once per network): what patterns are read on.
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> [n.kind for n in graph64(fastrelu.Network.random([2, 3, 1], seed=0, dtype="float32")).nodes]
+    ['input', 'dense', 'act', 'dense']
+    """
     if "graph64" not in net._derived:
         net._derived["graph64"] = net.graph.astype(np.float64)
     return net._derived["graph64"]
@@ -124,7 +131,7 @@ class State(NamedTuple):
     slope: object
 
 
-def act_state(node, z):
+def _act_state(node, z):
     """The ``State`` of an activation node at its inputs ``z`` (rows, *shape): the forward
     pass's own step (``activate``)."""
     alpha, lo, hi = act_form(node, np.float64)
@@ -151,7 +158,7 @@ def node_states(graph, x, dx=None):
 
     def visit(node, z, dz):
         if node.kind == "act":
-            states.append(act_state(node, z))
+            states.append(_act_state(node, z))
         else:
             arg = np.argmax(maxpool_windows(node, z, -np.inf), axis=-1)
             states.append(State(node, arg.reshape(arg.shape[0], -1), None, None))

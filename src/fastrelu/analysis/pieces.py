@@ -307,7 +307,10 @@ class Regions:
     def switching(self, i):
         """``(layer, unit)`` arrays of the hidden units that switch at ``hi[i]``, the end of piece ``i``.
 
-        Layers count hidden layers from 0; units are rows of that layer's weight.
+        Layers count hidden layers from 0; units are rows of that layer's weight.  Of a
+        graph network: ``(node, unit)``, the node by its index in ``net.nodes`` (an
+        activation, or a max-pool whose window changes its argmax there) and the unit
+        (window) by its flat index in the node's output.
 
         Examples
         --------

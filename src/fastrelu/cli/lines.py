@@ -21,6 +21,7 @@ EXAMPLES = """examples:
   fastrelu lines --network mlp.npz --pairs data.npy                  # rows 0-1, 2-3, ... of data.npy: one line each
   fastrelu lines --network mlp.npz --pairs data.npy --random 200     # 200 random pairs of its rows (--seed S)
   fastrelu lines --network mlp.npz --pairs pairs.npy                 # an (n, 2, IN) array: n lines
+  fastrelu lines --network cnn.npz --pairs digits.npy --random 50    # a CNN (Network.from_torch(model, (1, 8, 8)).save)
   fastrelu lines --widths 784,256,256,10 --random 64 --seed 1        # 64 lines between standard normal points
   fastrelu lines --network mlp.npz --pairs data.npy --out t.npz --plot t.svg --workers 2"""
 
