@@ -358,6 +358,14 @@ def test_paths_save_load_and_pandas(tmp_path):
         rb = fastrelu.regions(net, path=path, closed=closed, boundaries=True)
         assert s.crossings_by_layer[0].sum() == s.boundaries[0] + s.merged[0] == crossings_by_node(net, rb).sum() + (
             s.merged[0] - rb.merged)
+    # along the path, each piece's gradient times its segment's direction is its slope per unit length
+    rb = fastrelu.regions(net, path=path, closed=True, boundaries=True)
+    ends = np.concatenate((path, path[:1]))
+    step = np.diff(ends, axis=0)
+    length = np.linalg.norm(step, axis=1)
+    seg = np.searchsorted(np.cumsum(length), (rb.lo + rb.hi) / 2)
+    along = np.einsum("poi,pi->po", rb.gradient, step[seg] / length[seg][:, None])
+    assert np.abs(along - rb.slope).max() <= 4 * rounding(net, np.abs(ends).max(axis=0, keepdims=True))[0]
     s.save(tmp_path / "s.npz")
     back = fastrelu.LineStats.load(tmp_path / "s.npz")
     assert back == s and back.names == s.names
@@ -553,3 +561,15 @@ def test_boundary_distance_huge_points_float32_and_bad_input():
         fastrelu.line_stats(net, np.zeros((2, 63)), np.zeros((2, 63)))
     with pytest.raises(ValueError, match="X1: line 0 has zero length"):
         fastrelu.line_stats(net, np.zeros((1, 64)), np.zeros((1, 64)))
+
+
+def test_dask_table_of_a_graph_network_equals_local():
+    import distributed
+
+    _, net, _, _ = case("residual")
+    X0, X1 = np.random.default_rng(11).normal(size=(2, 6, net.in_features)) * 3
+    local = fastrelu.line_stats(net, X0, X1, batch=2, progress=False)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    with cluster, distributed.Client(cluster) as client:
+        remote = fastrelu.line_stats(net, X0, X1, batch=2, client=client)
+    assert remote == local and remote.names == local.names

@@ -396,7 +396,11 @@ class Regions:
         equals, as PyTorch's ``return_indices`` counts within the window).
 
         A piece holding an activation boundary strictly inside (``negative[i] == -1``) has
-        no one pattern: ``regions(..., boundaries=True)`` splits there.
+        no one pattern: ``regions(..., boundaries=True)`` splits there.  The pattern is the
+        network's forward at the piece's middle; a piece too short for float64 to hold a
+        point with its pattern raises a ValueError where its counts show it (a piece a few
+        roundings long, where crossings meet, may still be read otherwise than the walk's
+        own maps read it, by a max-pool's argmax: both are within rounding of the truth).
 
         Examples
         --------
