@@ -12,6 +12,7 @@ from torch import nn
 
 import fastrelu
 from fastrelu.analysis.plane import plane_network, region_map
+from fastrelu.analysis import plane_walk
 from fastrelu.kernels import plane_exact
 from fastrelu.model.graph import Graph, Node, affine, maxpool_windows
 from fastrelu.model.network import Network
@@ -424,3 +425,49 @@ def test_the_exact_kernel_reads_each_pixel_off_its_face(name, dtype):
     last = net.nodes[-1].name
     assert (np.abs(y - ref.y.reshape(n, out)) <= 2 * _gamma(deep[last], u) * mags[last].reshape(n, -1)).all()
     np.testing.assert_array_equal(neg[inside], ref.negative_by_layer.reshape(n, -1)[inside])
+
+
+# -- memory and bad input -------------------------------------------------------------------------
+
+
+def test_a_graph_map_that_would_not_fit_says_so_before_it_starts(monkeypatch):
+    _, shape, net = _model("cnn", seed=1)
+    calls = []
+
+    def tiny():
+        calls.append(1)
+        return 1000  # bytes: less than the first act node's sides need
+
+    monkeypatch.setattr(plane_walk, "available_memory", tiny)
+    with pytest.raises(MemoryError, match=r"needs [0-9,]+ bytes .*node '_1' .*only 1,000 bytes"):
+        region_map(net, plane=_plane(shape, 2), threads=1)
+    assert len(calls) == 1  # refused at the first count, before any node cut a face
+
+
+def test_a_graph_map_refuses_what_would_not_fit_at_a_later_node(monkeypatch):
+    _, shape, net = _model("maxpool", seed=1)
+    whole = region_map(net, plane=_plane(shape, 2), threads=1)
+    asked = []
+
+    def counted():
+        asked.append(1)
+        return None if len(asked) < 4 else 1000  # (None: the memory cannot be read, nothing refused)
+
+    monkeypatch.setattr(plane_walk, "available_memory", counted)
+    with pytest.raises(MemoryError, match=r"node '(pool|fc|r1|add|r2)'"):
+        region_map(net, plane=_plane(shape, 2), threads=1)
+    assert len(whole) > 0
+
+
+def test_bad_planes_of_a_graph_name_the_argument():
+    _, shape, net = _model("cnn", seed=1)
+    with pytest.raises(ValueError, match="plane"):
+        fastrelu.regions(net, plane=np.zeros((3, 5)))  # not the input's size
+    with pytest.raises(ValueError, match="collinear"):
+        fastrelu.regions(net, plane=np.stack([np.zeros(shape), np.ones(shape), 2 * np.ones(shape)]))
+    with pytest.raises(ValueError, match="plane"):
+        fastrelu.sweep(net, plane=np.zeros((3, 5)), num=(4, 4))
+    # points shaped as the input or flat: the same plane
+    p = _plane(shape, 3)
+    a, b = fastrelu.regions(net, plane=p), fastrelu.regions(net, plane=p.reshape(3, -1))
+    assert len(a) == len(b) and np.array_equal(a.vertices, b.vertices)

@@ -76,6 +76,15 @@ in the vertices, edges and faces met, vectorised with numpy (one round touches o
 cells with lines left).  The memory is ``O(faces x widest layer)`` (a face's maps, a
 vertex's sides), counted before each layer's sides and maps are allocated.
 
+Graph networks.  The walk visits a network's nodes in order (``fastrelu.model.graph``; a
+dense chain is the chain input, dense, act, ..., dense), each kind a case in one place of
+``walk_plane``: an affine node maps the maps of its inputs through the op, all faces as one
+batch (a convolution stays a convolution, applied to the maps as to images); an act node
+is a layer of the walk as above; a max-pool node is a layer whose pattern is each window's
+argmax (``_maxpool``: rounds of cuts against the running maximum, then the parts with one
+argmax merged).  The maps of every node that a later one still reads (a residual branch,
+the other input of a cat) are carried to the new faces through their parents.
+
 Tiles.  ``walk_tiles`` cuts the rectangle into tiles, walks them on threads (the kernels
 and BLAS release the GIL) and merges the parts of each face, which carry its pattern:
 the same map as whole (see ``walk_tiles``).
