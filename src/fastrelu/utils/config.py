@@ -203,4 +203,4 @@ PLANE_TILE_MIN_WIDTH = 512
 # number of rows (measured here), never with the row's place in a call of one shape.
 GRAPH_WALK_BYTES = 1 << 30
 GRAPH_WALK_MIN_PIECES = 16
-GRAPH_WALK_RUN = 1 << 18
+GRAPH_WALK_RUN = 1 << 16
