@@ -11,6 +11,7 @@ import fastrelu
 from fastrelu.kernels import threads as kthreads
 from fastrelu.kernels import walk as ed
 from fastrelu.kernels.params import deep_params
+from fastrelu.kernels.scale import walk_scales
 from fastrelu.model.network import Network
 from fastrelu.utils import progress as uprogress
 
@@ -177,3 +178,26 @@ def test_walk_many_of_one_line_in_segments(every_anchor):
         kthreads.set_num_threads(before)
     assert len(every_anchor) > 0
     same(walked(net, -3.0, 3.0, 1), one)
+
+
+def _huge():
+    """Pre-activations beyond float64's range (1e200 * 1e200) while the output is not: the
+    walk runs on a copy scaled by powers of two."""
+    widths, w, b, alpha, lo, hi = make_net(np.random.default_rng(9), [1, 64, 64, 64, 2], ["relu"] * 3, dyadic=False)
+    w, b = w.copy(), b.copy()
+    w[:64] *= 1e200
+    b[:64] *= 1e200
+    w[64 : 64 + 64 * 64] *= 1e200
+    b[64:128] *= 1e300
+    w[-128:] *= 1e-300
+    return widths, w, b, alpha, lo, hi
+
+
+def test_huge_sums_and_one_point(every_anchor):
+    net = _huge()
+    widths, layers, alpha, lo, hi = ed._prepared(*net)
+    assert walk_scales(layers, ed._forms(widths, alpha, lo, hi)) is not None  # the scaled walk
+    same(walked(net, -3.0, 3.0, 1), walked(net, -3.0, 3.0, 2))
+    assert len(every_anchor) > 0
+    one = NETS["random"]
+    same(walked(one, 0.5, 0.5, 1), walked(one, 0.5, 0.5, 2))
