@@ -344,11 +344,17 @@ def test_the_page_of_a_graph_map_in_the_browser(browser, tmp_path):
 # -- the per-pixel sweep against torch ------------------------------------------------------------
 
 
+# every backend with a graph kernel that takes two tangents (the exact one: its kernel, below)
+GRAPH_BACKENDS = ["numpy", "cffi", "numba"]
+
+
+@pytest.mark.parametrize("backend", GRAPH_BACKENDS)
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("name", list(MODELS))
-def test_sweep_on_a_plane_matches_torch(name, dtype):
+def test_sweep_on_a_plane_matches_torch(name, dtype, backend):
     model, shape, net = _model(name, seed=11, dtype=torch.float64 if dtype == "float64" else torch.float32)
-    res = fastrelu.sweep(net, plane=tuple(_plane(shape, 12)), num=(20, 17), backend="numpy")
+    res = fastrelu.sweep(net, plane=tuple(_plane(shape, 12)), num=(20, 17), backend=backend)
+    assert res.backend == backend
     assert res.dtype == np.dtype(dtype) and res.y.shape == (17, 20, 2) and res.slope.shape == (17, 20, 2, 2)
     pl = res.plane
     pts = res.points.astype(np.float64)
