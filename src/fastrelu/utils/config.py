@@ -76,7 +76,9 @@ WALK_HITS = 64
 # the rest to the others), each of at least this many pieces x units (below that a
 # segment's threads cost more than its work saves).
 WALK_SEGMENTS_PER_THREAD = 2
-WALK_SEGMENT_WORK = 1 << 16
+# about 9 ns of fill and prefix sums per piece x unit (784 -> [1024] x 8 -> 10, one
+# thread): 1.2 ms a segment, against some 30 us to hand a range to another thread
+WALK_SEGMENT_WORK = 1 << 17
 
 # The graph twins' per-point sweep (kernels/graph_numba.py and csrc/graph_c.c): points per
 # tile (every node of a tile holds each unit's value and tangents for these points side by
