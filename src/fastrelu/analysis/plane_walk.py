@@ -512,6 +512,7 @@ def _maxpool(kern, V, E, node, x, in_shape, k):
     ambiguous = 0
     for r in range(1, kk):
         F = anc.shape[0]
+        _check_memory(8 * 3 * F * W * 4, f"round {r} of {_label(node)}'s windows ({F:,} faces, {W:,} windows)")
         had = (arg >= 0)[None]  # a window with no input yet takes this one whole
         z = win[:, :, :, r][:, anc]
         d = np.where(had, z - m, 0.0)
