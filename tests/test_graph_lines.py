@@ -573,3 +573,12 @@ def test_dask_table_of_a_graph_network_equals_local():
     with cluster, distributed.Client(cluster) as client:
         remote = fastrelu.line_stats(net, X0, X1, batch=2, client=client)
     assert remote == local and remote.names == local.names
+
+
+def test_boundary_distance_refuses_what_would_not_fit(monkeypatch):
+    from fastrelu.analysis import distance
+
+    _, net, _, _ = case("digits")
+    monkeypatch.setattr(distance, "available_memory", lambda: 1 << 20)  # 1 MiB: not one point's tangents
+    with pytest.raises(ValueError, match=r"needs [0-9.]+ MiB per point for the Jacobians of this graph network, but only 1.0 MiB"):
+        fastrelu.boundary_distance(net, np.zeros((2, 64)))

@@ -129,6 +129,11 @@ def local_maps(net, X):
         J = gain.T[:, :, None] * J
 
 
+def _bytes(n):
+    """``n`` bytes for a message, in GiB or, below one, MiB."""
+    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.1f} MiB"
+
+
 def _chain_nearest(net, X):
     """Per hidden layer of a dense chain, ``(label, d)``: every unit's distance ``(h, n)``."""
     _, lo, hi = activation_forms(net, np.dtype(np.float64))
@@ -243,8 +248,8 @@ def boundary_distance(net, X, *, batch=None):
     if batch is None:
         if per_point > (available if available is not None else per_point):
             raise ValueError(
-                f"boundary_distance needs {per_point / 2**30:,.1f} GiB per point for the Jacobians of "
-                f"{'this graph network' if net.is_graph else net.widths}, but only {available / 2**30:,.1f} GiB of memory is available"
+                f"boundary_distance needs {_bytes(per_point)} per point for the Jacobians of "
+                f"{'this graph network' if net.is_graph else net.widths}, but only {_bytes(available)} of memory is available"
             )
         batch = max(1, budget // per_point)
     elif isinstance(batch, (bool, np.bool_)) or not isinstance(batch, (int, np.integer)) or batch < 1:
