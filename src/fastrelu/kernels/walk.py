@@ -260,8 +260,8 @@ _MIN_MULS = 1 << 22
 def _product(X, W, out):
     """``X @ W.T`` into ``out`` (a new array for None): every row of the layer's
     matrix-matrix product at once (BLAS), in blocks of at least ``_ROWS`` rows and
-    ``_MIN_MULS`` multiply-adds (the last one taking the rest) over fastrelu's threads when BLAS is held to one thread
-    (``threads.blas_pinned``).  A row's sum is BLAS's matrix-matrix kernel's either way."""
+    ``_MIN_MULS`` multiply-adds (the last one taking the rest) over fastrelu's threads
+    when BLAS is held to one thread (``threads.blas_pinned``).  A row's sum is BLAS's matrix-matrix kernel's either way."""
     if out is None:
         out = np.empty((X.shape[0], W.shape[0]))
     n = X.shape[0]
@@ -293,12 +293,12 @@ class _Crossings:
         return (self.first, *self.scratch, self.sc, *self.ev)
 
 
-def _scan_layer(te, S, C, bps, cr=None):
-    """The scan of a layer (``cr`` when done already, unless its event arrays were too
-    short).  Returns the regions on the first piece, the crossings (piece, t, unit, region
-    after) and the number of suppressed pairs."""
+def _scan_layer(te, S, C, bps):
+    """The scan of a layer's pieces, its event arrays grown until every crossing fits.
+    Returns the regions on the first piece, the crossings (piece, t, unit, region after)
+    and the number of suppressed pairs."""
     P, h = S.shape
-    cap = None
+    cr, cap = None, None
     while cr is None or cr.sc[0] < 0:
         if cr is not None:
             cap = 4 * cr.ev[0].shape[0]
@@ -356,8 +356,9 @@ _NO_SCAN = (np.zeros(1), *_Crossings(1, 1, 1).args())  # _prefix's scan argument
 
 def _cuts(arow, work):
     """The first piece of each segment and the end, ``[0, ..., P]``: about equal numbers of
-    pieces, each cut moved to the next anchor piece, and segments of at least
-    ``WALK_SEGMENT_WORK`` (pieces x units, ``work`` in all) two per thread."""
+    pieces, each cut moved to the next anchor piece: at most ``WALK_SEGMENTS_PER_THREAD``
+    per thread, of at least ``WALK_SEGMENT_WORK`` pieces x units each (``work`` in all).
+    One thread, or too little work: one segment, the walk in one piece."""
     P = arow.shape[0]
     n = min(WALK_SEGMENTS_PER_THREAD * threads.get_num_threads(), work // WALK_SEGMENT_WORK)
     if n < 2:
@@ -763,14 +764,13 @@ def _steps(widths, layers, alpha, lo, hi, start, stop, exps, live, split=False, 
         tables.append(_layer_tables(al, lo[k], hi[k]))
     kern = _kernels()
     cr = None  # the scan of the next layer, done with the prefix sums of this one
-    no_scan = (np.zeros(1), *_Crossings(1, 1, 1).args())
     split = split and threads.get_num_threads() > 1
     for k in range(L):
         h = S.shape[1]
         bps, gain, offs, idx0 = tables[k]
         P = S.shape[0]
         # 1. scan
-        first, (ev_p, ev_t, ev_j, ev_r), sup = cr if isinstance(cr, tuple) else _scan_layer(te, S, C, bps, cr)
+        first, (ev_p, ev_t, ev_j, ev_r), sup = cr if cr is not None else _scan_layer(te, S, C, bps)
         suppressed += sup
         n = ev_p.shape[0]
         # by piece, then t; crossings at one t by unit, then in the order the unit made them
@@ -827,22 +827,15 @@ def _steps(widths, layers, alpha, lo, hi, start, stop, exps, live, split=False, 
             yield ("product", (k, "live"), XL, live[k], YL)
         else:  # no zero weight: every unit of the next layer has all the live inputs
             YL[...] = XL.sum(axis=1)[:, None]
-        if cuts.shape[0] == 2:  # one segment: the next layer's scan with the prefix sums
-            sh, sl, ch, cl = scratch.take("dd", (4, w2))
-            cr = _Crossings(Pn, w2) if k < L - 1 else None
-            kern._prefix(0, Pn, Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n, sh, sl, ch, cl, S2, C2,
-                         aidx, YL, elive, np.empty(w2, np.int64), np.empty(w2, np.int64), cr is not None,
-                         te_new, *((tables[k + 1][0], *cr.args()) if cr is not None else no_scan))
-        else:
-            cr = _prefix_segments(kern, cuts, (Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n),
-                                  (S2, C2, aidx, YL, elive), te_new, tables[k + 1][0] if k < L - 1 else None)
+        cr = _prefix_segments(kern, cuts, (Y, b, WT, src_n, row_n, arow, ecol_n, eds_n, edc_n),
+                              (S2, C2, aidx, YL, elive), te_new, tables[k + 1][0] if k < L - 1 else None)
         neg_n = np.empty((Pn, k + 1), np.int32)
         neg_n[:, :k] = neg[par]
         neg_n[:, k] = nneg
         te, S, C, neg = te_new, S2, C2, neg_n
+        src, row, ecol, ekind, eds, edc = src_n, row_n, ecol_n, ekind_n, eds_n, edc_n
         if done is not None:
             done(k + 1)
-        src, row, ecol, ekind, eds, edc = src_n, row_n, ecol_n, ekind_n, eds_n, edc_n
     P = S.shape[0]
     # kinks: the carried change of the output's slope
     evec = np.empty((P - 1, S.shape[1]))
