@@ -12,7 +12,7 @@ Cases (float64, CPU, in this run):
   (``torch.manual_seed(0)``); the line between two random inputs (numpy seed 0).
 
 ``regions``: ``fastrelu.regions(net, along=(x0, x1), start=0, stop=STOP)`` (the graph walk,
-``kernels/graph_walk.py``; the whole line for digits, t up to 0.02 for mnist).  Its floor: a batched torch forward (no grad) of as many
+``kernels/graph_walk.py``, in blocks on both cores; the whole line for both).  Its floor: a batched torch forward (no grad) of as many
 inputs as the walk has vertices (pieces + 1), through the same model.  ``sweep``:
 ``fastrelu.sweep(..., num=N, backend="numpy")`` against ``torch.func.jvp`` of the model
 on the same N points, in blocks of 2,000 points (what fits in memory for the mnist
@@ -32,10 +32,11 @@ F = torch.nn.functional
 _RESULTS = {}
 CASES = ["digits", "mnist"]
 N_SWEEP = {"digits": 100_000, "mnist": 2_000}
-# the stretch of the line walked: the whole line for digits; for mnist a part, since the walk
-# holds every piece's maps of the widest node (64x24x24 units) and the whole line's would
-# need tens of GiB (benchmarks/README.md)
-STOP = {"digits": 1.0, "mnist": 0.02}
+# the stretch of the line walked: the whole line (the walk goes in blocks that fit memory)
+STOP = {"digits": 1.0, "mnist": 1.0}
+# rounds of regions and of its floor, and whether a warm-up call comes first: mnist's whole
+# line takes minutes, one round each (run the file twice for a second ratio)
+ROUNDS = {"digits": (3, 5, True), "mnist": (1, 1, False)}
 BLOCK = 2_000
 
 
@@ -82,8 +83,9 @@ def _case(name):
     return _CACHE[name]
 
 
-def _best(benchmark, fn, rounds):
-    fn()
+def _best(benchmark, fn, rounds, warm=True):
+    if warm:
+        fn()
     out = benchmark.pedantic(fn, rounds=rounds, iterations=1)
     return benchmark.stats.stats.min, out
 
@@ -91,7 +93,8 @@ def _best(benchmark, fn, rounds):
 @pytest.mark.parametrize("case", CASES)
 def test_regions(benchmark, case):
     _, net, _, x0, x1 = _case(case)
-    seconds, r = _best(benchmark, lambda: fastrelu.regions(net, along=(x0, x1), start=0.0, stop=STOP[case], boundaries=True), rounds=3)
+    seconds, r = _best(benchmark, lambda: fastrelu.regions(net, along=(x0, x1), start=0.0, stop=STOP[case], boundaries=True),
+                       rounds=ROUNDS[case][0], warm=ROUNDS[case][2])
     _RESULTS[(case, "regions")] = seconds
     _RESULTS[(case, "pieces")] = len(r)
     benchmark.extra_info.update(pieces=len(r), kinks=r.n_kinks)
@@ -100,8 +103,8 @@ def test_regions(benchmark, case):
 @pytest.mark.parametrize("case", CASES)
 def test_floor(benchmark, case):
     model, net, shape, x0, x1 = _case(case)
-    r = fastrelu.regions(net, along=(x0, x1), start=0.0, stop=STOP[case], boundaries=True)
-    v = len(r) + 1
+    pieces = _RESULTS.get((case, "pieces"))  # test_regions ran: its count, not a second walk
+    v = (pieces if pieces is not None else len(fastrelu.regions(net, along=(x0, x1), start=0.0, stop=STOP[case], boundaries=True))) + 1
     a, b = torch.tensor(x0).reshape(shape), torch.tensor(x1).reshape(shape)
     t = torch.linspace(0, STOP[case], v, dtype=torch.float64).reshape(-1, *(1,) * len(shape))
     xs = a + t * (b - a)
@@ -110,7 +113,7 @@ def test_floor(benchmark, case):
         with torch.no_grad():
             return [model(xs[i : i + BLOCK]) for i in range(0, v, BLOCK)]
 
-    seconds, _ = _best(benchmark, forward, rounds=5)
+    seconds, _ = _best(benchmark, forward, rounds=ROUNDS[case][1], warm=ROUNDS[case][2])
     _RESULTS[(case, "floor")] = seconds
 
 
