@@ -11,8 +11,8 @@ from test_plane_page import drawn, inner_face, to_screen
 from torch import nn
 
 import fastrelu
-from fastrelu.analysis.plane import plane_network, region_map
 from fastrelu.analysis import plane_walk
+from fastrelu.analysis.plane import plane_network, region_map
 from fastrelu.kernels import plane_exact
 from fastrelu.model.graph import Graph, Node, affine, maxpool_windows
 from fastrelu.model.network import Network
@@ -260,7 +260,7 @@ def test_faces_agree_with_torch_at_random_points(name):
 def test_lines_through_the_plane_cross_the_line_walks_boundaries(name):
     """The line walk (``regions(net, along=...)``) is the independent truth: on every line of
     the plane, the map's edges are crossed where the line's pattern changes, and only there."""
-    model, shape, net = _model(name, seed=4)
+    _, shape, net = _model(name, seed=4)
     m = fastrelu.regions(net, plane=_plane(shape, 5))
     (u0, u1), (v0, v1) = m.bounds
     inner = (m.edge_faces >= 0).all(axis=1)

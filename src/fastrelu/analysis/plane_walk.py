@@ -97,8 +97,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import plane_engine
-from ..model.graph import AFFINE, Graph, Node, act_form, affine, maxpool_windows
 from ..kernels.threads import blas_pinned
+from ..model.graph import AFFINE, Graph, Node, act_form, affine, maxpool_windows
 from ..utils.memory import available_memory
 
 __all__ = ["PlaneWalk", "region_tables", "tile_cuts", "tile_rects", "walk_plane", "walk_tiles"]
