@@ -498,8 +498,9 @@ def _maxpool(kern, V, E, node, x, in_shape, k):
 
     Overlapping windows (stride below the kernel) share inputs, so one line ``z_i = z_j`` may
     be cut for two windows in different rounds; where it also meets a third line in one
-    point, float64 may leave a face of no area between the two copies (its corners on one
-    point, counted in ``degenerate``, holding no point: tests/test_plane_graph.py).  Windows
+    point, float64 may leave a face of no area between the two copies (its corners within
+    rounding of one line; it holds no point, ``RegionMap.locate``; tests/test_plane_graph.py
+    bounds how many).  Windows
     that do not overlap (PyTorch's default stride) cut each line once.
 
     Returns the argmax of every window on each face (int8, ``(F, windows)``), the face
