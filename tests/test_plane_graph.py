@@ -204,15 +204,31 @@ def _check_topology(m, slivers_ok=False):
 # -- the region map against torch ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", [*MODELS, "overlapping"])
-def test_faces_agree_with_torch_at_random_points(name):
+def _hostile(name):
+    """Models and planes beyond the plain ones: overlapping max-pool windows, a plane of huge
+    inputs (1e150), a convolution whose first channel is exactly zero over the whole plane
+    (zero filter and bias: its units are off everywhere, an exact zero, never an edge)."""
+    scale = 1.0
     if name == "overlapping":
         torch.manual_seed(1)
         model, shape = MaxPool(stride=1).double().eval(), (1, 3, 3)
-        net = Network.from_torch(model, input_shape=shape)
+    elif name == "huge":
+        model, shape, _ = _model("residual", seed=1)
+        scale = 1e150
+    elif name == "zero channel":
+        model, shape, _ = _model("cnn", seed=1)
+        with torch.no_grad():
+            model[0].weight[0] = 0.0
+            model[0].bias[0] = 0.0
     else:
-        model, shape, net = _model(name, seed=1)
-    m = fastrelu.regions(net, plane=_plane(shape, 2))
+        model, shape, _ = _model(name, seed=1)
+    return model, shape, Network.from_torch(model, input_shape=shape), _plane(shape, 2) * scale
+
+
+@pytest.mark.parametrize("name", [*MODELS, "overlapping", "huge", "zero channel"])
+def test_faces_agree_with_torch_at_random_points(name):
+    model, shape, net, plane = _hostile(name)
+    m = fastrelu.regions(net, plane=plane)
     assert net.is_graph and len(m) > 20
     _check_topology(m, slivers_ok=name == "overlapping")
     rng = np.random.default_rng(3)
@@ -235,7 +251,7 @@ def test_faces_agree_with_torch_at_random_points(name):
     assert (np.abs(slope - jvp) <= 2 * _gamma(depth[out], u) * tmag.reshape(1, -1, 1)).all()
     # the pattern is the one torch's hooks see (an act's sign, a max-pool window's argmax), away
     # from edges (within rounding of one: exempt)
-    far = _distance_to_edges(m, uv, face) > 1e-9
+    far = _distance_to_edges(m, uv, face) > 1e-9 * (u1 - u0)
     assert far.mean() > 0.99
     layers = _hooked(net, pre)
     assert m.layer_names == tuple(node.name for node, _ in layers)
@@ -254,6 +270,11 @@ def test_faces_agree_with_torch_at_random_points(name):
         node, unit = m.switching(e)
         assert len(node) and set(node.tolist()) <= set(acts)
         assert (unit < np.array([net.nodes[k].shape for k in node]).prod(axis=1)).all()
+    if name == "zero channel":  # its units are off on every face and cut nothing
+        relu = [n.name for n in net.nodes].index("_1")
+        channel = net.nodes[relu].shape[1] * net.nodes[relu].shape[2]
+        assert (m.pattern[:, :channel] == 0).all()
+        assert not any(((node == relu) & (unit < channel)).any() for node, unit in map(m.switching, inner))
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -377,7 +398,7 @@ def test_sweep_on_a_plane_matches_torch(name, dtype, backend):
             close = top[..., -1] - top[..., -2] <= 4 * _gamma(depth[node.inputs[0]], u) * big
             exempt |= (close & (top[..., -1] != 0)).any(axis=1)
             continue
-        unsure = np.count_nonzero(np.abs(z) <= tol, axis=1)
+        unsure = np.count_nonzero((np.abs(z) <= tol) & (z != 0), axis=1)  # an exact zero is data: never exempt
         diff = np.abs(res.negative_by_layer.reshape(n, -1)[:, k] - (z <= 0).sum(axis=1))
         assert (diff <= unsure).all(), f"{node.name}: counts differ from torch's hooked inputs"
         exempt |= unsure > 0
