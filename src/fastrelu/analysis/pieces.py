@@ -23,6 +23,7 @@ from ..kernels.dense_numpy import sweep_deep, sweep_graph
 from ..kernels.params import deep_params, graph_params, one_layer
 from ..kernels.registry import module_of
 from ..kernels.scale import walk_scales
+from ..model.forward import pull_back_graph
 from ..model.graph import affine
 from ..model.network import on_line
 from ..model.slices import default_range
@@ -477,10 +478,23 @@ class Regions:
                 raise MemoryError(f"the gradient of {len(self):,} pieces is {need / 2**30:.3g} GiB, "
                                   f"more than the {room / 2**30:.3g} GiB available")
             grad = np.full((len(self), out, net.in_features), np.nan)
-            # per row: a chain's backward products, or a graph's tangents (one per input) of its widest node
-            widest = max(n.size * (int(np.prod(n.params["kernel"])) if n.kind == "maxpool" else 1) for n in graph64(net).nodes)
-            for rows in self._blocks(4 * widest * (net.in_features if net.is_graph else out)):
-                _, one, g = self._states(rows, gradient=True)
+            graph = graph64(net)
+            # A graph's Jacobian costs one pass of its affine nodes per tangent: forward, one per
+            # input; backward (the transposes, a transposed convolution as dear as the
+            # convolution), one per output after a plain forward for the pattern.  So backward
+            # when there are no more outputs than inputs (a classifier: 10 against 64 or 784).
+            backward = net.is_graph and out <= net.in_features
+            # per row: a chain's backward products, or a graph's tangents (or cotangents) of its widest node
+            widest = max(n.size * (int(np.prod(n.params["kernel"])) if n.kind == "maxpool" else 1) for n in graph.nodes)
+            for rows in self._blocks(4 * widest * (min(out, net.in_features) if net.is_graph else out)):
+                if backward:
+                    states, one, _ = self._states(rows)
+                    pattern = {st.node.name: st.region if st.on is None else st.slope for st in states}
+                    eye = np.eye(out).reshape((1, out, *graph.output.shape))
+                    g = pull_back_graph(graph, pattern, np.broadcast_to(eye, (rows.shape[0], *eye.shape[1:])))
+                    g = g.reshape(rows.shape[0], out, net.in_features)
+                else:
+                    _, one, g = self._states(rows, gradient=True)
                 grad[rows[one]] = g[one]
             grad = grad.reshape(shape)
             grad.flags.writeable = False

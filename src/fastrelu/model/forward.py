@@ -200,6 +200,147 @@ def propagate_graph(graph, x, dx=None, negative=None, argmax=None, visit=None):
     return values[out], tangents.get(out)
 
 
+def pull_back_graph(graph, pattern, dy):
+    """Cotangents ``dy`` (rows, k, *output_shape) of a graph network's output pulled back to
+    its input, ``(rows, k, *input_shape)``, each row with its own pattern fixed: the
+    transpose of ``propagate_graph``'s tangent map, node by node in reverse order (the
+    vector-Jacobian product, as autograd's backward pass).
+
+    ``pattern`` holds, by node name, what fixes each piecewise node on every row: an
+    activation node's gain (its slope at the row's point, 0, ``alpha`` or 1 per unit,
+    ``(rows, units)`` or shaped as the node) and a max-pool node's argmax (the index in
+    each window, as ``propagate_graph`` gives it).  A node of a new kind is a case in
+    ``propagate_graph`` and one in ``_transpose``.
+
+    With ``k`` = the outputs and ``dy`` the identity this is each row's Jacobian, at the
+    cost of ``k`` passes instead of the forward's one per input.
+
+    Examples
+    --------
+    >>> from fastrelu.model.graph import Graph, Node
+    >>> from fastrelu.model import Activation
+    >>> g = Graph([Node("x", "input", (), {}, (2,)),
+    ...            Node("fc", "dense", ["x"], {"weight": np.array([[1.0, 2.0], [3.0, 4.0]])}, (2,)),
+    ...            Node("relu", "act", ["fc"], {"act": Activation("relu")}, (2,)),
+    ...            Node("res", "add", ["relu", "x"], {"coeffs": np.ones(2)}, (2,))])
+    >>> pull_back_graph(g, {"relu": np.array([[1.0, 0.0]])}, np.eye(2)[None]).tolist()
+    [[[2.0, 2.0], [0.0, 1.0]]]
+    """
+    rows, k = dy.shape[:2]
+    shapes = {n.name: n.shape for n in graph.nodes}
+    cot = {graph.output.name: np.reshape(dy, (rows * k, *graph.output.shape))}
+    for node in reversed(graph.nodes[1:]):
+        g = cot.pop(node.name, None)
+        if g is None:  # no path from this node to the output
+            continue
+        parts = _transpose(node, g, [shapes[i] for i in node.inputs], pattern.get(node.name), rows, k)
+        for name, part in zip(node.inputs, parts):
+            # a node read twice (fan-out) gets the sum; never in place, a part may be a view of another
+            cot[name] = part if name not in cot else cot[name] + part
+    dx = cot.pop(graph.nodes[0].name, None)
+    if dx is None:  # the output does not depend on the input
+        dx = np.zeros((rows * k, *graph.input_shape), dy.dtype)
+    return dx.reshape((rows, k, *graph.input_shape))
+
+
+def _transpose(node, g, in_shapes, fixed, rows, k):
+    """The cotangents of a node's inputs from those ``g`` (rows*k, *shape) of its output: the
+    transpose of its linear part (``affine`` without the constant), or of a piecewise node
+    with its pattern ``fixed`` (rows, ...) on each of the ``rows`` (``k`` cotangents each)."""
+    p, kind = node.params, node.kind
+    if kind == "act":  # the gain of the piece's pattern, unit by unit
+        gain = np.reshape(fixed, (rows, 1, *node.shape)).astype(g.dtype, copy=False)  # cotangents keep their dtype
+        return [(g.reshape((rows, k, *node.shape)) * gain).reshape(g.shape)]
+    if kind == "maxpool":
+        return [_maxpool_transpose(node, g, np.reshape(fixed, (rows, *node.shape)), in_shapes[0], k)]
+    if kind == "dense":
+        return [g @ p["weight"]]
+    if kind == "conv":
+        return [_conv_transpose(g, p, in_shapes[0])]
+    if kind == "avgpool":
+        y = g @ p[f"mat{p['ndim'] - 1}"]
+        return [np.matmul(p["mat0"].T, y) if p["ndim"] == 2 else y]
+    if kind == "scale":  # summed over the axes the scale broadcast the input along
+        return [_unbroadcast(g * p["scale"], in_shapes[0])]
+    if kind == "reshape":
+        return [g.reshape((g.shape[0], *in_shapes[0]))]
+    if kind == "permute":
+        return [np.transpose(g, (0, *(int(i) + 1 for i in np.argsort(p["perm"]))))]
+    if kind == "add":
+        return [g if c == 1 else c * g for c in p["coeffs"].tolist()]
+    if kind == "cat":
+        ends = np.cumsum([s[p["axis"]] for s in in_shapes])[:-1]
+        return np.split(g, ends, axis=p["axis"] + 1)
+    if kind == "embed":
+        d = p["directions"]
+        return [np.tensordot(g, d, axes=(list(range(1, g.ndim)), list(range(1, d.ndim))))]
+    raise ValueError(f"node {node.name!r}: kind {kind!r} has no reverse rule")
+
+
+def _unbroadcast(a, shape):
+    """``a`` (B, *out) summed down to (B, *shape), the shape that broadcast to ``out``."""
+    lead = a.ndim - 1 - len(shape)
+    if lead:
+        a = a.sum(axis=tuple(range(1, 1 + lead)))
+    axes = tuple(i + 1 for i, n in enumerate(shape) if n == 1 and a.shape[i + 1] != 1)
+    return a.sum(axis=axes, keepdims=True) if axes else a
+
+
+def _geometry(p):
+    """A conv or max-pool node's (padding, stride, dilation) per axis of its 2-D layout."""
+    if p["ndim"] == 2:
+        return p["padding"], p["stride"], p["dilation"]
+    return ((0, 0), p["padding"][0]), (1, p["stride"][0]), (1, p["dilation"][0])
+
+
+def _conv_transpose(g, p, in_shape):
+    """The transpose of ``graph._conv`` (the transposed convolution, stride, padding,
+    dilation and groups as the forward's): every output's cotangent times the filter,
+    added back at each input its window read."""
+    nd, w, groups = p["ndim"], p["weight"], p["groups"]
+    w2 = w[:, :, None, :] if nd == 1 else w
+    g2 = g[:, :, None, :] if nd == 1 else g
+    (ph0, ph1), (pw0, pw1) = _geometry(p)[0]
+    (sh, sw), (dh, dw) = _geometry(p)[1:]
+    c, h, wd = (in_shape[0], 1, in_shape[1]) if nd == 1 else in_shape
+    b, o, ho, wo = g2.shape
+    og, cg, kh, kw = o // groups, *w2.shape[1:]
+    xp = np.zeros((b, c, h + ph0 + ph1, wd + pw0 + pw1), np.result_type(g, w))
+    for grp in range(groups):  # a group's outputs reach only its channels
+        # (b, cg, kh, kw, Ho, Wo): each output's share of each input of its window, as one
+        # product per row with the outputs' axis inner (no copy of g to move it last)
+        wg = w2[grp * og : (grp + 1) * og].reshape(og, -1).T
+        cols = np.matmul(wg, g2[:, grp * og : (grp + 1) * og].reshape(b, og, ho * wo)).reshape(b, cg, kh, kw, ho, wo)
+        for i in range(kh):
+            for j in range(kw):
+                xp[:, grp * cg : (grp + 1) * cg, i * dh : i * dh + sh * (ho - 1) + 1 : sh,
+                   j * dw : j * dw + sw * (wo - 1) + 1 : sw] += cols[:, :, i, j]
+    x = xp[:, :, ph0 : ph0 + h, pw0 : pw0 + wd]
+    return x[:, :, 0, :] if nd == 1 else x
+
+
+def _maxpool_transpose(node, g, idx, in_shape, k):
+    """The transpose of a max-pool with each window's argmax ``idx`` (rows, C, *out) fixed:
+    each window's cotangent goes to its largest input (the padding never wins)."""
+    p = node.params
+    nd = p["ndim"]
+    (ph0, ph1), (pw0, pw1) = _geometry(p)[0]
+    (sh, sw), (dh, dw) = _geometry(p)[1:]
+    kh, kw = p["kernel"] if nd == 2 else (1, p["kernel"][0])
+    c, h, wd = (in_shape[0], 1, in_shape[1]) if nd == 1 else in_shape
+    g2 = g[:, :, None, :] if nd == 1 else g
+    idx = idx[:, None, :, None, :] if nd == 1 else idx[:, None]  # (rows, 1, C, Ho, Wo): the same for the k cotangents
+    b, _, ho, wo = g2.shape
+    gk = g2.reshape((idx.shape[0], k, *g2.shape[1:]))
+    xp = np.zeros((b, c, h + ph0 + ph1, wd + pw0 + pw1), g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            part = np.where(idx == i * kw + j, gk, 0).reshape(g2.shape)
+            xp[:, :, i * dh : i * dh + sh * (ho - 1) + 1 : sh, j * dw : j * dw + sw * (wo - 1) + 1 : sw] += part
+    x = xp[:, :, ph0 : ph0 + h, pw0 : pw0 + wd]
+    return x[:, :, 0, :] if nd == 1 else x
+
+
 def _forward_graph(graph, x):
     """``forward`` of a graph network: ``x`` (rows, in) flat, the outputs (rows, out) flat."""
     g = graph.astype(x.dtype) if graph.dtype != x.dtype else graph
