@@ -131,15 +131,18 @@ class _Plan:
                 if n.kind == "conv":  # the windows tensordot copies: input channels x kernel per output position
                     w = n.params["weight"]
                     work += int(np.prod(n.shape[1:], dtype=np.int64)) * int(np.prod(w.shape[1:], dtype=np.int64))
-                self.run[k] = max(1, config.GRAPH_WALK_RUN // work)
+                # a run at least as large as the weights it meets: they are read once per run
+                # (a dense 9216 -> 128 layer in runs of 7 maps was three times slower than of 128)
+                weights = int(n.params["weight"].size) if "weight" in n.params else 0
+                self.run[k] = max(1, config.GRAPH_WALK_RUN // work, weights // work)
             if n.kind not in ("input", *PIECEWISE):
                 zero = [np.zeros((1, *nodes[index[i]].shape)) for i in n.inputs]
                 has = any(n.params.get(p) is not None for p in ("bias", "shift", "const", "origin"))
                 self.const[k] = affine(n, zero)[0] if has else None
 
     def need(self, k, pieces):
-        """Bytes a block of ``pieces`` holds at piecewise node ``k``."""
-        return NUMBERS * 8 * pieces * (self.live[k] + self.n_cuts[k])
+        """Bytes a block of ``pieces`` holds at node ``k`` (its maps, and those it makes or the cuts it tests)."""
+        return NUMBERS * 8 * pieces * (self.live[k] + self.n_cuts.get(k, self.nodes[k].size))
 
 
 def _refuse(node, pieces, units, need, have):
@@ -220,14 +223,12 @@ class _Block:
         return [left, right]
 
 
-def _piecewise(plan, k, b, budget, hungry):
+def _piecewise(plan, k, b, budget):
     """Piecewise node ``k`` on block ``b`` (its pieces split, their maps carried), or the
-    block's halves when it would hold more than ``budget`` (or a thread waits for work)."""
+    block's halves when its children would hold more than ``budget``."""
     node = plan.nodes[k]
     edges = b.edges
     p = edges.shape[0] - 1
-    if p > 1 and (plan.need(k, p) > budget or (p >= 2 * config.GRAPH_WALK_MIN_PIECES and hungry())):
-        return b.halves()
     m = b.maps[node.inputs[0]]
     s, c = m[0], m[1]
     lo_e, hi_e = edges[:-1, None], edges[1:, None]
@@ -247,23 +248,26 @@ def _piecewise(plan, k, b, budget, hungry):
         else:
             fill = np.finfo(np.float64).min  # padding never wins (PyTorch pads with -inf)
             ws, wc = maxpool_windows(node, s, 0.0), maxpool_windows(node, c, fill)
-            i, j = plan.pairs[k]
-            t = ((wc[..., i] - wc[..., j]) / (ws[..., j] - ws[..., i])).reshape(p, -1)
-            piece, unit = np.nonzero((t > lo_e) & (t < hi_e))
-            ts = t[piece, unit]
-            del t, ws, wc
+            found = []
+            for i, j in zip(*plan.pairs[k]):  # pair by pair, on views: no (pieces, windows, pairs) array
+                t = ((wc[..., i] - wc[..., j]) / (ws[..., j] - ws[..., i])).reshape(p, -1)
+                piece, unit = np.nonzero((t > lo_e) & (t < hi_e))
+                found.append(t[piece, unit])
+            ts = np.concatenate(found)
+            del t
     if p > 1 and NUMBERS * 8 * (p + ts.shape[0]) * plan.live[k] > budget:
         return b.halves()  # too many children: the halves find them again
     new = np.unique(np.concatenate((edges, ts))) if ts.size else edges
     parent = np.searchsorted(edges, new[:-1], side="right") - 1
     mid = _middles(new)
-    sc = m[:, parent]
     if node.kind == "act":
+        sc = m[:, parent]
         z = sc[0] * mid.reshape((-1,) + (1,) * (sc.ndim - 2)) + sc[1]
         code = _act_codes(z, lo, hi, alpha)
         pattern = code.reshape(code.shape[0], -1)
-    else:
-        ws, wc = maxpool_windows(node, sc[0], 0.0), maxpool_windows(node, sc[1], fill)
+    else:  # the children's windows are their parents' (the input map itself is not carried on)
+        sc = None
+        ws, wc = ws[parent], wc[parent]
         v = ws * mid.reshape((-1,) + (1,) * (ws.ndim - 1)) + wc
         arg = np.argmax(v, axis=-1)[..., None]
         pattern = arg.reshape(arg.shape[0], -1)
@@ -273,9 +277,9 @@ def _piecewise(plan, k, b, budget, hungry):
     if not keep_edge.all():
         keep = np.concatenate(([True], keep_edge))
         new = np.concatenate((new[:1], new[1:-1][keep_edge], new[-1:]))
-        parent, pattern, sc = parent[keep], pattern[keep], sc[:, keep]
+        parent, pattern = parent[keep], pattern[keep]
         if node.kind == "act":
-            code = code[keep]
+            sc, code = sc[:, keep], code[keep]
         else:
             ws, wc, arg = ws[keep], wc[keep], arg[keep]
     if node.kind == "act":
@@ -312,8 +316,11 @@ def _advance(plan, b, budget, hungry):
     nodes = plan.nodes
     while b.k < len(nodes):
         k, node = b.k, nodes[b.k]
+        p = b.edges.shape[0] - 1
+        if p > 1 and (plan.need(k, p) > budget or (p >= 2 * config.GRAPH_WALK_MIN_PIECES and hungry())):
+            return b.halves()  # too large for its share of memory, or a thread waits for work
         if node.kind in PIECEWISE:
-            halves = _piecewise(plan, k, b, budget, hungry)
+            halves = _piecewise(plan, k, b, budget)
             if halves is not None:
                 return halves
         else:
@@ -363,9 +370,8 @@ def _drive(plan, blocks, budget, threads, bar):
                         bar.update(1)
                 else:
                     stack.extend(reversed(halves))
-                    if bar is not None:
+                    if bar is not None:  # shown at its next update (a refresh would show it before its delay)
                         bar.total += len(halves) - 1
-                        bar.refresh()
                 cond.notify_all()
 
     helpers = [threading.Thread(target=worker, name=f"fastrelu-graph-walk-{i}", daemon=True) for i in range(threads - 1)]
@@ -432,18 +438,18 @@ def walk(graph, start, stop, *, cuts=(), threads=None, progress=False):
     ``[start, stop]``: a ``GraphPieces``.
 
     The walk goes in blocks that fit memory, on ``threads`` threads (None: as
-    ``kernels.threads`` is set), BLAS held to one thread when there are more, with a
+    ``kernels.threads`` is set), BLAS held to one thread, with a
     tqdm bar over its blocks (``progress`` as ``regions`` takes it: None shows one when
     the walk runs long).  ``cuts``: points strictly inside ``(start, stop)`` where the line
     is cut from the start (blocks walked apart and joined; the result is the same).
     """
     threads = kthreads.get_num_threads() if threads is None else int(threads)
-    cuts = np.asarray(cuts, np.float64).reshape(-1)
-    if cuts.size and not (np.all(np.isfinite(cuts)) and np.all(np.diff(cuts) > 0) and cuts[0] > start and cuts[-1] < stop):
+    cuts = np.asarray(cuts, np.float64)
+    if cuts.ndim > 1 or cuts.size and not (np.all(np.isfinite(cuts)) and np.all(np.diff(cuts) > 0) and cuts[0] > start and cuts[-1] < stop):
         raise ValueError(f"cuts must be finite, increasing and strictly inside (start, stop), got {cuts}")
     plan = _Plan(graph)
     budget = _budget(plan, max(threads, 1))
-    ends = np.concatenate(([start], cuts, [stop]))
+    ends = np.concatenate(([start], cuts.reshape(-1), [stop]))
     nodes = plan.nodes
     blocks = [_Block(1, ends[i : i + 2].copy(), {nodes[0].name: np.array([[[1.0]], [[0.0]]])}, np.zeros((1, 0), np.int32), {}, {})
               for i in range(ends.shape[0] - 1)]
@@ -454,11 +460,11 @@ def walk(graph, start, stop, *, cuts=(), threads=None, progress=False):
             bar.delay = 0
             bar.refresh()
     try:
-        if threads > 1:
-            with kthreads.blas_pinned():  # entered in the calling thread, as OpenBLAS heeds it from there
-                done = _drive(plan, blocks, budget, threads, bar)
-        else:
-            done = _drive(plan, blocks, budget, 1, bar)
+        # BLAS on one thread, always, entered in the calling thread (OpenBLAS heeds it from
+        # there): the products come in runs of a few maps, and BLAS's threads, idle between
+        # them, spun against the walk (a dense 9216 -> 128 node took 16 times as long)
+        with kthreads.blas_pinned():
+            done = _drive(plan, blocks, budget, threads, bar)
     finally:
         if bar is not None:
             bar.close()
