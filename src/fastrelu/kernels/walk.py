@@ -308,17 +308,12 @@ def _scan_layer(te, S, C, bps):
     return cr.first, tuple(a[:n] for a in cr.ev), int(cr.sc[1])
 
 
-def _transposed(W, WT, split=False):
-    """``WT = W.T`` (its rows are the columns of ``W``); with ``split``, blocks of its rows
-    on the threads."""
+def _transposed(W, WT):
+    """``WT = W.T`` (its rows are the columns of ``W``)."""
     if W.shape[0] < 32 or W.shape[1] < 32:
         WT[...] = W.T
     else:
-        n, kern = W.shape[1], _kernels()
-        if split and W.size >= WALK_SEGMENT_WORK:
-            threads.run(lambda c0, c1: kern._transpose(W, WT, c0 * _ROWS, min(n, c1 * _ROWS)), -(-n // _ROWS))
-        else:
-            kern._transpose(W, WT, 0, n)
+        _kernels()._transpose(W, WT, 0, W.shape[1])
     return WT
 
 
@@ -820,7 +815,7 @@ def _steps(widths, layers, alpha, lo, hi, start, stop, exps, live, split=False, 
             S2, C2 = scratch.take("S", (Pn, w2)), scratch.take("C", (Pn, w2))
         else:  # the walk's result
             S2, C2 = np.empty((Pn, w2)), np.empty((Pn, w2))
-        WT = _transposed(W, scratch.take("WT", (W.shape[1], w2)), split)
+        WT = _transposed(W, scratch.take("WT", (W.shape[1], w2)))
         # live and moving inputs of every unit at the anchors: counts of 0/1 terms, exact in float64
         YL = scratch.take("YL", (XL.shape[0], w2))
         if sparse[k]:
