@@ -38,7 +38,6 @@ C_CONSTANTS = (
     "GRAPH_TILE",
     "GRAPH_CHUNK_TILES",
     "GRAPH_FIELDS",
-    "GRAPH_OBLOCK",
 )
 
 # Blocking of the one-layer kernel (``sweep_kernel`` in both twins).  Within a
@@ -88,9 +87,6 @@ WALK_SEGMENT_WORK = 1 << 17
 GRAPH_TILE = 8
 GRAPH_CHUNK_TILES = 4
 GRAPH_FIELDS = 24
-# output channels a convolution computes together: each input read once for all of them,
-# and as many independent sums, so that the multiply-adds do not wait on one another
-GRAPH_OBLOCK = 4
 
 # Only fused multiply-add is allowed to change rounding.  Never "nnan"/"ninf":
 # NaN and inf must keep their meaning, and "reassoc" would change summation order
