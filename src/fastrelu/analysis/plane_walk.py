@@ -520,12 +520,13 @@ def _maxpool(kern, V, E, node, x, in_shape, k):
     for r in range(1, kk):
         F = anc.shape[0]
         _check_memory(8 * 3 * F * W * 4, f"round {r} of {_label(node)}'s windows ({F:,} faces, {W:,} windows)")
-        had = (arg >= 0)[None]  # a window with no input yet takes this one whole
-        z = win[:, :, :, r][:, anc]
-        d = np.where(had, z - m, 0.0)
-        d[2] = np.where(had[0], d[2], 1.0)
-        d[:, :, ~real[:, r]] = np.array([0.0, 0.0, -1.0])[:, None, None]  # padding: below everywhere, never a cut
-        d = np.ascontiguousarray(d)
+        win_r = np.ascontiguousarray(win[:, :, :, r])  # input r of every window, on the faces before this node
+        d = np.ascontiguousarray(win_r[:, anc] - m)  # (a gather along axis 1 may come back in another order)
+        had = arg >= 0
+        if not had.all():  # a window with no input yet (padding so far) takes this one whole
+            d[:, ~had] = np.array([0.0, 0.0, 1.0])[:, None]
+        if not real[:, r].all():  # padding: below everywhere, never a cut
+            d[:, :, ~real[:, r]] = np.array([0.0, 0.0, -1.0])[:, None, None]
         _check_memory(_layer_bytes(V.n, E.n, F, W, 1),
                       f"the sides and cuts of {_label(node)} ({F:,} faces, {V.n:,} vertices, {W:,} windows)")
         with np.errstate(over="ignore", invalid="ignore"):
@@ -533,8 +534,9 @@ def _maxpool(kern, V, E, node, x, in_shape, k):
         reg, parent, amb = _layer(kern, V, E, d, big, bps, F, k)
         ambiguous += amb
         up = reg > 0
-        anc, arg = anc[parent], np.where(up, r, arg[parent]).astype(np.int8)
-        m = np.where(up[None], win[:, :, :, r][:, anc], m[:, parent])
+        anc, arg, m = anc[parent], arg[parent], m[:, parent]
+        arg[up] = r
+        np.copyto(m, win_r[:, anc], where=up[None])
     first, parent = _merge_faces(V, E, anc, arg)
     return np.ascontiguousarray(arg[first]), anc[first], np.ascontiguousarray(m[:, first]), ambiguous
 
@@ -1119,7 +1121,16 @@ def _exact_sides(meet, line):
     few values within rounding of 0 are decided here (as rationals, in Python).
     """
     out = np.empty(line.shape[0], np.int8)
-    for k in range(line.shape[0]):
+    # the line is one of the two that meet there, or its negation (a max-pool's difference of
+    # an input that is off and one that is not is that input's own boundary, bit for bit): on
+    # it, exactly, where the two truly cross (their determinant's rounding cannot reach 0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        det = meet[:, 0, 0] * meet[:, 1, 1] - meet[:, 1, 0] * meet[:, 0, 1]
+        size = np.abs(meet[:, 0, 0] * meet[:, 1, 1]) + np.abs(meet[:, 1, 0] * meet[:, 0, 1])
+    same = ((meet == line[:, None, :]).all(axis=2) | (meet == -line[:, None, :]).all(axis=2)).any(axis=1)
+    same &= np.abs(det) > 4 * np.finfo(np.float64).eps * size
+    out[same] = 0
+    for k in np.flatnonzero(~same).tolist():
         (a1, b1, c1), (a2, b2, c2) = ((Fraction(x) for x in row) for row in meet[k].tolist())
         a, b, c = (Fraction(x) for x in line[k].tolist())
         d = a1 * b2 - a2 * b1
