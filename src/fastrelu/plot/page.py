@@ -43,7 +43,7 @@ from ..model.slices import default_range
 from ..utils.validation import existing_folder
 from .outputs import shown_outputs
 from .style import layer_colors, output_colors
-from .page_data import exact_page, keep_indices, reduce_page, sampled_page, twin_pieces
+from .page_data import exact_page, keep_indices, layer_labels, reduce_page, sampled_page, twin_pieces
 from .plane_page import region_map_html
 
 #: Up to this many pieces the page holds every piece (about 45 bytes each over 1.6 MB
@@ -76,7 +76,7 @@ def _script(name):
 LEGEND_WIDTH = 150  # CSS pixels right of each panel's frame, for its legend
 
 
-def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels, depth):
+def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels, depth, names=None, graph=False):
     from bokeh.document import Document
     from bokeh.layouts import column
     from bokeh.models import (
@@ -90,6 +90,7 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
         Range1d,
     )
 
+    names = [f"layer {k + 1}" for k in range(depth)] if names is None else names
     multi = page.y.ndim == 2
     k_out = page.y.shape[1] if multi else 1
     ycols = [f"y_{k}" for k in range(k_out)] if multi else ["y"]
@@ -185,10 +186,10 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
         shades = layer_colors(depth)
         for k in range(depth):
             f_neg.varea_step(x="x", y1=below if below else 0, y2=cum_cols[k], source=view, step_mode="after",
-                             fill_color=shades[k], fill_alpha=0.6, name=f"layer_{k + 1}", legend_label=f"layer {k + 1}")
+                             fill_color=shades[k], fill_alpha=0.6, name=f"layer_{k + 1}", legend_label=names[k])
             below = cum_cols[k]
     f_neg.step("x", "negative", source=view, mode="after", color=_COLORS["negative"], line_width=1.5, name="negative_count",
-               legend_label="all layers" if split else "negative units")
+               legend_label=("all activations" if graph else "all layers") if split else "negative units")
     f_neg.legend.visible = split
     marks = [f_out.scatter("x", f"y_{k}", source=msrc, size=6, marker="circle", fill_color="white",
                            line_color=colors[k] if multi else _COLORS["kinks"], line_width=1.3,
@@ -204,7 +205,8 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
         rows.append(("slope" + ("" if not multi else f" ({out_labels[k]})"), f"@x{{v:{scols[k]}}}"))
     rows.append(("negative units", "@x{v:negative}"))
     if split:
-        rows.append(("by layer", "@x{layers}"))
+        # a graph network's parts by their nodes' names, in the order of the counts
+        rows.append((f"by node ({', '.join(n.removeprefix('node ') for n in names)})" if graph else "by layer", "@x{layers}"))
     rows.append(("piece" if page.exact else "between samples", "@x{piece}"))
     for f, col in ((f_out, ycols[0]), (f_slope, scols[0]), (f_neg, "negative")):
         # Step glyphs have no hit test: an invisible line through the drawn vertices
@@ -217,7 +219,7 @@ def _document(page, twin, *, coord, title, note, width, twin_visible, out_labels
                  ("y", f"@x{{v:{ycols[0]}}}"), ("slope left", f"@x{{left:{scols[0]}}}"),
                  ("slope right", f"@x{{v:{scols[0]}}}")]
     if page.units:
-        kink_rows.append(("switching (layer, unit)", "@x{units}"))
+        kink_rows.append((f"switching ({'node' if graph else 'layer'}, unit)", "@x{units}"))
     f_out.add_tools(HoverTool(renderers=marks, mode="mouse", tooltips=kink_rows, formatters={"@x": kfmt},
                               name="hover_kinks"))
 
@@ -364,7 +366,8 @@ def html(net_or_result, path=None, *, start=None, stop=None, along=None, twin=Fa
     from bokeh.resources import INLINE
 
     doc = _document(page, twin_lines, coord=coord, title=title, note=note, width=width,
-                    twin_visible=bool(twin), out_labels=out_labels, depth=page.by_layer.shape[1])
+                    twin_visible=bool(twin), out_labels=out_labels, depth=page.by_layer.shape[1],
+                    names=layer_labels(net, page.by_layer.shape[1]), graph=net.is_graph)
     # INLINE: the page embeds BokehJS itself, so that it opens offline and from disk,
     # with no CDN and no server; CDN resources would leave a page that is blank offline.
     text = file_html(doc, INLINE, title=title)

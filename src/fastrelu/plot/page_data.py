@@ -30,7 +30,8 @@ class PageData:
     kinks : ndarray of int
         Indices of the vertices that are kinks (slope changes on a grid).
     units : list of str
-        Per vertex, the ``(layer, unit)`` pairs switching there (empty for a grid).
+        Per vertex, the ``(layer, unit)`` pairs switching there (empty for a grid); of a
+        graph network ``(node, unit)``, the node by its name.
     pieces, n_kinks, n_boundaries : int or None
         Counts of the full range, for the page's note (None for a grid).
     reduced : bool
@@ -41,12 +42,35 @@ class PageData:
         self.__dict__.update(kw)
 
 
-def _units_text(layers, units):
-    return " ".join(f"({int(l)}, {int(u)})" for l, u in zip(layers, units))
+def layer_labels(net, depth):
+    """The names of the negative count's parts, as the figure's and the page's legends give
+    them: ``"layer k"`` (from 1) for a dense chain, ``"node <name>"`` for a graph network,
+    with each activation node's name as ``net.nodes`` gives it, in the order of
+    ``negative_by_layer``'s columns (a max-pool node counts no negative units).  The word
+    first, as ``"layer"``'s, and because matplotlib leaves a label that starts with ``_``
+    out of its legend: torch.fx names a Sequential's children ``_0``, ``_1``, ...
+
+    Examples
+    --------
+    >>> import fastrelu
+    >>> layer_labels(fastrelu.Network.random([2, 4, 4, 1], seed=0), 2)
+    ['layer 1', 'layer 2']
+    """
+    if net is not None and net.is_graph:
+        names = [f"node {n.name}" for n in net.nodes if n.kind == "act"]
+        if len(names) == depth:
+            return names
+    return [f"layer {k + 1}" for k in range(depth)]
+
+
+def _units_text(layers, units, names=None):
+    """``(layer, unit)`` pairs; a graph network's node by its name (``names``, by index in ``net.nodes``)."""
+    return " ".join(f"({int(l) if names is None else names[int(l)]}, {int(u)})" for l, u in zip(layers, units))
 
 
 def _switching_texts(net, r, vx):
-    """For each interior vertex (a boundary), the ``(layer, unit)`` pairs switching there."""
+    """For each interior vertex (a boundary), the ``(layer, unit)`` pairs switching there (of a
+    graph network ``(node, unit)``, the node by its name)."""
     n = len(r)
     if n < 2:
         return []
@@ -65,7 +89,12 @@ def _switching_texts(net, r, vx):
         last = np.searchsorted(at, inner, side="right")
         return [f"(0, {int(who[a])})" if b == a + 1 else _units_text(np.zeros(b - a), who[a:b])
                 for a, b in zip(first.tolist(), last.tolist())]
-    return [_units_text(*r.switching(i)) for i in range(n - 1)]
+    names = None
+    if net.is_graph:
+        names = [node.name for node in net.nodes]
+        if net.nodes[1].kind == "embed":  # folded on the line: switching counts the unfolded network's nodes
+            names = names[1:]
+    return [_units_text(*r.switching(i), names) for i in range(n - 1)]
 
 
 def exact_page(net, start, stop, shown):

@@ -13,6 +13,7 @@ import numpy as np
 
 from .marks import auto_zoom, draw_kinks, draw_zoom, kink_positions
 from .outputs import pick, shown_outputs
+from .page_data import layer_labels
 from .reduce import POINTS_PER_COLUMN, ordered, panel_indices
 from .style import COLORS, dashes, layer_colors, legend, output_colors
 
@@ -57,9 +58,10 @@ def check_axes(axes, shape):
     return arr.reshape(shape)
 
 
-def _draw_split(ax, x, negative, by_layer, idx):
+def _draw_split(ax, x, negative, by_layer, idx, names, total_label):
     """The negative count as a stack of its hidden layers (layer 1 at the bottom) under
-    the total (orange), all as step functions over the points ``idx``."""
+    the total (orange), all as step functions over the points ``idx``; each layer labelled
+    by its name in ``names`` (``page_data.layer_labels``), the total by ``total_label``."""
     xs, total = x[idx], negative[idx]
     running = np.cumsum(by_layer[idx], axis=1, dtype=np.int64)
     depth = running.shape[1]
@@ -72,10 +74,10 @@ def _draw_split(ax, x, negative, by_layer, idx):
         # which would draw a reduced stack half a pixel off the full one
         # a thin white edge parts neighbouring layers, whose shades are close when there are many
         ax.fill_between(xs, below, running[:, k], step="post", facecolor=fills[k], edgecolor="white", lw=0.5,
-                        gid=f"layer {k + 1}", label=f"layer {k + 1}" if named else None, snap=False)
+                        gid=f"layer {k + 1}", label=names[k] if named else None, snap=False)
         below = running[:, k]
     ax.plot(xs, total, color=COLORS["negative"], lw=1.4, drawstyle="steps-post", gid="negative", snap=False,
-            label="all layers")
+            label=total_label)
 
 
 def draw_result(axes, res, columns, reduce, kinks, labels=True, zoom=None, n_changes=None, window=None,
@@ -124,14 +126,17 @@ def draw_result(axes, res, columns, reduce, kinks, labels=True, zoom=None, n_cha
             ax_s.plot(x[islope], ss[:, k], color=colors[k], ls=styles[k], lw=1.1, drawstyle="steps-post",
                       gid=f"slope {j}", snap=False, label=f"output {j}")
     if split:
-        _draw_split(ax_n, x, negative, by_layer, ineg)
+        graph = net is not None and net.is_graph
+        _draw_split(ax_n, x, negative, by_layer, ineg, layer_labels(net, by_layer.shape[1]),
+                    "all activations" if graph else "all layers")
     else:
         ax_n.plot(x[ineg], negative[ineg], color=COLORS["negative"], lw=1.2, drawstyle="steps-post", gid="negative", snap=False)
     ax_n.yaxis.set_major_locator(MaxNLocator(integer=True))
     if labels:
         ax_y.set_ylabel("output  y" if shown is None else "outputs  y")
         ax_s.set_ylabel(f"slope  dy/d{coord}")
-        layers = f" in {by_layer.shape[1]} layers" if split else ""
+        layers = (f" in {by_layer.shape[1]} {'activation nodes' if net is not None and net.is_graph else 'layers'}"
+                  if split else "")
         ax_n.set_ylabel(f"negative units\n(of {net.hidden:,}{layers})")
     ax_n.set_xlabel("x" if along is None else "t along the line")
     if legends:
