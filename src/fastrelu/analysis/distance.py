@@ -156,6 +156,8 @@ def _graph_nearest(net, X):
     """Per piecewise node of a graph network, ``(label, d)``: every unit's (window's)
     distance ``(units, n)``, from the graph's forward with one tangent per input."""
     graph, n_in, rows = graph64(net), net.in_features, X.shape[0]
+    # forward, not the reverse pass (pull_back_graph): every piecewise node's input needs its
+    # Jacobian, which backwards would take one pass per unit of every node, forwards one per input
     eye = np.eye(n_in).reshape((1, n_in, *graph.input_shape))
     found = []
 
