@@ -10,8 +10,11 @@ MaxPool2d(2), Flatten, Linear(128, 64), ReLU, Linear(64, 10); inputs uniform in 
   activation's and max-pool's input, then the same minimum (``|z| / ||grad z||`` over the
   activations' units, ``(z_a - z_c) / ||grad (z_a - z_c)||`` over each window's largest
   input ``a`` and the others ``c``);
-- ``Regions.gradient`` of the pieces of one line between two inputs (``boundaries=True``)
-  against ``torch.func.jacrev`` of the outputs at the pieces' middles (one batch);
+- ``Regions.gradient`` of the pieces of one line between two inputs (``boundaries=True``),
+  the reverse pass (``pull_back_graph``: 10 cotangents per piece), against
+  ``torch.func.jacrev`` of the outputs at the pieces' middles (one batch); and the forward
+  pass with one tangent per input (``propagate_graph``, 64 tangents per piece: what
+  ``gradient`` ran before) at the same points against torch the same way;
 - ``line_stats`` of 16 lines against 16 ``regions`` calls (a graph's lines are walked one
   by one, so the ratio tells the table's own cost).
 
@@ -29,6 +32,8 @@ import torch
 import torch.nn.functional as F
 
 import fastrelu
+from fastrelu.analysis.patterns import graph64
+from fastrelu.model.forward import propagate_graph
 
 N_POINTS = int(os.environ.get("FASTRELU_BENCH_POINTS", "500"))
 _RESULTS = {}
@@ -133,10 +138,18 @@ def test_gradient(benchmark):
     def theirs():
         return torch.func.jacrev(lambda x: model(x).sum(0))(X)
 
+    graph = graph64(net)
+    eye = np.broadcast_to(np.eye(64).reshape(1, 64, 1, 8, 8), (len(r0), 64, 1, 8, 8))
+
+    def tangents():  # the forward-mode Jacobian at the same points (no pattern pass needed)
+        return propagate_graph(graph, X.numpy(), eye)[1]
+
     f, t, g, J = _side_by_side(ours, theirs)
+    fw, t2, dy, _ = _side_by_side(tangents, theirs)
     benchmark.pedantic(lambda: None, rounds=1)
     J = J.reshape(10, len(r0), 64).transpose(0, 1).detach().numpy()
-    _RESULTS["gradient"] = (f, t, len(r0), float(np.abs(g - J).max()))
+    fwd = np.swapaxes(dy.reshape(len(r0), 64, 10), 1, 2)
+    _RESULTS["gradient"] = (f, t, len(r0), float(np.abs(g - J).max()), fw, t2, float(np.abs(fwd - J).max()))
 
 
 def test_line_stats(benchmark):
@@ -167,9 +180,11 @@ def _table(line):
         line(f"boundary_distance, {N_POINTS:,} points: fastrelu {f:.3f} s, torch jacfwd + the same minimum {t:.3f} s "
              f"(fastrelu / torch {f / t:.2f}); largest relative difference {rel:.1e}")
     if "gradient" in _RESULTS:
-        f, t, p, err = _RESULTS["gradient"]
-        line(f"Regions.gradient of {p} pieces: fastrelu {f:.3f} s (after the walk), torch jacrev {t:.3f} s "
+        f, t, p, err, fw, t2, err2 = _RESULTS["gradient"]
+        line(f"Regions.gradient of {p} pieces (reverse pass): fastrelu {f:.3f} s (after the walk), torch jacrev {t:.3f} s "
              f"(fastrelu / torch {f / t:.2f}); largest difference {err:.1e}")
+        line(f"  the forward pass with 64 input tangents at the same points: {fw:.3f} s, torch jacrev {t2:.3f} s "
+             f"(fastrelu / torch {fw / t2:.2f}); largest difference {err2:.1e}")
     if "lines" in _RESULTS:
         f, t, p = _RESULTS["lines"]
         line(f"line_stats of 16 lines ({p} pieces): {f:.3f} s, 16 regions calls {t:.3f} s (ratio {f / t:.2f})")
