@@ -383,6 +383,7 @@ def walk_plane(layers, forms, bounds, engine=None):
     regions, parents = [], []
     ambiguous = 0
     shapes = {n.name: n.shape for n in nodes}
+    bigs = {}  # the largest magnitude in each slab of an affine node's maps (the scale of its values)
     for node in nodes:
         if node.kind == "input":  # the coordinates themselves: u, v on the rectangle, its one face
             maps[node.name] = np.concatenate([np.eye(2), np.zeros((1, 2))])[:, None, :]
@@ -390,7 +391,7 @@ def walk_plane(layers, forms, bounds, engine=None):
             k = len(regions)
             x = _materialize(kern, maps[node.inputs[0]])
             _free(maps, consumers, node)
-            big = np.abs(x).max(axis=(1, 2))
+            big = bigs[node.inputs[0]] if node.inputs[0] in bigs else _largest(x)
             alpha, lo, hi = forms[node.name]
             bps, gain, offs, _ = region_tables(alpha, lo, hi)
             F, h = x.shape[1], x.shape[2]
@@ -423,7 +424,8 @@ def walk_plane(layers, forms, bounds, engine=None):
                 maps[name] = m[:, parent]
             maps[node.name] = out
         else:
-            out = _node_maps(kern, node, [maps[i] for i in node.inputs], [shapes[i] for i in node.inputs], not regions)
+            out, bigs[node.name] = _node_maps(kern, node, [maps[i] for i in node.inputs], [shapes[i] for i in node.inputs],
+                                              not regions)
             if not np.isfinite(out).all():
                 where = "output" if node is nodes[-1] else f"{_label(node)} pre-activations"
                 raise ValueError(f"the network's {where} on this plane overflow float64 (its affine maps are not finite)")
@@ -529,9 +531,7 @@ def _maxpool(kern, V, E, node, x, in_shape, k):
             d[:, :, ~real[:, r]] = np.array([0.0, 0.0, -1.0])[:, None, None]
         _check_memory(_layer_bytes(V.n, E.n, F, W, 1),
                       f"the sides and cuts of {_label(node)} ({F:,} faces, {V.n:,} vertices, {W:,} windows)")
-        with np.errstate(over="ignore", invalid="ignore"):
-            big = np.abs(d).max(axis=(1, 2))
-        reg, parent, amb = _layer(kern, V, E, d, big, bps, F, k)
+        reg, parent, amb = _layer(kern, V, E, d, _largest(d), bps, F, k)
         ambiguous += amb
         up = reg > 0
         anc, arg, m = anc[parent], arg[parent], m[:, parent]
@@ -582,6 +582,12 @@ def _merge_faces(V, E, anc, arg):
     return first, new
 
 
+def _largest(x):
+    """The largest magnitude in each of the three slabs of maps ``x`` (no temporary copy)."""
+    with np.errstate(invalid="ignore"):
+        return np.maximum(x.max(axis=(1, 2)), -x.min(axis=(1, 2))) if x.shape[1] else np.zeros(3)
+
+
 def _free(maps, consumers, node):
     """Forget the maps that no node after ``node`` reads."""
     for i in node.inputs:
@@ -621,7 +627,8 @@ _ROWWISE = ("scale", "reshape", "permute", "add", "cat")
 def _node_maps(kern, node, ins, in_shapes, whole):
     """The maps of an affine node on every face from those of its inputs (``(3, F, size)`` each,
     or an act's ``_Lazy``; ``in_shapes`` the inputs' shapes): the op applied to the three
-    slabs as one batch, the slopes without its constant part and the intercepts with it.
+    slabs as one batch, the slopes without its constant part and the intercepts with it;
+    and the largest magnitude in each slab.
     ``whole``: no node has cut the rectangle yet (its one face, in every tile alike)."""
     if node.kind == "dense" and len(node.shape) == 1 and isinstance(ins[0], _Lazy):
         # a dense layer after an activation: the rows gathered and multiplied in one pass
@@ -629,7 +636,7 @@ def _node_maps(kern, node, ins, in_shapes, whole):
         w, b = node.params["weight"], node.params.get("bias")
         _check_memory(_maps_bytes(m.parent.shape[0], m.reg.shape[1], w.shape[0]),
                       f"the maps of {_label(node)} ({m.parent.shape[0]:,} faces, {w.shape[0]:,} units)")
-        return _next_maps(kern, m.maps, m.parent, m.reg, m.gain, m.offs, w, np.zeros(w.shape[0]) if b is None else b)[0]
+        return _next_maps(kern, m.maps, m.parent, m.reg, m.gain, m.offs, w, np.zeros(w.shape[0]) if b is None else b)
     xs = [_materialize(kern, x) for x in ins]
     F = xs[0].shape[1]
     if not whole:  # (before the first cut: three rows per node, as small as one input's activations)
@@ -652,7 +659,7 @@ def _node_maps(kern, node, ins, in_shapes, whole):
                     blocks.append(xb.reshape(3 * B, *s))
                 out[:, i0:i1] = affine(node, blocks, bias=False).reshape(3, B, -1)[:, : i1 - i0]
         out[2] += const
-    return out
+    return out, _largest(out)
 
 
 def _sides(kern, V, E, maps, big, bps, F):
