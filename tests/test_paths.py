@@ -197,3 +197,30 @@ def test_patterns_and_gradients_of_a_path():
         np.testing.assert_array_equal(r.gradient[i0 : i0 + len(alone)], alone.gradient)
         i0 += len(alone)
     assert len(r.pattern_hash) == len(r)
+
+
+@pytest.mark.parametrize("closed", [False, True])
+@pytest.mark.parametrize("out", ["p.npz", "p.zarr"])
+def test_a_path_s_sweep_saved_keeps_its_path_and_its_figure_draws_the_path_s_exact_kinks(tmp_path, closed, out):
+    import matplotlib
+    matplotlib.use("Agg")
+    net = NETWORKS["relu"]()
+    P = points(4, seed=5)
+    res = fastrelu.sweep(net, path=P, closed=closed, num=801, backend="numpy", out=tmp_path / out)
+    back = fastrelu.open_result(tmp_path / out) if out.endswith(".zarr") else fastrelu.SweepResult.load(tmp_path / out)
+    if out.endswith(".zarr"):
+        assert (tmp_path / out).is_dir()  # a store, not an .npz file under the store's name
+    np.testing.assert_array_equal(back.vertices, res.vertices)
+    np.testing.assert_array_equal(back.swept_path.points, P)
+    assert back.swept_path.closed == closed and back.swept_path.network == net
+    np.testing.assert_array_equal(np.asarray(back.y[:]), res.y)
+    # the exact kinks drawn are the path's own, kinks(path=...), inside the swept arc length
+    at = fastrelu.kinks(net, path=P, closed=closed)
+    assert at.size > 0
+    for r in (res, back):
+        fig = r.plot(reduce=False)
+        drawn = [c for c in fig.axes[0].collections if c.get_gid() == "kinks"]
+        xs = np.sort(np.concatenate([[seg[0][0] for seg in c.get_segments()] for c in drawn]))
+        # at most one marker per pixel column: every kink is within a column of a drawn one
+        width = (r.x[-1] - r.x[0]) / fig.axes[0].bbox.width
+        assert xs.size >= 1 and np.abs(at[:, None] - xs[None, :]).min(axis=1).max() <= width

@@ -152,9 +152,24 @@ def line_text(along):
     return f" on a line through {x0.shape[0]} inputs, |x1 - x0| = {float(np.linalg.norm(x1 - x0)):.3g}"
 
 
-def figure_title(net, x, seed=None, along=None, twin=False):
+def path_text(points, closed):
+    """Where a path runs: how many points, closed or not, and its length.
+
+    Examples
+    --------
+    >>> path_text([[0, 0], [3, 4], [3, 0]], closed=True)
+    ' along a closed path through 3 inputs, length 12'
+    """
+    pts = np.asarray(points, np.float64)
+    ends = np.concatenate([pts, pts[:1]]) if closed else pts
+    length = float(np.linalg.norm(np.diff(ends, axis=0), axis=1).sum())
+    return f" along {'a closed' if closed else 'a'} path through {pts.shape[0]} inputs, length {length:.3g}"
+
+
+def figure_title(net, x, seed=None, along=None, twin=False, path=None):
     """A figure's default title: the network (``network_title``), then its grid ``x``
-    (``t`` and the line, along a line).
+    (``t`` and the line, along a line; ``t`` the arc length along a ``path``, a
+    ``SweptPath``, whose network is then the one named).
 
     Examples
     --------
@@ -164,6 +179,8 @@ def figure_title(net, x, seed=None, along=None, twin=False):
     ReLU network, 8 hidden units, seed 3
     x from -10 to 10, step 0.01 (2,001 points)
     """
+    if path is not None:
+        return f"{network_title(path.network, seed, None, twin)}\n{grid_text(x, 't')}{path_text(path.points, path.closed)}"
     first = network_title(net, seed, along, twin)
     if along is None:
         return f"{first}\n{grid_text(x)}"

@@ -143,17 +143,21 @@ def sweep_figure(res, *, axes=None, title=None, seed=None, kinks=True, zoom=None
         fig = axes[0].figure
     columns = _columns_for(fig, columns)
     if title is None:
-        title = figure_title(res.network, res.x, seed, getattr(res, "along", None))
+        title = figure_title(res.network, res.x, seed, getattr(res, "along", None),
+                             path=getattr(res, "swept_path", None))
     n_changes = window = None
     if not isinstance(res.x, np.ndarray):  # a StoredResult: its arrays live in a Zarr store
         stored = res
         res, n_changes = reduce_stored(stored, columns)
+        res.vertices, res.swept_path = getattr(stored, "vertices", None), getattr(stored, "swept_path", None)
 
         def window(lo, hi):
             return stored_window(stored, lo, hi, columns, shown)
 
-    vertices = getattr(res, "vertices", None)  # a path's sweep: its network is one segment's, so its exact
-    kinks = kinks and vertices is None         # kinks and decisions are not the path's: its vertices are marked
+    # a path's sweep: its vertices are marked; its exact kinks are the path's own (kinks(path=...)),
+    # drawn when the result knows its path (swept_path); its network is one segment's, so no decisions
+    vertices = getattr(res, "vertices", None)
+    kinks = kinks and (vertices is None or getattr(res, "swept_path", None) is not None)
     draw_result(axes, res, columns, reduce, kinks, zoom=zoom, n_changes=n_changes, window=window, outputs=outputs)
     if vertices is not None:
         draw_vertices(axes, vertices)

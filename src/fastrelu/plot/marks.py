@@ -31,6 +31,10 @@ def kink_positions(res, x, changes):
     """
     exact = kinks
     if len(x):
+        swept = getattr(res, "swept_path", None)
+        if swept is not None:  # a path's sweep: the path's own exact kinks, in arc length
+            at = np.asarray(exact(swept.network, path=swept.points, closed=swept.closed), np.float64).reshape(-1)
+            return at[(at >= x[0]) & (at <= x[-1])], True
         one_layer = res.network.depth == 1 and res.network.out_features == 1
         covered = (TypeError, ValueError, NotImplementedError) if one_layer else ()
         try:

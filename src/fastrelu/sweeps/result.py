@@ -14,7 +14,7 @@ _FORMAT = "fastrelu.SweepResult/1"
 
 
 class SweptPath(NamedTuple):
-    """The path a path's sweep ran along (``sweep(net, path=...)``, ``SweepResult.path``).
+    """The path a path's sweep ran along (``sweep(net, path=...)``, ``SweepResult.swept_path``).
 
     Examples
     --------
@@ -52,7 +52,7 @@ class SweepResult:
         Name of the backend that computed the result.
     vertices : ndarray of float64, or None
         A path's sweep (``sweep(net, path=...)``): the arc length ``t`` of its vertices.
-    path : SweptPath or None
+    swept_path : SweptPath or None
         A path's sweep: its points, whether it is closed, and the network swept along it.
 
     On a plane (``sweep(net, plane=...)`` or ``bounds=``), the grid is one of pixels:
@@ -86,13 +86,13 @@ class SweepResult:
     """
 
     __slots__ = ("x", "y", "slope", "negative", "negative_by_layer", "network", "backend", "along", "_slope_changes",
-                 "u", "v", "plane", "vertices", "path")
+                 "u", "v", "plane", "vertices", "swept_path")
 
     def __init__(self, x, y, slope, negative, *, network, backend, negative_by_layer=None, along=None, plane=None, u=None,
                  v=None):
         self.u = self.v = self.plane = None
         self.vertices = None  # a path's sweep (sweep(path=)): the t of its vertices
-        self.path = None  # and the path (SweptPath)
+        self.swept_path = None  # and the path (SweptPath)
         if plane is not None:
             self._plane_init(y, slope, negative, network, backend, negative_by_layer, plane, u, v)
             return
@@ -302,9 +302,9 @@ class SweepResult:
                     "plane_bounds": np.array(self.plane.bounds, np.float64)}
         if self.vertices is not None:  # a path's sweep: its vertices, and the path with the network swept along it
             line["path_vertices"] = self.vertices
-        if self.path is not None:
-            line.update(path_points=self.path.points, path_closed=np.array(bool(self.path.closed)),
-                        **{"path_network_" + k: v for k, v in self.path.network._arrays().items()})
+        if self.swept_path is not None:
+            line.update(path_points=self.swept_path.points, path_closed=np.array(bool(self.swept_path.closed)),
+                        **{"path_network_" + k: v for k, v in self.swept_path.network._arrays().items()})
         with open_for_writing(path) as f:
             np.savez(
                 f, format=np.array(_FORMAT), x=np.zeros(0) if self.x is None else self.x, y=self.y, slope=self.slope,
@@ -333,6 +333,6 @@ class SweepResult:
             if "path_vertices" in data:
                 res.vertices = readonly(np.asarray(data["path_vertices"], np.float64))
             if "path_points" in data:
-                res.path = SweptPath(readonly(np.asarray(data["path_points"], np.float64)), bool(data["path_closed"]),
+                res.swept_path = SweptPath(readonly(np.asarray(data["path_points"], np.float64)), bool(data["path_closed"]),
                                      Network._from_npz(data, str(path), prefix="path_network_"))
             return res

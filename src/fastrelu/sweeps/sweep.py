@@ -16,7 +16,7 @@ from ..utils.plugins import provide, provided
 from ..utils.progress import bar as progress_bar, check_progress, parts as progress_parts
 from ..utils.validation import as_dtype, as_positive_int, readonly
 from .grid import Grid, plan_grid, plan_plane_grid
-from .result import SweepResult
+from .result import SweepResult, SweptPath
 
 # the memory guard's reading lives in _memory (the walk needs it too)
 _available_memory = available_memory
@@ -293,6 +293,8 @@ def sweep(
             if value is not None:
                 raise TypeError(f"{name} does not go with path=: a path is swept over its arc length, in memory")
         res = _path_sweep(net, path, closed, step, num, x, backend, dtype, threads)
+        if out is not None and not is_npz(out):  # a store: the path's result written whole, then reopened
+            return provided("store_result")(res, out, overwrite=overwrite)
         if out is not None:
             res.save(out)
         return res
@@ -351,6 +353,8 @@ def _path_sweep(net, path, closed, step, num, x, backend, dtype, threads):
     res = SweepResult(t.astype(r0.x.dtype), y, slope, negative, network=r0.network, backend=r0.backend,
                       negative_by_layer=by_layer)
     res.vertices = readonly(at[1:] if closed else at[1:-1])
+    points = seg[:, 0] if closed else np.concatenate([seg[:, 0], seg[-1:, 1]])
+    res.swept_path = SweptPath(readonly(points), bool(closed), net)  # what kinks(path=) and a store need
     return res
 
 
