@@ -84,3 +84,14 @@ def test_command_line_map_on_a_local_cluster(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "fastrelu", "map", "--tiles", "0", "2"], cwd=tmp_path,
                          capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and "--tiles must be a pair of positive ints" in bad.stderr
+
+
+def test_regions_takes_tiles_and_a_client_for_a_plane_and_refuses_them_on_a_line(client):
+    net = fastrelu.Network.from_torch(_torch_mlp([2, 12, 12, 1], seed=4))
+    whole = region_map(net, bounds=SQUARE, threads=1, tiles=(1, 1))
+    _check_same(whole, fastrelu.regions(net, bounds=SQUARE, tiles=(2, 2), client=client))
+    _check_same(whole, fastrelu.regions(net, bounds=SQUARE, tiles=(2, 1), threads=2))
+    line = fastrelu.Network.random([3, 8, 1], seed=0)
+    for kw in ({"tiles": (2, 2)}, {"client": client}):
+        with pytest.raises(TypeError, match=next(iter(kw))):
+            fastrelu.regions(line, along=(np.zeros(3), np.ones(3)), **kw)

@@ -608,7 +608,7 @@ class Regions:
 
 
 def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=None, bounds=None, threads=None,
-            path=None, closed=False, progress=None):
+            path=None, closed=False, progress=None, tiles=None, client=None):
     """The linear pieces of ``net`` covering ``[start, stop]``, or its region map on a plane.
 
     Parameters
@@ -648,6 +648,12 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=N
     progress : bool, optional
         A progress bar (tqdm) over a deep line's layers: by default shown once the walk
         has taken a second; True shows it at once, False never.
+    tiles : (int, int), optional
+        A plane's rectangle cut into ``nu x nv`` tiles, each walked alone and merged into
+        the same map (``fastrelu.analysis.plane.region_map``); planes only.
+    client : dask.distributed.Client, optional
+        A plane's tiles walked as Dask tasks on this cluster, merged into the same map;
+        planes only.
 
     Returns
     -------
@@ -678,7 +684,10 @@ def regions(net, start=None, stop=None, *, along=None, boundaries=False, plane=N
     if plane is not None or bounds is not None:
         if start is not None or stop is not None or along is not None:
             raise TypeError("a plane is mapped over bounds=((u0, u1), (v0, v1)): start, stop and along are for a line")
-        return region_map(net, plane, bounds, threads=threads)
+        return region_map(net, plane, bounds, threads=threads, tiles=tiles, client=client)
+    for name, value in (("tiles", tiles), ("client", client)):
+        if value is not None:
+            raise TypeError(f"{name} goes with a plane's region map (plane= or bounds=), not with a line")
     if path is not None:
         return _path_regions(net, start, stop, along, path, closed, boundaries)[0]
     given = net
