@@ -22,9 +22,17 @@ def maps():
     }
 
 
-@pytest.mark.parametrize("name", ["classifier", "plane", "clamps"])
+def graph_map(name):
+    """The map of a graph network (convolutions, a max-pool, a residual branch) on a plane."""
+    from test_plane_graph import _model, _plane
+
+    _, shape, net = _model(name, seed=1)
+    return fastrelu.regions(net, plane=_plane(shape, 2))
+
+
+@pytest.mark.parametrize("name", ["classifier", "plane", "clamps", "graph cnn", "graph maxpool", "graph residual"])
 def test_a_loaded_map_is_the_saved_one(name, tmp_path):
-    m = maps()[name]
+    m = graph_map(name.split()[1]) if name.startswith("graph") else maps()[name]
     path = tmp_path / "map.npz"
     save_region_map(m, path)
     back = load_region_map(path)
@@ -72,6 +80,21 @@ def test_bad_files_say_what_is_wrong(tmp_path):
         load_region_map(bad)
     with pytest.raises(TypeError, match="must be a fastrelu.RegionMap"):
         save_region_map(fastrelu.Network.random(4, seed=0), good)
+
+
+def test_the_command_maps_a_graph_network_and_saves_it(tmp_path, capsys, monkeypatch):
+    from test_plane_graph import _model
+
+    from fastrelu.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    _model("maxpool", seed=1)[2].save("cnn.npz")
+    assert main(["map", "--network", "cnn.npz", "--plane", "random", "--pixels", "8", "--out", "m.npz",
+                 "--plot", "m.png"]) == 0
+    out = capsys.readouterr().out
+    assert "max-pool" in out and "nodes" in out and "map           m.npz" in out
+    m = load_region_map(tmp_path / "m.npz")
+    assert m.network.is_graph and len(m) > 1 and (tmp_path / "m.png").stat().st_size > 10_000
 
 
 def test_the_command_saves_the_map_it_prints(tmp_path, capsys, monkeypatch):

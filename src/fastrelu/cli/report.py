@@ -169,11 +169,15 @@ def print_backends(auto_net, auto_num):
 
 def print_map(m, net, *, seconds, source):
     """The summary of ``fastrelu map``: the network, the plane and the map's counts."""
-    widths = (m.origin.shape[0], *net.widths[1:])
     (u0, u1), (v0, v1) = m.bounds
     plane = "through three points" if np.asarray(m.points).shape[0] else "the network's input plane"
+    if net.is_graph:  # convolutions, pooling or branches: no widths to list
+        about = f"{network_title(net)}, {len(net.nodes)} nodes ({source})"
+    else:
+        widths = (m.origin.shape[0], *net.widths[1:])
+        about = f"widths {','.join(str(w) for w in widths)}  ({architecture(widths)}, {source})"
     rows = [
-        f"network       widths {','.join(str(w) for w in widths)}  ({architecture(widths)}, {source})",
+        f"network       {about}",
         f"plane         {plane}, u from {u0:g} to {u1:g}, v from {v0:g} to {v1:g}",
         f"regions       {len(m):,} faces, {m.n_vertices:,} vertices, {m.n_edges:,} edges "
         f"({m.n_boundaries:,} inside, {m.n_kinks:,} of them kinks)",

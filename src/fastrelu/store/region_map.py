@@ -10,7 +10,7 @@ hashes, bit for bit), and everything derived from it is computed as for a fresh 
 
 import numpy as np
 
-from ..analysis.plane import RegionMap
+from ..analysis.plane import RegionMap, graph_forms
 from ..analysis.plane_walk import PlaneWalk
 from ..model.network import Network
 from ..model.slices import Plane
@@ -100,7 +100,12 @@ def is_region_map_file(path):
 def _build(a, network):
     """The map from the saved arrays, through ``RegionMap``'s constructor (a walk of one step per layer)."""
     F, V, E = a["pattern"].shape[0], a["vertices"].shape[0], a["edges"].shape[0]
-    widths = [int(layer.bias.shape[0]) for layer in network.layers[:-1]]
+    if network.is_graph:  # a layer per act node (its units) and per max-pool node (its windows' argmax)
+        widths = [n.size for n in network.graph.nodes if n.kind in ("act", "maxpool")]
+        forms = graph_forms(network.graph.astype(np.float64))
+    else:
+        widths = [int(layer.bias.shape[0]) for layer in network.layers[:-1]]
+        forms = [act.kernel_form(w) for act, w in zip(network.activations, widths)]
     out = network.out_features
     slope = np.asarray(a["slope"], np.float64).reshape(F, out, 2)
     intercept = np.asarray(a["intercept"], np.float64).reshape(F, out)
@@ -122,6 +127,5 @@ def _build(a, network):
     u0, u1, v0, v1 = (float(t) for t in a["bounds"])
     bounds = ((u0, u1), (v0, v1))
     plane = Plane(a["origin"].astype(np.float64), a["directions"].astype(np.float64), a["points"].astype(np.float64), None)
-    forms = [act.kernel_form(w) for act, w in zip(network.activations, widths)]
     return RegionMap(walk, network, plane, bounds, forms)
 
