@@ -11,7 +11,8 @@ never imports the layer that provides it.
 Provided today: ``"figure"`` (``fastrelu.plot.sweep_figure``), ``"page"``
 (``fastrelu.plot.html``), ``"repr_html"`` (``fastrelu.plot.page.repr_html``), ``"region_map_figure"``
 (``fastrelu.plot.region_map_figure``, for ``RegionMap.plot``) and
-``"store"`` (``fastrelu.store.write.sweep_to_store``); ``"region_map_page"``
+``"store"`` (``fastrelu.store.write.sweep_to_store``), ``"store_result"``
+(``fastrelu.store.write.result_to_store``, a path's sweep written into a store whole); ``"region_map_page"``
 (``fastrelu.plot.region_map_html``), ``"save_region_map"`` and ``"load_region_map"``
 (``fastrelu.store.region_map``), for ``RegionMap.to_html``, ``save`` and ``load``;
 ``"plane_map"`` (``fastrelu.sweeps.sweep._plane_map``), the region map the exact backend's
