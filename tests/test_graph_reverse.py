@@ -275,3 +275,20 @@ def test_regions_gradient_backward_and_forward_equal_torch(name):
     pattern = pattern_of(graph, X)
     within(g, torch_jacobian(m, X), bound(graph, pattern, len(r), np.float64), "Regions.gradient against torch")
     assert len(r) > 1
+
+
+def test_a_scale_that_broadcasts_its_input_sums_back():
+    """``x * scale`` with ``scale`` (3, 4) on an input (1, 4): the output (3, 4) reads each input
+    three times, so the pull-back sums the three."""
+    rng = np.random.default_rng(6)
+    scale, shift = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    graph = Graph([Node("x", "input", (), {}, (1, 4)),
+                   Node("s", "scale", ["x"], {"scale": scale, "shift": shift}, (3, 4)),
+                   Node("relu", "act", ["s"], {"act": Activation("relu")}, (3, 4)),
+                   Node("flat", "reshape", ["relu"], {"to": (12,)}, (12,)),
+                   Node("fc", "dense", ["flat"], {"weight": rng.normal(size=(5, 12)), "bias": None}, (5,))])
+    x = rng.normal(size=(4, 1, 4))
+    pattern = pattern_of(graph, x)
+    rev = reverse_jacobian(graph, pattern, 4)
+    within(rev, forward_jacobian(graph, x), bound(graph, pattern, 4, np.float64), "scale")
+    assert (rev != 0).any()
