@@ -457,6 +457,9 @@ class Regions:
         derivative by ``t``, the gradient's product with ``x1 - x0``), from the piece's
         activation pattern, as PyTorch's autograd gives it there (a graph network's input
         flattened: ``in`` is ``net.in_features``; through a max-pool, its window's argmax).
+        A graph network's is its reverse pass (``fastrelu.model.forward.pull_back_graph``: the
+        outputs' cotangents pulled back node by node with the piece's pattern fixed) when it
+        has no more outputs than inputs, else one forward tangent per input.
         A request that would not fit in memory is refused before allocating.
 
         Examples
