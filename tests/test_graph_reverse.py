@@ -228,7 +228,7 @@ def test_a_unit_exactly_on_its_kink_has_gain_zero_as_in_torch():
     lin = nn.Linear(2, 2, bias=False).double()
     with torch.no_grad():
         lin.weight.copy_(torch.from_numpy(w))
-    f = lambda v: nn.functional.leaky_relu(lin(v), 0.125).sum(1, keepdim=True)  # noqa: E731
+    f = lambda v: nn.functional.leaky_relu(lin(v), 0.125).sum(1, keepdim=True)
     assert np.array_equal(rev, torch_jacobian(f, x))
     assert rev.tolist() == [[[0.125 + 0.5, -0.125 + 0.25]]]
 
