@@ -466,6 +466,21 @@ class RegionMap:
         return tuple(f"layer {k}" for k in range(len(self._walk.regions)))
 
     @property
+    def layer_kinds(self):
+        """What each hidden layer's part of ``pattern`` holds, in ``layer_names``' order:
+        ``"act"`` (each unit's region) or ``"maxpool"`` (each window's argmax).
+
+        Examples
+        --------
+        >>> import fastrelu
+        >>> fastrelu.regions(fastrelu.Network.random([2, 4, 4, 1], seed=0), bounds=((-1, 1), (-1, 1))).layer_kinds
+        ('act', 'act')
+        """
+        if self.network is not None and self.network.is_graph:
+            return tuple(n.kind for n in self.network.nodes if n.kind in ("act", "maxpool"))
+        return ("act",) * len(self._walk.regions)
+
+    @property
     def pattern(self):
         """Each unit's region on each face (int8, ``(F, hidden)``; see the class docstring)."""
         if "pattern" not in self._lazy:
