@@ -113,15 +113,29 @@ def _edge_segments(m, inner=True):
     return seg, layer[keep]
 
 
+def edge_greys(n_layers):
+    """The grey (0 black, 1 white) of the edges that each of ``n_layers`` hidden layers
+    makes: the first darkest (0.1), the last lightest (0.65), evenly between.  The layers
+    are the walk's (``RegionMap.layer_widths``): a graph network's act and max-pool nodes
+    in order.  The figure and the page (``region_map_html``) shade edges by this one rule.
+
+    Examples
+    --------
+    >>> edge_greys(3)
+    array([0.1  , 0.375, 0.65 ])
+    """
+    # earlier layers darker: their lines cross the whole plane
+    return 0.1 + 0.55 * np.arange(max(int(n_layers), 1)) / max(int(n_layers) - 1, 1)
+
+
 def _draw_edges(ax, m, linewidth, alpha=1.0, color=None):
     from matplotlib.collections import LineCollection
 
     seg, layer = _edge_segments(m)
     if not seg.shape[0]:
         return
-    depth = max(len(m.layer_widths), 1)  # the walk's layers: a graph's max-pool nodes among them
-    if color is None:  # earlier layers darker: their lines cross the whole plane
-        grey = 0.1 + 0.55 * layer / max(depth - 1, 1)
+    if color is None:
+        grey = edge_greys(len(m.layer_widths))[layer]
         color = np.stack([grey, grey, grey, np.full_like(grey, alpha)], axis=1)
     # autolim=False: the axes' limits are the rectangle, set by the caller (and measuring
     # 10^5 paths for limits costs a second)
