@@ -253,10 +253,14 @@ def _piecewise(plan, k, b, budget):
                 t = ((wc[..., i] - wc[..., j]) / (ws[..., j] - ws[..., i])).reshape(p, -1)
                 piece, unit = np.nonzero((t > lo_e) & (t < hi_e))
                 found.append(t[piece, unit])
-            ts = np.concatenate(found)
-            del t
-    if p > 1 and NUMBERS * 8 * (p + ts.shape[0]) * plan.live[k] > budget:
-        return b.halves()  # too many children: the halves find them again
+            ts = np.concatenate(found) if found else np.zeros(0)  # a window of one input never changes
+    need = NUMBERS * 8 * (p + ts.shape[0]) * plan.live[k]
+    if need > budget:
+        if p > 1:
+            return b.halves()  # too many children: the halves find them again
+        have = available_memory()  # one piece split in more than its block may hold: refused if it does not fit at all
+        if have is not None and need > have:
+            _refuse(node, p + ts.shape[0], plan.live[k], need, have)
     new = np.unique(np.concatenate((edges, ts))) if ts.size else edges
     parent = np.searchsorted(edges, new[:-1], side="right") - 1
     mid = _middles(new)
