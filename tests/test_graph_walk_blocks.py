@@ -203,3 +203,16 @@ def test_progress_bar_over_blocks(capfd, monkeypatch):
     monkeypatch.setattr(uprogress, "DELAY", 1e9)  # None: only once the walk has run DELAY seconds
     fastrelu.kinks(net, along=(x0, x1), progress=None)
     assert capfd.readouterr().err == ""
+
+
+def test_regions_on_one_thread_and_two_are_the_same():
+    model, shape, x0, x1, _ = line_of("convs")
+    net = Network.from_torch(model, shape)
+    one = fastrelu.regions(net, along=(x0, x1), start=-0.5, stop=1.5, boundaries=True, threads=1)
+    two = fastrelu.regions(net, along=(x0, x1), start=-0.5, stop=1.5, boundaries=True, threads=2)
+    assert len(one) == len(two) > 20
+    for name in ("lo", "hi", "slope", "intercept", "negative"):
+        np.testing.assert_array_equal(getattr(one, name), getattr(two, name))
+    for i in range(len(one) - 1):
+        assert all(np.array_equal(a, b) for a, b in zip(one.switching(i), two.switching(i)))
+    np.testing.assert_array_equal(fastrelu.kinks(net, along=(x0, x1), threads=1), fastrelu.kinks(net, along=(x0, x1), threads=2))
