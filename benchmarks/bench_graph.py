@@ -14,11 +14,17 @@ Cases (float64, CPU, in this run):
 ``regions``: ``fastrelu.regions(net, along=(x0, x1), start=0, stop=STOP)`` (the graph walk,
 ``kernels/graph_walk.py``, in blocks on both cores; the whole line for both).  Its floor: a batched torch forward (no grad) of as many
 inputs as the walk has vertices (pieces + 1), through the same model.  ``sweep``:
-``fastrelu.sweep(..., num=N, backend="numpy")`` against ``torch.func.jvp`` of the model
-on the same N points, in blocks of 2,000 points (what fits in memory for the mnist
-case).  Best of the rounds after a warm-up call; the ratios are printed at the end.
+``fastrelu.sweep(..., num=N, backend=B)`` for B in numpy (the reference), numba and cffi
+(the graph twins, kernels/graph_numba.py and csrc/graph_c.c) against ``torch.func.jvp`` of
+the model on the same N points, in blocks of 2,000 points (what fits in memory for the
+mnist case).  N is 10^5 for digits; for mnist 2,000, since its convolutions cost about
+24 million multiply-adds a point for the value and its tangent (minutes per round for
+torch and the twins at 10^5 on a shared machine, and the numpy reference's blocks would
+need far more).  Best of the rounds after a warm-up call (none for numpy, which has no
+JIT to warm and is run once); the ratios are printed at the end.
 
-Run:  python -m pytest benchmarks/bench_graph.py --benchmark-only
+Run:  python -m pytest benchmarks/bench_graph.py --benchmark-only -s
+(``-k "sweep or jvp"`` for the per-point sweep alone.)
 """
 
 import numpy as np
@@ -32,6 +38,7 @@ F = torch.nn.functional
 _RESULTS = {}
 CASES = ["digits", "mnist"]
 N_SWEEP = {"digits": 100_000, "mnist": 2_000}
+SWEEP_BACKENDS = ["numpy", "numba", "cffi"]
 # the stretch of the line walked: the whole line (the walk goes in blocks that fit memory)
 STOP = {"digits": 1.0, "mnist": 1.0}
 # rounds of regions and of its floor, and whether a warm-up call comes first: mnist's whole
@@ -117,12 +124,16 @@ def test_floor(benchmark, case):
     _RESULTS[(case, "floor")] = seconds
 
 
+@pytest.mark.parametrize("backend", SWEEP_BACKENDS)
 @pytest.mark.parametrize("case", CASES)
-def test_sweep(benchmark, case):
+def test_sweep(benchmark, case, backend):
     _, net, _, x0, x1 = _case(case)
     n = N_SWEEP[case]
-    seconds, _ = _best(benchmark, lambda: fastrelu.sweep(net, along=(x0, x1), num=n, backend="numpy"), rounds=2)
-    _RESULTS[(case, "sweep")] = seconds
+    numpy = backend == "numpy"
+    seconds, res = _best(benchmark, lambda: fastrelu.sweep(net, along=(x0, x1), num=n, backend=backend),
+                         rounds=1 if numpy else 3, warm=not numpy)
+    assert res.backend == backend
+    _RESULTS[(case, f"sweep_{backend}")] = seconds
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -139,7 +150,7 @@ def test_torch_jvp(benchmark, case):
             out.append(torch.func.jvp(model, (xs,), ((b - a).expand_as(xs),)))
         return out
 
-    seconds, _ = _best(benchmark, jvp, rounds=2)
+    seconds, _ = _best(benchmark, jvp, rounds=3)
     _RESULTS[(case, "jvp")] = seconds
 
 
@@ -155,10 +166,19 @@ def _print_table(line):
     fmt = lambda x, f: format(x, f) if x is not None else "-"  # noqa: E731
     line("")
     line(f"graph networks, float64, torch threads {torch.get_num_threads()} (best of rounds; ratios within this run)")
-    line("| case | t from 0 to | pieces | regions (s) | floor (s) | x floor | sweep points | sweep numpy (s) | torch jvp (s) | x torch |")
-    line("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    line("| case | t from 0 to | pieces | regions (s) | floor (s) | x floor |")
+    line("| --- | --- | --- | --- | --- | --- |")
     for case in CASES:
         g = lambda k: r.get((case, k))  # noqa: E731
-        reg, fl, sw, jv = g("regions"), g("floor"), g("sweep"), g("jvp")
-        line(f"| {case} | {STOP[case]:g} | {fmt(g('pieces'), 'd')} | {fmt(reg, '.4f')} | {fmt(fl, '.4f')} | {fmt(reg and fl and reg / fl, '.1f')} "
-             f"| {N_SWEEP[case]:,} | {fmt(sw, '.3f')} | {fmt(jv, '.3f')} | {fmt(sw and jv and sw / jv, '.2f')} |")
+        reg, fl = g("regions"), g("floor")
+        line(f"| {case} | {STOP[case]:g} | {fmt(g('pieces'), 'd')} | {fmt(reg, '.4f')} | {fmt(fl, '.4f')} | {fmt(reg and fl and reg / fl, '.1f')} |")
+    line("")
+    line("| case | sweep points | " + " | ".join(f"{b} (s)" for b in SWEEP_BACKENDS) + " | torch jvp (s) | "
+         + " | ".join(f"torch / {b}" for b in SWEEP_BACKENDS) + " |")
+    line("|" + " --- |" * (3 + 2 * len(SWEEP_BACKENDS)))
+    for case in CASES:
+        g = lambda k: r.get((case, k))  # noqa: E731
+        sw = [g(f"sweep_{b}") for b in SWEEP_BACKENDS]
+        jv = g("jvp")
+        line(f"| {case} | {N_SWEEP[case]:,} | " + " | ".join(fmt(x, ".3f") for x in sw) + f" | {fmt(jv, '.3f')} | "
+             + " | ".join(fmt(x and jv and jv / x, ".2f") for x in sw) + " |")
