@@ -225,51 +225,9 @@ class StoredResult:
         return (f"StoredResult({self.path!r}, points={len(self)}, hidden={self.network.hidden}, dtype={self.dtype.name}, "
                 f"backend={self.backend!r}{on})")
 
-    def plot(self, *, axes=None, title=None, seed=None, kinks=True, zoom=None, reduce="auto", columns=None,
-             outputs=None, decisions=None, figsize=(10, 8), dpi=150):
-        """Draw the stored sweep, read chunk by chunk: ``fastrelu.plot.sweep_figure(self, ...)``.
-
-        The options are ``SweepResult.plot``'s, spelled out for help() and IDEs.
-
-        Parameters
-        ----------
-        axes : sequence of three matplotlib Axes, optional
-            Draw into these (output, slope, negative) instead of a new figure.
-        title : str, optional
-            Figure title; by default one naming the network and the grid.
-        seed : int, optional
-            The seed the network was drawn with, for the default title.
-        kinks : bool, default True
-            Mark the kinks with thin dotted vertical lines on every panel (False: none).
-        zoom : None, "auto" or (lo, hi)
-            Add an inset showing x (or t) from ``lo`` to ``hi``, read from the store.
-        reduce : {"auto", True, False}
-            Reduce each pixel column to its extremes before drawing.
-        columns : int, optional
-            Number of reduction columns; by default twice the figure width in pixels.
-        outputs : sequence of int, optional
-            The outputs to draw, of a network of several (default the first 10).
-        decisions : bool, optional
-            Mark where the predicted class changes (argmax of several outputs, sign of
-            one) with dashed lines on the output panel, exactly (``Regions.decisions``);
-            by default for a network of several outputs.
-        figsize, dpi
-            Size and resolution of a new figure.
-
-        Returns
-        -------
-        matplotlib.figure.Figure
-
-        Examples
-        --------
-        >>> import fastrelu, tempfile, os
-        >>> path = os.path.join(tempfile.mkdtemp(), "res.zarr")
-        >>> res = fastrelu.sweep(fastrelu.Network.random(8, seed=0), num=1000, out=path, chunk=300)
-        >>> fig = res.plot(kinks=True)
-        >>> fig.savefig("stored.png")  # doctest: +SKIP
-        """
-        return provided("figure")(self, axes=axes, title=title, seed=seed, kinks=kinks, zoom=zoom, reduce=reduce,
-                                  columns=columns, outputs=outputs, decisions=decisions, figsize=figsize, dpi=dpi)
+    # The same figure as an in-memory result's, with the same options (help() and IDEs show
+    # them): sweep_figure reads a stored sweep chunk by chunk through its reduction.
+    plot = SweepResult.plot
 
     def chunks(self):
         """Yield the stored sweep as in-memory ``SweepResult`` pieces, one per chunk.

@@ -191,6 +191,8 @@ class SweepResult:
         """A figure of this result: ``fastrelu.plot.sweep_figure(self, ...)``.
 
         Three stacked panels: the output, the slope and the count of negative units.
+        ``StoredResult.plot`` is this method: a sweep in a Zarr store is drawn read chunk
+        by chunk, and its zoom inset read from the store.
 
         Parameters
         ----------
