@@ -393,3 +393,220 @@ def test_a_map_saves_loads_and_pages_itself_through_the_one_entry_points(tmp_pat
     assert same((tmp_path / "m.html").read_text()) == same(html(m))
     with pytest.raises(ValueError, match="along="):
         html(m, along=([0, 0], [1, 1]))
+
+
+# -- graph networks: edges shaded and tooltips named by node (issues 15 and 16) ---------------------
+
+
+def _pooled_cnn():
+    """A Sequential CNN with a max-pool (torch.fx names its children ``_0``, ``_1``, ...)."""
+    from torch import nn
+
+    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8, 6),
+                         nn.ReLU(), nn.Linear(6, 2))
+
+
+@pytest.fixture(scope="module", params=["pooled_cnn", "maxpool", "residual"])
+def graph_map(request, tmp_path_factory):
+    """A graph network's map (act and max-pool nodes, or a residual branch) and its page."""
+    # imported here, not at the top: that module imports this one
+    import torch
+    from test_plane_graph import _model, _plane
+
+    if request.param == "pooled_cnn":
+        torch.manual_seed(0)
+        shape = (1, 4, 4)
+        net = fastrelu.Network.from_torch(_pooled_cnn().double().eval(), input_shape=shape)
+    else:
+        _, shape, net = _model(request.param, seed=1)
+    m = fastrelu.regions(net, plane=_plane(shape, 2))
+    assert m.network.is_graph and len(m) > 20
+    return m, region_map_html(m, tmp_path_factory.mktemp("graph") / f"{request.param}.html")
+
+
+def _walk_layers(m):
+    """The walk's layers as the page must name them: each act and max-pool node of the
+    network, in order, with its index in ``net.nodes`` (as ``switching`` gives it)."""
+    return [(k, n.name, n.kind) for k, n in enumerate(m.network.nodes) if n.kind in ("act", "maxpool")]
+
+
+def _expected_grey(m):
+    """Each edge's grey, 0-255, by the rule the figure states: the walk's first layer 0.1,
+    its last 0.65, evenly between (a graph's layers: its act and max-pool nodes)."""
+    L = len(_walk_layers(m))
+    layer = np.asarray(m.edge_units)[:, 0]
+    return np.where(layer >= 0, np.rint(255 * (0.1 + 0.55 * layer / max(L - 1, 1))), -1)
+
+
+def test_a_graph_map_s_page_data_shades_and_names_by_node(graph_map):
+    m, _ = graph_map
+    d = plane_page_data(m)
+    layers = _walk_layers(m)
+    assert d["layers"]["name"] == [name for _, name, _ in layers]
+    assert d["layers"]["argmax"] == [kind == "maxpool" for _, _, kind in layers]
+    L = len(layers)
+    assert d["layers"]["grey"] == [int(g) for g in np.rint(255 * (0.1 + 0.55 * np.arange(L) / max(L - 1, 1)))]
+    assert len(set(d["layers"]["grey"])) == L  # every node its own grey
+    # the face counts' names: the act nodes, in the order of negative_by_layer's columns
+    assert d["counted"] == [name for _, name, kind in layers if kind == "act"]
+    assert len(d["counted"]) == np.asarray(m.negative_by_layer).shape[1] == d["depth"]
+
+
+def test_a_chain_s_page_keeps_its_layers(classifier):
+    d = plane_page_data(classifier)
+    assert d["layers"]["name"] == ["0", "1"] and d["layers"]["argmax"] == [False, False]
+    assert d["counted"] == [] and d["layers"]["grey"] == [26, 166]
+
+
+def _figure_greys(m):
+    """Each inner edge's grey in the figure (``region_map_figure``), 0-255, read off its
+    drawn LineCollection and matched to the map's edges by their end points."""
+    from matplotlib.collections import LineCollection
+
+    from fastrelu.plot.region_map import region_map_figure
+
+    fig = region_map_figure(m, pixels=8)
+    inner = np.flatnonzero(np.asarray(m.edge_units)[:, 0] >= 0)
+    coll = [c for c in fig.axes[0].collections if isinstance(c, LineCollection) and len(c.get_segments()) == len(inner)]
+    assert len(coll) == 1
+    colors = coll[0].get_colors()
+    where = {tuple(np.asarray(s).ravel().tolist()): i for i, s in enumerate(coll[0].get_segments())}
+    verts = np.asarray(m.vertices)
+    out = np.full(m.n_edges, -1.0)
+    for e in inner:
+        c = colors[where[tuple(verts[np.asarray(m.edges)[e]].ravel().tolist())]]
+        assert c[0] == c[1] == c[2] and c[3] == 1
+        out[e] = 255 * c[0]
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return out
+
+
+def _screen_transform(page, m):
+    """Page coordinates of plane points ``(N, 2)``: the map's scales are linear."""
+    (u0, u1), (v0, v1) = m.bounds
+    (x0, y0), (x1, y1) = to_screen(page, u0, v0), to_screen(page, u1, v1)
+    return lambda p: np.stack([x0 + (p[..., 0] - u0) / (u1 - u0) * (x1 - x0),
+                               y0 + (p[..., 1] - v0) / (v1 - v0) * (y1 - y0)], axis=-1)
+
+
+def _point_segment_distance(p, a, b):
+    """Distance from each point ``p (N, 2)`` to each segment ``a-b (E, 2)``: ``(N, E)``."""
+    d = b - a
+    L = np.maximum((d * d).sum(axis=1), 1e-300)
+    t = np.clip(((p[:, None, :] - a[None]) * d[None]).sum(axis=2) / L, 0, 1)
+    return np.hypot(*(p[:, None, :] - a[None] - t[..., None] * d[None]).transpose(2, 0, 1))
+
+
+def test_a_graph_map_s_edges_are_shaded_by_node_as_in_the_figure(browser, graph_map):
+    m, path = graph_map
+    want = _expected_grey(m)
+    figure = _figure_greys(m)
+    inner = np.asarray(m.edge_units)[:, 0] >= 0
+    assert np.abs(figure[inner] - want[inner]).max() <= 0.5  # the figure's rule, unrounded
+    page, errors = open_page(browser, path)
+    try:
+        assert drawn(page)[1] == int(np.count_nonzero(inner))
+        greys, counts = np.unique(js(page, "edge_view", "Array.from(m.data.grey)"), return_counts=True)
+        w, wc = np.unique(want[inner], return_counts=True)
+        assert np.array_equal(greys, w) and np.array_equal(counts, wc)
+        # on screen: wide lines, nothing over them; the middle of each edge far from every
+        # other edge is its node's grey
+        for name in ("decision_lines", "plane_points", "point_labels"):
+            js(page, name, "m.visible = false")
+        js(page, "edge_lines", "m.glyph.line_width = 5")
+        page.wait_for_function("() => Bokeh.index.find_one(Bokeh.documents[0].roots()[0]).is_idle")
+        page.wait_for_timeout(300)
+        screen = _screen_transform(page, m)
+        seg = screen(np.asarray(m.vertices)[np.asarray(m.edges)])  # (E, 2, 2)
+        mid = seg.mean(axis=1)
+        dist = _point_segment_distance(mid, seg[:, 0], seg[:, 1])
+        np.fill_diagonal(dist, np.inf)
+        alone = np.flatnonzero(inner & (dist.min(axis=1) >= 8))
+        layers = np.asarray(m.edge_units)[alone, 0]
+        assert set(layers.tolist()) == set(range(len(_walk_layers(m))))  # every node's edges checked
+        rgb = screen_rgb(page, mid[alone])
+        assert (rgb == rgb[:, :1]).all()
+        assert np.abs(rgb[:, 0] - figure[alone]).max() <= 1, (rgb[:, 0], figure[alone])
+        assert errors == []
+    finally:
+        page.close()
+
+
+def _hover_beside(page, m, e, face, pixels=3):
+    """Move the mouse ``pixels`` into ``face`` from the middle of its side ``e``."""
+    screen = _screen_transform(page, m)
+    a, b = screen(np.asarray(m.vertices)[np.asarray(m.edges)[e]])
+    mid = (a + b) / 2
+    normal = np.array([b[1] - a[1], a[0] - b[0]]) / np.hypot(*(b - a))
+    centre = screen(np.asarray(m.vertices)[m.polygon(face)].mean(axis=0))
+    if np.dot(centre - mid, normal) < 0:
+        normal = -normal
+    page.mouse.move(0, 0)
+    page.mouse.move(*(mid + pixels * normal))
+
+
+def _side_to_hover(m, page, kind):
+    """An inner edge on a ``kind`` node's boundary with a face beside it whose other sides are
+    all 10 pixels or more from the point 3 pixels inside the face from the edge's middle."""
+    screen = _screen_transform(page, m)
+    layers = _walk_layers(m)
+    verts = screen(np.asarray(m.vertices))
+    edges = np.asarray(m.edges)
+    where = {tuple(sorted(e)): i for i, e in enumerate(edges.tolist())}
+    for e in np.flatnonzero(np.asarray(m.edge_units)[:, 0] >= 0):
+        if layers[int(m.edge_units[e, 0])][2] != kind:
+            continue
+        a, b = verts[edges[e]]
+        if np.hypot(*(b - a)) < 30:
+            continue
+        for face in m.edge_faces[e]:
+            poly = m.polygon(face)
+            sides = [where[tuple(sorted((int(p), int(q))))] for p, q in zip(poly, np.roll(poly, -1))]
+            others = [s for s in sides if s != e]
+            centre = verts[poly].mean(axis=0)
+            mid = (a + b) / 2
+            normal = np.array([b[1] - a[1], a[0] - b[0]]) / np.hypot(*(b - a))
+            point = mid + 3 * normal * np.sign(np.dot(centre - mid, normal))
+            if _point_segment_distance(point[None], verts[edges[others, 0]], verts[edges[others, 1]]).min() >= 10:
+                return int(e), int(face)
+    raise AssertionError(f"no {kind} edge to hover")
+
+
+def _named(m, e):
+    """What the tooltip must say switches across edge ``e``: each unit by its node's name,
+    a max-pool window as the window whose argmax changes."""
+    nodes = m.network.nodes
+    return " ".join(f"({nodes[k].name}, argmax of window {u})" if nodes[k].kind == "maxpool"
+                    else f"({nodes[k].name}, {u})" for k, u in zip(*m.switching(e)))
+
+
+def test_a_graph_map_s_tooltip_names_nodes_and_windows(browser, graph_map):
+    m, path = graph_map
+    layers = _walk_layers(m)
+    acts = [name for _, name, kind in layers if kind == "act"]
+    page, errors = open_page(browser, path)
+    try:
+        drawn(page)
+        f, (u, v) = inner_face(m)
+        page.mouse.move(*to_screen(page, u, v))
+        count_row = f"by node ({', '.join(acts)})"
+        rows, text = tooltip_rows(page, count_row)
+        assert rows["face"].startswith(f"#{f} of {len(m)}"), text
+        assert [int(c) for c in rows[count_row].split(",")] == list(m.negative_by_layer[f]), text
+        assert int(rows["negative units"]) == m.negative[f] and "by layer" not in rows, text
+        for kind in sorted({kind for _, _, kind in layers}):
+            e, face = _side_to_hover(m, page, kind)
+            _hover_beside(page, m, e, face)
+            rows, text = tooltip_rows(page, "edge (node, unit)")
+            assert rows["face"].startswith(f"#{face} "), text
+            assert rows["edge (node, unit)"] == _named(m, e), text
+            node = layers[int(m.edge_units[e, 0])][1]
+            if kind == "maxpool":  # the window whose argmax changes, in the node that cut the edge
+                assert f"({node}, argmax of window {int(m.edge_units[e, 1])})" in rows["edge (node, unit)"], text
+            else:
+                assert f"({node}, {int(m.edge_units[e, 1])})" in rows["edge (node, unit)"], text
+        assert errors == []
+    finally:
+        page.close()

@@ -4,7 +4,8 @@
 page's scripts inlined, as the line page of ``page.html``): the map of
 ``fastrelu.regions(net, plane=...)`` with its faces coloured by their activation
 pattern's hash (the figure's colours, ``region_map.face_colors``), the edges shaded by
-layer, a classifier's decision boundary and the three points the plane runs through.
+layer (the figure's rule, ``region_map.edge_greys``; a graph network's layers are its act and
+max-pool nodes), a classifier's decision boundary and the three points the plane runs through.
 
 The page holds the map itself, not a picture of it: every vertex in float64, each face's
 polygon, pattern counts and affine output map, each edge's two vertices and the units
@@ -17,7 +18,10 @@ colours already show every region); zoom in to see them.  A menu colours the fac
 their negative count or the size of their gradient instead (each constant on a face, so
 exact, as the figure's right-hand panels).  Hovering a face shows its
 counts (in all and per layer), its output map ``y = a*u + b*v + c`` and, near an edge,
-the ``(layer, unit)`` pairs switching across it.
+the ``(layer, unit)`` pairs switching across it.  Of a graph network, layers are named by
+their nodes (``RegionMap.layer_names``): the counts per act node, and across an edge
+``(node, unit)``, or ``(node, argmax of window w)`` where a max-pool window's largest
+input changes.
 
 Bokeh is imported on first use, never by ``import fastrelu``.
 """
@@ -29,7 +33,7 @@ import numpy as np
 
 from ..utils.validation import existing_folder
 from .outputs import shown_outputs
-from .region_map import _title, face_rgba32
+from .region_map import _title, edge_greys, face_rgba32
 
 __all__ = ["MAX_EDGES", "plane_page_data", "region_map_html"]
 
@@ -88,7 +92,12 @@ def plane_page_data(m, outputs=None):
         ``m.face_vertices``); ``vertices`` (``u``, ``v``); ``edges`` sorted by their
         vertices (``lo < hi``, ``layer``, ``unit``, ``sw_start`` into ``switches``);
         ``switches`` (``unit``: the hidden units, numbered over all layers, whose region
-        differs across each edge); ``decisions`` (``u0 v0 u1 v1``, ``face``); ``points``.
+        differs across each edge); ``decisions`` (``u0 v0 u1 v1``, ``face``); ``points``;
+        ``layers``, lists over the walk's layers (``m.layer_widths``): ``name`` (a graph's
+        node names, a chain's layer indices, as the tooltip prints them), ``argmax`` (a
+        max-pool node, whose pattern is each window's argmax) and ``grey`` (its edges'
+        shade, 0-255, the figure's ``edge_greys``); ``counted``: the names of the counts
+        ``neg_<k>`` (a graph's act nodes; empty for a chain, whose counts are by layer).
 
     Examples
     --------
@@ -143,7 +152,20 @@ def plane_page_data(m, outputs=None):
                    "label": [f"x{i}" for i in range(np.asarray(m.points).shape[0])]},
         "shown": shown,
         "depth": depth,
+        **_layer_columns(m),
     }
+
+
+def _layer_columns(m):
+    """The page's account of the walk's layers (``plane_page_data``'s ``layers`` and ``counted``)."""
+    kinds = m.layer_kinds
+    graph = m.network.is_graph
+    # a chain's layers by index, as switching() numbers them; a graph's by node name
+    names = list(m.layer_names) if graph else [str(k) for k in range(len(kinds))]
+    argmax = [kind == "maxpool" for kind in kinds]
+    grey = np.rint(255 * edge_greys(len(kinds))).astype(int).tolist()
+    counted = [n for n, a in zip(names, argmax) if not a] if graph else []
+    return {"layers": {"name": names, "argmax": argmax, "grey": grey}, "counted": counted}
 
 
 def _decision_columns(m):
@@ -201,7 +223,9 @@ def _document(m, data, *, title, width):
                                  name="edge_view")
     dec_view = ColumnDataSource({"x0": [], "y0": [], "x1": [], "y1": []}, name="decision_view")
     faces = p.patches("xs", "ys", source=face_view, fill_color="color", line_color=None, name="face_patches")
-    p.segment("x0", "y0", "x1", "y1", source=edge_view, line_color="grey", line_width=0.7, name="edge_lines")
+    # a field spelled out: Bokeh reads the bare string "grey" as the colour, not the column
+    p.segment("x0", "y0", "x1", "y1", source=edge_view, line_color={"field": "grey"}, line_width=0.7,
+              name="edge_lines")
     # no legend: Bokeh draws a legend's swatch from the glyph's data, so it would vanish
     # whenever no segment is in the window; the note above the map says what is what
     p.segment("x0", "y0", "x1", "y1", source=dec_view, line_color="#111111", line_width=2.4, name="decision_lines")
@@ -216,17 +240,18 @@ def _document(m, data, *, title, width):
     shown = data["shown"]
     widths = [int(w) for w in m.layer_widths]
     spec = dict(depth=data["depth"], outputs=shown, widths=widths, edge_pixels=EDGE_PIXELS, max_edges=MAX_EDGES,
-                n_faces=len(m), bounds=[[u0, u1], [v0, v1]], whole_span=WHOLE_SPAN)
+                n_faces=len(m), bounds=[[u0, u1], [v0, v1]], whole_span=WHOLE_SPAN, layers=data["layers"])
     fmt = CustomJSHover(args=dict(faces=src["faces"], corners=src["corners"], vertices=src["vertices"],
                                   edges=src["edges"], switches=src["switches"], plot=p, xr=xr, yr=yr, spec=spec),
                         code=_script("plane_hover"))
     rows = [("face", "@face{face}"), ("u, v", "@face{uv}"), ("negative units", "@face{negative}")]
+    graph = m.network.is_graph
     if data["depth"] > 1:
-        rows.append(("by layer", "@face{layers}"))
+        rows.append((f"by node ({', '.join(data['counted'])})" if graph else "by layer", "@face{layers}"))
     multi = m.network.out_features > 1
     for j in shown:
         rows.append((f"y{j} =" if multi else "y =", f"@face{{map:{j}}}"))
-    rows.append(("edge (layer, unit)", "@face{edge}"))
+    rows.append((f"edge ({'node' if graph else 'layer'}, unit)", "@face{edge}"))
     p.add_tools(HoverTool(renderers=[faces], tooltips=rows, formatters={"@face": fmt}, name="hover_faces",
                           point_policy="follow_mouse"))
 
@@ -253,6 +278,9 @@ def _document(m, data, *, title, width):
                                                   colorbar=colorbar, spec=dict(spec, palettes=palettes)),
                                         code=_script("plane_colour")))
     depth = data["depth"]
+    names = data["layers"]["name"]
+    shading = (f"by node (dark: {names[0]}{f', light: {names[-1]}' if len(names) > 1 else ''})" if graph else
+               f"by layer (dark: layer 1{f', light: layer {depth}' if depth > 1 else ''})")
     marks = []
     if len(data["decisions"]["face"]):
         marks.append("the thick black line is the decision boundary (where the top two outputs tie)")
@@ -261,8 +289,7 @@ def _document(m, data, *, title, width):
     note = (f"Exact: {len(m):,} linear regions, {m.n_vertices:,} vertices, {m.n_edges:,} edges "
             f"({m.n_kinks:,} of {m.n_boundaries:,} inner edges are kinks); u from {u0:g} to {u1:g}, v from {v0:g} to "
             f"{v1:g}. Faces are coloured by their activation pattern (or, from the menu, by their negative count or "
-            f"gradient size, constant on each face); edges shaded by layer (dark: layer 1"
-            f"{f', light: layer {depth}' if depth > 1 else ''}), drawn while at most {MAX_EDGES:,} are in view"
+            f"gradient size, constant on each face); edges shaded {shading}, drawn while at most {MAX_EDGES:,} are in view"
             f"{'; ' + ' and '.join(marks) if marks else ''}. "
             "Every face is its exact polygon at any zoom: wheel zooms, drag pans, hover for a face's counts and "
             f"output map, and, within {EDGE_PIXELS} pixels of an edge, the units switching across it.")

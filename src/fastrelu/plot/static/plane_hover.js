@@ -1,10 +1,13 @@
 // A face's tooltip value: the body of a Bokeh CustomJSHover formatter of the column "face".
 //
 // Arguments: faces, corners, vertices, edges, switches (the map, see plane_update.js),
-// plot, xr, yr (to measure pixels), spec (depth, widths, edge_pixels, n_faces).
+// plot, xr, yr (to measure pixels), spec (depth, widths, edge_pixels, n_faces, layers:
+// each layer's name and whether it is a max-pool node, argmax).
 // format is "what[:output]": face (its index and area), uv (the mouse), negative, layers
 // (the count of each layer), map (y = a*u + b*v + c of an output), edge (the units
-// switching across the face's side nearest the mouse, within spec.edge_pixels).
+// switching across the face's side nearest the mouse, within spec.edge_pixels, as
+// (layer, unit); a max-pool node's switch is a window whose argmax changes, so it reads
+// (node, argmax of window w)).
 // Numbers are printed in JavaScript's shortest round-trip form: the float64 itself.
 
 const F = faces.data, f = value, str = (v) => String(v);
@@ -40,7 +43,7 @@ if (what == "edge") {
   for (let k = u0; k < u1; k++) {
     let unit = switches.data.unit[k], layer = 0;
     while (layer < spec.widths.length - 1 && unit >= spec.widths[layer]) { unit -= spec.widths[layer]; layer++; }
-    r.push("(" + layer + ", " + unit + ")");
+    r.push("(" + spec.layers.name[layer] + ", " + (spec.layers.argmax[layer] ? "argmax of window " : "") + unit + ")");
   }
   return r.length ? r.join(" ") : "none";
 }

@@ -10,7 +10,7 @@
 //   decisions      u0, v0, u1, v1: the decision boundary's segments
 //   face_view, edge_view, decision_view   what the glyphs draw
 //   status         the line under the map saying what is drawn
-//   spec           depth, max_edges, n_faces
+//   spec           depth, max_edges, n_faces, layers (grey: each layer's edge shade, 0-255)
 //
 // Each face is its exact polygon, or, zoomed in far, the exact part of it inside the
 // window (clipped in float64), so that no vertex is ever far off screen: the canvas
@@ -116,12 +116,11 @@ queueMicrotask(() => {
   }
   const ex0 = [], ey0 = [], ex1 = [], ey1 = [], shade = [];
   if (edges_in_view <= spec.max_edges) {
-    const last = Math.max(spec.depth - 1, 1);
     for (const e of seen) {
       const s = clip_segment(U[E.lo[e]], V[E.lo[e]], U[E.hi[e]], V[E.hi[e]]);
       if (s == null) continue;
       ex0.push(s[0]); ey0.push(s[1]); ex1.push(s[2]); ey1.push(s[3]);
-      shade.push(Math.round(255 * (0.1 + 0.55 * E.layer[e] / last)));  // earlier layers darker, as in the figure
+      shade.push(spec.layers.grey[E.layer[e]]);  // the figure's shade of the layer (a graph's node) that cut it
     }
   }
   const grey = new edge_view.data.grey.constructor(shade.length);
