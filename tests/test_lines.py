@@ -235,8 +235,8 @@ def test_progress_bar(capsys, monkeypatch):
     net = Network.random([2, 8, 1], seed=0)
     X0, X1 = ends(3, 2, seed=1)
     bars = []
-    make = lines_module._progress_bar
-    monkeypatch.setattr(lines_module, "_progress_bar", lambda *a: bars.append(make(*a)) or bars[-1])
+    make = lines_module.progress_bar
+    monkeypatch.setattr(lines_module, "progress_bar", lambda *a, **k: bars.append(make(*a, **k)) or bars[-1])
     fastrelu.line_stats(net, X0, X1, progress=True, batch=2)
     assert "line/s" in capsys.readouterr().err
     assert bars[0].n == 3 and bars[0].total == 3  # every line counted, across batches

@@ -15,11 +15,13 @@ data points to their region's boundary (``boundary_distance``).
 
 import numpy as np
 
+from ..kernels import threads as kthreads
 from ..kernels.params import deep_params, graph_params
 from ..kernels.registry import module_of
 from ..model.network import Network
 from ..model.slices import fold
 from ..utils.plugins import provided
+from ..utils.progress import bar as progress_bar, check_progress
 from ..utils.validation import as_float_array
 from .decisions import decision_points
 from .distance import boundary_distance
@@ -260,8 +262,6 @@ def _walks(net, segments, tail, done=None):
 
 def _batch_table(net, segments, closed, threads):
     """One batch's table: what a Dask task computes (module level, so that it pickles)."""
-    from ..kernels import threads as kthreads
-
     before = kthreads.get_num_threads()
     kthreads.set_num_threads(threads)
     try:
@@ -315,20 +315,6 @@ def _segments(net, X0, X1, path, closed):
         if not np.isfinite(X1 - X0).all():
             raise ValueError("X1 - X0 overflows float64")
     return np.stack((X0, X1), axis=1)[:, None]
-
-
-def _progress_bar(progress, total):
-    """A tqdm bar over lines, shown once the call has taken a second (``progress=None``),
-    from the start (True), or never (False)."""
-    if progress is False or total == 0:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        if progress:
-            raise ImportError("progress=True needs tqdm: pip install tqdm") from None
-        return None
-    return tqdm(total=total, unit="line", delay=0.0 if progress else 1.0, leave=False)
 
 
 # ---------------------------------------------------------------------------------
@@ -404,12 +390,10 @@ def line_stats(net, X0=None, X1=None, *, path=None, closed=False, batch=64, thre
         futures = client.map(_batch_table, [shared] * len(parts), parts, [closed] * len(parts), [1] * len(parts),
                              pure=False)
         return _concat(client.gather(futures))
-    from ..kernels import threads as kthreads
-
     before = kthreads.get_num_threads()
     if threads is not None:
         kthreads.set_num_threads(int(threads))
-    bar = _progress_bar(progress, n * k)
+    bar = progress_bar(n * k, "lines", check_progress(progress), "line", scale=False, leave=False)
     try:
         tail = _tail(net, seg[0, 0])  # the layers every line shares, packed once
         tables = []

@@ -457,12 +457,7 @@ def walk(graph, start, stop, *, cuts=(), threads=None, progress=False):
     nodes = plan.nodes
     blocks = [_Block(1, ends[i : i + 2].copy(), {nodes[0].name: np.array([[[1.0]], [[0.0]]])}, np.zeros((1, 0), np.int32), {}, {})
               for i in range(ends.shape[0] - 1)]
-    bar = progress_bar(len(blocks), "walk", progress, "block")
-    if bar is not None:  # as utils.progress.walk_bar: a handful of steps, gone once done
-        bar.leave, bar.unit_scale = False, False
-        if progress:
-            bar.delay = 0
-            bar.refresh()
+    bar = progress_bar(len(blocks), "walk", progress, "block", scale=False, leave=False)
     try:
         # BLAS on one thread, always, entered in the calling thread (OpenBLAS heeds it from
         # there): the products come in runs of a few maps, and BLAS's threads, idle between

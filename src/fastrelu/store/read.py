@@ -10,7 +10,6 @@ import numpy as np
 
 from ..sweeps.result import SweepResult
 from ..sweeps.sweep import is_npz
-from ..utils.plugins import provided
 from .format import FORMAT, _check, _fields, _plane_from, _swept_path_from, _zarr
 
 

@@ -244,8 +244,8 @@ def sweep(
         its own chunks and runs its kernel on its own threads.
     progress : bool or None, default None
         A progress bar (tqdm) on stderr for an in-memory sweep that runs longer than
-        about a second: None shows it when tqdm is installed, True needs tqdm, False
-        shows none.  It appears in non-interactive use too (a job's log), as tqdm's
+        about a second: None shows it once the sweep has run a second, True at once
+        (tqdm needed), False never.  It appears in non-interactive use too (a job's log), as tqdm's
         bars do.  For a Zarr store, True shows its bar (chunks and pairs/s); None or
         False none.
     overwrite : bool, default False

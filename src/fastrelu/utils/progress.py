@@ -21,11 +21,16 @@ def check_progress(progress):
     return progress
 
 
-def bar(total, desc, progress, unit):
-    """A tqdm bar over ``total`` (shown after ``DELAY`` seconds), or None for none.
+def bar(total, desc, progress, unit, *, scale=True, leave=True):
+    """A tqdm bar over ``total`` steps of ``unit``, or None for none: the one rule of every
+    ``progress=`` argument.
 
-    ``progress`` None shows it when tqdm is installed; True needs tqdm."""
-    if progress is False:
+    ``progress`` None shows it once the call has run ``DELAY`` seconds, when tqdm is
+    installed; True shows it at once (tqdm needed); False never.  ``scale``: counts in k
+    and M (points), or as they are (layers, lines, blocks); ``leave=False`` clears the bar
+    once done (a step inside a call, whose own output follows).
+    """
+    if progress is False or total == 0:
         return None
     try:
         from tqdm import tqdm
@@ -33,7 +38,8 @@ def bar(total, desc, progress, unit):
         if progress:
             raise ImportError("progress=True needs tqdm: pip install tqdm") from None
         return None
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, delay=DELAY, unit_scale=True)
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, delay=0 if progress else DELAY, unit_scale=scale,
+                leave=leave)
 
 
 def parts(n, pairs):
@@ -46,12 +52,5 @@ def parts(n, pairs):
 
 
 def walk_bar(total, progress):
-    """A bar over a line's walk, one step per hidden layer, or None: as ``bar``, but
-    shown at once when asked for (``progress=True``), and gone once the walk is done."""
-    b = bar(total, "walk", progress, "layer")
-    if b is not None:  # bar's, set for a handful of steps
-        b.leave, b.unit_scale = False, False
-        if progress:  # asked for: no wait
-            b.delay = 0
-            b.refresh()
-    return b
+    """A bar over a line's walk, one step per hidden layer, or None (``bar``'s rule)."""
+    return bar(total, "walk", progress, "layer", scale=False, leave=False)
