@@ -528,7 +528,8 @@ def test_a_graph_map_s_edges_are_shaded_by_node_as_in_the_figure(browser, graph_
         assert set(layers.tolist()) == set(range(len(_walk_layers(m))))  # every node's edges checked
         rgb = screen_rgb(page, mid[alone])
         assert (rgb == rgb[:, :1]).all()
-        assert np.abs(rgb[:, 0] - figure[alone]).max() <= 1, (rgb[:, 0], figure[alone])
+        # the figure's grey to the nearest of 256 levels: the middle of a 5-pixel line is not blended
+        assert np.abs(rgb[:, 0] - figure[alone]).max() <= 0.5, (rgb[:, 0], figure[alone])
         assert errors == []
     finally:
         page.close()
