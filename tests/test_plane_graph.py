@@ -356,7 +356,7 @@ def test_the_page_of_a_graph_map_in_the_browser(browser, tmp_path):
         page.mouse.move(*to_screen(page, u, v))
         rows, text = tooltip_rows(page, "negative units")
         assert rows["face"].startswith(f"#{f} of {len(m)}"), text
-        assert [int(c) for c in rows["by layer"].split(",")] == list(m.negative_by_layer[f]), text
+        assert [int(c) for c in rows["by node (r1, r2)"].split(",")] == list(m.negative_by_layer[f]), text
         assert errors == []
     finally:
         page.close()
