@@ -161,3 +161,25 @@ void plane_face_sides(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, co
         }
     }
 }
+
+/* y (3, ny, w): the product of a block of n faces (rows f < n); bias (w); out (3, nout, w);
+ * acc (3, w), the largest magnitude so far of each slab's column, NaN once one was NaN. */
+void plane_store_maps(const double *y, int64_t ny, int64_t w, int64_t n, const double *bias, double *out,
+                      int64_t nout, int64_t f0, double *acc)
+{
+    for (int64_t s = 0; s < 3; s++) {
+        for (int64_t f = 0; f < n; f++) {
+            const double *yr = y + (s * ny + f) * w;
+            double *orow = out + (s * nout + f0 + f) * w;
+            double *ac = acc + s * w;
+            for (int64_t i = 0; i < w; i++) {
+                double z = yr[i];
+                if (s == 2)
+                    z = z + bias[i];
+                orow[i] = z;
+                double a = fabs(z);
+                ac[i] = (a > ac[i] || a != a) ? a : ac[i];
+            }
+        }
+    }
+}

@@ -15,3 +15,5 @@ int64_t plane_crossings(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, 
                         int64_t n, int64_t *out, int64_t ncap);
 void plane_face_sides(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, const int64_t *fptr, int64_t F,
                       const int64_t *ts, uint8_t *fpos, uint8_t *fneg);
+void plane_store_maps(const double *y, int64_t ny, int64_t w, int64_t n, const double *bias, double *out,
+                      int64_t nout, int64_t f0, double *acc);

@@ -292,7 +292,8 @@ def _next_maps(kern, maps, parent, regions, gain, offs, weight, bias):
 
     Maps are kept as three slabs ``(3, F, h)`` (slopes along u and v, intercepts), each
     contiguous, so that per-vertex arithmetic reads whole rows.  Also returns the largest
-    magnitude in each slab (the scale of the next layer's values).
+    magnitude in each slab (the scale of the next layer's values; NaN or inf when a map
+    is not finite, which the caller refuses).
     """
     F = parent.shape[0]
     h = regions.shape[1]
@@ -306,7 +307,8 @@ def _next_maps(kern, maps, parent, regions, gain, offs, weight, bias):
     # pattern alone, bit for bit, in whichever tile and block it is
     B = _BLOCK
     xb, yb = np.empty((3, B, h)), np.empty((3, B, w))
-    big = np.zeros(3)
+    bias = np.ascontiguousarray(bias, np.float64)
+    acc = np.zeros((3, w))  # the largest magnitude of each slab's columns (kern.store_maps)
     with np.errstate(over="ignore", invalid="ignore"):  # the caller refuses maps that are not finite
         for i0 in range(0, F, B):
             i1 = min(F, i0 + B)
@@ -315,10 +317,8 @@ def _next_maps(kern, maps, parent, regions, gain, offs, weight, bias):
                 xb[:, n:] = 0.0
             kern.gather_maps(maps, parent, regions, gain, offs, i0, i1, xb)
             np.matmul(xb.reshape(3 * B, h), wt, out=yb.reshape(3 * B, w))
-            yb[2] += bias
-            out[:, i0:i1] = yb[:, :n]
-            big = np.maximum(big, np.maximum(yb[:, :n].max(axis=(1, 2)), -yb[:, :n].min(axis=(1, 2))))
-    return out, big
+            kern.store_maps(yb, n, bias, out, i0, acc)  # + bias, stored, the magnitudes kept: one pass
+    return out, acc.max(axis=1)
 
 
 def walk_plane(layers, forms, bounds, engine=None):
@@ -426,7 +426,9 @@ def walk_plane(layers, forms, bounds, engine=None):
         else:
             out, bigs[node.name] = _node_maps(kern, node, [maps[i] for i in node.inputs], [shapes[i] for i in node.inputs],
                                               not regions)
-            if not np.isfinite(out).all():
+            # the largest magnitudes are NaN or inf exactly when some map is (numpy's max and
+            # np.maximum pass NaN on): three values checked, not a pass over every map
+            if not np.isfinite(bigs[node.name]).all():
                 where = "output" if node is nodes[-1] else f"{_label(node)} pre-activations"
                 raise ValueError(f"the network's {where} on this plane overflow float64 (its affine maps are not finite)")
             maps[node.name] = out

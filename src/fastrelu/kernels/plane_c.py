@@ -11,7 +11,7 @@ try:
     from ._c import ffi, lib
 except ImportError:
     raise ImportError("the C build (fastrelu.kernels._c) is missing: the plane walk runs its Numba twin") from None
-if not hasattr(lib, "plane_face_sides"):
+if not hasattr(lib, "plane_store_maps"):
     raise ImportError("the C build (fastrelu.kernels._c) predates the plane kernels: the plane walk runs its Numba twin")
 
 
@@ -57,4 +57,11 @@ def face_sides(pos, neg, fptr, ts, fpos, fneg):
     lib.plane_face_sides(
         _in("uint8_t[]", pos), _in("uint8_t[]", neg), pos.shape[1], _in("int64_t[]", fptr), fptr.shape[0] - 1,
         _in("int64_t[]", ts), _out("uint8_t[]", fpos), _out("uint8_t[]", fneg),
+    )
+
+
+def store_maps(y, n, bias, out, f0, acc):
+    lib.plane_store_maps(
+        _in("double[]", y), y.shape[1], y.shape[2], n, _in("double[]", bias), _out("double[]", out), out.shape[1], f0,
+        _out("double[]", acc),
     )

@@ -11,6 +11,10 @@ products, in passes over every face, vertex, edge and cut of each layer:
   bits, ``numpy.packbits``' order), ``z = (a u + b v) + (c - bp)`` from its owner
   face's map, rounded as written (no contraction, as numpy computes it), and the
   ``(vertex, line)`` pairs within ``look`` of the line that the walk looks at again.
+- ``store_maps``: a block of the next layer's product stored among the maps, the bias
+  added to its intercepts, and the largest magnitude of each slab's columns kept (the
+  scale of the next layer's values; NaN or inf there says a map is not finite), in one
+  pass (numpy's add, copy, max and min were four).
 - ``face_sides``: each face's sides, the or of its vertices'.
 - ``crossings``: the ``(edge, line)`` pairs of lines crossing an edge (its two ends on
   opposite sides), and the ``(face, line)`` pairs of lines crossing a face.
@@ -160,3 +164,20 @@ def face_sides(pos, neg, fptr, ts, fpos, fneg):
             for i in range(nbytes):
                 fpos[f, i] |= pos[r, i]
                 fneg[f, i] |= neg[r, i]
+
+
+@_jit
+def store_maps(y, n, bias, out, f0, acc):
+    """Rows ``f < n`` of the product ``y`` (3, ny, w) into rows ``f0 + f`` of ``out``, the
+    bias added to the intercepts (slab 2), and ``acc[s, i]`` (3, w) raised to the largest
+    ``|out[s, :, i]|`` stored (NaN once one is NaN: a comparison alone would drop it)."""
+    w = y.shape[2]
+    for s in range(3):
+        for f in range(n):
+            for i in range(w):
+                z = y[s, f, i]
+                if s == 2:
+                    z = z + bias[i]
+                out[s, f0 + f, i] = z
+                a = abs(z)
+                acc[s, i] = a if (a > acc[s, i] or a != a) else acc[s, i]
