@@ -724,8 +724,8 @@ def _sides(kern, V, E, maps, big, bps, F):
     # each face's sides, the or of its vertices' (faces sorted, each face's vertices together), by the kernel
     order = np.argsort(faces, kind="stable")
     fs, ts = faces[order], tails[order]
-    starts = np.flatnonzero(np.r_[True, fs[1:] != fs[:-1]])
-    fptr = np.r_[starts, fs.shape[0]]  # face f's vertices: ts[fptr[f]:fptr[f + 1]] (every face has some)
+    starts = np.flatnonzero(_new_run(fs))
+    fptr = np.append(starts, fs.shape[0])  # face f's vertices: ts[fptr[f]:fptr[f + 1]] (every face has some)
     fpos = np.zeros((F, nbytes), np.uint8)
     fneg = np.zeros((F, nbytes), np.uint8)
     kern.face_sides(pos, neg, fptr, np.ascontiguousarray(ts), fpos, fneg)
@@ -741,7 +741,7 @@ def _exact_zero(maps, P, faces, around, v, line, bps, h):
     p = P[v[k]]
     with np.errstate(over="ignore", invalid="ignore"):
         zero = c[:, 0] * p[:, 0] + c[:, 1] * p[:, 1] + c[:, 2] == 0
-    return np.logical_or.reduceat(zero, np.r_[0, np.cumsum(n)[:-1]])
+    return np.logical_or.reduceat(zero, _offsets(n)[:-1])
 
 
 def _line_coef(maps, f, line, bps, h):
@@ -773,7 +773,7 @@ def _split_edges(kern, V, E, maps, bps, owner, pos, neg):
     s = ((X - pa) * (pb - pa)).sum(axis=1)
     order = np.lexsort((X[:, 1], X[:, 0], s, e))
     e, line, X, cl = e[order], line[order], X[order], cl[order]
-    new = np.r_[True, (e[1:] != e[:-1]) | (X[1:] != X[:-1]).any(axis=1)]
+    new = np.concatenate(([True], (e[1:] != e[:-1]) | (X[1:] != X[:-1]).any(axis=1)))
     vid = np.cumsum(new) - 1  # index among the new vertices
     nx = int(vid[-1]) + 1
     # each new vertex is exactly on the (first) line that crosses there, for both faces of the edge
@@ -784,9 +784,9 @@ def _split_edges(kern, V, E, maps, bps, owner, pos, neg):
     npos = (pu | pv) & ~(qu | qv)
     nneg = (qu | qv) & ~(pu | pv)
     # ... and for the lines crossing the edge, by their order along it
-    first_v = np.flatnonzero(np.r_[True, ve[1:] != ve[:-1]])  # first new vertex of each crossed edge
-    nv_edge = np.diff(np.r_[first_v, nx])  # new vertices per crossed edge
-    pair_edge = np.cumsum(np.r_[True, e[1:] != e[:-1]]) - 1  # crossed-edge rank of each crossing
+    first_v = np.flatnonzero(_new_run(ve))  # first new vertex of each crossed edge
+    nv_edge = np.diff(np.append(first_v, nx))  # new vertices per crossed edge
+    pair_edge = np.cumsum(_new_run(e)) - 1  # crossed-edge rank of each crossing
     m = nv_edge[pair_edge]
     rep = np.repeat(np.arange(e.shape[0]), m)
     q = np.arange(rep.shape[0]) - np.repeat(np.cumsum(m) - m, m)  # the vertex along the edge
@@ -803,19 +803,30 @@ def _split_edges(kern, V, E, maps, bps, owner, pos, neg):
     np.bitwise_or.at(npos, (target[up], ln[up] >> 3), mask[up])
     np.bitwise_or.at(nneg, (target[down], ln[down] >> 3), mask[down])
     # the edges: e keeps (u, first new vertex); the others follow along it
-    chain_next = np.r_[ids[1:], -1]
-    last = np.r_[ve[1:] != ve[:-1], True]
+    chain_next = np.append(ids[1:], -1)
+    last = np.append(ve[1:] != ve[:-1], True)
     heads = np.where(last, v[ve], chain_next)
     cols = {name: E.cols[name][ve] for name in ("L", "R", "oL", "oR", "pair", "layer", "unit", "coef")}
     E.add(nx, u=ids, v=heads, **cols)
-    E.v[ve[np.r_[True, ve[1:] != ve[:-1]]]] = ids[first_v]
+    E.v[ve[_new_run(ve)]] = ids[first_v]
     return np.concatenate([pos, npos]), np.concatenate([neg, nneg])
+
+
+def _new_run(x):
+    """Where a run of equal values of ``x`` starts (True first; ``[True]`` for an empty ``x``).
+    (np.r_ said the same, at several times the cost of a call in the rounds' many small ones.)"""
+    return np.concatenate(([True], x[1:] != x[:-1]))
+
+
+def _offsets(n):
+    """``[0, n[0], n[0] + n[1], ...]``: where each of the runs of lengths ``n`` starts, and the end."""
+    return np.concatenate(([0], np.cumsum(n)))
 
 
 def _ranges(values, starts, ends):
     """``values[starts[i]:ends[i]]`` for every i, concatenated."""
     n = ends - starts
-    idx = np.repeat(starts - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(int(n.sum()))
+    idx = np.repeat(starts - _offsets(n)[:-1], n) + np.arange(int(n.sum()))
     return values[idx]
 
 
@@ -854,7 +865,7 @@ def _layer(kern, V, E, maps, big, bps, F, layer):
     has_p, has_q, post = (np.zeros(cap, bool) for _ in range(3))
     incid = np.zeros(cap, np.int64)
     cells = np.flatnonzero(nf > 0)
-    pp = np.r_[0, np.cumsum(nf[cells])]
+    pp = _offsets(nf[cells])
     # each pending line with a vertex of its cell on either side (its witnesses): what a cut
     # does to the line follows from its sides at the cut's two ends and the cut's side there
     pend = np.column_stack([np.arange(lines.shape[0]), *_witnesses(f_of, lines, face_vertices, pos, neg)])
@@ -872,7 +883,7 @@ def _layer(kern, V, E, maps, big, bps, F, layer):
         rF = np.concatenate([E.L[eL], E.R[eR]])
         ra = np.concatenate([E.u[eL], E.v[eR]])
         rb = np.concatenate([E.v[eL], E.u[eR]])
-        right = np.r_[np.zeros(eL.shape[0], bool), np.ones(eR.shape[0], bool)]
+        right = np.concatenate((np.zeros(eL.shape[0], bool), np.ones(eR.shape[0], bool)))
         rp = cur[rF]
         P = V.p[: V.n]
         sa = _side(kern, V, pos, neg, V1, ra, rp, lines, coefs)
@@ -891,7 +902,7 @@ def _layer(kern, V, E, maps, big, bps, F, layer):
             ci = np.flatnonzero(cr)
             ci = ci[np.argsort(re[ci], kind="stable")]
         if ci.size:
-            ci = ci[np.r_[True, re[ci][1:] != re[ci][:-1]]]  # each crossed edge once
+            ci = ci[_new_run(re[ci])]  # each crossed edge once
         nrec = re.shape[0]
         if rpos.shape[1] < E.n + ci.shape[0]:
             rpos = np.full((2, 2 * (E.n + ci.shape[0])), -1, np.int64)
@@ -974,12 +985,12 @@ def _layer(kern, V, E, maps, big, bps, F, layer):
         cells = np.concatenate([c for c, _, _ in parts])
         pend = np.concatenate([lst for _, lst, _ in parts])
         counts = np.concatenate([n for _, _, n in parts])
-        pp = np.r_[0, np.cumsum(counts)]
+        pp = _offsets(counts)
         live = counts > 0
         if not live.all():
             pend = _ranges(pend, pp[:-1][live], pp[1:][live])
             cells, counts = cells[live], counts[live]
-            pp = np.r_[0, np.cumsum(counts)]
+            pp = _offsets(counts)
         is_act[cells] = True
     return reg[:S], orig[:S].copy(), ambiguous
 
@@ -1036,11 +1047,11 @@ def _witnesses(f_of, lines, face_vertices, pos, neg):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     n = fptr[f_of + 1] - fptr[f_of]
     k = np.repeat(np.arange(f_of.shape[0]), n)
-    v = ts[np.repeat(fptr[f_of] - np.r_[0, np.cumsum(n)[:-1]], n) + np.arange(k.shape[0])]
+    v = ts[np.repeat(fptr[f_of] - _offsets(n)[:-1], n) + np.arange(k.shape[0])]
     out = []
     for bits in (pos, neg):
         hit = np.flatnonzero(_bit(bits, v, lines[k]))
-        first = np.r_[True, k[hit][1:] != k[hit][:-1]]
+        first = _new_run(k[hit])
         w = np.empty(f_of.shape[0], np.int64)
         w[k[hit][first]] = v[hit][first]  # (a line crossing a face has vertices on both sides)
         out.append(w)
@@ -1083,9 +1094,9 @@ def _children(kern, V, pos, neg, V1, lines, coefs, unit, reg, pend, pp, slot, F1
     np.add.at(reg, (F1[pi[drop_up]], unit[pair[drop_up]]), up_above[drop_up].astype(np.int8))
     np.add.at(reg, (newF[pi[drop_dn]], unit[pair[drop_dn]]), dn_above[drop_dn].astype(np.int8))
     entries = np.column_stack([pair, wp_new, wm_new])
-    cells = np.r_[F1, newF]
+    cells = np.concatenate((F1, newF))
     lists = np.concatenate([entries[keep_up], entries[keep_dn]])
-    counts = np.r_[np.bincount(pi[keep_up], minlength=ns), np.bincount(pi[keep_dn], minlength=ns)]
+    counts = np.concatenate((np.bincount(pi[keep_up], minlength=ns), np.bincount(pi[keep_dn], minlength=ns)))
     return cells, lists, counts
 
 
@@ -1155,8 +1166,8 @@ def _centre_side(rF, ra, P, c, cells, size):
     sel = np.flatnonzero(_isin_mask(rF, cells, size))
     order = sel[np.argsort(rF[sel], kind="stable")]
     fs = rF[order]
-    starts = np.flatnonzero(np.r_[True, fs[1:] != fs[:-1]])
-    centre = np.add.reduceat(P[ra[order]], starts, axis=0) / np.diff(np.r_[starts, fs.shape[0]])[:, None]
+    starts = np.flatnonzero(_new_run(fs))
+    centre = np.add.reduceat(P[ra[order]], starts, axis=0) / np.diff(np.append(starts, fs.shape[0]))[:, None]
     cc = c[order[starts]]
     z = cc[:, 0] * centre[:, 0] + cc[:, 1] * centre[:, 1] + cc[:, 2]
     side = np.zeros(size, np.int8)
