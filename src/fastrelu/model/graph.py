@@ -111,7 +111,11 @@ def shape_of(kind, in_shapes, p, name="?"):
             raise ValueError(f"node {name!r} (avgpool) does not fit input shape {s}")
         return (s[0], *(m.shape[0] for m in mats))
     if kind == "scale":
-        return tuple(np.broadcast_shapes(s, np.shape(p["scale"]), np.shape(p["shift"]) if p.get("shift") is not None else ()))
+        shapes = [np.shape(p["scale"])] + ([np.shape(p["shift"])] if p.get("shift") is not None else [])
+        if any(len(t) > len(s) for t in shapes):  # more axes than the input: they would meet the batch axis
+            raise ValueError(f"node {name!r} (scale) takes arrays of at most {len(s)} axes on input shape {s}, "
+                             f"gets {', '.join(map(str, shapes))}")
+        return tuple(np.broadcast_shapes(s, *shapes))
     if kind == "reshape":
         if int(np.prod(p["to"])) != int(np.prod(s)):
             raise ValueError(f"node {name!r} (reshape) cannot make {s} into {tuple(p['to'])}")
@@ -280,7 +284,9 @@ class Graph:
         """The same graph with ``fn`` applied to every parameter array."""
         nodes = []
         for n in self.nodes:
-            p = {k: (fn(v) if k in _ARRAYS and isinstance(v, np.ndarray) else v) for k, v in n.params.items()}
+            # numpy scalars too: a traced `h - 0.125` keeps its constant as an np.float64
+            p = {k: (fn(np.asarray(v)) if k in _ARRAYS and isinstance(v, (np.ndarray, np.generic)) else v)
+                 for k, v in n.params.items()}
             nodes.append(Node(n.name, n.kind, n.inputs, p, n.shape))
         return Graph(nodes)
 
