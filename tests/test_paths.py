@@ -219,6 +219,7 @@ def test_a_path_s_sweep_saved_keeps_its_path_and_its_figure_draws_the_path_s_exa
     assert at.size > 0
     for r in (res, back):
         fig = r.plot(reduce=False)
+        assert fig.axes[2].get_xlabel() == "t, arc length along the path" and fig.axes[1].get_ylabel() == "slope  dy/dt"
         drawn = [c for c in fig.axes[0].collections if c.get_gid() == "kinks"]
         xs = np.sort(np.concatenate([[seg[0][0] for seg in c.get_segments()] for c in drawn]))
         # at most one marker per pixel column: every kink is within a column of a drawn one

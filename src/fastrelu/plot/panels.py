@@ -101,7 +101,8 @@ def draw_result(axes, res, columns, reduce, kinks, labels=True, zoom=None, n_cha
 
     x, y, slope, negative, by_layer, changes = ordered(res)
     net, along = res.network, getattr(res, "along", None)
-    coord = "x" if along is None else "t"
+    on_path = getattr(res, "swept_path", None) is not None  # t is the arc length along a path
+    coord = "x" if along is None and not on_path else "t"
     shown = shown_outputs(net, outputs)
     y, slope = pick(y, shown), pick(slope, shown)
     split = by_layer.shape[1] > 1
@@ -138,7 +139,7 @@ def draw_result(axes, res, columns, reduce, kinks, labels=True, zoom=None, n_cha
         layers = (f" in {by_layer.shape[1]} {'activation nodes' if net is not None and net.is_graph else 'layers'}"
                   if split else "")
         ax_n.set_ylabel(f"negative units\n(of {net.hidden:,}{layers})")
-    ax_n.set_xlabel("x" if along is None else "t along the line")
+    ax_n.set_xlabel("t, arc length along the path" if on_path else "x" if along is None else "t along the line")
     if legends:
         if shown is not None:
             more = f"{len(shown)} of {net.out_features} outputs" if len(shown) < net.out_features else None
