@@ -177,8 +177,7 @@ def _print_table(line):
          + " | ".join(f"torch / {b}" for b in SWEEP_BACKENDS) + " |")
     line("|" + " --- |" * (3 + 2 * len(SWEEP_BACKENDS)))
     for case in CASES:
-        g = lambda k: r.get((case, k))  # noqa: E731
-        sw = [g(f"sweep_{b}") for b in SWEEP_BACKENDS]
-        jv = g("jvp")
+        sw = [r.get((case, f"sweep_{b}")) for b in SWEEP_BACKENDS]
+        jv = r.get((case, "jvp"))
         line(f"| {case} | {N_SWEEP[case]:,} | " + " | ".join(fmt(x, ".3f") for x in sw) + f" | {fmt(jv, '.3f')} | "
              + " | ".join(fmt(x and jv and jv / x, ".2f") for x in sw) + " |")

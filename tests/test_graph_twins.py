@@ -270,7 +270,6 @@ def test_hostile_dyadic_graph_gives_the_references_bits(dtype):
     # the hostile cases are there: the zero channel's 4 x 3 units are exactly 0 everywhere
     # (counted negative), and at t = 1/2 the first output unit is exactly on its kink
     assert ref.negative_by_layer[:, 0].min() >= 12
-    half = int(np.nonzero(t == 0.5)[0][0])
     near = fastrelu.sweep(net, x=[0.5 - 2.0**-8, 0.5, 0.5 + 2.0**-8], backend="numpy").negative_by_layer[:, 1]
     assert near[1] == near[0] == near[2] + 1 or near[1] == near[2] == near[0] + 1
     for b in TWINS:

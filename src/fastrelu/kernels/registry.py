@@ -23,7 +23,14 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .params import check_graph_scratch, deep_params, graph_params, graph_program, one_layer, one_layer_params
+from .params import (
+    check_graph_scratch,
+    deep_params,
+    graph_params,
+    graph_program,
+    one_layer,
+    one_layer_params,
+)
 
 ENV_VAR = "FASTRELU_BACKEND"
 
