@@ -11,6 +11,7 @@ from torch import nn
 
 import fastrelu
 from fastrelu import Network
+from fastrelu.kernels import registry
 from fastrelu.model.forward import graph_magnitudes
 
 
@@ -300,18 +301,27 @@ def test_a_traced_mlp_is_a_dense_chain():
     m = MLP().double()
     net = Network.from_torch(m)
     assert not net.is_graph and net.widths == (3, 7, 2)
-    assert fastrelu.backends(net)["cffi"].available and not fastrelu.backends(Network.from_torch(ResidualMLP()))["cffi"].available
+    assert fastrelu.backends(net)["cffi"].available and registry.kernel_for("cffi", net).kind == "deep"
+    assert registry.kernel_for("cffi", Network.from_torch(ResidualMLP())).kind == "graph_program"
 
 
 def test_auto_picks_a_backend_that_runs_the_graph():
     model, shape, _, _ = model_of("residual")
     net = Network.from_torch(model, shape)
     info = fastrelu.backends(net)
-    assert info["numpy"].available and not info["numba"].available and "no kernel" in info["numba"].reason
+    assert info["numpy"].available and info["numba"].available and info["cffi"].available
+    assert not info["exact"].available and "no kernel" in info["exact"].reason  # of the unfolded network
     res = fastrelu.sweep(net, along=line("residual", shape), num=11)
-    assert info[res.backend].available
-    with pytest.raises(RuntimeError, match="cannot sweep this network \\(a graph of"):
-        fastrelu.sweep(net, along=line("residual", shape), num=11, backend="numba")
+    assert info[res.backend].available and res.backend == "cffi"
+    # on a plane the exact backend reads each pixel off the graph's region map
+    x0, x1 = line("residual", shape)
+    plane = (x0, x1, x0 + 1.0)
+    exact = fastrelu.sweep(net, plane=plane, num=(9, 7), backend="exact")
+    ref = fastrelu.sweep(net, plane=plane, num=(9, 7), backend="numpy")
+    assert exact.backend == "exact" and np.array_equal(exact.negative, ref.negative)
+    pts = exact.plane.origin + exact.u[None, :, None] * exact.plane.directions[0] + exact.v[:, None, None] * exact.plane.directions[1]
+    bound = rounding(net, np.abs(pts).max(), np.float64)
+    assert np.abs(exact.y - ref.y).max() <= 2 * bound
 
 
 # -- refusals ----------------------------------------------------------------------------------

@@ -73,6 +73,10 @@ def _graph_line(net):
     return _graph(net) and _line(net)
 
 
+def _graph_plane(net):
+    return _graph(net) and _plane(net)
+
+
 def describe(net):
     """A network's shape for a message: its widths, or its graph's size."""
     return f"a graph of {len(net.nodes)} nodes" if net.is_graph else f"widths {net.widths}"
@@ -192,6 +196,7 @@ register("exact", "exact", "C, Numba", "pieces first: switch points sorted once,
     (".walk", "deep", _dense_line),  # the layer-by-layer walk of a line (Numba)
     (".plane_exact", "deep", _dense_plane),  # the region map of a plane, each pixel read off its face
     (".graph_walk", "graph", _graph_line),  # a graph network's walk along a line (numpy)
+    (".plane_exact", "graph", _graph_plane),  # a graph network's region map, each pixel read off its face
 ])
 register("cffi", "dense", "C", "C kernels with OpenMP, built by cffi", [
     (".dense_c", "one_layer", one_layer), (".dense_c", "deep", _dense), (".graph_c", "graph_program", _graph),
