@@ -33,6 +33,8 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
+#include "eft.h" /* after the pragmas: its sums are rounded as written too */
+
 /* Grid points per unit of parallel work, set in src/fastrelu/utils/config.py (which
  * exact_numba.py reads too) and passed to the compiler as a macro by csrc/build_c.py;
  * exported again for tests/test_exact_twins.py to check. */
@@ -41,50 +43,6 @@
 #endif
 
 const int FASTRELU_EXACT_CHUNK = EXACT_CHUNK;
-
-/* A double-double value hi + lo; the Numba twin returns the two as a tuple. */
-typedef struct {
-    double hi, lo;
-} dd;
-
-/* a*b == p + e exactly. */
-static inline dd two_prod(double a, double b)
-{
-    double p = a * b;
-    dd r = {p, fma(a, b, -p)};
-    return r;
-}
-
-/* a + b == s + e exactly (Knuth; no ordering needed). */
-static inline dd two_sum(double a, double b)
-{
-    double s = a + b;
-    double bb = s - a;
-    dd r = {s, (a - (s - bb)) + (b - bb)};
-    return r;
-}
-
-/* Double-double sum, renormalised so that hi == hi + lo in float64. */
-static inline dd dd_add(double ah, double al, double bh, double bl)
-{
-    dd se = two_sum(ah, bh);
-    double s = se.hi, e = se.lo;
-    e += al + bl;
-    double h = s + e;
-    dd r = {h, e - (h - s)};
-    return r;
-}
-
-/* a * (h + lo) in double-double. */
-static inline dd dd_scale(double a, double h, double lo)
-{
-    dd pe = two_prod(a, h);
-    double p = pe.hi, e = pe.lo;
-    e = fma(a, lo, e);
-    double s = p + e;
-    dd r = {s, e - (s - p)};
-    return r;
-}
 
 /* Double-double onoff * (w2*w1) and onoff * (w2*b1): a unit's slope and intercept terms. */
 static inline void unit_terms(double w1, double b1, double w2, double onoff, dd *c, dd *d)
@@ -171,31 +129,6 @@ void exact_build(const double *w1, const double *b1, const double *w2, int64_t h
         s[0] = a.hi, s[1] = a.lo, s[2] = b.hi, s[3] = b.lo;
         neg[k + 1] = (int32_t)off;
     }
-}
-
-/* Number of switch points < x (binary search). */
-static inline int64_t count_below(const double *ts, int64_t m, double x)
-{
-    int64_t lo = 0, hi = m;
-    while (lo < hi) {
-        int64_t mid = (lo + hi) >> 1;
-        if (ts[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* Number of switch points < x, from k, that of the previous point: a merge walk
- * where the points ascend (k only grows), else a binary search (twin: _locate). */
-static inline int64_t locate(const double *ts, int64_t m, int64_t k, double x, int ascending)
-{
-    if (!ascending)
-        return count_below(ts, m, x);
-    while (k < m && ts[k] < x)
-        k += 1;
-    return k;
 }
 
 /* The state at xi == ts[k]: the units switching exactly there are not yet applied

@@ -34,6 +34,8 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
+#include "eft.h" /* the double-double primitives of eft.py, and the one-layer twin's searches */
+
 /* The loops are compiled for AVX-512, AVX2 and baseline x86-64 and the loader picks
  * one at run time, as dense_c.c does (its FASTRELU_CLONES, same conditions): without
  * it the baseline build has no FMA instruction, so every fma() of the double-double
@@ -54,52 +56,6 @@
 const int FASTRELU_WALK_CHUNK = WALK_CHUNK;
 const int FASTRELU_WALK_HITS = WALK_HITS;
 
-/* the double-double primitives of eft.py */
-static inline void two_prod(double a, double b, double *p, double *e)
-{
-    *p = a * b;
-    *e = fma(a, b, -*p);
-}
-
-static inline void two_sum(double a, double b, double *s, double *e)
-{
-    *s = a + b;
-    double bb = *s - a;
-    *e = (a - (*s - bb)) + (b - bb);
-}
-
-static inline void dd_add(double ah, double al, double bh, double bl, double *hi, double *lo)
-{
-    double s, e;
-    two_sum(ah, bh, &s, &e);
-    e += al + bl;
-    double h = s + e;
-    *hi = h;
-    *lo = e - (h - s);
-}
-
-/* the one-layer twin's searches (exact_numba.py's _ascending, _count_below, _locate) */
-static inline int64_t count_below(const double *ts, int64_t m, double x)
-{
-    int64_t lo = 0, hi = m;
-    while (lo < hi) {
-        int64_t mid = (lo + hi) >> 1;
-        if (ts[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-static inline int64_t locate(const double *ts, int64_t m, int64_t k, double x, int ascending)
-{
-    if (!ascending)
-        return count_below(ts, m, x);
-    while (k < m && ts[k] < x)
-        k++;
-    return k;
-}
 
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 
@@ -489,13 +445,12 @@ void walk_prefix(int64_t i0, int64_t i1, const double *Y, int64_t ldY, const dou
             for (int64_t j = 0; j < w2; j++) {
                 double qj = q[j];
                 /* slopes and intercepts: (hi, lo) + q*ds and + q*dc, the products exact */
-                double p, pe, h, l;
-                two_prod(qj, ds, &p, &pe);
-                dd_add(sh[j], sl[j], p, pe, &h, &l);
-                sh[j] = h, sl[j] = l;
-                two_prod(qj, dc, &p, &pe);
-                dd_add(ch[j], cl[j], p, pe, &h, &l);
-                ch[j] = h, cl[j] = l;
+                dd p = two_prod(qj, ds);
+                dd hl = dd_add(sh[j], sl[j], p.hi, p.lo);
+                sh[j] = hl.hi, sl[j] = hl.lo;
+                p = two_prod(qj, dc);
+                hl = dd_add(ch[j], cl[j], p.hi, p.lo);
+                ch[j] = hl.hi, cl[j] = hl.lo;
             }
         }
         if (still) {
