@@ -173,6 +173,20 @@ def run(net, along, of_t, names, available, *, start, stop, num, threads, repeat
         rows.append((name, res.dtype.name, f"{seconds:.4f}", rate(num, seconds),
                      "-" if info.algorithm == "exact" else rate(pairs, seconds),
                      f"{ref_time / seconds:.1f}x" if seconds > 0 else "-", str(agreement)))
+    if set(names) == set(available):  # every backend benched: then what backend="auto" picks, checked as they are
+        try:
+            res, seconds = timed("auto")
+        except Exception as exc:
+            failed += 1
+            rows.append(("auto", net.dtype.name, "-", "-", "-", "-", f"FAILED: {type(exc).__name__}: {exc}"))
+            return rows, failed
+        with stages.stage("auto: checking every point against the numpy reference"):
+            agreement = check(res, tols)
+        failed += not agreement.ok
+        exact = available[res.backend].algorithm == "exact" if res.backend in available else False
+        rows.append((f"auto ({res.backend})", res.dtype.name, f"{seconds:.4f}", rate(num, seconds),
+                     "-" if exact else rate(pairs, seconds),
+                     f"{ref_time / seconds:.1f}x" if seconds > 0 else "-", str(agreement)))
     return rows, failed
 
 

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..model.forward import activate
+from ..model.graph import act_form, affine, maxpool_windows
 
 _BLOCK_ELEMENTS = 1 << 18
 
@@ -168,6 +169,8 @@ def tolerances(reference, ulps=4):
     k = net.in_features  # the slice's coordinates, one tangent each
     n = len(reference)
     points = reference.points.reshape(n, k)
+    if net.is_graph:
+        return _graph_tolerances(reference, net.graph, points, ulps)
     u = float(np.finfo(reference.dtype).eps) / 2
     layers = [(w.astype(np.float64), b.astype(np.float64)) for w, b in net.layers]
     forms = [act.kernel_form(w.shape[0]) for act, (w, _) in zip(net.activations, layers)]
@@ -283,3 +286,176 @@ def compare(result, reference, ulps=4):
     if len(result) != len(reference) or not np.array_equal(result.points, reference.points):
         raise ValueError("result and reference are not on the same grid")
     return check(result, tolerances(reference, ulps))
+
+
+# -- graph networks: the same rule, node by node ---------------------------------------------
+def _quantum(x):
+    """log2 of the lowest set bit of every ``x`` (float64): ``x`` is a multiple of
+    ``2**_quantum(x)``; +inf for 0 (it adds no bits), -inf for inf and NaN (never exact)."""
+    m, e = np.frexp(np.where(np.isfinite(x), x, 0.0))
+    i = np.ldexp(np.abs(m), 53).astype(np.int64)
+    with np.errstate(divide="ignore"):
+        q = np.log2((i & -i).astype(np.float64)) + (e - 53)
+    return np.where(~np.isfinite(x), -np.inf, np.where(i == 0, np.inf, q))
+
+
+def _node_terms(node, k):
+    """``(terms, arrays)``: how many terms each output of an affine node sums (its products
+    and its constant) and its arrays (weights first, the constant last, None when absent)."""
+    p, kind = node.params, node.kind
+    if kind in ("dense", "conv"):
+        return int(np.prod(p["weight"].shape[1:])) + 1, [p["weight"], p.get("bias")]
+    if kind == "avgpool":
+        return sum(p[f"mat{i}"].shape[1] for i in range(p["ndim"])) + 1, [p[f"mat{i}"] for i in range(p["ndim"])] + [None]
+    if kind == "scale":
+        return 2, [p["scale"], p.get("shift")]
+    if kind == "add":
+        return len(node.inputs) + 1, [p["coeffs"], p.get("const")]
+    if kind == "embed":
+        return k + 1, [p["directions"], p["origin"]]
+    return 0, []  # reshape, permute, cat: they move values, round nothing
+
+
+def _low_bits(arrays):
+    """The node's weights' quantum (the sum over a chain of matrices: avgpool's axes) and its
+    constant's (``_quantum``), as the exactness test of ``_graph_tolerances`` takes them."""
+    *weights, const = arrays
+    qw = sum(float(_quantum(np.asarray(w, np.float64)).min()) for w in weights)
+    qb = np.inf if const is None else float(_quantum(np.asarray(const, np.float64)).min())
+    return qw, qb
+
+
+def _graph_tolerances(reference, graph, points, ulps):
+    """``tolerances`` of a graph network (the module docstring's graph case): per point, each
+    node's values ``a``, a bound ``M`` on the size of the terms they sum, a bound ``E`` on
+    their rounding, and whether they are exact (``X``) in every backend; then y's bound is
+    the output's ``2 E``, the slope's the same propagation on the tangents' magnitudes."""
+    dtype = np.dtype(reference.dtype)
+    n, k = points.shape
+    u = float(np.finfo(dtype).eps) / 2
+    digits = np.finfo(dtype).nmant + 1
+    g = graph.astype(np.float64)
+    mag = g.map_arrays(np.abs)  # the same nodes on |parameters|: sizes and bounds
+    terms = {node.name: _node_terms(node, k) for node in g.nodes[1:]}
+    bits = {node.name: _low_bits(arr) for node in g.nodes[1:] if (arr := terms[node.name][1])}
+
+    # The slope: sizes and errors of the tangents, bounded over every unit and every
+    # pattern (gain max(1, |alpha|), a window's largest), so the same at every point.
+    dm = {g.nodes[0].name: np.eye(k).reshape(k, *g.input_shape)}
+    de = {g.nodes[0].name: np.zeros_like(dm[g.nodes[0].name])}
+    for node in g.nodes[1:]:
+        absn = mag.nodes[mag.index[node.name]]
+        ms, es = [dm[i] for i in node.inputs], [de[i] for i in node.inputs]
+        if node.kind == "act":
+            gain = np.maximum(1.0, np.abs(act_form(node, np.float64)[0]))
+            dm[node.name], de[node.name] = ms[0] * gain, es[0] * gain
+        elif node.kind == "maxpool":
+            dm[node.name] = maxpool_windows(node, ms[0], 0.0).max(axis=-1)
+            de[node.name] = maxpool_windows(node, es[0], 0.0).max(axis=-1)
+        else:
+            m = affine(absn, ms, bias=False)
+            dm[node.name] = m
+            de[node.name] = _gamma(terms[node.name][0] + 1, u) * m + affine(absn, es, bias=False)
+    out = g.output
+    tol_s = np.broadcast_to(2 * de[out.name].reshape(k, -1).T, (n, out.size, k))
+
+    tol_y = np.empty((n, out.size))
+    near = np.zeros(n, bool)
+    rows = max(1, _BLOCK_ELEMENTS // max(node.size for node in g.nodes))
+    first = g.nodes[0].name
+    for i0 in range(0, n, rows):
+        t = points[i0 : i0 + rows].astype(np.float64)
+        b = len(t)
+        ambiguous = near[i0 : i0 + b]
+        t = t.reshape(b, *g.input_shape)
+        # a: values; M: sizes; E: rounding bounds; X: exact in every backend (bool)
+        a, M, E, X = {first: t}, {first: np.abs(t)}, {first: np.zeros_like(t)}, {first: np.ones(t.shape, bool)}
+        for node in g.nodes[1:]:
+            name = node.name
+            xs = [a[i] for i in node.inputs]
+            if node.kind == "act":
+                a[name], M[name], E[name], X[name], amb = _act_step(node, xs[0], M[node.inputs[0]], E[node.inputs[0]],
+                                                                    X[node.inputs[0]], ulps, dtype)
+            elif node.kind == "maxpool":
+                a[name], M[name], E[name], X[name], amb = _maxpool_step(node, xs[0], M[node.inputs[0]], E[node.inputs[0]],
+                                                                        X[node.inputs[0]], ulps)
+            else:
+                absn = mag.nodes[mag.index[name]]
+                count, _ = terms[name]
+                a[name] = affine(node, xs)
+                M[name] = affine(absn, [M[i] for i in node.inputs])
+                E[name] = affine(absn, [E[i] for i in node.inputs], bias=False)
+                if count:
+                    E[name] = E[name] + _gamma(count + 1, u) * M[name]
+                X[name] = _affine_exact(node, absn, [a[i] for i in node.inputs], [X[i] for i in node.inputs],
+                                        M[name], bits.get(name), digits, b)
+                amb = None
+            if amb is not None:
+                ambiguous |= amb.reshape(b, -1).any(axis=1)
+            for i in node.inputs:  # free what no later node reads
+                if g.consumers[i][-1] == name:
+                    for d in (a, M, E, X):
+                        d.pop(i, None)
+        tol_y[i0 : i0 + b] = 2 * E[out.name].reshape(b, -1)
+    return Tolerances(reference, tol_y, tol_s, near)
+
+
+def _affine_exact(node, absn, xs, exact, m, bits, digits, b):
+    """Which outputs of an affine node are exact in every backend, whatever the order of its
+    sums and whether they fuse: those fed by exact inputs only whose every partial sum is a
+    multiple of ``2**q`` (the lowest bit of the weights times that of the inputs, or the
+    constant's) below ``2**(q + digits)`` (so it is representable: the sum of sizes ``m``
+    bounds them); and the exact zeros, with no constant, whose every term is an exact 0."""
+    if bits is None:  # it moves values: exact where they are
+        return affine(node, exact) if node.kind != "cat" else np.concatenate(exact, axis=node.params["axis"] + 1)
+    f = [np.asarray(x, np.float64) for x in exact]
+    inexact_in = affine(absn, [1.0 - x for x in f], bias=False) > 0
+    nonzero_in = affine(absn, [1.0 - x * (v == 0) for x, v in zip(f, xs)], bias=False) > 0
+    const = affine(absn, [np.zeros_like(x) for x in f]) != 0
+    qw, qb = bits
+    qx = np.min([_quantum(v).reshape(b, -1).min(axis=1) for v in xs], axis=0)
+    q = np.minimum(qw + qx, qb).reshape((b,) + (1,) * len(node.shape))
+    size = m
+    if node.kind == "avgpool" and node.params["ndim"] == 2:  # the first axis's sums are bounded too
+        inner = np.abs(xs[0]) @ np.abs(node.params["mat1"]).T
+        size = np.maximum(m, inner.reshape(b, -1).max(axis=1).reshape((b,) + (1,) * len(node.shape)))
+    with np.errstate(over="ignore"):
+        fits = size < np.exp2(q + digits)
+    return (~inexact_in & fits) | (~const & ~nonzero_in)
+
+
+def _act_step(node, z, m, e, exact, ulps, dtype):
+    """An activation node at a block of points: its values, sizes, bounds and exactness, and
+    the units whose side rounding may decide (``z`` within ``ulps/2`` bounds of a breakpoint
+    and not exact: an exact zero is checked, never excused)."""
+    alpha, lo, hi = act_form(node, np.float64)
+    thr = ulps / 2 * e
+    amb = (np.abs(z) <= thr) & ~exact
+    a, on, inside = activate(z, alpha, lo, hi)
+    v = np.where(on, z, alpha * z)
+    for edge in (lo, hi):
+        if np.isfinite(edge):
+            amb |= (np.abs(v - edge) <= np.maximum(1.0, np.abs(alpha)) * thr) & ~exact
+    p, product_exact = _exact_product(np.broadcast_to(alpha, z.shape), z)
+    product_exact &= p.astype(dtype) == p  # and representable in the backend's dtype
+    x = np.where(~inside, True, np.where(on, exact, (alpha == 0) | (exact & product_exact)))
+    gain = np.maximum(1.0, np.abs(alpha))
+    return a, m * gain, e * gain, x & ~amb, amb
+
+
+def _maxpool_step(node, z, m, e, exact, ulps):
+    """A max-pool node at a block of points: its values, sizes, bounds and exactness, and the
+    windows whose argmax rounding may decide (another input within ``ulps/2`` of the two
+    bounds of the largest, unless both are exact: an exact tie is checked, the first wins)."""
+    win = maxpool_windows(node, z, -np.inf)
+    idx = np.argmax(win, axis=-1)[..., None]
+    top = np.take_along_axis(win, idx, -1)
+    ew = maxpool_windows(node, e, 0.0)
+    xw = maxpool_windows(node, exact, True)
+    e_top, x_top = np.take_along_axis(ew, idx, -1), np.take_along_axis(xw, idx, -1)
+    with np.errstate(invalid="ignore"):
+        close = (top - win) <= ulps / 2 * (e_top + ew)
+    close &= ~(x_top & xw)
+    close &= np.arange(win.shape[-1]) != idx
+    amb = close.any(axis=-1)
+    return (top[..., 0], maxpool_windows(node, m, 0.0).max(axis=-1), ew.max(axis=-1), x_top[..., 0] & ~amb, amb)
