@@ -35,6 +35,38 @@ count such a unit negative (``z <= 0``), as PyTorch does: they are checked, not 
 
 On a plane every point carries two tangents (along ``u`` and ``v``), each bounded as the
 line's one; ``slope`` agrees within the bound of its own tangent.
+
+**Graph networks** (``fastrelu.model.graph``: convolutions, pooling, residual adds, cat,
+activation and max-pool nodes; a slice is its ``embed`` node) follow the same rule, node by
+node in the graph's order, at each point.  Every unit carries its value ``a``, a bound ``M``
+on the size of the terms it sums, a bound ``E`` on its rounding error, and whether it is
+exact (``X``: the same bits in every backend, whatever the order of its sums):
+
+* an affine node (dense, conv, avgpool, scale, add, embed) is a sum of ``T`` terms per
+  output (its fan-in, ``prod(weight.shape[1:])`` for a convolution, plus its constant):
+  ``M = |node|(M_in) + |constant|`` and ``E = gamma(T + 1) * M + |node|(E_in)``, where
+  ``|node|`` is the node applied to its parameters' absolute values; reshape, permute and
+  cat move values and round nothing;
+* an activation node multiplies ``M`` and ``E`` by ``max(1, |alpha|)``; a max-pool node
+  takes the largest ``M`` and ``E`` of each window (the window's value is within that of
+  the true maximum, whichever input wins);
+* the tangents (the slope) go through the same propagation on their magnitudes, bounded
+  over every unit and every pattern (so the same at every point);
+* y agrees within ``2 E`` of the output, the slope within ``2 E`` of its tangent;
+* a point is within rounding of a breakpoint when an activation input lies within
+  ``ulps/2 * E`` of 0 or of a clamp's end, or a max-pool window's other input within
+  ``ulps/2`` of the two inputs' ``E`` of its largest; unless the values are exact.
+
+A value is exact when every input it reads is exact and every partial sum is representable:
+all are multiples of ``2**q`` (``q`` the lowest set bit of the weights plus that of the
+inputs, or the constant's) and at most ``M``, so ``M < 2**(q + digits)`` of the dtype suffices
+(then fused or not, in any order, no sum rounds); also exact is an output with no constant
+whose every term reads an exact zero (a zero weight, or an input exactly 0: a ReLU's unit
+off, with its side decided).  The coordinates are exact; an activation keeps exactness
+(``alpha * z`` when that product is exact in the dtype; a clamp's end or ``0 * z``
+whatever ``z``); a max-pool its winner's.  An exact value on a breakpoint (a unit exactly on
+its kink, an exact tie in a window, where the first input wins as in PyTorch) is checked,
+never excused.
 """
 
 from dataclasses import dataclass
