@@ -15,8 +15,7 @@ from fastrelu.kernels.agreement import check, compare, tolerances
 from fastrelu.kernels.registry import backends
 from fastrelu.model.network import on_line
 
-LINE = ("numpy", "cffi", "numba", "exact")  # every backend that sweeps a graph's line
-PLANE = ("numpy", "cffi", "numba", "exact")
+GRAPH_BACKENDS = ("numpy", "cffi", "numba", "exact")  # every backend that sweeps a graph's line and plane
 
 
 class Copy:
@@ -46,7 +45,7 @@ def test_every_backend_agrees_on_a_line(name, dtype):
     if dtype == "float64":
         assert tol.near_kink.mean() < 0.1  # the check covers the line, not only its bounds
     assert (tol.y > 0).all() and (tol.slope > 0).all()
-    for b in LINE:
+    for b in GRAPH_BACKENDS:
         runs_on(b, on_line(net, (x0, x1))[0])
         res = fastrelu.sweep(net, along=(x0, x1), num=301, backend=b)
         assert res.backend == b
@@ -64,7 +63,7 @@ def test_every_backend_agrees_on_a_plane(name, dtype):
     ref = fastrelu.sweep(net, **where, backend="numpy")
     tol = tolerances(ref)
     assert tol.slope.shape == (len(ref), net.out_features, 2)
-    for b in PLANE if dtype == "float64" else PLANE[:3]:  # the exact backend walks float64 maps
+    for b in GRAPH_BACKENDS:
         res = fastrelu.sweep(net, **where, backend=b)
         assert res.backend == b
         got = check(res, tol)
