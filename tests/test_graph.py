@@ -12,6 +12,7 @@ from torch import nn
 import fastrelu
 from fastrelu import Network
 from fastrelu.kernels import registry
+from fastrelu.kernels.agreement import compare
 from fastrelu.model.forward import graph_magnitudes
 
 
@@ -322,6 +323,7 @@ def test_auto_picks_a_backend_that_runs_the_graph():
     pts = exact.plane.origin + exact.u[None, :, None] * exact.plane.directions[0] + exact.v[:, None, None] * exact.plane.directions[1]
     bound = rounding(net, np.abs(pts).max(), np.float64)
     assert np.abs(exact.y - ref.y).max() <= 2 * bound
+    assert compare(exact, ref).ok, str(compare(exact, ref))
 
 
 # -- refusals ----------------------------------------------------------------------------------
@@ -395,3 +397,5 @@ def test_the_exact_backend_sweeps_a_graph_network_as_its_pieces_say():
     xabs = float(max(np.abs(x0).max(), np.abs(x1).max()))
     tol = 2 * rounding(net, xabs, np.dtype("float64"))  # the walk's maps and the reference's forward
     np.testing.assert_allclose(exact.y, ref.y, rtol=0, atol=tol)
+    agreement = compare(exact, ref)  # y, slope and counts by the rule bench uses
+    assert agreement.ok and agreement.near_kink < len(ref) // 10, str(agreement)

@@ -18,6 +18,7 @@ from torch import nn
 import fastrelu
 from fastrelu import Network
 from fastrelu.kernels import graph_c, graph_numba, params, registry
+from fastrelu.kernels.agreement import compare
 from fastrelu.model import Activation
 from fastrelu.model.forward import propagate_graph
 from fastrelu.model.graph import Graph, Node
@@ -184,6 +185,7 @@ def test_twins_match_each_other_the_reference_and_torch_on_a_line(name, dtype):
     y, dy = y.detach().numpy(), dy.detach().numpy()
     for res in got.values():
         check_within_rounding(res, ref.y, ref.slope, ref.negative_by_layer, m, net, dtype)
+        assert compare(res, ref).ok, str(compare(res, ref))  # the rule bench and the tests share
         hooked = check_within_rounding(res, y, dy, "hooks", m, net, dtype)
     if name in ("digits_cnn", "every"):  # every activation a module: the hooks' counts were checked
         assert hooked is not None
@@ -206,6 +208,7 @@ def test_twins_on_a_plane(name, dtype):
         same_bits(*got)
     for res in got:
         check_within_rounding(res, ref.y, ref.slope, ref.negative_by_layer, m, net, dtype)
+        assert compare(res, ref).ok, str(compare(res, ref))  # the rule bench and the tests share
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -219,6 +222,7 @@ def test_one_point_and_the_linear_twin(name):
             res = fastrelu.sweep(n, along=(x0, x1), x=[0.375], backend=b)
             assert len(res) == 1 and res.backend == b
             check_within_rounding(res, ref.y, ref.slope, ref.negative_by_layer, mod, n, "float64")
+            assert compare(res, ref).ok, str(compare(res, ref))  # the rule bench and the tests share
     # the linear twin is one straight line where no max-pool bends it: the same slope at every
     # point, to rounding
     for b in TWINS if all(node.kind != "maxpool" for node in lin.graph.nodes) else ():
