@@ -39,7 +39,8 @@ def test_auto_chooses_by_the_request():
 
 
 def test_missing_numba_falls_back(monkeypatch, fresh_registry):
-    _hide(monkeypatch, "numba", "fastrelu.kernels.dense_numba")
+    # every module of the backend (a module imported before would not import numba again)
+    _hide(monkeypatch, "numba", "fastrelu.kernels.dense_numba", "fastrelu.kernels.graph_numba")
     info = fastrelu.backends()["numba"]
     assert not info.available and "numba" in info.reason
     net = fastrelu.Network.random(8, seed=0)
@@ -49,14 +50,15 @@ def test_missing_numba_falls_back(monkeypatch, fresh_registry):
 
 
 def test_missing_c_module_falls_back(monkeypatch, fresh_registry):
-    _hide(monkeypatch, "fastrelu.kernels._c", "fastrelu.kernels.dense_c")
+    _hide(monkeypatch, "fastrelu.kernels._c", "fastrelu.kernels.dense_c", "fastrelu.kernels.graph_c")
     assert not fastrelu.backends()["cffi"].available
     net = fastrelu.Network.random(8, seed=0)
     assert fastrelu.sweep(net, num=5).backend not in ("cffi",)
 
 
 def test_only_numpy_left(monkeypatch, fresh_registry):
-    _hide(monkeypatch, "numba", "fastrelu.kernels.dense_numba", "fastrelu.kernels._c", "fastrelu.kernels.dense_c")
+    _hide(monkeypatch, "numba", "fastrelu.kernels.dense_numba", "fastrelu.kernels.graph_numba", "fastrelu.kernels._c",
+          "fastrelu.kernels.dense_c", "fastrelu.kernels.graph_c")
     for name in list(_dispatch._REGISTRY):
         if name != "numpy":
             for kernel in _dispatch._REGISTRY[name].kernels:
