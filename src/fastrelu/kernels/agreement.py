@@ -370,6 +370,13 @@ def _graph_tolerances(reference, graph, points, ulps):
     mag = g.map_arrays(np.abs)  # the same nodes on |parameters|: sizes and bounds
     terms = {node.name: _node_terms(node, k) for node in g.nodes[1:]}
     bits = {node.name: _low_bits(arr) for node in g.nodes[1:] if (arr := terms[node.name][1])}
+    shapes = {node.name: node.shape for node in g.nodes}
+    facts = {}  # per affine node that sums: (has a constant, reads an input), by unit
+    for node in g.nodes[1:]:
+        if node.name in bits:
+            absn = mag.nodes[mag.index[node.name]]
+            ones = [np.ones((1, *shapes[i])) for i in node.inputs]
+            facts[node.name] = (affine(absn, [0.0 * o for o in ones])[0] != 0, affine(absn, ones, bias=False)[0] > 0)
 
     # The slope: sizes and errors of the tangents, bounded over every unit and every
     # pattern (gain max(1, |alpha|), a window's largest), so the same at every point.
@@ -420,7 +427,7 @@ def _graph_tolerances(reference, graph, points, ulps):
                 if count:
                     E[name] = E[name] + _gamma(count + 1, u) * M[name]
                 X[name] = _affine_exact(node, absn, [a[i] for i in node.inputs], [X[i] for i in node.inputs],
-                                        M[name], bits.get(name), digits, b)
+                                        M[name], bits.get(name), facts.get(name), digits, b)
                 amb = None
             if amb is not None:
                 ambiguous |= amb.reshape(b, -1).any(axis=1)
@@ -432,18 +439,16 @@ def _graph_tolerances(reference, graph, points, ulps):
     return Tolerances(reference, tol_y, tol_s, near)
 
 
-def _affine_exact(node, absn, xs, exact, m, bits, digits, b):
+def _affine_exact(node, absn, xs, exact, m, bits, facts, digits, b):
     """Which outputs of an affine node are exact in every backend, whatever the order of its
     sums and whether they fuse: those fed by exact inputs only whose every partial sum is a
     multiple of ``2**q`` (the lowest bit of the weights times that of the inputs, or the
     constant's) below ``2**(q + digits)`` (so it is representable: the sum of sizes ``m``
-    bounds them); and the exact zeros, with no constant, whose every term is an exact 0."""
+    bounds them); and the exact zeros, with no constant, whose every term is an exact 0.
+    ``facts``: per unit, whether it has a constant and whether it reads any input."""
     if bits is None:  # it moves values: exact where they are
         return affine(node, exact) if node.kind != "cat" else np.concatenate(exact, axis=node.params["axis"] + 1)
-    f = [np.asarray(x, np.float64) for x in exact]
-    inexact_in = affine(absn, [1.0 - x for x in f], bias=False) > 0
-    nonzero_in = affine(absn, [1.0 - x * (v == 0) for x, v in zip(f, xs)], bias=False) > 0
-    const = affine(absn, [np.zeros_like(x) for x in f]) != 0
+    const, reads = facts
     qw, qb = bits
     qx = np.min([_quantum(v).reshape(b, -1).min(axis=1) for v in xs], axis=0)
     q = np.minimum(qw + qx, qb).reshape((b,) + (1,) * len(node.shape))
@@ -453,7 +458,15 @@ def _affine_exact(node, absn, xs, exact, m, bits, digits, b):
         size = np.maximum(m, inner.reshape(b, -1).max(axis=1).reshape((b,) + (1,) * len(node.shape)))
     with np.errstate(over="ignore"):
         fits = size < np.exp2(q + digits)
-    return (~inexact_in & fits) | (~const & ~nonzero_in)
+    # the sums over the inputs below only where they can change the answer (trained
+    # weights have low bits far below any sum's: nothing fits, and most inputs are not 0)
+    if fits.any() and not all(x.all() for x in exact):
+        fits &= ~(affine(absn, [1.0 - np.asarray(x, np.float64) for x in exact], bias=False) > 0)
+    zero = ~const & ~reads  # reads no input: its value is 0 at every point
+    zeros = [x & (v == 0) for x, v in zip(exact, xs)]
+    if any(z.any() for z in zeros):
+        zero = ~const & ~(affine(absn, [1.0 - z.astype(np.float64) for z in zeros], bias=False) > 0)
+    return fits | zero
 
 
 def _act_step(node, z, m, e, exact, ulps, dtype):
@@ -468,9 +481,11 @@ def _act_step(node, z, m, e, exact, ulps, dtype):
     for edge in (lo, hi):
         if np.isfinite(edge):
             amb |= (np.abs(v - edge) <= np.maximum(1.0, np.abs(alpha)) * thr) & ~exact
-    p, product_exact = _exact_product(np.broadcast_to(alpha, z.shape), z)
-    product_exact &= p.astype(dtype) == p  # and representable in the backend's dtype
-    x = np.where(~inside, True, np.where(on, exact, (alpha == 0) | (exact & product_exact)))
+    x = np.where(~inside, True, np.where(on, exact, alpha == 0))
+    need = inside & ~on & exact & (alpha != 0)  # alpha * z: exact when the product is, in the dtype
+    if need.any():
+        p, product_exact = _exact_product(np.broadcast_to(alpha, z.shape)[need], z[need])
+        x[need] = product_exact & (p.astype(dtype) == p)
     gain = np.maximum(1.0, np.abs(alpha))
     return a, m * gain, e * gain, x & ~amb, amb
 
