@@ -27,7 +27,7 @@ class Copy:
         self.negative, self.negative_by_layer = res.negative.copy(), res.negative_by_layer.copy()
 
     def __len__(self):
-        return len(self.negative)
+        return len(self.points)
 
 
 def runs_on(name, net):
@@ -160,3 +160,29 @@ def test_bench_runs_and_checks_every_backend_on_a_cnn():
     auto = rows[-1]
     assert auto[0] == f"auto ({fastrelu.sweep(net, along=along, num=16).backend})" and auto[6].startswith("agrees"), auto
 
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_one_point_on_every_backend(name):
+    m, shape, x0, x1 = model(name)
+    net = Network.from_torch(m, shape)
+    ref = fastrelu.sweep(net, along=(x0, x1), x=[0.375], backend="numpy")
+    tol = tolerances(ref)
+    assert len(tol) == 1
+    for b in GRAPH_BACKENDS:
+        res = fastrelu.sweep(net, along=(x0, x1), x=[0.375], backend=b)
+        assert res.backend == b and check(res, tol).ok, b
+
+
+def test_the_rule_fails_a_planes_second_tangent_off_by_a_few_bounds():
+    m, shape, x0, x1 = model("every")
+    x2 = np.random.default_rng(7).normal(size=x0.shape)
+    net = Network.from_torch(m, shape)
+    ref = fastrelu.sweep(net, plane=(x0, x1, x2), num=(9, 7), backend="numpy")
+    tol = tolerances(ref)
+    i = int(np.flatnonzero(~tol.near_kink)[0])
+    bad = Copy(ref)
+    n = len(ref)
+    bad.slope.reshape(n, net.out_features, 2)[i, -1, 1] -= 3 * tol.slope[i, -1, 1]
+    got = check(bad, tol)
+    assert not got.ok and got.slope_errors == 1 and got.worst_slope >= 2.9, str(got)
