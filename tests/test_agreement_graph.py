@@ -186,3 +186,20 @@ def test_the_rule_fails_a_planes_second_tangent_off_by_a_few_bounds():
     bad.slope.reshape(n, net.out_features, 2)[i, -1, 1] -= 3 * tol.slope[i, -1, 1]
     got = check(bad, tol)
     assert not got.ok and got.slope_errors == 1 and got.worst_slope >= 2.9, str(got)
+
+
+def test_bench_command_on_a_saved_cnn(tmp_path, capsys, monkeypatch):
+    from fastrelu.cli.main import main
+
+    m, shape, _, _ = model("digits_cnn")
+    Network.from_torch(m, shape).save(tmp_path / "cnn.npz")
+    monkeypatch.chdir(tmp_path)
+    code = main(["bench", "--network", "cnn.npz", "--along", "random", "--num", "1500", "--repeat", "1", "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    rows = out.splitlines()
+    assert "activation nodes of a graph of" in rows[0]
+    for name in backends():
+        assert "agrees" in next(r for r in rows if r.startswith(name + " ")), rows
+    assert "agrees" in next(r for r in rows if r.startswith("auto ("))
+    assert "DISAGREES" not in out and "FAILED" not in out

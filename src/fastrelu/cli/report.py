@@ -130,6 +130,10 @@ def print_bench_headline(net, along, num, repeat):
     """The first line of ``fastrelu bench``: the grid, the network, the dtype, the repeats."""
     if classic(net, along):
         what = f"{net.hidden:,} hidden units"
+    elif net.is_graph:  # convolutions, pooling or branches: no widths to list
+        what = (f"{net.hidden:,} units in {net.depth} activation node{'s' if net.depth != 1 else ''} of a graph of "
+                f"{len(net.nodes)} nodes, {net.out_features} output{'s' if net.out_features != 1 else ''}"
+                f"{', along a line' if along is not None else ''}")
     else:
         widths = net.widths if along is None else (along[0].shape[0], *net.widths[1:])
         what = (f"{net.hidden:,} hidden units in all (widths {','.join(map(str, widths))}, depth {net.depth}, "
