@@ -166,13 +166,6 @@ def test_sweep_write_floor(benchmark):
     _RESULTS[("sweep", "write")] = seconds
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _report(print_uncaptured):
-    yield
-    if _RESULTS:
-        print_uncaptured(_print_table)
-
-
 def _print_table(line):
     r = _RESULTS
     line("")

@@ -154,13 +154,6 @@ def test_torch_jvp(benchmark, case):
     _RESULTS[(case, "jvp")] = seconds
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _report(print_uncaptured):
-    yield
-    if _RESULTS:
-        print_uncaptured(_print_table)
-
-
 def _print_table(line):
     r = _RESULTS
     fmt = lambda x, f: format(x, f) if x is not None else "-"  # noqa: E731

@@ -27,7 +27,6 @@ import os
 import time
 
 import numpy as np
-import pytest
 import torch
 import torch.nn.functional as F
 
@@ -166,14 +165,7 @@ def test_line_stats(benchmark):
     _RESULTS["lines"] = (f, t, int(s.pieces.sum()))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _report(print_uncaptured):
-    yield
-    if _RESULTS:
-        print_uncaptured(_table)
-
-
-def _table(line):
+def _print_table(line):
     line("\ngraph line analyses (CNN 1x8x8 -> conv16, pool, conv32, pool, 64, 10; best of 3, side by side):")
     if "distance" in _RESULTS:
         f, t, rel = _RESULTS["distance"]

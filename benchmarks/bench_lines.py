@@ -200,13 +200,6 @@ def test_distance(benchmark):
     _RESULTS[("distance", "max_rel")] = float(np.max(np.abs(d - res.distance) / res.distance))
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _report(print_uncaptured):
-    yield
-    if _RESULTS:
-        print_uncaptured(_print_table)
-
-
 def _print_table(line):
     r = _RESULTS
     line("")

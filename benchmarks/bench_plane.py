@@ -152,13 +152,6 @@ def test_same_faces_as_regioncam():
             assert abs(faces - rc_faces) <= _RESULTS[(case, "short32")], case
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _report(print_uncaptured):
-    yield
-    if _RESULTS:
-        print_uncaptured(_print_table)
-
-
 def _print_table(line):
     r = _RESULTS
     fmt = lambda x, f: format(x, f) if x is not None else "-"  # noqa: E731

@@ -113,13 +113,6 @@ def test_torch(benchmark, net):
     np.testing.assert_allclose(y.numpy().reshape(NUM[1], NUM[0])[0, 0], net([u[0], v[0]]), rtol=1e-12)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _report(print_uncaptured):
-    yield
-    if _RESULTS:
-        print_uncaptured(_print_table)
-
-
 def _print_table(out):
     r = _RESULTS
     out("\n| what (1024 x 1024 pixels, 2->[256]x4->1, float64) | time (s) | ratio |")

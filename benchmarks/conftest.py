@@ -43,6 +43,16 @@ def print_uncaptured(request):
     return run
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _module_table(request, print_uncaptured):
+    """After a module's benchmarks: its table of ratios, when it keeps results in ``_RESULTS``
+    and prints them with ``_print_table(line)``."""
+    yield
+    results, table = (getattr(request.module, name, None) for name in ("_RESULTS", "_print_table"))
+    if results and table is not None:
+        print_uncaptured(table)
+
+
 def pytest_terminal_summary(terminalreporter):
     if not _RESULTS:
         return
