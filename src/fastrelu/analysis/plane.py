@@ -462,7 +462,7 @@ class RegionMap:
         ('layer 0', 'layer 1')
         """
         if self.network is not None and self.network.is_graph:
-            return tuple(n.name for n in self.network.nodes if n.kind in ("act", "maxpool"))
+            return tuple(n.name for n in self.network.graph.piecewise_nodes)
         return tuple(f"layer {k}" for k in range(len(self._walk.regions)))
 
     @property
@@ -477,7 +477,7 @@ class RegionMap:
         ('act', 'act')
         """
         if self.network is not None and self.network.is_graph:
-            return tuple(n.kind for n in self.network.nodes if n.kind in ("act", "maxpool"))
+            return tuple(n.kind for n in self.network.graph.piecewise_nodes)
         return ("act",) * len(self._walk.regions)
 
     @property

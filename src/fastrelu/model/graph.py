@@ -273,6 +273,12 @@ class Graph:
         return [n for n in self.nodes if n.kind == "act"]
 
     @property
+    def piecewise_nodes(self):
+        """The activation and max-pool nodes, in order: where the network bends, one layer
+        each of a walk's patterns (a unit's region, a window's argmax)."""
+        return [n for n in self.nodes if n.kind in ("act", "maxpool")]
+
+    @property
     def dtype(self):
         for n in self.nodes:
             for k in _ARRAYS:

@@ -101,7 +101,7 @@ def _build(a, network):
     """The map from the saved arrays, through ``RegionMap``'s constructor (a walk of one step per layer)."""
     F, V, E = a["pattern"].shape[0], a["vertices"].shape[0], a["edges"].shape[0]
     if network.is_graph:  # a layer per act node (its units) and per max-pool node (its windows' argmax)
-        widths = [n.size for n in network.graph.nodes if n.kind in ("act", "maxpool")]
+        widths = [n.size for n in network.graph.piecewise_nodes]
         forms = graph_forms(network.graph.astype(np.float64))
     else:
         widths = [int(layer.bias.shape[0]) for layer in network.layers[:-1]]
