@@ -89,6 +89,18 @@ def test_a_boundary_along_a_cut():
     assert on_cut.any() and (tiled.edge_units[on_cut] == [0, 0]).all()
 
 
+def test_threads_share_one_tiles_products_with_the_same_bits():
+    # one tile: the threads take blocks of faces of each layer's product; every array of the
+    # map is the same as on one thread, bit for bit (more faces than blocks of _BLOCK)
+    net = fastrelu.Network.from_torch(_torch_mlp([2, 32, 32, 32, 32, 2], seed=12))
+    one = region_map(net, bounds=SQUARE, threads=1, tiles=(1, 1))
+    assert len(one) > 3 * plane_walk._BLOCK
+    for threads in (2, 3):
+        many = region_map(net, bounds=SQUARE, threads=threads, tiles=(1, 1))
+        for attr in ("vertices", "edges", "edge_faces", "edge_units", "slope", "intercept", "pattern"):
+            np.testing.assert_array_equal(getattr(one, attr), getattr(many, attr), err_msg=attr)
+
+
 def test_default_tiles_follow_threads_and_width():
     assert PLANE_TILE_MIN_WIDTH >= 2
     wide = fastrelu.Network.random([2, 8, 1], seed=0)

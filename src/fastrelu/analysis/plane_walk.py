@@ -97,7 +97,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import plane_engine
-from ..kernels.threads import blas_pinned
+from ..kernels.threads import blas_pinned, run as run_chunks
 from ..model.graph import AFFINE, Graph, Node, act_form, affine, maxpool_windows
 from ..utils.memory import available_memory
 
@@ -285,10 +285,12 @@ def _layer_bytes(V, E, F, h, nb):
     return int(2 * nbytes * (V + F) + (2 * F + 16) * (h + 64) + 2 * 8 * 16 * E)
 
 
-def _next_maps(kern, maps, parent, regions, gain, offs, weight, bias):
+def _next_maps(kern, maps, parent, regions, gain, offs, weight, bias, threads=1):
     """The maps of the next layer on each face: ``W @ (g * maps[parent] + o) + b``, with the
     gain ``g`` and offset ``o`` of each unit's region on the face: the rows gathered by the
-    kernel (``kern.gather_maps``), one matrix product per block of faces.
+    kernel (``kern.gather_maps``), one matrix product per block of faces, the blocks shared
+    out among ``threads`` threads (``kernels.threads.run``; the kernels and BLAS release the
+    GIL).
 
     Maps are kept as three slabs ``(3, F, h)`` (slopes along u and v, intercepts), each
     contiguous, so that per-vertex arithmetic reads whole rows.  Also returns the largest
@@ -301,27 +303,34 @@ def _next_maps(kern, maps, parent, regions, gain, offs, weight, bias):
     out = np.empty((3, F, w))
     wt = np.ascontiguousarray(weight.T)
     regions, gain, offs = np.ascontiguousarray(regions), np.ascontiguousarray(gain), np.ascontiguousarray(offs)
+    bias = np.ascontiguousarray(bias, np.float64)
     # every product is of one shape, (3 _BLOCK, h) @ (h, w), the last block padded with
     # zeros: BLAS then computes each row alike wherever it sits (the same kernel, never the
     # one for a smaller matrix or a block's ragged edge), so a face's maps follow from its
-    # pattern alone, bit for bit, in whichever tile and block it is
+    # pattern alone, bit for bit, in whichever tile, block and thread it is
     B = _BLOCK
-    xb, yb = np.empty((3, B, h)), np.empty((3, B, w))
-    bias = np.ascontiguousarray(bias, np.float64)
-    acc = np.zeros((3, w))  # the largest magnitude of each slab's columns (kern.store_maps)
-    with np.errstate(over="ignore", invalid="ignore"):  # the caller refuses maps that are not finite
-        for i0 in range(0, F, B):
-            i1 = min(F, i0 + B)
-            n = i1 - i0
-            if n < B:
-                xb[:, n:] = 0.0
-            kern.gather_maps(maps, parent, regions, gain, offs, i0, i1, xb)
-            np.matmul(xb.reshape(3 * B, h), wt, out=yb.reshape(3 * B, w))
-            kern.store_maps(yb, n, bias, out, i0, acc)  # + bias, stored, the magnitudes kept: one pass
-    return out, acc.max(axis=1)
+    nblocks = -(-F // B)
+    accs = []  # the largest magnitude of each slab's columns, one array per range of blocks
+
+    def work(c0, c1):
+        xb, yb = np.empty((3, B, h)), np.empty((3, B, w))
+        acc = np.zeros((3, w))
+        with np.errstate(over="ignore", invalid="ignore"):  # the caller refuses maps that are not finite
+            for i0 in range(c0 * B, min(F, c1 * B), B):
+                i1 = min(F, i0 + B)
+                n = i1 - i0
+                if n < B:
+                    xb[:, n:] = 0.0
+                kern.gather_maps(maps, parent, regions, gain, offs, i0, i1, xb)
+                np.matmul(xb.reshape(3 * B, h), wt, out=yb.reshape(3 * B, w))
+                kern.store_maps(yb, n, bias, out, i0, acc)  # + bias, stored, the magnitudes kept: one pass
+        accs.append(acc)  # (list.append is atomic; a maximum does not depend on the order)
+
+    run_chunks(work, nblocks, threads)
+    return out, (np.maximum.reduce(accs) if accs else np.zeros((3, w))).max(axis=1)
 
 
-def walk_plane(layers, forms, bounds, engine=None):
+def walk_plane(layers, forms, bounds, engine=None, threads=1):
     """The faces of a network of two coordinates on the rectangle ``bounds``, exactly.
 
     Parameters
@@ -335,6 +344,11 @@ def walk_plane(layers, forms, bounds, engine=None):
         act nodes carry theirs).
     bounds : ((u0, u1), (v0, v1))
         The rectangle, ``u0 < u1`` and ``v0 < v1``.
+    engine : {"c", "numba"}, optional
+        The kernels' twin (``kernels.plane_engine``).
+    threads : int
+        Threads sharing each dense layer's products (blocks of faces; the same bits on
+        any number).  The caller holds BLAS to one thread (``walk_tiles``).
 
     Returns
     -------
@@ -425,7 +439,7 @@ def walk_plane(layers, forms, bounds, engine=None):
             maps[node.name] = out
         else:
             out, bigs[node.name] = _node_maps(kern, node, [maps[i] for i in node.inputs], [shapes[i] for i in node.inputs],
-                                              not regions)
+                                              not regions, threads)
             # the largest magnitudes are NaN or inf exactly when some map is (numpy's max and
             # np.maximum pass NaN on): three values checked, not a pass over every map
             if not np.isfinite(bigs[node.name]).all():
@@ -626,19 +640,21 @@ def _materialize(kern, m):
 _ROWWISE = ("scale", "reshape", "permute", "add", "cat")
 
 
-def _node_maps(kern, node, ins, in_shapes, whole):
+def _node_maps(kern, node, ins, in_shapes, whole, threads=1):
     """The maps of an affine node on every face from those of its inputs (``(3, F, size)`` each,
     or an act's ``_Lazy``; ``in_shapes`` the inputs' shapes): the op applied to the three
     slabs as one batch, the slopes without its constant part and the intercepts with it;
     and the largest magnitude in each slab.
-    ``whole``: no node has cut the rectangle yet (its one face, in every tile alike)."""
+    ``whole``: no node has cut the rectangle yet (its one face, in every tile alike);
+    ``threads`` share a dense layer's products (``_next_maps``)."""
     if node.kind == "dense" and len(node.shape) == 1 and isinstance(ins[0], _Lazy):
         # a dense layer after an activation: the rows gathered and multiplied in one pass
         m = ins[0]
         w, b = node.params["weight"], node.params.get("bias")
         _check_memory(_maps_bytes(m.parent.shape[0], m.reg.shape[1], w.shape[0]),
                       f"the maps of {_label(node)} ({m.parent.shape[0]:,} faces, {w.shape[0]:,} units)")
-        return _next_maps(kern, m.maps, m.parent, m.reg, m.gain, m.offs, w, np.zeros(w.shape[0]) if b is None else b)
+        return _next_maps(kern, m.maps, m.parent, m.reg, m.gain, m.offs, w, np.zeros(w.shape[0]) if b is None else b,
+                          threads)
     xs = [_materialize(kern, x) for x in ins]
     F = xs[0].shape[1]
     if not whole:  # (before the first cut: three rows per node, as small as one input's activations)
@@ -1224,8 +1240,8 @@ def walk_tiles(layers, forms, bounds, tiles=(1, 1), threads=1, engine=None):
 
 def _walk_tiles(layers, forms, bounds, tiles, threads, engine):
     nu, nv = tiles
-    if nu * nv == 1:
-        return walk_plane(layers, forms, bounds, engine)
+    if nu * nv == 1:  # one tile: the threads share its products
+        return walk_plane(layers, forms, bounds, engine, threads)
     rects, us, vs = tile_rects(bounds, tiles)
     plane_engine.kernels(engine)  # any error of the engine once, here
     if threads <= 1:

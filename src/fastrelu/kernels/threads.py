@@ -50,9 +50,9 @@ def set_num_threads(n):
     _local.threads = int(n)
 
 
-def run(work, nchunks):
+def run(work, nchunks, threads=None):
     """Call ``work(c0, c1)`` over ranges of chunks covering ``range(nchunks)``, on
-    ``get_num_threads()`` threads, the calling one included.  Errors are raised once
+    ``threads`` threads (None: ``get_num_threads()``), the calling one included.  Errors are raised once
     every thread has stopped.
 
     The ranges are handed out as OpenMP's guided schedule does: each thread takes a
@@ -60,7 +60,7 @@ def run(work, nchunks):
     calls into Numba (microseconds each), and the last ranges are single chunks, so
     the threads finish together however costly a chunk is.
     """
-    threads = min(get_num_threads(), nchunks)
+    threads = min(get_num_threads() if threads is None else threads, nchunks)
     if threads <= 1:
         if nchunks > 0:
             work(0, nchunks)
