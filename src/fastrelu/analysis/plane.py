@@ -251,6 +251,9 @@ def _decision_boundary(m):
     return Decisions(*(_readonly(a[order]) for a in (segments, face, classes.astype(np.int64))))
 
 
+_HASH_ENTRIES = 1 << 24  # pattern entries unpacked at once for pattern_hash (16 MB)
+
+
 def _cycles(edges, edge_faces, n_faces, n_vertices):
     """Each face's vertices counter-clockwise, as CSR ``(offsets, indices)``, from the edges
     (a face is on the left of its edges in its counter-clockwise order)."""
@@ -393,7 +396,7 @@ class RegionMap:
         by_layer = np.empty((F, len(acts)), np.int32)
         ancestors = self._ancestors(walk)
         for i, k in enumerate(acts):
-            by_layer[:, i] = np.count_nonzero(walk.regions[k] <= idx0[k], axis=1)[ancestors[k]]
+            by_layer[:, i] = walk.regions[k].count_at_most(idx0[k])[ancestors[k]]
         self.negative_by_layer = _readonly(by_layer)
         self.negative = _readonly(by_layer.sum(axis=1, dtype=np.int32))
         self.ambiguous, self.degenerate = walk.ambiguous, walk.degenerate
@@ -448,7 +451,7 @@ class RegionMap:
     def layer_widths(self):
         """Units of each hidden layer, as ``pattern`` lays them out (of a graph network: each act
         node's units and each max-pool node's windows, in ``net.nodes``' order, ``layer_names``)."""
-        return tuple(int(r.shape[1]) for r in self._walk.regions)
+        return tuple(r.width for r in self._walk.regions)
 
     @property
     def layer_names(self):
@@ -484,10 +487,13 @@ class RegionMap:
     def pattern(self):
         """Each unit's region on each face (int8, ``(F, hidden)``; see the class docstring)."""
         if "pattern" not in self._lazy:
-            walk = self._walk
-            parts = [walk.regions[k][anc] for k, anc in enumerate(self._ancestors(walk))]
-            self._lazy["pattern"] = _readonly(np.concatenate(parts, axis=1))
+            self._lazy["pattern"] = _readonly(self._patterns())
         return self._lazy["pattern"]
+
+    def _patterns(self, faces=slice(None)):
+        """The patterns of ``faces`` (an index of final faces), unpacked from each layer's bits."""
+        walk = self._walk
+        return np.concatenate([walk.regions[k].rows(anc[faces]) for k, anc in enumerate(self._ancestors(walk))], axis=1)
 
     @property
     def pattern_hash(self):
@@ -504,7 +510,13 @@ class RegionMap:
         True
         """
         if "hash" not in self._lazy:
-            self._lazy["hash"] = _readonly(pattern_hashes(self.pattern))
+            if "pattern" in self._lazy:
+                hashes = pattern_hashes(self.pattern)
+            else:  # a block of faces at a time: a wide map's whole pattern need not fit in memory (a row's hash is its own)
+                rows = max(1, _HASH_ENTRIES // max(1, sum(self.layer_widths)))
+                hashes = np.concatenate([pattern_hashes(self._patterns(slice(i0, i0 + rows)))
+                                         for i0 in range(0, len(self), rows)] or [np.zeros(0, np.uint64)])
+            self._lazy["hash"] = _readonly(hashes)
         return self._lazy["hash"]
 
     def switching(self, e):
@@ -528,8 +540,9 @@ class RegionMap:
         f1, f2 = self.edge_faces[e]
         if f1 < 0 or f2 < 0:
             return np.zeros(0, np.int32), np.zeros(0, np.int32)
-        units = np.flatnonzero(self.pattern[f1] != self.pattern[f2])
-        widths = np.array([r.shape[1] for r in self._walk.regions])
+        rows = self._patterns([f1, f2])
+        units = np.flatnonzero(rows[0] != rows[1])
+        widths = np.array(self.layer_widths)
         starts = np.r_[0, np.cumsum(widths)[:-1]]
         layer = np.searchsorted(starts, units, side="right") - 1
         unit = units - starts[layer]

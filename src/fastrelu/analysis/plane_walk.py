@@ -100,6 +100,7 @@ from ..kernels import plane_engine
 from ..kernels.threads import blas_pinned, run as run_chunks
 from ..model.graph import AFFINE, Graph, Node, act_form, affine, maxpool_windows
 from ..utils.memory import available_memory
+from .patterns import PackedPatterns
 
 __all__ = ["PlaneWalk", "region_tables", "tile_cuts", "tile_rects", "walk_plane", "walk_tiles"]
 
@@ -144,8 +145,10 @@ class PlaneWalk(NamedTuple):
     ``vertices`` (V, 2); ``edges`` (E, 2) vertex pairs with ``edge_faces`` (E, 2) the faces
     on their left and right (-1 outside the rectangle) and ``edge_layer``, ``edge_unit``
     (E,) the hidden unit whose line the edge lies on (-1, -1 on the rectangle's sides);
-    ``regions`` and ``parents``: per hidden layer ``k``, the region of each unit (int8,
-    ``(F_k, h_k)``, see ``region_tables``) on each face ``F_k`` after layer ``k``, and the
+    ``regions`` and ``parents``: per hidden layer ``k``, the region of each unit (see
+    ``region_tables``) on each face ``F_k`` after layer ``k``, packed in bits
+    (``patterns.PackedPatterns``, ``(F_k, h_k)`` unpacked: a wide map's patterns are most
+    of its memory, 1,024 ReLU units 128 bytes a face), and the
     face after layer ``k - 1`` it was cut from (``parents[0]`` all 0: the rectangle);
     ``maps`` (F, 3, out): the output's slopes along u and v and its intercept on each face
     of the last layer; ``ambiguous`` and ``degenerate``: see the module's docstring.
@@ -415,7 +418,7 @@ def walk_plane(layers, forms, bounds, engine=None, threads=1):
                           f"the sides and cuts of {_label(node)} ({F:,} faces, {V.n:,} vertices, {h:,} units)")
             reg, parent, amb = _layer(kern, V, E, x, big, bps, F, k)
             ambiguous += amb
-            regions.append(reg)
+            regions.append(PackedPatterns.pack(reg, bps.shape[0].bit_length()))  # (0 to nb: nb + 1 regions)
             parents.append(parent)
             if maps:
                 carried = sum(m.shape[0] * m.shape[2] for m in maps.values())
@@ -432,7 +435,8 @@ def walk_plane(layers, forms, bounds, engine=None, threads=1):
                 maps[name] = _materialize(kern, m)
             arg, parent, out, amb = _maxpool(kern, V, E, node, x, shapes[node.inputs[0]], k)
             ambiguous += amb
-            regions.append(arg)
+            kk = int(np.prod(node.params["kernel"]))  # each window's argmax: 0 to kk - 1
+            regions.append(PackedPatterns.pack(arg, max(1, (kk - 1).bit_length())))
             parents.append(parent)
             for name, m in maps.items():
                 maps[name] = m[:, parent]
@@ -1287,10 +1291,10 @@ def _merge(walks, cu, cv):
     ids = [np.zeros(1, np.int64) for _ in walks]  # before the first layer: the rectangle, face 0 in every tile
     regions, parents = [], []
     for k in range(depth):
-        rows = np.concatenate([np.concatenate([ids[t][w.parents[k]].view(np.uint8).reshape(-1, 8), w.regions[k].view(np.uint8)],
-                                              axis=1) for t, w in enumerate(walks)])
+        rows = np.concatenate([np.concatenate([ids[t][w.parents[k]].view(np.uint8).reshape(-1, 8), w.regions[k].data], axis=1)
+                               for t, w in enumerate(walks)])  # (parent, packed regions): equal rows, equal bytes
         first, inverse = _unique_rows(rows)
-        regions.append(np.ascontiguousarray(rows[first, 8:]).view(np.int8))
+        regions.append(PackedPatterns(rows[first, 8:], walks[0].regions[k].width, walks[0].regions[k].bits))
         parents.append(np.ascontiguousarray(rows[first, :8]).view(np.int64).ravel())
         counts = np.cumsum([0, *(w.regions[k].shape[0] for w in walks)])
         ids = [inverse[counts[t] : counts[t + 1]] for t in range(len(walks))]
@@ -1381,7 +1385,8 @@ def _first_switch(regions, parents, f, g):
         chain.append((f, g))
         f, g = parents[k][f], parents[k][g]
     for k, (f, g) in enumerate(chain[::-1]):
-        diff = np.flatnonzero(regions[k][f] != regions[k][g])
+        rf, rg = regions[k].rows([f, g])
+        diff = np.flatnonzero(rf != rg)
         if diff.size:
             return k, int(diff[0])
     return -1, -1

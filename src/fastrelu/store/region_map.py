@@ -11,6 +11,7 @@ hashes, bit for bit), and everything derived from it is computed as for a fresh 
 import numpy as np
 
 from ..analysis.plane import RegionMap, graph_forms
+from ..analysis.patterns import PackedPatterns
 from ..analysis.plane_walk import PlaneWalk
 from ..model.network import Network
 from ..model.slices import Plane
@@ -119,7 +120,9 @@ def _build(a, network):
         raise ValueError(f"the plane's directions are {a['directions'].shape}, the network takes {network.in_features} inputs")
     maps = np.concatenate([np.moveaxis(slope, 2, 1), intercept[:, None, :]], axis=1)  # (F, 3, out), as the walk's
     starts = np.r_[0, np.cumsum(widths)]
-    regions = [np.ascontiguousarray(a["pattern"][:, s:e], dtype=np.int8) for s, e in zip(starts[:-1], starts[1:])]
+    if a["pattern"].size and a["pattern"].min() < 0:
+        raise ValueError("pattern holds a negative region")
+    regions = [PackedPatterns.pack(a["pattern"][:, s:e]) for s, e in zip(starts[:-1], starts[1:])]
     # every layer's faces are the final faces: the first layer's parent is the rectangle, the others themselves
     parents = [np.zeros(F, np.int64)] + [np.arange(F) for _ in widths[1:]]
     walk = PlaneWalk(a["vertices"], a["edges"], a["edge_faces"], a["edge_units"][:, 0].copy(),
