@@ -312,7 +312,7 @@ def test_a_map_that_would_not_fit_says_so_before_it_starts(monkeypatch):
         return 1000  # bytes: less than the first layer's sides need
 
     monkeypatch.setattr(plane_walk, "available_memory", tiny)
-    with pytest.raises(MemoryError, match=r"needs [0-9,]+ bytes .*hidden layer 0 .*only 1,000 bytes"):
+    with pytest.raises(MemoryError, match=r"needs [0-9,]+ bytes .*hidden layer 0 .*only 1,000 bytes.*more tiles \(tiles="):
         region_map(net, bounds=SQUARE, threads=1)
     assert len(calls) == 1  # refused at the first count, before any layer was walked
 
