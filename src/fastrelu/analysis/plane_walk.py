@@ -91,6 +91,7 @@ the same map as whole (see ``walk_tiles``).
 """
 
 import itertools
+from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
