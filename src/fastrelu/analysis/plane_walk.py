@@ -271,8 +271,9 @@ def _check_memory(need, what):
     if available is not None and need > available:
         raise MemoryError(
             f"the region map needs {need:,} bytes ({need / 2**30:,.2f} GiB) for {what}, but only {available:,} bytes "
-            f"({available / 2**30:,.2f} GiB) of memory are available; map a smaller rectangle (bounds), or fewer tiles at "
-            "once (threads)"
+            f"({available / 2**30:,.2f} GiB) of memory are available; cut the map into more tiles (tiles=(8, 8): each "
+            "tile is walked alone, and the tiles merged are the same map), walk fewer tiles at once (threads), or map a "
+            "smaller rectangle (bounds)"
         )
 
 
