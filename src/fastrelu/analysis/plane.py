@@ -365,25 +365,25 @@ class RegionMap:
            [0., 1.]])
     """
 
-    __slots__ = ("vertices", "edges", "edge_faces", "edge_units", "face_offsets", "face_vertices", "area", "slope",
+    __slots__ = ("vertices", "edges", "edge_faces", "edge_units", "area", "slope",
                  "intercept", "negative", "negative_by_layer", "ambiguous", "degenerate", "network", "origin",
                  "directions", "points", "bounds", "_walk", "_lazy")
 
     def __init__(self, walk, network, plane, bounds, forms):
         F = walk.maps.shape[0]
-        V = walk.vertices.shape[0]
         self.vertices = _readonly(walk.vertices)
         self.edges = _readonly(walk.edges)
         self.edge_faces = _readonly(walk.edge_faces)
         self.edge_units = _readonly(np.stack([walk.edge_layer, walk.edge_unit], axis=1))
-        offsets, indices = _cycles(walk.edges, walk.edge_faces, F, V)
-        self.face_offsets, self.face_vertices = _readonly(offsets), _readonly(indices)
-        p = walk.vertices[indices]
-        nxt = np.arange(1, indices.shape[0] + 1)
-        nxt[offsets[1:] - 1] = offsets[:-1]
-        q = walk.vertices[indices[nxt]]
+        # the shoelace formula over each face's edges (it is on the left of its edges taken
+        # counter-clockwise, on the right of the others): the polygons are not needed for it,
+        # and are formed on first use (face_offsets)
+        p, q = walk.vertices[walk.edges[:, 0]], walk.vertices[walk.edges[:, 1]]
         cross = p[:, 0] * q[:, 1] - q[:, 0] * p[:, 1]
-        self.area = _readonly(0.5 * np.add.reduceat(cross, offsets[:-1]) if F else np.zeros(0))
+        L, R = walk.edge_faces[:, 0], walk.edge_faces[:, 1]
+        left, right = L >= 0, R >= 0
+        self.area = _readonly(0.5 * (np.bincount(L[left], cross[left], minlength=F)
+                                     - np.bincount(R[right], cross[right], minlength=F)))
         maps = walk.maps  # (F, 3, out): slope along u, along v, intercept
         slope = np.moveaxis(maps[:, :2, :], 1, 2)  # (F, out, 2)
         intercept = maps[:, 2, :]
@@ -584,6 +584,22 @@ class RegionMap:
         return self._lazy["decisions"]
 
     # -- geometry -----------------------------------------------------------------------
+    @property
+    def face_offsets(self):
+        """Where each face's polygon starts in ``face_vertices`` (CSR offsets, ``(F + 1,)``)."""
+        return self._polygons()[0]
+
+    @property
+    def face_vertices(self):
+        """The faces' polygons' vertices, counter-clockwise, one face after another (``polygon``)."""
+        return self._polygons()[1]
+
+    def _polygons(self):
+        if "polygons" not in self._lazy:
+            offsets, indices = _cycles(self.edges, self.edge_faces, len(self), self.n_vertices)
+            self._lazy["polygons"] = (_readonly(offsets), _readonly(indices))
+        return self._lazy["polygons"]
+
     def polygon(self, i):
         """The vertex indices of face ``i``, counter-clockwise."""
         return self.face_vertices[self.face_offsets[i] : self.face_offsets[i + 1]]
