@@ -93,6 +93,7 @@ ffibuilder.set_source(
     "fastrelu.kernels._c",
     '#include "kernels.h"\n#include "plane_c.h"\n#include "walk_c.h"\n#include "graph_c.h"\n',
     sources=[os.path.join(SRC, "dense_c.c"), os.path.join(SRC, "exact_c.c"), os.path.join(SRC, "plane_c.c"),
+             os.path.join(SRC, "plane_cut.c"),
              os.path.join(SRC, "walk_c.c"),
              os.path.join(SRC, "graph_c.c")],
     include_dirs=[SRC],
@@ -101,7 +102,7 @@ ffibuilder.set_source(
     extra_link_args=link_args,
     depends=[
         *(os.path.join(SRC, name) for name in ("kernels.h", "eft.h", "dense_c_sweep.inc", "dense_c_vec.inc", "exact_c_evaluate.inc",
-                                               "plane_c.h", "plane_c.c", "walk_c.h", "walk_c.c",
+                                               "plane_c.h", "plane_c.c", "plane_cut.c", "walk_c.h", "walk_c.c",
                                                "exports.map",
                                                "graph_c.h", "graph_c.c", "graph_c_sweep.inc")),
         CONFIG_PY,  # a changed constant rebuilds the module

@@ -17,3 +17,13 @@ void plane_face_sides(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, co
                       const int64_t *ts, uint8_t *fpos, uint8_t *fneg);
 void plane_store_maps(const double *y, int64_t ny, int64_t w, int64_t n, const double *bias, double *out,
                       int64_t nout, int64_t f0, double *acc);
+/* csrc/plane_cut.c: the rounds of cuts of one layer, and the exact side predicate. */
+void plane_exact_sides(const double *meet, const double *line, int64_t n, int64_t *out);
+int64_t plane_cut(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, int64_t V1, const int64_t *pp, int64_t F,
+                  const int64_t *lines, const double *coefs, int64_t h, const int64_t *fptr, const int64_t *ts,
+                  const int64_t *fe_ptr, const int64_t *fe, int64_t layer, double *P, int64_t *on, double *meet,
+                  int64_t vcap, int64_t *eu, int64_t *ev, int64_t *eL, int64_t *eR, int64_t *eoL, int64_t *eoR,
+                  int64_t *epair, int32_t *elayer, int32_t *eunit, double *ecoef, int64_t ecap, int64_t e0,
+                  int8_t *reg, int64_t *orig, int64_t fcap, int64_t *vkey, int64_t *ekey, int64_t *fkey,
+                  int64_t *le, int64_t wcap, int64_t *rec, int64_t rcap, int64_t *rpos, int64_t *wc, int64_t ccap,
+                  int64_t *pend, int64_t pcap, double *wd, int8_t *wreg, int64_t *state);

@@ -91,7 +91,6 @@ the same map as whole (see ``walk_tiles``).
 """
 
 import itertools
-from fractions import Fraction
 from typing import NamedTuple
 
 import numpy as np
@@ -716,6 +715,7 @@ def _sides(kern, V, E, maps, big, bps, F):
     # the sides of every vertex from its owner's map, by the kernel; the values within
     # ``look`` of a line come back as (vertex, line) pairs, as many as fit in cand
     cand = np.empty((min(V.n * nl, 1 << 12), 2), np.int64)
+    undecided = 0  # sides the exact predicate cannot decide (see kern.exact_sides)
     nc = kern.sides(maps, owner, P, bps, float(look), 0, V.n, pos, neg, cand)
     if nc > cand.shape[0]:  # more than fit: again, with room for them all
         pos[...] = 0
@@ -734,8 +734,10 @@ def _sides(kern, V, E, maps, big, bps, F):
         if vi.size:
             # on the line if some face's map says so exactly, else the exact side of the
             # exact point on the owner's map (see _exact_sides)
-            exact = _exact_sides(V.meet[vi], c[near])
-            side = np.where(exact == 2, np.sign(zc[near]), exact)
+            exact = np.empty(vi.shape[0], np.int64)
+            kern.exact_sides(np.ascontiguousarray(V.meet[vi]), np.ascontiguousarray(c[near]), exact)
+            undecided = int(np.count_nonzero(exact == 3))
+            side = np.where(exact >= 2, np.sign(zc[near]), exact)
             side = np.where(_exact_zero(maps, P, faces, around, vi, li, bps, h), 0.0, side)
             byte, bit = li >> 3, (np.uint8(128) >> (li & 7).astype(np.uint8)).astype(np.uint8)
             np.bitwise_and.at(pos, (vi, byte), ~bit)
@@ -750,7 +752,7 @@ def _sides(kern, V, E, maps, big, bps, F):
     fpos = np.zeros((F, nbytes), np.uint8)
     fneg = np.zeros((F, nbytes), np.uint8)
     kern.face_sides(pos, neg, fptr, np.ascontiguousarray(ts), fpos, fneg)
-    return owner, pos, neg, fpos, fneg, (fptr, ts)
+    return owner, pos, neg, fpos, fneg, (fptr, np.ascontiguousarray(ts)), undecided
 
 
 def _exact_zero(maps, P, faces, around, v, line, bps, h):
@@ -844,356 +846,180 @@ def _offsets(n):
     return np.concatenate(([0], np.cumsum(n)))
 
 
-def _ranges(values, starts, ends):
-    """``values[starts[i]:ends[i]]`` for every i, concatenated."""
-    n = ends - starts
-    idx = np.repeat(starts - _offsets(n)[:-1], n) + np.arange(int(n.sum()))
-    return values[idx]
-
-
 def _layer(kern, V, E, maps, big, bps, F, layer):
     """One hidden layer: cut the F faces by its lines.  Returns each new face's regions, the
     face it was cut from, and the number of cells left whole by rounding.
 
-    Each cell keeps its *pending* lines (those of its face with vertices of the cell on both
-    sides), in the order of the units; in every round each cell with lines pending is cut by
-    the first of them, and each of its two parts keeps those of the others that still cross
-    it.  Two neighbouring cells never cut their shared edge with different lines in one
-    round: a line crossing the edge crosses both cells, so it comes first in both or in
-    neither (a cell that rounding makes disagree waits for the next round).  In the units'
-    order, which is random, a cell is cut O(log n) times on average before it is a face.
+    Steps 0 and 1 (``_sides``, ``_split_edges``) leave every face's boundary with a vertex
+    wherever a line crosses it, its sides of every line as bits; the faces then no longer
+    interact, and the kernel (``kern.cut``) cuts each face alone by its lines, in rounds
+    (step 2 of the module's docstring), in one call for the layer.  It writes the new
+    vertices, edges and faces into the stores, each face's as it finishes it; when a face
+    does not fit in the room given, it stops before that face and says what ran out, and is
+    called again from there with more (``_cut_room``).  The new vertices, edges and faces
+    are then numbered as the rounds over all faces at once would number them
+    (``_renumber``): the next layer's owners and witnesses, and so the map, stay the same.
     """
     h = maps.shape[2]
     nl = bps.shape[0] * h
     n0 = E.n
     E.oL[:n0], E.oR[:n0], E.pair[:n0] = E.L[:n0], E.R[:n0], -1
     V.on[: V.n] = -1  # the lines a vertex was made on, of this layer only
-    owner, pos, neg, fpos, fneg, face_vertices = _sides(kern, V, E, maps, big, bps, F)
+    owner, pos, neg, fpos, fneg, (fptr, ts), undecided = _sides(kern, V, E, maps, big, bps, F)
     pos, neg = _split_edges(kern, V, E, maps, bps, owner, pos, neg)
-    V1 = V.n  # vertices below V1 take their sides from the bits, the others from their face's map
+    V1, e0 = V.n, E.n  # vertices below V1 take their sides from the bits, the others from their face's map
     f_of, lines = _crossings(kern, fpos, fneg, np.arange(F), np.arange(F))  # (face, line) pairs, lines in order
     coefs = _line_coef(maps, f_of, lines, bps, h)  # each line on its face's map
-    unit = lines % h
     nf = np.bincount(f_of, minlength=F)
-    cap = 2 * F + 16
-    reg = np.zeros((cap, h), np.int8)  # the face's side of the lines not crossing it; +1 above each line that does
+    pp = _offsets(nf)
+    reg = np.zeros((F + lines.shape[0] + 16, h), np.int8)  # +1 above each line a face lies above
     reg[:F] = np.unpackbits(fpos & ~fneg, axis=1)[:, :nl].reshape(F, -1, h).sum(axis=1, dtype=np.int8)
-    orig = np.empty(cap, np.int64)
+    orig = np.empty(reg.shape[0], np.int64)
     orig[:F] = np.arange(F)
-    S = F
-    is_act = np.zeros(cap + 1, bool)  # (the last entry: face -1, outside, never active)
-    cur, slot, tmp = (np.zeros(cap, np.int64) for _ in range(3))
-    has_p, has_q, post = (np.zeros(cap, bool) for _ in range(3))
-    incid = np.zeros(cap, np.int64)
-    cells = np.flatnonzero(nf > 0)
-    pp = _offsets(nf[cells])
-    # each pending line with a vertex of its cell on either side (its witnesses): what a cut
-    # does to the line follows from its sides at the cut's two ends and the cut's side there
-    pend = np.column_stack([np.arange(lines.shape[0]), *_witnesses(f_of, lines, face_vertices, pos, neg)])
-    is_act[cells] = True
-    act = np.flatnonzero(is_act[E.L[: E.n]] | is_act[E.R[: E.n]])
-    rpos = np.full((2, max(E.n, 16)), -1, np.int64)  # per edge: its left and right record in the round
-    ambiguous = 0
-    while cells.size:
-        cur[cells] = pend[pp[:-1], 0]
-        slot[cells] = np.arange(cells.shape[0])
-        act = act[is_act[E.L[act]] | is_act[E.R[act]]]
-        # records: each side of each edge of a cell of the round, counter-clockwise in its cell
-        eL, eR = act[is_act[E.L[act]]], act[is_act[E.R[act]]]
-        re = np.concatenate([eL, eR])
-        rF = np.concatenate([E.L[eL], E.R[eR]])
-        ra = np.concatenate([E.u[eL], E.v[eR]])
-        rb = np.concatenate([E.v[eL], E.u[eR]])
-        right = np.concatenate((np.zeros(eL.shape[0], bool), np.ones(eR.shape[0], bool)))
-        rp = cur[rF]
-        P = V.p[: V.n]
-        sa = _side(kern, V, pos, neg, V1, ra, rp, lines, coefs)
-        sb = _side(kern, V, pos, neg, V1, rb, rp, lines, coefs)
-        cr = (sa * sb < 0) & (E.oL[re] == E.oR[re])  # (a face's sides were cut by all its lines already)
-        # an edge crossed by two different lines from its two cells: rounding; the higher cell waits
-        ci = np.flatnonzero(cr)
-        ci = ci[np.argsort(re[ci], kind="stable")]
-        twice = np.flatnonzero(re[ci][1:] == re[ci][:-1])
-        clash = twice[rp[ci[twice]] != rp[ci[twice + 1]]]
-        if clash.size:
-            waiting = np.maximum(rF[ci[clash]], rF[ci[clash + 1]])
-            post[waiting] = True
-            keep = ~post[rF]
-            re, rF, ra, rb, right, rp, sa, sb, cr = (a[keep] for a in (re, rF, ra, rb, right, rp, sa, sb, cr))
-            ci = np.flatnonzero(cr)
-            ci = ci[np.argsort(re[ci], kind="stable")]
-        if ci.size:
-            ci = ci[_new_run(re[ci])]  # each crossed edge once
-        nrec = re.shape[0]
-        if rpos.shape[1] < E.n + ci.shape[0]:
-            rpos = np.full((2, 2 * (E.n + ci.shape[0])), -1, np.int64)
-        rpos[right.astype(np.int64), re] = np.arange(nrec)
-        if ci.size:
-            ne, (sa, sb, ra, rb, re, rF, right, rp) = _cut_edges(kern, V, E, pos, neg, V1, lines, coefs, rpos, ci, sa, sb,
-                                                                 ra, rb, re, rF, right, rp)
-            act = np.concatenate([act, ne])
-            P = V.p[: V.n]
-        rpos[right.astype(np.int64), re] = -1
-        # each cell of the round: vertices above, below, and on the line next to one above
-        p = (sa > 0) | (sb > 0)
-        q = (sa < 0) | (sb < 0)
-        has_p[rF[p]] = True
-        has_q[rF[q]] = True
-        inc_a = (sa == 0) & (sb > 0)  # on the line at a, the part above follows
-        inc_b = (sb == 0) & (sa > 0)  # on the line at b, the part above precedes
-        np.add.at(incid, rF[inc_a | inc_b], 1)
-        run = cells[~post[cells]]
-        split = has_p[run] & has_q[run] & (incid[run] == 2)
-        ii = np.flatnonzero(inc_a | inc_b)
-        ii = ii[_isin_mask(rF[ii], run[split], cap)]
-        ii = ii[np.argsort(rF[ii], kind="stable")]
-        x = np.where(inc_a[ii], ra[ii], rb[ii])
-        F1, x1, fol1, x2, fol2 = rF[ii[0::2]], x[0::2], inc_a[ii[0::2]], x[1::2], inc_a[ii[1::2]]
-        good = fol1 != fol2  # one vertex has the part above after it, the other before
-        if not good.all():
-            split[_isin_mask(run, F1[~good], cap)] = False
-            F1, x1, fol1, x2 = F1[good], x1[good], fol1[good], x2[good]
-        ns = F1.shape[0]
-        if S + ns > cap:
-            cap = max(S + ns, 2 * cap)
-            reg, orig, cur, slot, tmp, has_p, has_q, post, incid = (
-                _grow(a, cap) for a in (reg, orig, cur, slot, tmp, has_p, has_q, post, incid))
-            is_act = _grow(is_act, cap + 1)
-        newF = np.arange(S, S + ns)
-        S += ns
-        if ns:
-            # the part below the line is the new cell: its records (no end above) and edges move to it
-            tmp[F1] = newF
-            below = np.flatnonzero(_isin_mask(rF, F1, cap) & ~p)
-            rF[below] = tmp[rF[below]]
-            lb = below[~right[below]]
-            rbw = below[right[below]]
-            E.L[re[lb]] = rF[lb]
-            E.R[re[rbw]] = rF[rbw]
-            f1 = orig[F1]
-            k1 = cur[F1]
-            chord = E.add(ns, u=np.where(fol1, x2, x1), v=np.where(fol1, x1, x2), L=F1, R=newF, oL=f1, oR=f1, pair=k1,
-                          layer=layer, unit=unit[k1].astype(np.int32), coef=coefs[k1])
-            act = np.concatenate([act, chord])
-            reg[newF] = reg[F1]
-            reg[F1, unit[k1]] += 1
-            orig[newF] = f1
-        # the cells not cut: the side of their vertices (on the line is below); rounding's
-        # alternating cells: the side of their centre
-        rest = run[~split]
-        if rest.size:
-            side = (has_p[rest] & ~has_q[rest]).astype(np.int8)
-            alt = has_p[rest] & has_q[rest]
-            if alt.any():
-                ambiguous += int(alt.sum())
-                side[alt] = _centre_side(rF, ra, P, coefs[rp], rest[alt], cap)
-            reg[rest, unit[cur[rest]]] += side
-        has_p[run] = has_q[run] = False
-        incid[run] = 0
-        # the next round's cells and their pending lines
-        parts = []
-        if ns:
-            parts.append(_children(kern, V, pos, neg, V1, lines, coefs, unit, reg, pend, pp, slot, F1, newF, x1, x2, k1))
-        if rest.size:
-            parts.append((rest, _ranges(pend, pp[slot[rest]] + 1, pp[slot[rest] + 1]), pp[slot[rest] + 1] - pp[slot[rest]] - 1))
-        waiting = cells[post[cells]]
-        if waiting.size:
-            post[waiting] = False
-            parts.append((waiting, _ranges(pend, pp[slot[waiting]], pp[slot[waiting] + 1]), pp[slot[waiting] + 1] - pp[slot[waiting]]))
-        is_act[cells] = False
-        if not parts:
-            break
-        cells = np.concatenate([c for c, _, _ in parts])
-        pend = np.concatenate([lst for _, lst, _ in parts])
-        counts = np.concatenate([n for _, _, n in parts])
-        pp = _offsets(counts)
-        live = counts > 0
-        if not live.all():
-            pend = _ranges(pend, pp[:-1][live], pp[1:][live])
-            cells, counts = cells[live], counts[live]
-            pp = _offsets(counts)
-        is_act[cells] = True
-    return reg[:S], orig[:S].copy(), ambiguous
+    # each face with lines: its edges, by id (an edge's two sides in order, sorted stably by face)
+    ends = np.stack([E.L[:e0], E.R[:e0]], axis=1).ravel()
+    at = np.flatnonzero(ends >= 0)
+    at = at[nf[ends[at]] > 0]
+    at = at[np.argsort(ends[at], kind="stable")]
+    fe = at >> 1
+    fe_ptr = np.searchsorted(ends[at], np.arange(F + 1))
+    most = int(max(np.diff(fe_ptr).max(initial=0), 1))
+    mostl = int(max(nf.max(initial=0), 1))
+    room = _CutRoom(V, E, reg, orig, V1, e0, F, lines.shape[0], most, mostl, h)
+    state = np.zeros(8, np.int64)
+    state[1:4] = V1, e0, F
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        while True:
+            need = kern.cut(pos, neg, V1, pp, lines, coefs, h, fptr, ts, fe_ptr, fe, layer, V.p, V.on, V.meet, E.u, E.v,
+                            E.L, E.R, E.oL, E.oR, E.pair, E.layer, E.unit, E.coef, e0, room.reg, room.orig, room.vkey,
+                            room.ekey, room.fkey, room.le, room.rec, room.rpos, room.wc, room.pend, room.wd, room.wreg,
+                            state)
+            if need == 0:
+                break
+            room.grow(need, state)
+    V.n, E.n, S = int(state[1]), int(state[2]), int(state[3])
+    _renumber(V, E, room, V1, e0, F, S, int(state[5]))
+    return room.reg[:S], room.orig[:S].copy(), int(state[4]) + undecided + int(state[6])
 
 
-def _cut_edges(kern, V, E, pos, neg, V1, lines, coefs, rpos, ci, sa, sb, ra, rb, re, rF, right, rp):
-    """Give each crossed edge (records ``ci``) a vertex where the line of its record crosses it;
-    both halves keep the edge's faces, and the records of its sides are cut with it."""
-    ce = re[ci]
-    cp = rp[ci]
-    cl = coefs[cp]
-    P = V.p[: V.n]
-    pa, pb = P[E.u[ce]], P[E.v[ce]]
-    X = _intersect(E.coef[ce], cl)  # the edge lies on an earlier line of the same face
-    za = cl[:, 0] * pa[:, 0] + cl[:, 1] * pa[:, 1] + cl[:, 2]
-    zb = cl[:, 0] * pb[:, 0] + cl[:, 1] * pb[:, 1] + cl[:, 2]
-    X = _on_segment(X, pa, pb, za, zb)
-    # X is on the edge's line and on the cut's
-    ids = V.add(ce.shape[0], p=X, on=np.stack([np.where(E.pair[ce] >= 0, lines[E.pair[ce]], -1), lines[cp]], axis=1),
-                meet=np.stack([E.coef[ce], cl], axis=1))
-    old_v = E.v[ce].copy()
-    cols = {name: E.cols[name][ce] for name in ("L", "R", "oL", "oR", "pair", "layer", "unit", "coef")}
-    ne = E.add(ce.shape[0], u=ids, v=old_v, **cols)
-    E.v[ce] = ids
-    new = [(re, rF, ra, rb, right, rp, sa, sb)]
-    for r_side in (0, 1):
-        i = rpos[r_side, ce]
-        has = i >= 0
-        i, idv, olv, nee = i[has], ids[has], old_v[has], ne[has]
-        # the new vertex is on the cut line (and on the edge's); on another line, the record's
-        # own, it is where the edge's ends are: a point inside a segment cannot be on the
-        # other side of a line from both its ends (its map could say so, within rounding)
-        ea, eb = sa[i], sb[i]
-        sx = np.where(ea != 0, ea, eb)
-        if (ea.astype(np.int64) * eb < 0).any():  # the record's line crosses the edge too: rounding; its map decides
-            mixed = ea.astype(np.int64) * eb < 0
-            sx[mixed] = _side(kern, V, pos, neg, V1, idv[mixed], rp[i][mixed], lines, coefs)
-        sx[rp[i] == cp[has]] = 0
-        if r_side == 0:  # u -> v becomes u -> X, and X -> v is new
-            old = sb[i].copy()
-            rb[i], sb[i] = idv, sx
-            new.append((nee, rF[i], idv, olv, np.zeros(i.shape[0], bool), rp[i], sx, old))
-        else:  # v -> u becomes X -> u, and v -> X is new
-            old = sa[i].copy()
-            ra[i], sa[i] = idv, sx
-            new.append((nee, rF[i], olv, idv, np.ones(i.shape[0], bool), rp[i], old, sx))
-    re, rF, ra, rb, right, rp, sa, sb = (np.concatenate(cols) for cols in zip(*new))
-    return ne, (sa, sb, ra, rb, re, rF, right, rp)
+class _CutRoom:
+    """The room ``kern.cut`` writes in: the stores' rows, the new faces' regions and parents,
+    the keys that number the new rows (``_renumber``), and the workspaces of one face (its
+    edges, the records of their sides, its cells and their lines), each grown by ``grow``
+    when the kernel says it ran out."""
+
+    def __init__(self, V, E, reg, orig, V1, e0, F, npairs, most, mostl, h):
+        self.V, self.E, self.V1, self.e0, self.F = V, E, V1, e0, F
+        self.reg, self.orig = reg, orig
+        _reserve(V, V.n, V1 + npairs + 16)
+        _reserve(E, E.n, e0 + 2 * npairs + 16)
+        self.vkey = np.empty((V.p.shape[0] - V1, 2), np.int64)
+        self.ekey = np.empty((E.u.shape[0] - e0, 3), np.int64)
+        self.fkey = np.empty((reg.shape[0] - F, 2), np.int64)
+        self._work(4 * most + 8 * mostl + 64, 4 * mostl + 16, 4 * mostl + 16)
+        self.wreg = np.empty(h, np.int8)
+
+    def _work(self, wcap, ccap, pcap):
+        _check_growth(8 * (6 + 4 * 8 + 4) * wcap + 8 * 15 * ccap + 8 * 6 * pcap)
+        self.le = np.empty((wcap, 6), np.int64)
+        self.rec = np.empty((4 * wcap, 8), np.int64)
+        self.rpos = np.empty((wcap, 4), np.int64)
+        self.wc = np.empty((ccap, 12), np.int64)
+        self.wd = np.empty((ccap, 3), np.float64)
+        self.pend = np.empty((2, pcap, 3), np.int64)
+
+    def grow(self, need, state):
+        V, E = self.V, self.E
+        if need == 1:
+            _reserve(V, int(state[1]), 2 * V.p.shape[0])
+            self.vkey = _grown(self.vkey, V.p.shape[0] - self.V1)
+        elif need == 2:
+            _reserve(E, int(state[2]), 2 * E.u.shape[0])
+            self.ekey = _grown(self.ekey, E.u.shape[0] - self.e0)
+        elif need == 3:
+            cap = 2 * self.reg.shape[0]
+            _check_growth(cap * (self.reg.shape[1] + 24))
+            self.reg, self.orig = _grown(self.reg, cap), _grown(self.orig, cap)
+            self.fkey = _grown(self.fkey, cap - self.F)
+        elif need in (4, 7):
+            self._work(2 * self.le.shape[0], self.wc.shape[0], self.pend.shape[1])
+        elif need == 5:
+            self._work(self.le.shape[0], 2 * self.wc.shape[0], self.pend.shape[1])
+        else:
+            self._work(self.le.shape[0], self.wc.shape[0], 2 * self.pend.shape[1])
 
 
-def _witnesses(f_of, lines, face_vertices, pos, neg):
-    """For each (face, line) pair, a vertex of the face above the line and one below it."""
-    fptr, ts = face_vertices
-    if f_of.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    n = fptr[f_of + 1] - fptr[f_of]
-    k = np.repeat(np.arange(f_of.shape[0]), n)
-    v = ts[np.repeat(fptr[f_of] - _offsets(n)[:-1], n) + np.arange(k.shape[0])]
-    out = []
-    for bits in (pos, neg):
-        hit = np.flatnonzero(_bit(bits, v, lines[k]))
-        first = _new_run(k[hit])
-        w = np.empty(f_of.shape[0], np.int64)
-        w[k[hit][first]] = v[hit][first]  # (a line crossing a face has vertices on both sides)
-        out.append(w)
-    return out
+def _check_growth(need):
+    """Refuse a growth of the cuts' room that the process cannot get.  The layer's memory was
+    counted before it started (``_layer_bytes``); only a growth past it of 64 MiB or more is
+    worth asking the system about again."""
+    if need >= 2**26:
+        _check_memory(need, "the cuts of a layer (more vertices, edges or faces than counted)")
 
 
-def _children(kern, V, pos, neg, V1, lines, coefs, unit, reg, pend, pp, slot, F1, newF, x1, x2, cut):
-    """The lines left to the two parts of each cut cell (``F1`` above the cut, ``newF``
-    below), from the parent's lines after the cut one.
-
-    A line whose sides at the cut's ends ``x1``, ``x2`` are opposite crosses the cut: both
-    parts keep it, the two ends its witnesses.  Otherwise it crosses the part that holds its
-    witness on the far side from the ends (the cut's side there tells which part), and the
-    other part lies on the ends' side of it: recorded in its regions.  A line through both
-    ends is the cut's own line (a unit repeated): each part takes the side its witnesses
-    give.  Returns the cells, their lines (pair, witness above, witness below), and counts.
-    """
-    ns = F1.shape[0]
-    start, end = pp[slot[F1]] + 1, pp[slot[F1] + 1]
-    c = _ranges(pend, start, end)  # (pair, above, below) of each candidate, parent by parent
-    pi = np.repeat(np.arange(ns), end - start)
-    pair, wp, wm = c[:, 0], c[:, 1], c[:, 2]
-    s1 = _side(kern, V, pos, neg, V1, x1[pi], pair, lines, coefs)
-    s2 = _side(kern, V, pos, neg, V1, x2[pi], pair, lines, coefs)
-    both = s1.astype(np.int64) * s2 < 0
-    along = (s1 == 0) & (s2 == 0)
-    s = np.where(s1 != 0, s1, s2)  # the ends' side, where they do not straddle the line
-    far = np.where(s > 0, wm, wp)  # the witness on the other side: in the part the line crosses
-    cs = _side(kern, V, pos, neg, V1, np.where(along, wp, far), cut[pi], lines, coefs)
-    one = ~both & ~along
-    keep_up = both | (one & (cs >= 0))  # (cs == 0 only by rounding: keep the line, a later round decides)
-    keep_dn = both | (one & (cs <= 0))
-    near = np.where(s1 == s, x1[pi], x2[pi])  # an end on the ends' side: a witness in the part crossed
-    wp_new = np.where(both, np.where(s1 > 0, x1[pi], x2[pi]), np.where(s > 0, near, wp))
-    wm_new = np.where(both, np.where(s1 < 0, x1[pi], x2[pi]), np.where(s < 0, near, wm))
-    # the lines each part leaves: the ends' side (or, along the cut, the side the witness above gives)
-    up_above = np.where(along, cs > 0, s > 0)
-    dn_above = np.where(along, cs < 0, s > 0)
-    drop_up, drop_dn = ~keep_up, ~keep_dn
-    np.add.at(reg, (F1[pi[drop_up]], unit[pair[drop_up]]), up_above[drop_up].astype(np.int8))
-    np.add.at(reg, (newF[pi[drop_dn]], unit[pair[drop_dn]]), dn_above[drop_dn].astype(np.int8))
-    entries = np.column_stack([pair, wp_new, wm_new])
-    cells = np.concatenate((F1, newF))
-    lists = np.concatenate([entries[keep_up], entries[keep_dn]])
-    counts = np.concatenate((np.bincount(pi[keep_up], minlength=ns), np.bincount(pi[keep_dn], minlength=ns)))
-    return cells, lists, counts
-
-
-def _grow(a, cap):
-    b = np.zeros((cap, *a.shape[1:]), a.dtype)
+def _grown(a, cap):
+    """``a`` with room for ``cap`` rows, its rows kept."""
+    b = np.empty((cap, *a.shape[1:]), a.dtype)
     b[: a.shape[0]] = a
     return b
 
 
-def _isin_mask(values, members, size):
-    m = np.zeros(size, bool)
-    m[members] = True
-    return m[values]
+def _reserve(store, n, cap):
+    """Room for ``cap`` rows in ``store``, its first ``n`` rows kept (a kernel may have written
+    past ``store.n``)."""
+    if next(iter(store.cols.values())).shape[0] >= cap:
+        return
+    _check_growth(cap * sum(a[:1].nbytes for a in store.cols.values()))
+    for name, a in store.cols.items():
+        b = np.empty((cap, *a.shape[1:]), a.dtype)
+        b[:n] = a[:n]
+        store.cols[name] = b
 
 
-def _side(kern, V, pos, neg, V1, vert, pair, lines, coefs):
-    """Side (1, -1, 0) of each vertex of the line ``pair`` of its cell's face: from the bits
-    below ``V1`` (the face's boundary, which its neighbours see too); above, from the face's
-    own map, exactly 0 on the lines the vertex was made on, and within rounding of 0 the
-    exact side of the exact point where its two lines meet (``_exact_sides``).  The kernel
-    (``kern.side``) gives every side but those few, which come back as ``near``."""
-    vert = np.ascontiguousarray(vert, np.int64)
-    pair = np.ascontiguousarray(pair, np.int64)
-    s = np.empty(vert.shape[0], np.int8)
-    near = np.empty(vert.shape[0], np.int64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        nn = kern.side(pos, neg, V1, vert, pair, lines, coefs, V.p, V.on, s, near)
-    if nn:  # within rounding of the line: the exact side of the exact point
-        near = near[:nn]
-        exact = _exact_sides(V.meet[vert[near]], coefs[pair[near]])
-        s[near] = np.where(exact == 2, s[near], exact)
-    return s
-
-
-def _exact_sides(meet, line):
-    """The side (1, -1, 0) of line ``line`` (rows ``(a, b, c)``) at the point where the two lines
-    ``meet[k]`` cross, in exact rational arithmetic over their float64 coefficients.
-
-    A vertex is stored rounded, but it is where its two lines cross; on which side of a
-    third line that point lies is the sign of a 3x3 determinant, which rounding can get
-    wrong only when the three lines nearly meet, which is exactly when it matters.  The
-    few values within rounding of 0 are decided here (as rationals, in Python).
-    """
-    out = np.empty(line.shape[0], np.int8)
-    # the line is one of the two that meet there, or its negation (a max-pool's difference of
-    # an input that is off and one that is not is that input's own boundary, bit for bit): on
-    # it, exactly, where the two truly cross (their determinant's rounding cannot reach 0)
-    with np.errstate(over="ignore", invalid="ignore"):
-        det = meet[:, 0, 0] * meet[:, 1, 1] - meet[:, 1, 0] * meet[:, 0, 1]
-        size = np.abs(meet[:, 0, 0] * meet[:, 1, 1]) + np.abs(meet[:, 1, 0] * meet[:, 0, 1])
-    same = ((meet == line[:, None, :]).all(axis=2) | (meet == -line[:, None, :]).all(axis=2)).any(axis=1)
-    same &= np.abs(det) > 4 * np.finfo(np.float64).eps * size
-    out[same] = 0
-    for k in np.flatnonzero(~same).tolist():
-        (a1, b1, c1), (a2, b2, c2) = ((Fraction(x) for x in row) for row in meet[k].tolist())
-        a, b, c = (Fraction(x) for x in line[k].tolist())
-        d = a1 * b2 - a2 * b1
-        num = a * (b1 * c2 - b2 * c1) + b * (a2 * c1 - a1 * c2) + c * d
-        # parallel lines (a point that rounding put on an edge its line misses): no exact point; 2 says so
-        out[k] = 2 if d == 0 else ((num > 0) - (num < 0)) * (1 if d > 0 else -1)
-    return out
-
-
-def _centre_side(rF, ra, P, c, cells, size):
-    """The side of the round's line at the mean of each cell's vertices, from its face's map
-    (for the cells left whole: see the module's docstring)."""
-    sel = np.flatnonzero(_isin_mask(rF, cells, size))
-    order = sel[np.argsort(rF[sel], kind="stable")]
-    fs = rF[order]
-    starts = np.flatnonzero(_new_run(fs))
-    centre = np.add.reduceat(P[ra[order]], starts, axis=0) / np.diff(np.append(starts, fs.shape[0]))[:, None]
-    cc = c[order[starts]]
-    z = cc[:, 0] * centre[:, 0] + cc[:, 1] * centre[:, 1] + cc[:, 2]
-    side = np.zeros(size, np.int8)
-    side[fs[starts]] = z > 0
-    return side[cells]
+def _renumber(V, E, room, V1, e0, F, S, rounds):
+    """Number the vertices, edges and faces the kernel made, face after face, as the rounds
+    over all faces at once would: in each round the vertices by the edge they cut, then the
+    halves of those edges likewise, then the chords and the new faces by the cell they cut."""
+    nv, ne, nf = V.n - V1, E.n - e0, S - F
+    if nv + ne + nf == 0:
+        return
+    vmap, emap, fmap = np.arange(V.n), np.arange(E.n), np.arange(S)
+    vk, ek, fk = room.vkey[:nv], room.ekey[:ne], room.fkey[:nf]
+    vo, eo, fo = (np.argsort(k[:, 0], kind="stable") for k in (vk, ek, fk))
+    vb, eb, fb = (np.searchsorted(k[o, 0], np.arange(rounds + 1)) for k, o in ((vk, vo), (ek, eo), (fk, fo)))
+    vnext, enext, fnext = V1, e0, F
+    for r in range(rounds):
+        new = vo[vb[r] : vb[r + 1]]
+        new = new[np.argsort(emap[vk[new, 1]])]
+        vmap[V1 + new] = np.arange(vnext, vnext + new.shape[0])
+        vnext += new.shape[0]
+        new = eo[eb[r] : eb[r + 1]]
+        typ = ek[new, 1]
+        key = np.empty(new.shape[0], np.int64)
+        key[typ == 0] = emap[ek[new[typ == 0], 2]]
+        key[typ == 1] = fmap[ek[new[typ == 1], 2]]
+        new = new[np.lexsort((key, typ))]
+        emap[e0 + new] = np.arange(enext, enext + new.shape[0])
+        enext += new.shape[0]
+        new = fo[fb[r] : fb[r + 1]]
+        new = new[np.argsort(fmap[fk[new, 1]])]
+        fmap[F + new] = np.arange(fnext, fnext + new.shape[0])
+        fnext += new.shape[0]
+    for a in V.cols.values():
+        b = a[V1 : V.n].copy()
+        a[vmap[V1:]] = b
+    n = E.n
+    E.u[:n], E.v[:n] = vmap[E.u[:n]], vmap[E.v[:n]]
+    for col in (E.L, E.R):
+        x = col[:n]
+        inside = x >= 0
+        x[inside] = fmap[x[inside]]
+    for a in E.cols.values():
+        b = a[e0:n].copy()
+        a[emap[e0:]] = b
+    for a in (room.reg, room.orig):
+        b = a[F:S].copy()
+        a[fmap[F:]] = b
 
 
 # ---------------------------------------------------------------------------------

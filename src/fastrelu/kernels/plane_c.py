@@ -11,7 +11,7 @@ try:
     from ._c import ffi, lib
 except ImportError:
     raise ImportError("the C build (fastrelu.kernels._c) is missing: the plane walk runs its Numba twin") from None
-if not hasattr(lib, "plane_store_maps"):
+if not hasattr(lib, "plane_cut"):
     raise ImportError("the C build (fastrelu.kernels._c) predates the plane kernels: the plane walk runs its Numba twin")
 
 
@@ -65,3 +65,23 @@ def store_maps(y, n, bias, out, f0, acc):
         _in("double[]", y), y.shape[1], y.shape[2], n, _in("double[]", bias), _out("double[]", out), out.shape[1], f0,
         _out("double[]", acc),
     )
+
+
+def exact_sides(meet, line, out):
+    lib.plane_exact_sides(_in("double[]", meet), _in("double[]", line), line.shape[0], _out("int64_t[]", out))
+
+
+def cut(pos, neg, V1, pp, lines, coefs, h, fptr, ts, fe_ptr, fe, layer, P, on, meet, eu, ev, eL, eR, eoL, eoR, epair,
+        elayer, eunit, ecoef, e0, reg, orig, vkey, ekey, fkey, le, rec, rpos, wc, pend, wd, wreg, state):
+    return int(lib.plane_cut(
+        _in("uint8_t[]", pos), _in("uint8_t[]", neg), pos.shape[1], V1, _in("int64_t[]", pp), pp.shape[0] - 1,
+        _in("int64_t[]", lines), _in("double[]", coefs), h, _in("int64_t[]", fptr), _in("int64_t[]", ts),
+        _in("int64_t[]", fe_ptr), _in("int64_t[]", fe), layer, _out("double[]", P), _out("int64_t[]", on),
+        _out("double[]", meet), P.shape[0], _out("int64_t[]", eu), _out("int64_t[]", ev), _out("int64_t[]", eL),
+        _out("int64_t[]", eR), _out("int64_t[]", eoL), _out("int64_t[]", eoR), _out("int64_t[]", epair),
+        _out("int32_t[]", elayer), _out("int32_t[]", eunit), _out("double[]", ecoef), eu.shape[0], e0,
+        _out("int8_t[]", reg), _out("int64_t[]", orig), reg.shape[0], _out("int64_t[]", vkey), _out("int64_t[]", ekey),
+        _out("int64_t[]", fkey), _out("int64_t[]", le), le.shape[0], _out("int64_t[]", rec), rec.shape[0],
+        _out("int64_t[]", rpos), _out("int64_t[]", wc), wc.shape[0], _out("int64_t[]", pend), pend.shape[1],
+        _out("double[]", wd), _out("int8_t[]", wreg), _out("int64_t[]", state),
+    ))

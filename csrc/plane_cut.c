@@ -1,0 +1,711 @@
+/* The plane walk's rounds of cuts in C, one call per layer: the twin of ``cut`` and
+ * ``exact_sides`` in src/fastrelu/kernels/plane_numba.py (read the two side by side: same
+ * functions, same arguments in the same order, these also taking the lengths after the
+ * arrays they count; same loops and names).  What they compute, and why, is said there
+ * and in src/fastrelu/analysis/plane_walk.py ("One layer of the walk").
+ *
+ * Every operation is rounded as written, as in the Numba twin (compiled without
+ * fastmath): no contraction in this file, whatever the build's -ffp-contract says, so
+ * that the two twins agree bit for bit; the one fused product is the explicit fma() of
+ * two_prod (eft.h), exact in both twins.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#else
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+#include "eft.h"
+#include "plane_c.h"
+
+/* columns of the workspaces (the Numba twin's names) */
+enum { LE_GID, LE_U, LE_V, LE_L, LE_R, LE_PAIR, LE_N };
+enum { RC_E, RC_F, RC_A, RC_B, RC_RIGHT, RC_P, RC_SA, RC_SB, RC_N };
+enum { C_GID, C_CUR, C_HASP, C_HASQ, C_INCID, C_POST, C_START, C_COUNT, C_X1, C_X2, C_FOL1, C_NEW, C_N };
+
+/* e[0:m] + b into e (an expansion, smallest first, no zeros), exactly; returns its length. */
+static int64_t grow(double *e, int64_t m, double b)
+{
+    double q = b;
+    int64_t k = 0;
+    for (int64_t i = 0; i < m; i++) {
+        dd sh = two_sum(q, e[i]);
+        q = sh.hi;
+        if (sh.lo != 0.0) {
+            e[k] = sh.lo;
+            k += 1;
+        }
+    }
+    if (q != 0.0 || k == 0) {
+        e[k] = q;
+        k += 1;
+    }
+    return k;
+}
+
+/* x*y*z (times sgn, +1 or -1) added into the expansion e[0:m], exactly; returns its length. */
+static int64_t grow3(double *e, int64_t m, double x, double y, double z, double sgn)
+{
+    dd pe = two_prod(x, y);
+    dd a = two_prod(z, pe.hi);
+    dd b = two_prod(z, pe.lo);
+    m = grow(e, m, sgn * a.hi);
+    m = grow(e, m, sgn * a.lo);
+    m = grow(e, m, sgn * b.hi);
+    m = grow(e, m, sgn * b.lo);
+    return m;
+}
+
+/* The row r scaled by a power of two to its largest magnitude in [0.5, 1) (exactly); 0 when
+ * some nonzero entry would then be below 2**-300, where a product of three could underflow. */
+static int scale_row(const double *r, double *out)
+{
+    double big = fabs(r[0]);
+    big = fabs(r[1]) > big ? fabs(r[1]) : big;
+    big = fabs(r[2]) > big ? fabs(r[2]) : big;
+    int ex = 0;
+    if (big > 0.0)
+        frexp(big, &ex);
+    int ok = 1;
+    for (int i = 0; i < 3; i++) {
+        out[i] = ldexp(r[i], -ex);
+        if (out[i] != 0.0 && fabs(out[i]) < 0x1p-300)
+            ok = 0;
+    }
+    return ok;
+}
+
+/* The side (1, -1, 0) of the line (a, b, c) at the exact point where the two lines of meet
+ * (2, 3) cross: the sign of a 3x3 determinant of float64 coefficients, exactly (products
+ * by two_prod into an expansion).  2: the two lines are parallel (no point); 3: undecided
+ * (coefficients of one line more than 2**300 apart). */
+static int64_t exact_side(const double *meet, const double *line)
+{
+    /* the line is one of the two, or its negation: on it, where the two truly cross */
+    double det = meet[0] * meet[4] - meet[3] * meet[1];
+    double size = fabs(meet[0] * meet[4]) + fabs(meet[3] * meet[1]);
+    int same = 0;
+    for (int64_t r = 0; r < 2; r++) {
+        if (meet[3 * r] == line[0] && meet[3 * r + 1] == line[1] && meet[3 * r + 2] == line[2])
+            same = 1;
+        if (meet[3 * r] == -line[0] && meet[3 * r + 1] == -line[1] && meet[3 * r + 2] == -line[2])
+            same = 1;
+    }
+    if (same && fabs(det) > 4.0 * 0x1p-52 * size)
+        return 0;
+    double m1[3], m2[3], l3[3];
+    int ok = scale_row(meet, m1);
+    ok = scale_row(meet + 3, m2) && ok;
+    ok = scale_row(line, l3) && ok;
+    if (!ok)
+        return 3;
+    double e[32];
+    int64_t m = 0;
+    m = grow3(e, m, m1[0], m2[1], 1.0, 1.0);
+    m = grow3(e, m, m2[0], m1[1], 1.0, -1.0);
+    double d = e[m - 1];
+    if (d == 0.0)
+        return 2;
+    m = 0;
+    m = grow3(e, m, l3[0], m1[1], m2[2], 1.0);
+    m = grow3(e, m, l3[0], m2[1], m1[2], -1.0);
+    m = grow3(e, m, l3[1], m2[0], m1[2], 1.0);
+    m = grow3(e, m, l3[1], m1[0], m2[2], -1.0);
+    m = grow3(e, m, l3[2], m1[0], m2[1], 1.0);
+    m = grow3(e, m, l3[2], m2[0], m1[1], -1.0);
+    double num = e[m - 1];
+    if (num == 0.0)
+        return 0;
+    return ((num > 0.0) == (d > 0.0)) ? 1 : -1;
+}
+
+/* meet (n, 2, 3), line (n, 3), out (n). */
+void plane_exact_sides(const double *meet, const double *line, int64_t n, int64_t *out)
+{
+    for (int64_t k = 0; k < n; k++)
+        out[k] = exact_side(meet + 6 * k, line + 3 * k);
+}
+
+/* Side (1, -1, 0) of vertex v on the pair q's line: the bits below V1, else 0 on a line it
+ * was made on, else the line's map at P[v], and within rounding of 0 the exact side of
+ * the point where its two lines meet (state[6] counts those exact_side leaves undecided). */
+static int64_t vside(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, int64_t V1, int64_t v, int64_t q,
+                     const int64_t *lines, const double *coefs, const double *P, const int64_t *on, const double *meet,
+                     int64_t *state)
+{
+    int64_t line = lines[q];
+    if (v < V1) {
+        int sh = 7 - (int)(line & 7);
+        int64_t up = (pos[v * nbytes + (line >> 3)] >> sh) & 1;
+        int64_t down = (neg[v * nbytes + (line >> 3)] >> sh) & 1;
+        return up - down;
+    }
+    if (on[2 * v] == line || on[2 * v + 1] == line)
+        return 0;
+    double t1 = coefs[3 * q] * P[2 * v];
+    double t2 = coefs[3 * q + 1] * P[2 * v + 1];
+    double z = t1 + t2;
+    z = z + coefs[3 * q + 2];
+    double size = fabs(t1) + fabs(t2);
+    size = size + fabs(coefs[3 * q + 2]);
+    int64_t s = 0;
+    if (z > 0.0)
+        s = 1;
+    else if (z < 0.0)
+        s = -1;
+    if (fabs(z) <= 0x1p-30 * size) {
+        int64_t x = exact_side(meet + 6 * v, coefs + 3 * q);
+        if (x == 3)
+            state[6] += 1;
+        if (x < 2)
+            s = x;
+    }
+    return s;
+}
+
+/* The point where the line cl crosses the edge pa-pb (on the line ec): their intersection
+ * (an edge on an axis keeps its coordinate exactly), or, where rounding puts it outside
+ * the edge's box, the zero of cl's map interpolated along the edge. */
+static void cross_point(const double *ec, const double *cl, const double *pa, const double *pb, double *X)
+{
+    double a1 = ec[0], b1 = ec[1], c1 = ec[2];
+    double a2 = cl[0], b2 = cl[1], c2 = cl[2];
+    double det = a1 * b2 - a2 * b1;
+    double x = (b1 * c2 - b2 * c1) / det;
+    double y = (a2 * c1 - a1 * c2) / det;
+    if (b1 == 0.0) {
+        double xv = -c1 / a1;
+        x = xv;
+        y = -(a2 * xv + c2) / b2;
+    } else if (a1 == 0.0) {
+        double yh = -c1 / b1;
+        x = -(b2 * yh + c2) / a2;
+        y = yh;
+    }
+    double lo0 = pa[0] < pb[0] ? pa[0] : pb[0];
+    double hi0 = pa[0] > pb[0] ? pa[0] : pb[0];
+    double lo1 = pa[1] < pb[1] ? pa[1] : pb[1];
+    double hi1 = pa[1] > pb[1] ? pa[1] : pb[1];
+    int ok = isfinite(x) && isfinite(y) && x >= lo0 && y >= lo1 && x <= hi0 && y <= hi1;
+    if (!ok) {
+        double za = cl[0] * pa[0] + cl[1] * pa[1];
+        za = za + cl[2];
+        double zb = cl[0] * pb[0] + cl[1] * pb[1];
+        zb = zb + cl[2];
+        double t = za / (za - zb);
+        if (isnan(t))
+            t = 0.5;
+        t = t < 0.0 ? 0.0 : (t > 1.0 ? 1.0 : t);
+        x = pa[0] + t * (pb[0] - pa[0]);
+        y = pa[1] + t * (pb[1] - pa[1]);
+    }
+    X[0] = x;
+    X[1] = y;
+}
+
+int64_t plane_cut(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, int64_t V1, const int64_t *pp, int64_t F,
+                  const int64_t *lines, const double *coefs, int64_t h, const int64_t *fptr, const int64_t *ts,
+                  const int64_t *fe_ptr, const int64_t *fe, int64_t layer, double *P, int64_t *on, double *meet,
+                  int64_t vcap, int64_t *eu, int64_t *ev, int64_t *eL, int64_t *eR, int64_t *eoL, int64_t *eoR,
+                  int64_t *epair, int32_t *elayer, int32_t *eunit, double *ecoef, int64_t ecap, int64_t e0,
+                  int8_t *reg, int64_t *orig, int64_t fcap, int64_t *vkey, int64_t *ekey, int64_t *fkey,
+                  int64_t *le, int64_t wcap, int64_t *rec, int64_t rcap, int64_t *rpos, int64_t *wc, int64_t ccap,
+                  int64_t *pend, int64_t pcap, double *wd, int8_t *wreg, int64_t *state)
+{
+    for (int64_t f = state[0]; f < F; f++) {
+        int64_t np0 = pp[f + 1] - pp[f];
+        if (np0 == 0) {
+            state[0] = f + 1;
+            continue;
+        }
+        int64_t nv = state[1], ne = state[2], nf = state[3], amb = 0, need = 0;
+        for (int64_t j = 0; j < h; j++)
+            wreg[j] = reg[f * h + j];
+        /* the face's edges, in the order of their ids; its one cell, with all its lines */
+        int64_t nle = 0;
+        for (int64_t t = fe_ptr[f]; t < fe_ptr[f + 1]; t++) {
+            int64_t g = fe[t];
+            if (nle >= wcap) {
+                need = 4;
+                break;
+            }
+            le[LE_N * nle + LE_GID] = g;
+            le[LE_N * nle + LE_U] = eu[g];
+            le[LE_N * nle + LE_V] = ev[g];
+            le[LE_N * nle + LE_L] = eL[g] == f ? 0 : -1;
+            le[LE_N * nle + LE_R] = eR[g] == f ? 0 : -1;
+            le[LE_N * nle + LE_PAIR] = -1;
+            nle += 1;
+        }
+        int64_t ncell = 1;
+        int64_t cur_buf = 0;
+        if (need == 0 && np0 > pcap)
+            need = 6;
+        if (need == 0) {
+            wc[C_GID] = f;
+            wc[C_START] = 0;
+            wc[C_COUNT] = np0;
+            /* each line with a vertex of the face on either side (its witnesses) */
+            for (int64_t k = 0; k < np0; k++) {
+                int64_t q = pp[f] + k;
+                int64_t line = lines[q];
+                int sh = 7 - (int)(line & 7);
+                int64_t wp = -1, wm = -1;
+                for (int64_t t = fptr[f]; t < fptr[f + 1]; t++) {
+                    int64_t r = ts[t];
+                    if (wp < 0 && ((pos[r * nbytes + (line >> 3)] >> sh) & 1))
+                        wp = r;
+                    if (wm < 0 && ((neg[r * nbytes + (line >> 3)] >> sh) & 1))
+                        wm = r;
+                }
+                pend[3 * k] = q;
+                pend[3 * k + 1] = wp;
+                pend[3 * k + 2] = wm;
+            }
+        }
+        int64_t rnd = 0;
+        while (need == 0) {
+            int64_t *pa_ = pend + cur_buf * pcap * 3;      /* this round's lines */
+            int64_t *pb_ = pend + (1 - cur_buf) * pcap * 3; /* the next round's */
+            int64_t nact = 0;
+            for (int64_t c = 0; c < ncell; c++) {
+                wc[C_N * c + C_HASP] = 0;
+                wc[C_N * c + C_HASQ] = 0;
+                wc[C_N * c + C_INCID] = 0;
+                wc[C_N * c + C_POST] = 0;
+                wc[C_N * c + C_NEW] = -1;
+                if (wc[C_N * c + C_COUNT] > 0) {
+                    wc[C_N * c + C_CUR] = pa_[3 * wc[C_N * c + C_START]];
+                    nact += 1;
+                } else {
+                    wc[C_N * c + C_CUR] = -1;
+                }
+            }
+            if (nact == 0)
+                break;
+            /* records: each side of each edge of a cell of the round, left sides first */
+            int64_t nrec = 0;
+            for (int64_t side = 0; side < 2 && need == 0; side++) {
+                for (int64_t i = 0; i < nle; i++) {
+                    int64_t c = le[LE_N * i + (side == 0 ? LE_L : LE_R)];
+                    rpos[4 * i + side] = -1;
+                    if (c < 0 || wc[C_N * c + C_CUR] < 0)
+                        continue;
+                    if (nrec >= rcap) {
+                        need = 7;
+                        break;
+                    }
+                    int64_t *rr = rec + RC_N * nrec;
+                    rr[RC_E] = i;
+                    rr[RC_F] = c;
+                    rr[RC_A] = le[LE_N * i + (side == 0 ? LE_U : LE_V)];
+                    rr[RC_B] = le[LE_N * i + (side == 0 ? LE_V : LE_U)];
+                    rr[RC_RIGHT] = side;
+                    rr[RC_P] = wc[C_N * c + C_CUR];
+                    rr[RC_SA] = vside(pos, neg, nbytes, V1, rr[RC_A], rr[RC_P], lines, coefs, P, on, meet, state);
+                    rr[RC_SB] = vside(pos, neg, nbytes, V1, rr[RC_B], rr[RC_P], lines, coefs, P, on, meet, state);
+                    rpos[4 * i + side] = nrec;
+                    nrec += 1;
+                }
+            }
+            if (need)
+                break;
+            /* an edge crossed by two different lines from its two cells: rounding; the higher cell waits */
+            int64_t anypost = 0;
+            for (int64_t i = 0; i < nle; i++) {
+                int64_t il = rpos[4 * i], ir = rpos[4 * i + 1];
+                if (il < 0 || ir < 0 || le[LE_N * i + LE_PAIR] < 0)
+                    continue;
+                int64_t *rl = rec + RC_N * il, *rr = rec + RC_N * ir;
+                if (rl[RC_SA] * rl[RC_SB] < 0 && rr[RC_SA] * rr[RC_SB] < 0 && rl[RC_P] != rr[RC_P]) {
+                    int64_t w = rl[RC_F] > rr[RC_F] ? rl[RC_F] : rr[RC_F];
+                    wc[C_N * w + C_POST] = 1;
+                    anypost = 1;
+                }
+            }
+            if (anypost) {
+                int64_t k = 0;
+                for (int64_t r = 0; r < nrec; r++) {
+                    int64_t *rr = rec + RC_N * r;
+                    rpos[4 * rr[RC_E] + rr[RC_RIGHT]] = -1;
+                    if (wc[C_N * rr[RC_F] + C_POST])
+                        continue;
+                    for (int64_t j = 0; j < RC_N; j++)
+                        rec[RC_N * k + j] = rr[j];
+                    rpos[4 * rec[RC_N * k + RC_E] + rec[RC_N * k + RC_RIGHT]] = k;
+                    k += 1;
+                }
+                nrec = k;
+            }
+            /* each crossed edge, in order, gets a vertex where its first record's line crosses
+             * it; both halves keep the edge's cells, and the edge's records are cut with it */
+            int64_t nle0 = nle;
+            int64_t ncut = 0;
+            for (int64_t i = 0; i < nle0; i++) {
+                int64_t il = rpos[4 * i], ir = rpos[4 * i + 1];
+                int64_t first = -1;
+                if (le[LE_N * i + LE_PAIR] < 0)
+                    continue;
+                if (il >= 0 && rec[RC_N * il + RC_SA] * rec[RC_N * il + RC_SB] < 0)
+                    first = il;
+                else if (ir >= 0 && rec[RC_N * ir + RC_SA] * rec[RC_N * ir + RC_SB] < 0)
+                    first = ir;
+                if (first < 0)
+                    continue;
+                rpos[4 * ncut + 2] = i;
+                rpos[4 * ncut + 3] = rec[RC_N * first + RC_P];
+                ncut += 1;
+            }
+            for (int64_t pass_ = 0; pass_ < 2 && need == 0; pass_++) {
+                for (int64_t k = 0; k < ncut; k++) {
+                    int64_t i = rpos[4 * k + 2], cp = rpos[4 * k + 3];
+                    int64_t ni = nle0 + k; /* the edge's new half, X -> old v */
+                    if (pass_ == 0) {
+                        if (nle >= wcap) {
+                            need = 4;
+                            break;
+                        }
+                        if (nv >= vcap) {
+                            need = 1;
+                            break;
+                        }
+                        if (ne >= ecap) {
+                            need = 2;
+                            break;
+                        }
+                        int64_t ep = le[LE_N * i + LE_PAIR];
+                        int64_t u = le[LE_N * i + LE_U], v = le[LE_N * i + LE_V];
+                        cross_point(coefs + 3 * ep, coefs + 3 * cp, P + 2 * u, P + 2 * v, P + 2 * nv);
+                        on[2 * nv] = lines[ep];
+                        on[2 * nv + 1] = lines[cp];
+                        for (int64_t j = 0; j < 3; j++) {
+                            meet[6 * nv + j] = coefs[3 * ep + j];
+                            meet[6 * nv + 3 + j] = coefs[3 * cp + j];
+                        }
+                        vkey[2 * (nv - V1)] = rnd;
+                        vkey[2 * (nv - V1) + 1] = le[LE_N * i + LE_GID];
+                        le[LE_N * ni + LE_GID] = ne;
+                        le[LE_N * ni + LE_U] = nv;
+                        le[LE_N * ni + LE_V] = v;
+                        le[LE_N * ni + LE_L] = le[LE_N * i + LE_L];
+                        le[LE_N * ni + LE_R] = le[LE_N * i + LE_R];
+                        le[LE_N * ni + LE_PAIR] = ep;
+                        ekey[3 * (ne - e0)] = rnd;
+                        ekey[3 * (ne - e0) + 1] = 0;
+                        ekey[3 * (ne - e0) + 2] = le[LE_N * i + LE_GID];
+                        le[LE_N * i + LE_V] = nv;
+                        nv += 1;
+                        ne += 1;
+                        nle += 1;
+                    }
+                    /* pass 0 cuts the left records, pass 1 the right ones (their new halves
+                     * follow the left ones' among the records, as in the rounds) */
+                    int64_t r = rpos[4 * i + pass_];
+                    if (r < 0)
+                        continue;
+                    if (nrec >= rcap) {
+                        need = 7;
+                        break;
+                    }
+                    int64_t *rr = rec + RC_N * r;
+                    int64_t x = le[LE_N * ni + LE_U], olv = le[LE_N * ni + LE_V];
+                    /* the new vertex is on the cut line; on the record's own line it is where
+                     * the edge's ends are (a point inside a segment cannot be on the other
+                     * side of a line from both its ends, whatever its map says) */
+                    int64_t ea = rr[RC_SA], eb = rr[RC_SB];
+                    int64_t sx = ea != 0 ? ea : eb;
+                    if (ea * eb < 0)
+                        sx = vside(pos, neg, nbytes, V1, x, rr[RC_P], lines, coefs, P, on, meet, state);
+                    if (rr[RC_P] == cp)
+                        sx = 0;
+                    int64_t *rn = rec + RC_N * nrec;
+                    rn[RC_E] = ni;
+                    rn[RC_F] = rr[RC_F];
+                    rn[RC_RIGHT] = pass_;
+                    rn[RC_P] = rr[RC_P];
+                    if (pass_ == 0) { /* u -> v becomes u -> X, and X -> v is new */
+                        rn[RC_A] = x;
+                        rn[RC_B] = olv;
+                        rn[RC_SA] = sx;
+                        rn[RC_SB] = rr[RC_SB];
+                        rr[RC_B] = x;
+                        rr[RC_SB] = sx;
+                    } else { /* v -> u becomes X -> u, and v -> X is new */
+                        rn[RC_A] = olv;
+                        rn[RC_B] = x;
+                        rn[RC_SA] = rr[RC_SA];
+                        rn[RC_SB] = sx;
+                        rr[RC_A] = x;
+                        rr[RC_SA] = sx;
+                    }
+                    nrec += 1;
+                }
+            }
+            if (need)
+                break;
+            /* each cell of the round: vertices above, below, and on the line next to one above */
+            for (int64_t r = 0; r < nrec; r++) {
+                int64_t *rr = rec + RC_N * r;
+                int64_t c = rr[RC_F], sa = rr[RC_SA], sb = rr[RC_SB];
+                if (sa > 0 || sb > 0)
+                    wc[C_N * c + C_HASP] = 1;
+                if (sa < 0 || sb < 0)
+                    wc[C_N * c + C_HASQ] = 1;
+                int64_t inc_a = sa == 0 && sb > 0; /* on the line at a, the part above follows */
+                int64_t inc_b = sb == 0 && sa > 0; /* on the line at b, the part above precedes */
+                if (inc_a || inc_b) {
+                    int64_t n = wc[C_N * c + C_INCID];
+                    int64_t x = inc_a ? rr[RC_A] : rr[RC_B];
+                    if (n == 0) {
+                        wc[C_N * c + C_X1] = x;
+                        wc[C_N * c + C_FOL1] = inc_a;
+                    } else if (n == 1) {
+                        wc[C_N * c + C_X2] = x;
+                        /* one vertex has the part above after it, the other before */
+                        if (wc[C_N * c + C_FOL1] == inc_a)
+                            wc[C_N * c + C_FOL1] = -1;
+                    }
+                    wc[C_N * c + C_INCID] = n + 1;
+                }
+            }
+            /* the split cells, in order: the part below the line is a new cell, its records
+             * (no end above) and edges move to it, and a chord joins the two */
+            int64_t ncell0 = ncell;
+            for (int64_t c = 0; c < ncell0; c++) {
+                if (wc[C_N * c + C_CUR] < 0 || wc[C_N * c + C_POST])
+                    continue;
+                if (!(wc[C_N * c + C_HASP] && wc[C_N * c + C_HASQ] && wc[C_N * c + C_INCID] == 2 &&
+                      wc[C_N * c + C_FOL1] >= 0))
+                    continue;
+                if (ncell >= ccap) {
+                    need = 5;
+                    break;
+                }
+                if (nf >= fcap) {
+                    need = 3;
+                    break;
+                }
+                if (nle >= wcap) {
+                    need = 4;
+                    break;
+                }
+                if (ne >= ecap) {
+                    need = 2;
+                    break;
+                }
+                int64_t k1 = wc[C_N * c + C_CUR];
+                int64_t g1 = wc[C_N * c + C_GID];
+                int64_t nc = ncell;
+                ncell += 1;
+                wc[C_N * c + C_NEW] = nc;
+                wc[C_N * nc + C_GID] = nf;
+                wc[C_N * nc + C_CUR] = -1;
+                wc[C_N * nc + C_COUNT] = 0;
+                wc[C_N * nc + C_POST] = 0;
+                fkey[2 * (nf - F)] = rnd;
+                fkey[2 * (nf - F) + 1] = g1;
+                orig[nf] = f;
+                int64_t u1 = lines[k1] % h;
+                for (int64_t j = 0; j < h; j++)
+                    reg[nf * h + j] = reg[g1 * h + j];
+                reg[g1 * h + u1] += 1;
+                nf += 1;
+                int64_t fol1 = wc[C_N * c + C_FOL1];
+                int64_t x1 = wc[C_N * c + C_X1], x2 = wc[C_N * c + C_X2];
+                le[LE_N * nle + LE_GID] = ne;
+                le[LE_N * nle + LE_U] = fol1 ? x2 : x1;
+                le[LE_N * nle + LE_V] = fol1 ? x1 : x2;
+                le[LE_N * nle + LE_L] = c;
+                le[LE_N * nle + LE_R] = nc;
+                le[LE_N * nle + LE_PAIR] = k1;
+                ekey[3 * (ne - e0)] = rnd;
+                ekey[3 * (ne - e0) + 1] = 1;
+                ekey[3 * (ne - e0) + 2] = g1;
+                nle += 1;
+                ne += 1;
+            }
+            if (need)
+                break;
+            for (int64_t r = 0; r < nrec; r++) {
+                int64_t *rr = rec + RC_N * r;
+                int64_t nc = wc[C_N * rr[RC_F] + C_NEW];
+                if (nc < 0 || rr[RC_SA] > 0 || rr[RC_SB] > 0)
+                    continue;
+                rr[RC_F] = nc;
+                le[LE_N * rr[RC_E] + (rr[RC_RIGHT] ? LE_R : LE_L)] = nc;
+            }
+            /* the cells not cut: the side of their vertices (on the line is below); rounding's
+             * alternating cells: the side of their centre, from its face's map */
+            for (int64_t c = 0; c < ncell0; c++) {
+                wd[3 * c] = 0.0;
+                wd[3 * c + 1] = 0.0;
+                wd[3 * c + 2] = 0.0;
+            }
+            for (int64_t r = 0; r < nrec; r++) {
+                int64_t *rr = rec + RC_N * r;
+                int64_t c = rr[RC_F];
+                if (c >= ncell0 || !(wc[C_N * c + C_HASP] && wc[C_N * c + C_HASQ]))
+                    continue;
+                int64_t a = rr[RC_A];
+                if (wd[3 * c + 2] == 0.0) {
+                    wd[3 * c] = P[2 * a];
+                    wd[3 * c + 1] = P[2 * a + 1];
+                } else {
+                    wd[3 * c] = wd[3 * c] + P[2 * a];
+                    wd[3 * c + 1] = wd[3 * c + 1] + P[2 * a + 1];
+                }
+                wd[3 * c + 2] = wd[3 * c + 2] + 1.0;
+            }
+            for (int64_t c = 0; c < ncell0; c++) {
+                int64_t q = wc[C_N * c + C_CUR];
+                if (q < 0 || wc[C_N * c + C_POST] || wc[C_N * c + C_NEW] >= 0)
+                    continue;
+                int64_t side = wc[C_N * c + C_HASP] && !wc[C_N * c + C_HASQ];
+                if (wc[C_N * c + C_HASP] && wc[C_N * c + C_HASQ]) {
+                    amb += 1;
+                    double cu = wd[3 * c] / wd[3 * c + 2];
+                    double cv = wd[3 * c + 1] / wd[3 * c + 2];
+                    double z = coefs[3 * q] * cu + coefs[3 * q + 1] * cv;
+                    z = z + coefs[3 * q + 2];
+                    side = z > 0.0;
+                }
+                reg[wc[C_N * c + C_GID] * h + lines[q] % h] += (int8_t)side;
+            }
+            /* the next round's lines: a cut cell's two parts keep those of the lines after the
+             * cut one that still cross them, with witnesses on both sides (plane_walk's
+             * "children"); a cell not cut, those after its line; a waiting cell, all its own */
+            int64_t nnext = 0;
+            for (int64_t c = 0; c < ncell0 && need == 0; c++) {
+                int64_t cnt = wc[C_N * c + C_COUNT];
+                if (cnt == 0)
+                    continue;
+                int64_t st = wc[C_N * c + C_START];
+                int64_t nc = wc[C_N * c + C_NEW];
+                if (wc[C_N * c + C_POST]) {
+                    if (nnext + cnt > pcap) {
+                        need = 6;
+                        break;
+                    }
+                    for (int64_t k = 0; k < cnt; k++)
+                        for (int64_t j = 0; j < 3; j++)
+                            pb_[3 * (nnext + k) + j] = pa_[3 * (st + k) + j];
+                    wc[C_N * c + C_START] = nnext;
+                    nnext += cnt;
+                    continue;
+                }
+                if (nc < 0) {
+                    if (nnext + cnt - 1 > pcap) {
+                        need = 6;
+                        break;
+                    }
+                    for (int64_t k = 1; k < cnt; k++)
+                        for (int64_t j = 0; j < 3; j++)
+                            pb_[3 * (nnext + k - 1) + j] = pa_[3 * (st + k) + j];
+                    wc[C_N * c + C_START] = nnext;
+                    wc[C_N * c + C_COUNT] = cnt - 1;
+                    nnext += cnt - 1;
+                    continue;
+                }
+                if (nnext + 2 * (cnt - 1) > pcap) {
+                    need = 6;
+                    break;
+                }
+                int64_t k1 = wc[C_N * c + C_CUR];
+                int64_t x1 = wc[C_N * c + C_X1], x2 = wc[C_N * c + C_X2];
+                int64_t g1 = wc[C_N * c + C_GID], gn = wc[C_N * nc + C_GID];
+                /* the part above's lines from nnext, the part below's after room for all */
+                int64_t nup = 0, ndn = 0;
+                for (int64_t k = 1; k < cnt; k++) {
+                    int64_t q = pa_[3 * (st + k)], wp = pa_[3 * (st + k) + 1], wm = pa_[3 * (st + k) + 2];
+                    int64_t s1 = vside(pos, neg, nbytes, V1, x1, q, lines, coefs, P, on, meet, state);
+                    int64_t s2 = vside(pos, neg, nbytes, V1, x2, q, lines, coefs, P, on, meet, state);
+                    int64_t both = s1 * s2 < 0;
+                    int64_t along = s1 == 0 && s2 == 0;
+                    int64_t s = s1 != 0 ? s1 : s2; /* the ends' side, where they do not straddle the line */
+                    int64_t far = s > 0 ? wm : wp;  /* the witness on the other side: in the part crossed */
+                    int64_t cs = vside(pos, neg, nbytes, V1, along ? wp : far, k1, lines, coefs, P, on, meet, state);
+                    int64_t one = !both && !along;
+                    /* (cs == 0 only by rounding: both keep the line, a later round decides) */
+                    int64_t keep_up = both || (one && cs >= 0);
+                    int64_t keep_dn = both || (one && cs <= 0);
+                    int64_t near = s1 == s ? x1 : x2; /* an end on the ends' side: in the part crossed */
+                    int64_t wpn = both ? (s1 > 0 ? x1 : x2) : (s > 0 ? near : wp);
+                    int64_t wmn = both ? (s1 < 0 ? x1 : x2) : (s < 0 ? near : wm);
+                    /* a part the line does not cross lies on one side of it: in its regions */
+                    if (keep_up) {
+                        pb_[3 * (nnext + nup)] = q;
+                        pb_[3 * (nnext + nup) + 1] = wpn;
+                        pb_[3 * (nnext + nup) + 2] = wmn;
+                        nup += 1;
+                    } else {
+                        reg[g1 * h + lines[q] % h] += (int8_t)(along ? cs > 0 : s > 0);
+                    }
+                    if (keep_dn) {
+                        pb_[3 * (nnext + cnt - 1 + ndn)] = q;
+                        pb_[3 * (nnext + cnt - 1 + ndn) + 1] = wpn;
+                        pb_[3 * (nnext + cnt - 1 + ndn) + 2] = wmn;
+                        ndn += 1;
+                    } else {
+                        reg[gn * h + lines[q] % h] += (int8_t)(along ? cs < 0 : s > 0);
+                    }
+                }
+                for (int64_t k = 0; k < ndn; k++)
+                    for (int64_t j = 0; j < 3; j++)
+                        pb_[3 * (nnext + nup + k) + j] = pb_[3 * (nnext + cnt - 1 + k) + j];
+                wc[C_N * c + C_START] = nnext;
+                wc[C_N * nc + C_START] = nnext + nup;
+                nnext += nup + ndn;
+                wc[C_N * c + C_COUNT] = nup;
+                wc[C_N * nc + C_COUNT] = ndn;
+            }
+            if (need)
+                break;
+            cur_buf = 1 - cur_buf;
+            rnd += 1;
+        }
+        if (need) { /* out of room: this face again, after the caller grows the arrays */
+            for (int64_t j = 0; j < h; j++)
+                reg[f * h + j] = wreg[j];
+            state[7] = need;
+            return need;
+        }
+        /* the face done: its edges into the store */
+        for (int64_t i = 0; i < nle; i++) {
+            int64_t g = le[LE_N * i + LE_GID];
+            int64_t lc = le[LE_N * i + LE_L], rc = le[LE_N * i + LE_R];
+            if (g < e0) {
+                if (lc >= 0)
+                    eL[g] = wc[C_N * lc + C_GID];
+                if (rc >= 0)
+                    eR[g] = wc[C_N * rc + C_GID];
+                continue;
+            }
+            int64_t q = le[LE_N * i + LE_PAIR];
+            eu[g] = le[LE_N * i + LE_U];
+            ev[g] = le[LE_N * i + LE_V];
+            eL[g] = wc[C_N * lc + C_GID];
+            eR[g] = wc[C_N * rc + C_GID];
+            eoL[g] = f;
+            eoR[g] = f;
+            epair[g] = q;
+            elayer[g] = (int32_t)layer;
+            eunit[g] = (int32_t)(lines[q] % h);
+            for (int64_t j = 0; j < 3; j++)
+                ecoef[3 * g + j] = coefs[3 * q + j];
+        }
+        state[0] = f + 1;
+        state[1] = nv;
+        state[2] = ne;
+        state[3] = nf;
+        state[4] += amb;
+        state[5] = rnd > state[5] ? rnd : state[5];
+    }
+    state[7] = 0;
+    return 0;
+}
