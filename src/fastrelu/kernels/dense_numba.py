@@ -11,9 +11,10 @@ import threading
 
 import numba
 import numpy as np
+from llvmlite import ir as llvm_ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, models, register_model
 
 from ..utils.config import (
     CHUNK,
@@ -115,6 +116,72 @@ def _prefer_wide_vectors(typingctx):
     return types.none(), codegen
 
 
+# The deep kernel's vector register, DEEP_VECTOR bytes of a float dtype: the C twin's
+# dvec (a GCC vector extension), an LLVM vector here, with the four operations its
+# register block uses.  Loads and stores are unaligned, as the C twin's memcpy is; the
+# multiply-add is LLVM's fma, as C's contracted ``acc += w * x`` is: the same bits.
+class DeepVector(types.Type):
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.lanes = DEEP_VECTOR // (dtype.bitwidth // 8)
+        super().__init__(name=f"DeepVector({dtype} x {self.lanes})")
+
+
+@register_model(DeepVector)
+class _DeepVectorModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        element = dmm.lookup(fe_type.dtype).get_value_type()
+        super().__init__(dmm, fe_type, llvm_ir.VectorType(element, fe_type.lanes))
+
+
+def _vector_pointer(context, builder, arrty, arr, index, vty):
+    data = context.make_array(arrty)(context, builder, arr).data
+    return builder.bitcast(builder.gep(data, [index]), context.get_value_type(vty).as_pointer())
+
+
+@intrinsic
+def _vector_load(typingctx, a, i):
+    vty = DeepVector(a.dtype)
+
+    def codegen(context, builder, signature, args):
+        return builder.load(_vector_pointer(context, builder, signature.args[0], args[0], args[1], vty), align=1)
+
+    return vty(a, types.intp), codegen
+
+
+@intrinsic
+def _vector_store(typingctx, a, i, v):
+    def codegen(context, builder, signature, args):
+        builder.store(args[2], _vector_pointer(context, builder, signature.args[0], args[0], args[1], signature.args[2]), align=1)
+        return context.get_dummy_value()
+
+    return types.none(a, types.intp, v), codegen
+
+
+@intrinsic
+def _vector_zero(typingctx, dtype):
+    vty = DeepVector(dtype.dtype)
+
+    def codegen(context, builder, signature, args):
+        return llvm_ir.Constant(context.get_value_type(vty), None)
+
+    return vty(dtype), codegen
+
+
+@intrinsic
+def _vector_fma(typingctx, w, x, acc):
+    def codegen(context, builder, signature, args):
+        vty = context.get_value_type(signature.args[1])
+        lanes = llvm_ir.Constant(vty, None)
+        one = builder.insert_element(lanes, args[0], llvm_ir.Constant(llvm_ir.IntType(32), 0))
+        broadcast = builder.shuffle_vector(one, lanes, llvm_ir.Constant(llvm_ir.VectorType(llvm_ir.IntType(32), vty.count), None))
+        name = f"llvm.fma.v{vty.count}{'f64' if vty.element == llvm_ir.DoubleType() else 'f32'}"
+        fma = cgutils.get_or_insert_function(builder.module, llvm_ir.FunctionType(vty, [vty, vty, vty]), name)
+        return builder.call(fma, [broadcast, args[1], args[2]])
+
+    return x(x.dtype, x, acc), codegen
+
+
 if numba.config.DISABLE_JIT:  # coverage runs: plain Python, no intrinsics
 
     def stack_empty(n, dtype):
@@ -134,6 +201,20 @@ if numba.config.DISABLE_JIT:  # coverage runs: plain Python, no intrinsics
 
     def same_width_int(dtype):
         return np.dtype(f"i{np.dtype(dtype).itemsize}")
+
+    # a vector is a copy of DEEP_VECTOR bytes of the array (plain Python has no fused
+    # multiply-add: coverage runs check the paths, not the bits)
+    def vector_load(a, i):
+        return a[i : i + vector_points(a.dtype)].copy()
+
+    def vector_store(a, i, v):
+        a[i : i + v.shape[0]] = v
+
+    def vector_zero(dtype):
+        return np.zeros(vector_points(dtype), dtype)
+
+    def vector_fma(w, x, acc):
+        return acc + w * x
 
 else:
 
@@ -159,6 +240,30 @@ else:
     def prefer_wide_vectors():
         """Compile the calling function for the widest vectors, out of line."""
         _prefer_wide_vectors()
+
+
+    @numba.njit(inline="always")
+    def vector_load(a, i):
+        """The vector at a[i : i + points] (unaligned)."""
+        return _vector_load(a, i)
+
+
+    @numba.njit(inline="always")
+    def vector_store(a, i, v):
+        """a[i : i + points] = v (unaligned)."""
+        _vector_store(a, i, v)
+
+
+    @numba.njit(inline="always")
+    def vector_zero(dtype):
+        """A vector of zeros."""
+        return _vector_zero(dtype)
+
+
+    @numba.njit(inline="always")
+    def vector_fma(w, x, acc):
+        """acc + w * x in every lane, fused (one rounding)."""
+        return _vector_fma(w, x, acc)
 
 
     @numba.njit(inline="always")
@@ -266,7 +371,7 @@ def deep_activate(z, aj, lo, hi, o, p, nk):
     one = o.dtype.type(1)
     points = vector_points(o.dtype)
     v = z if z > zero else aj * z
-    o[p] = lo if v < lo else (hi if v > hi else v)
+    o[p] = lo if v < lo else (min(v, hi))
     for c in range(1, nk + 1):
         dz = o[c * points + p]
         dv = dz if z > zero else aj * dz
@@ -293,40 +398,44 @@ def deep_first(w, b, fan_out, nk, tt, dst, alpha, lo, hi, negt):
                 negt[c0 + p] += deep_activate(z, aj, lo, hi, o, p, nk)
 
 
-@jit()
-def deep_block_cols(wp, pin, kc, o, first, cols):
-    """deep_block's loops for ``cols`` columns: 2*points on a line, 3*points on a plane.
-
-    The C twin writes the same loops in deep_block's two branches, the plane's in vector
-    extensions (one vector per group of points columns: csrc/dense_c_sweep.inc says why);
-    here LLVM inlines this function into each branch, where ``cols`` is a constant, and
-    its SLP pass packs the unrolled loops into the same register accumulators.  Same
-    operations on the same numbers in the same order: the same bits."""
-    zero = o.dtype.type(0)
+# deep_block's loops, with its accumulators as vectors of DEEP_VECTOR bytes (points
+# numbers: the C twin's dvec), loaded, stored and fused-multiply-added whole.  Numba
+# inlines this into deep_block's two branches before LLVM sees it, so that the vector
+# count a unit, groups (2 on a line, 3 on a plane), is a constant there, the loops
+# unroll completely and the accumulators live in registers.
+#
+# Written as scalar loops for LLVM's SLP pass to pack (as it was), the block ran at 9
+# Gflop/s against the C twin's 45 (float64, AVX-512, Numba 0.68 on LLVM 22): Numba
+# optimises each function before inlining it into its callers, so a column count passed
+# in was not a constant when the loops were vectorised, and with it a constant the SLP
+# pass made vectors of 40 lanes and shuffled between them (2.5 Gflop/s).  Vectors
+# written out leave LLVM nothing to guess, as GCC's vector extensions do in the C twin.
+@numba.njit(inline="always")
+def deep_block_groups(wp, pin, kc, o, first, groups):
+    points = vector_points(o.dtype)
     acc = stack_empty(_DEEP_ACC, o.dtype)
     for q in range(DEEP_ROWS):
-        for c in range(cols):
-            acc[q * cols + c] = zero if first else o[q * cols + c]
+        for g in range(groups):
+            vector_store(acc, (q * groups + g) * points, vector_zero(o.dtype))
+            if not first:
+                vector_store(acc, (q * groups + g) * points, vector_load(o, (q * groups + g) * points))
     for i in range(kc):
         for q in range(DEEP_ROWS):
             wq = wp[q * kc + i]
-            for c in range(cols):
-                acc[q * cols + c] += wq * pin[i * cols + c]
+            for g in range(groups):
+                x = vector_load(pin, (i * groups + g) * points)
+                vector_store(acc, (q * groups + g) * points, vector_fma(wq, x, vector_load(acc, (q * groups + g) * points)))
     for q in range(DEEP_ROWS):
-        for c in range(cols):
-            o[q * cols + c] = acc[q * cols + c]
+        for g in range(groups):
+            vector_store(o, (q * groups + g) * points, vector_load(acc, (q * groups + g) * points))
 
 
 @jit()
 def deep_block(wp, pin, kc, o, first, nk):
-    points = vector_points(o.dtype)
-    # the column count a constant in each branch, so that the loops unroll into registers
-    # (a separate jitted function, not inline="always": Numba's own inlining lost the
-    # fused multiply-adds of some columns, and with them the C twin's bits)
     if nk == 1:
-        deep_block_cols(wp, pin, kc, o, first, 2 * points)
+        deep_block_groups(wp, pin, kc, o, first, 2)
     else:
-        deep_block_cols(wp, pin, kc, o, first, 3 * points)
+        deep_block_groups(wp, pin, kc, o, first, 3)
 
 
 @jit()
