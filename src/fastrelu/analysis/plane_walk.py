@@ -856,7 +856,7 @@ def _layer(kern, V, E, maps, big, bps, F, layer):
     (step 2 of the module's docstring), in one call for the layer.  It writes the new
     vertices, edges and faces into the stores, each face's as it finishes it; when a face
     does not fit in the room given, it stops before that face and says what ran out, and is
-    called again from there with more (``_cut_room``).  The new vertices, edges and faces
+    called again from there with more (``_CutRoom``).  The new vertices, edges and faces
     are then numbered as the rounds over all faces at once would number them
     (``_renumber``): the next layer's owners and witnesses, and so the map, stay the same.
     """
@@ -872,10 +872,6 @@ def _layer(kern, V, E, maps, big, bps, F, layer):
     coefs = _line_coef(maps, f_of, lines, bps, h)  # each line on its face's map
     nf = np.bincount(f_of, minlength=F)
     pp = _offsets(nf)
-    reg = np.zeros((F + lines.shape[0] + 16, h), np.int8)  # +1 above each line a face lies above
-    reg[:F] = np.unpackbits(fpos & ~fneg, axis=1)[:, :nl].reshape(F, -1, h).sum(axis=1, dtype=np.int8)
-    orig = np.empty(reg.shape[0], np.int64)
-    orig[:F] = np.arange(F)
     # each face with lines: its edges, by id (an edge's two sides in order, sorted stably by face)
     ends = np.stack([E.L[:e0], E.R[:e0]], axis=1).ravel()
     at = np.flatnonzero(ends >= 0)
@@ -883,9 +879,10 @@ def _layer(kern, V, E, maps, big, bps, F, layer):
     at = at[np.argsort(ends[at], kind="stable")]
     fe = at >> 1
     fe_ptr = np.searchsorted(ends[at], np.arange(F + 1))
-    most = int(max(np.diff(fe_ptr).max(initial=0), 1))
-    mostl = int(max(nf.max(initial=0), 1))
-    room = _CutRoom(V, E, reg, orig, V1, e0, F, lines.shape[0], most, mostl, h)
+    room = _CutRoom(V, E, F, nf, int(np.diff(fe_ptr).max(initial=0)), h)
+    # +1 above each line a face lies above
+    room.reg[:F] = np.unpackbits(fpos & ~fneg, axis=1)[:, :nl].reshape(F, -1, h).sum(axis=1, dtype=np.int8)
+    room.orig[:F] = np.arange(F)
     state = np.zeros(8, np.int64)
     state[1:4] = V1, e0, F
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -908,15 +905,22 @@ class _CutRoom:
     edges, the records of their sides, its cells and their lines), each grown by ``grow``
     when the kernel says it ran out."""
 
-    def __init__(self, V, E, reg, orig, V1, e0, F, npairs, most, mostl, h):
-        self.V, self.E, self.V1, self.e0, self.F = V, E, V1, e0, F
-        self.reg, self.orig = reg, orig
-        _reserve(V, V.n, V1 + npairs + 16)
-        _reserve(E, E.n, e0 + 2 * npairs + 16)
-        self.vkey = np.empty((V.p.shape[0] - V1, 2), np.int64)
-        self.ekey = np.empty((E.u.shape[0] - e0, 3), np.int64)
-        self.fkey = np.empty((reg.shape[0] - F, 2), np.int64)
-        self._work(4 * most + 8 * mostl + 64, 4 * mostl + 16, 4 * mostl + 16)
+    ROOM = 1  # the first room's multiple of its estimate (tests/test_plane_cut.py sets 0: growth from nothing)
+
+    def __init__(self, V, E, F, nf, most, h):
+        self.V, self.E, self.V1, self.e0, self.F = V, E, V.n, E.n, F
+        # a face cut by p lines has at most p (p + 1) / 2 parts more, and mostly a few per line
+        new = self.ROOM * int(np.minimum(nf * (nf + 1) // 2, 4 * nf).sum()) + 16
+        _reserve(V, V.n, V.n + new)
+        _reserve(E, E.n, E.n + 2 * new)
+        self.reg = np.zeros((F + new, h), np.int8)
+        self.orig = np.empty(F + new, np.int64)
+        self.vkey = np.empty((V.p.shape[0] - self.V1, 2), np.int64)
+        self.ekey = np.empty((E.u.shape[0] - self.e0, 3), np.int64)
+        self.fkey = np.empty((self.reg.shape[0] - F, 2), np.int64)
+        p = int(nf.max(initial=0))
+        cells = self.ROOM * min(p * (p + 1) // 2, 1 << 16) + 2
+        self._work(self.ROOM * (4 * most + 4 * cells) + 2, cells, self.ROOM * (2 * cells + 4 * p) + 2)
         self.wreg = np.empty(h, np.int8)
 
     def _work(self, wcap, ccap, pcap):
