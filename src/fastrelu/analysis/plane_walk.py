@@ -887,10 +887,11 @@ def _layer(kern, V, E, maps, big, bps, F, layer):
     state[1:4] = V1, e0, F
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         while True:
-            need = kern.cut(pos, neg, V1, pp, lines, coefs, h, fptr, ts, fe_ptr, fe, layer, V.p, V.on, V.meet, E.u, E.v,
-                            E.L, E.R, E.oL, E.oR, E.pair, E.layer, E.unit, E.coef, e0, room.reg, room.orig, room.vkey,
-                            room.ekey, room.fkey, room.le, room.rec, room.rpos, room.wc, room.pend, room.wd, room.wreg,
-                            state)
+            vc, ec = room.vcap, room.ecap  # (the stores' rows the kernel may write: views of them)
+            need = kern.cut(pos, neg, V1, pp, lines, coefs, h, fptr, ts, fe_ptr, fe, layer, V.p[:vc], V.on[:vc],
+                            V.meet[:vc], E.u[:ec], E.v[:ec], E.L[:ec], E.R[:ec], E.oL[:ec], E.oR[:ec], E.pair[:ec],
+                            E.layer[:ec], E.unit[:ec], E.coef[:ec], e0, room.reg, room.orig, room.vkey, room.ekey,
+                            room.fkey, room.le, room.rec, room.rpos, room.wc, room.pend, room.wd, room.wreg, state)
             if need == 0:
                 break
             room.grow(need, state)
@@ -911,12 +912,13 @@ class _CutRoom:
         self.V, self.E, self.V1, self.e0, self.F = V, E, V.n, E.n, F
         # a face cut by p lines has at most p (p + 1) / 2 parts more, and mostly a few per line
         new = self.ROOM * int(np.minimum(nf * (nf + 1) // 2, 4 * nf).sum()) + 16
-        _reserve(V, V.n, V.n + new)
-        _reserve(E, E.n, E.n + 2 * new)
+        self.vcap, self.ecap = V.n + new, E.n + 2 * new
+        _reserve(V, V.n, self.vcap)
+        _reserve(E, E.n, self.ecap)
         self.reg = np.zeros((F + new, h), np.int8)
         self.orig = np.empty(F + new, np.int64)
-        self.vkey = np.empty((V.p.shape[0] - self.V1, 2), np.int64)
-        self.ekey = np.empty((E.u.shape[0] - self.e0, 3), np.int64)
+        self.vkey = np.empty((self.vcap - self.V1, 2), np.int64)
+        self.ekey = np.empty((self.ecap - self.e0, 3), np.int64)
         self.fkey = np.empty((self.reg.shape[0] - F, 2), np.int64)
         p = int(nf.max(initial=0))
         cells = self.ROOM * min(p * (p + 1) // 2, 1 << 16) + 2
@@ -935,11 +937,13 @@ class _CutRoom:
     def grow(self, need, state):
         V, E = self.V, self.E
         if need == 1:
-            _reserve(V, int(state[1]), 2 * V.p.shape[0])
-            self.vkey = _grown(self.vkey, V.p.shape[0] - self.V1)
+            self.vcap *= 2
+            _reserve(V, int(state[1]), self.vcap)
+            self.vkey = _grown(self.vkey, self.vcap - self.V1)
         elif need == 2:
-            _reserve(E, int(state[2]), 2 * E.u.shape[0])
-            self.ekey = _grown(self.ekey, E.u.shape[0] - self.e0)
+            self.ecap *= 2
+            _reserve(E, int(state[2]), self.ecap)
+            self.ekey = _grown(self.ekey, self.ecap - self.e0)
         elif need == 3:
             cap = 2 * self.reg.shape[0]
             _check_growth(cap * (self.reg.shape[1] + 24))
