@@ -42,11 +42,29 @@ Hardtanh and ReLU6): ``z = b``.  A line that crosses a face splits it.
    edge (a *chord*) between its two vertices on that line, after its edges crossing the
    line got a vertex each (where two chords of a face cross, at the intersection of their
    two lines).  A line crossing an edge between two cells crosses both, so both take it
-   in the same round: each edge is cut once per round, and the parts stay a partition.
-   Vertices inside the face take their side from the face's own map, and are exactly on
-   the two lines they were made on; those on its boundary keep the sides of steps 0 and
-   1, which its neighbours see too.  The units' order is random, so a cell is cut
-   O(log n) times on average: the rounds are few, each one vectorised over all cells.
+   in the same round: each edge is cut once per round, and the parts stay a partition
+   (where rounding has the two cells of a chord cut it by different lines in one round,
+   the later cell waits a round).  Vertices inside the face take their side from the
+   face's own map, and are exactly on the two lines they were made on; those on its
+   boundary keep the sides of steps 0 and 1, which its neighbours see too.  The units'
+   order is random, so a cell is cut O(log n) times on average.
+
+   After steps 0 and 1 the faces no longer interact: a face's boundary already has a
+   vertex wherever a line crosses it, with its sides as bits, and only chords, which are
+   inside it, are cut.  So one kernel call per layer (``_layer``, ``kern.cut``) takes
+   the faces one after another, each through its own rounds, its cells and their
+   half-edges in small arrays of its own (a face has tens of cells, not thousands).  We
+   kept the rounds rather than cutting each cell to the end at once (a stack of cells):
+   a cell's cuts are the same either way where float64 is consistent, but where
+   rounding is not (lines within rounding of one point), the order in which chords are
+   cut decides vertices and sides, and the rounds' order is the one the map has always
+   had; with the new vertices, edges and faces numbered afterwards as rounds over all
+   faces at once number them (``_renumber``: the next layer's owner of a vertex is the
+   smallest face around it), the map is the one the numpy rounds made, bit for bit,
+   but for the side of an ambiguous cell's centre (below), whose coordinates are now
+   summed in the order of its vertices (numpy summed them in an order of its own).
+   The kernel writes each face when it is done; when the room given runs out it stops
+   before the face and is called again with more.
 3. *Patterns.*  Each part records on which side of each line of its face it lies when a
    cut or a line left behind decides it (never re-evaluated at a point), and the next
    layer's maps follow.
@@ -58,23 +76,27 @@ biases meets at the origin) comes out exactly there: such vertices are on the li
 exactly, and the faces around them are exactly those of exact arithmetic.  A vertex is
 stored rounded, but it is where its two lines cross; when a line passes within rounding
 of it, its side is the sign of a 3x3 determinant of the three lines' float64
-coefficients, computed exactly (``_exact_sides``), so that lines nearly meeting in one
+coefficients, computed exactly (``kern.exact_sides``: the products split exactly by
+``two_prod`` into an expansion, whose sign is that of its largest term), so that lines nearly meeting in one
 point still cut the faces consistently, leaving cells too small for float64 (counted,
 not dropped: ``degenerate``).  One case remains: lines of *two* layers all within
 rounding of one point, where neighbouring faces' maps of the same unit differ by
 rounding, can give a cell whose vertices alternate sides of a line; such a cell is left
 whole, takes the side of its centre, and is counted (``ambiguous``): parts of it may
-carry the wrong pattern, never silently.  No tolerance decides a side: a side is
+carry the wrong pattern, never silently.  So is a side the exact predicate cannot decide
+in float64's range (coefficients of one line more than 2**300 apart, where a product of
+three could underflow): it keeps the sign of its computed value.  No tolerance decides a side: a side is
 ``z > b``, ``z < b`` or ``z == b`` of one computed value, or of an exact one (a bound of
 2**-30 of the terms only picks the values worth computing exactly).
 
 Work.  The matrix products of the maps are ``3 x faces x fan_in x fan_out`` multiply-adds
 per layer (numpy's BLAS, held to one thread: ``kernels.threads.blas_pinned``); the passes
-over every vertex (its sides) and every face (the rows of its product) are kernels, twins
-in C and Numba (``kernels/plane_c.py``, ``kernels/plane_numba.py``); the rest is linear
-in the vertices, edges and faces met, vectorised with numpy (one round touches only the
-cells with lines left).  The memory is ``O(faces x widest layer)`` (a face's maps, a
-vertex's sides), counted before each layer's sides and maps are allocated.
+over every vertex (its sides) and every face (the rows of its product, its rounds of
+cuts) are kernels, twins in C and Numba (``kernels/plane_c.py``, ``kernels/plane_numba.py``);
+the rest (the owners, the edges' new vertices, the numbering) is linear in the vertices,
+edges and faces met, vectorised with numpy, a few dozen calls a layer.  The memory is
+``O(faces x widest layer)`` (a face's maps, a vertex's sides), counted before each
+layer's sides and maps are allocated.
 
 Graph networks.  The walk visits a network's nodes in order (``fastrelu.model.graph``; a
 dense chain is the chain input, dense, act, ..., dense), each kind a case in one place of
