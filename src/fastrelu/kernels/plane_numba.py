@@ -18,9 +18,14 @@ products, in passes over every face, vertex, edge and cut of each layer:
 - ``face_sides``: each face's sides, the or of its vertices'.
 - ``crossings``: the ``(edge, line)`` pairs of lines crossing an edge (its two ends on
   opposite sides), and the ``(face, line)`` pairs of lines crossing a face.
-- ``side``: in the rounds of cuts, a vertex's side of its cell's line, from the bits or,
-  for the vertices made in this layer, from the line's map (the few within rounding of
-  the line go back to the walk's exact rationals).
+- ``side``: a vertex's side of a cell's line, from the bits or, for the vertices made in
+  this layer, from the line's map (the few within rounding of the line sent back).
+- ``cut``: a layer's rounds of cuts, face after face, in one call (``_vside`` deciding
+  each side as ``side`` does, the few within rounding of the line by ``_exact_side``).
+- ``exact_sides``: the side of a line at the exact crossing of two others, the sign of a
+  3x3 determinant of float64 coefficients computed exactly: each product of three split
+  without error by ``two_prod`` (fma) into an expansion (Shewchuk's grow-expansion), whose
+  sign is that of its largest term.
 
 Same functions, arguments, loops and names as the C twin; compiled without fastmath,
 so that both round every operation as written and agree bit for bit
