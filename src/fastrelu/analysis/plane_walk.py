@@ -932,8 +932,9 @@ class _CutRoom:
 
     def __init__(self, V, E, F, nf, most, h):
         self.V, self.E, self.V1, self.e0, self.F = V, E, V.n, E.n, F
-        # a face cut by p lines has at most p (p + 1) / 2 parts more, and mostly a few per line
-        new = self.ROOM * int(np.minimum(nf * (nf + 1) // 2, 4 * nf).sum()) + 16
+        # a face cut by p lines has at most p (p + 1) / 2 parts more (the first layer's one
+        # face about that many), and mostly a few per line
+        new = self.ROOM * int(np.minimum(nf * (nf + 1) // 2, 12 * nf).sum()) + 16
         self.vcap, self.ecap = V.n + new, E.n + 2 * new
         _reserve(V, V.n, self.vcap)
         _reserve(E, E.n, self.ecap)
