@@ -106,6 +106,13 @@ static int vector_bytes(void)
 /* Points in the one-layer kernel's register block: two vector registers of them. */
 int register_points(int itemsize) { return 2 * vector_bytes() / itemsize; }
 
+/* The deep kernel's vectors, in bytes: AVX-512's 64 where the running code has them
+ * (the FMA units are as wide: twice the flops of AVX2's vectors per instruction), else
+ * DEEP_VECTOR, AVX2's (baseline x86-64 runs them as pairs).  The Numba twin applies the
+ * same rule to its compile target (dense_numba.deep_vector_bytes); set_vector_bytes
+ * moves both kernels, so that the tests run either width on any CPU. */
+static int deep_vector_bytes(void) { return vector_bytes() >= 64 ? 64 : DEEP_VECTOR; }
+
 #define REAL double
 #define IREAL int64_t
 #define SFX f64

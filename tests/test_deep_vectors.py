@@ -1,5 +1,5 @@
-"""The Numba deep kernel's register block is compiled as its C twin's: vectors of
-DEEP_VECTOR bytes, multiply-adds fused, accumulators in registers.
+"""The Numba deep kernel's register block is compiled as its C twin's: vectors of the
+target's width (``deep_vector_bytes``), multiply-adds fused, accumulators in registers.
 
 Read off the optimised LLVM IR of ``dense_numba.deep_block`` (not the machine code:
 it is the same on every CPU LLVM targets).  Written as scalar loops for LLVM's SLP
@@ -14,10 +14,17 @@ import numba
 import numpy as np
 import pytest
 
+import fastrelu
 from fastrelu.kernels import dense_numba
+from fastrelu.kernels.params import deep_params
 from fastrelu.utils.config import DEEP_ROWS, DEEP_VECTOR
 
 LLVM_TYPES = {np.dtype(np.float64): ("double", "f64"), np.dtype(np.float32): ("float", "f32")}
+
+
+def _vector_bytes():
+    """The deep kernel's vector width on the target Numba compiles for here."""
+    return dense_numba.deep_vector_bytes(dense_numba._target_features())
 
 
 def _body(dtype):
@@ -29,7 +36,7 @@ def _body(dtype):
     options = {**dense_numba.deep_block.targetoptions, "cache": False}
     options.pop("nopython", None)  # implied by njit
     block = numba.njit(**options)(dense_numba.deep_block.py_func)
-    points = DEEP_VECTOR // np.dtype(dtype).itemsize
+    points = _vector_bytes() // np.dtype(dtype).itemsize
     kc = 5
     for nk in (1, 2):
         wp = np.linspace(-1, 1, DEEP_ROWS * kc).astype(dtype)
@@ -51,8 +58,8 @@ def _body(dtype):
 def test_register_block_is_vectors_of_deep_vector_bytes(dtype):
     body = _body(dtype)
     name, suffix = LLVM_TYPES[np.dtype(dtype)]
-    points = DEEP_VECTOR // np.dtype(dtype).itemsize
-    # every floating-point vector is one register of DEEP_VECTOR bytes, as C's dvec
+    points = _vector_bytes() // np.dtype(dtype).itemsize
+    # every floating-point vector is one register of the kernel's width, as C's dvec
     assert set(re.findall(rf"<(\d+) x {name}>", body)) == {str(points)}
     # the multiply-adds fused, on whole vectors: a line's 2 and a plane's 3 vectors a unit
     fmas = re.findall(rf"call [^\n]*@llvm\.fma\.v(\d+){suffix}\(", body)
@@ -62,3 +69,58 @@ def test_register_block_is_vectors_of_deep_vector_bytes(dtype):
     assert not re.search(rf"fmul [^\n]*{name}", body)  # nor a product rounded on its own
     # the accumulators live in registers: no stack array survives optimisation
     assert "alloca" not in body
+
+
+@pytest.mark.parametrize(
+    "features, expected",
+    [
+        ("+avx512f,+avx512vl,+avx512bw,+avx512dq,+avx2,+fma", 64),
+        ("+avx2,+fma,-avx512f,+avx", DEEP_VECTOR),
+        ("+avx512f,-avx512vl,+avx2,+fma", DEEP_VECTOR),  # no x86-64-v4 clone in C either
+        ("", DEEP_VECTOR),  # Numba's portable "generic" target
+    ],
+)
+def test_deep_vector_rule(features, expected):
+    # the C twin's deep_vector_bytes, applied to a compile target's features
+    assert dense_numba.deep_vector_bytes(features) == expected
+
+
+def _sweep(kernel, t, params, out, depth):
+    n, nk = t.shape[0], int(params[0][0])
+    # poisoned: the kernel must write every element
+    y = np.full((n, out), np.nan, t.dtype)
+    slope = np.full((n, out, nk) if nk == 2 else (n, out), np.nan, t.dtype)
+    negative = np.full((n, depth), -1, np.int32)
+    kernel.sweep_deep(t, *params, y, slope, negative)
+    return y, slope, negative
+
+
+@pytest.mark.parametrize("vector_bytes", [16, 32, 64])
+@pytest.mark.parametrize("nk", [1, 2])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_every_deep_vector_width_gives_the_same_bits(vector_bytes, nk, dtype):
+    # The C twin has the deep kernel once per vector width (AVX2's, AVX-512's) and runs
+    # the CPU's; forcing each in turn runs both here (16 bytes means AVX2's, as on a CPU
+    # with SSE only).  The panels' layout changes with the width, the order of every sum
+    # does not: each must give the Numba twin's bits, where the build fuses as Numba does.
+    from fastrelu.kernels._c import lib
+
+    from fastrelu.kernels import dense_c
+
+    widths = [nk, 37, 70, 3] if nk == 2 else [nk, 70, 37, 1]
+    net = fastrelu.Network.random(widths, seed=5, dtype=dtype)
+    params = deep_params(net, np.dtype(dtype))
+    n = 3 * 64 + 5  # whole tiles and a short last one
+    rng = np.random.default_rng(1)
+    t = rng.uniform(-2, 2, (n, nk) if nk == 2 else n).astype(dtype)
+    # a portable C build has no FMA in its baseline (tests/test_deep_kernels.py): its widths
+    # are held to each other's bits, here the default width's
+    fused = lib.FASTRELU_BUILD_KIND in (1, 2) and "+fma" in dense_numba._target_features().split(",")
+    want = _sweep(dense_numba if fused else dense_c, t, params, widths[-1], len(widths) - 2)
+    lib.set_vector_bytes(vector_bytes)
+    try:
+        got = _sweep(dense_c, t, params, widths[-1], len(widths) - 2)
+    finally:
+        lib.set_vector_bytes(0)
+    for a, b in zip(got, want):
+        np.testing.assert_array_equal(a, b)

@@ -44,16 +44,35 @@ def _alloca(typingctx, size, dtype):
 
 
 # Points per vector register in the deep kernel's register blocks: the C twin's
-# POINTS, DEEP_VECTOR / sizeof(REAL).  An intrinsic, so that it is a constant in the
-# generated code and the loops over a register block unroll completely.
+# POINTS, deep_vector_bytes / sizeof(REAL) for the target Numba compiles for.  An
+# intrinsic, so that it is a constant in the generated code and the loops over a
+# register block unroll completely.
 @intrinsic
 def _vector_points(typingctx, dtype):
-    points = DEEP_VECTOR // (dtype.dtype.bitwidth // 8)
+    points = deep_vector_bytes(_target_features()) // (dtype.dtype.bitwidth // 8)
 
     def codegen(context, builder, signature, args):
         return context.get_constant(types.intp, points)
 
     return types.intp(dtype), codegen
+
+
+def _target_features():
+    """LLVM's feature string of the CPU target Numba compiles for (read when a kernel is
+    typed: Numba's cache is keyed on the same target, so a cached kernel has its widths)."""
+    from numba.core.registry import cpu_target
+
+    return cpu_target.target_context.codegen().magic_tuple()[2]
+
+
+def deep_vector_bytes(features):
+    """The deep kernel's vector width, in bytes, on a compile target with ``features``.
+
+    The rule the C twin applies to the running CPU (``deep_vector_bytes`` in
+    csrc/dense_c.c): AVX-512's 64 where the target has it (its FMA units are as wide),
+    else DEEP_VECTOR, AVX2's.
+    """
+    return 64 if target_vector_bytes(features) >= 64 else DEEP_VECTOR
 
 
 def target_vector_bytes(features):
@@ -116,15 +135,19 @@ def _prefer_wide_vectors(typingctx):
     return types.none(), codegen
 
 
-# The deep kernel's vector register, DEEP_VECTOR bytes of a float dtype: the C twin's
+# The deep kernel's vector register, deep_vector_bytes of a float dtype: the C twin's
 # dvec (a GCC vector extension), an LLVM vector here, with the four operations its
 # register block uses.  Loads and stores are unaligned, as the C twin's memcpy is; the
 # multiply-add is LLVM's fma, as C's contracted ``acc += w * x`` is: the same bits.
 class DeepVector(types.Type):
-    def __init__(self, dtype):
+    def __init__(self, dtype, lanes):
         self.dtype = dtype
-        self.lanes = DEEP_VECTOR // (dtype.bitwidth // 8)
-        super().__init__(name=f"DeepVector({dtype} x {self.lanes})")
+        self.lanes = lanes
+        super().__init__(name=f"DeepVector({dtype} x {lanes})")
+
+
+def _deep_vector(dtype):
+    return DeepVector(dtype, deep_vector_bytes(_target_features()) // (dtype.bitwidth // 8))
 
 
 @register_model(DeepVector)
@@ -141,7 +164,7 @@ def _vector_pointer(context, builder, arrty, arr, index, vty):
 
 @intrinsic
 def _vector_load(typingctx, a, i):
-    vty = DeepVector(a.dtype)
+    vty = _deep_vector(a.dtype)
 
     def codegen(context, builder, signature, args):
         return builder.load(_vector_pointer(context, builder, signature.args[0], args[0], args[1], vty), align=1)
@@ -160,7 +183,7 @@ def _vector_store(typingctx, a, i, v):
 
 @intrinsic
 def _vector_zero(typingctx, dtype):
-    vty = DeepVector(dtype.dtype)
+    vty = _deep_vector(dtype.dtype)
 
     def codegen(context, builder, signature, args):
         return llvm_ir.Constant(context.get_value_type(vty), None)
@@ -187,14 +210,16 @@ if numba.config.DISABLE_JIT:  # coverage runs: plain Python, no intrinsics
     def stack_empty(n, dtype):
         return np.empty(n, dtype)
 
-    def vector_points(dtype):
-        return DEEP_VECTOR // np.dtype(dtype).itemsize
-
-    def register_points(dtype):
+    def _host_features():
         import llvmlite.binding as llvm
 
-        features = ",".join(f"{'+' if on else '-'}{name}" for name, on in llvm.get_host_cpu_features().items())
-        return 2 * target_vector_bytes(features) // np.dtype(dtype).itemsize
+        return ",".join(f"{'+' if on else '-'}{name}" for name, on in llvm.get_host_cpu_features().items())
+
+    def vector_points(dtype):
+        return deep_vector_bytes(_host_features()) // np.dtype(dtype).itemsize
+
+    def register_points(dtype):
+        return 2 * target_vector_bytes(_host_features()) // np.dtype(dtype).itemsize
 
     def prefer_wide_vectors():
         pass
@@ -202,7 +227,7 @@ if numba.config.DISABLE_JIT:  # coverage runs: plain Python, no intrinsics
     def same_width_int(dtype):
         return np.dtype(f"i{np.dtype(dtype).itemsize}")
 
-    # a vector is a copy of DEEP_VECTOR bytes of the array (plain Python has no fused
+    # a vector is a copy of deep_vector_bytes of the array (plain Python has no fused
     # multiply-add: coverage runs check the paths, not the bits)
     def vector_load(a, i):
         return a[i : i + vector_points(a.dtype)].copy()
@@ -357,10 +382,10 @@ def _sweep_kernel(k0, k1, x, w1, b1, w2, b2, c, alpha, y, slope, negative):
 # coordinate: nk = 1 on a line, 2 on a plane), (1 + nk) * points numbers.  The points
 # t are flat, nk numbers per point, and slope is (N, out * nk).
 
-# The accumulators of a register block, sized for the narrowest dtype (float32) and
-# the most tangents (MAX_TANGENTS, a plane's two).
+# The accumulators of a register block, sized for the widest vectors (64 bytes), the
+# narrowest dtype (float32) and the most tangents (MAX_TANGENTS, a plane's two).
 MAX_TANGENTS = 2
-_DEEP_ACC = DEEP_ROWS * (1 + MAX_TANGENTS) * (DEEP_VECTOR // 4)
+_DEEP_ACC = DEEP_ROWS * (1 + MAX_TANGENTS) * (max(64, DEEP_VECTOR) // 4)
 
 
 @jit()
@@ -398,7 +423,7 @@ def deep_first(w, b, fan_out, nk, tt, dst, alpha, lo, hi, negt):
                 negt[c0 + p] += deep_activate(z, aj, lo, hi, o, p, nk)
 
 
-# deep_block's loops, with its accumulators as vectors of DEEP_VECTOR bytes (points
+# deep_block's loops, with its accumulators as vectors of deep_vector_bytes (points
 # numbers: the C twin's dvec), loaded, stored and fused-multiply-added whole.  Numba
 # inlines this into deep_block's two branches before LLVM sees it, so that the vector
 # count a unit, groups (2 on a line, 3 on a plane), is a constant there, the loops
@@ -432,6 +457,9 @@ def deep_block_groups(wp, pin, kc, o, first, groups):
 
 @jit()
 def deep_block(wp, pin, kc, o, first, nk):
+    # LLVM may split 512-bit vectors in two where it tunes a CPU for 256-bit ones; and
+    # out of line, as the C twin's deep_block is
+    prefer_wide_vectors()
     if nk == 1:
         deep_block_groups(wp, pin, kc, o, first, 2)
     else:
