@@ -7,8 +7,7 @@ import pytest
 import torch
 
 import fastrelu
-from fastrelu.analysis import plane as plane_module
-from fastrelu.analysis.patterns import PackedPatterns, pattern_hashes
+from fastrelu.analysis.patterns import PackedPatterns, pattern_hashes, splitmix
 
 from test_plane import SQUARE, _torch_mlp
 
@@ -55,11 +54,25 @@ def test_a_map_keeps_its_patterns_in_bits(act, bits):
     assert m.pattern.max() == (1 if act is torch.nn.ReLU else 3)
 
 
-def test_pattern_hash_in_blocks_equals_the_whole(monkeypatch):
-    net = fastrelu.Network.from_torch(_torch_mlp([2, 16, 16, 16, 1], seed=22))
-    whole = pattern_hashes(fastrelu.regions(net, bounds=SQUARE).pattern)
-    monkeypatch.setattr(plane_module, "_HASH_ENTRIES", 48 * 5)  # five faces a block
+@pytest.mark.parametrize("bits", [[1], [2], [3], [1, 1, 1], [1, 2, 3, 4], [7, 1]])
+def test_hash_sums_of_layers_give_the_hash_of_the_whole_pattern(bits):
+    rng = np.random.default_rng(sum(bits) * 31 + len(bits))
+    widths = rng.integers(1, 40, len(bits))
+    layers = [rng.integers(0, 1 << b, (200, w)).astype(np.int8) for b, w in zip(bits, widths)]
+    layers[0][:3] = 0  # all off, all on: the ends of the range
+    layers[0][3:6] = (1 << bits[0]) - 1
+    total, start = np.zeros(200, np.uint64), 0
+    for b, r in zip(bits, layers):
+        total += PackedPatterns.pack(r, b).hash_sums(start)
+        start += r.shape[1]
+    np.testing.assert_array_equal(splitmix(total ^ np.uint64(start)), pattern_hashes(np.concatenate(layers, axis=1)))
+
+
+@pytest.mark.parametrize("act", [torch.nn.ReLU, torch.nn.Hardtanh])
+def test_pattern_hash_read_off_the_bits(act):
+    net = fastrelu.Network.from_torch(_torch_mlp([2, 16, 16, 16, 1], seed=22, act=act))
     m = fastrelu.regions(net, bounds=SQUARE)
-    assert len(m) > 20
-    np.testing.assert_array_equal(m.pattern_hash, whole)
-    assert "pattern" not in m._lazy  # the hash never unpacked the whole pattern
+    h = m.pattern_hash  # before the pattern is unpacked: read off the bits
+    assert "pattern" not in m._lazy
+    np.testing.assert_array_equal(h, pattern_hashes(m.pattern))
+    assert np.unique(h).size == len(m)  # one face a pattern

@@ -19,7 +19,7 @@ from ..utils.config import PLANE_TILE_MIN_WIDTH
 from ..utils.plugins import provided
 from ..utils.validation import as_float_array
 from ..kernels.threads import DEFAULT_THREADS
-from .patterns import pattern_hashes
+from .patterns import splitmix
 from .plane_dask import cluster_threads, walk_tiles_on
 from .plane_walk import region_tables, walk_tiles
 
@@ -249,9 +249,6 @@ def _decision_boundary(m):
     segments, face, classes = (np.concatenate(c) for c in zip(*found))
     order = np.lexsort((classes[:, 1], classes[:, 0], face))
     return Decisions(*(_readonly(a[order]) for a in (segments, face, classes.astype(np.int64))))
-
-
-_HASH_ENTRIES = 1 << 24  # pattern entries unpacked at once for pattern_hash (16 MB)
 
 
 def _cycles(edges, edge_faces, n_faces, n_vertices):
@@ -510,13 +507,16 @@ class RegionMap:
         True
         """
         if "hash" not in self._lazy:
-            if "pattern" in self._lazy:
-                hashes = pattern_hashes(self.pattern)
-            else:  # a block of faces at a time: a wide map's whole pattern need not fit in memory (a row's hash is its own)
-                rows = max(1, _HASH_ENTRIES // max(1, sum(self.layer_widths)))
-                hashes = np.concatenate([pattern_hashes(self._patterns(slice(i0, i0 + rows)))
-                                         for i0 in range(0, len(self), rows)] or [np.zeros(0, np.uint64)])
-            self._lazy["hash"] = _readonly(hashes)
+            # pattern_hashes of the pattern, each layer's share read off its packed bits (a
+            # wide map's whole pattern need not fit in memory)
+            walk = self._walk
+            total = np.zeros(len(self), np.uint64)
+            start = 0
+            with np.errstate(over="ignore"):
+                for r, anc in zip(walk.regions, self._ancestors(walk)):
+                    total += r.hash_sums(start)[anc]
+                    start += r.width
+            self._lazy["hash"] = _readonly(splitmix(total ^ np.uint64(start)))
         return self._lazy["hash"]
 
     def switching(self, e):
