@@ -187,4 +187,5 @@ def test_cut_from_no_room_grows_into_the_same_map(monkeypatch, engine):
         grown, _ = _walks(monkeypatch, net, bounds, engine)
         monkeypatch.undo()
         _assert_same_walk(whole, grown)
-        assert {1, 2, 3, 4, 5, 6} <= seen, seen
+        # (vertices, edges and faces are grown together, whichever of them ran out)
+        assert {4, 5, 6} <= seen and seen & {1, 2, 3}, seen

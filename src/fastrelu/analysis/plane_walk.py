@@ -932,9 +932,10 @@ class _CutRoom:
 
     def __init__(self, V, E, F, nf, most, h):
         self.V, self.E, self.V1, self.e0, self.F = V, E, V.n, E.n, F
-        # a face cut by p lines has at most p (p + 1) / 2 parts more (the first layer's one
-        # face about that many), and mostly a few per line
-        new = self.ROOM * int(np.minimum(nf * (nf + 1) // 2, 12 * nf).sum()) + 16
+        # a face cut by p lines has at most p (p + 1) / 2 parts more, and mostly a few per
+        # line; room for the largest face whole (the first layer's one face has about that many)
+        bound = nf * (nf + 1) // 2
+        new = self.ROOM * int(max(np.minimum(bound, 12 * nf).sum(), bound.max(initial=0))) + 16
         self.vcap, self.ecap = V.n + new, E.n + 2 * new
         _reserve(V, V.n, self.vcap)
         _reserve(E, E.n, self.ecap)
@@ -959,15 +960,13 @@ class _CutRoom:
 
     def grow(self, need, state):
         V, E = self.V, self.E
-        if need == 1:
+        if need in (1, 2, 3):  # new vertices, edges and faces go together: all three grown
             self.vcap *= 2
             _reserve(V, int(state[1]), self.vcap)
             self.vkey = _grown(self.vkey, self.vcap - self.V1)
-        elif need == 2:
             self.ecap *= 2
             _reserve(E, int(state[2]), self.ecap)
             self.ekey = _grown(self.ekey, self.ecap - self.e0)
-        elif need == 3:
             cap = 2 * self.reg.shape[0]
             _check_growth(cap * (self.reg.shape[1] + 24))
             self.reg, self.orig = _grown(self.reg, cap), _grown(self.orig, cap)
