@@ -388,7 +388,7 @@ MAX_TANGENTS = 2
 _DEEP_ACC = DEEP_ROWS * (1 + MAX_TANGENTS) * (max(64, DEEP_VECTOR) // 4)
 
 
-@jit()
+@numba.njit(inline="always")
 def deep_activate(z, aj, lo, hi, o, p, nk):
     """Writes a at o[p] and scales the nk tangents at o[(1 + c) * points + p] in place;
     returns 1 where z <= 0 else 0."""
@@ -404,8 +404,8 @@ def deep_activate(z, aj, lo, hi, o, p, nk):
     return zero if z > zero else one
 
 
-@jit()
-def deep_first(w, b, fan_out, nk, tt, dst, alpha, lo, hi, negt):
+@numba.njit(inline="always")
+def deep_first_nk(w, b, fan_out, nk, tt, dst, alpha, lo, hi, negt):
     points = vector_points(dst.dtype)
     fan_pad = (fan_out + DEEP_ROWS - 1) // DEEP_ROWS * DEEP_ROWS
     for c0 in range(0, DEEP_TILE, points):
@@ -421,6 +421,17 @@ def deep_first(w, b, fan_out, nk, tt, dst, alpha, lo, hi, negt):
                 for c in range(nk):
                     o[(1 + c) * points + p] = w[j * nk + c]
                 negt[c0 + p] += deep_activate(z, aj, lo, hi, o, p, nk)
+
+
+# The first layer and any later one (deep_first_nk, deep_layer_nk) inlined by Numba
+# with nk a constant, 1 or 2, as the C twin's are (csrc/dense_c_deep.inc says why):
+# the loops over the tangents unroll and those over a panel's points vectorise.
+@jit()
+def deep_first(w, b, fan_out, nk, tt, dst, alpha, lo, hi, negt):
+    if nk == 1:
+        deep_first_nk(w, b, fan_out, 1, tt, dst, alpha, lo, hi, negt)
+    else:
+        deep_first_nk(w, b, fan_out, 2, tt, dst, alpha, lo, hi, negt)
 
 
 # deep_block's loops, with its accumulators as vectors of deep_vector_bytes (points
@@ -466,8 +477,8 @@ def deep_block(wp, pin, kc, o, first, nk):
         deep_block_groups(wp, pin, kc, o, first, 3)
 
 
-@jit()
-def deep_layer(wp, b, fan_in, fan_out, nk, src, dst, alpha, lo, hi, negt, last, y, slope, m):
+@numba.njit(inline="always")
+def deep_layer_nk(wp, b, fan_in, fan_out, nk, src, dst, alpha, lo, hi, negt, last, y, slope, m):
     points = vector_points(dst.dtype)
     in_pad = (fan_in + DEEP_ROWS - 1) // DEEP_ROWS * DEEP_ROWS
     fan_pad = (fan_out + DEEP_ROWS - 1) // DEEP_ROWS * DEEP_ROWS
@@ -495,6 +506,14 @@ def deep_layer(wp, b, fan_in, fan_out, nk, src, dst, alpha, lo, hi, negt, last, 
                             y[c0 + p, j] = o[p] + bj
                             for c in range(nk):
                                 slope[c0 + p, j * nk + c] = o[(1 + c) * points + p]
+
+
+@jit()
+def deep_layer(wp, b, fan_in, fan_out, nk, src, dst, alpha, lo, hi, negt, last, y, slope, m):
+    if nk == 1:
+        deep_layer_nk(wp, b, fan_in, fan_out, 1, src, dst, alpha, lo, hi, negt, last, y, slope, m)
+    else:
+        deep_layer_nk(wp, b, fan_in, fan_out, 2, src, dst, alpha, lo, hi, negt, last, y, slope, m)
 
 
 @jit()
