@@ -124,3 +124,35 @@ def test_every_deep_vector_width_gives_the_same_bits(vector_bytes, nk, dtype):
         lib.set_vector_bytes(0)
     for a, b in zip(got, want):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("nk", [1, 2])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_hostile_points_give_the_same_bits_in_both_twins(nk, dtype):
+    # NaN, infinities, huge values and exact zeros through a clamped leaky layer (a NaN
+    # must stay NaN through the clamp, as C's comparisons keep it; min/max would not)
+    from fastrelu.kernels._c import lib
+
+    from fastrelu.kernels import dense_c
+
+    rng = np.random.default_rng(3)
+    widths = np.array([nk, 19, 23, 2], np.int64)
+    weights = rng.uniform(-1, 1, int(np.sum(widths[:-1] * widths[1:]))).astype(dtype)
+    weights[5] = 0  # a zero weight
+    biases = rng.uniform(-1, 1, int(np.sum(widths[1:]))).astype(dtype)
+    biases[:3] = 0
+    alpha = np.full(int(np.sum(widths[1:-1])), 0.1, dtype)
+    lo, hi = np.array([-0.5, -0.5], dtype), np.array([0.75, 0.75], dtype)
+    big = np.finfo(dtype).max / 4
+    special = np.array([np.nan, np.inf, -np.inf, big, -big, 0.0, -0.0, 1e-30], dtype)
+    n = 2 * 64 + 11
+    t = rng.uniform(-2, 2, (n, nk)).astype(dtype)
+    t[: len(special), 0] = special
+    t = t if nk == 2 else t[:, 0].copy()
+    params = (widths, weights, biases, alpha, lo, hi)
+    got = _sweep(dense_c, t, params, 2, 2)
+    want = _sweep(dense_numba, t, params, 2, 2)
+    assert np.isnan(got[0][0]).all()
+    if lib.FASTRELU_BUILD_KIND in (1, 2) and "+fma" in dense_numba._target_features().split(","):
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a, b)

@@ -396,7 +396,7 @@ def deep_activate(z, aj, lo, hi, o, p, nk):
     one = o.dtype.type(1)
     points = vector_points(o.dtype)
     v = z if z > zero else aj * z
-    o[p] = lo if v < lo else (min(v, hi))
+    o[p] = lo if v < lo else (hi if v > hi else v)  # noqa: FURB136 (min would not keep a NaN v)
     for c in range(1, nk + 1):
         dz = o[c * points + p]
         dv = dz if z > zero else aj * dz
