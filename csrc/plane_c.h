@@ -27,3 +27,7 @@ int64_t plane_cut(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, int64_
                   int8_t *reg, int64_t *orig, int64_t fcap, int64_t *vkey, int64_t *ekey, int64_t *fkey,
                   int64_t *le, int64_t wcap, int64_t *rec, int64_t rcap, int64_t *rpos, int64_t *wc, int64_t ccap,
                   int64_t *pend, int64_t pcap, double *wd, int8_t *wreg, int64_t *state);
+void plane_incidence(const int64_t *u, const int64_t *v, const int64_t *L, const int64_t *R, int64_t n, int64_t *owner,
+                     int64_t V, int64_t *vptr, int64_t *vface, int64_t *fptr, int64_t F, int64_t *fvert);
+void plane_face_edges(const int64_t *L, const int64_t *R, int64_t n, const int64_t *nf, int64_t F, int64_t *fe_ptr,
+                      int64_t *fe);

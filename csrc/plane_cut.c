@@ -709,3 +709,90 @@ int64_t plane_cut(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, int64_
     state[7] = 0;
     return 0;
 }
+
+/* u, v, L, R (n): the edges (faces -1 outside); owner, vptr (V + 1), vface, fptr (F + 1),
+ * fvert: the smallest face around each vertex, the faces around each vertex (edge order),
+ * and each face's vertices in the order of their ids. */
+void plane_incidence(const int64_t *u, const int64_t *v, const int64_t *L, const int64_t *R, int64_t n, int64_t *owner,
+                     int64_t V, int64_t *vptr, int64_t *vface, int64_t *fptr, int64_t F, int64_t *fvert)
+{
+    for (int64_t x = 0; x <= V; x++)
+        vptr[x] = 0;
+    for (int64_t f = 0; f <= F; f++)
+        fptr[f] = 0;
+    for (int64_t e = 0; e < n; e++) {
+        if (L[e] >= 0) {
+            vptr[u[e] + 1] += 1;
+            fptr[L[e] + 1] += 1;
+        }
+        if (R[e] >= 0) {
+            vptr[v[e] + 1] += 1;
+            fptr[R[e] + 1] += 1;
+        }
+    }
+    for (int64_t x = 0; x < V; x++)
+        vptr[x + 1] += vptr[x];
+    for (int64_t f = 0; f < F; f++)
+        fptr[f + 1] += fptr[f];
+    /* the faces around each vertex: a face is on the left of the edges leaving the vertex */
+    for (int64_t x = 0; x < V; x++)
+        owner[x] = vptr[x];
+    for (int64_t e = 0; e < n; e++) {
+        if (L[e] >= 0) {
+            vface[owner[u[e]]] = L[e];
+            owner[u[e]] += 1;
+        }
+        if (R[e] >= 0) {
+            vface[owner[v[e]]] = R[e];
+            owner[v[e]] += 1;
+        }
+    }
+    for (int64_t x = 0; x < V; x++) {
+        int64_t m = -1;
+        for (int64_t t = vptr[x]; t < vptr[x + 1]; t++)
+            if (m < 0 || vface[t] < m)
+                m = vface[t];
+        owner[x] = m;
+    }
+    /* each face's vertices, in order: fptr[f] runs to the end of f's, then is moved back */
+    for (int64_t x = 0; x < V; x++) {
+        for (int64_t t = vptr[x]; t < vptr[x + 1]; t++) {
+            int64_t f = vface[t];
+            fvert[fptr[f]] = x;
+            fptr[f] += 1;
+        }
+    }
+    for (int64_t f = F; f > 0; f--)
+        fptr[f] = fptr[f - 1];
+    fptr[0] = 0;
+}
+
+/* L, R (n): the edges' faces; nf (F): each face's lines; fe_ptr (F + 1), fe: the edges of
+ * each face with lines, in the order of their ids. */
+void plane_face_edges(const int64_t *L, const int64_t *R, int64_t n, const int64_t *nf, int64_t F, int64_t *fe_ptr,
+                      int64_t *fe)
+{
+    for (int64_t f = 0; f <= F; f++)
+        fe_ptr[f] = 0;
+    for (int64_t e = 0; e < n; e++) {
+        if (L[e] >= 0 && nf[L[e]] > 0)
+            fe_ptr[L[e] + 1] += 1;
+        if (R[e] >= 0 && nf[R[e]] > 0)
+            fe_ptr[R[e] + 1] += 1;
+    }
+    for (int64_t f = 0; f < F; f++)
+        fe_ptr[f + 1] += fe_ptr[f];
+    for (int64_t e = 0; e < n; e++) {
+        if (L[e] >= 0 && nf[L[e]] > 0) {
+            fe[fe_ptr[L[e]]] = e;
+            fe_ptr[L[e]] += 1;
+        }
+        if (R[e] >= 0 && nf[R[e]] > 0) {
+            fe[fe_ptr[R[e]]] = e;
+            fe_ptr[R[e]] += 1;
+        }
+    }
+    for (int64_t f = F; f > 0; f--)
+        fe_ptr[f] = fe_ptr[f - 1];
+    fe_ptr[0] = 0;
+}

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 import fastrelu
-from fastrelu.analysis.plane import region_map
 from fastrelu.analysis import plane_walk
+from fastrelu.analysis.plane import region_map
 from fastrelu.kernels import plane_c, plane_numba
 
 SQUARE = ((-1.0, 1.0), (-1.0, 1.0))
@@ -159,7 +159,7 @@ def _walks(monkeypatch, net, bounds, engine):
 def test_cut_twins_bit_for_bit(monkeypatch, name):
     net, bounds = _nets()[name]
     a, ma = _walks(monkeypatch, net, bounds, "c")
-    b, mb = _walks(monkeypatch, net, bounds, "numba")
+    b, _ = _walks(monkeypatch, net, bounds, "numba")
     _assert_same_walk(a, b)
     assert ma.n_vertices - ma.n_edges + len(ma) == 1
     if name == "near_concurrent":  # the hostile map has what it should: cells flagged, slivers counted
@@ -178,7 +178,7 @@ def test_cut_from_no_room_grows_into_the_same_map(monkeypatch, engine):
         seen = set()
         grow = plane_walk._CutRoom.grow
 
-        def counted(self, need, state, grow=grow):
+        def counted(self, need, state, grow=grow, seen=seen):
             seen.add(need)
             return grow(self, need, state)
 
@@ -189,3 +189,36 @@ def test_cut_from_no_room_grows_into_the_same_map(monkeypatch, engine):
         _assert_same_walk(whole, grown)
         # (vertices, edges and faces are grown together, whichever of them ran out)
         assert {4, 5, 6} <= seen and seen & {1, 2, 3}, seen
+
+
+@pytest.mark.parametrize("kern", [plane_c, plane_numba], ids=["c", "numba"])
+def test_incidence_and_face_edges_are_the_sorted_lists(monkeypatch, kern):
+    # the owners, the faces around each vertex and each face's vertices and edges, by
+    # counting sorts in the kernels, against numpy's sorts, on a real map's edges
+    net, bounds = _nets()["relu"]
+    w, _ = _walks(monkeypatch, net, bounds, "c")
+    (u, v), (L, R) = w.edges.T, w.edge_faces.T
+    u, v, L, R = (np.ascontiguousarray(a, np.int64) for a in (u, v, L, R))
+    V, F = w.vertices.shape[0], w.regions[-1].shape[0]
+    tails = np.concatenate([u[L >= 0], v[R >= 0]])
+    faces = np.concatenate([L[L >= 0], R[R >= 0]])
+    owner, vptr, fptr = np.full(V, -7), np.full(V + 1, -7), np.full(F + 1, -7)
+    vface, fvert = np.full(tails.shape[0], -7), np.full(tails.shape[0], -7)
+    kern.incidence(u, v, L, R, owner, vptr, vface, fptr, fvert)
+    np.testing.assert_array_equal(owner, [faces[tails == x].min() for x in range(V)])
+    np.testing.assert_array_equal(np.diff(vptr), np.bincount(tails, minlength=V))
+    for x in range(0, V, 7):
+        assert sorted(vface[vptr[x] : vptr[x + 1]].tolist()) == sorted(faces[tails == x].tolist())
+    order = np.lexsort((tails, faces))  # by face, then vertex
+    np.testing.assert_array_equal(fvert, tails[order])
+    np.testing.assert_array_equal(fptr, np.searchsorted(faces[order], np.arange(F + 1)))
+    # the edges of the faces with lines (here every third face), by face then id
+    nf = (np.arange(F) % 3 == 0).astype(np.int64)
+    side_f = np.stack([L, R], axis=1).ravel()
+    side_e = np.repeat(np.arange(L.shape[0]), 2)
+    keep = (side_f >= 0) & (nf[np.maximum(side_f, 0)] > 0)
+    order = np.lexsort((side_e[keep], side_f[keep]))
+    fe_ptr, fe = np.full(F + 1, -7), np.full(int(keep.sum()), -7)
+    kern.face_edges(L, R, nf, fe_ptr, fe)
+    np.testing.assert_array_equal(fe, side_e[keep][order])
+    np.testing.assert_array_equal(fe_ptr, np.searchsorted(side_f[keep][order], np.arange(F + 1)))

@@ -711,23 +711,19 @@ def _sides(kern, V, E, maps, big, bps, F):
     of every line (line ``i * h + j`` is unit ``j``'s breakpoint ``bps[i]``), and each face's
     sides (any vertex above, any below)."""
     n = E.n
-    L, R, u, v = E.L[:n], E.R[:n], E.u[:n], E.v[:n]
-    has_l, has_r = L >= 0, R >= 0
-    tails = np.concatenate([u[has_l], v[has_r]])
-    faces = np.concatenate([L[has_l], R[has_r]])
-    order = np.lexsort((faces, tails))
-    tails, faces = tails[order], faces[order]
-    first = np.ones(tails.shape[0], bool)
-    first[1:] = tails[1:] != tails[:-1]
-    owner = np.empty(V.n, np.int64)
-    owner[tails[first]] = faces[first]  # the smallest face around each vertex
+    # the smallest face around each vertex (its owner), the faces around each vertex
+    # (faces[around[v]:around[v + 1]]) and each face's vertices in order (ts[fptr[f]:fptr[f + 1]]),
+    # by counting sorts in the kernel (each vertex is the tail of one edge of each face around it)
+    owner, around, fptr = np.empty(V.n, np.int64), np.empty(V.n + 1, np.int64), np.empty(F + 1, np.int64)
+    sides_n = int(np.count_nonzero(E.L[:n] >= 0) + np.count_nonzero(E.R[:n] >= 0))
+    faces, ts = np.empty(sides_n, np.int64), np.empty(sides_n, np.int64)
+    kern.incidence(E.u[:n], E.v[:n], E.L[:n], E.R[:n], owner, around, faces, fptr, ts)
     h = maps.shape[2]
     nl = bps.shape[0] * h
     nbytes = 8 * ((nl + 63) // 64)  # whole 64-bit words, so that set operations run on words
     pos = np.zeros((V.n, nbytes), np.uint8)
     neg = np.zeros((V.n, nbytes), np.uint8)
     P = V.p[: V.n]
-    around = np.searchsorted(tails, np.arange(V.n + 1))  # the faces around each vertex: faces[around[v]:around[v+1]]
     # a vertex within rounding of a line may be exactly on it: it is when the map of a face
     # around it puts it there exactly (a unit constant 0 on a face, the origin of a network
     # without biases).  2**-30 of the largest terms picks the values worth that second look.
@@ -766,15 +762,11 @@ def _sides(kern, V, E, maps, big, bps, F):
             np.bitwise_and.at(neg, (vi, byte), ~bit)
             np.bitwise_or.at(pos, (vi[side > 0], byte[side > 0]), bit[side > 0])
             np.bitwise_or.at(neg, (vi[side < 0], byte[side < 0]), bit[side < 0])
-    # each face's sides, the or of its vertices' (faces sorted, each face's vertices together), by the kernel
-    order = np.argsort(faces, kind="stable")
-    fs, ts = faces[order], tails[order]
-    starts = np.flatnonzero(_new_run(fs))
-    fptr = np.append(starts, fs.shape[0])  # face f's vertices: ts[fptr[f]:fptr[f + 1]] (every face has some)
+    # each face's sides, the or of its vertices', by the kernel
     fpos = np.zeros((F, nbytes), np.uint8)
     fneg = np.zeros((F, nbytes), np.uint8)
-    kern.face_sides(pos, neg, fptr, np.ascontiguousarray(ts), fpos, fneg)
-    return owner, pos, neg, fpos, fneg, (fptr, np.ascontiguousarray(ts)), undecided
+    kern.face_sides(pos, neg, fptr, ts, fpos, fneg)
+    return owner, pos, neg, fpos, fneg, (fptr, ts), undecided
 
 
 def _exact_zero(maps, P, faces, around, v, line, bps, h):
@@ -894,13 +886,11 @@ def _layer(kern, V, E, maps, big, bps, F, layer):
     coefs = _line_coef(maps, f_of, lines, bps, h)  # each line on its face's map
     nf = np.bincount(f_of, minlength=F)
     pp = _offsets(nf)
-    # each face with lines: its edges, by id (an edge's two sides in order, sorted stably by face)
-    ends = np.stack([E.L[:e0], E.R[:e0]], axis=1).ravel()
-    at = np.flatnonzero(ends >= 0)
-    at = at[nf[ends[at]] > 0]
-    at = at[np.argsort(ends[at], kind="stable")]
-    fe = at >> 1
-    fe_ptr = np.searchsorted(ends[at], np.arange(F + 1))
+    # each face with lines: its edges, in the order of their ids (a counting sort in the kernel)
+    L, R = E.L[:e0], E.R[:e0]
+    fe_ptr = np.empty(F + 1, np.int64)
+    fe = np.empty(int(np.count_nonzero(nf[L[L >= 0]]) + np.count_nonzero(nf[R[R >= 0]])), np.int64)
+    kern.face_edges(L, R, nf, fe_ptr, fe)
     room = _CutRoom(V, E, F, nf, int(np.diff(fe_ptr).max(initial=0)), h)
     # +1 above each line a face lies above
     room.reg[:F] = np.unpackbits(fpos & ~fneg, axis=1)[:, :nl].reshape(F, -1, h).sum(axis=1, dtype=np.int8)

@@ -85,3 +85,18 @@ def cut(pos, neg, V1, pp, lines, coefs, h, fptr, ts, fe_ptr, fe, layer, P, on, m
         _out("int64_t[]", rpos), _out("int64_t[]", wc), wc.shape[0], _out("int64_t[]", pend), pend.shape[1],
         _out("double[]", wd), _out("int8_t[]", wreg), _out("int64_t[]", state),
     ))
+
+
+def incidence(u, v, L, R, owner, vptr, vface, fptr, fvert):
+    lib.plane_incidence(
+        _in("int64_t[]", u), _in("int64_t[]", v), _in("int64_t[]", L), _in("int64_t[]", R), u.shape[0],
+        _out("int64_t[]", owner), owner.shape[0], _out("int64_t[]", vptr), _out("int64_t[]", vface), _out("int64_t[]", fptr),
+        fptr.shape[0] - 1, _out("int64_t[]", fvert),
+    )
+
+
+def face_edges(L, R, nf, fe_ptr, fe):
+    lib.plane_face_edges(
+        _in("int64_t[]", L), _in("int64_t[]", R), L.shape[0], _in("int64_t[]", nf), nf.shape[0], _out("int64_t[]", fe_ptr),
+        _out("int64_t[]", fe),
+    )

@@ -835,3 +835,81 @@ def cut(pos, neg, V1, pp, lines, coefs, h, fptr, ts, fe_ptr, fe, layer, P, on, m
         state[5] = max(state[5], rnd)
     state[7] = 0
     return 0
+
+
+@_jit
+def incidence(u, v, L, R, owner, vptr, vface, fptr, fvert):
+    """The edges ``u -> v`` with faces ``L`` (left) and ``R`` (right, -1 outside): ``owner``,
+    the smallest face around each vertex; ``vface[vptr[x]:vptr[x + 1]]``, the faces around
+    vertex ``x`` (in the edges' order); ``fvert[fptr[f]:fptr[f + 1]]``, face ``f``'s
+    vertices in the order of their ids (counting sorts, no comparison sort)."""
+    n = u.shape[0]
+    V = owner.shape[0]
+    F = fptr.shape[0] - 1
+    for x in range(V + 1):
+        vptr[x] = 0
+    for f in range(F + 1):
+        fptr[f] = 0
+    for e in range(n):
+        if L[e] >= 0:
+            vptr[u[e] + 1] += 1
+            fptr[L[e] + 1] += 1
+        if R[e] >= 0:
+            vptr[v[e] + 1] += 1
+            fptr[R[e] + 1] += 1
+    for x in range(V):
+        vptr[x + 1] += vptr[x]
+    for f in range(F):
+        fptr[f + 1] += fptr[f]
+    # the faces around each vertex: a face is on the left of the edges leaving the vertex
+    for x in range(V):
+        owner[x] = vptr[x]
+    for e in range(n):
+        if L[e] >= 0:
+            vface[owner[u[e]]] = L[e]
+            owner[u[e]] += 1
+        if R[e] >= 0:
+            vface[owner[v[e]]] = R[e]
+            owner[v[e]] += 1
+    for x in range(V):
+        m = -1
+        for t in range(vptr[x], vptr[x + 1]):
+            if m < 0 or vface[t] < m:
+                m = vface[t]
+        owner[x] = m
+    # each face's vertices, in order: fptr[f] runs to the end of f's, then is moved back
+    for x in range(V):
+        for t in range(vptr[x], vptr[x + 1]):
+            f = vface[t]
+            fvert[fptr[f]] = x
+            fptr[f] += 1
+    for f in range(F, 0, -1):
+        fptr[f] = fptr[f - 1]
+    fptr[0] = 0
+
+
+@_jit
+def face_edges(L, R, nf, fe_ptr, fe):
+    """``fe[fe_ptr[f]:fe_ptr[f + 1]]``: the edges of each face ``f`` with lines (``nf[f] > 0``),
+    in the order of their ids (a counting sort)."""
+    n = L.shape[0]
+    F = nf.shape[0]
+    for f in range(F + 1):
+        fe_ptr[f] = 0
+    for e in range(n):
+        if L[e] >= 0 and nf[L[e]] > 0:
+            fe_ptr[L[e] + 1] += 1
+        if R[e] >= 0 and nf[R[e]] > 0:
+            fe_ptr[R[e] + 1] += 1
+    for f in range(F):
+        fe_ptr[f + 1] += fe_ptr[f]
+    for e in range(n):
+        if L[e] >= 0 and nf[L[e]] > 0:
+            fe[fe_ptr[L[e]]] = e
+            fe_ptr[L[e]] += 1
+        if R[e] >= 0 and nf[R[e]] > 0:
+            fe[fe_ptr[R[e]]] = e
+            fe_ptr[R[e]] += 1
+    for f in range(F, 0, -1):
+        fe_ptr[f] = fe_ptr[f - 1]
+    fe_ptr[0] = 0
