@@ -31,3 +31,9 @@ void plane_incidence(const int64_t *u, const int64_t *v, const int64_t *L, const
                      int64_t V, int64_t *vptr, int64_t *vface, int64_t *fptr, int64_t F, int64_t *fvert);
 void plane_face_edges(const int64_t *L, const int64_t *R, int64_t n, const int64_t *nf, int64_t F, int64_t *fe_ptr,
                       int64_t *fe);
+int64_t plane_split_edges(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, const int64_t *e, const int64_t *line,
+                          int64_t nc, const double *maps, int64_t nface, int64_t h, const double *bps,
+                          const int64_t *owner, double *P, int64_t *on, double *meet, int64_t V0, int64_t *eu,
+                          int64_t *ev, int64_t *eL, int64_t *eR, int64_t *eoL, int64_t *eoR, int64_t *epair,
+                          int32_t *elayer, int32_t *eunit, double *ecoef, int64_t n, uint8_t *npos, uint8_t *nneg,
+                          double *xs, double *cls, double *sv, int64_t *ord_, int64_t *vid);

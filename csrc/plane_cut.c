@@ -171,8 +171,9 @@ static int64_t vside(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, int
 
 /* The point where the line cl crosses the edge pa-pb (on the line ec): their intersection
  * (an edge on an axis keeps its coordinate exactly), or, where rounding puts it outside
- * the edge's box, the zero of cl's map interpolated along the edge. */
-static void cross_point(const double *ec, const double *cl, const double *pa, const double *pb, double *X)
+ * the edge's box, the zero of the line's map (za at pa, zb at pb) interpolated along the edge. */
+static void cross_point(const double *ec, const double *cl, const double *pa, const double *pb, double za, double zb,
+                        double *X)
 {
     double a1 = ec[0], b1 = ec[1], c1 = ec[2];
     double a2 = cl[0], b2 = cl[1], c2 = cl[2];
@@ -194,10 +195,6 @@ static void cross_point(const double *ec, const double *cl, const double *pa, co
     double hi1 = pa[1] > pb[1] ? pa[1] : pb[1];
     int ok = isfinite(x) && isfinite(y) && x >= lo0 && y >= lo1 && x <= hi0 && y <= hi1;
     if (!ok) {
-        double za = cl[0] * pa[0] + cl[1] * pa[1];
-        za = za + cl[2];
-        double zb = cl[0] * pb[0] + cl[1] * pb[1];
-        zb = zb + cl[2];
         double t = za / (za - zb);
         if (isnan(t))
             t = 0.5;
@@ -381,7 +378,12 @@ int64_t plane_cut(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, int64_
                         }
                         int64_t ep = le[LE_N * i + LE_PAIR];
                         int64_t u = le[LE_N * i + LE_U], v = le[LE_N * i + LE_V];
-                        cross_point(coefs + 3 * ep, coefs + 3 * cp, P + 2 * u, P + 2 * v, P + 2 * nv);
+                        const double *cl = coefs + 3 * cp;
+                        double za = cl[0] * P[2 * u] + cl[1] * P[2 * u + 1];
+                        za = za + cl[2];
+                        double zb = cl[0] * P[2 * v] + cl[1] * P[2 * v + 1];
+                        zb = zb + cl[2];
+                        cross_point(coefs + 3 * ep, cl, P + 2 * u, P + 2 * v, za, zb, P + 2 * nv);
                         on[2 * nv] = lines[ep];
                         on[2 * nv + 1] = lines[cp];
                         for (int64_t j = 0; j < 3; j++) {
@@ -795,4 +797,131 @@ void plane_face_edges(const int64_t *L, const int64_t *R, int64_t n, const int64
     for (int64_t f = F; f > 0; f--)
         fe_ptr[f] = fe_ptr[f - 1];
     fe_ptr[0] = 0;
+}
+
+/* The coefficients (a, b, c) of line `line` (unit line % h, breakpoint bps[line / h]) on
+ * face f's map (maps (3, nface, h)). */
+static void line_coef(const double *maps, int64_t nface, int64_t h, const double *bps, int64_t f, int64_t line,
+                      double *c)
+{
+    int64_t j = line % h;
+    c[0] = maps[f * h + j];
+    c[1] = maps[(nface + f) * h + j];
+    c[2] = maps[(2 * nface + f) * h + j] - bps[line / h];
+}
+
+/* Step 1 of a layer: a vertex on every edge where a line crosses it (the pairs e, line, by
+ * edge then line, nc of them), ordered along the edge, those at one point shared; new
+ * vertices from row V0 of P, on, meet, new edges from row n of the edge columns, their
+ * sides into rows of npos and nneg (zeros on entry); xs (nc, 2), cls (nc, 3), sv (nc),
+ * ord_ and vid (nc): workspaces.  Returns the number of new vertices (and edges). */
+int64_t plane_split_edges(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, const int64_t *e, const int64_t *line,
+                          int64_t nc, const double *maps, int64_t nface, int64_t h, const double *bps,
+                          const int64_t *owner, double *P, int64_t *on, double *meet, int64_t V0, int64_t *eu,
+                          int64_t *ev, int64_t *eL, int64_t *eR, int64_t *eoL, int64_t *eoR, int64_t *epair,
+                          int32_t *elayer, int32_t *eunit, double *ecoef, int64_t n, uint8_t *npos, uint8_t *nneg,
+                          double *xs, double *cls, double *sv, int64_t *ord_, int64_t *vid)
+{
+    int64_t nx = 0;
+    int64_t i = 0;
+    while (i < nc) {
+        int64_t ed = e[i];
+        int64_t j = i;
+        while (j < nc && e[j] == ed)
+            j += 1;
+        int64_t u = eu[ed], v = ev[ed];
+        const double *pa = P + 2 * u, *pb = P + 2 * v;
+        for (int64_t k = i; k < j; k++) {
+            double ca[3], cb[3];
+            line_coef(maps, nface, h, bps, eL[ed], line[k], cls + 3 * k);
+            line_coef(maps, nface, h, bps, owner[u], line[k], ca);
+            line_coef(maps, nface, h, bps, owner[v], line[k], cb);
+            double za = ca[0] * pa[0] + ca[1] * pa[1];
+            za = za + ca[2];
+            double zb = cb[0] * pb[0] + cb[1] * pb[1];
+            zb = zb + cb[2];
+            cross_point(ecoef + 3 * ed, cls + 3 * k, pa, pb, za, zb, xs + 2 * k);
+            double s0 = (xs[2 * k] - pa[0]) * (pb[0] - pa[0]);
+            double s1 = (xs[2 * k + 1] - pa[1]) * (pb[1] - pa[1]);
+            sv[k] = s0 + s1;
+            /* in order along the edge (then by the point), stably: an insertion */
+            int64_t t = k;
+            while (t > i) {
+                int64_t q = ord_[t - 1];
+                int before = sv[k] < sv[q] ||
+                             (sv[k] == sv[q] && (xs[2 * k] < xs[2 * q] ||
+                                                 (xs[2 * k] == xs[2 * q] && xs[2 * k + 1] < xs[2 * q + 1])));
+                if (!before)
+                    break;
+                ord_[t] = q;
+                t -= 1;
+            }
+            ord_[t] = k;
+        }
+        /* the new vertices, one per point: each exactly on the (first) line crossing there */
+        int64_t first = nx;
+        for (int64_t t = i; t < j; t++) {
+            int64_t k = ord_[t];
+            if (t > i) {
+                int64_t q = ord_[t - 1];
+                if (xs[2 * k] == xs[2 * q] && xs[2 * k + 1] == xs[2 * q + 1]) {
+                    vid[k] = nx - 1;
+                    continue;
+                }
+            }
+            int64_t x = V0 + nx;
+            P[2 * x] = xs[2 * k];
+            P[2 * x + 1] = xs[2 * k + 1];
+            on[2 * x] = -1;
+            on[2 * x + 1] = line[k];
+            for (int64_t c = 0; c < 3; c++) {
+                meet[6 * x + c] = ecoef[3 * ed + c];
+                meet[6 * x + 3 + c] = cls[3 * k + c];
+            }
+            vid[k] = nx;
+            nx += 1;
+        }
+        /* their sides: those of the edge's ends where they agree or one is on the line, and
+         * for the lines crossing the edge, by their order along it */
+        for (int64_t q = first; q < nx; q++) {
+            for (int64_t b = 0; b < nbytes; b++) {
+                int pu = pos[u * nbytes + b], pv = pos[v * nbytes + b];
+                int qu = neg[u * nbytes + b], qv = neg[v * nbytes + b];
+                npos[q * nbytes + b] = (uint8_t)((pu | pv) & ~(qu | qv));
+                nneg[q * nbytes + b] = (uint8_t)((qu | qv) & ~(pu | pv));
+            }
+        }
+        for (int64_t k = i; k < j; k++) {
+            int64_t ln = line[k];
+            int sh = 7 - (int)(ln & 7);
+            uint8_t mask = (uint8_t)(128 >> (ln & 7));
+            for (int64_t q = first; q < nx; q++) {
+                int64_t src = q < vid[k] ? u : v;
+                if (q == vid[k])
+                    continue;
+                if ((pos[src * nbytes + (ln >> 3)] >> sh) & 1)
+                    npos[q * nbytes + (ln >> 3)] |= mask;
+                if ((neg[src * nbytes + (ln >> 3)] >> sh) & 1)
+                    nneg[q * nbytes + (ln >> 3)] |= mask;
+            }
+        }
+        /* the edges: ed keeps (u, its first new vertex); the others follow along it */
+        for (int64_t q = first; q < nx; q++) {
+            int64_t g = n + q;
+            eu[g] = V0 + q;
+            ev[g] = q + 1 < nx ? V0 + q + 1 : v;
+            eL[g] = eL[ed];
+            eR[g] = eR[ed];
+            eoL[g] = eoL[ed];
+            eoR[g] = eoR[ed];
+            epair[g] = epair[ed];
+            elayer[g] = elayer[ed];
+            eunit[g] = eunit[ed];
+            for (int64_t c = 0; c < 3; c++)
+                ecoef[3 * g + c] = ecoef[3 * ed + c];
+        }
+        ev[ed] = V0 + first;
+        i = j;
+    }
+    return nx;
 }

@@ -227,47 +227,6 @@ class _Store:
 # geometry
 
 
-def _intersect(e, l):
-    """Intersections of the lines ``e`` and ``l`` (rows ``(a, b, c)``: ``a*u + b*v + c = 0``).
-
-    An edge on an axis (``a`` or ``b`` exactly 0, the rectangle's sides among them) keeps
-    its coordinate exactly; other pairs are solved by Cramer's rule.  Parallel lines give
-    non-finite points, which the callers replace.
-    """
-    a1, b1, c1 = e[:, 0], e[:, 1], e[:, 2]
-    a2, b2, c2 = l[:, 0], l[:, 1], l[:, 2]
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        det = a1 * b2 - a2 * b1
-        x = (b1 * c2 - b2 * c1) / det
-        y = (a2 * c1 - a1 * c2) / det
-        vert = b1 == 0.0
-        xv = -c1[vert] / a1[vert]
-        x[vert], y[vert] = xv, -(a2[vert] * xv + c2[vert]) / b2[vert]
-        hor = (a1 == 0.0) & ~vert
-        yh = -c1[hor] / b1[hor]
-        x[hor], y[hor] = -(b2[hor] * yh + c2[hor]) / a2[hor], yh
-    return np.stack([x, y], axis=1)
-
-
-def _on_segment(X, pa, pb, za, zb):
-    """``X`` where it lies in the box of the segment ``pa``-``pb``, else the point where the
-    affine ``z`` (``za`` at ``pa``, ``zb`` at ``pb``, of opposite signs) is 0 on it."""
-    lo, hi = np.minimum(pa, pb), np.maximum(pa, pb)
-    ok = np.isfinite(X).all(axis=1) & (X >= lo).all(axis=1) & (X <= hi).all(axis=1)
-    if not ok.all():
-        bad = ~ok
-        with np.errstate(invalid="ignore", divide="ignore"):
-            t = za[bad] / (za[bad] - zb[bad])
-        t = np.clip(np.nan_to_num(t, nan=0.5), 0.0, 1.0)[:, None]
-        X[bad] = pa[bad] + t * (pb[bad] - pa[bad])
-    return X
-
-
-def _bit(bits, v, line):
-    """Bit ``line`` of row ``v`` of packed ``bits`` (``numpy.packbits``' big-endian order)."""
-    return (bits[v, line >> 3] >> (7 - (line & 7))) & 1
-
-
 def _crossings(kern, pos, neg, u, v):
     """The ``(k, line)`` pairs, by ``k`` then line, where row ``u[k]`` of the packed sides is
     on one side of the line and row ``v[k]`` on the other (``u == v``: a face with vertices
@@ -790,69 +749,32 @@ def _line_coef(maps, f, line, bps, h):
 
 
 def _split_edges(kern, V, E, maps, bps, owner, pos, neg):
-    """Step 1: a vertex on every edge where a line crosses it; returns the new sides."""
+    """Step 1: a vertex on every edge where a line crosses it; returns the new sides.
+
+    The kernel (``kern.split_edges``) takes the crossed edges one by one: each crossing is
+    where the edge's line and the unit's line (on the edge's left face) meet, or, where
+    rounding puts that outside the edge, the zero of the unit's map (on the ends' owners)
+    interpolated along it; the crossings are ordered along the edge, those at one point
+    share a vertex, and the new vertices' sides follow from that order.  Every crossing
+    may need a vertex and an edge: the room for them is made first."""
     n = E.n
-    h = maps.shape[2]
-    u, v = E.u[:n], E.v[:n]
-    e, line = _crossings(kern, pos, neg, u, v)
+    e, line = _crossings(kern, pos, neg, E.u[:n], E.v[:n])
     if e.size == 0:
         return pos, neg
-    P = V.p[: V.n]
-    pa, pb = P[u[e]], P[v[e]]
-    cl = _line_coef(maps, E.L[e], line, bps, h)
-    X = _intersect(E.coef[e], cl)
-    ca = _line_coef(maps, owner[u[e]], line, bps, h)
-    cb = _line_coef(maps, owner[v[e]], line, bps, h)
-    za = ca[:, 0] * pa[:, 0] + ca[:, 1] * pa[:, 1] + ca[:, 2]
-    zb = cb[:, 0] * pb[:, 0] + cb[:, 1] * pb[:, 1] + cb[:, 2]
-    X = _on_segment(X, pa, pb, za, zb)
-    # order along each edge; crossings at the same point of an edge share one vertex
-    s = ((X - pa) * (pb - pa)).sum(axis=1)
-    order = np.lexsort((X[:, 1], X[:, 0], s, e))
-    e, line, X, cl = e[order], line[order], X[order], cl[order]
-    new = np.concatenate(([True], (e[1:] != e[:-1]) | (X[1:] != X[:-1]).any(axis=1)))
-    vid = np.cumsum(new) - 1  # index among the new vertices
-    nx = int(vid[-1]) + 1
-    # each new vertex is exactly on the (first) line that crosses there, for both faces of the edge
-    ids = V.add(nx, p=X[new], on=np.stack([np.full(nx, -1), line[new]], axis=1), meet=np.stack([E.coef[e[new]], cl[new]], axis=1))
-    ve = e[new]  # the edge of each new vertex, edges in order, vertices along each edge
-    # sides of the new vertices: those of the edge's ends where they agree or one is on the line...
-    pu, pv, qu, qv = pos[u[ve]], pos[v[ve]], neg[u[ve]], neg[v[ve]]
-    npos = (pu | pv) & ~(qu | qv)
-    nneg = (qu | qv) & ~(pu | pv)
-    # ... and for the lines crossing the edge, by their order along it
-    first_v = np.flatnonzero(_new_run(ve))  # first new vertex of each crossed edge
-    nv_edge = np.diff(np.append(first_v, nx))  # new vertices per crossed edge
-    pair_edge = np.cumsum(_new_run(e)) - 1  # crossed-edge rank of each crossing
-    m = nv_edge[pair_edge]
-    rep = np.repeat(np.arange(e.shape[0]), m)
-    q = np.arange(rep.shape[0]) - np.repeat(np.cumsum(m) - m, m)  # the vertex along the edge
-    target = first_v[pair_edge[rep]] + q
-    at = vid[rep] - first_v[pair_edge[rep]]  # where the line crosses, along the edge
-    before, after = q < at, q > at
-    ln = line[rep]
-    src = np.where(before, u[e[rep]], v[e[rep]])
-    keep = before | after
-    target, ln, src = target[keep], ln[keep], src[keep]
-    mask = (np.uint8(128) >> (ln & 7).astype(np.uint8)).astype(np.uint8)
-    up = _bit(pos, src, ln).astype(bool)
-    down = _bit(neg, src, ln).astype(bool)
-    np.bitwise_or.at(npos, (target[up], ln[up] >> 3), mask[up])
-    np.bitwise_or.at(nneg, (target[down], ln[down] >> 3), mask[down])
-    # the edges: e keeps (u, first new vertex); the others follow along it
-    chain_next = np.append(ids[1:], -1)
-    last = np.append(ve[1:] != ve[:-1], True)
-    heads = np.where(last, v[ve], chain_next)
-    cols = {name: E.cols[name][ve] for name in ("L", "R", "oL", "oR", "pair", "layer", "unit", "coef")}
-    E.add(nx, u=ids, v=heads, **cols)
-    E.v[ve[_new_run(ve)]] = ids[first_v]
-    return np.concatenate([pos, npos]), np.concatenate([neg, nneg])
-
-
-def _new_run(x):
-    """Where a run of equal values of ``x`` starts (True first; ``[True]`` for an empty ``x``).
-    (np.r_ said the same, at several times the cost of a call in the rounds' many small ones.)"""
-    return np.concatenate(([True], x[1:] != x[:-1]))
+    nc = e.shape[0]
+    _reserve(V, V.n, V.n + nc)
+    _reserve(E, n, n + nc)
+    npos = np.zeros((nc, pos.shape[1]), np.uint8)
+    nneg = np.zeros((nc, pos.shape[1]), np.uint8)
+    xs, cls, sv = np.empty((nc, 2)), np.empty((nc, 3)), np.empty(nc)
+    order, vid = np.empty(nc, np.int64), np.empty(nc, np.int64)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        nx = kern.split_edges(pos, neg, e, line, np.ascontiguousarray(maps), bps, owner, V.p, V.on, V.meet, V.n, E.u, E.v,
+                              E.L, E.R, E.oL, E.oR, E.pair, E.layer, E.unit, E.coef, n, npos, nneg, xs, cls, sv, order,
+                              vid)
+    V.n += nx
+    E.n += nx
+    return np.concatenate([pos, npos[:nx]]), np.concatenate([neg, nneg[:nx]])
 
 
 def _offsets(n):

@@ -100,3 +100,16 @@ def face_edges(L, R, nf, fe_ptr, fe):
         _in("int64_t[]", L), _in("int64_t[]", R), L.shape[0], _in("int64_t[]", nf), nf.shape[0], _out("int64_t[]", fe_ptr),
         _out("int64_t[]", fe),
     )
+
+
+def split_edges(pos, neg, e, line, maps, bps, owner, P, on, meet, V0, eu, ev, eL, eR, eoL, eoR, epair, elayer, eunit,
+                ecoef, n, npos, nneg, xs, cls, sv, ord_, vid):
+    return int(lib.plane_split_edges(
+        _in("uint8_t[]", pos), _in("uint8_t[]", neg), pos.shape[1], _in("int64_t[]", e), _in("int64_t[]", line),
+        e.shape[0], _in("double[]", maps), maps.shape[1], maps.shape[2], _in("double[]", bps), _in("int64_t[]", owner),
+        _out("double[]", P), _out("int64_t[]", on), _out("double[]", meet), V0, _out("int64_t[]", eu),
+        _out("int64_t[]", ev), _out("int64_t[]", eL), _out("int64_t[]", eR), _out("int64_t[]", eoL), _out("int64_t[]", eoR),
+        _out("int64_t[]", epair), _out("int32_t[]", elayer), _out("int32_t[]", eunit), _out("double[]", ecoef), n,
+        _out("uint8_t[]", npos), _out("uint8_t[]", nneg), _out("double[]", xs), _out("double[]", cls),
+        _out("double[]", sv), _out("int64_t[]", ord_), _out("int64_t[]", vid),
+    ))

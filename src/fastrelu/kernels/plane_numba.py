@@ -332,10 +332,11 @@ def _vside(pos, neg, V1, v, q, lines, coefs, P, on, meet, state):
 
 
 @_jit
-def _cross_point(ec, cl, pa, pb, X):
+def _cross_point(ec, cl, pa, pb, za, zb, X):
     """The point where the line ``cl`` crosses the edge ``pa``-``pb`` (on the line ``ec``):
     their intersection (an edge on an axis keeps its coordinate exactly), or, where rounding
-    puts it outside the edge's box, the zero of ``cl``'s map interpolated along the edge."""
+    puts it outside the edge's box, the zero of the line's map (``za`` at ``pa``, ``zb`` at
+    ``pb``) interpolated along the edge."""
     a1, b1, c1 = ec[0], ec[1], ec[2]
     a2, b2, c2 = cl[0], cl[1], cl[2]
     det = a1 * b2 - a2 * b1
@@ -355,10 +356,6 @@ def _cross_point(ec, cl, pa, pb, X):
     hi1 = max(pb[1], pa[1])
     ok = math.isfinite(x) and math.isfinite(y) and x >= lo0 and y >= lo1 and x <= hi0 and y <= hi1
     if not ok:
-        za = cl[0] * pa[0] + cl[1] * pa[1]
-        za = za + cl[2]
-        zb = cl[0] * pb[0] + cl[1] * pb[1]
-        zb = zb + cl[2]
         t = za / (za - zb)
         if math.isnan(t):
             t = 0.5
@@ -546,7 +543,12 @@ def cut(pos, neg, V1, pp, lines, coefs, h, fptr, ts, fe_ptr, fe, layer, P, on, m
                             break
                         ep = le[i, LE_PAIR]
                         u, v = le[i, LE_U], le[i, LE_V]
-                        _cross_point(coefs[ep], coefs[cp], P[u], P[v], P[nv])
+                        cl = coefs[cp]
+                        za = cl[0] * P[u, 0] + cl[1] * P[u, 1]
+                        za = za + cl[2]
+                        zb = cl[0] * P[v, 0] + cl[1] * P[v, 1]
+                        zb = zb + cl[2]
+                        _cross_point(coefs[ep], cl, P[u], P[v], za, zb, P[nv])
                         on[nv, 0] = lines[ep]
                         on[nv, 1] = lines[cp]
                         for j in range(3):
@@ -913,3 +915,119 @@ def face_edges(L, R, nf, fe_ptr, fe):
     for f in range(F, 0, -1):
         fe_ptr[f] = fe_ptr[f - 1]
     fe_ptr[0] = 0
+
+
+@_jit
+def _line_coef(maps, h, bps, f, line, c):
+    """The coefficients (a, b, c) of line ``line`` (unit ``line % h``, breakpoint
+    ``bps[line // h]``) on face ``f``'s map."""
+    j = line % h
+    c[0] = maps[0, f, j]
+    c[1] = maps[1, f, j]
+    c[2] = maps[2, f, j] - bps[line // h]
+
+
+@_jit
+def split_edges(pos, neg, e, line, maps, bps, owner, P, on, meet, V0, eu, ev, eL, eR, eoL, eoR, epair, elayer, eunit,
+                ecoef, n, npos, nneg, xs, cls, sv, ord_, vid):
+    """Step 1 of a layer: a vertex on every edge where a line crosses it (the pairs ``e``,
+    ``line``, by edge then line), ordered along the edge (by ``(X - pa) . (pb - pa)``, then
+    the point), those at one point shared, each exactly on the first line crossing there;
+    new vertices from row ``V0`` of ``P``, ``on``, ``meet``, new edges from row ``n`` of the
+    edge columns (the edge keeps its first piece), their sides into rows of ``npos`` and
+    ``nneg`` (zeros on entry): the ends' where they agree or one is on the line, and for the
+    lines crossing the edge by their order along it.  ``xs``, ``cls``, ``sv``, ``ord_``,
+    ``vid``: workspaces of one row per pair.  Returns the number of new vertices (and edges)."""
+    nc = e.shape[0]
+    h = maps.shape[2]
+    nbytes = pos.shape[1]
+    ca = np.empty(3)
+    cb = np.empty(3)
+    nx = 0
+    i = 0
+    while i < nc:
+        ed = e[i]
+        j = i
+        while j < nc and e[j] == ed:
+            j += 1
+        u, v = eu[ed], ev[ed]
+        pa, pb = P[u], P[v]
+        for k in range(i, j):
+            _line_coef(maps, h, bps, eL[ed], line[k], cls[k])
+            _line_coef(maps, h, bps, owner[u], line[k], ca)
+            _line_coef(maps, h, bps, owner[v], line[k], cb)
+            za = ca[0] * pa[0] + ca[1] * pa[1]
+            za = za + ca[2]
+            zb = cb[0] * pb[0] + cb[1] * pb[1]
+            zb = zb + cb[2]
+            _cross_point(ecoef[ed], cls[k], pa, pb, za, zb, xs[k])
+            s0 = (xs[k, 0] - pa[0]) * (pb[0] - pa[0])
+            s1 = (xs[k, 1] - pa[1]) * (pb[1] - pa[1])
+            sv[k] = s0 + s1
+            # in order along the edge (then by the point), stably: an insertion
+            t = k
+            while t > i:
+                q = ord_[t - 1]
+                before = sv[k] < sv[q] or (sv[k] == sv[q] and (xs[k, 0] < xs[q, 0] or
+                                                                (xs[k, 0] == xs[q, 0] and xs[k, 1] < xs[q, 1])))
+                if not before:
+                    break
+                ord_[t] = q
+                t -= 1
+            ord_[t] = k
+        # the new vertices, one per point: each exactly on the (first) line crossing there
+        first = nx
+        for t in range(i, j):
+            k = ord_[t]
+            if t > i:
+                q = ord_[t - 1]
+                if xs[k, 0] == xs[q, 0] and xs[k, 1] == xs[q, 1]:
+                    vid[k] = nx - 1
+                    continue
+            x = V0 + nx
+            P[x, 0] = xs[k, 0]
+            P[x, 1] = xs[k, 1]
+            on[x, 0] = -1
+            on[x, 1] = line[k]
+            for c in range(3):
+                meet[x, 0, c] = ecoef[ed, c]
+                meet[x, 1, c] = cls[k, c]
+            vid[k] = nx
+            nx += 1
+        # their sides: those of the edge's ends where they agree or one is on the line, and
+        # for the lines crossing the edge, by their order along it
+        for q in range(first, nx):
+            for b in range(nbytes):
+                pu, pv = pos[u, b], pos[v, b]
+                qu, qv = neg[u, b], neg[v, b]
+                npos[q, b] = (pu | pv) & ~(qu | qv)
+                nneg[q, b] = (qu | qv) & ~(pu | pv)
+        for k in range(i, j):
+            ln = line[k]
+            sh = 7 - (ln & 7)
+            mask = np.uint8(128 >> (ln & 7))
+            for q in range(first, nx):
+                src = u if q < vid[k] else v
+                if q == vid[k]:
+                    continue
+                if (pos[src, ln >> 3] >> sh) & 1:
+                    npos[q, ln >> 3] |= mask
+                if (neg[src, ln >> 3] >> sh) & 1:
+                    nneg[q, ln >> 3] |= mask
+        # the edges: ed keeps (u, its first new vertex); the others follow along it
+        for q in range(first, nx):
+            g = n + q
+            eu[g] = V0 + q
+            ev[g] = V0 + q + 1 if q + 1 < nx else v
+            eL[g] = eL[ed]
+            eR[g] = eR[ed]
+            eoL[g] = eoL[ed]
+            eoR[g] = eoR[ed]
+            epair[g] = epair[ed]
+            elayer[g] = elayer[ed]
+            eunit[g] = eunit[ed]
+            for c in range(3):
+                ecoef[g, c] = ecoef[ed, c]
+        ev[ed] = V0 + first
+        i = j
+    return nx
