@@ -91,10 +91,11 @@ three could underflow): it keeps the sign of its computed value.  No tolerance d
 
 Work.  The matrix products of the maps are ``3 x faces x fan_in x fan_out`` multiply-adds
 per layer (numpy's BLAS, held to one thread: ``kernels.threads.blas_pinned``); the passes
-over every vertex (its sides) and every face (the rows of its product, its rounds of
-cuts) are kernels, twins in C and Numba (``kernels/plane_c.py``, ``kernels/plane_numba.py``);
-the rest (the owners, the edges' new vertices, the numbering) is linear in the vertices,
-edges and faces met, vectorised with numpy, a few dozen calls a layer.  The memory is
+over every vertex (its owner and sides), every edge (its new vertices) and every face (the
+rows of its product, its rounds of cuts) are kernels, twins in C and Numba
+(``kernels/plane_c.py``, ``kernels/plane_numba.py``), and the lists of faces around a
+vertex, vertices and edges of a face are counting sorts in them; the rest (the numbering
+of the cuts, a few calls a round) is numpy, linear in the vertices, edges and faces met.  The memory is
 ``O(faces x widest layer)`` (a face's maps, a vertex's sides), counted before each
 layer's sides and maps are allocated.
 

@@ -20,6 +20,11 @@ products, in passes over every face, vertex, edge and cut of each layer:
   opposite sides), and the ``(face, line)`` pairs of lines crossing a face.
 - ``side``: a vertex's side of a cell's line, from the bits or, for the vertices made in
   this layer, from the line's map (the few within rounding of the line sent back).
+- ``incidence``: each vertex's owner (the smallest face around it), the faces around each
+  vertex and each face's vertices in order; ``face_edges``: each face's edges in order
+  (counting sorts: numpy's lexsort and argsorts were most of the sides' time).
+- ``split_edges``: a layer's step 1, a vertex on every edge where a line crosses it,
+  ordered along the edge, with its sides.
 - ``cut``: a layer's rounds of cuts, face after face, in one call (``_vside`` deciding
   each side as ``side`` does, the few within rounding of the line by ``_exact_side``).
 - ``exact_sides``: the side of a line at the exact crossing of two others, the sign of a
