@@ -845,10 +845,12 @@ class _CutRoom:
 
     def __init__(self, V, E, F, nf, most, h):
         self.V, self.E, self.V1, self.e0, self.F = V, E, V.n, E.n, F
-        # a face cut by p lines has at most p (p + 1) / 2 parts more, and mostly a few per
-        # line; room for the largest face whole (the first layer's one face has about that many)
+        # a face cut by p lines has at most p (p + 1) / 2 parts more, and mostly one or two
+        # per line; room for the largest face whole (the first layer's one face has about
+        # that many), the rest grown by doubling as it comes (the regions' rows are a face
+        # times the layer's width: no more than that counted ahead, see _layer_bytes)
         bound = nf * (nf + 1) // 2
-        new = self.ROOM * int(max(np.minimum(bound, 12 * nf).sum(), bound.max(initial=0))) + 16
+        new = self.ROOM * int(max(np.minimum(bound, 2 * nf).sum(), bound.max(initial=0))) + 16
         self.vcap, self.ecap = V.n + new, E.n + 2 * new
         _reserve(V, V.n, self.vcap)
         _reserve(E, E.n, self.ecap)
