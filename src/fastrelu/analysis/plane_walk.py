@@ -852,6 +852,7 @@ class _CutRoom:
         bound = nf * (nf + 1) // 2
         new = self.ROOM * int(max(np.minimum(bound, 2 * nf).sum(), bound.max(initial=0))) + 16
         self.vcap, self.ecap = V.n + new, E.n + 2 * new
+        _check_growth((F + new) * (h + 24))
         _reserve(V, V.n, self.vcap)
         _reserve(E, E.n, self.ecap)
         self.reg = np.zeros((F + new, h), np.int8)
