@@ -37,3 +37,6 @@ int64_t plane_split_edges(const uint8_t *pos, const uint8_t *neg, int64_t nbytes
                           int64_t *ev, int64_t *eL, int64_t *eR, int64_t *eoL, int64_t *eoR, int64_t *epair,
                           int32_t *elayer, int32_t *eunit, double *ecoef, int64_t n, uint8_t *npos, uint8_t *nneg,
                           double *xs, double *cls, double *sv, int64_t *ord_, int64_t *vid);
+void plane_renumber(const int64_t *vkey, int64_t nv, const int64_t *ekey, int64_t ne, const int64_t *fkey, int64_t nf,
+                    int64_t rounds, int64_t V1, int64_t e0, int64_t F, int64_t *vmap, int64_t *emap, int64_t *fmap,
+                    int64_t *slot, int64_t *ptr, int64_t *lst);

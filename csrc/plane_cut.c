@@ -925,3 +925,77 @@ int64_t plane_split_edges(const uint8_t *pos, const uint8_t *neg, int64_t nbytes
     }
     return nx;
 }
+
+/* The rows of key (m, stride; column 0 the round) by round, stably: lst[ptr[r]:ptr[r + 1]]. */
+static void by_round(const int64_t *key, int64_t stride, int64_t m, int64_t rounds, int64_t *ptr, int64_t *lst)
+{
+    for (int64_t r = 0; r <= rounds; r++)
+        ptr[r] = 0;
+    for (int64_t i = 0; i < m; i++)
+        ptr[key[stride * i] + 1] += 1;
+    for (int64_t r = 0; r < rounds; r++)
+        ptr[r + 1] += ptr[r];
+    for (int64_t i = 0; i < m; i++) {
+        int64_t r = key[stride * i];
+        lst[ptr[r]] = i;
+        ptr[r] += 1;
+    }
+    for (int64_t r = rounds; r > 0; r--)
+        ptr[r] = ptr[r - 1];
+    ptr[0] = 0;
+}
+
+/* Numbers from next_ on to the rows lst[a:b] (their keys distinct) in the order of
+ * remap[key[stride * i + col]], through slot (-1 on entry and on return); returns next. */
+static int64_t in_order(const int64_t *key, int64_t stride, int64_t col, int64_t type_, const int64_t *lst, int64_t a,
+                        int64_t b, const int64_t *remap, int64_t *slot, int64_t *out, int64_t base, int64_t next_)
+{
+    int64_t lo = -1, hi = -1;
+    for (int64_t t = a; t < b; t++) {
+        int64_t i = lst[t];
+        if (type_ >= 0 && key[stride * i + 1] != type_)
+            continue;
+        int64_t k = remap[key[stride * i + col]];
+        slot[k] = i;
+        lo = (lo < 0 || k < lo) ? k : lo;
+        hi = k > hi ? k : hi;
+    }
+    for (int64_t k = lo; lo >= 0 && k <= hi; k++) {
+        if (slot[k] < 0)
+            continue;
+        out[base + slot[k]] = next_;
+        next_ += 1;
+        slot[k] = -1;
+    }
+    return next_;
+}
+
+/* The new vertices, edges and faces of a layer's cuts (keys (round, what it was made
+ * from): vkey (nv, 2), ekey (ne, 3), fkey (nf, 2)) numbered as rounds over all faces at
+ * once number them: in each round the vertices by the edge they cut, then the edges' new
+ * halves likewise, then the chords and new faces by the cell they cut.  vmap (V1 + nv),
+ * emap (e0 + ne), fmap (F + nf): each row's number (identity below V1, e0, F); slot
+ * (nslot, -1 on entry), ptr (3, rounds + 1), lst (nv + ne + nf): workspaces. */
+void plane_renumber(const int64_t *vkey, int64_t nv, const int64_t *ekey, int64_t ne, const int64_t *fkey, int64_t nf,
+                    int64_t rounds, int64_t V1, int64_t e0, int64_t F, int64_t *vmap, int64_t *emap, int64_t *fmap,
+                    int64_t *slot, int64_t *ptr, int64_t *lst)
+{
+    for (int64_t x = 0; x < V1 + nv; x++)
+        vmap[x] = x;
+    for (int64_t x = 0; x < e0 + ne; x++)
+        emap[x] = x;
+    for (int64_t x = 0; x < F + nf; x++)
+        fmap[x] = x;
+    int64_t *vp = ptr, *ep = ptr + (rounds + 1), *fp = ptr + 2 * (rounds + 1);
+    int64_t *vl = lst, *el = lst + nv, *fl = lst + nv + ne;
+    by_round(vkey, 2, nv, rounds, vp, vl);
+    by_round(ekey, 3, ne, rounds, ep, el);
+    by_round(fkey, 2, nf, rounds, fp, fl);
+    int64_t vnext = V1, enext = e0, fnext = F;
+    for (int64_t r = 0; r < rounds; r++) {
+        vnext = in_order(vkey, 2, 1, -1, vl, vp[r], vp[r + 1], emap, slot, vmap, V1, vnext);
+        enext = in_order(ekey, 3, 2, 0, el, ep[r], ep[r + 1], emap, slot, emap, e0, enext);
+        enext = in_order(ekey, 3, 2, 1, el, ep[r], ep[r + 1], fmap, slot, emap, e0, enext);
+        fnext = in_order(fkey, 2, 1, -1, fl, fp[r], fp[r + 1], fmap, slot, fmap, F, fnext);
+    }
+}

@@ -831,7 +831,7 @@ def _layer(kern, V, E, maps, big, bps, F, layer):
                 break
             room.grow(need, state)
     V.n, E.n, S = int(state[1]), int(state[2]), int(state[3])
-    _renumber(V, E, room, V1, e0, F, S, int(state[5]))
+    _renumber(kern, V, E, room, V1, e0, F, S, int(state[5]))
     return room.reg[:S], room.orig[:S].copy(), int(state[4]) + undecided + int(state[6])
 
 
@@ -922,35 +922,18 @@ def _reserve(store, n, cap):
         store.cols[name] = b
 
 
-def _renumber(V, E, room, V1, e0, F, S, rounds):
+def _renumber(kern, V, E, room, V1, e0, F, S, rounds):
     """Number the vertices, edges and faces the kernel made, face after face, as the rounds
     over all faces at once would: in each round the vertices by the edge they cut, then the
-    halves of those edges likewise, then the chords and the new faces by the cell they cut."""
+    halves of those edges likewise, then the chords and the new faces by the cell they cut
+    (the numbers by ``kern.renumber``), and move the rows to their numbers."""
     nv, ne, nf = V.n - V1, E.n - e0, S - F
     if nv + ne + nf == 0:
         return
-    vmap, emap, fmap = np.arange(V.n), np.arange(E.n), np.arange(S)
-    vk, ek, fk = room.vkey[:nv], room.ekey[:ne], room.fkey[:nf]
-    vo, eo, fo = (np.argsort(k[:, 0], kind="stable") for k in (vk, ek, fk))
-    vb, eb, fb = (np.searchsorted(k[o, 0], np.arange(rounds + 1)) for k, o in ((vk, vo), (ek, eo), (fk, fo)))
-    vnext, enext, fnext = V1, e0, F
-    for r in range(rounds):
-        new = vo[vb[r] : vb[r + 1]]
-        new = new[np.argsort(emap[vk[new, 1]])]
-        vmap[V1 + new] = np.arange(vnext, vnext + new.shape[0])
-        vnext += new.shape[0]
-        new = eo[eb[r] : eb[r + 1]]
-        typ = ek[new, 1]
-        key = np.empty(new.shape[0], np.int64)
-        key[typ == 0] = emap[ek[new[typ == 0], 2]]
-        key[typ == 1] = fmap[ek[new[typ == 1], 2]]
-        new = new[np.lexsort((key, typ))]
-        emap[e0 + new] = np.arange(enext, enext + new.shape[0])
-        enext += new.shape[0]
-        new = fo[fb[r] : fb[r + 1]]
-        new = new[np.argsort(fmap[fk[new, 1]])]
-        fmap[F + new] = np.arange(fnext, fnext + new.shape[0])
-        fnext += new.shape[0]
+    vmap, emap, fmap = np.empty(V.n, np.int64), np.empty(E.n, np.int64), np.empty(S, np.int64)
+    slot = np.full(max(E.n, S), -1, np.int64)
+    kern.renumber(room.vkey[:nv], room.ekey[:ne], room.fkey[:nf], rounds, V1, e0, F, vmap, emap, fmap, slot,
+                  np.empty((3, rounds + 1), np.int64), np.empty(nv + ne + nf, np.int64))
     for a in V.cols.values():
         b = a[V1 : V.n].copy()
         a[vmap[V1:]] = b

@@ -113,3 +113,11 @@ def split_edges(pos, neg, e, line, maps, bps, owner, P, on, meet, V0, eu, ev, eL
         _out("uint8_t[]", npos), _out("uint8_t[]", nneg), _out("double[]", xs), _out("double[]", cls),
         _out("double[]", sv), _out("int64_t[]", ord_), _out("int64_t[]", vid),
     ))
+
+
+def renumber(vkey, ekey, fkey, rounds, V1, e0, F, vmap, emap, fmap, slot, ptr, lst):
+    lib.plane_renumber(
+        _in("int64_t[]", vkey), vkey.shape[0], _in("int64_t[]", ekey), ekey.shape[0], _in("int64_t[]", fkey), fkey.shape[0],
+        rounds, V1, e0, F, _out("int64_t[]", vmap), _out("int64_t[]", emap), _out("int64_t[]", fmap), _out("int64_t[]", slot),
+        _out("int64_t[]", ptr), _out("int64_t[]", lst),
+    )

@@ -1036,3 +1036,74 @@ def split_edges(pos, neg, e, line, maps, bps, owner, P, on, meet, V0, eu, ev, eL
         ev[ed] = V0 + first
         i = j
     return nx
+
+
+@_jit
+def _by_round(key, rounds, ptr, lst):
+    """The rows of ``key`` (column 0 the round) by round, stably: ``lst[ptr[r]:ptr[r + 1]]``."""
+    m = key.shape[0]
+    for r in range(rounds + 1):
+        ptr[r] = 0
+    for i in range(m):
+        ptr[key[i, 0] + 1] += 1
+    for r in range(rounds):
+        ptr[r + 1] += ptr[r]
+    for i in range(m):
+        r = key[i, 0]
+        lst[ptr[r]] = i
+        ptr[r] += 1
+    for r in range(rounds, 0, -1):
+        ptr[r] = ptr[r - 1]
+    ptr[0] = 0
+
+
+@_jit
+def _in_order(key, col, type_, lst, a, b, remap, slot, out, base, next_):
+    """Numbers from ``next_`` on to the rows ``lst[a:b]`` (their keys distinct) in the order of
+    ``remap[key[i, col]]``, through ``slot`` (-1 on entry and on return); returns the next."""
+    lo, hi = -1, -1
+    for t in range(a, b):
+        i = lst[t]
+        if type_ >= 0 and key[i, 1] != type_:
+            continue
+        k = remap[key[i, col]]
+        slot[k] = i
+        lo = k if (lo < 0 or k < lo) else lo
+        hi = max(k, hi)
+    k = lo
+    while lo >= 0 and k <= hi:
+        if slot[k] >= 0:
+            out[base + slot[k]] = next_
+            next_ += 1
+            slot[k] = -1
+        k += 1
+    return next_
+
+
+@_jit
+def renumber(vkey, ekey, fkey, rounds, V1, e0, F, vmap, emap, fmap, slot, ptr, lst):
+    """The new vertices, edges and faces of a layer's cuts (keys (round, what it was made
+    from): ``vkey`` (nv, 2), ``ekey`` (ne, 3), ``fkey`` (nf, 2)) numbered as rounds over all
+    faces at once number them: in each round the vertices by the edge they cut, then the
+    edges' new halves likewise, then the chords and new faces by the cell they cut.
+    ``vmap`` (V1 + nv), ``emap`` (e0 + ne), ``fmap`` (F + nf): each row's number (identity
+    below ``V1``, ``e0``, ``F``); ``slot`` (-1 on entry), ``ptr`` (3, rounds + 1), ``lst``
+    (nv + ne + nf): workspaces."""
+    nv, ne = vkey.shape[0], ekey.shape[0]
+    for x in range(vmap.shape[0]):
+        vmap[x] = x
+    for x in range(emap.shape[0]):
+        emap[x] = x
+    for x in range(fmap.shape[0]):
+        fmap[x] = x
+    vp, ep, fp = ptr[0], ptr[1], ptr[2]
+    vl, el, fl = lst[:nv], lst[nv : nv + ne], lst[nv + ne :]
+    _by_round(vkey, rounds, vp, vl)
+    _by_round(ekey, rounds, ep, el)
+    _by_round(fkey, rounds, fp, fl)
+    vnext, enext, fnext = V1, e0, F
+    for r in range(rounds):
+        vnext = _in_order(vkey, 1, -1, vl, vp[r], vp[r + 1], emap, slot, vmap, V1, vnext)
+        enext = _in_order(ekey, 2, 0, el, ep[r], ep[r + 1], emap, slot, emap, e0, enext)
+        enext = _in_order(ekey, 2, 1, el, ep[r], ep[r + 1], fmap, slot, emap, e0, enext)
+        fnext = _in_order(fkey, 1, -1, fl, fp[r], fp[r + 1], fmap, slot, fmap, F, fnext)
