@@ -93,9 +93,9 @@ Work.  The matrix products of the maps are ``3 x faces x fan_in x fan_out`` mult
 per layer (numpy's BLAS, held to one thread: ``kernels.threads.blas_pinned``); the passes
 over every vertex (its owner and sides), every edge (its new vertices) and every face (the
 rows of its product, its rounds of cuts) are kernels, twins in C and Numba
-(``kernels/plane_c.py``, ``kernels/plane_numba.py``), and the lists of faces around a
-vertex, vertices and edges of a face are counting sorts in them; the rest (the numbering
-of the cuts, a few calls a round) is numpy, linear in the vertices, edges and faces met.  The memory is
+(``kernels/plane_c.py``, ``kernels/plane_numba.py``), and so are the lists of faces around
+a vertex, vertices and edges of a face (counting sorts) and the numbering of the cuts; what
+is left in numpy is a few calls a layer, linear in the vertices, edges and faces met.  The memory is
 ``O(faces x widest layer)`` (a face's maps, a vertex's sides), counted before each
 layer's sides and maps are allocated.
 

@@ -25,6 +25,8 @@ products, in passes over every face, vertex, edge and cut of each layer:
   (counting sorts: numpy's lexsort and argsorts were most of the sides' time).
 - ``split_edges``: a layer's step 1, a vertex on every edge where a line crosses it,
   ordered along the edge, with its sides.
+- ``renumber``: the new vertices, edges and faces of ``cut`` numbered as rounds over all
+  faces at once number them (each round's rows placed by their keys).
 - ``cut``: a layer's rounds of cuts, face after face, in one call (``_vside`` deciding
   each side as ``side`` does, the few within rounding of the line by ``_exact_side``).
 - ``exact_sides``: the side of a line at the exact crossing of two others, the sign of a
