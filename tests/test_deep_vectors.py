@@ -156,3 +156,12 @@ def test_hostile_points_give_the_same_bits_in_both_twins(nk, dtype):
     if lib.FASTRELU_BUILD_KIND in (1, 2) and "+fma" in dense_numba._target_features().split(","):
         for a, b in zip(got, want):
             np.testing.assert_array_equal(a, b)
+
+
+def test_a_tile_is_whole_panels_at_every_width():
+    # the panels of a tile are one vector register of points each, at either width
+    from fastrelu.utils.config import DEEP_TILE
+
+    for vector_bytes in (DEEP_VECTOR, 64):
+        for itemsize in (4, 8):
+            assert DEEP_TILE % (vector_bytes // itemsize) == 0
