@@ -54,7 +54,7 @@ MAX_RBLOCK = 32  # the largest register block: two 64-byte vectors of float32
 # product of the weights with the tile's values and tangents, computed in register
 # blocks of DEEP_ROWS units x one vector of values and one of tangents.
 DEEP_TILE = 64  # points per tile, carried through every layer with their tangents
-DEEP_VECTOR = 32  # bytes per vector register (AVX2): a register block holds DEEP_VECTOR // itemsize points
+DEEP_VECTOR = 32  # bytes per vector register of the deep kernel on CPUs without AVX-512 (AVX2's); with AVX-512 both twins use 64 (deep_vector_bytes)
 DEEP_ROWS = 6  # units per register block: 6 x 2 accumulators + 2 loads + 1 broadcast fill AVX2's 16 registers
 DEEP_KBLOCK = 128  # inputs per pass over a layer: the tile's slice of activations stays in L1/L2
 DEEP_MBLOCK = 96  # units per pass: their weights for DEEP_KBLOCK inputs (96 KiB in float64) stay in L2
