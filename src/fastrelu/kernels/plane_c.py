@@ -11,7 +11,7 @@ try:
     from ._c import ffi, lib
 except ImportError:
     raise ImportError("the C build (fastrelu.kernels._c) is missing: the plane walk runs its Numba twin") from None
-if not hasattr(lib, "plane_cut"):
+if not all(hasattr(lib, name) for name in ("plane_store_maps", "plane_cut", "plane_split_edges", "plane_renumber")):
     raise ImportError("the C build (fastrelu.kernels._c) predates the plane kernels: the plane walk runs its Numba twin")
 
 
