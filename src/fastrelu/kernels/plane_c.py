@@ -1,4 +1,4 @@
-"""The plane walk's kernels in C: the binding of ``csrc/plane_c.c`` (in ``fastrelu.kernels._c``).
+"""The plane walk's kernels in C: the binding of ``csrc/plane_c.c`` and ``csrc/plane_cut.c`` (in ``fastrelu.kernels._c``).
 
 The same functions as ``plane_numba``, with the same arguments in the same order (the
 C ones also take the lengths, read here from the arrays).  Importing this module fails
