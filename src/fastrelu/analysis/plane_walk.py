@@ -119,7 +119,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..kernels import plane_engine
-from ..kernels.threads import blas_pinned, run as run_chunks
+from ..kernels.threads import blas_pinned
+from ..kernels.threads import run as run_chunks
 from ..model.graph import AFFINE, Graph, Node, act_form, affine, maxpool_windows
 from ..utils.memory import available_memory
 from .patterns import PackedPatterns
