@@ -205,6 +205,125 @@ def _vector_fma(typingctx, w, x, acc):
     return x(x.dtype, x, acc), codegen
 
 
+# The activation step's operations on that vector, lane by lane the C twin's scalar
+# expressions (deep_activate): a product, a sum, the ordered comparisons of C's < and >
+# (false where either side is NaN) and C's ?: as a select.  An operand may be a number,
+# broadcast to every lane.  No min or max: they would drop a NaN (LLVM still lowers a
+# compare and select to the CPU's min and max where that keeps every bit).  Written
+# out for the same reason as the register block's: left to the SLP pass, the
+# comparisons of the clamp stayed scalar (compare, branch-free select, one lane at a
+# time), where GCC vectorises the C twin's.
+class DeepMask(types.Type):
+    def __init__(self, lanes):
+        self.lanes = lanes
+        super().__init__(name=f"DeepMask({lanes})")
+
+
+@register_model(DeepMask)
+class _DeepMaskModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, llvm_ir.VectorType(llvm_ir.IntType(1), fe_type.lanes))
+
+
+def _lanes_type(*operands):
+    """The vector type of an operation on ``operands`` (vectors or numbers), or None."""
+    vectors = [a for a in operands if isinstance(a, DeepVector)]
+    numbers = [a for a in operands if isinstance(a, types.Float)]
+    if not vectors or len(vectors) + len(numbers) != len(operands):
+        return None
+    if any(a != vectors[0] for a in vectors) or any(a != vectors[0].dtype for a in numbers):
+        return None
+    return vectors[0]
+
+
+def _lanes(context, builder, vty, aty, a):
+    """Operand ``a`` of type ``aty`` as a vector of ``vty``'s lanes (a number broadcast)."""
+    if isinstance(aty, DeepVector):
+        return a
+    lanes = llvm_ir.Constant(context.get_value_type(vty), None)
+    one = builder.insert_element(lanes, a, llvm_ir.Constant(llvm_ir.IntType(32), 0))
+    return builder.shuffle_vector(one, lanes, llvm_ir.Constant(llvm_ir.VectorType(llvm_ir.IntType(32), vty.lanes), None))
+
+
+def _lanewise(build, result=None):
+    """An intrinsic of two operands, vectors or numbers: ``build(builder, a, b)``."""
+
+    def typer(typingctx, a, b):
+        vty = _lanes_type(a, b)
+        if vty is None:
+            return None
+
+        def codegen(context, builder, signature, args):
+            return build(builder, *(_lanes(context, builder, vty, t, v) for t, v in zip(signature.args, args)))
+
+        return (vty if result is None else result(vty.lanes))(a, b), codegen
+
+    return intrinsic(typer)
+
+
+_vector_mul = _lanewise(lambda builder, a, b: builder.fmul(a, b))
+_vector_add = _lanewise(lambda builder, a, b: builder.fadd(a, b))
+_vector_gt = _lanewise(lambda builder, a, b: builder.fcmp_ordered(">", a, b), DeepMask)
+_vector_lt = _lanewise(lambda builder, a, b: builder.fcmp_ordered("<", a, b), DeepMask)
+
+
+@intrinsic
+def _mask_and(typingctx, m, n):
+    if not (isinstance(m, DeepMask) and m == n):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.and_(args[0], args[1])
+
+    return m(m, n), codegen
+
+
+@intrinsic
+def _vector_select(typingctx, mask, a, b):
+    if not isinstance(mask, DeepMask):
+        return None
+    vty = _lanes_type(a, b)
+    if vty is None and isinstance(a, types.Float) and a == b:  # two numbers: the mask's lanes
+        vty = DeepVector(a, mask.lanes)
+    if vty is None or mask.lanes != vty.lanes:
+        return None
+
+    def codegen(context, builder, signature, args):
+        a = _lanes(context, builder, vty, signature.args[1], args[1])
+        b = _lanes(context, builder, vty, signature.args[2], args[2])
+        return builder.select(args[0], a, b)
+
+    return vty(mask, a, b), codegen
+
+
+@intrinsic
+def _vector_splat(typingctx, x):
+    vty = _deep_vector(x)
+
+    def codegen(context, builder, signature, args):
+        return _lanes(context, builder, vty, signature.args[0], args[0])
+
+    return vty(x), codegen
+
+
+# The first layer reads the points' coordinates from tt, nk numbers a point: lane l is
+# a[i + l * stride].  Numbers loaded one by one into the lanes; with the stride a
+# constant (1 or 2, once inlined) LLVM makes that one or two vector loads and a shuffle.
+@intrinsic
+def _vector_load_strided(typingctx, a, i, stride):
+    vty = _deep_vector(a.dtype)
+
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        v = llvm_ir.Constant(context.get_value_type(vty), None)
+        for lane in range(vty.lanes):
+            index = builder.add(args[1], builder.mul(args[2], context.get_constant(types.intp, lane)))
+            v = builder.insert_element(v, builder.load(builder.gep(data, [index])), llvm_ir.Constant(llvm_ir.IntType(32), lane))
+        return v
+
+    return vty(a, types.intp, types.intp), codegen
+
+
 if numba.config.DISABLE_JIT:  # coverage runs: plain Python, no intrinsics
 
     def stack_empty(n, dtype):
@@ -240,6 +359,30 @@ if numba.config.DISABLE_JIT:  # coverage runs: plain Python, no intrinsics
 
     def vector_fma(w, x, acc):
         return acc + w * x
+
+    def vector_splat(x):
+        return np.full(vector_points(np.asarray(x).dtype), x)
+
+    def vector_load_strided(a, i, stride):
+        return a[i : i + stride * vector_points(a.dtype) : stride].copy()
+
+    def vector_mul(a, b):
+        return a * b
+
+    def vector_add(a, b):
+        return a + b
+
+    def vector_gt(a, b):
+        return a > b
+
+    def vector_lt(a, b):
+        return a < b
+
+    def mask_and(m, n):
+        return m & n
+
+    def vector_select(mask, a, b):
+        return np.where(mask, a, b)
 
 else:
 
@@ -289,6 +432,54 @@ else:
     def vector_fma(w, x, acc):
         """acc + w * x in every lane, fused (one rounding)."""
         return _vector_fma(w, x, acc)
+
+
+    @numba.njit(inline="always")
+    def vector_splat(x):
+        """The number x in every lane."""
+        return _vector_splat(x)
+
+
+    @numba.njit(inline="always")
+    def vector_load_strided(a, i, stride):
+        """The vector of a[i], a[i + stride], ..., one lane a point."""
+        return _vector_load_strided(a, i, stride)
+
+
+    @numba.njit(inline="always")
+    def vector_mul(a, b):
+        """a * b in every lane (a number is broadcast)."""
+        return _vector_mul(a, b)
+
+
+    @numba.njit(inline="always")
+    def vector_add(a, b):
+        """a + b in every lane (a number is broadcast)."""
+        return _vector_add(a, b)
+
+
+    @numba.njit(inline="always")
+    def vector_gt(a, b):
+        """The mask of lanes where a > b (false where either is NaN)."""
+        return _vector_gt(a, b)
+
+
+    @numba.njit(inline="always")
+    def vector_lt(a, b):
+        """The mask of lanes where a < b (false where either is NaN)."""
+        return _vector_lt(a, b)
+
+
+    @numba.njit(inline="always")
+    def mask_and(m, n):
+        """The lanes set in both masks."""
+        return _mask_and(m, n)
+
+
+    @numba.njit(inline="always")
+    def vector_select(mask, a, b):
+        """mask ? a : b in every lane (a number is broadcast)."""
+        return _vector_select(mask, a, b)
 
 
     @numba.njit(inline="always")
@@ -388,20 +579,27 @@ MAX_TANGENTS = 2
 _DEEP_ACC = DEEP_ROWS * (1 + MAX_TANGENTS) * (max(64, DEEP_VECTOR) // 4)
 
 
+# deep_activate is the C twin's loop over a panel's points around its deep_activate
+# (for p ...: negt[c0 + p] += deep_activate(z, ...)), written on the panel's vectors:
+# z holds the points' inputs, the lanes p to p + points of o the values then each
+# tangent's, and the result adds to negt[c0 : c0 + points].  Each lane is the C
+# function's expressions on that point, in the same order: the same bits.
 @numba.njit(inline="always")
 def deep_activate(z, aj, lo, hi, o, p, nk):
-    """Writes a at o[p] and scales the nk tangents at o[(1 + c) * points + p] in place;
-    returns 1 where z <= 0 else 0."""
+    """Writes a at o[p : p + points] and scales the nk tangents at o[(1 + c) * points + p
+    :][:points] in place; returns 1 in the lanes where z <= 0 else 0."""
     zero = o.dtype.type(0)
     one = o.dtype.type(1)
     points = vector_points(o.dtype)
-    v = z if z > zero else aj * z
-    o[p] = lo if v < lo else (hi if v > hi else v)  # noqa: FURB136 (min would not keep a NaN v)
+    positive = vector_gt(z, zero)
+    v = vector_select(positive, z, vector_mul(aj, z))
+    vector_store(o, p, vector_select(vector_lt(v, lo), lo, vector_select(vector_gt(v, hi), hi, v)))
+    inside = mask_and(vector_gt(v, lo), vector_lt(v, hi))
     for c in range(1, nk + 1):
-        dz = o[c * points + p]
-        dv = dz if z > zero else aj * dz
-        o[c * points + p] = dv if v > lo and v < hi else zero
-    return zero if z > zero else one
+        dz = vector_load(o, c * points + p)
+        dv = vector_select(positive, dz, vector_mul(aj, dz))
+        vector_store(o, c * points + p, vector_select(inside, dv, zero))
+    return vector_select(positive, zero, one)
 
 
 @numba.njit(inline="always")
@@ -414,13 +612,14 @@ def deep_first_nk(w, b, fan_out, nk, tt, dst, alpha, lo, hi, negt):
             bj = b[j]
             aj = alpha[j]
             o = pout[j * (1 + nk) * points :]
-            for p in range(points):
-                z = w[j * nk] * tt[(c0 + p) * nk] + bj
-                for c in range(1, nk):
-                    z += w[j * nk + c] * tt[(c0 + p) * nk + c]
-                for c in range(nk):
-                    o[(1 + c) * points + p] = w[j * nk + c]
-                negt[c0 + p] += deep_activate(z, aj, lo, hi, o, p, nk)
+            # the panel's points at once (see deep_activate): lane p is the C twin's
+            # point c0 + p, the same fused products in the same order
+            z = vector_fma(w[j * nk], vector_load_strided(tt, c0 * nk, nk), vector_splat(bj))
+            for c in range(1, nk):
+                z = vector_fma(w[j * nk + c], vector_load_strided(tt, c0 * nk + c, nk), z)
+            for c in range(nk):
+                vector_store(o, (1 + c) * points, vector_splat(w[j * nk + c]))
+            vector_store(negt, c0, vector_add(vector_load(negt, c0), deep_activate(z, aj, lo, hi, o, 0, nk)))
 
 
 # The first layer and any later one (deep_first_nk, deep_layer_nk) inlined by Numba
@@ -499,8 +698,9 @@ def deep_layer_nk(wp, b, fan_in, fan_out, nk, src, dst, alpha, lo, hi, negt, las
                     bj = b[j]
                     if not last:
                         aj = alpha[j]
-                        for p in range(points):
-                            negt[c0 + p] += deep_activate(o[p] + bj, aj, lo, hi, o, p, nk)
+                        # the panel's points at once (see deep_activate)
+                        z = vector_add(vector_load(o, 0), bj)
+                        vector_store(negt, c0, vector_add(vector_load(negt, c0), deep_activate(z, aj, lo, hi, o, 0, nk)))
                     else:
                         for p in range(min(points, m - c0)):
                             y[c0 + p, j] = o[p] + bj
