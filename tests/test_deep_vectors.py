@@ -165,3 +165,76 @@ def test_a_tile_is_whole_panels_at_every_width():
     for vector_bytes in (DEEP_VECTOR, 64):
         for itemsize in (4, 8):
             assert DEEP_TILE % (vector_bytes // itemsize) == 0
+
+
+def _fresh(name):
+    """``dense_numba.<name>`` compiled afresh with its own options but no disk cache (a
+    function loaded from the cache has no IR to show)."""
+    kernel = getattr(dense_numba, name)
+    options = {**kernel.targetoptions, "cache": False}
+    options.pop("nopython", None)  # implied by njit
+    return numba.njit(**options)(kernel.py_func)
+
+
+def _own_body(fresh, name):
+    (ir,) = fresh.inspect_llvm().values()
+    start = re.search(rf"^define [^\n]*@_ZN[^\n]*{name}", ir, re.MULTILINE).start()
+    return ir[start : ir.index("\n}\n", start)]
+
+
+def _activation_args(name, dtype, nk):
+    """Arguments of deep_first or deep_layer (not the last layer) on one tile: 4 register
+    blocks of units (no padding rows, so the kernel writes all of dst), 17 inputs, a
+    leaky slope and a clamp that some points reach."""
+    from fastrelu.utils.config import DEEP_TILE
+
+    dt = np.dtype(dtype)
+    rng = np.random.default_rng(nk)
+    fan_out = 4 * DEEP_ROWS
+    fan_in = nk if name == "deep_first" else 17
+    in_pad = (fan_in + DEEP_ROWS - 1) // DEEP_ROWS * DEEP_ROWS
+    w = rng.uniform(-1, 1, (fan_out, fan_in)).astype(dt)
+    b = rng.uniform(-1, 1, fan_out).astype(dt)
+    alpha = np.full(fan_out, 0.1, dt)
+    lo, hi = dt.type(-0.5), dt.type(0.75)
+    dst = np.full(fan_out * (1 + nk) * DEEP_TILE, np.nan, dt)
+    negt = np.zeros(DEEP_TILE, dt)
+    if name == "deep_first":
+        tt = rng.uniform(-2, 2, DEEP_TILE * nk).astype(dt)
+        return (w.reshape(-1), b, fan_out, nk, tt, dst, alpha, lo, hi, negt)
+    src = rng.uniform(-1, 1, in_pad * (1 + nk) * DEEP_TILE).astype(dt)
+    y = np.zeros((1, 1), dt)
+    slope = np.zeros((1, nk), dt)
+    # packed as deep_pack packs a layer of at most DEEP_KBLOCK inputs: unit after unit
+    return (w.reshape(-1), b, fan_in, fan_out, nk, src, dst, alpha, lo, hi, negt, False, y, slope, 1)
+
+
+@pytest.mark.parametrize("name", ["deep_first", "deep_layer"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_activations_are_vectors_of_deep_vector_bytes(name, dtype):
+    # The activation step (and the first layer's products) written on the panel's vectors,
+    # as GCC vectorises the C twin's: left to LLVM, its clamp's comparisons stayed scalar.
+    fresh = _fresh(name)
+    for nk in (1, 2):
+        # the IR is only worth reading if it runs: the same bits as the kernel the sweeps
+        # call (which the tests above hold to the C twin's bits), every unit written
+        got, want = _activation_args(name, dtype, nk), _activation_args(name, dtype, nk)
+        fresh(*got)
+        getattr(dense_numba, name)(*want)
+        for a, b in zip(got, want):
+            if isinstance(a, np.ndarray):
+                np.testing.assert_array_equal(a, b)
+        i_dst, i_negt = (5, 9) if name == "deep_first" else (6, 10)
+        assert not np.isnan(got[i_dst]).any() and 0 < got[i_negt].sum() < 4 * DEEP_ROWS * len(got[i_negt])
+        assert (got[i_dst] == got[8 if name == "deep_first" else 9]).any()  # some clamped at hi
+    body = _own_body(fresh, name)
+    kind, _ = LLVM_TYPES[np.dtype(dtype)]
+    points = _vector_bytes() // np.dtype(dtype).itemsize
+    # every comparison and product on whole vectors of the kernel's width: none scalar
+    compares = re.findall(r"= fcmp [^\n]*", body)
+    assert len(compares) >= 2 * 4  # z > 0, v < lo, v > hi, lo < v < hi on a line and a plane
+    assert all(f"<{points} x {kind}>" in c for c in compares)
+    assert not re.search(rf"= f(?:mul|cmp)\b[^<\n]*\b{kind}\b", body)
+    if name == "deep_first":  # z = w t + b fused, on vectors, as C's contracted products
+        assert re.search(rf"call [^\n]*@llvm\.fma\.v{points}", body)
+        assert not re.search(rf"= f(?:add|mul)\b[^<\n]*\b{kind}\b", body)
