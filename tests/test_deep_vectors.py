@@ -126,9 +126,12 @@ def test_every_deep_vector_width_gives_the_same_bits(vector_bytes, nk, dtype):
         np.testing.assert_array_equal(a, b)
 
 
+# a plain ReLU (alpha 0: -0.0 for every negative input) under clamps at signed zeros
+# too, where a min or max that ignored the sign of zero would differ from C's ?:
+@pytest.mark.parametrize("slope, lo, hi", [(0.1, -0.5, 0.75), (0.0, 0.0, 0.75), (0.1, -0.5, -0.0), (0.0, -0.0, 0.0)])
 @pytest.mark.parametrize("nk", [1, 2])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_hostile_points_give_the_same_bits_in_both_twins(nk, dtype):
+def test_hostile_points_give_the_same_bits_in_both_twins(nk, dtype, slope, lo, hi):
     # NaN, infinities, huge values and exact zeros through a clamped leaky layer (a NaN
     # must stay NaN through the clamp, as C's comparisons keep it; min/max would not)
     from fastrelu.kernels._c import lib
@@ -141,8 +144,8 @@ def test_hostile_points_give_the_same_bits_in_both_twins(nk, dtype):
     weights[5] = 0  # a zero weight
     biases = rng.uniform(-1, 1, int(np.sum(widths[1:]))).astype(dtype)
     biases[:3] = 0
-    alpha = np.full(int(np.sum(widths[1:-1])), 0.1, dtype)
-    lo, hi = np.array([-0.5, -0.5], dtype), np.array([0.75, 0.75], dtype)
+    alpha = np.full(int(np.sum(widths[1:-1])), slope, dtype)
+    lo, hi = np.array([lo, lo], dtype), np.array([hi, hi], dtype)
     big = np.finfo(dtype).max / 4
     special = np.array([np.nan, np.inf, -np.inf, big, -big, 0.0, -0.0, 1e-30], dtype)
     n = 2 * 64 + 11
@@ -156,6 +159,8 @@ def test_hostile_points_give_the_same_bits_in_both_twins(nk, dtype):
     if lib.FASTRELU_BUILD_KIND in (1, 2) and "+fma" in dense_numba._target_features().split(","):
         for a, b in zip(got, want):
             np.testing.assert_array_equal(a, b)
+            # bit for bit: assert_array_equal takes -0.0 for 0.0
+            np.testing.assert_array_equal(a.view(f"u{a.itemsize}"), b.view(f"u{b.itemsize}"))
 
 
 def test_a_tile_is_whole_panels_at_every_width():
