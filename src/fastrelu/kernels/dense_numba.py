@@ -624,7 +624,7 @@ def deep_first_nk(w, b, fan_out, nk, tt, dst, alpha, lo, hi, negt):
 
 # The first layer and any later one (deep_first_nk, deep_layer_nk) inlined by Numba
 # with nk a constant, 1 or 2, as the C twin's are (csrc/dense_c_deep.inc says why):
-# the loops over the tangents unroll and those over a panel's points vectorise.
+# the loops over the tangents unroll; those over a panel's points are its vectors here.
 @jit()
 def deep_first(w, b, fan_out, nk, tt, dst, alpha, lo, hi, negt):
     if nk == 1:
