@@ -187,10 +187,11 @@ def jit(*, exact=False):
 
 
 # Region maps of a plane (analysis/plane_walk.py): by default a map is cut into tiles, one
-# per thread, only for networks with a hidden layer at least this wide.  Narrower maps did
-# not repay the tiles' cut edges, their merge and the threads' contention for the GIL
-# (the rounds of cuts are many small numpy calls): 2 -> [256] x 4 -> 1 took 6.9 s in two
-# tiles on two threads against 5.5 to 6.0 s whole (benchmarks/README.md, a busy machine).
+# per thread, only for networks with a hidden layer at least this wide; a narrower map is
+# one tile whose dense products the threads share.  Since the rounds of cuts became kernels,
+# two tiles and one tile are within the noise of each other at 256 wide (1.17 / 1.24 s and
+# 1.33 / 1.33 s, benchmarks/README.md, 2026-12-06) and slower at 64 wide (0.036 / 0.029 s):
+# the cut edges and the merge are not repaid below this width.
 PLANE_TILE_MIN_WIDTH = 512
 
 # The exact walk of a graph network along a line (kernels/graph_walk.py) goes in blocks of
