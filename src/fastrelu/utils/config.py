@@ -189,9 +189,9 @@ def jit(*, exact=False):
 # Region maps of a plane (analysis/plane_walk.py): by default a map is cut into tiles, one
 # per thread, only for networks with a hidden layer at least this wide; a narrower map is
 # one tile whose dense products the threads share.  Since the rounds of cuts became kernels,
-# two tiles and one tile are within the noise of each other at 256 wide (1.17 / 1.24 s and
-# 1.33 / 1.33 s, benchmarks/README.md, 2026-12-06) and slower at 64 wide (0.036 / 0.029 s):
-# the cut edges and the merge are not repaid below this width.
+# two tiles against one are within the noise from 64 to 256 wide (two runs, 2026-12-06,
+# benchmarks/README.md: 0.036 / 0.029 s and 0.036 / 0.041 s at 64 wide, 1.17 / 1.24 s and
+# 1.33 / 1.33 s at 256): below this width the cut edges and the merge are not repaid.
 PLANE_TILE_MIN_WIDTH = 512
 
 # The exact walk of a graph network along a line (kernels/graph_walk.py) goes in blocks of
