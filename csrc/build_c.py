@@ -101,7 +101,7 @@ ffibuilder.set_source(
     extra_compile_args=compile_args,
     extra_link_args=link_args,
     depends=[
-        *(os.path.join(SRC, name) for name in ("kernels.h", "eft.h", "dense_c_sweep.inc", "dense_c_vec.inc", "dense_c_deep.inc", "exact_c_evaluate.inc",
+        *(os.path.join(SRC, name) for name in ("kernels.h", "eft.h", "rounded.h", "dense_c_sweep.inc", "dense_c_vec.inc", "dense_c_deep.inc", "exact_c_evaluate.inc",
                                                "plane_c.h", "plane_c.c", "plane_cut.c", "walk_c.h", "walk_c.c",
                                                "exports.map",
                                                "graph_c.h", "graph_c.c", "graph_c_sweep.inc")),

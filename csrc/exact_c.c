@@ -25,13 +25,7 @@
  * under contraction is the code itself: every product that feeds a sum is an
  * explicit fma(), and the other products have several uses, which neither GCC nor
  * LLVM (on x86) fuses.  The Numba twin is written the same way. */
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#else
-#pragma STDC FP_CONTRACT OFF
-#endif
+#include "rounded.h" /* no contraction in this file: every operation rounded as written */
 
 #include "eft.h" /* after the pragmas: its sums are rounded as written too */
 

@@ -15,13 +15,7 @@
 
 #include "plane_c.h"
 
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#else
-#pragma STDC FP_CONTRACT OFF
-#endif
+#include "rounded.h" /* no contraction in this file: every operation rounded as written */
 
 /* maps (3, nparent, h), parent (nf), regions (nf, h), gain and offs (regions, h),
  * x (3, nx, h), nx >= f1 - f0. */

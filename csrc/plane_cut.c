@@ -13,13 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__clang__)
-#pragma clang fp contract(off)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#else
-#pragma STDC FP_CONTRACT OFF
-#endif
+#include "rounded.h" /* no contraction in this file: every operation rounded as written */
 
 #include "eft.h"
 #include "plane_c.h"
@@ -712,6 +706,15 @@ int64_t plane_cut(const uint8_t *pos, const uint8_t *neg, int64_t nbytes, int64_
     return 0;
 }
 
+/* The end of a counting sort: ptr[1..n] ran from each bucket's start to its end (the next
+ * bucket's start) as the rows were placed; moved back, ptr[k] is bucket k's start again. */
+static inline void starts_back(int64_t *ptr, int64_t n)
+{
+    for (int64_t k = n; k > 0; k--)
+        ptr[k] = ptr[k - 1];
+    ptr[0] = 0;
+}
+
 /* u, v, L, R (n): the edges (faces -1 outside); owner, vptr (V + 1), vface, fptr (F + 1),
  * fvert: the smallest face around each vertex, the faces around each vertex (edge order),
  * and each face's vertices in the order of their ids. */
@@ -764,9 +767,7 @@ void plane_incidence(const int64_t *u, const int64_t *v, const int64_t *L, const
             fptr[f] += 1;
         }
     }
-    for (int64_t f = F; f > 0; f--)
-        fptr[f] = fptr[f - 1];
-    fptr[0] = 0;
+    starts_back(fptr, F);
 }
 
 /* L, R (n): the edges' faces; nf (F): each face's lines; fe_ptr (F + 1), fe: the edges of
@@ -794,9 +795,7 @@ void plane_face_edges(const int64_t *L, const int64_t *R, int64_t n, const int64
             fe_ptr[R[e]] += 1;
         }
     }
-    for (int64_t f = F; f > 0; f--)
-        fe_ptr[f] = fe_ptr[f - 1];
-    fe_ptr[0] = 0;
+    starts_back(fe_ptr, F);
 }
 
 /* The coefficients (a, b, c) of line `line` (unit line % h, breakpoint bps[line / h]) on
@@ -940,9 +939,7 @@ static void by_round(const int64_t *key, int64_t stride, int64_t m, int64_t roun
         lst[ptr[r]] = i;
         ptr[r] += 1;
     }
-    for (int64_t r = rounds; r > 0; r--)
-        ptr[r] = ptr[r - 1];
-    ptr[0] = 0;
+    starts_back(ptr, rounds);
 }
 
 /* Numbers from next_ on to the rows lst[a:b] (their keys distinct) in the order of

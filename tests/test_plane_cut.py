@@ -14,6 +14,8 @@ from fastrelu.analysis import plane_walk
 from fastrelu.analysis.plane import region_map
 from fastrelu.kernels import plane_c, plane_numba
 
+from test_plane import _torch_mlp
+
 SQUARE = ((-1.0, 1.0), (-1.0, 1.0))
 
 
@@ -93,13 +95,7 @@ def test_exact_sides_twins_agree_and_refuse_what_could_underflow():
 
 
 def _mlp(dims, seed, act=torch.nn.ReLU):
-    torch.manual_seed(seed)
-    mods = []
-    for i in range(len(dims) - 1):
-        mods.append(torch.nn.Linear(dims[i], dims[i + 1]))
-        if i < len(dims) - 2:
-            mods.append(act())
-    return fastrelu.Network.from_torch(torch.nn.Sequential(*mods))
+    return fastrelu.Network.from_torch(_torch_mlp(dims, seed, act))
 
 
 def _near_concurrent(seed, n=16):

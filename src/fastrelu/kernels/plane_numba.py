@@ -847,6 +847,15 @@ def cut(pos, neg, V1, pp, lines, coefs, h, fptr, ts, fe_ptr, fe, layer, P, on, m
 
 
 @_jit
+def starts_back(ptr, n):
+    """The end of a counting sort: ``ptr[1..n]`` ran from each bucket's start to its end (the
+    next bucket's start) as the rows were placed; moved back, ``ptr[k]`` is bucket k's start again."""
+    for k in range(n, 0, -1):
+        ptr[k] = ptr[k - 1]
+    ptr[0] = 0
+
+
+@_jit
 def incidence(u, v, L, R, owner, vptr, vface, fptr, fvert):
     """The edges ``u -> v`` with faces ``L`` (left) and ``R`` (right, -1 outside): ``owner``,
     the smallest face around each vertex; ``vface[vptr[x]:vptr[x + 1]]``, the faces around
@@ -892,9 +901,7 @@ def incidence(u, v, L, R, owner, vptr, vface, fptr, fvert):
             f = vface[t]
             fvert[fptr[f]] = x
             fptr[f] += 1
-    for f in range(F, 0, -1):
-        fptr[f] = fptr[f - 1]
-    fptr[0] = 0
+    starts_back(fptr, F)
 
 
 @_jit
@@ -919,9 +926,7 @@ def face_edges(L, R, nf, fe_ptr, fe):
         if R[e] >= 0 and nf[R[e]] > 0:
             fe[fe_ptr[R[e]]] = e
             fe_ptr[R[e]] += 1
-    for f in range(F, 0, -1):
-        fe_ptr[f] = fe_ptr[f - 1]
-    fe_ptr[0] = 0
+    starts_back(fe_ptr, F)
 
 
 @_jit
@@ -1054,9 +1059,7 @@ def _by_round(key, rounds, ptr, lst):
         r = key[i, 0]
         lst[ptr[r]] = i
         ptr[r] += 1
-    for r in range(rounds, 0, -1):
-        ptr[r] = ptr[r - 1]
-    ptr[0] = 0
+    starts_back(ptr, rounds)
 
 
 @_jit
