@@ -579,27 +579,26 @@ MAX_TANGENTS = 2
 _DEEP_ACC = DEEP_ROWS * (1 + MAX_TANGENTS) * (max(64, DEEP_VECTOR) // 4)
 
 
-# deep_activate is the C twin's loop over a panel's points around its deep_activate
-# (for p ...: negt[c0 + p] += deep_activate(z, ...)), written on the panel's vectors:
-# z holds the points' inputs, the lanes p to p + points of o the values then each
-# tangent's, and the result adds to negt[c0 : c0 + points].  Each lane is the C
-# function's expressions on that point, in the same order: the same bits.
+# deep_activate: the C twin's loops over a panel's lanes written on the panel's vectors
+# (z holds the points' inputs; lane q of every vector is the C twin's q).  Each lane is
+# the C function's expressions on that point, in the same order: the same bits.
 @numba.njit(inline="always")
-def deep_activate(z, aj, lo, hi, o, p, nk):
-    """Writes a at o[p : p + points] and scales the nk tangents at o[(1 + c) * points + p
-    :][:points] in place; returns 1 in the lanes where z <= 0 else 0."""
+def deep_activate(z, aj, lo, hi, o, p, nk, neg):
+    """The activation of one unit at a panel's points: writes a at o[p : p + points], scales
+    the nk tangents at o[(1 + c) * points + p :][:points] in place, adds 1 to neg[:points]
+    in the lanes where z <= 0 (the unit counts as negative)."""
     zero = o.dtype.type(0)
     one = o.dtype.type(1)
     points = vector_points(o.dtype)
     positive = vector_gt(z, zero)
     v = vector_select(positive, z, vector_mul(aj, z))
     vector_store(o, p, vector_select(vector_lt(v, lo), lo, vector_select(vector_gt(v, hi), hi, v)))
+    vector_store(neg, 0, vector_add(vector_load(neg, 0), vector_select(positive, zero, one)))
     inside = mask_and(vector_gt(v, lo), vector_lt(v, hi))
     for c in range(1, nk + 1):
         dz = vector_load(o, c * points + p)
         dv = vector_select(positive, dz, vector_mul(aj, dz))
         vector_store(o, c * points + p, vector_select(inside, dv, zero))
-    return vector_select(positive, zero, one)
 
 
 @numba.njit(inline="always")
@@ -612,14 +611,13 @@ def deep_first_nk(w, b, fan_out, nk, tt, dst, alpha, lo, hi, negt):
             bj = b[j]
             aj = alpha[j]
             o = pout[j * (1 + nk) * points :]
-            # the panel's points at once (see deep_activate): lane p is the C twin's
-            # point c0 + p, the same fused products in the same order
+            # lane q is the C twin's z[q], the same fused products in the same order
             z = vector_fma(w[j * nk], vector_load_strided(tt, c0 * nk, nk), vector_splat(bj))
             for c in range(1, nk):
                 z = vector_fma(w[j * nk + c], vector_load_strided(tt, c0 * nk + c, nk), z)
             for c in range(nk):
                 vector_store(o, (1 + c) * points, vector_splat(w[j * nk + c]))
-            vector_store(negt, c0, vector_add(vector_load(negt, c0), deep_activate(z, aj, lo, hi, o, 0, nk)))
+            deep_activate(z, aj, lo, hi, o, 0, nk, negt[c0:])
 
 
 # The first layer and any later one (deep_first_nk, deep_layer_nk) inlined by Numba
@@ -698,9 +696,8 @@ def deep_layer_nk(wp, b, fan_in, fan_out, nk, src, dst, alpha, lo, hi, negt, las
                     bj = b[j]
                     if not last:
                         aj = alpha[j]
-                        # the panel's points at once (see deep_activate)
                         z = vector_add(vector_load(o, 0), bj)
-                        vector_store(negt, c0, vector_add(vector_load(negt, c0), deep_activate(z, aj, lo, hi, o, 0, nk)))
+                        deep_activate(z, aj, lo, hi, o, 0, nk, negt[c0:])
                     else:
                         for p in range(min(points, m - c0)):
                             y[c0 + p, j] = o[p] + bj
